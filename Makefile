@@ -1,0 +1,46 @@
+# Cascade: `make demo` runs the pipeline on the bundled data; `make test` runs the suite.
+# Both create the Python 3.10 virtualenv in .venv first if it is missing or stale.
+
+VENV := .venv
+STAMP := $(VENV)/.installed
+PIP_VERSION := 26.3
+
+# TFX 1.16 supports Python 3.9-3.10 only. Use PYTHON=... to point at another 3.10.
+PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 \
+	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
+
+.PHONY: demo test venv lock clean
+
+demo: $(STAMP)
+	$(VENV)/bin/python run_local.py
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest tests
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock setup.py
+	@if [ -z "$(PYTHON)" ]; then \
+		echo "error: Python 3.10 not found. TFX 1.16 needs Python 3.9-3.10: install 3.10 (e.g. 'pyenv install 3.10') or run 'make PYTHON=/path/to/python3.10 ...'" >&2; \
+		exit 1; fi
+	@echo "Creating $(VENV) with $(PYTHON) (a few minutes the first time) ..."
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip==$(PIP_VERSION)
+	$(VENV)/bin/python -m pip install --quiet -r requirements.lock
+	$(VENV)/bin/python -m pip install --quiet --no-deps -e .
+	@touch $(STAMP)
+
+# Re-resolve every dependency from setup.py + requirements-dev.txt and pin the result.
+lock:
+	rm -rf /tmp/cascade-lock-venv
+	$(PYTHON) -m venv /tmp/cascade-lock-venv
+	/tmp/cascade-lock-venv/bin/python -m pip install --quiet --upgrade pip==$(PIP_VERSION)
+	/tmp/cascade-lock-venv/bin/python -m pip install --quiet . -r requirements-dev.txt
+	{ echo "# The full resolved dependency set for Python 3.10 on Linux x86-64 (pip freeze)."; \
+	  echo "# Regenerate with: make lock   (after changing setup.py or requirements-dev.txt)"; \
+	  /tmp/cascade-lock-venv/bin/python -m pip freeze --exclude-editable | grep -v '^cascade-tfx'; } > requirements.lock
+	rm -rf /tmp/cascade-lock-venv
+
+clean:
+	rm -rf $(VENV) outputs

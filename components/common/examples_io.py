@@ -1,0 +1,91 @@
+"""Reading and writing Examples artifacts the way stock TFX components lay them out.
+
+An Examples artifact is a folder with one `Split-<name>/` subfolder per split,
+each holding gzipped TFRecord files of serialized records; its `split_names`
+property lists the splits and `payload_format` says what the records are.
+Everything goes through Beam IO so the same code reads and writes `gs://`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Iterable, Optional, Sequence
+
+import apache_beam as beam
+
+# Not in the public tfx.v1 API: artifact_utils is the supported helper set used by
+# every stock component to encode split names and locate split folders.
+from tfx.types import artifact, artifact_utils
+
+# The custom property ExampleGen writes (tfx.components.util.examples_utils).
+PAYLOAD_FORMAT = "payload_format"
+DEFAULT_FILE_NAME = "data_tfrecord"
+
+
+def split_names(examples: artifact.Artifact) -> list[str]:
+    """Returns the split names recorded on an Examples artifact."""
+    return artifact_utils.decode_split_names(examples.split_names)
+
+
+def check_splits(examples: artifact.Artifact, wanted: Optional[Sequence[str]]) -> list[str]:
+    """Returns the splits to read, checking each one exists on `examples`.
+
+    Args:
+      examples: The input Examples artifact.
+      wanted: Split names to read, or None/empty for all of them.
+
+    Returns:
+      The split names to read, in the artifact's order when `wanted` is empty.
+
+    Raises:
+      ValueError: A wanted split is not in the artifact.
+    """
+    available = split_names(examples)
+    if not wanted:
+        return available
+    for name in wanted:
+        if name not in available:
+            raise ValueError(
+                f"Invalid split name {name!r}: it is not in input artifact {examples.uri} "
+                f"(splits: {', '.join(available)})"
+            )
+    return list(wanted)
+
+
+def split_file_pattern(examples: artifact.Artifact, split: str) -> str:
+    """Returns the file pattern matching every record file of one split."""
+    return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+
+
+def read_split(
+    pipeline: beam.Pipeline, examples: artifact.Artifact, split: str
+) -> beam.PCollection:
+    """Reads one split's serialized records (gzip detected from the file names)."""
+    return pipeline | f"Read{split.capitalize()}Split" >> beam.io.ReadFromTFRecord(
+        split_file_pattern(examples, split)
+    )
+
+
+def write_split(
+    records: beam.PCollection, examples: artifact.Artifact, split: str
+) -> beam.pvalue.PDone:
+    """Writes serialized records as `Split-<split>/data_tfrecord-*.gz` under `examples`."""
+    prefix = os.path.join(artifact_utils.get_split_uri([examples], split), DEFAULT_FILE_NAME)
+    return records | f"Write{split.capitalize()}Split" >> beam.io.WriteToTFRecord(
+        prefix, file_name_suffix=".gz"
+    )
+
+
+def set_output_splits(
+    output: artifact.Artifact, splits: Iterable[str], input_examples: artifact.Artifact
+) -> None:
+    """Records split names on `output` and copies `payload_format` from the input.
+
+    Stock consumers (StatisticsGen, Transform, Trainer, Evaluator) need both to
+    read the artifact, so every Examples output Cascade writes goes through here.
+    """
+    output.split_names = artifact_utils.encode_split_names(list(splits))
+    if input_examples.has_custom_property(PAYLOAD_FORMAT):
+        output.set_string_custom_property(
+            PAYLOAD_FORMAT, input_examples.get_string_custom_property(PAYLOAD_FORMAT)
+        )

@@ -1,0 +1,1 @@
+"""HashSplit: tag each example with its source and hash-split it (interim split step)."""

@@ -1,0 +1,350 @@
+"""The Keras model and the TFX Trainer entry point `run_fn`.
+
+The Trainer calls `run_fn` with `custom_config` =
+`transforms.features.to_custom_config(columns, label)` plus an optional
+`"training"` dict (see `TrainingConfig`) and an optional integer `"seed"`.
+
+The model reads the Transform component's output (dense [batch] features named by
+`transforms.features`) and the exported SavedModel carries the Transform graph, so
+serving takes serialized *raw* tf.Examples:
+
+  serving_default     examples -> {"outputs": P(label = 1), float32 [batch, 1]}
+  transform_features  examples -> the transformed feature dict (label excluded)
+
+Both parse only the configured feature columns, so extra features in the examples
+(the label, ids, provenance tags) are ignored.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Mapping
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import tensorflow as tf  # noqa: E402  (must follow TF_USE_LEGACY_KERAS)
+import tensorflow_transform as tft  # noqa: E402
+from absl import logging  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx_bsl.public import tfxio  # noqa: E402
+
+from transforms import features  # noqa: E402
+
+SERVING_SIGNATURE = "serving_default"
+TRANSFORM_SIGNATURE = "transform_features"
+EXAMPLES_INPUT = "examples"
+OUTPUT_KEY = "outputs"
+DEFAULT_SEED = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """Training hyperparameters, read from `custom_config["training"]`.
+
+    Attributes:
+      batch_size: Examples per step (train and eval).
+      hidden_units: Widths of the ReLU hidden layers, in order.
+      learning_rate: Adam's learning rate.
+      epochs: Keras epochs. With `train_steps` set, each epoch runs
+        `train_steps // epochs` steps; otherwise each epoch is one pass over the
+        train files.
+      embedding_dim: Width of each id feature's embedding.
+    """
+
+    batch_size: int = 64
+    hidden_units: tuple[int, ...] = (32, 16)
+    learning_rate: float = 0.001
+    epochs: int = 1
+    embedding_dim: int = 8
+
+    @classmethod
+    def from_custom_config(cls, custom_config: Mapping[str, Any]) -> TrainingConfig:
+        """Reads `custom_config["training"]`, with defaults for missing keys.
+
+        Args:
+          custom_config: The Trainer's custom_config.
+
+        Returns:
+          The validated config.
+
+        Raises:
+          ValueError: A key is unknown or a value is not positive.
+        """
+        raw = dict(custom_config.get("training") or {})
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(raw) - known)
+        if unknown:
+            raise ValueError(
+                f"training: unknown keys {unknown}; expected {sorted(known)}"
+            )
+        if "hidden_units" in raw:
+            raw["hidden_units"] = tuple(int(u) for u in raw["hidden_units"])
+        config = cls(**raw)
+        config._validate()
+        return config
+
+    def _validate(self) -> None:
+        """Raises ValueError naming the first field that is not positive."""
+        for name in ("batch_size", "epochs", "embedding_dim", "learning_rate"):
+            if not getattr(self, name) > 0:
+                raise ValueError(
+                    f"training.{name} must be > 0, got {getattr(self, name)!r}"
+                )
+        if not self.hidden_units or min(self.hidden_units) <= 0:
+            raise ValueError(
+                "training.hidden_units must be non-empty positive ints, "
+                f"got {self.hidden_units!r}"
+            )
+
+
+def _id_bucket_count(
+    column: features.FeatureColumn, tf_transform_output: tft.TFTransformOutput
+) -> int:
+    """Returns how many distinct ids the int64 feature of `column` can take."""
+    if column.kind == features.FeatureKind.CATEGORICAL:
+        vocab_size = tf_transform_output.vocabulary_size_by_name(
+            features.vocabulary_filename(column.name)
+        )
+        return vocab_size + column.oov_buckets
+    if column.kind == features.FeatureKind.TIMESTAMP:
+        return features.DAY_OF_WEEK_BUCKETS
+    raise ValueError(
+        f"column {column.name!r} of kind {column.kind.value} has no id feature"
+    )
+
+
+def build_model(
+    columns: list[features.FeatureColumn],
+    tf_transform_output: tft.TFTransformOutput,
+    config: TrainingConfig,
+) -> tf.keras.Model:
+    """Builds the compiled binary classifier over the transformed features.
+
+    Every input is a scalar per example (shape [], i.e. [batch] tensors), exactly
+    as the preprocessing_fn emits them.
+
+    Args:
+      columns: The configured feature columns.
+      tf_transform_output: The Transform output, for vocabulary sizes.
+      config: Layer widths and learning rate.
+
+    Returns:
+      A compiled model mapping the transformed feature dict to P(label = 1),
+      float32 [batch, 1].
+    """
+    inputs: dict[str, tf.keras.Input] = {}
+    parts: list[tf.Tensor] = []
+    for column in columns:
+        for name in features.float_outputs(column):
+            inputs[name] = tf.keras.Input(shape=(), name=name, dtype=tf.float32)
+            parts.append(
+                tf.keras.layers.Reshape((1,), name=f"{name}_column")(inputs[name])
+            )
+        for name in features.integer_outputs(column):
+            inputs[name] = tf.keras.Input(shape=(), name=name, dtype=tf.int64)
+            buckets = _id_bucket_count(column, tf_transform_output)
+            embedding = tf.keras.layers.Embedding(
+                buckets, config.embedding_dim, name=f"{name}_embedding"
+            )
+            parts.append(embedding(inputs[name]))
+    if not parts:
+        raise ValueError("no feature columns configured; the model needs at least one")
+    x = (
+        tf.keras.layers.Concatenate(name="features")(parts)
+        if len(parts) > 1
+        else parts[0]
+    )
+    for i, units in enumerate(config.hidden_units):
+        x = tf.keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
+    output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+    model = tf.keras.Model(inputs=inputs, outputs=output)
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
+        loss=tf.keras.losses.BinaryCrossentropy(),
+        metrics=[
+            tf.keras.metrics.AUC(name="auc"),
+            tf.keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+        ],
+    )
+    return model
+
+
+def _input_dataset(
+    file_pattern: list[str],
+    data_accessor: tfx.components.DataAccessor,
+    tf_transform_output: tft.TFTransformOutput,
+    label: str,
+    batch_size: int,
+    seed: int,
+    repeat: bool,
+) -> tf.data.Dataset:
+    """Returns (transformed features, float32 [batch, 1] label) batches.
+
+    Args:
+      file_pattern: Transformed example files.
+      data_accessor: The Trainer's data accessor.
+      tf_transform_output: The Transform output, for the transformed schema.
+      label: The raw label column name.
+      batch_size: Examples per batch.
+      seed: Shuffle seed.
+      repeat: Repeat forever (for step-counted training); else one pass.
+    """
+    options = tfxio.TensorFlowDatasetOptions(
+        batch_size=batch_size,
+        label_key=features.label_output_name(label),
+        num_epochs=None if repeat else 1,
+        shuffle_seed=seed,
+    )
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern, options, tf_transform_output.transformed_metadata.schema
+    )
+    return dataset.map(lambda x, y: (x, tf.cast(tf.reshape(y, [-1, 1]), tf.float32)))
+
+
+def raw_serving_feature_spec(
+    columns: list[features.FeatureColumn], tf_transform_output: tft.TFTransformOutput
+) -> dict[str, Any]:
+    """Returns the raw feature spec restricted to the configured feature columns.
+
+    Raises:
+      KeyError: A configured column is not in the Transform's raw schema.
+    """
+    raw_spec = tf_transform_output.raw_feature_spec()
+    missing = [c.name for c in columns if c.name not in raw_spec]
+    if missing:
+        raise KeyError(f"feature columns {missing} are not in the raw schema")
+    return {c.name: raw_spec[c.name] for c in columns}
+
+
+def _make_signatures(
+    model: tf.keras.Model,
+    columns: list[features.FeatureColumn],
+    tf_transform_output: tft.TFTransformOutput,
+) -> dict[str, Callable[..., Any]]:
+    """Builds the serving signatures over serialized raw tf.Examples.
+
+    The Transform layer is attached as `model.tft_layer` so the SavedModel tracks
+    its assets (vocabularies) and does not depend on the Transform output.
+    """
+    model.tft_layer = tf_transform_output.transform_features_layer()
+    feature_spec = raw_serving_feature_spec(columns, tf_transform_output)
+    model_inputs = sorted(model.input.keys())
+    examples_spec = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
+
+    def transform(examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        parsed = tf.io.parse_example(examples, feature_spec)
+        transformed = model.tft_layer(parsed)
+        return {name: transformed[name] for name in model_inputs}
+
+    @tf.function(input_signature=[examples_spec])
+    def serve(examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        return {OUTPUT_KEY: model(transform(examples))}
+
+    @tf.function(input_signature=[examples_spec])
+    def transform_features(examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        return transform(examples)
+
+    return {
+        SERVING_SIGNATURE: serve.get_concrete_function(),
+        TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+    }
+
+
+def _steps_plan(train_steps: int | None, epochs: int) -> tuple[int, int | None]:
+    """Returns (epochs, steps per epoch) for the requested train steps.
+
+    With `train_steps` set, training runs `epochs` epochs of
+    `train_steps // epochs` steps over a repeated dataset (epochs are capped at
+    `train_steps`, so every epoch has at least one step); the remainder is
+    dropped. Without it, every epoch is one full pass over the data.
+    """
+    if train_steps is None:
+        return epochs, None
+    epochs = min(epochs, train_steps)
+    return epochs, train_steps // epochs
+
+
+def _format_metrics(metrics: Mapping[str, float]) -> str:
+    """Formats metrics as `name=value` pairs, sorted by name."""
+    return ", ".join(f"{k}={float(v):.4f}" for k, v in sorted(metrics.items()))
+
+
+def run_fn(fn_args: tfx.components.FnArgs) -> None:
+    """Trains the model on transformed examples and exports the serving model.
+
+    Args:
+      fn_args: The Trainer's arguments. Uses train/eval files and steps, the
+        transform graph path, the data accessor, `serving_model_dir` and
+        `custom_config` (see the module docstring).
+
+    Raises:
+      ValueError: The training config is invalid or no transform graph was given.
+    """
+    custom_config = fn_args.custom_config or {}
+    columns, label = features.from_custom_config(custom_config)
+    config = TrainingConfig.from_custom_config(custom_config)
+    seed = int(custom_config.get("seed", DEFAULT_SEED))
+    transform_dir = fn_args.transform_graph_path or fn_args.transform_output
+    if not transform_dir:
+        raise ValueError("run_fn needs the Transform graph (transform_graph_path)")
+    tf.keras.utils.set_random_seed(seed)
+    tf_transform_output = tft.TFTransformOutput(transform_dir)
+
+    repeat_train = fn_args.train_steps is not None
+    train_dataset = _input_dataset(
+        fn_args.train_files,
+        fn_args.data_accessor,
+        tf_transform_output,
+        label,
+        config.batch_size,
+        seed,
+        repeat=repeat_train,
+    )
+    eval_dataset = _input_dataset(
+        fn_args.eval_files,
+        fn_args.data_accessor,
+        tf_transform_output,
+        label,
+        config.batch_size,
+        seed,
+        repeat=fn_args.eval_steps is not None,
+    )
+    model = build_model(columns, tf_transform_output, config)
+    epochs, steps_per_epoch = _steps_plan(fn_args.train_steps, config.epochs)
+    logging.info(
+        "Training on %d feature columns (%d model inputs), %s epochs x %s steps of %d "
+        "examples; seed %d",
+        len(columns),
+        len(model.inputs),
+        epochs,
+        steps_per_epoch or "all",
+        config.batch_size,
+        seed,
+    )
+    history = model.fit(
+        train_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0
+    )
+    train_metrics = {k: v[-1] for k, v in history.history.items()}
+    logging.info(
+        "Final train metrics after %d epochs: %s",
+        epochs,
+        _format_metrics(train_metrics),
+    )
+    eval_metrics = model.evaluate(
+        eval_dataset, steps=fn_args.eval_steps, return_dict=True, verbose=0
+    )
+    logging.info(
+        "Eval metrics over %s steps: %s",
+        fn_args.eval_steps or "all",
+        _format_metrics(eval_metrics),
+    )
+
+    signatures = _make_signatures(model, columns, tf_transform_output)
+    model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    logging.info(
+        "Exported serving model with signatures %s to %s",
+        sorted(signatures),
+        fn_args.serving_model_dir,
+    )

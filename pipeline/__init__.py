@@ -1,0 +1,1 @@
+"""Cascade's pipeline: config, factory, runners and the commands around them."""

@@ -1,0 +1,405 @@
+"""Typed pipeline config, read from YAML and validated once.
+
+Every problem is reported as one `ConfigError` whose message names the file and
+the field (`configs/demo.yaml: features[2].kind: ...`), so users fix configs
+without reading tracebacks. Relative paths are resolved against the config
+file's folder; URIs such as `gs://bucket/path` are kept as they are.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import re
+from typing import Any, Mapping, Optional
+
+import yaml
+
+from pipeline.errors import ConfigError
+from transforms.features import FeatureColumn, FeatureKind
+
+_NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+_DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceConfig:
+    """One raw data source: a folder of CSV files with a header line."""
+
+    name: str
+    path: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitConfig:
+    """Named output splits with their ratios (in order), and the seed that places rows."""
+
+    ratios: tuple[tuple[str, float], ...] = _DEFAULT_SPLITS
+    seed: int = 42
+
+    @property
+    def names(self) -> list[str]:
+        return [name for name, _ in self.ratios]
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    """Trainer settings passed to `models.model.run_fn`."""
+
+    train_steps: int = 2000
+    eval_steps: int = 200
+    epochs: int = 5
+    batch_size: int = 64
+    hidden_units: tuple[int, ...] = (32, 16)
+    learning_rate: float = 0.003
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluationConfig:
+    """Evaluator settings: the blessing threshold and the slices reported."""
+
+    min_auc: float = 0.6
+    slice_by: tuple[str, ...] = ("source",)
+
+
+@dataclasses.dataclass(frozen=True)
+class OutputConfig:
+    """Where a run writes: everything lives under `root` unless overridden."""
+
+    root: str
+
+    @property
+    def pipeline_root(self) -> str:
+        return _join(self.root, "pipeline")
+
+    @property
+    def metadata_path(self) -> str:
+        return _join(self.root, "metadata.sqlite")
+
+    @property
+    def serving_model_dir(self) -> str:
+        return _join(self.root, "serving_model")
+
+    @property
+    def log_path(self) -> str:
+        return _join(self.root, "run.log")
+
+
+@dataclasses.dataclass(frozen=True)
+class PipelineConfig:
+    """Everything `pipeline.pipeline.create_pipeline` needs, validated.
+
+    Attributes:
+      name: Pipeline name (MLMD context); letters, digits, `_` and `-`.
+      sources: Raw data sources, each becoming one ExampleGen input split.
+      label: The 0/1 label column.
+      id_key: The column identifying a user (kept out of the model), or None.
+      features: Model input columns and how each is transformed.
+      split: Output splits and seed.
+      training: Trainer settings.
+      evaluation: Evaluator settings.
+      output: Output folder layout.
+      config_path: The YAML file this came from.
+      config_hash: sha256 of that file's bytes, recorded with the run.
+    """
+
+    name: str
+    sources: tuple[SourceConfig, ...]
+    label: str
+    id_key: Optional[str]
+    features: tuple[FeatureColumn, ...]
+    split: SplitConfig
+    training: TrainingConfig
+    evaluation: EvaluationConfig
+    output: OutputConfig
+    config_path: str
+    config_hash: str
+
+    @property
+    def required_columns(self) -> list[str]:
+        """Columns every source must have: id, label and feature columns."""
+        columns = [self.id_key] if self.id_key else []
+        return columns + [self.label] + [f.name for f in self.features]
+
+
+def _join(root: str, name: str) -> str:
+    return root.rstrip("/") + "/" + name if "://" in root else os.path.join(root, name)
+
+
+def _resolve_path(value: str, base_dir: str) -> str:
+    if "://" in value or os.path.isabs(value):
+        return value
+    return os.path.normpath(os.path.join(base_dir, value))
+
+
+class _Reader:
+    """Reads typed fields from a YAML mapping, naming the file and field on error."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def error(self, field: str, message: str) -> ConfigError:
+        return ConfigError(f"{self.path}: {field}: {message}")
+
+    def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(field, f"expected a mapping, got {_describe(value)}")
+        return value
+
+    def only_keys(self, value: Mapping[str, Any], field: str, allowed: set[str]) -> None:
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise self.error(
+                f"{field}.{unknown[0]}" if field else unknown[0],
+                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
+            )
+
+    def string(self, value: Any, field: str) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise self.error(field, f"expected a non-empty string, got {_describe(value)}")
+        return value.strip()
+
+    def name(self, value: Any, field: str) -> str:
+        text = self.string(value, field)
+        if not _NAME_PATTERN.match(text):
+            raise self.error(
+                field, f"{text!r} is not a valid name (letters, digits, '_' and '-')"
+            )
+        return text
+
+    def integer(self, value: Any, field: str, minimum: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise self.error(field, f"expected an integer >= {minimum}, got {_describe(value)}")
+        return value
+
+    def number(self, value: Any, field: str, low: float, high: float) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
+            low <= value <= high
+        ):
+            raise self.error(
+                field, f"expected a number in [{low}, {high}], got {_describe(value)}"
+            )
+        return float(value)
+
+    def sequence(self, value: Any, field: str) -> list[Any]:
+        if not isinstance(value, list) or not value:
+            raise self.error(field, f"expected a non-empty list, got {_describe(value)}")
+        return value
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return f"{type(value).__name__} {value!r}"
+
+
+def _read_sources(r: _Reader, raw: Any, base_dir: str) -> tuple[SourceConfig, ...]:
+    sources = []
+    for i, item in enumerate(r.sequence(raw, "sources")):
+        field = f"sources[{i}]"
+        item = r.mapping(item, field)
+        r.only_keys(item, field, {"name", "path"})
+        name = r.name(item.get("name"), f"{field}.name")
+        path = _resolve_path(r.string(item.get("path"), f"{field}.path"), base_dir)
+        sources.append(SourceConfig(name=name, path=path))
+    names = [s.name for s in sources]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise r.error("sources", f"source name {duplicates[0]!r} is used more than once")
+    return tuple(sources)
+
+
+def _read_features(r: _Reader, raw: Any) -> tuple[FeatureColumn, ...]:
+    columns = []
+    kinds = ", ".join(k.value for k in FeatureKind)
+    for i, item in enumerate(r.sequence(raw, "features")):
+        field = f"features[{i}]"
+        item = r.mapping(item, field)
+        r.only_keys(item, field, {"name", "kind", "oov_buckets", "min_frequency"})
+        name = r.string(item.get("name"), f"{field}.name")
+        kind_text = item.get("kind")
+        try:
+            kind = FeatureKind(kind_text)
+        except ValueError:
+            raise r.error(
+                f"{field}.kind", f"unknown feature kind {kind_text!r} (expected one of: {kinds})"
+            ) from None
+        extras = {k for k in ("oov_buckets", "min_frequency") if k in item}
+        if extras and kind != FeatureKind.CATEGORICAL:
+            raise r.error(f"{field}.{sorted(extras)[0]}", "only applies to categorical features")
+        columns.append(
+            FeatureColumn(
+                name=name,
+                kind=kind,
+                oov_buckets=r.integer(item.get("oov_buckets", 1), f"{field}.oov_buckets", 1),
+                min_frequency=r.integer(
+                    item.get("min_frequency", 1), f"{field}.min_frequency", 1
+                ),
+            )
+        )
+    names = [c.name for c in columns]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise r.error("features", f"column {duplicates[0]!r} is listed more than once")
+    return tuple(columns)
+
+
+def _read_split(r: _Reader, raw: Any) -> SplitConfig:
+    if raw is None:
+        return SplitConfig()
+    raw = r.mapping(raw, "split")
+    r.only_keys(raw, "split", {"ratios", "seed"})
+    seed = r.integer(raw.get("seed", SplitConfig.seed), "split.seed", 0)
+    if "ratios" not in raw:
+        return SplitConfig(seed=seed)
+    ratios_raw = r.mapping(raw["ratios"], "split.ratios")
+    if len(ratios_raw) < 2:
+        raise r.error("split.ratios", "name at least two splits")
+    ratios = tuple(
+        (r.name(name, "split.ratios"), r.number(v, f"split.ratios.{name}", 0.0, 1.0))
+        for name, v in ratios_raw.items()
+    )
+    if any(v <= 0 for _, v in ratios):
+        raise r.error("split.ratios", "every ratio must be > 0")
+    total = sum(v for _, v in ratios)
+    if abs(total - 1.0) > 1e-6:
+        raise r.error("split.ratios", f"ratios must sum to 1, they sum to {total:g}")
+    names = [n for n, _ in ratios]
+    for required in ("train", "dev", "test"):
+        if required not in names:
+            raise r.error("split.ratios", f"a {required!r} split is required")
+    return SplitConfig(ratios=ratios, seed=seed)
+
+
+def _read_training(r: _Reader, raw: Any) -> TrainingConfig:
+    if raw is None:
+        return TrainingConfig()
+    raw = r.mapping(raw, "training")
+    fields = {f.name for f in dataclasses.fields(TrainingConfig)}
+    r.only_keys(raw, "training", fields)
+    defaults = TrainingConfig()
+    hidden = raw.get("hidden_units", list(defaults.hidden_units))
+    hidden = tuple(
+        r.integer(v, f"training.hidden_units[{i}]", 1)
+        for i, v in enumerate(r.sequence(hidden, "training.hidden_units"))
+    )
+    return TrainingConfig(
+        train_steps=r.integer(raw.get("train_steps", defaults.train_steps), "training.train_steps", 1),
+        eval_steps=r.integer(raw.get("eval_steps", defaults.eval_steps), "training.eval_steps", 1),
+        epochs=r.integer(raw.get("epochs", defaults.epochs), "training.epochs", 1),
+        batch_size=r.integer(raw.get("batch_size", defaults.batch_size), "training.batch_size", 1),
+        hidden_units=hidden,
+        learning_rate=r.number(
+            raw.get("learning_rate", defaults.learning_rate), "training.learning_rate", 1e-9, 10.0
+        ),
+    )
+
+
+def _read_evaluation(r: _Reader, raw: Any) -> EvaluationConfig:
+    if raw is None:
+        return EvaluationConfig()
+    raw = r.mapping(raw, "evaluation")
+    r.only_keys(raw, "evaluation", {"min_auc", "slice_by"})
+    slice_by = raw.get("slice_by", list(EvaluationConfig.slice_by))
+    if not isinstance(slice_by, list):
+        raise r.error("evaluation.slice_by", f"expected a list, got {_describe(slice_by)}")
+    return EvaluationConfig(
+        min_auc=r.number(raw.get("min_auc", EvaluationConfig.min_auc), "evaluation.min_auc", 0.0, 1.0),
+        slice_by=tuple(
+            r.string(v, f"evaluation.slice_by[{i}]") for i, v in enumerate(slice_by)
+        ),
+    )
+
+
+def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
+    """Checks that the label, id and features do not overlap."""
+    label, id_key = config_fields["label"], config_fields["id_key"]
+    feature_names = {f.name for f in config_fields["features"]}
+    if label in feature_names:
+        raise r.error("label", f"{label!r} is also listed under features")
+    if id_key is not None and id_key in feature_names:
+        raise r.error("id_key", f"{id_key!r} is also listed under features")
+    if id_key is not None and id_key == label:
+        raise r.error("id_key", f"{id_key!r} is also the label")
+
+
+_TOP_LEVEL_KEYS = {
+    "name", "sources", "label", "id_key", "features", "split", "training", "evaluation",
+    "output",
+}
+
+
+def parse_config(text: str, path: str, output_root: Optional[str] = None) -> PipelineConfig:
+    """Parses and validates config YAML.
+
+    Args:
+      text: The YAML text.
+      path: The file it came from: named in errors; relative paths resolve
+        against its folder.
+      output_root: Overrides `output.root` when given.
+
+    Returns:
+      The validated config.
+
+    Raises:
+      ConfigError: The YAML is malformed or a field is missing or invalid.
+    """
+    r = _Reader(path)
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e)
+        raise ConfigError(f"{path}: {where}malformed YAML: {problem}") from None
+    raw = r.mapping(raw, "(top level)")
+    r.only_keys(raw, "", _TOP_LEVEL_KEYS)
+    base_dir = os.path.dirname(os.path.abspath(path))
+    for key in ("name", "sources", "label", "features"):
+        if key not in raw:
+            raise r.error(key, "missing (required)")
+    id_key = raw.get("id_key")
+    fields: dict[str, Any] = {
+        "name": r.name(raw["name"], "name"),
+        "sources": _read_sources(r, raw["sources"], base_dir),
+        "label": r.string(raw["label"], "label"),
+        "id_key": r.string(id_key, "id_key") if id_key is not None else None,
+        "features": _read_features(r, raw["features"]),
+    }
+    _check_columns(r, fields)
+    output_raw = r.mapping(raw.get("output", {}), "output")
+    r.only_keys(output_raw, "output", {"root"})
+    root = output_root or _resolve_path(
+        r.string(output_raw.get("root", f"outputs/{fields['name']}"), "output.root"), base_dir
+    )
+    return PipelineConfig(
+        **fields,
+        split=_read_split(r, raw.get("split")),
+        training=_read_training(r, raw.get("training")),
+        evaluation=_read_evaluation(r, raw.get("evaluation")),
+        output=OutputConfig(root=root),
+        config_path=path,
+        config_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def load_config(path: str, output_root: Optional[str] = None) -> PipelineConfig:
+    """Reads and validates the YAML config at `path`.
+
+    Args:
+      path: A local YAML file.
+      output_root: Overrides `output.root` when given.
+
+    Returns:
+      The validated config.
+
+    Raises:
+      ConfigError: The file is missing or unreadable, or its content is invalid.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            text = f.read()
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read config: {e.strerror}") from None
+    return parse_config(text, path, output_root)

@@ -1,0 +1,63 @@
+"""Process-wide settings every entry point applies before TensorFlow is imported.
+
+TF 2.16 defaults to Keras 3, but tf.Transform's layer is a tf-keras layer;
+mixing the two fails ("A KerasTensor cannot be used as input to a TensorFlow
+function"), so `TF_USE_LEGACY_KERAS=1` must be set before the first TF import.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+
+
+_CHATTY_LOGGERS = ("tensorflow", "absl", "apache_beam", "tfx", "ml_metadata")
+
+
+def prepare_tensorflow() -> None:
+    """Selects tf-keras and silences TensorFlow's C++ start-up chatter."""
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    # google-api-core warns at import that Python 3.10 is old; TFX 1.16 needs it.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"google\..*")
+    if "tensorflow" in sys.modules and os.environ["TF_USE_LEGACY_KERAS"] != "1":
+        raise RuntimeError("TF_USE_LEGACY_KERAS must be 1 before TensorFlow is imported")
+
+
+def send_logs_to_file(path: str, verbose: bool) -> None:
+    """Routes Python, absl, TF and Beam logging to `path`; the console keeps warnings
+    only when `verbose` is False, so the run summary is not drowned.
+
+    Args:
+      path: Log file (its folder is created).
+      verbose: Also echo INFO logs to stderr.
+    """
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    from absl import logging as absl_logging
+
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+    file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
+    file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    file_handler.setLevel(logging.INFO)
+    root.addHandler(file_handler)
+    if verbose:
+        console = logging.StreamHandler(sys.stderr)
+        console.setLevel(logging.INFO)
+        root.addHandler(console)
+    root.setLevel(logging.INFO)
+    absl_logging.use_python_logging(quiet=True)
+    absl_logging.set_verbosity(absl_logging.INFO)
+    # TensorFlow gives its logger a console handler when it is imported before
+    # the root logger has one; route it (and its peers) through the root instead.
+    for name in _CHATTY_LOGGERS:
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+    if not verbose:
+        warnings.filterwarnings("ignore")
+        logging.captureWarnings(True)

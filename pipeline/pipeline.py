@@ -1,0 +1,183 @@
+"""The pipeline factory: config in, `tfx.dsl.Pipeline` out; it runs nothing.
+
+Runners (local, local-parallel, and later Dataflow) differ only in the Beam
+args, paths and metadata connection they pass here.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from typing import Optional, Sequence
+
+import tensorflow_model_analysis as tfma
+from tfx import v1 as tfx
+
+from components.hash_split.component import HashSplit
+from pipeline import code_fingerprint
+from pipeline.config import PipelineConfig, SourceConfig
+from transforms import features
+
+PREPROCESSING_FN = "transforms.preprocessing.preprocessing_fn"
+RUN_FN = "models.model.run_fn"
+SOURCE_FEATURE = "source"
+
+
+def _common_base(paths: Sequence[str]) -> str:
+    """Returns the deepest folder containing every path (URIs keep their scheme)."""
+    if all("://" in p for p in paths):
+        return posixpath.commonpath(paths).replace(":/", "://", 1)
+    return os.path.commonpath([os.path.abspath(p) for p in paths])
+
+
+def example_gen_input_config(
+    sources: Sequence[SourceConfig],
+) -> tuple[str, tfx.proto.Input]:
+    """Returns (input_base, Input) giving each source its own ExampleGen split.
+
+    One input split per source keeps provenance: every example's split name says
+    which source it came from, and ExampleGen fingerprints each source's files.
+    """
+    base = _common_base([s.path for s in sources])
+    splits = []
+    for source in sources:
+        relative = os.path.relpath(source.path, base) if "://" not in base else (
+            source.path[len(base):].strip("/") or "."
+        )
+        pattern = "*.csv" if relative == "." else posixpath.join(relative, "*.csv")
+        splits.append(tfx.proto.Input.Split(name=source.name, pattern=pattern))
+    return base, tfx.proto.Input(splits=splits)
+
+
+def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
+    """Returns the Evaluator's config: metrics overall and per slice, AUC threshold."""
+    return tfma.EvalConfig(
+        model_specs=[tfma.ModelSpec(label_key=config.label, signature_name="serving_default")],
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in config.evaluation.slice_by],
+        metrics_specs=[
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="BinaryAccuracy"),
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        threshold=tfma.MetricThreshold(
+                            value_threshold=tfma.GenericValueThreshold(
+                                lower_bound={"value": config.evaluation.min_auc}
+                            )
+                        ),
+                    ),
+                ]
+            )
+        ],
+    )
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[tfx.orchestration.metadata.ConnectionConfigType],
+    beam_pipeline_args: Sequence[str],
+    enable_cache: bool = True,
+) -> tfx.dsl.Pipeline:
+    """Builds Cascade's pipeline from a validated config.
+
+    Args:
+      config: The validated pipeline config.
+      metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
+      beam_pipeline_args: Beam options for every Beam-based component.
+      enable_cache: Reuse outputs of executions whose inputs and parameters match.
+
+    Returns:
+      The pipeline: CsvExampleGen -> HashSplit -> StatisticsGen -> SchemaGen ->
+      ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
+    """
+    input_base, input_config = example_gen_input_config(config.sources)
+    example_gen = tfx.components.CsvExampleGen(input_base=input_base, input_config=input_config)
+
+    split = HashSplit(
+        examples=example_gen.outputs["examples"],
+        splits=config.split.ratios,
+        seed=config.split.seed,
+        source_feature=SOURCE_FEATURE,
+    )
+    split_examples = split.outputs["split_examples"]
+
+    statistics_gen = tfx.components.StatisticsGen(examples=split_examples)
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
+    )
+
+    code_hash = code_fingerprint.fingerprint_packages(["transforms", "models"])
+    feature_config = features.to_custom_config(config.features, config.label)
+    transform = tfx.components.Transform(
+        examples=split_examples,
+        schema=schema_gen.outputs["schema"],
+        preprocessing_fn=PREPROCESSING_FN,
+        splits_config=tfx.proto.SplitsConfig(
+            analyze=["train"], transform=list(config.split.names)
+        ),
+        custom_config={**feature_config, "code_fingerprint": code_hash},
+    )
+
+    training = config.training
+    trainer = tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=training.train_steps),
+        eval_args=tfx.proto.EvalArgs(splits=["dev"], num_steps=training.eval_steps),
+        custom_config={
+            **feature_config,
+            "code_fingerprint": code_hash,
+            "seed": config.split.seed,
+            "training": {
+                "epochs": training.epochs,
+                "batch_size": training.batch_size,
+                "hidden_units": list(training.hidden_units),
+                "learning_rate": training.learning_rate,
+            },
+        },
+    )
+
+    evaluator = tfx.components.Evaluator(
+        examples=split_examples,
+        model=trainer.outputs["model"],
+        eval_config=eval_config(config),
+        example_splits=["test"],
+    )
+
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=config.output.serving_model_dir
+            )
+        ),
+    )
+
+    return tfx.dsl.Pipeline(
+        pipeline_name=config.name,
+        pipeline_root=config.output.pipeline_root,
+        components=[
+            example_gen,
+            split,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            trainer,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args),
+    )

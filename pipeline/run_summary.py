@@ -1,0 +1,140 @@
+"""What a pipeline run did, read back from ML Metadata.
+
+The summary comes from the metadata store, not from the runner's memory, so it
+shows what was recorded: each component's execution state (COMPLETE, CACHED,
+FAILED), its wall time, and the outputs a user looks for next.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+PIPELINE_RUN_CONTEXT = "pipeline_run"
+NODE_CONTEXT = "node"
+PUSHED_MODEL_TYPE = "PushedModel"
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentRun:
+    """One component's execution in a run."""
+
+    component_id: str
+    state: str
+    seconds: float
+    execution_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    """A pipeline run as recorded in MLMD."""
+
+    run_id: str
+    components: list[ComponentRun]
+    pushed_model: Optional[str]
+    split_counts: dict[str, dict[str, int]]
+
+
+def _state_name(execution: metadata_store_pb2.Execution) -> str:
+    return metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+
+
+def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> Optional[str]:
+    """Returns the newest run id of `pipeline_name`, or None if it never ran."""
+    runs = [
+        c
+        for c in store.get_contexts_by_type(PIPELINE_RUN_CONTEXT)
+        if any(
+            p.name == pipeline_name
+            for p in store.get_parent_contexts_by_context(c.id)
+        )
+    ]
+    if not runs:
+        return None
+    return max(runs, key=lambda c: (c.create_time_since_epoch, c.id)).name
+
+
+def _component_id(store: metadata_store.MetadataStore, execution_id: int, pipeline: str) -> str:
+    for context in store.get_contexts_by_execution(execution_id):
+        if context.type == NODE_CONTEXT or context.name.startswith(pipeline + "."):
+            if context.name.startswith(pipeline + "."):
+                return context.name[len(pipeline) + 1 :]
+    return "?"
+
+
+def _output_artifacts(
+    store: metadata_store.MetadataStore, execution_id: int
+) -> list[metadata_store_pb2.Artifact]:
+    events = store.get_events_by_execution_ids([execution_id])
+    ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def summarize_run(
+    store: metadata_store.MetadataStore, pipeline_name: str, run_id: str
+) -> RunSummary:
+    """Reads one run's executions and key outputs from MLMD.
+
+    Args:
+      store: The metadata store the run wrote to.
+      pipeline_name: The pipeline's name.
+      run_id: The run's id (the `pipeline_run` context name).
+
+    Returns:
+      The run summary, components in execution order.
+
+    Raises:
+      LookupError: No such run in the store.
+    """
+    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    if context is None:
+        raise LookupError(f"no run {run_id!r} in the metadata store")
+    executions = sorted(
+        store.get_executions_by_context(context.id), key=lambda e: (e.create_time_since_epoch, e.id)
+    )
+    components = []
+    pushed_model = None
+    split_counts: dict[str, dict[str, int]] = {}
+    for execution in executions:
+        components.append(
+            ComponentRun(
+                component_id=_component_id(store, execution.id, pipeline_name),
+                state=_state_name(execution),
+                seconds=(execution.last_update_time_since_epoch - execution.create_time_since_epoch)
+                / 1000.0,
+                execution_id=execution.id,
+            )
+        )
+        for artifact in _output_artifacts(store, execution.id):
+            props = artifact.custom_properties
+            if "pushed_destination" in props and props.get("pushed") and props["pushed"].int_value:
+                pushed_model = props["pushed_destination"].string_value
+            if "split_counts" in props:
+                split_counts = json.loads(props["split_counts"].string_value)
+    return RunSummary(run_id, components, pushed_model, split_counts)
+
+
+def format_summary(summary: RunSummary, output_root: str, metadata_path: str) -> str:
+    """Renders a run summary as a short plain-text table and pointers."""
+    width = max([len(c.component_id) for c in summary.components] + [9])
+    lines = [f"Run {summary.run_id}", ""]
+    lines.append(f"  {'component':<{width}}  {'status':<9} {'wall time':>9}")
+    for c in summary.components:
+        lines.append(f"  {c.component_id:<{width}}  {c.state:<9} {c.seconds:>8.1f}s")
+    if summary.split_counts:
+        lines.append("")
+        lines.append("  rows per split and source:")
+        for split, per_source in summary.split_counts.items():
+            parts = ", ".join(f"{s} {n:,}" for s, n in sorted(per_source.items()))
+            lines.append(f"    {split:<6} {sum(per_source.values()):>7,}  ({parts})")
+    lines += [
+        "",
+        f"  outputs:        {output_root}",
+        f"  metadata store: {metadata_path} (SQLite)",
+        f"  pushed model:   {summary.pushed_model or 'none (not blessed by the Evaluator)'}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,46 @@
+"""Runner profiles: Beam args and the metadata connection, nothing else.
+
+Files: everything a run writes lives under the config's `output.root`.
+Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite` by default.
+"""
+
+from __future__ import annotations
+
+import os
+
+from tfx import v1 as tfx
+
+from pipeline.errors import CascadeError
+
+PROFILES = ("local", "local-parallel")
+
+
+def beam_pipeline_args(profile: str, temp_dir: str) -> list[str]:
+    """Returns the Beam options for a runner profile.
+
+    Args:
+      profile: `local` (DirectRunner, in-memory, one worker: least overhead on
+        small data) or `local-parallel` (DirectRunner, one process per core).
+      temp_dir: Beam's temp location.
+
+    Returns:
+      Beam pipeline args.
+
+    Raises:
+      CascadeError: Unknown profile.
+    """
+    if profile == "local":
+        return ["--direct_running_mode=in_memory", "--direct_num_workers=1", f"--temp_location={temp_dir}"]
+    if profile == "local-parallel":
+        return [
+            "--direct_running_mode=multi_processing",
+            f"--direct_num_workers={os.cpu_count() or 1}",
+            f"--temp_location={temp_dir}",
+        ]
+    raise CascadeError(f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})")
+
+
+def sqlite_connection(path: str) -> tfx.orchestration.metadata.ConnectionConfigType:
+    """Returns an MLMD connection to the SQLite file `path` (created if absent)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    return tfx.orchestration.metadata.sqlite_metadata_connection_config(path)

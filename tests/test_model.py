@@ -1,0 +1,358 @@
+"""End-to-end test of `models.model.run_fn` on a tiny tf.Transform output.
+
+A module fixture builds ~200 raw rows, runs the real preprocessing_fn with
+tf.Transform on Beam (analyze + transform train, transform eval), writes the
+transform graph and gzipped transformed tf.Examples the way the Transform
+component does, and calls `run_fn` with hand-built `FnArgs`. The tests then use
+only the exported SavedModel.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+
+import apache_beam as beam  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+import tensorflow_transform as tft  # noqa: E402
+import tensorflow_transform.beam as tft_beam  # noqa: E402
+from tensorflow_transform.tf_metadata import dataset_metadata, metadata_io  # noqa: E402
+from tfx import v1 as tfx  # noqa: E402
+from tfx.components.trainer import fn_args_utils  # noqa: E402
+from tfx.components.util import examples_utils, tfxio_utils  # noqa: E402
+from tfx.proto import example_gen_pb2  # noqa: E402
+from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
+
+from models import model as model_lib  # noqa: E402
+from transforms import features, preprocessing  # noqa: E402
+
+LABEL = "label"
+COLUMNS = [
+    features.FeatureColumn("amount", features.FeatureKind.NUMERIC),
+    features.FeatureColumn("purchases", features.FeatureKind.SKEWED_NUMERIC),
+    features.FeatureColumn("country", features.FeatureKind.CATEGORICAL, oov_buckets=2),
+    features.FeatureColumn("signup_ts", features.FeatureKind.TIMESTAMP),
+]
+COUNTRIES = ["US", "DE", "FR", "BR", "IN"]
+NUM_ROWS = 200
+NUM_TRAIN = 160
+# All feature columns may be missing; the label and the id (not a feature) never are.
+RAW_FEATURE_SPEC = {
+    "amount": tf.io.VarLenFeature(tf.float32),
+    "purchases": tf.io.VarLenFeature(tf.float32),
+    "country": tf.io.VarLenFeature(tf.string),
+    "signup_ts": tf.io.VarLenFeature(tf.int64),
+    LABEL: tf.io.FixedLenFeature([], tf.int64),
+    "user_id": tf.io.FixedLenFeature([], tf.string),
+}
+TRAINING = {
+    "batch_size": 32,
+    "hidden_units": [16, 8],
+    "learning_rate": 0.02,
+    "epochs": 2,
+}
+TRAIN_STEPS = 40
+EVAL_STEPS = 2
+
+Row = dict[str, list[Any]]
+
+
+def _make_rows(seed: int = 7) -> list[Row]:
+    """Returns deterministic raw rows (instance dicts) with ~10% missing values."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(NUM_ROWS):
+        amount = float(rng.normal(50.0, 20.0))
+        purchases = float(rng.lognormal(1.0, 1.5))
+        country = COUNTRIES[int(rng.integers(len(COUNTRIES)))]
+        signup_ts = int(rng.integers(1_600_000_000, 1_700_000_000))
+        logit = 0.08 * (amount - 50.0) + (1.5 if country == "BR" else -0.5)
+        label = int(rng.random() < 1.0 / (1.0 + np.exp(-logit)))
+        present = rng.random(4) > 0.1
+        rows.append(
+            {
+                "amount": [amount] if present[0] else [],
+                "purchases": [purchases] if present[1] else [],
+                "country": [country.encode()] if present[2] else [],
+                "signup_ts": [signup_ts] if present[3] else [],
+                LABEL: label,
+                "user_id": f"user-{i}".encode(),
+            }
+        )
+    return rows
+
+
+def _serialize(row: Row) -> bytes:
+    """Encodes a raw row as a tf.Example; empty lists become absent features."""
+    feature = {}
+    for name, value in row.items():
+        values = value if isinstance(value, list) else [value]
+        if not values:
+            continue
+        if isinstance(values[0], bytes):
+            feature[name] = tf.train.Feature(
+                bytes_list=tf.train.BytesList(value=values)
+            )
+        elif isinstance(values[0], float):
+            feature[name] = tf.train.Feature(
+                float_list=tf.train.FloatList(value=values)
+            )
+        else:
+            feature[name] = tf.train.Feature(
+                int64_list=tf.train.Int64List(value=values)
+            )
+    example = tf.train.Example(features=tf.train.Features(feature=feature))
+    return example.SerializeToString()
+
+
+def _custom_config() -> dict[str, Any]:
+    config = features.to_custom_config(COLUMNS, LABEL)
+    config["training"] = dict(TRAINING)
+    config["seed"] = 3
+    return config
+
+
+def _run_transform(rows: list[Row], work: Path) -> tuple[Path, Path]:
+    """Runs the preprocessing_fn like the Transform component does.
+
+    Returns:
+      (transform graph dir, transformed examples dir with Split-train/Split-eval).
+    """
+    transform_dir = work / "transform_graph"
+    examples_dir = work / "transformed_examples"
+    raw_metadata = dataset_metadata.DatasetMetadata.from_feature_spec(RAW_FEATURE_SPEC)
+    metadata_io.write_metadata(
+        raw_metadata, str(transform_dir / tft.TFTransformOutput.RAW_METADATA_DIR)
+    )
+    config = _custom_config()
+    with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=str(work / "tft_tmp")):
+        train = pipeline | "CreateTrainRows" >> beam.Create(rows[:NUM_TRAIN])
+        eval_ = pipeline | "CreateEvalRows" >> beam.Create(rows[NUM_TRAIN:])
+        (train_data, train_metadata), transform_fn = (
+            train,
+            raw_metadata,
+        ) | "AnalyzeAndTransformTrain" >> tft_beam.AnalyzeAndTransformDataset(
+            lambda inputs: preprocessing.preprocessing_fn(inputs, config)
+        )
+        eval_data, _ = (
+            (eval_, raw_metadata),
+            transform_fn,
+        ) | "TransformEval" >> tft_beam.TransformDataset()
+        coder = tft.coders.ExampleProtoCoder(train_metadata.schema)
+        for split, data in (("train", train_data), ("eval", eval_data)):
+            _ = (
+                data
+                | f"Encode{split}" >> beam.Map(coder.encode)
+                | f"Write{split}"
+                >> beam.io.WriteToTFRecord(
+                    str(examples_dir / f"Split-{split}" / "transformed_examples"),
+                    file_name_suffix=".gz",
+                )
+            )
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(
+            str(transform_dir)
+        )
+    return transform_dir, examples_dir
+
+
+def _fn_args(transform_dir: Path, examples_dir: Path, serving_dir: Path) -> Any:
+    """Builds the FnArgs the Trainer would, with TFX's own dataset factory."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(examples_dir)
+    examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
+    examples_utils.set_payload_format(
+        examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE
+    )
+    descriptors = ["Trainer"]
+    data_accessor = fn_args_utils.DataAccessor(
+        tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
+            [examples], descriptors
+        ),
+        record_batch_factory=tfxio_utils.get_record_batch_factory_from_artifact(
+            [examples], descriptors
+        ),
+        data_view_decode_fn=None,
+    )
+    return tfx.components.FnArgs(
+        train_files=[str(examples_dir / "Split-train" / "*")],
+        eval_files=[str(examples_dir / "Split-eval" / "*")],
+        train_steps=TRAIN_STEPS,
+        eval_steps=EVAL_STEPS,
+        transform_graph_path=str(transform_dir),
+        transform_output=str(transform_dir),
+        serving_model_dir=str(serving_dir),
+        data_accessor=data_accessor,
+        custom_config=_custom_config(),
+    )
+
+
+def _read_transformed(examples_dir: Path, transform_dir: Path) -> dict[str, np.ndarray]:
+    """Reads the materialized train split back as {feature: [n] array}."""
+    spec = tft.TFTransformOutput(str(transform_dir)).transformed_feature_spec()
+    files = tf.io.gfile.glob(str(examples_dir / "Split-train" / "*"))
+    records = list(
+        tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
+    )
+    parsed = tf.io.parse_example(records, spec)
+    return {name: value.numpy() for name, value in parsed.items()}
+
+
+@dataclasses.dataclass
+class Trained:
+    rows: list[Row]
+    work: Path
+    transform_dir: Path
+    serving_dir: Path
+    materialized: dict[str, np.ndarray]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    work = tmp_path_factory.mktemp("model")
+    rows = _make_rows()
+    transform_dir, examples_dir = _run_transform(rows, work)
+    serving_dir = work / "serving_model"
+    model_lib.run_fn(_fn_args(transform_dir, examples_dir, serving_dir))
+    materialized = _read_transformed(examples_dir, transform_dir)
+    return Trained(rows, work, transform_dir, serving_dir, materialized)
+
+
+def _score(serving_dir: Path, rows: list[Row]) -> np.ndarray:
+    loaded = tf.saved_model.load(str(serving_dir))
+    serve = loaded.signatures[model_lib.SERVING_SIGNATURE]
+    examples = tf.constant([_serialize(r) for r in rows])
+    return serve(examples=examples)[model_lib.OUTPUT_KEY].numpy()
+
+
+def _without(row: Row, *names: str) -> Row:
+    return {k: v for k, v in row.items() if k not in names}
+
+
+def test_exports_both_signatures_over_serialized_examples(trained: Trained) -> None:
+    loaded = tf.saved_model.load(str(trained.serving_dir))
+    assert set(loaded.signatures) == {"serving_default", "transform_features"}
+    for signature in loaded.signatures.values():
+        _, kwargs = signature.structured_input_signature
+        assert kwargs == {"examples": tf.TensorSpec([None], tf.string, name="examples")}
+    serve_outputs = loaded.signatures["serving_default"].structured_outputs
+    assert list(serve_outputs) == ["outputs"]
+    assert serve_outputs["outputs"].dtype == tf.float32
+
+
+def test_serving_default_scores_raw_examples_without_label(trained: Trained) -> None:
+    rows = [_without(r, LABEL) for r in trained.rows[NUM_TRAIN:]]
+    probabilities = _score(trained.serving_dir, rows)
+    assert probabilities.shape == (len(rows), 1)
+    assert probabilities.dtype == np.float32
+    assert np.all((probabilities >= 0.0) & (probabilities <= 1.0))
+    assert probabilities.std() > 0.0  # depends on the features, not a constant
+
+
+def test_serving_ignores_label_and_extra_features(trained: Trained) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    with_extras = _score(trained.serving_dir, rows)
+    bare = _score(trained.serving_dir, [_without(r, LABEL, "user_id") for r in rows])
+    np.testing.assert_array_equal(with_extras, bare)
+
+
+def test_model_learned_the_signal(trained: Trained) -> None:
+    rows = trained.rows
+    probabilities = _score(trained.serving_dir, rows)[:, 0]
+    labels = np.array([r[LABEL] for r in rows])
+    assert probabilities[labels == 1].mean() > probabilities[labels == 0].mean() + 0.1
+
+
+def test_transform_features_matches_materialized_transform(trained: Trained) -> None:
+    loaded = tf.saved_model.load(str(trained.serving_dir))
+    transform = loaded.signatures[model_lib.TRANSFORM_SIGNATURE]
+    rows = trained.rows[:NUM_TRAIN]
+    served = transform(examples=tf.constant([_serialize(r) for r in rows]))
+    served = {name: value.numpy() for name, value in served.items()}
+    materialized = dict(trained.materialized)
+    assert materialized.pop(features.label_output_name(LABEL)).shape == (NUM_TRAIN,)
+    assert set(served) == set(materialized)
+    int_names = sorted(n for c in COLUMNS for n in features.integer_outputs(c))
+    float_names = sorted(n for c in COLUMNS for n in features.float_outputs(c))
+    assert sorted(int_names + float_names) == sorted(served)
+    for name in int_names:
+        assert served[name].dtype == np.int64
+    # Beam does not keep row order: pair every materialized row with the served
+    # row that has identical ids and the closest floats, each served row once.
+    unused = list(range(NUM_TRAIN))
+    for i in range(NUM_TRAIN):
+        same_ids = [
+            j
+            for j in unused
+            if all(served[n][j] == materialized[n][i] for n in int_names)
+        ]
+        assert same_ids, f"materialized row {i} has ids no served row has"
+        gaps = [
+            max(
+                abs(float(served[n][j]) - float(materialized[n][i]))
+                for n in float_names
+            )
+            for j in same_ids
+        ]
+        best = int(np.argmin(gaps))
+        assert gaps[best] <= 1e-6, f"materialized row {i}: float gap {gaps[best]}"
+        unused.remove(same_ids[best])
+
+
+def test_unseen_category_scores_through_oov_bucket(trained: Trained) -> None:
+    row = dict(trained.rows[NUM_TRAIN])
+    row["country"] = [b"never-seen-country"]
+    loaded = tf.saved_model.load(str(trained.serving_dir))
+    examples = tf.constant([_serialize(row)])
+    ids = loaded.signatures["transform_features"](examples=examples)
+    vocab_size = len(COUNTRIES) + 1  # + __MISSING__, seen in the train rows
+    country_id = int(ids[features.transformed_name("country")].numpy()[0])
+    assert vocab_size <= country_id < vocab_size + COLUMNS[2].oov_buckets
+    probability = _score(trained.serving_dir, [row])
+    assert probability.shape == (1, 1) and 0.0 <= probability[0, 0] <= 1.0
+
+
+def test_missing_optional_features_score(trained: Trained) -> None:
+    full = trained.rows[NUM_TRAIN]
+    rows = [_without(full, c.name) for c in COLUMNS] + [{}]
+    probabilities = _score(trained.serving_dir, rows)
+    assert probabilities.shape == (len(rows), 1)
+    assert np.all(np.isfinite(probabilities))
+    assert np.all((probabilities >= 0.0) & (probabilities <= 1.0))
+
+
+def test_training_is_reproducible_with_the_same_seed(
+    trained: Trained, tmp_path: Path
+) -> None:
+    examples_dir = trained.work / "transformed_examples"
+    again = tmp_path / "serving_model"
+    model_lib.run_fn(_fn_args(trained.transform_dir, examples_dir, again))
+    rows = trained.rows[NUM_TRAIN:]
+    np.testing.assert_allclose(
+        _score(again, rows), _score(trained.serving_dir, rows), rtol=0, atol=1e-6
+    )
+
+
+def test_training_config_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match=r"training\.batch_size must be > 0, got 0"):
+        model_lib.TrainingConfig.from_custom_config({"training": {"batch_size": 0}})
+    with pytest.raises(ValueError, match=r"training: unknown keys \['batchsize'\]"):
+        model_lib.TrainingConfig.from_custom_config({"training": {"batchsize": 8}})
+    defaults = model_lib.TrainingConfig.from_custom_config({})
+    assert defaults == model_lib.TrainingConfig()
+
+
+def test_model_is_hermetic_without_the_transform_output(trained: Trained) -> None:
+    rows = [_without(r, LABEL) for r in trained.rows[NUM_TRAIN:]]
+    before = _score(trained.serving_dir, rows)
+    shutil.rmtree(trained.transform_dir)
+    shutil.rmtree(trained.work / "tft_tmp", ignore_errors=True)
+    assert not trained.transform_dir.exists()
+    after = _score(trained.serving_dir, rows)
+    np.testing.assert_array_equal(before, after)

@@ -1,0 +1,1 @@
+"""tf.Transform preprocessing shared by training, serving and batch transform."""

@@ -1,0 +1,148 @@
+"""Feature kinds and transformed-feature names: the one place both sides agree on.
+
+`pipeline.config` builds `FeatureColumn`s from YAML; the preprocessing_fn and the
+model receive them as a plain JSON-able dict (`custom_config`), because TFX passes
+component parameters through MLMD and cannot carry Python objects.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from typing import Any, Mapping, Sequence
+
+TRANSFORMED_SUFFIX = "_xf"
+MISSING_SUFFIX = "_missing"
+# Categorical values absent from the data are replaced by this token before the
+# vocabulary is computed, so "missing" is a category the model can learn from.
+MISSING_CATEGORY = "__MISSING__"
+# Day-of-week ids: 0 = Monday ... 6 = Sunday, 7 = timestamp missing.
+MISSING_DAY_OF_WEEK = 7
+DAY_OF_WEEK_BUCKETS = 8
+
+
+class FeatureKind(str, enum.Enum):
+    """How a raw column is turned into model inputs."""
+
+    NUMERIC = "numeric"
+    SKEWED_NUMERIC = "skewed_numeric"
+    CATEGORICAL = "categorical"
+    TIMESTAMP = "timestamp"
+
+
+@dataclasses.dataclass(frozen=True)
+class FeatureColumn:
+    """One raw input column and how to transform it.
+
+    Attributes:
+      name: The column name in the raw data.
+      kind: The transformation family.
+      oov_buckets: Categorical only: hash buckets for values outside the vocabulary.
+      min_frequency: Categorical only: values seen fewer times in the analysis data
+        are left out of the vocabulary and land in an OOV bucket.
+    """
+
+    name: str
+    kind: FeatureKind
+    oov_buckets: int = 1
+    min_frequency: int = 1
+
+
+def transformed_name(name: str) -> str:
+    """Returns the name of the transformed feature made from raw column `name`."""
+    return name + TRANSFORMED_SUFFIX
+
+
+def missing_indicator_name(name: str) -> str:
+    """Returns the name of the 0/1 feature that says `name` was missing."""
+    return transformed_name(name + MISSING_SUFFIX)
+
+
+def timestamp_output_names(name: str) -> tuple[str, str, str]:
+    """Returns the (hour sine, hour cosine, day-of-week) outputs of a timestamp."""
+    return (
+        transformed_name(name + "_hour_sin"),
+        transformed_name(name + "_hour_cos"),
+        transformed_name(name + "_day_of_week"),
+    )
+
+
+def vocabulary_filename(name: str) -> str:
+    """Returns the tf.Transform vocabulary file name for categorical `name`."""
+    return name + "_vocab"
+
+
+def float_outputs(column: FeatureColumn) -> list[str]:
+    """Returns the dense float32 transformed features that `column` produces."""
+    if column.kind in (FeatureKind.NUMERIC, FeatureKind.SKEWED_NUMERIC):
+        return [transformed_name(column.name), missing_indicator_name(column.name)]
+    if column.kind == FeatureKind.TIMESTAMP:
+        hour_sin, hour_cos, _ = timestamp_output_names(column.name)
+        return [hour_sin, hour_cos, missing_indicator_name(column.name)]
+    return []
+
+
+def integer_outputs(column: FeatureColumn) -> list[str]:
+    """Returns the dense int64 id features (with a known bucket count) of `column`."""
+    if column.kind == FeatureKind.CATEGORICAL:
+        return [transformed_name(column.name)]
+    if column.kind == FeatureKind.TIMESTAMP:
+        return [timestamp_output_names(column.name)[2]]
+    return []
+
+
+def to_custom_config(
+    columns: Sequence[FeatureColumn], label: str
+) -> dict[str, Any]:
+    """Serializes the feature columns and label for a TFX component's custom_config.
+
+    Args:
+      columns: The model's input columns.
+      label: The raw label column (0/1).
+
+    Returns:
+      A JSON-serializable dict that `from_custom_config` reads back.
+    """
+    return {
+        "label": label,
+        "features": [
+            {
+                "name": c.name,
+                "kind": c.kind.value,
+                "oov_buckets": c.oov_buckets,
+                "min_frequency": c.min_frequency,
+            }
+            for c in columns
+        ],
+    }
+
+
+def from_custom_config(
+    custom_config: Mapping[str, Any],
+) -> tuple[list[FeatureColumn], str]:
+    """Reads what `to_custom_config` wrote.
+
+    Args:
+      custom_config: The dict a TFX component passed to the user function.
+
+    Returns:
+      (feature columns, label column name).
+
+    Raises:
+      KeyError: `custom_config` was not written by `to_custom_config`.
+    """
+    columns = [
+        FeatureColumn(
+            name=f["name"],
+            kind=FeatureKind(f["kind"]),
+            oov_buckets=int(f["oov_buckets"]),
+            min_frequency=int(f["min_frequency"]),
+        )
+        for f in custom_config["features"]
+    ]
+    return columns, custom_config["label"]
+
+
+def label_output_name(label: str) -> str:
+    """Returns the transformed (int64 0/1) label's feature name."""
+    return transformed_name(label)

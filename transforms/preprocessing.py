@@ -1,0 +1,190 @@
+"""The tf.Transform `preprocessing_fn`: one graph for training and serving data.
+
+The Transform component analyzes the train split with it; the resulting graph is
+embedded in the exported model (see `models.model`) and reused by batch
+transform jobs, so raw data is turned into model inputs by exactly one
+implementation everywhere.
+
+Per feature kind (see `transforms.features`):
+  numeric         missing -> mean of the analysis data; then z-score; plus a 0/1
+                  `<name>_missing` indicator.
+  skewed_numeric  log1p(max(x, 0)), then as numeric. Long tails stop dominating.
+  categorical     missing or empty -> "__MISSING__"; vocabulary of values seen at
+                  least `min_frequency` times; other values hash into
+                  `oov_buckets` extra ids.
+  timestamp       epoch seconds (UTC) -> hour-of-day sine/cosine and day of week
+                  (0 = Monday, 7 = missing); missing -> sine/cosine 0 with a
+                  `<name>_missing` indicator.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Mapping, Union
+
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from transforms import features
+
+RawTensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
+
+SECONDS_PER_DAY = 86400
+SECONDS_PER_HOUR = 3600
+# 1970-01-01 was a Thursday; with Monday = 0 it is day 3.
+EPOCH_DAY_OF_WEEK = 3
+
+
+def _to_dense(x: RawTensor, default: Any) -> tuple[tf.Tensor, tf.Tensor]:
+    """Turns a [batch, 0 or 1] raw feature into a [batch] tensor and a presence mask.
+
+    Args:
+      x: A raw feature as parsed from tf.Examples: dense [batch, 1] when the
+        schema says it is always present, sparse or ragged when it may be missing.
+      default: The value used where `x` has no value.
+
+    Returns:
+      (values, present): `values` is [batch] with `default` where missing;
+      `present` is a [batch] bool tensor.
+    """
+    if isinstance(x, tf.RaggedTensor):
+        x = x.to_sparse()
+    if isinstance(x, tf.SparseTensor):
+        batch_size = x.dense_shape[0]
+        shaped = tf.SparseTensor(x.indices, x.values, [batch_size, 1])
+        values = tf.sparse.to_dense(shaped, default_value=default)
+        ones = tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.int64), [batch_size, 1])
+        present = tf.sparse.to_dense(ones, default_value=0) > 0
+        return tf.squeeze(values, axis=1), tf.squeeze(present, axis=1)
+    values = tf.reshape(x, [-1])
+    return values, tf.ones_like(values, dtype=tf.bool)
+
+
+def _observed_values(x: RawTensor) -> tf.Tensor:
+    """Returns only the values present in `x`, for analyzers that must skip gaps."""
+    if isinstance(x, tf.RaggedTensor):
+        return x.flat_values
+    if isinstance(x, tf.SparseTensor):
+        return x.values
+    return tf.reshape(x, [-1])
+
+
+def _scale_observed(values: tf.Tensor, observed: tf.Tensor, present: tf.Tensor) -> tf.Tensor:
+    """Z-scores `values` with the mean/variance of `observed`; missing rows get 0.
+
+    Imputing with the mean before scaling is the same as writing 0 afterwards, so
+    missing rows sit exactly at the analysis data's mean.
+    """
+    mean = tft.mean(observed)
+    variance = tft.var(observed)
+    std = tf.sqrt(variance)
+    scaled = tf.where(std > 0, (values - mean) / tf.where(std > 0, std, 1.0), values - mean)
+    return tf.where(present, scaled, tf.zeros_like(scaled))
+
+
+def _log1p_nonnegative(x: tf.Tensor) -> tf.Tensor:
+    """log(1 + x), with negative values (data errors) clamped to 0 first."""
+    return tf.math.log1p(tf.maximum(x, 0.0))
+
+
+def _cast(x: RawTensor, dtype: tf.DType) -> RawTensor:
+    """Casts the values of a dense, sparse or ragged tensor."""
+    if isinstance(x, tf.SparseTensor):
+        return tf.SparseTensor(x.indices, tf.cast(x.values, dtype), x.dense_shape)
+    if isinstance(x, tf.RaggedTensor):
+        return x.with_flat_values(tf.cast(x.flat_values, dtype))
+    return tf.cast(x, dtype)
+
+
+def _transform_numeric(x: RawTensor, skewed: bool) -> tuple[tf.Tensor, tf.Tensor]:
+    """Returns (scaled value, missing indicator) for a (skewed) numeric column."""
+    x = _cast(x, tf.float32)
+    values, present = _to_dense(x, 0.0)
+    observed = _observed_values(x)
+    if skewed:
+        values = _log1p_nonnegative(values)
+        observed = _log1p_nonnegative(observed)
+    scaled = _scale_observed(values, observed, present)
+    return scaled, 1.0 - tf.cast(present, tf.float32)
+
+
+def _as_strings(x: RawTensor) -> RawTensor:
+    """Categorical columns may be inferred as numbers (e.g. codes); use their text."""
+    if x.dtype == tf.string:
+        return x
+    if isinstance(x, tf.SparseTensor):
+        return tf.SparseTensor(x.indices, tf.strings.as_string(x.values), x.dense_shape)
+    if isinstance(x, tf.RaggedTensor):
+        return x.with_flat_values(tf.strings.as_string(x.flat_values))
+    return tf.strings.as_string(x)
+
+
+def _transform_categorical(x: RawTensor, column: features.FeatureColumn) -> tf.Tensor:
+    """Returns vocabulary ids (OOV values hashed into extra ids) for a categorical."""
+    values, present = _to_dense(_as_strings(x), features.MISSING_CATEGORY)
+    stripped = tf.strings.strip(values)
+    values = tf.where(
+        tf.logical_and(present, tf.strings.length(stripped) > 0),
+        stripped,
+        tf.fill(tf.shape(values), features.MISSING_CATEGORY),
+    )
+    return tft.compute_and_apply_vocabulary(
+        values,
+        frequency_threshold=column.min_frequency,
+        num_oov_buckets=column.oov_buckets,
+        vocab_filename=features.vocabulary_filename(column.name),
+    )
+
+
+def _transform_timestamp(x: RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Returns (hour sine, hour cosine, day of week, missing) for epoch seconds."""
+    seconds, present = _to_dense(_cast(x, tf.int64), tf.constant(0, tf.int64))
+    seconds_of_day = tf.math.floormod(seconds, SECONDS_PER_DAY)
+    angle = tf.cast(seconds_of_day, tf.float32) * (2.0 * math.pi / SECONDS_PER_DAY)
+    day_of_week = tf.math.floormod(seconds // SECONDS_PER_DAY + EPOCH_DAY_OF_WEEK, 7)
+    day_of_week = tf.where(
+        present, day_of_week, tf.constant(features.MISSING_DAY_OF_WEEK, tf.int64)
+    )
+    mask = tf.cast(present, tf.float32)
+    return tf.sin(angle) * mask, tf.cos(angle) * mask, day_of_week, 1.0 - mask
+
+
+def preprocessing_fn(
+    inputs: Mapping[str, RawTensor], custom_config: Mapping[str, Any]
+) -> dict[str, tf.Tensor]:
+    """Maps raw features to model inputs; TFX's Transform calls it with the config.
+
+    Args:
+      inputs: Raw features parsed with the raw schema. Columns not named in the
+        config (ids, provenance tags) are ignored.
+      custom_config: `transforms.features.to_custom_config(...)` output.
+
+    Returns:
+      Dense [batch] transformed features named by `transforms.features`, and the
+      label as int64 when it is among `inputs` (it is absent at serving time).
+    """
+    columns, label = features.from_custom_config(custom_config)
+    outputs: dict[str, tf.Tensor] = {}
+    for column in columns:
+        raw = inputs[column.name]
+        if column.kind in (features.FeatureKind.NUMERIC, features.FeatureKind.SKEWED_NUMERIC):
+            scaled, missing = _transform_numeric(
+                raw, skewed=column.kind == features.FeatureKind.SKEWED_NUMERIC
+            )
+            outputs[features.transformed_name(column.name)] = scaled
+            outputs[features.missing_indicator_name(column.name)] = missing
+        elif column.kind == features.FeatureKind.CATEGORICAL:
+            outputs[features.transformed_name(column.name)] = _transform_categorical(raw, column)
+        elif column.kind == features.FeatureKind.TIMESTAMP:
+            hour_sin, hour_cos, day_of_week, missing = _transform_timestamp(raw)
+            names = features.timestamp_output_names(column.name)
+            outputs[names[0]] = hour_sin
+            outputs[names[1]] = hour_cos
+            outputs[names[2]] = day_of_week
+            outputs[features.missing_indicator_name(column.name)] = missing
+        else:  # pragma: no cover - FeatureKind is closed; config validation rejects others
+            raise ValueError(f"unsupported feature kind {column.kind!r} for {column.name!r}")
+    if label in inputs:
+        label_values, _ = _to_dense(inputs[label], tf.constant(0, inputs[label].dtype))
+        outputs[features.label_output_name(label)] = tf.cast(label_values, tf.int64)
+    return outputs
