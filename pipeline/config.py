@@ -133,6 +133,21 @@ def _resolve_path(value: str, base_dir: str) -> str:
     return os.path.normpath(os.path.join(base_dir, value))
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A SafeLoader that rejects duplicate keys instead of keeping the last one."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 class _Reader:
     """Reads typed fields from a YAML mapping, naming the file and field on error."""
 
@@ -219,6 +234,8 @@ def _read_features(r: _Reader, raw: Any) -> tuple[FeatureColumn, ...]:
         r.only_keys(item, field, {"name", "kind", "oov_buckets", "min_frequency"})
         name = r.string(item.get("name"), f"{field}.name")
         kind_text = item.get("kind")
+        if kind_text is None:
+            raise r.error(f"{field}.kind", f"missing (required; one of: {kinds})")
         try:
             kind = FeatureKind(kind_text)
         except ValueError:
@@ -254,14 +271,13 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
     if "ratios" not in raw:
         return SplitConfig(seed=seed)
     ratios_raw = r.mapping(raw["ratios"], "split.ratios")
-    if len(ratios_raw) < 2:
-        raise r.error("split.ratios", "name at least two splits")
     ratios = tuple(
         (r.name(name, "split.ratios"), r.number(v, f"split.ratios.{name}", 0.0, 1.0))
         for name, v in ratios_raw.items()
     )
-    if any(v <= 0 for _, v in ratios):
-        raise r.error("split.ratios", "every ratio must be > 0")
+    for name, value in ratios:
+        if value <= 0:
+            raise r.error(f"split.ratios.{name}", f"every ratio must be > 0, got {value:g}")
     total = sum(v for _, v in ratios)
     if abs(total - 1.0) > 1e-6:
         raise r.error("split.ratios", f"ratios must sum to 1, they sum to {total:g}")
@@ -347,7 +363,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
     """
     r = _Reader(path)
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -398,8 +414,11 @@ def load_config(path: str, output_root: Optional[str] = None) -> PipelineConfig:
       ConfigError: The file is missing or unreadable, or its content is invalid.
     """
     try:
-        with open(path, encoding="utf-8") as f:
+        # newline="": keep "\r\n" so config_hash is the sha256 of the file's bytes.
+        with open(path, encoding="utf-8", newline="") as f:
             text = f.read()
     except OSError as e:
         raise ConfigError(f"{path}: cannot read config: {e.strerror}") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: cannot read config: not UTF-8 text ({e.reason})") from None
     return parse_config(text, path, output_root)

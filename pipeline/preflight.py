@@ -68,15 +68,18 @@ def _check_file(
 ) -> tuple[list[str], set[str]]:
     """Checks one CSV file; returns its header and the columns that had a value."""
     rows = _rows(path)
-    header: Optional[list[str]] = None
-    line = 0
-    for row in rows:
-        line += 1
-        if any(cell.strip() for cell in row):
-            header = [cell.strip() for cell in row]
-            break
+    header = next(rows, None)
     if header is None:
         raise InputDataError(f"{path}: file is empty (expected a header line and rows)")
+    # CsvExampleGen takes line 1, as it is, for the column names.
+    if not any(cell.strip() for cell in header):
+        raise InputDataError(f"{path}: line 1 is empty; the header must be the first line")
+    padded = [cell for cell in header if cell != cell.strip()]
+    if padded:
+        raise InputDataError(
+            f"{path}: header column {padded[0]!r} has surrounding spaces, "
+            "which would become part of its name"
+        )
     missing = [c for c in config.required_columns if c not in header]
     if missing:
         raise InputDataError(
@@ -89,8 +92,10 @@ def _check_file(
     numeric = [(f.name, index[f.name]) for f in config.features if f.kind in _NUMERIC_KINDS]
     seen_values: set[str] = set()
     data_rows = 0
-    for line, row in enumerate(rows, start=line + 1):
-        if not any(cell.strip() for cell in row):
+    for line, row in enumerate(rows, start=2):
+        # Skip only blank lines, as CsvExampleGen does; it reads ",,," as a row
+        # with every value (the label too) missing.
+        if not row:
             continue
         data_rows += 1
         if len(row) != len(header):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 
-_MAX = float(2**64)
+# 53 bits: what a float holds exactly. Dividing all 64 bits by 2**64 rounds the top
+# fingerprints up to 1.0, past the last split bound.
+_UNIT_BITS = 53
 
 
 def fingerprint64(seed: int, key: bytes) -> int:
@@ -28,4 +30,4 @@ def fingerprint64(seed: int, key: bytes) -> int:
 
 def unit_interval(seed: int, key: bytes) -> float:
     """Returns the fingerprint of `key` scaled to [0, 1)."""
-    return fingerprint64(seed, key) / _MAX
+    return (fingerprint64(seed, key) >> (64 - _UNIT_BITS)) / float(2**_UNIT_BITS)

@@ -24,7 +24,8 @@ def _parse_splits(exec_properties: dict[str, Any]) -> tuple[list[str], list[floa
     ratios = [float(r) for r in exec_properties["ratios"].split(",") if r]
     if len(names) != len(ratios) or len(names) < 2:
         raise ValueError(f"HashSplit needs >= 2 splits with one ratio each, got {names} {ratios}")
-    if any(r <= 0 for r in ratios) or abs(sum(ratios) - 1.0) > 1e-6:
+    # `not ... <=` rather than `>`: every comparison with NaN is False, so NaN must fail the test.
+    if not all(r > 0 for r in ratios) or not abs(sum(ratios) - 1.0) <= 1e-6:
         raise ValueError(f"HashSplit ratios must be > 0 and sum to 1, got {ratios}")
     return names, ratios
 

@@ -39,10 +39,13 @@ def tag_source(serialized: bytes, feature: str, source: str) -> bytes:
     """
     example = tf.train.Example.FromString(serialized)
     existing = example.features.feature.get(feature)
-    if existing is not None and list(existing.bytes_list.value) not in ([], [source.encode()]):
+    # Look at whichever list the feature holds: an int64 or float `source` column conflicts too.
+    kind = existing.WhichOneof("kind") if existing is not None else None
+    values = list(getattr(existing, kind).value) if kind else []
+    if values not in ([], [source.encode()]):
         raise ValueError(
             f"input example already has a {feature!r} feature "
-            f"({list(existing.bytes_list.value)!r}); rename that column"
+            f"({values!r}); rename that column"
         )
     example.features.feature[feature].bytes_list.value[:] = [source.encode("utf-8")]
     return example.SerializeToString(deterministic=True)

@@ -1,0 +1,36 @@
+"""Helpers for end-to-end runs: small datasets and running `run_local.py` for real."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+ROOT = Path(__file__).resolve().parents[2]
+DEMO_DATA = ROOT / "data" / "demo"
+
+
+def run_cascade(args: Sequence[str], timeout: int = 900) -> subprocess.CompletedProcess:
+    """Runs `run_local.py` in a fresh process, as a user would."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "run_local.py"), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def copy_rows(source: Path, target: Path, rows: int) -> None:
+    """Copies the header and the first `rows` rows of a CSV file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(source, newline="") as f_in, open(target, "w", newline="") as f_out:
+        reader, writer = csv.reader(f_in), csv.writer(f_out, lineterminator="\n")
+        for i, row in enumerate(reader):
+            if i > rows:
+                break
+            writer.writerow(row)

@@ -1,0 +1,422 @@
+"""End-user mistakes through the CLI: `run_local.main([...])` must return 2 and
+print one line `error: ...` naming the file, field or row, before any TFX step.
+
+Each test builds a small dataset in `tmp_path` (30 rows of the demo's web users
+per source) and a config that is the demo's with its paths replaced, breaks one
+thing, and runs the CLI with `--output-root` in `tmp_path`. A fixture makes any
+attempt to start the pipeline fail the test, so a missed check cannot turn into
+a slow TFX run.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the package.
+    sys.path.insert(0, str(REPO_ROOT))
+
+import run_local  # noqa: E402
+from pipeline import config as config_lib  # noqa: E402
+from pipeline import preflight, runners  # noqa: E402
+
+DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
+DEMO_WEB_CSV = REPO_ROOT / "data" / "demo" / "web" / "users.csv"
+SOURCES = ("web", "mobile", "partner")
+ROWS_PER_SOURCE = 30
+LABEL = "looking_for_job"
+
+
+def _demo_rows() -> tuple[list[str], list[list[str]]]:
+    with open(DEMO_WEB_CSV, newline="", encoding="utf-8") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        rows = [row for _, row in zip(range(ROWS_PER_SOURCE * len(SOURCES)), reader)]
+    return header, rows
+
+
+HEADER, DEMO_ROWS = _demo_rows()
+COLUMNS = ", ".join(HEADER)
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[str]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+class Project:
+    """A tiny dataset and config in a temporary folder."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.output_root = root / "out"
+        self.config_path = root / "cascade.yaml"
+        self.csv: dict[str, Path] = {}
+        for i, source in enumerate(SOURCES):
+            rows = DEMO_ROWS[i * ROWS_PER_SOURCE : (i + 1) * ROWS_PER_SOURCE]
+            self.csv[source] = write_csv(root / "data" / source / "users.csv", HEADER, rows)
+        self.config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
+        for source in self.config["sources"]:
+            source["path"] = f"data/{source['name']}"
+        del self.config["output"]
+        self.write_config()
+
+    def write_config(self) -> None:
+        self.config_path.write_text(
+            yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8"
+        )
+
+    def rows(self, source: str) -> list[list[str]]:
+        with open(self.csv[source], newline="", encoding="utf-8") as f:
+            return list(csv.reader(f))[1:]
+
+    def edit_rows(self, source: str, edit: Callable[[list[list[str]]], None]) -> None:
+        rows = self.rows(source)
+        edit(rows)
+        write_csv(self.csv[source], HEADER, rows)
+
+    def set_cell(self, source: str, data_row: int, column: str, value: str) -> int:
+        """Sets one cell; returns its 1-based line number in the file (header is 1)."""
+
+        def edit(rows: list[list[str]]) -> None:
+            rows[data_row][HEADER.index(column)] = value
+
+        self.edit_rows(source, edit)
+        return data_row + 2
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def no_pipeline_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fails the test instead of starting a TFX run (which would take minutes)."""
+
+    def refuse(path: str) -> None:
+        raise AssertionError(f"the pipeline was started (metadata at {path})")
+
+    monkeypatch.setattr(runners, "sqlite_connection", refuse)
+
+
+def run_cli(project: Project, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
+    """Runs the CLI on the project; asserts exit code 2, one stderr line, no output.
+
+    Returns:
+      The stderr line without the `error: ` prefix.
+    """
+    code = run_local.main(
+        ["--config", str(project.config_path), "--output-root", str(project.output_root), *extra]
+    )
+    captured = capsys.readouterr()
+
+    assert code == 2
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("error: ")
+    assert captured.err == lines[0] + "\n"
+    assert not (project.output_root / "metadata.sqlite").exists()
+    assert not project.output_root.exists()
+    return lines[0][len("error: ") :]
+
+
+# ---------------------------------------------------------------------------
+# The fixture itself is valid: every failure below comes from the one change.
+
+
+def test_the_unbroken_project_passes_preflight(project):
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    summaries = preflight.check_sources(config)
+
+    assert [(s.name, s.files, s.rows) for s in summaries] == [
+        (source, [str(project.csv[source])], ROWS_PER_SOURCE) for source in SOURCES
+    ]
+    assert [s.positives for s in summaries] == [
+        sum(row[HEADER.index(LABEL)] == "1" for row in project.rows(source))
+        for source in SOURCES
+    ]
+    assert config.output.root == str(project.output_root)
+
+
+# ---------------------------------------------------------------------------
+# Config problems
+
+
+def test_feature_column_not_in_csv(project, capsys):
+    project.config["features"].append({"name": "salary", "kind": "numeric"})
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: column 'salary' named in {project.config_path} "
+        f"(features[9].name) is not in the header (columns: {COLUMNS})"
+    )
+
+
+def test_label_column_not_in_csv(project, capsys):
+    project.config["label"] = "wants_job"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: column 'wants_job' named in {project.config_path} "
+        f"(label) is not in the header (columns: {COLUMNS})"
+    )
+
+
+def test_id_key_not_in_csv(project, capsys):
+    project.config["id_key"] = "uid"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: column 'uid' named in {project.config_path} "
+        f"(id_key) is not in the header (columns: {COLUMNS})"
+    )
+
+
+def test_malformed_yaml(project, capsys):
+    project.config_path.write_text(
+        "name: cascade-demo\nsources:\n  - name: web\n    path: data/web\n   label: x\n",
+        encoding="utf-8",
+    )
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: line 5, column 4: malformed YAML: "
+        "expected <block end>, but found '<block mapping start>'"
+    )
+
+
+def test_unknown_feature_kind(project, capsys):
+    project.config["features"][2]["kind"] = "log_numeric"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: features[2].kind: unknown feature kind 'log_numeric' "
+        "(expected one of: numeric, skewed_numeric, categorical, timestamp)"
+    )
+
+
+def test_missing_config_file(project, capsys):
+    project.config_path.unlink()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: cannot read config: No such file or directory"
+    )
+
+
+def test_bad_cli_flag(project, capsys):
+    with pytest.raises(SystemExit) as excinfo:
+        run_local.main(["--config", str(project.config_path), "--profile", "nope"])
+    captured = capsys.readouterr()
+
+    assert excinfo.value.code == 2
+    assert captured.out == ""
+    assert captured.err.splitlines()[-1].endswith(
+        "error: argument --profile: invalid choice: 'nope' "
+        "(choose from 'local', 'local-parallel')"
+    )
+    assert not project.output_root.exists()
+
+
+# ---------------------------------------------------------------------------
+# Missing or empty inputs
+
+
+def test_missing_input_folder(project, capsys):
+    missing = project.root / "data" / "mobile_2024"
+    project.config["sources"][1]["path"] = "data/mobile_2024"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: sources[1] (mobile): input folder {missing} does not exist"
+    )
+
+
+def test_input_path_is_a_file(project, capsys):
+    project.config["sources"][0]["path"] = "data/web/users.csv"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: sources[0] (web): {project.csv['web']} is not a folder "
+        "(name the folder of CSV files)"
+    )
+
+
+def test_input_folder_without_csv_files(project, capsys):
+    folder = project.root / "data" / "partner"
+    project.csv["partner"].rename(folder / "users.txt")
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: sources[2] (partner): input folder {folder} has no *.csv files"
+    )
+
+
+def test_empty_csv(project, capsys):
+    project.csv["mobile"].write_bytes(b"")
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['mobile']}: file is empty (expected a header line and rows)"
+    )
+
+
+def test_blank_first_line_is_not_skipped_to_find_a_header(project, capsys):
+    text = project.csv["web"].read_text(encoding="utf-8")
+    project.csv["web"].write_text("\n" + text, encoding="utf-8")
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: line 1 is empty; the header must be the first line"
+    )
+
+
+def test_header_column_with_surrounding_spaces(project, capsys):
+    write_csv(project.csv["web"], [HEADER[0], " " + HEADER[1], *HEADER[2:]], project.rows("web"))
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: header column ' {HEADER[1]}' has surrounding spaces, "
+        "which would become part of its name"
+    )
+
+
+def test_header_only_csv(project, capsys):
+    write_csv(project.csv["mobile"], HEADER, [])
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['mobile']}: file has a header but no data rows"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Bad values and malformed rows
+
+
+@pytest.mark.parametrize(
+    "value, shown", [("yes", "'yes'"), ("2", "'2'"), ("", "empty"), ("1.0", "'1.0'")]
+)
+def test_label_not_0_or_1(project, capsys, value, shown):
+    line = project.set_cell("partner", 11, LABEL, value)
+
+    assert line == 13
+    assert run_cli(project, capsys) == (
+        f"{project.csv['partner']}: row 13: label column 'looking_for_job' is {shown}; "
+        "labels must be 0 or 1"
+    )
+
+
+@pytest.mark.parametrize(
+    "column, value", [("age", "thirty"), ("profile_views_30d", "n/a"), ("signup_ts", "inf")]
+)
+def test_non_numeric_value_in_numeric_column(project, capsys, column, value):
+    project.set_cell("web", 4, column, value)
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: row 6: column {column!r} is {value!r}, "
+        "but the config says it is numeric"
+    )
+
+
+def test_text_in_categorical_column_is_fine(project):
+    project.set_cell("web", 4, "country", "12345")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert [s.rows for s in preflight.check_sources(config)] == [30, 30, 30]
+
+
+@pytest.mark.parametrize(
+    "edit, fields", [(lambda row: row.append("extra"), 12), (lambda row: row.pop(), 10)]
+)
+def test_row_with_wrong_number_of_fields(project, capsys, edit, fields):
+    project.edit_rows("mobile", lambda rows: edit(rows[20]))
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['mobile']}: row 22: {fields} fields, but the header has 11"
+    )
+
+
+def test_different_headers_in_one_source(project, capsys):
+    swapped = HEADER[:]
+    swapped[2], swapped[3] = swapped[3], swapped[2]
+    rows = [row[:2] + [row[3], row[2]] + row[4:] for row in project.rows("web")]
+    second = write_csv(project.root / "data" / "web" / "users_more.csv", swapped, rows)
+
+    assert run_cli(project, capsys) == (
+        f"{second}: header differs from {project.csv['web']} in the same source; "
+        "CsvExampleGen reads one header per source"
+    )
+
+
+def test_configured_column_empty_in_every_row(project, capsys):
+    for source in SOURCES:
+        for row in range(ROWS_PER_SOURCE):
+            project.set_cell(source, row, "industry", "")
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: column 'industry' (features[5].name) "
+        "has no value in any row of any source"
+    )
+
+
+def test_column_empty_in_one_source_only_is_fine(project):
+    for row in range(ROWS_PER_SOURCE):
+        project.set_cell("partner", row, "industry", "")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert [s.rows for s in preflight.check_sources(config)] == [30, 30, 30]
+
+
+def test_not_utf8_csv(project, capsys):
+    text = project.csv["web"].read_text(encoding="utf-8").replace(",GB,", ",Espa\u00f1a,", 1)
+    project.csv["web"].write_bytes(text.encode("latin-1"))
+
+    message = run_cli(project, capsys)
+
+    assert message == f"{project.csv['web']}: not UTF-8 text (invalid continuation byte)"
+
+
+def test_row_with_every_field_empty(project, capsys):
+    project.edit_rows("web", lambda rows: rows.insert(7, [""] * len(HEADER)))
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: row 9: label column 'looking_for_job' is empty; "
+        "labels must be 0 or 1"
+    )
+
+
+def test_blank_lines_are_skipped_like_csv_example_gen_does(project):
+    text = project.csv["web"].read_text(encoding="utf-8")
+    project.csv["web"].write_text(text.replace("\n", "\n\n", 3) + "\n", encoding="utf-8")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert [s.rows for s in preflight.check_sources(config)] == [30, 30, 30]
+
+
+def test_whitespace_only_line_is_a_row_with_one_field(project, capsys):
+    text = project.csv["partner"].read_text(encoding="utf-8")
+    lines = text.splitlines(keepends=True)
+    project.csv["partner"].write_text("".join(lines[:4] + ["   \n"] + lines[4:]), encoding="utf-8")
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['partner']}: row 5: 1 fields, but the header has 11"
+    )
+
+
+def test_demo_data_passes_preflight():
+    config = config_lib.load_config(str(DEMO_CONFIG))
+
+    summaries = preflight.check_sources(config)
+
+    assert [(s.name, s.rows) for s in summaries] == [
+        ("web", 2500),
+        ("mobile", 1500),
+        ("partner", 1000),
+    ]

@@ -1,0 +1,596 @@
+"""Tests for `pipeline.config`: the demo config's values, path resolution, and
+one test per validation error, each checking the whole message (file and field).
+
+Configs are written to pytest's `tmp_path`; nothing here imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from pipeline.config import (
+    EvaluationConfig,
+    SourceConfig,
+    SplitConfig,
+    TrainingConfig,
+    load_config,
+    parse_config,
+)
+from pipeline.errors import ConfigError
+from transforms.features import FeatureColumn, FeatureKind
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
+DEMO_DATA = REPO_ROOT / "data" / "demo"
+
+# A small valid config; each error test changes one thing in a deep copy.
+BASE: dict[str, Any] = {
+    "name": "tiny",
+    "sources": [
+        {"name": "web", "path": "data/web"},
+        {"name": "mobile", "path": "data/mobile"},
+    ],
+    "id_key": "user_id",
+    "label": "looking_for_job",
+    "features": [
+        {"name": "age", "kind": "numeric"},
+        {"name": "country", "kind": "categorical", "oov_buckets": 2, "min_frequency": 3},
+        {"name": "signup_ts", "kind": "timestamp"},
+    ],
+    "split": {"seed": 7, "ratios": {"train": 0.8, "dev": 0.1, "test": 0.1}},
+    "training": {"hidden_units": [8]},
+    "evaluation": {"min_auc": 0.5},
+    "output": {"root": "out"},
+}
+KINDS = "numeric, skewed_numeric, categorical, timestamp"
+TOP_LEVEL_KEYS = "evaluation, features, id_key, label, name, output, sources, split, training"
+TRAINING_KEYS = "batch_size, epochs, eval_steps, hidden_units, learning_rate, train_steps"
+_DELETE = object()
+
+
+def _write(tmp_path: Path, data: Any, filename: str = "cascade.yaml") -> Path:
+    path = tmp_path / filename
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def _edited(keys: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    """Returns a copy of BASE with the item at `keys` set to `value` (or deleted)."""
+    data = copy.deepcopy(BASE)
+    *parents, last = keys
+    target: Any = data
+    for key in parents:
+        target = target[key]
+    if value is _DELETE:
+        del target[last]
+    else:
+        target[last] = value
+    return data
+
+
+def _config_error(path: Path) -> str:
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(str(path))
+    return str(excinfo.value)
+
+
+# ---------------------------------------------------------------------------
+# Valid configs
+
+
+def test_demo_config_loads_with_expected_values():
+    config = load_config(str(DEMO_CONFIG))
+
+    assert config.name == "cascade-demo"
+    assert config.sources == (
+        SourceConfig("web", str(DEMO_DATA / "web")),
+        SourceConfig("mobile", str(DEMO_DATA / "mobile")),
+        SourceConfig("partner", str(DEMO_DATA / "partner")),
+    )
+    assert config.label == "looking_for_job"
+    assert config.id_key == "user_id"
+    assert [(f.name, f.kind) for f in config.features] == [
+        ("age", FeatureKind.NUMERIC),
+        ("years_experience", FeatureKind.NUMERIC),
+        ("profile_views_30d", FeatureKind.SKEWED_NUMERIC),
+        ("applications_30d", FeatureKind.SKEWED_NUMERIC),
+        ("education", FeatureKind.CATEGORICAL),
+        ("industry", FeatureKind.CATEGORICAL),
+        ("country", FeatureKind.CATEGORICAL),
+        ("employment_status", FeatureKind.CATEGORICAL),
+        ("signup_ts", FeatureKind.TIMESTAMP),
+    ]
+    assert [f.min_frequency for f in config.features] == [1, 1, 1, 1, 10, 10, 10, 10, 1]
+    assert [f.oov_buckets for f in config.features] == [1] * 9
+    assert config.split == SplitConfig(
+        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), seed=42
+    )
+    assert config.split.names == ["train", "dev", "test"]
+    assert config.training == TrainingConfig(
+        train_steps=1500,
+        eval_steps=100,
+        epochs=3,
+        batch_size=64,
+        hidden_units=(32, 16),
+        learning_rate=0.003,
+    )
+    assert config.evaluation == EvaluationConfig(min_auc=0.7, slice_by=("source",))
+    out = REPO_ROOT / "outputs" / "demo"
+    assert config.output.root == str(out)
+    assert config.output.pipeline_root == str(out / "pipeline")
+    assert config.output.metadata_path == str(out / "metadata.sqlite")
+    assert config.output.serving_model_dir == str(out / "serving_model")
+    assert config.output.log_path == str(out / "run.log")
+    assert config.config_path == str(DEMO_CONFIG)
+    assert config.required_columns == [
+        "user_id",
+        "looking_for_job",
+        "age",
+        "years_experience",
+        "profile_views_30d",
+        "applications_30d",
+        "education",
+        "industry",
+        "country",
+        "employment_status",
+        "signup_ts",
+    ]
+
+
+def test_demo_config_sources_exist():
+    config = load_config(str(DEMO_CONFIG))
+
+    assert [sorted(p.name for p in Path(s.path).iterdir()) for s in config.sources] == [
+        ["users.csv"],
+        ["users.csv"],
+        ["users.csv"],
+    ]
+
+
+def test_small_config_values(tmp_path):
+    config = load_config(str(_write(tmp_path, BASE)))
+
+    assert config.features == (
+        FeatureColumn("age", FeatureKind.NUMERIC),
+        FeatureColumn("country", FeatureKind.CATEGORICAL, oov_buckets=2, min_frequency=3),
+        FeatureColumn("signup_ts", FeatureKind.TIMESTAMP),
+    )
+    assert config.split == SplitConfig(
+        ratios=(("train", 0.8), ("dev", 0.1), ("test", 0.1)), seed=7
+    )
+    assert config.training == TrainingConfig(hidden_units=(8,))
+    assert config.evaluation == EvaluationConfig(min_auc=0.5, slice_by=("source",))
+
+
+def test_relative_paths_resolve_against_config_folder_not_cwd(tmp_path, monkeypatch):
+    data = copy.deepcopy(BASE)
+    data["sources"][0]["path"] = "../data/web"
+    data["sources"][1]["path"] = "./mobile/"
+    data["output"]["root"] = "../runs/tiny"
+    path = _write(tmp_path, data, "configs/tiny.yaml")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+
+    config = load_config(str(path))
+
+    assert [s.path for s in config.sources] == [
+        str(tmp_path / "data" / "web"),
+        str(tmp_path / "configs" / "mobile"),
+    ]
+    assert config.output.root == str(tmp_path / "runs" / "tiny")
+
+
+def test_relative_config_path_resolves_against_its_folder(tmp_path, monkeypatch):
+    _write(tmp_path, BASE, "configs/tiny.yaml")
+    monkeypatch.chdir(tmp_path)
+
+    config = load_config("configs/tiny.yaml")
+
+    assert config.config_path == "configs/tiny.yaml"
+    assert config.sources[0].path == str(tmp_path / "configs" / "data" / "web")
+    assert config.output.root == str(tmp_path / "configs" / "out")
+
+
+def test_absolute_and_gcs_paths_are_kept(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["sources"][0]["path"] = "gs://bucket/raw/web"
+    data["sources"][1]["path"] = "/srv/data/mobile"
+    data["output"]["root"] = "gs://bucket/runs/tiny/"
+
+    config = load_config(str(_write(tmp_path, data)))
+
+    assert [s.path for s in config.sources] == ["gs://bucket/raw/web", "/srv/data/mobile"]
+    assert config.output.root == "gs://bucket/runs/tiny/"
+    assert config.output.pipeline_root == "gs://bucket/runs/tiny/pipeline"
+    assert config.output.metadata_path == "gs://bucket/runs/tiny/metadata.sqlite"
+
+
+def test_output_root_override(tmp_path):
+    override = str(tmp_path / "override")
+
+    config = load_config(str(_write(tmp_path, BASE)), output_root=override)
+
+    assert config.output.root == override
+    assert config.output.metadata_path == str(tmp_path / "override" / "metadata.sqlite")
+    assert config.output.serving_model_dir == str(tmp_path / "override" / "serving_model")
+
+
+def test_defaults_when_optional_sections_are_left_out(tmp_path):
+    data = {k: v for k, v in BASE.items() if k in ("name", "sources", "label", "features")}
+
+    config = load_config(str(_write(tmp_path, data)))
+
+    assert config.id_key is None
+    assert config.required_columns == ["looking_for_job", "age", "country", "signup_ts"]
+    assert config.split == SplitConfig(
+        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), seed=42
+    )
+    assert config.training == TrainingConfig(
+        train_steps=2000,
+        eval_steps=200,
+        epochs=5,
+        batch_size=64,
+        hidden_units=(32, 16),
+        learning_rate=0.003,
+    )
+    assert config.evaluation == EvaluationConfig(min_auc=0.6, slice_by=("source",))
+    assert config.output.root == str(tmp_path / "outputs" / "tiny")
+
+
+def test_config_hash_is_sha256_of_the_file(tmp_path):
+    path = _write(tmp_path, BASE)
+
+    config = load_config(str(path))
+
+    assert config.config_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert load_config(str(DEMO_CONFIG)).config_hash == (
+        hashlib.sha256(DEMO_CONFIG.read_bytes()).hexdigest()
+    )
+
+
+def test_config_hash_is_sha256_of_the_file_with_crlf_line_ends(tmp_path):
+    path = tmp_path / "windows.yaml"
+    path.write_bytes(yaml.safe_dump(BASE, sort_keys=False).replace("\n", "\r\n").encode())
+
+    config = load_config(str(path))
+
+    assert config.name == "tiny"
+    assert config.config_hash == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_config_hash_changes_with_the_file(tmp_path):
+    first = load_config(str(_write(tmp_path, BASE, "a.yaml")))
+    second = load_config(str(_write(tmp_path, _edited(("split", "seed"), 8), "b.yaml")))
+
+    assert first.config_hash != second.config_hash
+
+
+# ---------------------------------------------------------------------------
+# Validation errors: each names the file and the field.
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "name: tiny\n  label: x\n",
+            "line 2, column 8: malformed YAML: mapping values are not allowed here",
+        ),
+        (
+            "name: tiny\nsources: [web\nlabel: x\n",
+            "line 3, column 6: malformed YAML: expected ',' or ']', but got ':'",
+        ),
+        (
+            "name: tiny\n\tlabel: x\n",
+            "line 2, column 1: malformed YAML: found character '\\t' that cannot start any token",
+        ),
+    ],
+    ids=["indented-key", "unclosed-list", "tab"],
+)
+def test_malformed_yaml_names_file_and_line(tmp_path, text, message):
+    path = tmp_path / "broken.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    assert _config_error(path) == f"{path}: {message}"
+
+
+@pytest.mark.parametrize(
+    "text, described",
+    [
+        ("- name: tiny\n- label: x\n", "list [{'name': 'tiny'}, {'label': 'x'}]"),
+        ("just a string\n", "str 'just a string'"),
+        ("", "nothing"),
+    ],
+    ids=["list", "string", "empty-file"],
+)
+def test_top_level_must_be_a_mapping(tmp_path, text, described):
+    path = tmp_path / "cascade.yaml"
+    path.write_text(text, encoding="utf-8")
+
+    assert _config_error(path) == f"{path}: (top level): expected a mapping, got {described}"
+
+
+@pytest.mark.parametrize("key", ["name", "sources", "label", "features"])
+def test_missing_required_key(tmp_path, key):
+    path = _write(tmp_path, _edited((key,), _DELETE))
+
+    assert _config_error(path) == f"{path}: {key}: missing (required)"
+
+
+@pytest.mark.parametrize(
+    "keys, value, field, expected_keys",
+    [
+        (("outputs",), {"root": "x"}, "outputs", TOP_LEVEL_KEYS),
+        (("training", "learning_rte"), 0.1, "training.learning_rte", TRAINING_KEYS),
+        (("split", "sed"), 1, "split.sed", "ratios, seed"),
+        (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "min_auc, slice_by"),
+        (("output", "dir"), "x", "output.dir", "root"),
+        (("sources", 1, "folder"), "x", "sources[1].folder", "name, path"),
+        (
+            ("features", 2, "type"),
+            "numeric",
+            "features[2].type",
+            "kind, min_frequency, name, oov_buckets",
+        ),
+    ],
+    ids=["top-level", "training", "split", "evaluation", "output", "source", "feature"],
+)
+def test_unknown_key(tmp_path, keys, value, field, expected_keys):
+    path = _write(tmp_path, _edited(keys, value))
+
+    assert _config_error(path) == (
+        f"{path}: {field}: unknown key (expected one of: {expected_keys})"
+    )
+
+
+@pytest.mark.parametrize("kind, shown", [("float", "'float'"), ("Numeric", "'Numeric'")])
+def test_unknown_feature_kind_lists_valid_kinds(tmp_path, kind, shown):
+    path = _write(tmp_path, _edited(("features", 1, "kind"), kind))
+
+    assert _config_error(path) == (
+        f"{path}: features[1].kind: unknown feature kind {shown} (expected one of: {KINDS})"
+    )
+
+
+def test_missing_feature_kind_is_named_as_required(tmp_path):
+    path = _write(tmp_path, _edited(("features", 1, "kind"), _DELETE))
+
+    assert _config_error(path) == (
+        f"{path}: features[1].kind: missing (required; one of: {KINDS})"
+    )
+
+
+def test_duplicate_yaml_key_is_rejected_with_its_line(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text((REPO_ROOT / "configs" / "demo.yaml").read_text() + "label: other\n")
+
+    message = _config_error(str(path))
+
+    assert message.startswith(f"{path}: line ")
+    assert "malformed YAML: duplicate key 'label'" in message
+
+
+@pytest.mark.parametrize("key", ["oov_buckets", "min_frequency"])
+def test_categorical_options_on_a_numeric_feature(tmp_path, key):
+    path = _write(tmp_path, _edited(("features", 0, key), 2))
+
+    assert _config_error(path) == (
+        f"{path}: features[0].{key}: only applies to categorical features"
+    )
+
+
+@pytest.mark.parametrize("value, described", [(0, "int 0"), (-1, "int -1"), (1.5, "float 1.5")])
+def test_oov_buckets_must_be_a_positive_integer(tmp_path, value, described):
+    path = _write(tmp_path, _edited(("features", 1, "oov_buckets"), value))
+
+    assert _config_error(path) == (
+        f"{path}: features[1].oov_buckets: expected an integer >= 1, got {described}"
+    )
+
+
+def test_duplicate_source_names(tmp_path):
+    path = _write(tmp_path, _edited(("sources", 1, "name"), "web"))
+
+    assert _config_error(path) == f"{path}: sources: source name 'web' is used more than once"
+
+
+def test_invalid_source_name(tmp_path):
+    path = _write(tmp_path, _edited(("sources", 0, "name"), "web site"))
+
+    assert _config_error(path) == (
+        f"{path}: sources[0].name: 'web site' is not a valid name (letters, digits, '_' and '-')"
+    )
+
+
+def test_source_without_path(tmp_path):
+    path = _write(tmp_path, _edited(("sources", 1, "path"), _DELETE))
+
+    assert _config_error(path) == (
+        f"{path}: sources[1].path: expected a non-empty string, got nothing"
+    )
+
+
+def test_duplicate_feature_names(tmp_path):
+    path = _write(tmp_path, _edited(("features", 2, "name"), "age"))
+
+    assert _config_error(path) == f"{path}: features: column 'age' is listed more than once"
+
+
+def test_label_also_a_feature(tmp_path):
+    path = _write(tmp_path, _edited(("label",), "age"))
+
+    assert _config_error(path) == f"{path}: label: 'age' is also listed under features"
+
+
+def test_id_key_also_a_feature(tmp_path):
+    path = _write(tmp_path, _edited(("id_key",), "country"))
+
+    assert _config_error(path) == f"{path}: id_key: 'country' is also listed under features"
+
+
+def test_id_key_is_the_label(tmp_path):
+    path = _write(tmp_path, _edited(("id_key",), "looking_for_job"))
+
+    assert _config_error(path) == f"{path}: id_key: 'looking_for_job' is also the label"
+
+
+@pytest.mark.parametrize(
+    "ratios, field, message",
+    [
+        (
+            {"train": 0.6, "dev": 0.2, "test": 0.3},
+            "split.ratios",
+            "ratios must sum to 1, they sum to 1.1",
+        ),
+        (
+            {"train": 0.5, "dev": 0.2, "test": 0.2},
+            "split.ratios",
+            "ratios must sum to 1, they sum to 0.9",
+        ),
+        ({"train": 0.8, "dev": 0.2, "test": 0}, "split.ratios.test", "every ratio must be > 0, got 0"),
+        (
+            {"train": 0.9, "dev": 0.2, "test": -0.1},
+            "split.ratios.test",
+            "expected a number in [0.0, 1.0], got float -0.1",
+        ),
+        (
+            {"train": 0.8, "dev": "a fifth", "test": 0.1},
+            "split.ratios.dev",
+            "expected a number in [0.0, 1.0], got str 'a fifth'",
+        ),
+        ({"train": 1.0}, "split.ratios", "a 'dev' split is required"),
+        ({"training": 0.6, "dev": 0.2, "test": 0.2}, "split.ratios", "a 'train' split is required"),
+        ({"train": 0.6, "eval": 0.2, "test": 0.2}, "split.ratios", "a 'dev' split is required"),
+        ({"train": 0.7, "dev": 0.3}, "split.ratios", "a 'test' split is required"),
+        ([0.6, 0.2, 0.2], "split.ratios", "expected a mapping, got list [0.6, 0.2, 0.2]"),
+    ],
+    ids=[
+        "sum-over-1",
+        "sum-under-1",
+        "zero",
+        "negative",
+        "not-a-number",
+        "single-split",
+        "no-train",
+        "no-dev",
+        "no-test",
+        "a-list",
+    ],
+)
+def test_invalid_split_ratios(tmp_path, ratios, field, message):
+    path = _write(tmp_path, _edited(("split", "ratios"), ratios))
+
+    assert _config_error(path) == f"{path}: {field}: {message}"
+
+
+@pytest.mark.parametrize(
+    "seed, described", [(-1, "int -1"), (True, "bool True"), ("42", "str '42'"), (1.5, "float 1.5")]
+)
+def test_invalid_seed(tmp_path, seed, described):
+    path = _write(tmp_path, _edited(("split", "seed"), seed))
+
+    assert _config_error(path) == (
+        f"{path}: split.seed: expected an integer >= 0, got {described}"
+    )
+
+
+def test_seed_zero_is_valid(tmp_path):
+    config = load_config(str(_write(tmp_path, _edited(("split", "seed"), 0))))
+
+    assert config.split.seed == 0
+
+
+@pytest.mark.parametrize(
+    "keys, value, field, message",
+    [
+        (
+            ("training", "hidden_units"),
+            [],
+            "training.hidden_units",
+            "expected a non-empty list, got list []",
+        ),
+        (
+            ("training", "hidden_units"),
+            [8, 0],
+            "training.hidden_units[1]",
+            "expected an integer >= 1, got int 0",
+        ),
+        (
+            ("training", "batch_size"),
+            0,
+            "training.batch_size",
+            "expected an integer >= 1, got int 0",
+        ),
+        (
+            ("evaluation", "min_auc"),
+            1.5,
+            "evaluation.min_auc",
+            "expected a number in [0.0, 1.0], got float 1.5",
+        ),
+        (
+            ("evaluation", "slice_by"),
+            "source",
+            "evaluation.slice_by",
+            "expected a list, got str 'source'",
+        ),
+        (
+            ("name",),
+            "my pipeline",
+            "name",
+            "'my pipeline' is not a valid name (letters, digits, '_' and '-')",
+        ),
+        (("label",), "", "label", "expected a non-empty string, got str ''"),
+        (("features",), [], "features", "expected a non-empty list, got list []"),
+        (("sources",), "data/web", "sources", "expected a non-empty list, got str 'data/web'"),
+    ],
+    ids=[
+        "hidden-units-empty",
+        "hidden-unit-zero",
+        "batch-size-zero",
+        "min-auc-over-1",
+        "slice-by-not-a-list",
+        "name-with-space",
+        "label-empty",
+        "features-empty",
+        "sources-not-a-list",
+    ],
+)
+def test_invalid_values(tmp_path, keys, value, field, message):
+    path = _write(tmp_path, _edited(keys, value))
+
+    assert _config_error(path) == f"{path}: {field}: {message}"
+
+
+def test_missing_config_file_names_the_path(tmp_path):
+    path = tmp_path / "nope.yaml"
+
+    assert _config_error(path) == f"{path}: cannot read config: No such file or directory"
+
+
+def test_config_path_is_a_folder(tmp_path):
+    assert _config_error(tmp_path) == f"{tmp_path}: cannot read config: Is a directory"
+
+
+def test_config_file_not_utf8(tmp_path):
+    path = tmp_path / "latin1.yaml"
+    text = "# Caf\u00e9 data\n" + yaml.safe_dump(BASE, sort_keys=False)
+    path.write_bytes(text.encode("latin-1"))
+
+    assert _config_error(path) == (
+        f"{path}: cannot read config: not UTF-8 text (invalid continuation byte)"
+    )
+
+
+def test_parse_config_names_the_given_path():
+    with pytest.raises(ConfigError) as excinfo:
+        parse_config("name: tiny\n", "inline.yaml")
+
+    assert str(excinfo.value) == "inline.yaml: sources: missing (required)"
