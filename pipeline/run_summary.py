@@ -115,6 +115,9 @@ def summarize_run(
                 pushed_model = props["pushed_destination"].string_value
             if "split_counts" in props:
                 split_counts = json.loads(props["split_counts"].string_value)
+                if "ratios" in props:  # list splits in their configured order
+                    order = list(json.loads(props["ratios"].string_value))
+                    split_counts = {k: split_counts[k] for k in order if k in split_counts}
     return RunSummary(run_id, components, pushed_model, split_counts)
 
 
