@@ -33,10 +33,21 @@ class SourceConfig:
 
 @dataclasses.dataclass(frozen=True)
 class SplitConfig:
-    """Named output splits with their ratios (in order), and the seed that places rows."""
+    """How rows are split: exactly per stratum of the label (jointly with
+    `stratify_by` columns), keeping rows with the same `group_by` value together.
+
+    Attributes:
+      ratios: Ordered (split name, ratio) pairs.
+      seed: Chooses the deterministic membership.
+      stratify_by: Columns stratified jointly with the label; `source` (the
+        input source's name) is always available.
+      group_by: A column whose rows must share a split (e.g. a user id).
+    """
 
     ratios: tuple[tuple[str, float], ...] = _DEFAULT_SPLITS
     seed: int = 42
+    stratify_by: tuple[str, ...] = ()
+    group_by: Optional[str] = None
 
     @property
     def names(self) -> list[str]:
@@ -266,10 +277,18 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
     if raw is None:
         return SplitConfig()
     raw = r.mapping(raw, "split")
-    r.only_keys(raw, "split", {"ratios", "seed"})
+    r.only_keys(raw, "split", {"ratios", "seed", "stratify_by", "group_by"})
     seed = r.integer(raw.get("seed", SplitConfig.seed), "split.seed", 0)
+    stratify_raw = raw.get("stratify_by", [])
+    if not isinstance(stratify_raw, list):
+        raise r.error("split.stratify_by", f"expected a list, got {_describe(stratify_raw)}")
+    stratify_by = tuple(
+        r.string(v, f"split.stratify_by[{i}]") for i, v in enumerate(stratify_raw)
+    )
+    group_by = raw.get("group_by")
+    group_by = r.string(group_by, "split.group_by") if group_by is not None else None
     if "ratios" not in raw:
-        return SplitConfig(seed=seed)
+        return SplitConfig(seed=seed, stratify_by=stratify_by, group_by=group_by)
     ratios_raw = r.mapping(raw["ratios"], "split.ratios")
     ratios = tuple(
         (r.name(name, "split.ratios"), r.number(v, f"split.ratios.{name}", 0.0, 1.0))
@@ -285,7 +304,7 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
     for required in ("train", "dev", "test"):
         if required not in names:
             raise r.error("split.ratios", f"a {required!r} split is required")
-    return SplitConfig(ratios=ratios, seed=seed)
+    return SplitConfig(ratios=ratios, seed=seed, stratify_by=stratify_by, group_by=group_by)
 
 
 def _read_training(r: _Reader, raw: Any) -> TrainingConfig:

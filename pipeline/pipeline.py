@@ -13,7 +13,7 @@ from typing import Optional, Sequence
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
-from components.hash_split.component import HashSplit
+from components.stratified_split.component import StratifiedSplit
 from pipeline import code_fingerprint
 from pipeline.config import PipelineConfig, SourceConfig
 from transforms import features
@@ -91,17 +91,20 @@ def create_pipeline(
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
 
     Returns:
-      The pipeline: CsvExampleGen -> HashSplit -> StatisticsGen -> SchemaGen ->
+      The pipeline: CsvExampleGen -> StratifiedSplit -> StatisticsGen -> SchemaGen ->
       ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
     """
     input_base, input_config = example_gen_input_config(config.sources)
     example_gen = tfx.components.CsvExampleGen(input_base=input_base, input_config=input_config)
 
-    split = HashSplit(
+    split = StratifiedSplit(
         examples=example_gen.outputs["examples"],
+        label_key=config.label,
         splits=config.split.ratios,
+        stratify_keys=config.split.stratify_by,
+        group_key=config.split.group_by,
         seed=config.split.seed,
-        source_feature=SOURCE_FEATURE,
+        input_split_feature=SOURCE_FEATURE,
     )
     split_examples = split.outputs["split_examples"]
 

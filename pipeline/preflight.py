@@ -172,10 +172,14 @@ def check_sources(config: PipelineConfig) -> list[SourceSummary]:
             f"{config.config_path}: column {empty[0]!r} ({_config_field(config, empty[0])}) "
             "has no value in any row of any source"
         )
-    for key in config.evaluation.slice_by:
+    named_columns = [("evaluation.slice_by", key) for key in config.evaluation.slice_by]
+    named_columns += [("split.stratify_by", key) for key in config.split.stratify_by]
+    if config.split.group_by:
+        named_columns.append(("split.group_by", config.split.group_by))
+    for field, key in named_columns:
         if key != "source" and key not in columns_with_values:
             raise InputDataError(
-                f"{config.config_path}: evaluation.slice_by: column {key!r} "
+                f"{config.config_path}: {field}: column {key!r} "
                 "is not in the data (nor the 'source' tag)"
             )
     return summaries

@@ -121,6 +121,20 @@ def summarize_run(
     return RunSummary(run_id, components, pushed_model, split_counts)
 
 
+def _by_key(per_stratum: dict[str, int]) -> str:
+    """Totals per stratum component: {"label=1|source=web": 3} -> "label 1: 3 | source web: 3"."""
+    totals: dict[str, dict[str, int]] = {}
+    for stratum, n in per_stratum.items():
+        for part in stratum.split("|"):
+            key, _, value = part.partition("=")
+            totals.setdefault(key, {})
+            totals[key][value] = totals[key].get(value, 0) + n
+    return " | ".join(
+        f"{key} " + ", ".join(f"{value}: {n:,}" for value, n in sorted(values.items()))
+        for key, values in totals.items()
+    )
+
+
 def format_summary(summary: RunSummary, output_root: str, metadata_path: str) -> str:
     """Renders a run summary as a short plain-text table and pointers."""
     width = max([len(c.component_id) for c in summary.components] + [9])
@@ -130,10 +144,9 @@ def format_summary(summary: RunSummary, output_root: str, metadata_path: str) ->
         lines.append(f"  {c.component_id:<{width}}  {c.state:<9} {c.seconds:>8.1f}s")
     if summary.split_counts:
         lines.append("")
-        lines.append("  rows per split and source:")
-        for split, per_source in summary.split_counts.items():
-            parts = ", ".join(f"{s} {n:,}" for s, n in sorted(per_source.items()))
-            lines.append(f"    {split:<6} {sum(per_source.values()):>7,}  ({parts})")
+        lines.append("  rows per split:")
+        for split, per_stratum in summary.split_counts.items():
+            lines.append(f"    {split:<6} {sum(per_stratum.values()):>7,}  {_by_key(per_stratum)}")
     lines += [
         "",
         f"  outputs:        {output_root}",

@@ -18,7 +18,7 @@ from tests.e2e.helpers import DEMO_DATA, run_cascade
 PIPELINE = "cascade-demo"
 COMPONENTS = [
     "CsvExampleGen",
-    "HashSplit",
+    "StratifiedSplit",
     "StatisticsGen",
     "SchemaGen",
     "ExampleValidator",
@@ -29,16 +29,16 @@ COMPONENTS = [
 ]
 # (consumer, input key) <- (producer, output key): the events that must link them.
 LINKS = [
-    (("HashSplit", "examples"), ("CsvExampleGen", "examples")),
-    (("StatisticsGen", "examples"), ("HashSplit", "split_examples")),
+    (("StratifiedSplit", "examples"), ("CsvExampleGen", "examples")),
+    (("StatisticsGen", "examples"), ("StratifiedSplit", "split_examples")),
     (("SchemaGen", "statistics"), ("StatisticsGen", "statistics")),
     (("ExampleValidator", "schema"), ("SchemaGen", "schema")),
-    (("Transform", "examples"), ("HashSplit", "split_examples")),
+    (("Transform", "examples"), ("StratifiedSplit", "split_examples")),
     (("Transform", "schema"), ("SchemaGen", "schema")),
     (("Trainer", "examples"), ("Transform", "transformed_examples")),
     (("Trainer", "transform_graph"), ("Transform", "transform_graph")),
     (("Evaluator", "model"), ("Trainer", "model")),
-    (("Evaluator", "examples"), ("HashSplit", "split_examples")),
+    (("Evaluator", "examples"), ("StratifiedSplit", "split_examples")),
     (("Pusher", "model"), ("Trainer", "model")),
     (("Pusher", "model_blessing"), ("Evaluator", "blessing")),
 ]
@@ -90,17 +90,36 @@ def test_events_link_each_component_to_its_producers(store):
         assert consumed == produced, f"{consumer}.{in_key} is not {producer}.{out_key}"
 
 
-def test_split_artifact_records_counts_that_add_up(store, demo_slice):
+def _demo_slice_strata(config_path) -> dict[str, int]:
+    """Counts (label, source) strata in the slice's CSV files."""
+    strata: dict[str, int] = {}
+    for source in ("web", "mobile", "partner"):
+        with open(config_path.parent / "data" / source / "users.csv", newline="") as f:
+            for row in csv.DictReader(f):
+                key = f"label={row['looking_for_job']}|source={source}"
+                strata[key] = strata.get(key, 0) + 1
+    return strata
+
+
+def test_split_is_exact_per_label_and_source_and_recorded_in_mlmd(store, demo_slice):
     first_run = mlmd_queries.runs(store)[0]
-    split = mlmd_queries.executions_by_component(store, first_run, PIPELINE)["HashSplit"]
+    split = mlmd_queries.executions_by_component(store, first_run, PIPELINE)["StratifiedSplit"]
     [artifact_id] = mlmd_queries.outputs(store, split.id)["split_examples"]
     [artifact] = store.get_artifacts_by_id([artifact_id])
-    counts = json.loads(artifact.custom_properties["split_counts"].string_value)
-    assert sorted(counts) == ["dev", "test", "train"]
-    assert sum(sum(per_source.values()) for per_source in counts.values()) == 600 + 400 + 300
-    for source, rows in (("web", 600), ("mobile", 400), ("partner", 300)):
-        assert sum(per_source.get(source, 0) for per_source in counts.values()) == rows
-    assert artifact.custom_properties["payload_format"].string_value == "FORMAT_TF_EXAMPLE"
+    props = artifact.custom_properties
+    counts = json.loads(props["split_counts"].string_value)
+    strata = _demo_slice_strata(demo_slice)
+
+    assert list(counts) == ["train", "dev", "test"]
+    assert json.loads(props["stratum_counts"].string_value) == strata
+    for stratum, n in strata.items():
+        # Largest remainder of n * (0.6, 0.2, 0.2); ties go to the earlier split.
+        train, dev, test = (counts[s].get(stratum, 0) for s in ("train", "dev", "test"))
+        assert train + dev + test == n
+        assert abs(train - 0.6 * n) < 1 and abs(dev - 0.2 * n) < 1 and abs(test - 0.2 * n) < 1
+    assert props["seed"].string_value == "42"
+    assert json.loads(props["ratios"].string_value) == {"train": 0.6, "dev": 0.2, "test": 0.2}
+    assert props["payload_format"].string_value == "FORMAT_TF_EXAMPLE"
 
 
 def test_second_run_reuses_every_step_from_cache(store):

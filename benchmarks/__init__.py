@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print tables comparing Cascade's steps with stock TFX."""

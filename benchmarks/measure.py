@@ -1,0 +1,68 @@
+"""Running one benchmark step in its own process and measuring it.
+
+Each step runs in a fresh Python process so its peak memory is its own. The
+step reports its own wall time (imports excluded) on its last stdout line as
+JSON; the parent samples the resident memory of the process and all of its
+children (DirectRunner's multi_processing workers included) to find the peak.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import time
+from typing import Sequence
+
+import psutil
+
+SAMPLE_SECONDS = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class StepResult:
+    """One measured step."""
+
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    details: dict
+
+
+def _tree_rss(process: psutil.Process) -> int:
+    total = 0
+    for p in [process, *process.children(recursive=True)]:
+        try:
+            total += p.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def run_step(name: str, argv: Sequence[str], timeout: float = 3600) -> StepResult:
+    """Runs `python argv...` and returns its self-reported time and peak tree RSS.
+
+    Raises:
+      RuntimeError: The step failed; its stderr tail is in the message.
+    """
+    process = subprocess.Popen(
+        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    watched = psutil.Process(process.pid)
+    peak = 0
+    deadline = time.monotonic() + timeout
+    while process.poll() is None:
+        try:
+            peak = max(peak, _tree_rss(watched))
+        except psutil.NoSuchProcess:
+            break
+        if time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"{name}: timed out after {timeout:.0f}s")
+        time.sleep(SAMPLE_SECONDS)
+    stdout, stderr = process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{name} failed ({process.returncode}):\n{stderr[-4000:]}")
+    report = json.loads(stdout.strip().splitlines()[-1])
+    return StepResult(name, report.pop("seconds"), peak / 2**20, report)

@@ -1,0 +1,1 @@
+"""StratifiedSplit: exact, deterministic, scalable stratified train/dev/test splits."""

@@ -1,0 +1,137 @@
+"""The split as Beam transforms: histogram pass, then placement of every unit.
+
+1. Each record becomes a unit (or records are grouped into units by group key).
+2. Units are counted per (stratum, bucket) and each stratum's histogram becomes
+   a `StratumPlan` (small: at most 2**16 buckets per stratum), a side input.
+3. A unit in a bucket wholly inside one split goes there; units in the few
+   buckets that straddle a threshold are grouped per bucket, sorted by
+   (position, tie-break) and ranked exactly.
+
+No step holds a stratum, let alone the dataset, in one worker's memory.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Iterable, Iterator, Mapping, Optional, Sequence
+
+import apache_beam as beam
+
+from components.stratified_split import allocation, units
+
+STRADDLING = "straddling"
+UNLABELED_UNITS = "unlabeled"
+
+
+def _histogram_key(unit: units.Unit) -> tuple[tuple[str, int], int]:
+    return (unit[0], allocation.bucket_of(unit[1])), 1
+
+
+def _plan(
+    stratum_and_histogram: tuple[str, Iterable[tuple[int, int]]], ratios: Sequence[Fraction]
+) -> tuple[str, allocation.StratumPlan]:
+    stratum, histogram = stratum_and_histogram
+    return stratum, allocation.plan_stratum(histogram, ratios)
+
+
+class _PlaceUnit(beam.DoFn):
+    """Sends a unit to its split, or to the straddling output to be ranked exactly."""
+
+    def process(
+        self, unit: units.Unit, plans: Mapping[str, allocation.StratumPlan]
+    ) -> Iterator[object]:
+        bucket = allocation.bucket_of(unit[1])
+        split = plans[unit[0]].split_of_bucket(bucket)
+        if split is None:
+            yield beam.pvalue.TaggedOutput(STRADDLING, ((unit[0], bucket), unit))
+        else:
+            yield split, unit
+
+
+def _rank_straddling_bucket(
+    key_and_units: tuple[tuple[str, int], Iterable[units.Unit]],
+    plans: Mapping[str, allocation.StratumPlan],
+) -> Iterator[tuple[int, units.Unit]]:
+    (stratum, bucket), bucket_units = key_and_units
+    ordered = sorted(bucket_units, key=lambda u: (u[1], u[2]))
+    splits = plans[stratum].splits_of_sorted_bucket(bucket, len(ordered))
+    yield from zip(splits, ordered)
+
+
+def _split_labelled(unit: units.Unit) -> Iterator[object]:
+    if unit[0] == units.UNLABELED:
+        yield beam.pvalue.TaggedOutput(UNLABELED_UNITS, unit)
+    else:
+        yield unit
+
+
+@beam.ptransform_fn
+def ToUnits(  # noqa: N802 - Beam transform naming
+    records: beam.PCollection,
+    label_key: str,
+    stratify_keys: Sequence[str],
+    group_key: Optional[str],
+    seed: int,
+) -> beam.PCollection:
+    """Serialized examples -> units (one per example, or one per group)."""
+    if not group_key:
+        return records | "MakeExampleUnits" >> beam.Map(
+            units.example_unit, label_key, stratify_keys, seed
+        )
+
+    def keyed_by_group(record: bytes) -> tuple[bytes, bytes]:
+        key = units.group_key_of(record, group_key)
+        # Examples without a group key are groups of one, keyed by their bytes.
+        return (b"g:" + key if key is not None else b"r:" + record), record
+
+    return (
+        records
+        | "KeyByGroup" >> beam.Map(keyed_by_group)
+        | "GroupExamples" >> beam.GroupByKey()
+        | "MakeGroupUnits"
+        >> beam.MapTuple(units.group_unit, label_key, stratify_keys, seed)
+    )
+
+
+@beam.ptransform_fn
+def PlaceUnits(  # noqa: N802 - Beam transform naming
+    labelled_units: beam.PCollection, ratios: Sequence[float]
+) -> beam.PCollection:
+    """Labelled units -> (split index, unit), exact per stratum."""
+    exact = allocation.exact_ratios(ratios)
+    plans = (
+        labelled_units
+        | "KeyByStratumBucket" >> beam.Map(_histogram_key)
+        | "CountPerBucket" >> beam.CombinePerKey(sum)
+        | "KeyByStratum" >> beam.MapTuple(lambda key, n: (key[0], (key[1], n)))
+        | "GatherHistograms" >> beam.GroupByKey()
+        | "PlanStrata" >> beam.Map(_plan, exact)
+    )
+    plans_side = beam.pvalue.AsDict(plans)
+    placed = labelled_units | "PlaceByBucket" >> beam.ParDo(_PlaceUnit(), plans_side).with_outputs(
+        STRADDLING, main="placed"
+    )
+    ranked = (
+        placed[STRADDLING]
+        | "GroupStraddlingBuckets" >> beam.GroupByKey()
+        | "RankStraddlingBuckets" >> beam.FlatMap(_rank_straddling_bucket, plans_side)
+    )
+    return (placed.placed, ranked) | "FlattenPlaced" >> beam.Flatten()
+
+
+@beam.ptransform_fn
+def SplitUnits(  # noqa: N802 - Beam transform naming
+    all_units: beam.PCollection, ratios: Sequence[float], unlabeled_index: Optional[int]
+) -> beam.PCollection:
+    """Units -> (split index, unit); unlabeled units go to `unlabeled_index` if given.
+
+    Without an unlabeled split, unlabeled units get index -1 so the executor can
+    count them and fail with their number.
+    """
+    separated = all_units | "SeparateUnlabeled" >> beam.FlatMap(_split_labelled).with_outputs(
+        UNLABELED_UNITS, main="labelled"
+    )
+    placed = separated.labelled | "PlaceLabelled" >> PlaceUnits(ratios)  # pylint: disable=no-value-for-parameter
+    target = -1 if unlabeled_index is None else unlabeled_index
+    unlabeled = separated[UNLABELED_UNITS] | "PlaceUnlabeled" >> beam.Map(lambda u: (target, u))
+    return (placed, unlabeled) | "FlattenAll" >> beam.Flatten()

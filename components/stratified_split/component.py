@@ -1,0 +1,80 @@
+"""StratifiedSplit: a class-style Beam component for exact stratified splits.
+
+Reads an Examples artifact (all or some of its splits) and writes an Examples
+artifact whose named splits hold exactly round(n * ratio) examples of every
+stratum (label value, optionally jointly with other features), by largest
+remainder. Membership depends only on the seed and each example's content (or
+group key), so reruns, runners and worker counts agree byte for byte.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional, Sequence, Union
+
+from tfx import v1 as tfx
+
+# ExecutorClassSpec/BeamExecutorSpec are not exported by tfx.v1.
+from tfx.dsl.components.base import executor_spec
+from tfx.types import standard_artifacts
+
+from components.stratified_split import executor, spec
+from components.stratified_split.options import SplitOptions, splits_from_pairs
+
+DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+
+
+class StratifiedSplit(tfx.types.BaseBeamComponent):
+    """Splits examples into named splits, exactly per stratum and deterministically."""
+
+    SPEC_CLASS = spec.StratifiedSplitSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples: tfx.dsl.Channel,
+        label_key: str,
+        splits: Union[Sequence[tuple[str, float]], Mapping[str, float]] = DEFAULT_SPLITS,
+        stratify_keys: Sequence[str] = (),
+        group_key: Optional[str] = None,
+        seed: int = 0,
+        input_splits: Sequence[str] = (),
+        unlabeled_split: Optional[str] = None,
+        input_split_feature: Optional[str] = None,
+    ) -> None:
+        """Builds the component; bad options fail here, when the pipeline is built.
+
+        Args:
+          examples: The Examples to split.
+          label_key: The label feature.
+          splits: Ordered (name, ratio) pairs or an ordered mapping; >= 2 splits,
+            ratios > 0 summing to 1.
+          stratify_keys: Features stratified jointly with the label (e.g. `source`).
+          group_key: Keep all examples with the same value in one split.
+          seed: Chooses the membership; same seed + same input = same splits.
+          input_splits: Input splits to read (default: all).
+          unlabeled_split: Name of an extra split for examples with no label;
+            by default such examples fail the component with their count.
+          input_split_feature: Record each example's input split name in this
+            feature (provenance when the input has one split per source).
+
+        Raises:
+          ValueError: Invalid split names or ratios, or overlapping keys.
+        """
+        pairs = splits.items() if isinstance(splits, Mapping) else splits
+        options = SplitOptions(
+            splits=splits_from_pairs(pairs),
+            label_key=label_key,
+            stratify_keys=tuple(stratify_keys),
+            group_key=group_key,
+            seed=seed,
+            input_splits=tuple(input_splits),
+            unlabeled_split=unlabeled_split,
+            input_split_feature=input_split_feature,
+        )
+        super().__init__(
+            spec=spec.StratifiedSplitSpec(
+                examples=examples,
+                split_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+                **options.to_exec_properties(),
+            )
+        )

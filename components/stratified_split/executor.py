@@ -1,0 +1,249 @@
+"""StratifiedSplit's executor: checks the input, runs the Beam split, records counts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import apache_beam as beam
+import tensorflow as tf
+from absl import logging
+
+# BaseBeamExecutor is not exported by tfx.v1; it gives executors
+# `_make_beam_pipeline()`, which applies the pipeline's beam_pipeline_args
+# (Dataflow's included).
+from tfx.dsl.components.base import base_beam_executor
+from tfx.dsl.io import fileio
+from tfx.types import artifact, artifact_utils
+
+from components.common import counts, examples_io
+from components.common.provenance import tag_source
+from components.stratified_split import beam_split, spec, units
+from components.stratified_split.options import SplitOptions
+
+SPLIT_COUNTS_FILE = "split_counts"
+UNIT_COUNTS_FILE = "group_counts"
+INPUT_COUNTS_FILE = "input_counts"
+UNLABELED_INDEX = -1
+# How many records per input split are looked at before the Beam job starts.
+PEEK_RECORDS = 100
+
+
+class SplitInputError(ValueError):
+    """The input examples cannot be split as asked (missing feature, empty, unlabeled)."""
+
+
+def _peek(examples: artifact.Artifact, split: str, limit: int) -> list[tf.train.Example]:
+    """Reads up to `limit` examples of one split, without Beam, to check its features."""
+    files = sorted(fileio.glob(examples_io.split_file_pattern(examples, split)))
+    found: list[tf.train.Example] = []
+    for path in files:
+        compression = "GZIP" if str(path).endswith(".gz") else ""
+        for record in tf.data.TFRecordDataset(str(path), compression_type=compression).take(
+            limit - len(found)
+        ):
+            found.append(tf.train.Example.FromString(record.numpy()))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOptions) -> None:
+    """Fails early, before any Beam job, on input the split cannot use.
+
+    Raises:
+      SplitInputError: Every input split is empty, or a split's examples lack the
+        label, a stratification key or the group key.
+    """
+    peeked = {split: _peek(examples, split, PEEK_RECORDS) for split in splits}
+    if not any(peeked.values()):
+        raise SplitInputError(
+            f"StratifiedSplit: the input examples are empty (splits {', '.join(splits)} "
+            f"of {examples.uri} hold no records)"
+        )
+    for split, sample in peeked.items():
+        if not sample:
+            continue
+        present = set().union(*(set(e.features.feature) for e in sample))
+        for key in options.feature_keys:
+            if key not in present:
+                role = (
+                    "label_key" if key == options.label_key
+                    else "group_key" if key == options.group_key
+                    else "stratify_keys"
+                )
+                raise SplitInputError(
+                    f"StratifiedSplit: {role} {key!r} is not a feature of input split "
+                    f"{split!r} (features: {', '.join(sorted(present))})"
+                )
+
+
+def _explode(
+    placed: tuple[int, units.Unit], names: list[str]
+) -> list[tuple[int, bytes, tuple[str, str]]]:
+    index, unit = placed
+    split = names[index] if index >= 0 else units.UNLABELED
+    return [(index, record, (split, unit[0])) for record in unit[3]]
+
+
+def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float:
+    """Largest gap between a split's share of a stratum and its ratio."""
+    per_stratum: dict[str, dict[str, int]] = {}
+    for key, n in split_counts.items():
+        split, _, stratum = key.partition("/")
+        if split in options.split_names:
+            per_stratum.setdefault(stratum, {})[split] = n
+    worst = 0.0
+    for by_split in per_stratum.values():
+        total = sum(by_split.values())
+        for name, ratio in options.splits:
+            worst = max(worst, abs(by_split.get(name, 0) / total - ratio))
+    return worst
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Reads the input splits, places every example, writes the named splits."""
+
+    def Do(  # noqa: N802 - TFX's executor interface
+        self,
+        input_dict: dict[str, list[artifact.Artifact]],
+        output_dict: dict[str, list[artifact.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        """Splits the input examples.
+
+        Args:
+          input_dict: `examples`: one Examples artifact.
+          output_dict: `split_examples`: one Examples artifact to fill.
+          exec_properties: See `spec.StratifiedSplitSpec` and `SplitOptions`.
+
+        Raises:
+          ValueError: Invalid options or an unknown input split.
+          SplitInputError: Empty input, a missing feature, or unlabeled
+            examples without an `unlabeled_split`.
+        """
+        options = SplitOptions.from_exec_properties(exec_properties)
+        examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
+        output = artifact_utils.get_single_instance(output_dict[spec.SPLIT_EXAMPLES_KEY])
+        input_splits = examples_io.check_splits(examples, list(options.input_splits))
+        check_input(examples, input_splits, options)
+
+        output_names = options.output_split_names
+        # Split names first: artifact_utils locates each Split-<name>/ folder by them.
+        examples_io.set_output_splits(output, output_names, examples)
+        files = {
+            name: counts.counts_path(output.uri, name)
+            for name in (SPLIT_COUNTS_FILE, UNIT_COUNTS_FILE, INPUT_COUNTS_FILE)
+        }
+        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
+
+        with self._make_beam_pipeline() as pipeline:
+            records = self._read(pipeline, examples, input_splits, options)
+            (
+                records
+                | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
+                | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
+            )
+            placed = (
+                records
+                | "MakeUnits"
+                >> beam_split.ToUnits(
+                    options.label_key, options.stratify_keys, options.group_key, options.seed
+                )
+                | "SplitUnits" >> beam_split.SplitUnits(options.ratios, unlabeled_index)
+            )
+            if options.group_key:
+                (
+                    placed
+                    | "KeyGroupByStratum"
+                    >> beam.MapTuple(
+                        lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
+                    )
+                    | "CountGroups" >> counts.WriteCounts(files[UNIT_COUNTS_FILE])
+                )
+            exploded = placed | "ExplodeUnits" >> beam.FlatMap(_explode, output_names)
+            (
+                exploded
+                | "KeySplitStratum" >> beam.Map(lambda item: item[2])
+                | "CountSplitStrata" >> counts.WriteCounts(files[SPLIT_COUNTS_FILE])
+            )
+            parts = exploded | "PartitionBySplit" >> beam.Partition(
+                lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
+            )
+            for index, name in enumerate(output_names):
+                split_records = parts[index] | f"Take{name.capitalize()}Record" >> beam.Map(
+                    lambda item: item[1]
+                )
+                examples_io.write_split(split_records, output, name)
+
+        self._record(output, options, files)
+
+    @staticmethod
+    def _read(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        input_splits: list[str],
+        options: SplitOptions,
+    ) -> beam.PCollection:
+        """Reads (and optionally tags with their split name) every input split."""
+        reads = []
+        for split in input_splits:
+            records = examples_io.read_split(pipeline, examples, split)
+            if options.input_split_feature:
+                records = records | f"Tag{split.capitalize()}Source" >> beam.Map(
+                    tag_source, options.input_split_feature, split
+                )
+            reads.append(records)
+        return reads | "FlattenInputSplits" >> beam.Flatten()
+
+    @staticmethod
+    def _record(output: artifact.Artifact, options: SplitOptions, files: dict[str, str]) -> None:
+        """Checks the accounting and writes it as custom properties of `output`."""
+        split_counts = counts.read_counts(files[SPLIT_COUNTS_FILE])
+        total_in = counts.read_counts(files[INPUT_COUNTS_FILE]).get("examples", 0)
+        total_out = sum(split_counts.values())
+        if total_in != total_out:  # an internal invariant, not a user error
+            raise RuntimeError(f"StratifiedSplit lost examples: read {total_in}, placed {total_out}")
+        unlabeled = sum(n for k, n in split_counts.items() if k.startswith(units.UNLABELED + "/"))
+        if unlabeled:
+            raise SplitInputError(
+                f"StratifiedSplit: {unlabeled} of {total_in} examples have no value for label "
+                f"{options.label_key!r}; fix the data or set unlabeled_split to keep them apart"
+            )
+        nested = counts.nest(split_counts)
+        ordered = {name: nested.get(name, {}) for name in options.output_split_names}
+        strata: dict[str, int] = {}
+        for key, n in split_counts.items():
+            stratum = key.partition("/")[2]
+            strata[stratum] = strata.get(stratum, 0) + n
+        small = sorted(s for s, n in strata.items() if n < len(options.splits))
+        deviation = _max_deviation(split_counts, options)
+        properties: dict[str, Optional[str]] = {
+            "seed": str(options.seed),
+            "ratios": json.dumps(dict(options.splits)),
+            "label_key": options.label_key,
+            "stratify_keys": json.dumps(list(options.stratify_keys)),
+            "group_key": options.group_key or "",
+            "split_counts": json.dumps(ordered),
+            "stratum_counts": json.dumps(dict(sorted(strata.items()))),
+            "input_examples": str(total_in),
+            "max_ratio_deviation": f"{deviation:.6f}",
+        }
+        if options.group_key:
+            properties["group_counts"] = json.dumps(
+                counts.nest(counts.read_counts(files[UNIT_COUNTS_FILE]))
+            )
+        for name, value in properties.items():
+            output.set_string_custom_property(name, value or "")
+        for stratum in small:
+            logging.warning(
+                "StratifiedSplit: stratum %s has %d examples, fewer than the %d splits; "
+                "some splits get none of it",
+                stratum, strata[stratum], len(options.splits),
+            )
+        per_split = {name: sum(ordered[name].values()) for name in options.output_split_names}
+        logging.info(
+            "StratifiedSplit placed %s examples in %d strata: %s (max deviation from ratios %.4f)",
+            f"{total_in:,}", len(strata),
+            ", ".join(f"{n} {c:,}" for n, c in per_split.items()), deviation,
+        )

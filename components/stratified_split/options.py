@@ -1,0 +1,128 @@
+"""StratifiedSplit's options: validated when the pipeline is built, re-read by the executor."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from typing import Any, Mapping, Optional, Sequence
+
+from components.stratified_split import spec
+
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class SplitOptions:
+    """Everything that decides where an example goes.
+
+    Attributes:
+      splits: Ordered (name, ratio) pairs, at least two, ratios > 0 summing to 1.
+      label_key: The label feature; strata are its values.
+      stratify_keys: Extra features stratified jointly with the label.
+      group_key: If set, all examples sharing its value go to the same split.
+      seed: Chooses the (deterministic) membership.
+      input_splits: Input splits to read; empty = all.
+      unlabeled_split: If set, examples without a label go to this extra split;
+        otherwise they make the component fail with their count.
+      input_split_feature: If set, each example gets this bytes feature holding
+        the name of the input split it was read from (provenance, e.g. `source`).
+    """
+
+    splits: tuple[tuple[str, float], ...]
+    label_key: str
+    stratify_keys: tuple[str, ...] = ()
+    group_key: Optional[str] = None
+    seed: int = 0
+    input_splits: tuple[str, ...] = ()
+    unlabeled_split: Optional[str] = None
+    input_split_feature: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def split_names(self) -> list[str]:
+        return [name for name, _ in self.splits]
+
+    @property
+    def output_split_names(self) -> list[str]:
+        extra = [self.unlabeled_split] if self.unlabeled_split else []
+        return self.split_names + extra
+
+    @property
+    def ratios(self) -> list[float]:
+        return [ratio for _, ratio in self.splits]
+
+    @property
+    def feature_keys(self) -> list[str]:
+        """Features every input example must carry."""
+        keys = [self.label_key, *self.stratify_keys]
+        if self.group_key:
+            keys.append(self.group_key)
+        return [k for k in keys if k != self.input_split_feature]
+
+    def to_exec_properties(self) -> dict[str, Any]:
+        """Returns the component's execution parameters (JSON strings for lists)."""
+        return {
+            spec.SPLITS_KEY: json.dumps([[n, r] for n, r in self.splits]),
+            spec.LABEL_KEY: self.label_key,
+            spec.STRATIFY_KEYS_KEY: json.dumps(list(self.stratify_keys)),
+            spec.GROUP_KEY: self.group_key,
+            spec.SEED_KEY: self.seed,
+            spec.INPUT_SPLITS_KEY: json.dumps(list(self.input_splits)),
+            spec.UNLABELED_SPLIT_KEY: self.unlabeled_split,
+            spec.INPUT_SPLIT_FEATURE_KEY: self.input_split_feature,
+        }
+
+    @classmethod
+    def from_exec_properties(cls, properties: Mapping[str, Any]) -> "SplitOptions":
+        """Reads what `to_exec_properties` wrote (None/absent optionals allowed)."""
+        return cls(
+            splits=tuple((str(n), float(r)) for n, r in json.loads(properties[spec.SPLITS_KEY])),
+            label_key=properties[spec.LABEL_KEY],
+            stratify_keys=tuple(json.loads(properties.get(spec.STRATIFY_KEYS_KEY) or "[]")),
+            group_key=properties.get(spec.GROUP_KEY) or None,
+            seed=int(properties[spec.SEED_KEY]),
+            input_splits=tuple(json.loads(properties.get(spec.INPUT_SPLITS_KEY) or "[]")),
+            unlabeled_split=properties.get(spec.UNLABELED_SPLIT_KEY) or None,
+            input_split_feature=properties.get(spec.INPUT_SPLIT_FEATURE_KEY) or None,
+        )
+
+
+def _validate(options: SplitOptions) -> None:
+    """Raises ValueError naming the first problem with the options."""
+    names = options.split_names
+    if len(names) < 2:
+        raise ValueError(f"StratifiedSplit needs at least two splits, got {names}")
+    for name in names + ([options.unlabeled_split] if options.unlabeled_split else []):
+        if not isinstance(name, str) or not _SPLIT_NAME.match(name):
+            raise ValueError(
+                f"StratifiedSplit: invalid split name {name!r} (letters, digits, '_' and '-')"
+            )
+    lowered = [n.lower() for n in options.output_split_names]
+    duplicates = sorted({n for n in lowered if lowered.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"StratifiedSplit: split name {duplicates[0]!r} is used more than once")
+    for name, ratio in options.splits:
+        if not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio <= 0:
+            raise ValueError(f"StratifiedSplit: ratio of split {name!r} must be > 0, got {ratio!r}")
+    total = sum(options.ratios)
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"StratifiedSplit: split ratios must sum to 1, they sum to {total:g}")
+    if not options.label_key:
+        raise ValueError("StratifiedSplit: label_key is required")
+    keys = [options.label_key, *options.stratify_keys]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"StratifiedSplit: stratify_keys repeat the label or each other: {keys}")
+    if options.group_key and options.group_key in keys:
+        raise ValueError(f"StratifiedSplit: group_key {options.group_key!r} is also a stratum key")
+    seed = options.seed
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise ValueError(f"StratifiedSplit: seed must be an integer in [0, 2**63), got {seed!r}")
+
+
+def splits_from_pairs(pairs: Sequence[Sequence[Any]]) -> tuple[tuple[str, float], ...]:
+    """Normalizes [(name, ratio), ...] (or a mapping's items) to a tuple of pairs."""
+    return tuple((str(name), float(ratio)) for name, ratio in pairs)

@@ -1,0 +1,38 @@
+"""StratifiedSplit's parameter names and ComponentSpec."""
+
+from __future__ import annotations
+
+# ComponentSpec and its parameter types are not exported by tfx.v1; class-style
+# components (stock ones and tfx-addons alike) import them from here.
+from tfx.types import component_spec, standard_artifacts
+
+EXAMPLES_KEY = "examples"
+SPLIT_EXAMPLES_KEY = "split_examples"
+
+SPLITS_KEY = "splits"  # JSON [[name, ratio], ...]
+LABEL_KEY = "label_key"
+STRATIFY_KEYS_KEY = "stratify_keys"  # JSON [name, ...]
+GROUP_KEY = "group_key"
+SEED_KEY = "seed"
+INPUT_SPLITS_KEY = "input_splits"  # JSON [name, ...]; [] = all
+UNLABELED_SPLIT_KEY = "unlabeled_split"
+INPUT_SPLIT_FEATURE_KEY = "input_split_feature"
+
+
+class StratifiedSplitSpec(component_spec.ComponentSpec):
+    """StratifiedSplit's inputs, outputs and parameters."""
+
+    PARAMETERS = {
+        SPLITS_KEY: component_spec.ExecutionParameter(type=str),
+        LABEL_KEY: component_spec.ExecutionParameter(type=str),
+        STRATIFY_KEYS_KEY: component_spec.ExecutionParameter(type=str),
+        GROUP_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        SEED_KEY: component_spec.ExecutionParameter(type=int),
+        INPUT_SPLITS_KEY: component_spec.ExecutionParameter(type=str),
+        UNLABELED_SPLIT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        INPUT_SPLIT_FEATURE_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+    }
+    INPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}
+    OUTPUTS = {
+        SPLIT_EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)
+    }

@@ -1,0 +1,101 @@
+"""Turning serialized tf.Examples into split units: stratum, position, payload.
+
+A unit is what the allocation places: one example, or in group mode all the
+examples sharing a group key. Its position is a seeded fingerprint of its
+identity (the example's bytes, or the group key), so placement never depends on
+input order, sharding or the runner.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Iterable, Optional, Sequence
+
+import tensorflow as tf
+
+from components.common.fingerprint import fingerprint64
+
+# A unit: (stratum, position, tie-break bytes, serialized examples).
+Unit = tuple[str, int, bytes, tuple[bytes, ...]]
+
+UNLABELED = "<unlabeled>"
+MISSING_VALUE = "<missing>"
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def feature_values(example: tf.train.Example, name: str) -> list[str]:
+    """Returns a feature's values as text ([] when absent or empty)."""
+    feature = example.features.feature.get(name)
+    if feature is None:
+        return []
+    kind = feature.WhichOneof("kind")
+    if kind is None:
+        return []
+    return [_text(v) for v in getattr(feature, kind).value]
+
+
+def stratum_of(
+    example: tf.train.Example, label_key: str, stratify_keys: Sequence[str]
+) -> str:
+    """Returns the stratum name, e.g. `label=1|source=web`, or UNLABELED.
+
+    Raises:
+      ValueError: The label or a stratification key holds several values.
+    """
+    parts = []
+    for key in (label_key, *stratify_keys):
+        values = feature_values(example, key)
+        if len(values) > 1:
+            raise ValueError(f"feature {key!r} has {len(values)} values; stratifying needs one")
+        if not values and key == label_key:
+            return UNLABELED
+        parts.append(f"{'label' if key == label_key else key}={values[0] if values else MISSING_VALUE}")
+    return "|".join(parts)
+
+
+def example_unit(
+    record: bytes, label_key: str, stratify_keys: Sequence[str], seed: int
+) -> Unit:
+    """Returns the unit of one example: its position is the fingerprint of its bytes."""
+    example = tf.train.Example.FromString(record)
+    return (stratum_of(example, label_key, stratify_keys), fingerprint64(seed, record), record, (record,))
+
+
+def group_key_of(record: bytes, group_key: str) -> Optional[bytes]:
+    """Returns an example's group key as bytes, or None if it has no value."""
+    values = feature_values(tf.train.Example.FromString(record), group_key)
+    if len(values) > 1:
+        raise ValueError(f"group key {group_key!r} has {len(values)} values in one example")
+    return values[0].encode("utf-8") if values else None
+
+
+def group_unit(
+    key: bytes,
+    records: Iterable[bytes],
+    label_key: str,
+    stratify_keys: Sequence[str],
+    seed: int,
+) -> Unit:
+    """Returns the unit of one group: all its examples travel together.
+
+    The group's stratum is its most common stratum among labelled examples (ties
+    go to the smallest stratum name, so it is deterministic); a group with no
+    labelled example is UNLABELED. Its position is the fingerprint of the key.
+    """
+    ordered = tuple(sorted(records))
+    strata = Counter(
+        stratum_of(tf.train.Example.FromString(r), label_key, stratify_keys) for r in ordered
+    )
+    labelled = {s: n for s, n in strata.items() if s != UNLABELED}
+    if labelled:
+        stratum = min(labelled, key=lambda s: (-labelled[s], s))
+    else:
+        stratum = UNLABELED
+    return (stratum, fingerprint64(seed, key), key, ordered)
