@@ -46,9 +46,11 @@ def run(args: argparse.Namespace) -> int:
     """Validates inputs, runs the pipeline, prints the summary; returns the exit code."""
     config = config_lib.load_config(args.config, output_root=args.output_root)
     sources = preflight.check_sources(config)
+    reference = preflight.check_reference_data(config)
     print(
         f"Cascade: {config.name} from {args.config}: "
         + ", ".join(f"{s.name} {s.rows:,} rows" for s in sources)
+        + "".join(f"; {name.replace('_', ' ')} {n:,} rows" for name, n in reference.items())
     )
 
     from pipeline.environment import send_logs_to_file

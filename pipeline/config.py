@@ -55,6 +55,42 @@ class SplitConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class SpamListConfig:
+    """A folder of CSV files listing spam account ids (a dataset, not a constant)."""
+
+    path: str
+    id_column: str
+
+
+@dataclasses.dataclass(frozen=True)
+class IdMapConfig:
+    """A folder of CSV files mapping alias ids to canonical ids."""
+
+    path: str
+    alias_column: str
+    canonical_column: str
+
+
+@dataclasses.dataclass(frozen=True)
+class CleaningConfig:
+    """What CleanExamples does; each part is optional.
+
+    Attributes:
+      spam_list: Drop rows whose canonical id is listed.
+      id_map: Map alias ids to canonical ids before matching and merging.
+      keep_latest_by: Of one person's rows, keep the most recent by this column.
+      source_priority: Ties on recency go to the source listed first.
+      required_columns: Quarantine rows missing any of these.
+    """
+
+    spam_list: Optional[SpamListConfig] = None
+    id_map: Optional[IdMapConfig] = None
+    keep_latest_by: Optional[str] = None
+    source_priority: tuple[str, ...] = ()
+    required_columns: tuple[str, ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class TrainingConfig:
     """Trainer settings passed to `models.model.run_fn`."""
 
@@ -107,6 +143,7 @@ class PipelineConfig:
       label: The 0/1 label column.
       id_key: The column identifying a user (kept out of the model), or None.
       features: Model input columns and how each is transformed.
+      cleaning: Spam list, id map, dedupe rule and required columns.
       split: Output splits and seed.
       training: Trainer settings.
       evaluation: Evaluator settings.
@@ -120,6 +157,7 @@ class PipelineConfig:
     label: str
     id_key: Optional[str]
     features: tuple[FeatureColumn, ...]
+    cleaning: CleaningConfig
     split: SplitConfig
     training: TrainingConfig
     evaluation: EvaluationConfig
@@ -129,9 +167,13 @@ class PipelineConfig:
 
     @property
     def required_columns(self) -> list[str]:
-        """Columns every source must have: id, label and feature columns."""
+        """Columns every source must have: id, label, features and cleaning columns."""
         columns = [self.id_key] if self.id_key else []
-        return columns + [self.label] + [f.name for f in self.features]
+        columns += [self.label] + [f.name for f in self.features]
+        if self.cleaning.keep_latest_by:
+            columns.append(self.cleaning.keep_latest_by)
+        columns += self.cleaning.required_columns
+        return list(dict.fromkeys(columns))
 
 
 def _join(root: str, name: str) -> str:
@@ -307,6 +349,65 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
     return SplitConfig(ratios=ratios, seed=seed, stratify_by=stratify_by, group_by=group_by)
 
 
+def _string_list(r: _Reader, raw: Any, field: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise r.error(field, f"expected a list, got {_describe(raw)}")
+    return tuple(r.string(v, f"{field}[{i}]") for i, v in enumerate(raw))
+
+
+def _read_cleaning(r: _Reader, raw: Any, fields: dict[str, Any], base_dir: str) -> CleaningConfig:
+    if raw is None:
+        return CleaningConfig()
+    raw = r.mapping(raw, "cleaning")
+    r.only_keys(
+        raw, "cleaning",
+        {"spam_list", "id_map", "keep_latest_by", "source_priority", "required_columns"},
+    )
+    spam_list = id_map = None
+    if raw.get("spam_list") is not None:
+        item = r.mapping(raw["spam_list"], "cleaning.spam_list")
+        r.only_keys(item, "cleaning.spam_list", {"path", "id_column"})
+        spam_list = SpamListConfig(
+            path=_resolve_path(r.string(item.get("path"), "cleaning.spam_list.path"), base_dir),
+            id_column=r.string(item.get("id_column"), "cleaning.spam_list.id_column"),
+        )
+    if raw.get("id_map") is not None:
+        item = r.mapping(raw["id_map"], "cleaning.id_map")
+        r.only_keys(item, "cleaning.id_map", {"path", "alias_column", "canonical_column"})
+        id_map = IdMapConfig(
+            path=_resolve_path(r.string(item.get("path"), "cleaning.id_map.path"), base_dir),
+            alias_column=r.string(item.get("alias_column"), "cleaning.id_map.alias_column"),
+            canonical_column=r.string(
+                item.get("canonical_column"), "cleaning.id_map.canonical_column"
+            ),
+        )
+    if (spam_list or id_map) and not fields["id_key"]:
+        which = "spam_list" if spam_list else "id_map"
+        raise r.error(f"cleaning.{which}", "needs id_key (the column that identifies a person)")
+    keep_latest_by = raw.get("keep_latest_by")
+    if keep_latest_by is not None:
+        keep_latest_by = r.string(keep_latest_by, "cleaning.keep_latest_by")
+        if not fields["id_key"]:
+            raise r.error("cleaning.keep_latest_by", "needs id_key (rows are merged per id)")
+    source_priority = _string_list(r, raw.get("source_priority"), "cleaning.source_priority")
+    source_names = [s.name for s in fields["sources"]]
+    for i, name in enumerate(source_priority):
+        if name not in source_names:
+            raise r.error(
+                f"cleaning.source_priority[{i}]",
+                f"{name!r} is not a source (sources: {', '.join(source_names)})",
+            )
+    return CleaningConfig(
+        spam_list=spam_list,
+        id_map=id_map,
+        keep_latest_by=keep_latest_by,
+        source_priority=source_priority,
+        required_columns=_string_list(r, raw.get("required_columns"), "cleaning.required_columns"),
+    )
+
+
 def _read_training(r: _Reader, raw: Any) -> TrainingConfig:
     if raw is None:
         return TrainingConfig()
@@ -360,8 +461,8 @@ def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
 
 
 _TOP_LEVEL_KEYS = {
-    "name", "sources", "label", "id_key", "features", "split", "training", "evaluation",
-    "output",
+    "name", "sources", "label", "id_key", "features", "cleaning", "split", "training",
+    "evaluation", "output",
 }
 
 
@@ -410,6 +511,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
     )
     return PipelineConfig(
         **fields,
+        cleaning=_read_cleaning(r, raw.get("cleaning"), fields, base_dir),
         split=_read_split(r, raw.get("split")),
         training=_read_training(r, raw.get("training")),
         evaluation=_read_evaluation(r, raw.get("evaluation")),

@@ -13,6 +13,7 @@ from typing import Optional, Sequence
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
+from components.clean_examples.component import CleanExamples
 from components.stratified_split.component import StratifiedSplit
 from pipeline import code_fingerprint
 from pipeline.config import PipelineConfig, SourceConfig
@@ -20,7 +21,6 @@ from transforms import features
 
 PREPROCESSING_FN = "transforms.preprocessing.preprocessing_fn"
 RUN_FN = "models.model.run_fn"
-SOURCE_FEATURE = "source"
 
 
 def _common_base(paths: Sequence[str]) -> str:
@@ -47,6 +47,53 @@ def example_gen_input_config(
         pattern = "*.csv" if relative == "." else posixpath.join(relative, "*.csv")
         splits.append(tfx.proto.Input.Split(name=source.name, pattern=pattern))
     return base, tfx.proto.Input(splits=splits)
+
+
+def reference_example_gen(path: str, component_id: str) -> tfx.components.CsvExampleGen:
+    """An ExampleGen for a reference dataset (spam list, id map), as one split `all`.
+
+    Reference data enters as a dataset, with its own artifact and file
+    fingerprint in MLMD, so lineage shows which list produced which data.
+    """
+    return tfx.components.CsvExampleGen(
+        input_base=path,
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[tfx.proto.SplitConfig.Split(name="all", hash_buckets=1)]
+            )
+        ),
+    ).with_id(component_id)
+
+
+def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -> list:
+    """Returns [reference ExampleGens..., CleanExamples] for the config's cleaning."""
+    cleaning = config.cleaning
+    components = []
+    spam_list = id_map = None
+    if cleaning.spam_list:
+        spam_gen = reference_example_gen(cleaning.spam_list.path, "SpamListGen")
+        components.append(spam_gen)
+        spam_list = spam_gen.outputs["examples"]
+    if cleaning.id_map:
+        id_map_gen = reference_example_gen(cleaning.id_map.path, "IdMapGen")
+        components.append(id_map_gen)
+        id_map = id_map_gen.outputs["examples"]
+    components.append(
+        CleanExamples(
+            examples=raw_examples,
+            id_key=config.id_key,
+            spam_list=spam_list,
+            spam_id_key=cleaning.spam_list.id_column if cleaning.spam_list else None,
+            id_map=id_map,
+            alias_key=cleaning.id_map.alias_column if cleaning.id_map else None,
+            canonical_key=cleaning.id_map.canonical_column if cleaning.id_map else None,
+            timestamp_key=cleaning.keep_latest_by,
+            source_priority=cleaning.source_priority,
+            required_columns=cleaning.required_columns,
+            label_key=config.label,
+        )
+    )
+    return components
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
@@ -91,20 +138,22 @@ def create_pipeline(
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
 
     Returns:
-      The pipeline: CsvExampleGen -> StratifiedSplit -> StatisticsGen -> SchemaGen ->
+      The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
+      StratifiedSplit -> StatisticsGen -> SchemaGen ->
       ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
     """
     input_base, input_config = example_gen_input_config(config.sources)
     example_gen = tfx.components.CsvExampleGen(input_base=input_base, input_config=input_config)
 
+    cleaning = cleaning_components(config, example_gen.outputs["examples"])
+    clean = cleaning[-1]
     split = StratifiedSplit(
-        examples=example_gen.outputs["examples"],
+        examples=clean.outputs["cleaned_examples"],
         label_key=config.label,
         splits=config.split.ratios,
         stratify_keys=config.split.stratify_by,
         group_key=config.split.group_by,
         seed=config.split.seed,
-        input_split_feature=SOURCE_FEATURE,
     )
     split_examples = split.outputs["split_examples"]
 
@@ -171,6 +220,7 @@ def create_pipeline(
         pipeline_root=config.output.pipeline_root,
         components=[
             example_gen,
+            *cleaning,
             split,
             statistics_gen,
             schema_gen,

@@ -15,7 +15,7 @@ from typing import Iterator, Optional
 
 from tfx.dsl.io import fileio
 
-from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.config import PipelineConfig
 from pipeline.errors import InputDataError
 from transforms.features import FeatureKind
 
@@ -33,14 +33,15 @@ class SourceSummary:
     positives: int = 0
 
 
-def _csv_files(source: SourceConfig, field: str) -> list[str]:
-    if not fileio.exists(source.path):
-        raise InputDataError(f"{field}: input folder {source.path} does not exist")
-    if not fileio.isdir(source.path):
-        raise InputDataError(f"{field}: {source.path} is not a folder (name the folder of CSV files)")
-    files = sorted(fileio.glob(source.path.rstrip("/") + "/*.csv"))
+def _csv_files(path: str, field: str) -> list[str]:
+    """Returns the CSV files in folder `path`; `field` names it in errors."""
+    if not fileio.exists(path):
+        raise InputDataError(f"{field}: input folder {path} does not exist")
+    if not fileio.isdir(path):
+        raise InputDataError(f"{field}: {path} is not a folder (name the folder of CSV files)")
+    files = sorted(fileio.glob(path.rstrip("/") + "/*.csv"))
     if not files:
-        raise InputDataError(f"{field}: input folder {source.path} has no *.csv files")
+        raise InputDataError(f"{field}: input folder {path} has no *.csv files")
     return [f.decode() if isinstance(f, bytes) else f for f in files]
 
 
@@ -132,7 +133,64 @@ def _config_field(config: PipelineConfig, column: str) -> str:
     for i, feature in enumerate(config.features):
         if feature.name == column:
             return f"features[{i}].name"
+    if column == config.cleaning.keep_latest_by:
+        return "cleaning.keep_latest_by"
+    if column in config.cleaning.required_columns:
+        return f"cleaning.required_columns[{config.cleaning.required_columns.index(column)}]"
     return "?"
+
+
+def _check_reference(path: str, columns: dict[str, str], field: str) -> int:
+    """Checks a reference dataset's folder and headers; returns its row count.
+
+    A reference dataset (spam list, id map) may be empty: header-only files are
+    fine and make the step a no-op.
+    """
+    files = _csv_files(path, field)
+    rows = 0
+    for file_path in files:
+        reader = _rows(file_path)
+        header = next(reader, None)
+        if header is None:
+            raise InputDataError(f"{file_path}: file is empty (expected a header line)")
+        for column, option in columns.items():
+            if column not in header:
+                raise InputDataError(
+                    f"{file_path}: column {column!r} ({field}.{option}) is not in the header "
+                    f"(columns: {', '.join(header)})"
+                )
+        rows += sum(1 for row in reader if row)
+    return rows
+
+
+def check_reference_data(config: PipelineConfig) -> dict[str, int]:
+    """Checks the spam list and id map named in the config.
+
+    Returns:
+      Rows per reference dataset, e.g. {"spam_list": 156}.
+
+    Raises:
+      InputDataError: A folder is missing or has no CSV files, or a configured
+        column is not in a file's header.
+    """
+    found = {}
+    cleaning = config.cleaning
+    where = f"{config.config_path}: cleaning"
+    if cleaning.spam_list:
+        found["spam_list"] = _check_reference(
+            cleaning.spam_list.path, {cleaning.spam_list.id_column: "id_column"},
+            f"{where}.spam_list",
+        )
+    if cleaning.id_map:
+        found["id_map"] = _check_reference(
+            cleaning.id_map.path,
+            {
+                cleaning.id_map.alias_column: "alias_column",
+                cleaning.id_map.canonical_column: "canonical_column",
+            },
+            f"{where}.id_map",
+        )
+    return found
 
 
 def check_sources(config: PipelineConfig) -> list[SourceSummary]:
@@ -154,7 +212,7 @@ def check_sources(config: PipelineConfig) -> list[SourceSummary]:
     columns_with_values: set[str] = set()
     for i, source in enumerate(config.sources):
         field = f"{config.config_path}: sources[{i}] ({source.name})"
-        summary = SourceSummary(name=source.name, files=_csv_files(source, field))
+        summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
         first_header: Optional[list[str]] = None
         for path in summary.files:
             header, seen = _check_file(path, config, summary)

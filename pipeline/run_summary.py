@@ -37,6 +37,8 @@ class RunSummary:
     components: list[ComponentRun]
     pushed_model: Optional[str]
     split_counts: dict[str, dict[str, int]]
+    cleaning: Optional[dict] = None
+    rejected_uri: Optional[str] = None
 
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
@@ -99,6 +101,7 @@ def summarize_run(
     components = []
     pushed_model = None
     split_counts: dict[str, dict[str, int]] = {}
+    cleaning = rejected_uri = None
     for execution in executions:
         components.append(
             ComponentRun(
@@ -113,12 +116,16 @@ def summarize_run(
             props = artifact.custom_properties
             if "pushed_destination" in props and props.get("pushed") and props["pushed"].int_value:
                 pushed_model = props["pushed_destination"].string_value
+            if "accounting" in props and "kept" in props:
+                cleaning = json.loads(props["accounting"].string_value)
+            elif "accounting" in props:
+                rejected_uri = artifact.uri
             if "split_counts" in props:
                 split_counts = json.loads(props["split_counts"].string_value)
                 if "ratios" in props:  # list splits in their configured order
                     order = list(json.loads(props["ratios"].string_value))
                     split_counts = {k: split_counts[k] for k in order if k in split_counts}
-    return RunSummary(run_id, components, pushed_model, split_counts)
+    return RunSummary(run_id, components, pushed_model, split_counts, cleaning, rejected_uri)
 
 
 def _by_key(per_stratum: dict[str, int]) -> str:
@@ -135,6 +142,30 @@ def _by_key(per_stratum: dict[str, int]) -> str:
     )
 
 
+def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
+    """The cleaning accounting: rows in, kept and removed per reason."""
+    per_source = ", ".join(
+        f"{source} {accounting['kept_per_source'].get(source, 0):,} of {n:,}"
+        for source, n in accounting["rows_in_per_source"].items()
+    )
+    removed = ", ".join(
+        f"{reason} {n:,}" for reason, n in accounting["removed_per_reason"].items()
+    )
+    lines = [
+        f"  cleaning: kept {accounting['kept']:,} of {accounting['rows_in']:,} rows ({per_source})",
+        f"            removed: {removed or 'none'}; "
+        f"{accounting['label_conflicts']:,} label conflicts among merged rows",
+    ]
+    if accounting.get("spam_ids") is not None:
+        lines.append(
+            f"            spam list: {accounting['spam_ids']:,} ids "
+            f"({accounting['spam_ids_not_in_data']:,} not in the data)"
+        )
+    if rejected_uri:
+        lines.append(f"            removed rows, each with its reject_reason: {rejected_uri}")
+    return lines
+
+
 def format_summary(summary: RunSummary, output_root: str, metadata_path: str) -> str:
     """Renders a run summary as a short plain-text table and pointers."""
     width = max([len(c.component_id) for c in summary.components] + [9])
@@ -142,6 +173,8 @@ def format_summary(summary: RunSummary, output_root: str, metadata_path: str) ->
     lines.append(f"  {'component':<{width}}  {'status':<9} {'wall time':>9}")
     for c in summary.components:
         lines.append(f"  {c.component_id:<{width}}  {c.state:<9} {c.seconds:>8.1f}s")
+    if summary.cleaning:
+        lines += [""] + _cleaning_lines(summary.cleaning, summary.rejected_uri)
     if summary.split_counts:
         lines.append("")
         lines.append("  rows per split:")

@@ -15,6 +15,7 @@ import apache_beam as beam
 
 # Not in the public tfx.v1 API: artifact_utils is the supported helper set used by
 # every stock component to encode split names and locate split folders.
+from tfx.dsl.io import fileio
 from tfx.types import artifact, artifact_utils
 
 # The custom property ExampleGen writes (tfx.components.util.examples_utils).
@@ -58,10 +59,17 @@ def split_file_pattern(examples: artifact.Artifact, split: str) -> str:
 
 
 def read_split(
-    pipeline: beam.Pipeline, examples: artifact.Artifact, split: str
+    pipeline: beam.Pipeline, examples: artifact.Artifact, split: str, label: str = "Read"
 ) -> beam.PCollection:
-    """Reads one split's serialized records (gzip detected from the file names)."""
-    return pipeline | f"Read{split.capitalize()}Split" >> beam.io.ReadFromTFRecord(
+    """Reads one split's serialized records (gzip detected from the file names).
+
+    Args:
+      pipeline: The Beam pipeline.
+      examples: The Examples artifact.
+      split: The split to read.
+      label: Step label prefix; give each read of the same split its own.
+    """
+    return pipeline | f"{label}{split.capitalize()}Split" >> beam.io.ReadFromTFRecord(
         split_file_pattern(examples, split)
     )
 
@@ -89,3 +97,35 @@ def set_output_splits(
         output.set_string_custom_property(
             PAYLOAD_FORMAT, input_examples.get_string_custom_property(PAYLOAD_FORMAT)
         )
+
+
+def peek_examples(examples: artifact.Artifact, split: str, limit: int) -> list:
+    """Reads up to `limit` tf.Examples of one split without Beam.
+
+    Executors use it to check features (a missing label or id column) before
+    starting a Beam job, so the user gets one clear message instead of a failure
+    deep inside the job.
+
+    Returns:
+      Parsed `tf.train.Example`s, at most `limit`.
+    """
+    import tensorflow as tf  # heavy; only executors that peek need it
+
+    files = sorted(fileio.glob(split_file_pattern(examples, split)))
+    found: list = []
+    for path in files:
+        compression = "GZIP" if str(path).endswith(".gz") else ""
+        dataset = tf.data.TFRecordDataset(str(path), compression_type=compression)
+        for record in dataset.take(limit - len(found)):
+            found.append(tf.train.Example.FromString(record.numpy()))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def features_present(sample: Iterable) -> set[str]:
+    """Returns the feature names seen in any of the sampled tf.Examples."""
+    names: set[str] = set()
+    for example in sample:
+        names.update(example.features.feature)
+    return names

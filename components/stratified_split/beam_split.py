@@ -7,7 +7,8 @@
    buckets that straddle a threshold are grouped per bucket, sorted by
    (position, tie-break) and ranked exactly.
 
-No step holds a stratum, let alone the dataset, in one worker's memory.
+No step holds a stratum, let alone the dataset, in one worker's memory: the
+placement pass reads the input a second time and streams.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def _rank_straddling_bucket(
     plans: Mapping[str, allocation.StratumPlan],
 ) -> Iterator[tuple[int, units.Unit]]:
     (stratum, bucket), bucket_units = key_and_units
-    ordered = sorted(bucket_units, key=lambda u: (u[1], u[2]))
+    ordered = sorted(bucket_units, key=lambda u: (u[1], u[2], u[3]))
     splits = plans[stratum].splits_of_sorted_bucket(bucket, len(ordered))
     yield from zip(splits, ordered)
 
@@ -88,25 +89,31 @@ def ToUnits(  # noqa: N802 - Beam transform naming
         records
         | "KeyByGroup" >> beam.Map(keyed_by_group)
         | "GroupExamples" >> beam.GroupByKey()
+        # MapTuple only passes extra arguments to parameters that have defaults.
         | "MakeGroupUnits"
-        >> beam.MapTuple(units.group_unit, label_key, stratify_keys, seed)
+        >> beam.MapTuple(
+            lambda key, records: units.group_unit(key, records, label_key, stratify_keys, seed)
+        )
     )
 
 
-@beam.ptransform_fn
-def PlaceUnits(  # noqa: N802 - Beam transform naming
-    labelled_units: beam.PCollection, ratios: Sequence[float]
+def stratum_plans(
+    labelled_units: beam.PCollection, ratios: Sequence[float], label: str = "Plan"
 ) -> beam.PCollection:
-    """Labelled units -> (split index, unit), exact per stratum."""
+    """Labelled units -> (stratum, StratumPlan), from per-bucket counts only."""
     exact = allocation.exact_ratios(ratios)
-    plans = (
+    return (
         labelled_units
-        | "KeyByStratumBucket" >> beam.Map(_histogram_key)
-        | "CountPerBucket" >> beam.CombinePerKey(sum)
-        | "KeyByStratum" >> beam.MapTuple(lambda key, n: (key[0], (key[1], n)))
-        | "GatherHistograms" >> beam.GroupByKey()
-        | "PlanStrata" >> beam.Map(_plan, exact)
+        | f"{label}KeyByStratumBucket" >> beam.Map(_histogram_key)
+        | f"{label}CountPerBucket" >> beam.CombinePerKey(sum)
+        | f"{label}KeyByStratum" >> beam.MapTuple(lambda key, n: (key[0], (key[1], n)))
+        | f"{label}GatherHistograms" >> beam.GroupByKey()
+        | f"{label}PlanStrata" >> beam.Map(_plan, exact)
     )
+
+
+def place_units(labelled_units: beam.PCollection, plans: beam.PCollection) -> beam.PCollection:
+    """Labelled units -> (split index, unit), exact per stratum, given the plans."""
     plans_side = beam.pvalue.AsDict(plans)
     placed = labelled_units | "PlaceByBucket" >> beam.ParDo(_PlaceUnit(), plans_side).with_outputs(
         STRADDLING, main="placed"
@@ -119,19 +126,36 @@ def PlaceUnits(  # noqa: N802 - Beam transform naming
     return (placed.placed, ranked) | "FlattenPlaced" >> beam.Flatten()
 
 
-@beam.ptransform_fn
-def SplitUnits(  # noqa: N802 - Beam transform naming
-    all_units: beam.PCollection, ratios: Sequence[float], unlabeled_index: Optional[int]
-) -> beam.PCollection:
-    """Units -> (split index, unit); unlabeled units go to `unlabeled_index` if given.
+def _labelled_only(all_units: beam.PCollection, label: str) -> beam.PCollection:
+    return all_units | f"{label}DropUnlabeled" >> beam.Filter(lambda u: u[0] != units.UNLABELED)
 
-    Without an unlabeled split, unlabeled units get index -1 so the executor can
-    count them and fail with their number.
+
+def split_units(
+    units_to_count: beam.PCollection,
+    units_to_place: beam.PCollection,
+    ratios: Sequence[float],
+    unlabeled_index: Optional[int],
+) -> beam.PCollection:
+    """Units -> (split index, unit), exact per stratum.
+
+    Args:
+      units_to_count: The units, as read for the histogram pass.
+      units_to_place: The same units, for the placement pass. Passing a second
+        read of the input (rather than the same PCollection) lets a runner
+        stream the placement pass instead of holding every unit until the
+        histograms are done; group mode passes the same PCollection twice.
+      ratios: Split ratios.
+      unlabeled_index: Where unlabeled units go; None gives them index -1 so the
+        executor can count them and fail with their number.
+
+    Returns:
+      (split index, unit) for every unit of `units_to_place`.
     """
-    separated = all_units | "SeparateUnlabeled" >> beam.FlatMap(_split_labelled).with_outputs(
+    plans = stratum_plans(_labelled_only(units_to_count, "Count"), ratios)
+    separated = units_to_place | "SeparateUnlabeled" >> beam.FlatMap(_split_labelled).with_outputs(
         UNLABELED_UNITS, main="labelled"
     )
-    placed = separated.labelled | "PlaceLabelled" >> PlaceUnits(ratios)  # pylint: disable=no-value-for-parameter
+    placed = place_units(separated.labelled, plans)
     target = -1 if unlabeled_index is None else unlabeled_index
     unlabeled = separated[UNLABELED_UNITS] | "PlaceUnlabeled" >> beam.Map(lambda u: (target, u))
     return (placed, unlabeled) | "FlattenAll" >> beam.Flatten()

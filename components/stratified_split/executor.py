@@ -138,19 +138,26 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         unlabeled_index = len(options.split_names) if options.unlabeled_split else None
 
         with self._make_beam_pipeline() as pipeline:
-            records = self._read(pipeline, examples, input_splits, options)
+            records = self._read(pipeline, examples, input_splits, options, "Read")
             (
                 records
                 | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
                 | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
             )
-            placed = (
-                records
-                | "MakeUnits"
-                >> beam_split.ToUnits(
-                    options.label_key, options.stratify_keys, options.group_key, options.seed
+            to_units = beam_split.ToUnits(
+                options.label_key, options.stratify_keys, options.group_key, options.seed
+            )
+            units_to_place = records | "MakeUnits" >> to_units
+            if options.group_key:
+                units_to_count = units_to_place
+            else:
+                # A second read streams the placement pass (see beam_split.split_units).
+                reread = self._read(pipeline, examples, input_splits, options, "Reread")
+                units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
+                    options.label_key, options.stratify_keys, None, options.seed
                 )
-                | "SplitUnits" >> beam_split.SplitUnits(options.ratios, unlabeled_index)
+            placed = beam_split.split_units(
+                units_to_count, units_to_place, options.ratios, unlabeled_index
             )
             if options.group_key:
                 (
@@ -184,17 +191,18 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples: artifact.Artifact,
         input_splits: list[str],
         options: SplitOptions,
+        label: str,
     ) -> beam.PCollection:
         """Reads (and optionally tags with their split name) every input split."""
         reads = []
         for split in input_splits:
-            records = examples_io.read_split(pipeline, examples, split)
+            records = examples_io.read_split(pipeline, examples, split, label)
             if options.input_split_feature:
-                records = records | f"Tag{split.capitalize()}Source" >> beam.Map(
+                records = records | f"{label}Tag{split.capitalize()}Source" >> beam.Map(
                     tag_source, options.input_split_feature, split
                 )
             reads.append(records)
-        return reads | "FlattenInputSplits" >> beam.Flatten()
+        return reads | f"{label}FlattenInputSplits" >> beam.Flatten()
 
     @staticmethod
     def _record(output: artifact.Artifact, options: SplitOptions, files: dict[str, str]) -> None:

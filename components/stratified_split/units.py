@@ -15,7 +15,9 @@ import tensorflow as tf
 
 from components.common.fingerprint import fingerprint64
 
-# A unit: (stratum, position, tie-break bytes, serialized examples).
+# A unit: (stratum, position, group key, serialized examples). Units sort by
+# (position, group key, examples): the group key is b"" for single examples,
+# whose own bytes then break ties, so a record is never carried twice.
 Unit = tuple[str, int, bytes, tuple[bytes, ...]]
 
 UNLABELED = "<unlabeled>"
@@ -65,7 +67,8 @@ def example_unit(
 ) -> Unit:
     """Returns the unit of one example: its position is the fingerprint of its bytes."""
     example = tf.train.Example.FromString(record)
-    return (stratum_of(example, label_key, stratify_keys), fingerprint64(seed, record), record, (record,))
+    stratum = stratum_of(example, label_key, stratify_keys)
+    return (stratum, fingerprint64(seed, record), b"", (record,))
 
 
 def group_key_of(record: bytes, group_key: str) -> Optional[bytes]:

@@ -1,0 +1,1 @@
+"""CleanExamples: spam removal, user-ID merge and quarantine, accounting for every row."""

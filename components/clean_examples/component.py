@@ -1,0 +1,85 @@
+"""CleanExamples: a class-style Beam component between ExampleGen and the split.
+
+Tags every row with its source, maps alias ids to canonical ones, drops rows of
+spam accounts, merges one person's rows across sources (keeping the most recent),
+and quarantines invalid rows. Every input row ends up in exactly one of two
+outputs: `cleaned_examples` (one split, `cleaned`) or `rejected_examples` (one
+split, `rejected`, each row with a `reject_reason`). The counts are recorded on
+the cleaned artifact in MLMD. The spam list and id map are datasets (their own
+ExampleGens), so lineage shows which list produced which cleaned data.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from tfx import v1 as tfx
+
+# BeamExecutorSpec is not exported by tfx.v1.
+from tfx.dsl.components.base import executor_spec
+from tfx.types import standard_artifacts
+
+from components.clean_examples import executor, spec
+from components.clean_examples.options import CleanOptions
+
+
+class CleanExamples(tfx.types.BaseBeamComponent):
+    """Removes spam, merges people across sources and quarantines invalid rows."""
+
+    SPEC_CLASS = spec.CleanExamplesSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples: tfx.dsl.Channel,
+        id_key: Optional[str] = None,
+        spam_list: Optional[tfx.dsl.Channel] = None,
+        spam_id_key: Optional[str] = None,
+        id_map: Optional[tfx.dsl.Channel] = None,
+        alias_key: Optional[str] = None,
+        canonical_key: Optional[str] = None,
+        timestamp_key: Optional[str] = None,
+        source_priority: Sequence[str] = (),
+        required_columns: Sequence[str] = (),
+        label_key: Optional[str] = None,
+    ) -> None:
+        """Builds the component; inconsistent options fail here.
+
+        Args:
+          examples: Raw examples, one split per source.
+          id_key: The column identifying a person (None: no spam match, no merge).
+          spam_list: Examples listing spam account ids.
+          spam_id_key: The spam list's id column.
+          id_map: Examples mapping alias ids to canonical ids.
+          alias_key: The id map's alias column.
+          canonical_key: The id map's canonical column.
+          timestamp_key: Keep the most recent of one person's rows by this column.
+          source_priority: Ties on recency go to the source listed first.
+          required_columns: Quarantine rows missing any of these.
+          label_key: Count label conflicts among merged rows.
+
+        Raises:
+          ValueError: Inconsistent options (e.g. a spam list without id columns).
+        """
+        options = CleanOptions(
+            id_key=id_key,
+            required_columns=tuple(required_columns),
+            timestamp_key=timestamp_key,
+            source_priority=tuple(source_priority),
+            label_key=label_key,
+            spam_id_key=spam_id_key,
+            alias_key=alias_key,
+            canonical_key=canonical_key,
+            has_spam_list=spam_list is not None,
+            has_id_map=id_map is not None,
+        )
+        super().__init__(
+            spec=spec.CleanExamplesSpec(
+                examples=examples,
+                spam_list=spam_list,
+                id_map=id_map,
+                options=options.to_json(),
+                cleaned_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+                rejected_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+            )
+        )

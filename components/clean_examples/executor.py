@@ -1,0 +1,317 @@
+"""CleanExamples' executor: checks inputs, validates the id map, cleans, accounts."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import apache_beam as beam
+from absl import logging
+
+# BaseBeamExecutor is not exported by tfx.v1; it gives executors
+# `_make_beam_pipeline()`, which applies the pipeline's beam_pipeline_args.
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact, artifact_utils
+
+from components.clean_examples import beam_clean, rules, spec
+from components.clean_examples.options import RESERVED_FEATURES, CleanOptions
+from components.common import counts, examples_io
+
+CLEANED_SPLIT = "cleaned"
+REJECTED_SPLIT = "rejected"
+PEEK_RECORDS = 100
+MAX_PROBLEMS_SHOWN = 5
+
+
+class CleaningInputError(ValueError):
+    """An input dataset cannot be used as configured (names what and where)."""
+
+
+def _single(input_dict: dict[str, list[artifact.Artifact]], key: str) -> Optional[artifact.Artifact]:
+    artifacts = input_dict.get(key) or []
+    return artifact_utils.get_single_instance(artifacts) if artifacts else None
+
+
+def _require_features(
+    examples: artifact.Artifact, what: str, required: dict[str, str], forbidden: tuple[str, ...] = ()
+) -> int:
+    """Checks sampled examples of every split carry `required` features.
+
+    Args:
+      examples: The artifact to check.
+      what: How to name the dataset in messages ("source", "spam list", ...).
+      required: feature -> the option naming it (for the message).
+      forbidden: Features the data must not already have.
+
+    Returns:
+      How many records were sampled in all.
+
+    Raises:
+      CleaningInputError: A required feature is absent or a forbidden one present.
+    """
+    sampled = 0
+    for split in examples_io.split_names(examples):
+        sample = examples_io.peek_examples(examples, split, PEEK_RECORDS)
+        sampled += len(sample)
+        if not sample:
+            continue
+        present = examples_io.features_present(sample)
+        label = f"{what} {split!r}" if what == "source" else what
+        for feature, option in required.items():
+            if feature not in present:
+                raise CleaningInputError(
+                    f"CleanExamples: {option} {feature!r} is not a column of the {label} "
+                    f"(columns: {', '.join(sorted(present))})"
+                )
+        clash = sorted(present & set(forbidden))
+        if clash:
+            raise CleaningInputError(
+                f"CleanExamples: the {label} already has a column {clash[0]!r}, which "
+                f"CleanExamples adds; rename it"
+            )
+    return sampled
+
+
+def check_inputs(
+    examples: artifact.Artifact,
+    spam_list: Optional[artifact.Artifact],
+    id_map: Optional[artifact.Artifact],
+    options: CleanOptions,
+) -> None:
+    """Fails before any Beam job on columns that are missing or clash.
+
+    Raises:
+      CleaningInputError: Naming the dataset, the column and the option.
+    """
+    required = {c: "required column" for c in options.required_columns}
+    if options.id_key:
+        required[options.id_key] = "id_key"
+    if not _require_features(examples, "source", required, RESERVED_FEATURES):
+        raise CleaningInputError(f"CleanExamples: the input examples are empty ({examples.uri})")
+    if spam_list is not None:
+        _require_features(spam_list, "spam list", {options.spam_id_key: "spam_id_key"})
+    if id_map is not None:
+        _require_features(
+            id_map,
+            "id map",
+            {options.alias_key: "alias_key", options.canonical_key: "canonical_key"},
+        )
+
+
+def _read_all(pipeline: beam.Pipeline, examples: artifact.Artifact, label: str) -> beam.PCollection:
+    reads = [
+        examples_io.read_split(pipeline, examples, split, label)
+        for split in examples_io.split_names(examples)
+    ]
+    return reads | f"{label}Flatten" >> beam.Flatten()
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """Runs CleanExamples: a small id-map check, then one cleaning pass."""
+
+    def Do(  # noqa: N802 - TFX's executor interface
+        self,
+        input_dict: dict[str, list[artifact.Artifact]],
+        output_dict: dict[str, list[artifact.Artifact]],
+        exec_properties: dict[str, Any],
+    ) -> None:
+        """Cleans the examples.
+
+        Args:
+          input_dict: `examples` (one split per source); optional `spam_list`
+            and `id_map` Examples.
+          output_dict: `cleaned_examples`, `rejected_examples`.
+          exec_properties: `options`: CleanOptions as JSON.
+
+        Raises:
+          CleaningInputError: A missing or clashing column, empty input, or an
+            inconsistent id map (naming the ids).
+        """
+        options = CleanOptions.from_json(exec_properties[spec.OPTIONS_KEY])
+        examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
+        spam_list = _single(input_dict, spec.SPAM_LIST_KEY)
+        id_map = _single(input_dict, spec.ID_MAP_KEY)
+        cleaned = artifact_utils.get_single_instance(output_dict[spec.CLEANED_KEY])
+        rejected = artifact_utils.get_single_instance(output_dict[spec.REJECTED_KEY])
+        check_inputs(examples, spam_list, id_map, options)
+        if id_map is not None:
+            self._check_id_map(id_map, options, cleaned.uri)
+
+        examples_io.set_output_splits(cleaned, [CLEANED_SPLIT], examples)
+        examples_io.set_output_splits(rejected, [REJECTED_SPLIT], examples)
+        outcome_file = counts.counts_path(cleaned.uri, "outcomes")
+        extra_file = counts.counts_path(cleaned.uri, "extra_counts")
+        input_file = counts.counts_path(cleaned.uri, "rows_in")
+        with self._make_beam_pipeline() as pipeline:
+            self._clean(pipeline, examples, spam_list, id_map, options, cleaned, rejected,
+                        outcome_file, extra_file, input_file)
+        self._record(cleaned, rejected, options, outcome_file, extra_file, input_file,
+                     spam_list is not None, id_map is not None)
+
+    def _check_id_map(self, id_map: artifact.Artifact, options: CleanOptions, work_uri: str) -> None:
+        """Runs a small Beam job over the id map; raises if it is inconsistent."""
+        problems_file = counts.counts_path(work_uri, "id_map_problems")
+        with self._make_beam_pipeline() as pipeline:
+            pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
+                beam_clean.alias_pairs, options
+            )
+            aliases = beam.pvalue.AsDict(pairs | "DistinctPairs" >> beam.Distinct())
+            (
+                pairs
+                | "GroupByAlias" >> beam.GroupByKey()
+                | "FindProblems" >> beam.ParDo(beam_clean.FindIdMapProblems(), aliases)
+                | "KeyProblem" >> beam.Map(lambda message: (message,))
+                | "WriteProblems" >> counts.WriteCounts(problems_file)
+            )
+        problems = sorted(counts.read_counts(problems_file))
+        if problems:
+            shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+            more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+            raise CleaningInputError(f"CleanExamples: {shown}{more}")
+
+    @staticmethod
+    def _clean(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        spam_list: Optional[artifact.Artifact],
+        id_map: Optional[artifact.Artifact],
+        options: CleanOptions,
+        cleaned: artifact.Artifact,
+        rejected: artifact.Artifact,
+        outcome_file: str,
+        extra_file: str,
+        input_file: str,
+    ) -> None:
+        """Builds the cleaning pass."""
+        if id_map is not None:
+            pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
+                beam_clean.alias_pairs, options
+            )
+        else:
+            pairs = pipeline | "NoIdMap" >> beam.Create([])
+        aliases = beam.pvalue.AsDict(pairs | "DistinctPairs" >> beam.Distinct())
+
+        inspected, input_keys = [], []
+        for source in examples_io.split_names(examples):
+            name = source.capitalize()
+            read = examples_io.read_split(pipeline, examples, source, "Read")
+            input_keys.append(read | f"KeyInput{name}" >> beam.Map(lambda _, s=source: (s,)))
+            inspected.append(
+                read
+                | f"Inspect{name}"
+                >> beam.ParDo(beam_clean.InspectRows(options), source, aliases).with_outputs(
+                    beam_clean.KEPT, beam_clean.REJECTED, main="keyed"
+                )
+            )
+        kept = [r[beam_clean.KEPT] for r in inspected]
+        removed = [r[beam_clean.REJECTED] for r in inspected]
+        extras = []
+        if options.id_key:
+            keyed = [r.keyed for r in inspected] | "FlattenKeyed" >> beam.Flatten()
+            if spam_list is not None:
+                spam = (
+                    _read_all(pipeline, spam_list, "Spam")
+                    | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
+                    | "CanonicalSpamIds"
+                    >> beam.Map(lambda i, a: (rules.resolve_alias(i, a), True), aliases)
+                )
+            else:
+                spam = pipeline | "NoSpamList" >> beam.Create([])
+            decided = (
+                {"rows": keyed, "spam": spam}
+                | "JoinPeopleWithSpam" >> beam.CoGroupByKey()
+                | "DecidePerPerson"
+                >> beam.FlatMap(beam_clean.decide_person, options.source_priority).with_outputs(
+                    beam_clean.KEPT, beam_clean.REJECTED, beam_clean.CONFLICTS,
+                    beam_clean.UNMATCHED_SPAM,
+                )
+            )
+            kept.append(decided[beam_clean.KEPT])
+            removed.append(decided[beam_clean.REJECTED])
+            extras += [
+                decided[beam_clean.CONFLICTS] | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
+                decided[beam_clean.UNMATCHED_SPAM] | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
+            ]
+            if spam_list is not None:
+                extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
+        if id_map is not None:
+            extras.append(pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
+
+        kept_rows = kept | "FlattenKept" >> beam.Flatten()
+        removed_rows = removed | "FlattenRejected" >> beam.Flatten()
+        examples_io.write_split(kept_rows | "TagKept" >> beam.Map(beam_clean.tag_kept), cleaned, CLEANED_SPLIT)
+        examples_io.write_split(
+            removed_rows | "TagRejected" >> beam.Map(beam_clean.tag_rejected), rejected, REJECTED_SPLIT
+        )
+        (
+            (
+                kept_rows | "KeyKeptOutcome" >> beam.Map(lambda r: (r[0], rules.KEPT)),
+                removed_rows | "KeyRejectedOutcome" >> beam.Map(lambda r: (r[0], r[2])),
+            )
+            | "FlattenOutcomes" >> beam.Flatten()
+            | "CountOutcomes" >> counts.WriteCounts(outcome_file)
+        )
+        input_keys | "FlattenInputKeys" >> beam.Flatten() | "CountInput" >> counts.WriteCounts(
+            input_file
+        )
+        if extras:
+            extras | "FlattenExtras" >> beam.Flatten() | "CountExtras" >> counts.WriteCounts(extra_file)
+
+    @staticmethod
+    def _record(
+        cleaned: artifact.Artifact,
+        rejected: artifact.Artifact,
+        options: CleanOptions,
+        outcome_file: str,
+        extra_file: str,
+        input_file: str,
+        has_spam_list: bool,
+        has_id_map: bool,
+    ) -> None:
+        """Checks rows in == kept + rejected per source; records and logs the accounting.
+
+        Raises:
+          RuntimeError: A row was lost or duplicated (an internal invariant).
+        """
+        outcomes = counts.read_counts(outcome_file)
+        extra = counts.read_counts(extra_file)
+        per_source = counts.nest(outcomes)
+        rows_in = counts.read_counts(input_file)
+        accounted = {s: sum(v.values()) for s, v in per_source.items()}
+        if accounted != rows_in:
+            raise RuntimeError(
+                f"CleanExamples lost track of rows: read {rows_in}, accounted for {accounted}"
+            )
+        kept = {s: v.get(rules.KEPT, 0) for s, v in per_source.items()}
+        removed: dict[str, int] = {}
+        for by_outcome in per_source.values():
+            for outcome, n in by_outcome.items():
+                if outcome != rules.KEPT:
+                    removed[outcome] = removed.get(outcome, 0) + n
+        accounting = {
+            "rows_in": sum(rows_in.values()),
+            "rows_in_per_source": rows_in,
+            "kept": sum(kept.values()),
+            "kept_per_source": kept,
+            "removed_per_reason": dict(sorted(removed.items())),
+            "outcomes_per_source": per_source,
+            "label_conflicts": extra.get("label_conflicts", 0),
+            "spam_ids": extra.get("spam_ids", 0) if has_spam_list else None,
+            "spam_ids_not_in_data": extra.get("spam_ids_not_in_data", 0) if has_spam_list else None,
+            "id_map_aliases": extra.get("id_map_aliases", 0) if has_id_map else None,
+        }
+        for artifact_ in (cleaned, rejected):
+            artifact_.set_string_custom_property("accounting", json.dumps(accounting, sort_keys=True))
+        for name in ("rows_in", "kept", "label_conflicts"):
+            cleaned.set_int_custom_property(name, int(accounting[name]))
+        cleaned.set_int_custom_property("rejected", sum(removed.values()))
+        rejected.set_int_custom_property("rejected", sum(removed.values()))
+        cleaned.set_string_custom_property("options", options.to_json())
+        if has_spam_list and not accounting["spam_ids"]:
+            logging.warning("CleanExamples: the spam list is empty (0 ids); no row removed as spam")
+        logging.info(
+            "CleanExamples kept %s of %s rows; removed %s; %s label conflicts among merged rows",
+            f"{accounting['kept']:,}", f"{accounting['rows_in']:,}",
+            ", ".join(f"{n:,} {reason}" for reason, n in sorted(removed.items())) or "none",
+            f"{accounting['label_conflicts']:,}",
+        )

@@ -1,0 +1,115 @@
+"""The cleaning rules as pure functions: quarantine, alias resolution, dedupe.
+
+Reasons a row is removed (its `reject_reason`):
+  missing_id                  no value for the id column
+  missing_required:<column>   no value for a required column
+  spam                        its canonical id is on the spam list
+  duplicate_merged            another row of the same person was kept
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterable, Mapping, Optional, Sequence
+
+MISSING_ID = "missing_id"
+MISSING_REQUIRED = "missing_required:"
+SPAM = "spam"
+DUPLICATE_MERGED = "duplicate_merged"
+KEPT = "kept"
+# Longest alias chain followed (a -> b -> c ...) before it is called a cycle.
+MAX_ALIAS_HOPS = 64
+
+
+class IdMapError(ValueError):
+    """The alias -> canonical id map is inconsistent."""
+
+
+@dataclasses.dataclass(frozen=True)
+class RowFacts:
+    """What the rules need to know about one row; the row itself travels beside it.
+
+    Attributes:
+      source: The input split (source) it came from.
+      timestamp: Its recency (e.g. epoch seconds), None when missing.
+      label: Its label as text, None when missing or not configured.
+      record: The serialized example, the final tie-break.
+    """
+
+    source: str
+    timestamp: Optional[float]
+    label: Optional[str]
+    record: bytes
+
+
+def quarantine_reason(
+    has_id: bool, missing_columns: Sequence[str]
+) -> Optional[str]:
+    """Returns why a row is invalid, or None if it is valid.
+
+    Args:
+      has_id: Whether the id column has a value (always True without an id column).
+      missing_columns: Required columns without a value, in config order.
+    """
+    if not has_id:
+        return MISSING_ID
+    if missing_columns:
+        return MISSING_REQUIRED + missing_columns[0]
+    return None
+
+
+def resolve_alias(identifier: str, aliases: Mapping[str, str]) -> str:
+    """Follows alias -> canonical links to the final canonical id.
+
+    Raises:
+      IdMapError: The links form a cycle (naming its ids) or exceed MAX_ALIAS_HOPS.
+    """
+    seen = [identifier]
+    current = identifier
+    for _ in range(MAX_ALIAS_HOPS):
+        target = aliases.get(current)
+        if target is None or target == current:
+            return current
+        if target in seen:
+            loop = seen[seen.index(target):]
+            start = loop.index(min(loop))  # the same message from every id in the loop
+            loop = loop[start:] + loop[:start]
+            raise IdMapError("id map has a cycle: " + " -> ".join(loop + [loop[0]]))
+        seen.append(target)
+        current = target
+    raise IdMapError(
+        f"id map chain from {identifier!r} is longer than {MAX_ALIAS_HOPS} links"
+    )
+
+
+def canonical_conflict(alias: str, canonicals: Iterable[str]) -> Optional[str]:
+    """Returns an error message if `alias` maps to more than one canonical id."""
+    distinct = sorted(set(canonicals))
+    if len(distinct) > 1:
+        return f"id map maps alias {alias!r} to {len(distinct)} canonical ids: " + ", ".join(
+            repr(c) for c in distinct
+        )
+    return None
+
+
+def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> int:
+    """Picks the row kept among one person's rows.
+
+    The most recent timestamp wins (a missing timestamp is oldest); ties go to the
+    source listed first in `source_priority` (unlisted sources after, by name);
+    remaining ties to the smallest serialized bytes, so the choice never depends
+    on input order.
+    """
+    rank = {source: i for i, source in enumerate(source_priority)}
+
+    def key(i: int) -> tuple:
+        row = rows[i]
+        recency = -row.timestamp if row.timestamp is not None else float("inf")
+        return (recency, rank.get(row.source, len(rank)), row.source, row.record)
+
+    return min(range(len(rows)), key=key)
+
+
+def has_label_conflict(rows: Sequence[RowFacts]) -> bool:
+    """True if one person's rows carry different labels (missing labels ignored)."""
+    return len({row.label for row in rows if row.label is not None}) > 1

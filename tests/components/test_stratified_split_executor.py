@@ -1,0 +1,578 @@
+"""StratifiedSplit's executor and component, tfx-addons style: `Do()` on small fixtures.
+
+Input Examples artifacts are written in `tmp_path` the way ExampleGen lays them
+out (gzipped TFRecords in `Split-<name>/`, encoded split names, payload_format);
+outputs are read back from the files the executor wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import pytest
+import tensorflow as tf
+from tfx import v1 as tfx
+from tfx.dsl.components.base import base_beam_executor
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.common.provenance import tag_source
+from components.stratified_split import spec
+from components.stratified_split.component import StratifiedSplit
+from components.stratified_split.executor import Executor, SplitInputError
+from components.stratified_split.options import SplitOptions
+
+PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
+SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+NAMES = ["train", "dev", "test"]
+MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+
+
+# --- fixtures: writing inputs, running Do(), reading outputs ------------------------------
+
+
+def make_record(**features) -> bytes:
+    """A serialized tf.Example; ints, floats and bytes/str values by their Python type."""
+    example = tf.train.Example()
+    for name, value in features.items():
+        if value is None:
+            continue
+        feature = example.features.feature[name]
+        if isinstance(value, bytes):
+            feature.bytes_list.value.append(value)
+        elif isinstance(value, str):
+            feature.bytes_list.value.append(value.encode())
+        elif isinstance(value, float):
+            feature.float_list.value.append(value)
+        else:
+            feature.int64_list.value.append(value)
+    return example.SerializeToString(deterministic=True)
+
+
+def labelled_records(n: int, positives: int, start: int = 0, **extra) -> list[bytes]:
+    """`n` examples with ids start.., the first `positives` of them label 1, the rest 0."""
+    return [
+        make_record(id=start + i, x=float(i % 7), label=1 if i < positives else 0, **extra)
+        for i in range(n)
+    ]
+
+
+def write_examples(
+    root: Path, splits: Mapping[str, Sequence[Sequence[bytes]]], name: str = "examples"
+) -> standard_artifacts.Examples:
+    """An Examples artifact: per split, a list of files, each a list of records."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(root / name)
+    examples.split_names = artifact_utils.encode_split_names(list(splits))
+    examples.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
+    for split, files in splits.items():
+        folder = root / name / f"Split-{split}"
+        folder.mkdir(parents=True)
+        for index, records in enumerate(files):
+            path = folder / f"data_tfrecord-{index:05d}-of-{len(files):05d}.gz"
+            with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+                for record in records:
+                    writer.write(record)
+    return examples
+
+
+def run_split(
+    root: Path,
+    examples: standard_artifacts.Examples,
+    exec_properties: Mapping,
+    beam_args: Optional[list[str]] = None,
+    name: str = "split_examples",
+) -> standard_artifacts.Examples:
+    output = standard_artifacts.Examples()
+    output.uri = str(root / name)
+    context = (
+        base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
+        if beam_args
+        else None
+    )
+    Executor(context).Do(
+        {spec.EXAMPLES_KEY: [examples]},
+        {spec.SPLIT_EXAMPLES_KEY: [output]},
+        dict(exec_properties),
+    )
+    return output
+
+
+def options(**overrides) -> dict:
+    kwargs = {"splits": SPLITS, "label_key": "label", "seed": 7, **overrides}
+    return SplitOptions(**kwargs).to_exec_properties()
+
+
+def read_membership(output: standard_artifacts.Examples) -> dict[str, list[bytes]]:
+    """{split: sorted records} from the files under each `Split-<name>/`."""
+    membership = {}
+    for split in artifact_utils.decode_split_names(output.split_names):
+        folder = Path(artifact_utils.get_split_uri([output], split))
+        records = []
+        for path in sorted(folder.glob("*")):
+            dataset = tf.data.TFRecordDataset(str(path), compression_type="GZIP")
+            records.extend(r.numpy() for r in dataset)
+        membership[split] = sorted(records)
+    return membership
+
+
+def feature(record: bytes, name: str):
+    """The single value of a feature, or None; bytes values are decoded."""
+    values = tf.train.Example.FromString(record).features.feature[name]
+    kind = values.WhichOneof("kind")
+    if kind is None or not getattr(values, kind).value:
+        return None
+    value = getattr(values, kind).value[0]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def label_counts(records: Sequence[bytes]) -> dict:
+    return dict(Counter(feature(r, "label") for r in records))
+
+
+def properties(output: standard_artifacts.Examples) -> dict[str, str]:
+    return {
+        name: output.get_string_custom_property(name)
+        for name in output.mlmd_artifact.custom_properties
+    }
+
+
+def fail_if_beam_starts(monkeypatch) -> None:
+    def no_beam(self):
+        raise AssertionError("the Beam job was started")
+
+    monkeypatch.setattr(Executor, "_make_beam_pipeline", no_beam)
+
+
+# --- the issue's example: 100 rows, 30 positives, 60/20/20 --------------------------------
+
+
+@pytest.fixture(scope="module")
+def hundred_thirty(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hundred_thirty")
+    records = labelled_records(100, positives=30)
+    examples = write_examples(root, {"train": [records]})
+    return records, run_split(root, examples, options())
+
+
+def test_issue_example_is_split_exactly(hundred_thirty):
+    records, output = hundred_thirty
+    membership = read_membership(output)
+    assert {split: label_counts(rs) for split, rs in membership.items()} == {
+        "train": {1: 18, 0: 42},
+        "dev": {1: 6, 0: 14},
+        "test": {1: 6, 0: 14},
+    }
+    # Nothing lost or duplicated: the outputs together are the input, record for record.
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(records)
+
+
+def test_output_is_a_drop_in_examples_artifact(hundred_thirty):
+    _, output = hundred_thirty
+    assert artifact_utils.decode_split_names(output.split_names) == NAMES
+    assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
+    assert sorted(p.name for p in Path(output.uri).iterdir() if p.is_dir()) == [
+        "Split-dev", "Split-test", "Split-train"
+    ]
+    for split in NAMES:
+        files = sorted(Path(output.uri, f"Split-{split}").iterdir())
+        assert files and all(f.name.startswith("data_tfrecord-") for f in files)
+        assert all(f.suffix == ".gz" and f.read_bytes()[:2] == b"\x1f\x8b" for f in files)
+
+
+def test_custom_properties_record_options_and_counts(hundred_thirty):
+    _, output = hundred_thirty
+    recorded = properties(output)
+    assert json.loads(recorded.pop("split_counts")) == {
+        "train": {"label=0": 42, "label=1": 18},
+        "dev": {"label=0": 14, "label=1": 6},
+        "test": {"label=0": 14, "label=1": 6},
+    }
+    assert list(json.loads(output.get_string_custom_property("split_counts"))) == NAMES
+    assert recorded == {
+        "payload_format": PAYLOAD_FORMAT,
+        "seed": "7",
+        "ratios": '{"train": 0.6, "dev": 0.2, "test": 0.2}',
+        "label_key": "label",
+        "stratify_keys": "[]",
+        "group_key": "",
+        "stratum_counts": '{"label=0": 70, "label=1": 30}',
+        "input_examples": "100",
+        "max_ratio_deviation": "0.000000",
+    }
+
+
+# --- determinism ----------------------------------------------------------------------------
+
+
+def determinism_records() -> list[bytes]:
+    rng = random.Random(12)
+    return [
+        make_record(id=i, x=rng.random(), label=rng.choices([0, 1, 2], weights=[5, 3, 2])[0])
+        for i in range(240)
+    ]
+
+
+@pytest.fixture(scope="module")
+def determinism_runs(tmp_path_factory):
+    """The same examples as one file, and shuffled across three files; seed 7 and seed 8."""
+    root = tmp_path_factory.mktemp("determinism")
+    records = determinism_records()
+    shuffled = list(records)
+    random.Random(3).shuffle(shuffled)
+    one_file = write_examples(root, {"train": [records]}, "one_file")
+    three_files = write_examples(
+        root, {"train": [shuffled[:50], shuffled[50:170], shuffled[170:]]}, "three_files"
+    )
+    return {
+        "records": records,
+        "one_file": one_file,
+        "first": read_membership(run_split(root, one_file, options(), name="first")),
+        "second": read_membership(run_split(root, one_file, options(), name="second")),
+        "resharded": read_membership(run_split(root, three_files, options(), name="resharded")),
+        "other_seed": read_membership(run_split(root, one_file, options(seed=8), name="seed8")),
+        "root": root,
+    }
+
+
+def test_membership_is_identical_across_runs_and_input_order(determinism_runs):
+    first = determinism_runs["first"]
+    assert sum(map(len, first.values())) == 240
+    assert determinism_runs["second"] == first
+    assert determinism_runs["resharded"] == first
+
+
+def test_another_seed_gives_another_membership_with_the_same_counts(determinism_runs):
+    first, other = determinism_runs["first"], determinism_runs["other_seed"]
+    assert {s: label_counts(r) for s, r in other.items()} == {
+        s: label_counts(r) for s, r in first.items()
+    }
+    moved = len(set(first["train"]) - set(other["train"]))
+    assert moved > 20  # ~40% of train would move under an independent order
+
+
+def test_multi_processing_runner_gives_identical_membership(determinism_runs):
+    output = run_split(
+        determinism_runs["root"],
+        determinism_runs["one_file"],
+        options(),
+        beam_args=MULTI_PROCESSING,
+        name="multi_processing",
+    )
+    # Two workers write two shards per split; the records in them are the same.
+    assert len(list(Path(output.uri, "Split-train").iterdir())) == 2
+    assert read_membership(output) == determinism_runs["first"]
+
+
+# --- strata across input splits -------------------------------------------------------------
+
+
+def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
+    web = labelled_records(60, positives=20, start=0)
+    mobile = labelled_records(40, positives=12, start=1000)
+    examples = write_examples(tmp_path, {"web": [web], "mobile": [mobile]})
+    component = StratifiedSplit(
+        examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+        label_key="label",
+        splits=dict(SPLITS),
+        stratify_keys=["source"],
+        seed=7,
+        input_split_feature="source",
+    )
+    output = run_split(tmp_path, examples, component.exec_properties)
+    # 40/20 web and 28/12 mobile examples; e.g. 28 * 0.6/0.2/0.2 = 16.8/5.6/5.6 -> 17/6/5.
+    assert json.loads(output.get_string_custom_property("split_counts")) == {
+        "train": {"label=0|source=mobile": 17, "label=0|source=web": 24,
+                  "label=1|source=mobile": 7, "label=1|source=web": 12},
+        "dev": {"label=0|source=mobile": 6, "label=0|source=web": 8,
+                "label=1|source=mobile": 3, "label=1|source=web": 4},
+        "test": {"label=0|source=mobile": 5, "label=0|source=web": 8,
+                 "label=1|source=mobile": 2, "label=1|source=web": 4},
+    }
+    membership = read_membership(output)
+    tagged = [tag_source(r, "source", "web") for r in web] + [
+        tag_source(r, "source", "mobile") for r in mobile
+    ]
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(tagged)
+    # The files agree with the recorded counts, stratum by stratum.
+    from_files = {
+        split: dict(Counter(f"label={feature(r, 'label')}|source={feature(r, 'source')}"
+                            for r in records))
+        for split, records in membership.items()
+    }
+    assert from_files == json.loads(output.get_string_custom_property("split_counts"))
+    assert json.loads(output.get_string_custom_property("stratum_counts")) == {
+        "label=0|source=mobile": 28, "label=0|source=web": 40,
+        "label=1|source=mobile": 12, "label=1|source=web": 20,
+    }
+    assert output.get_string_custom_property("stratify_keys") == '["source"]'
+
+
+def test_input_splits_option_reads_only_those(tmp_path):
+    train = labelled_records(60, positives=20, start=0)
+    eval_ = labelled_records(40, positives=10, start=100)
+    holdout = labelled_records(25, positives=5, start=500)
+    examples = write_examples(tmp_path, {"train": [train], "eval": [eval_], "holdout": [holdout]})
+    output = run_split(tmp_path, examples, options(input_splits=("train", "eval")))
+    membership = read_membership(output)
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(train + eval_)
+    assert output.get_string_custom_property("input_examples") == "100"
+    assert json.loads(output.get_string_custom_property("stratum_counts")) == {
+        "label=0": 70, "label=1": 30
+    }
+
+
+def test_unknown_input_split_is_rejected_before_beam(tmp_path, monkeypatch):
+    examples = write_examples(tmp_path, {"train": [labelled_records(10, 3)]})
+    fail_if_beam_starts(monkeypatch)
+    with pytest.raises(ValueError, match=r"Invalid split name 'eval': it is not in input artifact "
+                                         r".*\(splits: train\)"):
+        run_split(tmp_path, examples, options(input_splits=("eval",)))
+
+
+# --- group mode ---------------------------------------------------------------------------
+
+
+def grouped_records() -> tuple[list[bytes], dict[bytes, str]]:
+    """160 users with 1-6 examples each; all of a user's examples share one label."""
+    rng = random.Random(21)
+    records, user_of = [], {}
+    for user in range(160):
+        label = rng.choices([0, 1], weights=[7, 3])[0]
+        for _ in range(rng.randint(1, 6)):
+            record = make_record(id=len(records), user=f"u{user:03d}", label=label)
+            records.append(record)
+            user_of[record] = f"u{user:03d}"
+    return records, user_of
+
+
+def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
+    records, user_of = grouped_records()
+    random.Random(5).shuffle(records)
+    examples = write_examples(tmp_path, {"train": [records[:300], records[300:]]})
+    output = run_split(tmp_path, examples, options(group_key="user"))
+    membership = read_membership(output)
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(records)
+
+    split_of_user = defaultdict(set)
+    for split, split_records in membership.items():
+        for record in split_records:
+            split_of_user[user_of[record]].add(split)
+    assert len(split_of_user) == 160
+    assert all(len(splits) == 1 for splits in split_of_user.values())
+
+    # Groups (the units) are split exactly per stratum: largest remainder of the group counts.
+    groups = json.loads(output.get_string_custom_property("group_counts"))
+    from_files = {
+        split: dict(Counter(f"label={feature(rs[0], 'label')}" for rs in by_user.values()))
+        for split, by_user in (
+            (s, _by_user(rs, user_of)) for s, rs in membership.items()
+        )
+    }
+    assert groups == from_files
+    users_per_label = Counter(feature(r, "label") for r in {user_of[r]: r for r in records}.values())
+    for label, n in users_per_label.items():
+        placed = [groups[s].get(f"label={label}", 0) for s in NAMES]
+        assert sum(placed) == n
+        assert all(abs(p - n * r) < 1 for p, (_, r) in zip(placed, SPLITS))
+
+    # Example proportions per class are close to the ratios, and the reported
+    # deviation is the largest gap found in the files.
+    gaps = []
+    for label in (0, 1):
+        total = sum(label_counts(rs).get(label, 0) for rs in membership.values())
+        for split, ratio in SPLITS:
+            gaps.append(abs(label_counts(membership[split]).get(label, 0) / total - ratio))
+    assert output.get_string_custom_property("max_ratio_deviation") == f"{max(gaps):.6f}"
+    assert 0 < max(gaps) < 0.06
+    assert output.get_string_custom_property("group_key") == "user"
+
+
+def _by_user(records, user_of):
+    by_user = defaultdict(list)
+    for record in records:
+        by_user[user_of[record]].append(record)
+    return by_user
+
+
+# --- unlabeled examples -----------------------------------------------------------------------
+
+
+def with_unlabeled() -> tuple[list[bytes], list[bytes]]:
+    labelled = labelled_records(47, positives=17)
+    unlabeled = [make_record(id=900 + i, x=1.0) for i in range(3)]
+    return labelled, unlabeled
+
+
+def test_unlabeled_examples_fail_with_their_count_by_default(tmp_path):
+    labelled, unlabeled = with_unlabeled()
+    examples = write_examples(tmp_path, {"train": [labelled[:20] + unlabeled + labelled[20:]]})
+    with pytest.raises(
+        SplitInputError,
+        match=r"3 of 50 examples have no value for label 'label'; fix the data or set "
+        r"unlabeled_split",
+    ):
+        run_split(tmp_path, examples, options())
+
+
+def test_unlabeled_split_keeps_unlabeled_examples_apart(tmp_path):
+    labelled, unlabeled = with_unlabeled()
+    examples = write_examples(tmp_path, {"train": [unlabeled + labelled]})
+    output = run_split(tmp_path, examples, options(unlabeled_split="unlabeled"))
+    assert artifact_utils.decode_split_names(output.split_names) == NAMES + ["unlabeled"]
+    membership = read_membership(output)
+    assert membership["unlabeled"] == sorted(unlabeled)
+    # 17 positives -> 10.2/3.4/3.4 -> 10/4/3; 30 negatives -> 18/6/6.
+    assert json.loads(output.get_string_custom_property("split_counts")) == {
+        "train": {"label=0": 18, "label=1": 10},
+        "dev": {"label=0": 6, "label=1": 4},
+        "test": {"label=0": 6, "label=1": 3},
+        "unlabeled": {"<unlabeled>": 3},
+    }
+    assert output.get_string_custom_property("input_examples") == "50"
+
+
+# --- bad input fails before the Beam job ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (
+            {"label_key": "target"},
+            r"label_key 'target' is not a feature of input split 'train' "
+            r"\(features: id, label, source, x\)",
+        ),
+        (
+            {"stratify_keys": ("country",)},
+            r"stratify_keys 'country' is not a feature of input split 'train' "
+            r"\(features: id, label, source, x\)",
+        ),
+        (
+            {"group_key": "user"},
+            r"group_key 'user' is not a feature of input split 'train' "
+            r"\(features: id, label, source, x\)",
+        ),
+    ],
+    ids=["label", "stratify", "group"],
+)
+def test_missing_feature_is_named_before_beam(tmp_path, monkeypatch, overrides, message):
+    examples = write_examples(tmp_path, {"train": [labelled_records(20, 5, source="web")]})
+    fail_if_beam_starts(monkeypatch)
+    with pytest.raises(SplitInputError, match=message):
+        run_split(tmp_path, examples, options(**overrides))
+
+
+def test_empty_input_is_a_clear_error_before_beam(tmp_path, monkeypatch):
+    examples = write_examples(tmp_path, {"train": [[]], "eval": []})  # an empty file, no file
+    fail_if_beam_starts(monkeypatch)
+    with pytest.raises(
+        SplitInputError,
+        match=r"the input examples are empty \(splits train, eval of .*examples hold no records\)",
+    ):
+        run_split(tmp_path, examples, options())
+
+
+# --- small strata ------------------------------------------------------------------------------
+
+
+def test_stratum_smaller_than_the_number_of_splits_is_allowed_and_counted(tmp_path, caplog):
+    records = labelled_records(100, positives=30) + [
+        make_record(id=200 + i, x=0.5, label=2) for i in range(2)
+    ]
+    examples = write_examples(tmp_path, {"train": [records]})
+    with caplog.at_level("WARNING"):
+        output = run_split(tmp_path, examples, options())
+    # 2 examples at 60/20/20 -> 1.2/.4/.4 -> 1/1/0 (the tie goes to the earlier split).
+    counts = json.loads(output.get_string_custom_property("split_counts"))
+    assert [counts[s].get("label=2", 0) for s in NAMES] == [1, 1, 0]
+    assert json.loads(output.get_string_custom_property("stratum_counts"))["label=2"] == 2
+    assert {s: label_counts(rs).get(2, 0) for s, rs in read_membership(output).items()} == {
+        "train": 1, "dev": 1, "test": 0
+    }
+    assert "stratum label=2 has 2 examples, fewer than the 3 splits" in caplog.text
+    # |1/2 - 0.6| = 0.1, |1/2 - 0.2| = 0.3, |0 - 0.2| = 0.2
+    assert output.get_string_custom_property("max_ratio_deviation") == "0.300000"
+
+
+# --- the component: options are checked when the pipeline is built --------------------------
+
+
+def examples_channel():
+    return tfx.dsl.Channel(type=standard_artifacts.Examples)
+
+
+def test_component_exec_properties():
+    component = StratifiedSplit(
+        examples=examples_channel(),
+        label_key="label",
+        splits=[("train", 0.8), ("eval", 0.2)],
+        stratify_keys=("source",),
+        group_key="user",
+        seed=11,
+        input_splits=("train",),
+        unlabeled_split="unlabeled",
+        input_split_feature="source",
+    )
+    assert component.exec_properties == {
+        "splits": '[["train", 0.8], ["eval", 0.2]]',
+        "label_key": "label",
+        "stratify_keys": '["source"]',
+        "group_key": "user",
+        "seed": 11,
+        "input_splits": '["train"]',
+        "unlabeled_split": "unlabeled",
+        "input_split_feature": "source",
+    }
+    assert component.outputs[spec.SPLIT_EXAMPLES_KEY].type == standard_artifacts.Examples
+    restored = SplitOptions.from_exec_properties(component.exec_properties)
+    assert restored.output_split_names == ["train", "eval", "unlabeled"]
+    assert restored.feature_keys == ["label", "user"]  # `source` is added by the executor
+
+
+def test_component_defaults():
+    component = StratifiedSplit(examples=examples_channel(), label_key="label")
+    assert component.exec_properties == {
+        "splits": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
+        "label_key": "label",
+        "stratify_keys": "[]",
+        "group_key": None,
+        "seed": 0,
+        "input_splits": "[]",
+        "unlabeled_split": None,
+        "input_split_feature": None,
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"splits": {"train": 0.6, "dev": 0.3}}, r"split ratios must sum to 1, they sum to 0.9$"),
+        ({"splits": {"train": 0.7, "dev": 0.2, "test": 0.2}}, r"they sum to 1.1$"),
+        ({"splits": {"train": 1.0, "dev": 0.0}}, r"ratio of split 'dev' must be > 0, got 0.0"),
+        ({"splits": {"train": 1.2, "dev": -0.2}}, r"ratio of split 'dev' must be > 0, got -0.2"),
+        ({"splits": {"train": 0.5, "dev": float("nan")}}, r"ratio of split 'dev' must be > 0"),
+        ({"splits": {"train": 1.0}}, r"needs at least two splits, got \['train'\]"),
+        ({"splits": [("train", 0.5), ("train", 0.5)]}, r"split name 'train' is used more than once"),
+        ({"splits": [("train", 0.5), ("Train", 0.5)]}, r"split name 'train' is used more than once"),
+        ({"unlabeled_split": "dev"}, r"split name 'dev' is used more than once"),
+        ({"splits": [("train", 0.5), ("dev/1", 0.5)]}, r"invalid split name 'dev/1'"),
+        ({"splits": [("train", 0.5), ("", 0.5)]}, r"invalid split name ''"),
+        ({"unlabeled_split": "no label"}, r"invalid split name 'no label'"),
+        ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*63\), got -1"),
+        ({"seed": 2**63}, r"seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808"),
+        ({"seed": 1.5}, r"seed must be an integer in \[0, 2\*\*63\), got 1.5"),
+        ({"seed": True}, r"seed must be an integer in \[0, 2\*\*63\), got True"),
+        ({"label_key": ""}, r"label_key is required"),
+        ({"stratify_keys": ["label"]}, r"stratify_keys repeat the label or each other"),
+        ({"group_key": "source", "stratify_keys": ["source"]},
+         r"group_key 'source' is also a stratum key"),
+    ],
+)
+def test_component_rejects_bad_options_when_built(kwargs, message):
+    arguments = {"examples": examples_channel(), "label_key": "label", **kwargs}
+    with pytest.raises(ValueError, match=r"StratifiedSplit.*" + message):
+        StratifiedSplit(**arguments)
