@@ -11,6 +11,7 @@ a slow TFX run.
 from __future__ import annotations
 
 import csv
+import shutil
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -68,6 +69,13 @@ class Project:
         self.config: dict[str, Any] = yaml.safe_load(DEMO_CONFIG.read_text(encoding="utf-8"))
         for source in self.config["sources"]:
             source["path"] = f"data/{source['name']}"
+        self.reference: dict[str, Path] = {}
+        for name, file_name in (("spam_list", "spam_accounts"), ("id_map", "id_map")):
+            target = root / "data" / file_name / f"{file_name}.csv"
+            target.parent.mkdir(parents=True)
+            shutil.copy(REPO_ROOT / "data" / "demo" / file_name / f"{file_name}.csv", target)
+            self.reference[name] = target
+            self.config["cleaning"][name]["path"] = f"data/{file_name}"
         del self.config["output"]
         self.write_config()
 
@@ -420,3 +428,56 @@ def test_demo_data_passes_preflight():
         ("mobile", 1500),
         ("partner", 1000),
     ]
+
+
+# ---------------------------------------------------------------------------
+# Reference datasets (spam list, id map)
+
+
+def test_spam_list_folder_missing(project, capsys):
+    project.config["cleaning"]["spam_list"]["path"] = "data/spam_2023"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: cleaning.spam_list: input folder "
+        f"{project.root / 'data' / 'spam_2023'} does not exist"
+    )
+
+
+def test_spam_list_without_its_id_column(project, capsys):
+    project.config["cleaning"]["spam_list"]["id_column"] = "account"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.reference['spam_list']}: column 'account' "
+        f"({project.config_path}: cleaning.spam_list.id_column) is not in the header "
+        "(columns: user_id, flagged_reason, flagged_at)"
+    )
+
+
+def test_id_map_without_its_canonical_column(project, capsys):
+    project.config["cleaning"]["id_map"]["canonical_column"] = "main_id"
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.reference['id_map']}: column 'main_id' "
+        f"({project.config_path}: cleaning.id_map.canonical_column) is not in the header "
+        "(columns: alias_id, canonical_id)"
+    )
+
+
+def test_empty_spam_list_is_accepted(project):
+    project.reference["spam_list"].write_text("user_id,flagged_reason,flagged_at\n")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert preflight.check_reference_data(config) == {"spam_list": 0, "id_map": 238}
+
+
+def test_required_cleaning_column_not_in_csv(project, capsys):
+    project.config["cleaning"]["required_columns"] = ["employment_status", "salary"]
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['web']}: column 'salary' named in {project.config_path} "
+        f"(cleaning.required_columns[1]) is not in the header (columns: {COLUMNS})"
+    )

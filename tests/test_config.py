@@ -15,8 +15,11 @@ import pytest
 import yaml
 
 from pipeline.config import (
+    CleaningConfig,
     EvaluationConfig,
+    IdMapConfig,
     SourceConfig,
+    SpamListConfig,
     SplitConfig,
     TrainingConfig,
     load_config,
@@ -49,7 +52,9 @@ BASE: dict[str, Any] = {
     "output": {"root": "out"},
 }
 KINDS = "numeric, skewed_numeric, categorical, timestamp"
-TOP_LEVEL_KEYS = "evaluation, features, id_key, label, name, output, sources, split, training"
+TOP_LEVEL_KEYS = (
+    "cleaning, evaluation, features, id_key, label, name, output, sources, split, training"
+)
 TRAINING_KEYS = "batch_size, epochs, eval_steps, hidden_units, learning_rate, train_steps"
 _DELETE = object()
 
@@ -110,7 +115,14 @@ def test_demo_config_loads_with_expected_values():
     assert [f.min_frequency for f in config.features] == [1, 1, 1, 1, 10, 10, 10, 10, 1]
     assert [f.oov_buckets for f in config.features] == [1] * 9
     assert config.split == SplitConfig(
-        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), seed=42
+        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), seed=42, stratify_by=("source",)
+    )
+    assert config.cleaning == CleaningConfig(
+        spam_list=SpamListConfig(str(DEMO_DATA / "spam_accounts"), "user_id"),
+        id_map=IdMapConfig(str(DEMO_DATA / "id_map"), "alias_id", "canonical_id"),
+        keep_latest_by="signup_ts",
+        source_priority=("web", "mobile", "partner"),
+        required_columns=("employment_status",),
     )
     assert config.split.names == ["train", "dev", "test"]
     assert config.training == TrainingConfig(
@@ -233,6 +245,7 @@ def test_defaults_when_optional_sections_are_left_out(tmp_path):
     assert config.split == SplitConfig(
         ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), seed=42
     )
+    assert config.cleaning == CleaningConfig()
     assert config.training == TrainingConfig(
         train_steps=2000,
         eval_steps=200,
@@ -330,7 +343,7 @@ def test_missing_required_key(tmp_path, key):
     [
         (("outputs",), {"root": "x"}, "outputs", TOP_LEVEL_KEYS),
         (("training", "learning_rte"), 0.1, "training.learning_rte", TRAINING_KEYS),
-        (("split", "sed"), 1, "split.sed", "ratios, seed"),
+        (("split", "sed"), 1, "split.sed", "group_by, ratios, seed, stratify_by"),
         (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "min_auc, slice_by"),
         (("output", "dir"), "x", "output.dir", "root"),
         (("sources", 1, "folder"), "x", "sources[1].folder", "name, path"),
@@ -594,3 +607,65 @@ def test_parse_config_names_the_given_path():
         parse_config("name: tiny\n", "inline.yaml")
 
     assert str(excinfo.value) == "inline.yaml: sources: missing (required)"
+
+
+# ---------------------------------------------------------------------------
+# cleaning
+
+
+def _with_cleaning(cleaning: dict[str, Any], **top: Any) -> dict[str, Any]:
+    data = copy.deepcopy(BASE)
+    data["cleaning"] = cleaning
+    data.update(top)
+    return data
+
+
+def test_cleaning_paths_resolve_against_the_config_folder(tmp_path):
+    path = _write(
+        tmp_path,
+        _with_cleaning(
+            {
+                "spam_list": {"path": "ref/spam", "id_column": "uid"},
+                "id_map": {"path": "gs://bucket/ids", "alias_column": "a", "canonical_column": "c"},
+            }
+        ),
+    )
+
+    cleaning = load_config(str(path)).cleaning
+
+    assert cleaning.spam_list == SpamListConfig(str(tmp_path / "ref" / "spam"), "uid")
+    assert cleaning.id_map == IdMapConfig("gs://bucket/ids", "a", "c")
+
+
+def test_no_cleaning_section_means_nothing_to_clean(tmp_path):
+    assert load_config(str(_write(tmp_path, BASE))).cleaning == CleaningConfig()
+
+
+@pytest.mark.parametrize(
+    "cleaning, field, message",
+    [
+        ({"spam_lst": {}}, "cleaning.spam_lst", "unknown key (expected one of: id_map, "
+         "keep_latest_by, required_columns, source_priority, spam_list)"),
+        ({"spam_list": {"path": "x"}}, "cleaning.spam_list.id_column",
+         "expected a non-empty string, got nothing"),
+        ({"id_map": {"path": "x", "alias_column": "a"}}, "cleaning.id_map.canonical_column",
+         "expected a non-empty string, got nothing"),
+        ({"source_priority": ["web", "fax"]}, "cleaning.source_priority[1]",
+         "'fax' is not a source (sources: web, mobile)"),
+        ({"required_columns": "age"}, "cleaning.required_columns", "expected a list, got str 'age'"),
+    ],
+)
+def test_invalid_cleaning(tmp_path, cleaning, field, message):
+    path = _write(tmp_path, _with_cleaning(cleaning))
+
+    assert _config_error(path) == f"{path}: {field}: {message}"
+
+
+@pytest.mark.parametrize("key", ["spam_list", "keep_latest_by"])
+def test_cleaning_by_id_needs_an_id_key(tmp_path, key):
+    value = {"path": "x", "id_column": "uid"} if key == "spam_list" else "ts"
+    data = _with_cleaning({key: value})
+    del data["id_key"]
+    path = _write(tmp_path, data)
+
+    assert _config_error(path).startswith(f"{path}: cleaning.{key}: needs id_key")

@@ -66,7 +66,8 @@ def resolve_alias(identifier: str, aliases: Mapping[str, str]) -> str:
     """
     seen = [identifier]
     current = identifier
-    for _ in range(MAX_ALIAS_HOPS):
+    # A chain of n links takes n + 1 look-ups: the last finds no further alias.
+    for _ in range(MAX_ALIAS_HOPS + 1):
         target = aliases.get(current)
         if target is None or target == current:
             return current

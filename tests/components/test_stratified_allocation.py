@@ -154,7 +154,11 @@ def test_largest_remainder_hand_checked(n, ratios, expected):
 def test_largest_remainder_ties_go_to_the_earlier_split():
     halves = exact_ratios([0.5, 0.5])
     assert [largest_remainder(n, halves) for n in range(1, 6)] == [
-        [1, 0], [1, 1], [2, 1], [2, 2], [3, 2]
+        [1, 0],
+        [1, 1],
+        [2, 1],
+        [2, 2],
+        [3, 2],
     ]
     quarters = exact_ratios([0.25] * 4)
     assert largest_remainder(1, quarters) == [1, 0, 0, 0]
@@ -364,8 +368,7 @@ def sklearn_three_way_counts(class_counts, seed):
     rest, test = train_test_split(np.arange(len(y)), test_size=0.2, stratify=y, random_state=seed)
     train, dev = train_test_split(rest, test_size=0.25, stratify=y[rest], random_state=seed)
     return [
-        [int(np.sum(y[part] == c)) for part in (train, dev, test)]
-        for c in range(len(class_counts))
+        [int(np.sum(y[part] == c)) for part in (train, dev, test)] for c in range(len(class_counts))
     ]
 
 
@@ -382,7 +385,9 @@ def test_per_class_counts_are_exact_and_within_one_of_sklearn(class_counts, seed
         assert sum(their_sizes) == n  # sklearn loses nothing either
         assert is_largest_remainder(n, exact, our_sizes)
         assert all(abs(a - b) <= 1 for a, b in zip(our_sizes, their_sizes)), (
-            n, our_sizes, their_sizes
+            n,
+            our_sizes,
+            their_sizes,
         )
 
 

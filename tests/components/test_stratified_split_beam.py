@@ -12,7 +12,6 @@ from collections import Counter, defaultdict
 
 import apache_beam as beam
 import tensorflow as tf
-# Renamed so pytest does not try to collect it as a test class.
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
@@ -21,6 +20,7 @@ from components.stratified_split.beam_split import ToUnits, split_units
 
 RATIOS = [0.6, 0.2, 0.2]
 SEED = 17
+# (TestPipeline is imported as BeamTestPipeline so pytest does not try to collect it.)
 
 
 def split_together(all_units, ratios, unlabeled_index):
@@ -110,8 +110,12 @@ def test_split_units_exact_counts_per_stratum():
             counted,
             equal_to(
                 [
-                    (("label=1", 0), 18), (("label=1", 1), 6), (("label=1", 2), 6),
-                    (("label=0", 0), 42), (("label=0", 1), 14), (("label=0", 2), 14),
+                    (("label=1", 0), 18),
+                    (("label=1", 1), 6),
+                    (("label=1", 2), 6),
+                    (("label=0", 0), 42),
+                    (("label=0", 1), 14),
+                    (("label=0", 2), 14),
                 ]
             ),
         )
@@ -124,11 +128,15 @@ def test_split_units_with_a_second_read_for_the_histogram_pass():
     shuffled = list(records)
     random.Random(1).shuffle(shuffled)
     with BeamTestPipeline() as pipeline:
-        to_place = pipeline | "CreateToPlace" >> beam.Create(records) | "MakeUnitsToPlace" >> (
-            ToUnits("label", ("source",), None, SEED)
+        to_place = (
+            pipeline
+            | "CreateToPlace" >> beam.Create(records)
+            | "MakeUnitsToPlace" >> (ToUnits("label", ("source",), None, SEED))
         )
-        to_count = pipeline | "CreateToCount" >> beam.Create(shuffled) | "MakeUnitsToCount" >> (
-            ToUnits("label", ("source",), None, SEED)
+        to_count = (
+            pipeline
+            | "CreateToCount" >> beam.Create(shuffled)
+            | "MakeUnitsToCount" >> (ToUnits("label", ("source",), None, SEED))
         )
         pairs = split_units(to_count, to_place, RATIOS, None) | beam.MapTuple(
             lambda split, unit: (split, unit[3][0])
@@ -142,7 +150,8 @@ def crowded_units(n: int = 400, seed: int = 2) -> list[units.Unit]:
     made = []
     for i in range(n):
         position = (rng.getrandbits(2) << 62) | rng.getrandbits(4)
-        made.append((f"label={i % 3}", position, b"t%04d" % i, (b"record-%04d" % i,)))
+        # Records sort opposite to tie-breaks, so ranking must use the tie-break.
+        made.append((f"label={i % 3}", position, b"t%04d" % i, (b"record-%04d" % (n - i),)))
     return made
 
 
@@ -192,7 +201,7 @@ def grouped_records(seed: int = 4) -> tuple[list[bytes], dict[bytes, str]]:
         for _ in range(rng.randint(1, 5)):
             record = make_record(index, label, "web", user)
             records.append(record)
-            user_of[record] = "u%03d" % user
+            user_of[record] = f"u{user:03d}"
             index += 1
     # Two examples without a user: each is a group of one.
     for extra in range(2):
@@ -218,7 +227,9 @@ def check_groups(records, user_of, ratios):
             raise BeamAssertException(f"groups cross splits: {crossing}")
         group_units = [unit for _, unit in placed]
         if len(group_units) != len(set(user_of.values())):
-            raise BeamAssertException(f"{len(group_units)} units for {len(set(user_of.values()))} groups")
+            raise BeamAssertException(
+                f"{len(group_units)} units for {len(set(user_of.values()))} groups"
+            )
         reference = allocation.assign_in_memory([u[:3] for u in group_units], ratios)
         if [split for split, _ in placed] != reference:
             raise BeamAssertException("group placement differs from assign_in_memory")
@@ -251,8 +262,12 @@ def test_group_mode_with_coarse_buckets(monkeypatch):
 
 
 def test_group_unit_takes_the_majority_stratum_and_key_fingerprint():
-    records = [make_record(1, 1, "web", 7), make_record(2, 0, "web", 7),
-               make_record(3, 1, "web", 7), make_record(4, None, "web", 7)]
+    records = [
+        make_record(1, 1, "web", 7),
+        make_record(2, 0, "web", 7),
+        make_record(3, 1, "web", 7),
+        make_record(4, None, "web", 7),
+    ]
     unit = units.group_unit(b"g:u007", records, "label", (), SEED)
     assert unit[0] == "label=1"
     assert unit[2] == b"g:u007"

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import pytest
 import tensorflow as tf
@@ -21,6 +21,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.common.provenance import tag_source
 from components.stratified_split import spec
+from components.stratified_split.allocation import exact_ratios, largest_remainder
 from components.stratified_split.component import StratifiedSplit
 from components.stratified_split.executor import Executor, SplitInputError
 from components.stratified_split.options import SplitOptions
@@ -83,7 +84,7 @@ def run_split(
     root: Path,
     examples: standard_artifacts.Examples,
     exec_properties: Mapping,
-    beam_args: Optional[list[str]] = None,
+    beam_args: list[str] | None = None,
     name: str = "split_examples",
 ) -> standard_artifacts.Examples:
     output = standard_artifacts.Examples()
@@ -175,7 +176,9 @@ def test_output_is_a_drop_in_examples_artifact(hundred_thirty):
     assert artifact_utils.decode_split_names(output.split_names) == NAMES
     assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
     assert sorted(p.name for p in Path(output.uri).iterdir() if p.is_dir()) == [
-        "Split-dev", "Split-test", "Split-train"
+        "Split-dev",
+        "Split-test",
+        "Split-train",
     ]
     for split in NAMES:
         files = sorted(Path(output.uri, f"Split-{split}").iterdir())
@@ -285,12 +288,24 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
     output = run_split(tmp_path, examples, component.exec_properties)
     # 40/20 web and 28/12 mobile examples; e.g. 28 * 0.6/0.2/0.2 = 16.8/5.6/5.6 -> 17/6/5.
     assert json.loads(output.get_string_custom_property("split_counts")) == {
-        "train": {"label=0|source=mobile": 17, "label=0|source=web": 24,
-                  "label=1|source=mobile": 7, "label=1|source=web": 12},
-        "dev": {"label=0|source=mobile": 6, "label=0|source=web": 8,
-                "label=1|source=mobile": 3, "label=1|source=web": 4},
-        "test": {"label=0|source=mobile": 5, "label=0|source=web": 8,
-                 "label=1|source=mobile": 2, "label=1|source=web": 4},
+        "train": {
+            "label=0|source=mobile": 17,
+            "label=0|source=web": 24,
+            "label=1|source=mobile": 7,
+            "label=1|source=web": 12,
+        },
+        "dev": {
+            "label=0|source=mobile": 6,
+            "label=0|source=web": 8,
+            "label=1|source=mobile": 3,
+            "label=1|source=web": 4,
+        },
+        "test": {
+            "label=0|source=mobile": 5,
+            "label=0|source=web": 8,
+            "label=1|source=mobile": 2,
+            "label=1|source=web": 4,
+        },
     }
     membership = read_membership(output)
     tagged = [tag_source(r, "source", "web") for r in web] + [
@@ -299,14 +314,17 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
     assert sorted(r for rs in membership.values() for r in rs) == sorted(tagged)
     # The files agree with the recorded counts, stratum by stratum.
     from_files = {
-        split: dict(Counter(f"label={feature(r, 'label')}|source={feature(r, 'source')}"
-                            for r in records))
+        split: dict(
+            Counter(f"label={feature(r, 'label')}|source={feature(r, 'source')}" for r in records)
+        )
         for split, records in membership.items()
     }
     assert from_files == json.loads(output.get_string_custom_property("split_counts"))
     assert json.loads(output.get_string_custom_property("stratum_counts")) == {
-        "label=0|source=mobile": 28, "label=0|source=web": 40,
-        "label=1|source=mobile": 12, "label=1|source=web": 20,
+        "label=0|source=mobile": 28,
+        "label=0|source=web": 40,
+        "label=1|source=mobile": 12,
+        "label=1|source=web": 20,
     }
     assert output.get_string_custom_property("stratify_keys") == '["source"]'
 
@@ -321,15 +339,19 @@ def test_input_splits_option_reads_only_those(tmp_path):
     assert sorted(r for rs in membership.values() for r in rs) == sorted(train + eval_)
     assert output.get_string_custom_property("input_examples") == "100"
     assert json.loads(output.get_string_custom_property("stratum_counts")) == {
-        "label=0": 70, "label=1": 30
+        "label=0": 70,
+        "label=1": 30,
     }
 
 
 def test_unknown_input_split_is_rejected_before_beam(tmp_path, monkeypatch):
     examples = write_examples(tmp_path, {"train": [labelled_records(10, 3)]})
     fail_if_beam_starts(monkeypatch)
-    with pytest.raises(ValueError, match=r"Invalid split name 'eval': it is not in input artifact "
-                                         r".*\(splits: train\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid split name 'eval': it is not in input artifact "
+        r".*\(splits: train\)",
+    ):
         run_split(tmp_path, examples, options(input_splits=("eval",)))
 
 
@@ -366,18 +388,18 @@ def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
 
     # Groups (the units) are split exactly per stratum: largest remainder of the group counts.
     groups = json.loads(output.get_string_custom_property("group_counts"))
-    from_files = {
-        split: dict(Counter(f"label={feature(rs[0], 'label')}" for rs in by_user.values()))
-        for split, by_user in (
-            (s, _by_user(rs, user_of)) for s, rs in membership.items()
-        )
+    users_in_files = {
+        split: {user_of[r]: feature(r, "label") for r in split_records}
+        for split, split_records in membership.items()
     }
-    assert groups == from_files
-    users_per_label = Counter(feature(r, "label") for r in {user_of[r]: r for r in records}.values())
+    assert groups == {
+        split: dict(Counter(f"label={label}" for label in users.values()))
+        for split, users in users_in_files.items()
+    }
+    users_per_label = Counter({user_of[r]: feature(r, "label") for r in records}.values())
     for label, n in users_per_label.items():
         placed = [groups[s].get(f"label={label}", 0) for s in NAMES]
-        assert sum(placed) == n
-        assert all(abs(p - n * r) < 1 for p, (_, r) in zip(placed, SPLITS))
+        assert placed == largest_remainder(n, exact_ratios([r for _, r in SPLITS]))
 
     # Example proportions per class are close to the ratios, and the reported
     # deviation is the largest gap found in the files.
@@ -389,13 +411,6 @@ def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
     assert output.get_string_custom_property("max_ratio_deviation") == f"{max(gaps):.6f}"
     assert 0 < max(gaps) < 0.06
     assert output.get_string_custom_property("group_key") == "user"
-
-
-def _by_user(records, user_of):
-    by_user = defaultdict(list)
-    for record in records:
-        by_user[user_of[record]].append(record)
-    return by_user
 
 
 # --- unlabeled examples -----------------------------------------------------------------------
@@ -443,18 +458,24 @@ def test_unlabeled_split_keeps_unlabeled_examples_apart(tmp_path):
     [
         (
             {"label_key": "target"},
-            r"label_key 'target' is not a feature of input split 'train' "
-            r"\(features: id, label, source, x\)",
+            (
+                r"label_key 'target' is not a feature of input split 'train' "
+                r"\(features: id, label, source, x\)"
+            ),
         ),
         (
             {"stratify_keys": ("country",)},
-            r"stratify_keys 'country' is not a feature of input split 'train' "
-            r"\(features: id, label, source, x\)",
+            (
+                r"stratify_keys 'country' is not a feature of input split 'train' "
+                r"\(features: id, label, source, x\)"
+            ),
         ),
         (
             {"group_key": "user"},
-            r"group_key 'user' is not a feature of input split 'train' "
-            r"\(features: id, label, source, x\)",
+            (
+                r"group_key 'user' is not a feature of input split 'train' "
+                r"\(features: id, label, source, x\)"
+            ),
         ),
     ],
     ids=["label", "stratify", "group"],
@@ -480,22 +501,38 @@ def test_empty_input_is_a_clear_error_before_beam(tmp_path, monkeypatch):
 
 
 def test_stratum_smaller_than_the_number_of_splits_is_allowed_and_counted(tmp_path, caplog):
-    records = labelled_records(100, positives=30) + [
-        make_record(id=200 + i, x=0.5, label=2) for i in range(2)
-    ]
+    records = (
+        labelled_records(100, positives=30)
+        + [make_record(id=200 + i, x=0.5, label=2) for i in range(2)]
+        + [make_record(id=300, x=0.5, label=3)]
+    )
     examples = write_examples(tmp_path, {"train": [records]})
     with caplog.at_level("WARNING"):
         output = run_split(tmp_path, examples, options())
-    # 2 examples at 60/20/20 -> 1.2/.4/.4 -> 1/1/0 (the tie goes to the earlier split).
+    # 2 examples at 60/20/20 -> 1.2/.4/.4 -> 1/1/0 (the tie goes to the earlier split);
+    # 1 example -> .6/.2/.2 -> 1/0/0.
     counts = json.loads(output.get_string_custom_property("split_counts"))
     assert [counts[s].get("label=2", 0) for s in NAMES] == [1, 1, 0]
-    assert json.loads(output.get_string_custom_property("stratum_counts"))["label=2"] == 2
-    assert {s: label_counts(rs).get(2, 0) for s, rs in read_membership(output).items()} == {
-        "train": 1, "dev": 1, "test": 0
+    assert [counts[s].get("label=3", 0) for s in NAMES] == [1, 0, 0]
+    assert json.loads(output.get_string_custom_property("stratum_counts")) == {
+        "label=0": 70,
+        "label=1": 30,
+        "label=2": 2,
+        "label=3": 1,
     }
+    assert output.get_string_custom_property("input_examples") == "103"
+    membership = read_membership(output)
+    assert {s: label_counts(rs).get(2, 0) for s, rs in membership.items()} == {
+        "train": 1,
+        "dev": 1,
+        "test": 0,
+    }
+    assert sum(map(len, membership.values())) == 103
     assert "stratum label=2 has 2 examples, fewer than the 3 splits" in caplog.text
-    # |1/2 - 0.6| = 0.1, |1/2 - 0.2| = 0.3, |0 - 0.2| = 0.2
-    assert output.get_string_custom_property("max_ratio_deviation") == "0.300000"
+    assert "stratum label=3 has 1 examples, fewer than the 3 splits" in caplog.text
+    # label=2: |1/2 - 0.6| = 0.1, |1/2 - 0.2| = 0.3, |0 - 0.2| = 0.2;
+    # label=3: |1 - 0.6| = 0.4, |0 - 0.2| = 0.2 twice.
+    assert output.get_string_custom_property("max_ratio_deviation") == "0.400000"
 
 
 # --- the component: options are checked when the pipeline is built --------------------------
@@ -556,8 +593,14 @@ def test_component_defaults():
         ({"splits": {"train": 1.2, "dev": -0.2}}, r"ratio of split 'dev' must be > 0, got -0.2"),
         ({"splits": {"train": 0.5, "dev": float("nan")}}, r"ratio of split 'dev' must be > 0"),
         ({"splits": {"train": 1.0}}, r"needs at least two splits, got \['train'\]"),
-        ({"splits": [("train", 0.5), ("train", 0.5)]}, r"split name 'train' is used more than once"),
-        ({"splits": [("train", 0.5), ("Train", 0.5)]}, r"split name 'train' is used more than once"),
+        (
+            {"splits": [("train", 0.5), ("train", 0.5)]},
+            r"split name 'train' is used more than once",
+        ),
+        (
+            {"splits": [("train", 0.5), ("Train", 0.5)]},
+            r"split name 'train' is used more than once",
+        ),
         ({"unlabeled_split": "dev"}, r"split name 'dev' is used more than once"),
         ({"splits": [("train", 0.5), ("dev/1", 0.5)]}, r"invalid split name 'dev/1'"),
         ({"splits": [("train", 0.5), ("", 0.5)]}, r"invalid split name ''"),
@@ -568,8 +611,10 @@ def test_component_defaults():
         ({"seed": True}, r"seed must be an integer in \[0, 2\*\*63\), got True"),
         ({"label_key": ""}, r"label_key is required"),
         ({"stratify_keys": ["label"]}, r"stratify_keys repeat the label or each other"),
-        ({"group_key": "source", "stratify_keys": ["source"]},
-         r"group_key 'source' is also a stratum key"),
+        (
+            {"group_key": "source", "stratify_keys": ["source"]},
+            r"group_key 'source' is also a stratum key",
+        ),
     ],
 )
 def test_component_rejects_bad_options_when_built(kwargs, message):

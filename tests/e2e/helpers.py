@@ -11,6 +11,8 @@ from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DATA = ROOT / "data" / "demo"
+# Rows per source in the demo slice the end-to-end tests run on.
+SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 
 
 def run_cascade(args: Sequence[str], timeout: int = 900) -> subprocess.CompletedProcess:

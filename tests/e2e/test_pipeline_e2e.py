@@ -13,11 +13,14 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, run_cascade
+from tests.e2e.helpers import DEMO_DATA, SLICE_ROWS, run_cascade
 
 PIPELINE = "cascade-demo"
 COMPONENTS = [
     "CsvExampleGen",
+    "SpamListGen",
+    "IdMapGen",
+    "CleanExamples",
     "StratifiedSplit",
     "StatisticsGen",
     "SchemaGen",
@@ -29,7 +32,10 @@ COMPONENTS = [
 ]
 # (consumer, input key) <- (producer, output key): the events that must link them.
 LINKS = [
-    (("StratifiedSplit", "examples"), ("CsvExampleGen", "examples")),
+    (("CleanExamples", "examples"), ("CsvExampleGen", "examples")),
+    (("CleanExamples", "spam_list"), ("SpamListGen", "examples")),
+    (("CleanExamples", "id_map"), ("IdMapGen", "examples")),
+    (("StratifiedSplit", "examples"), ("CleanExamples", "cleaned_examples")),
     (("StatisticsGen", "examples"), ("StratifiedSplit", "split_examples")),
     (("SchemaGen", "statistics"), ("StatisticsGen", "statistics")),
     (("ExampleValidator", "schema"), ("SchemaGen", "schema")),
@@ -90,36 +96,111 @@ def test_events_link_each_component_to_its_producers(store):
         assert consumed == produced, f"{consumer}.{in_key} is not {producer}.{out_key}"
 
 
-def _demo_slice_strata(config_path) -> dict[str, int]:
-    """Counts (label, source) strata in the slice's CSV files."""
-    strata: dict[str, int] = {}
-    for source in ("web", "mobile", "partner"):
-        with open(config_path.parent / "data" / source / "users.csv", newline="") as f:
-            for row in csv.DictReader(f):
-                key = f"label={row['looking_for_job']}|source={source}"
-                strata[key] = strata.get(key, 0) + 1
-    return strata
-
-
-def test_split_is_exact_per_label_and_source_and_recorded_in_mlmd(store, demo_slice):
+def _output_artifact(store, component, key):
     first_run = mlmd_queries.runs(store)[0]
-    split = mlmd_queries.executions_by_component(store, first_run, PIPELINE)["StratifiedSplit"]
-    [artifact_id] = mlmd_queries.outputs(store, split.id)["split_examples"]
+    execution = mlmd_queries.executions_by_component(store, first_run, PIPELINE)[component]
+    [artifact_id] = mlmd_queries.outputs(store, execution.id)[key]
     [artifact] = store.get_artifacts_by_id([artifact_id])
+    return artifact
+
+
+def _read_examples(uri: str, split: str) -> list[tf.train.Example]:
+    files = sorted(glob.glob(os.path.join(uri, f"Split-{split}", "*")))
+    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
+    return [tf.train.Example.FromString(record.numpy()) for record in dataset]
+
+
+def _text_values(example: tf.train.Example, name: str) -> list[str]:
+    return [v.decode() for v in example.features.feature[name].bytes_list.value]
+
+
+def _csv_column(path, column) -> list[str]:
+    with open(path, newline="") as f:
+        return [row[column] for row in csv.DictReader(f)]
+
+
+def test_split_is_exact_per_label_and_source_and_recorded_in_mlmd(store):
+    artifact = _output_artifact(store, "StratifiedSplit", "split_examples")
     props = artifact.custom_properties
     counts = json.loads(props["split_counts"].string_value)
-    strata = _demo_slice_strata(demo_slice)
+    strata = json.loads(props["stratum_counts"].string_value)
+    cleaned = _output_artifact(store, "CleanExamples", "cleaned_examples")
 
     assert list(counts) == ["train", "dev", "test"]
-    assert json.loads(props["stratum_counts"].string_value) == strata
+    assert sum(strata.values()) == cleaned.custom_properties["kept"].int_value
+    assert {s.split("|")[1] for s in strata} == {"source=web", "source=mobile", "source=partner"}
     for stratum, n in strata.items():
-        # Largest remainder of n * (0.6, 0.2, 0.2); ties go to the earlier split.
-        train, dev, test = (counts[s].get(stratum, 0) for s in ("train", "dev", "test"))
-        assert train + dev + test == n
-        assert abs(train - 0.6 * n) < 1 and abs(dev - 0.2 * n) < 1 and abs(test - 0.2 * n) < 1
+        # Largest remainder of n * (0.6, 0.2, 0.2): each size within 1 of its quota.
+        sizes = [counts[split].get(stratum, 0) for split in ("train", "dev", "test")]
+        assert sum(sizes) == n
+        assert all(abs(size - ratio * n) < 1 for size, ratio in zip(sizes, (0.6, 0.2, 0.2)))
     assert props["seed"].string_value == "42"
     assert json.loads(props["ratios"].string_value) == {"train": 0.6, "dev": 0.2, "test": 0.2}
     assert props["payload_format"].string_value == "FORMAT_TF_EXAMPLE"
+
+
+def test_cleaning_accounts_for_every_row_of_every_source(store):
+    cleaned = _output_artifact(store, "CleanExamples", "cleaned_examples")
+    rejected = _output_artifact(store, "CleanExamples", "rejected_examples")
+    accounting = json.loads(cleaned.custom_properties["accounting"].string_value)
+    rejected_rows = _read_examples(rejected.uri, "rejected")
+
+    assert accounting["rows_in_per_source"] == SLICE_ROWS
+    assert accounting["rows_in"] == accounting["kept"] + len(rejected_rows)
+    for source, rows in SLICE_ROWS.items():
+        outcomes = accounting["outcomes_per_source"][source]
+        assert sum(outcomes.values()) == rows
+        assert outcomes["kept"] == len(_read_examples_from_source(store, source))
+    reasons = {_text_values(e, "reject_reason")[0] for e in rejected_rows}
+    assert reasons == {"spam", "duplicate_merged"}
+    assert accounting["removed_per_reason"]["spam"] == sum(
+        _text_values(e, "reject_reason") == ["spam"] for e in rejected_rows
+    )
+
+
+def _read_examples_from_source(store, source):
+    cleaned = _output_artifact(store, "CleanExamples", "cleaned_examples")
+    return [e for e in _read_examples(cleaned.uri, "cleaned") if _text_values(e, "source") == [source]]
+
+
+def test_no_spam_account_reaches_any_split_and_each_person_appears_once(store, demo_slice):
+    data = demo_slice.parent / "data"
+    aliases = dict(
+        zip(_csv_column(data / "id_map" / "id_map.csv", "alias_id"),
+            _csv_column(data / "id_map" / "id_map.csv", "canonical_id"))
+    )
+    spam = {aliases.get(i, i) for i in _csv_column(data / "spam_accounts" / "spam_accounts.csv", "user_id")}
+    split = _output_artifact(store, "StratifiedSplit", "split_examples")
+    people = [
+        _text_values(example, "canonical_id")[0]
+        for name in ("train", "dev", "test")
+        for example in _read_examples(split.uri, name)
+    ]
+    raw_ids: set[str] = set()
+    for source in SLICE_ROWS:
+        raw_ids |= set(_csv_column(data / source / "users.csv", "user_id"))
+    in_slice = {aliases.get(i, i) for i in raw_ids}
+    planted_spam_in_slice = spam & in_slice
+
+    assert planted_spam_in_slice, "the slice should contain planted spam accounts"
+    assert not planted_spam_in_slice & set(people)
+    assert len(people) == len(set(people)), "a person appears in more than one row"
+    two_source_people = {c for a, c in aliases.items() if a in raw_ids and c in raw_ids} - spam
+    assert two_source_people, "the slice should contain people present in two sources"
+    assert two_source_people <= set(people)
+
+
+def test_spam_list_artifact_is_an_input_of_the_cleaning_execution(store):
+    first_run = mlmd_queries.runs(store)[0]
+    executions = mlmd_queries.executions_by_component(store, first_run, PIPELINE)
+    [spam_artifact] = mlmd_queries.outputs(store, executions["SpamListGen"].id)["examples"]
+    input_events = [
+        e for e in store.get_events_by_execution_ids([executions["CleanExamples"].id])
+        if e.type == metadata_store_pb2.Event.INPUT
+    ]
+    assert spam_artifact in {e.artifact_id for e in input_events}
+    [event] = [e for e in input_events if e.artifact_id == spam_artifact]
+    assert event.path.steps[0].key == "spam_list"
 
 
 def test_second_run_reuses_every_step_from_cache(store):

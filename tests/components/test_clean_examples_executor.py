@@ -1,0 +1,674 @@
+"""CleanExamples' executor and component, tfx-addons style: `Do()` on small fixtures.
+
+Input Examples artifacts are written in `tmp_path` the way ExampleGen lays them
+out (gzipped TFRecords in `Split-<name>/`, encoded split names, payload_format).
+The raw data has three sources (web, mobile, partner) and plants every problem
+CleanExamples handles; each row has a name, so the outputs are checked row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import pytest
+import tensorflow as tf
+from tfx import v1 as tfx
+from tfx.types import artifact_utils, standard_artifacts
+
+from components.clean_examples import spec
+from components.clean_examples.component import CleanExamples
+from components.clean_examples.executor import CleaningInputError, Executor
+from components.clean_examples.options import CleanOptions
+from components.common.example_features import feature_values
+
+PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
+SOURCES = ("web", "mobile", "partner")
+PRIORITY = ("web", "mobile", "partner")
+
+# --- the raw data: every row named; each comment says what should happen to it ---------------
+
+RAW: dict[str, dict[str, dict]] = {
+    "web": {
+        # u1 is also in mobile as alias m-u1, more recently: mobile's row wins.
+        "w1": dict(user_id="u1", email="u1@x", ts=100, label=0),
+        # u2 is also in partner as alias p-u2, more recently, with another label.
+        "w2": dict(user_id="u2", email="u2@x", ts=50, label=1),
+        # s1 is on the spam list under its own id.
+        "w3": dict(user_id="s1", email="s1@x", ts=70, label=0),
+        # a -> b -> c; partner has c with the same timestamp: web wins on priority.
+        "w4": dict(user_id="a", email="c@x", ts=10, label=1),
+        "w5": dict(email="anon@x", ts=5, label=0),  # no id
+        # u5 twice, byte for byte: one row kept, the other merged.
+        "w6": dict(user_id="u5", email="u5@x", ts=20, label=1),
+        "w8": dict(user_id="u6", ts=30, label=0),  # no email (a required column)
+    },
+    "mobile": {
+        "m1": dict(user_id="m-u1", email="u1@m", ts=200, label=0),
+        # m-s2 -> s2, which the spam list names by its canonical id.
+        "m2": dict(user_id="m-s2", email="s2@m", ts=1, label=1),
+        # u7 without a timestamp (oldest) loses to partner's, despite priority.
+        "m3": dict(user_id="u7", email="u7@m", label=0),
+        "m4": dict(ts=3, label=1),  # no id and no email: missing_id comes first
+        # 42 as an int64 here and as text in partner: one person; tie -> mobile.
+        "m5": dict(user_id=42, email="42@m", ts=5),
+    },
+    "partner": {
+        "p1": dict(user_id="p-u2", email="u2@p", ts=80, label=0),
+        "p2": dict(user_id="c", email="c@p", ts=10, label=1),
+        "p3": dict(user_id="u7", email="u7@p", ts=1, label=0),
+        # s3, which the spam list names by its alias alias-s3.
+        "p4": dict(user_id="s3", email="s3@p", ts=9, label=1),
+        "p5": dict(user_id="42", email="42@p", ts=5, label=1),
+        "p6": dict(user_id="u9", email="u9@p"),
+    },
+}
+# Rows in file order per source; w6 is written twice (the exact duplicate).
+ORDER = {
+    "web": ["w1", "w2", "w3", "w4", "w5", "w6", "w6", "w8"],
+    "mobile": ["m1", "m2", "m3", "m4", "m5"],
+    "partner": ["p1", "p2", "p3", "p4", "p5", "p6"],
+}
+SPAM_IDS = ["s1", "s2", "alias-s3", "ghost"]  # ghost is in no source
+ID_MAP = [
+    ("m-u1", "u1"),
+    ("p-u2", "u2"),
+    ("a", "b"),
+    ("b", "c"),
+    ("m-s2", "s2"),
+    ("alias-s3", "s3"),
+]
+
+
+def make_record(**features) -> bytes:
+    """A serialized tf.Example; ints, floats and str/bytes values by their Python type."""
+    example = tf.train.Example()
+    for name, value in features.items():
+        feature = example.features.feature[name]
+        if isinstance(value, bytes):
+            feature.bytes_list.value.append(value)
+        elif isinstance(value, str):
+            feature.bytes_list.value.append(value.encode())
+        elif isinstance(value, float):
+            feature.float_list.value.append(value)
+        else:
+            feature.int64_list.value.append(value)
+    return example.SerializeToString(deterministic=True)
+
+
+RECORDS = {name: make_record(**f) for rows in RAW.values() for name, f in rows.items()}
+NAME_OF = {record: name for name, record in RECORDS.items()}
+assert len(NAME_OF) == len(RECORDS), "fixture rows must differ"
+
+
+def write_examples(
+    root: Path, splits: Mapping[str, Sequence[bytes]], name: str
+) -> standard_artifacts.Examples:
+    """An Examples artifact with one gzipped TFRecord file per split (maybe empty)."""
+    examples = standard_artifacts.Examples()
+    examples.uri = str(root / name)
+    examples.split_names = artifact_utils.encode_split_names(list(splits))
+    examples.set_string_custom_property("payload_format", PAYLOAD_FORMAT)
+    for split, records in splits.items():
+        folder = root / name / f"Split-{split}"
+        folder.mkdir(parents=True)
+        with tf.io.TFRecordWriter(str(folder / "data_tfrecord-00000-of-00001.gz"), "GZIP") as w:
+            for record in records:
+                w.write(record)
+    return examples
+
+
+def raw_examples(root: Path, order: Mapping[str, Sequence[str]] = ORDER) -> standard_artifacts.Examples:
+    return write_examples(root, {s: [RECORDS[n] for n in names] for s, names in order.items()}, "raw")
+
+
+def spam_examples(root: Path, ids: Sequence[str] = SPAM_IDS, column: str = "spam_id"):
+    return write_examples(root, {"train": [make_record(**{column: i}) for i in ids]}, "spam")
+
+
+def id_map_examples(root: Path, pairs: Sequence[tuple] = ID_MAP, columns=("alias", "canonical")):
+    records = [make_record(**{columns[0]: a, columns[1]: c}) for a, c in pairs]
+    return write_examples(root, {"train": records}, "id_map")
+
+
+def options(**overrides) -> CleanOptions:
+    kwargs = dict(
+        id_key="user_id",
+        required_columns=("email",),
+        timestamp_key="ts",
+        source_priority=PRIORITY,
+        label_key="label",
+        spam_id_key="spam_id",
+        alias_key="alias",
+        canonical_key="canonical",
+        has_spam_list=True,
+        has_id_map=True,
+    )
+    kwargs.update(overrides)
+    return CleanOptions(**kwargs)
+
+
+def run_clean(
+    root: Path,
+    examples: standard_artifacts.Examples,
+    clean_options: CleanOptions,
+    spam_list: Optional[standard_artifacts.Examples] = None,
+    id_map: Optional[standard_artifacts.Examples] = None,
+) -> tuple[standard_artifacts.Examples, standard_artifacts.Examples]:
+    cleaned, rejected = standard_artifacts.Examples(), standard_artifacts.Examples()
+    cleaned.uri = str(root / "cleaned")
+    rejected.uri = str(root / "rejected")
+    inputs = {spec.EXAMPLES_KEY: [examples]}
+    if spam_list is not None:
+        inputs[spec.SPAM_LIST_KEY] = [spam_list]
+    if id_map is not None:
+        inputs[spec.ID_MAP_KEY] = [id_map]
+    Executor().Do(
+        inputs,
+        {spec.CLEANED_KEY: [cleaned], spec.REJECTED_KEY: [rejected]},
+        {spec.OPTIONS_KEY: clean_options.to_json()},
+    )
+    return cleaned, rejected
+
+
+def read_split(output: standard_artifacts.Examples, split: str) -> list[tf.train.Example]:
+    folder = Path(artifact_utils.get_split_uri([output], split))
+    examples = []
+    for path in sorted(folder.glob("*")):
+        dataset = tf.data.TFRecordDataset(str(path), compression_type="GZIP")
+        examples.extend(tf.train.Example.FromString(r.numpy()) for r in dataset)
+    return examples
+
+
+def untag(example: tf.train.Example, *tags: str) -> tuple[str, ...]:
+    """Pops the added features and returns (row name, tag values...); '-' for an absent tag."""
+    values = []
+    for tag in tags:
+        found = feature_values(example, tag)
+        values.append(found[0] if found else "-")
+        if tag in example.features.feature:
+            del example.features.feature[tag]
+    return (NAME_OF[example.SerializeToString(deterministic=True)], *values)
+
+
+def cleaned_rows(cleaned) -> list[tuple[str, str, str]]:
+    """Sorted (row name, source, canonical_id) of the cleaned output."""
+    return sorted(untag(e, "source", "canonical_id", "reject_reason") for e in read_split(cleaned, "cleaned"))
+
+
+def rejected_rows(rejected) -> list[tuple[str, str, str]]:
+    """Sorted (row name, source, reject_reason, canonical_id) of the rejected output."""
+    return sorted(
+        untag(e, "source", "reject_reason", "canonical_id") for e in read_split(rejected, "rejected")
+    )
+
+
+def accounting(output) -> dict:
+    return json.loads(output.get_string_custom_property("accounting"))
+
+
+def assert_balanced(cleaned, total_rows: Mapping[str, int]) -> None:
+    """rows in == kept + rejected, per source, in the files and in the accounting."""
+    record = accounting(cleaned)
+    assert record["rows_in_per_source"] == dict(total_rows)
+    for source, n in total_rows.items():
+        kept = sum(1 for r in cleaned_rows(cleaned) if r[1] == source)
+        assert record["kept_per_source"][source] == kept
+        assert sum(record["outcomes_per_source"][source].values()) == n
+    assert record["rows_in"] == sum(total_rows.values())
+    assert record["rows_in"] == record["kept"] + sum(record["removed_per_reason"].values())
+
+
+ROWS_IN = {"web": 8, "mobile": 5, "partner": 6}
+
+
+# --- the full configuration: spam list + id map, run once -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("full")
+    cleaned, rejected = run_clean(
+        root, raw_examples(root), options(), spam_examples(root), id_map_examples(root)
+    )
+    return cleaned, rejected
+
+
+FULL_CLEANED = [
+    ("m1", "mobile", "u1", "-"),  # newer than web's u1
+    ("m5", "mobile", "42", "-"),  # ties partner's "42"; mobile before partner
+    ("p1", "partner", "u2", "-"),  # alias p-u2, newer than web's u2
+    ("p3", "partner", "u7", "-"),  # mobile's u7 has no timestamp
+    ("p6", "partner", "u9", "-"),  # nobody else, no timestamp
+    ("w4", "web", "c", "-"),  # a -> b -> c; ties partner's c; web first
+    ("w6", "web", "u5", "-"),  # one of two identical rows
+]
+FULL_REJECTED = [
+    ("m2", "mobile", "spam", "-"),  # m-s2 -> s2 on the list
+    ("m3", "mobile", "duplicate_merged", "-"),
+    ("m4", "mobile", "missing_id", "-"),
+    ("p2", "partner", "duplicate_merged", "-"),
+    ("p4", "partner", "spam", "-"),  # listed as alias-s3
+    ("p5", "partner", "duplicate_merged", "-"),
+    ("w1", "web", "duplicate_merged", "-"),
+    ("w2", "web", "duplicate_merged", "-"),
+    ("w3", "web", "spam", "-"),
+    ("w5", "web", "missing_id", "-"),
+    ("w6", "web", "duplicate_merged", "-"),
+    ("w8", "web", "missing_required:email", "-"),
+]
+
+
+def test_full_run_keeps_exactly_the_expected_rows_with_source_and_canonical_id(full_run):
+    cleaned, _ = full_run
+    assert cleaned_rows(cleaned) == FULL_CLEANED
+
+
+def test_full_run_rejects_every_other_row_with_its_reason(full_run):
+    _, rejected = full_run
+    assert rejected_rows(rejected) == FULL_REJECTED
+
+
+def test_full_run_tagged_rows_keep_every_original_feature(full_run):
+    cleaned, _ = full_run
+    by_canonical = {feature_values(e, "canonical_id")[0]: e for e in read_split(cleaned, "cleaned")}
+    m1 = by_canonical["u1"]
+    assert sorted(m1.features.feature) == [
+        "canonical_id", "email", "label", "source", "ts", "user_id"
+    ]
+    # The raw id stays as it was; the canonical id sits beside it.
+    assert feature_values(m1, "user_id") == ["m-u1"]
+    assert feature_values(m1, "ts") == ["200"]
+    assert list(by_canonical["42"].features.feature["user_id"].int64_list.value) == [42]
+
+
+def test_full_run_accounting_is_exact(full_run):
+    cleaned, rejected = full_run
+    expected = {
+        "rows_in": 19,
+        "rows_in_per_source": {"web": 8, "mobile": 5, "partner": 6},
+        "kept": 7,
+        "kept_per_source": {"web": 2, "mobile": 2, "partner": 3},
+        "removed_per_reason": {
+            "duplicate_merged": 6,
+            "missing_id": 2,
+            "missing_required:email": 1,
+            "spam": 3,
+        },
+        "outcomes_per_source": {
+            "web": {
+                "kept": 2,
+                "duplicate_merged": 3,
+                "spam": 1,
+                "missing_id": 1,
+                "missing_required:email": 1,
+            },
+            "mobile": {"kept": 2, "spam": 1, "duplicate_merged": 1, "missing_id": 1},
+            "partner": {"kept": 3, "duplicate_merged": 2, "spam": 1},
+        },
+        "label_conflicts": 1,  # u2: label 1 on web, 0 on partner
+        "spam_ids": 4,
+        "spam_ids_not_in_data": 1,  # ghost
+        "id_map_aliases": 6,
+    }
+    assert accounting(cleaned) == expected
+    assert accounting(rejected) == expected
+    assert cleaned.get_int_custom_property("rows_in") == 19
+    assert cleaned.get_int_custom_property("kept") == 7
+    assert cleaned.get_int_custom_property("rejected") == 12
+    assert cleaned.get_int_custom_property("label_conflicts") == 1
+    assert rejected.get_int_custom_property("rejected") == 12
+    assert CleanOptions.from_json(cleaned.get_string_custom_property("options")) == options()
+
+
+def test_full_run_balances_rows_per_source(full_run):
+    cleaned, rejected = full_run
+    assert_balanced(cleaned, ROWS_IN)
+    for source, n in ROWS_IN.items():
+        kept = [r for r in cleaned_rows(cleaned) if r[1] == source]
+        removed = [r for r in rejected_rows(rejected) if r[1] == source]
+        assert len(kept) + len(removed) == n
+        assert sorted(r[0] for r in kept + removed) == sorted(ORDER[source])
+
+
+def test_full_run_output_splits_and_payload_format(full_run):
+    cleaned, rejected = full_run
+    assert artifact_utils.decode_split_names(cleaned.split_names) == ["cleaned"]
+    assert artifact_utils.decode_split_names(rejected.split_names) == ["rejected"]
+    for output in (cleaned, rejected):
+        assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
+        split = Path(output.uri)
+        files = sorted(p.name for p in split.glob("Split-*/*"))
+        assert files and all(f.startswith("data_tfrecord") and f.endswith(".gz") for f in files)
+
+
+def test_cleaned_output_reads_with_tf_parse_example(full_run):
+    cleaned, _ = full_run
+    folder = Path(artifact_utils.get_split_uri([cleaned], "cleaned"))
+    records = [
+        r.numpy()
+        for path in sorted(folder.glob("*"))
+        for r in tf.data.TFRecordDataset(str(path), compression_type="GZIP")
+    ]
+    parsed = tf.io.parse_example(
+        records,
+        {
+            "source": tf.io.FixedLenFeature([], tf.string),
+            "canonical_id": tf.io.FixedLenFeature([], tf.string),
+        },
+    )
+    pairs = sorted(zip(parsed["canonical_id"].numpy().tolist(), parsed["source"].numpy().tolist()))
+    assert pairs == sorted((c.encode(), s.encode()) for _, s, c, _ in FULL_CLEANED)
+
+
+# --- other configurations -------------------------------------------------------------------
+
+
+def test_without_spam_list_or_id_map_only_exact_ids_merge(tmp_path):
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        options(has_spam_list=False, has_id_map=False, spam_id_key=None, alias_key=None, canonical_key=None),
+    )
+    assert cleaned_rows(cleaned) == [
+        ("m1", "mobile", "m-u1", "-"),
+        ("m2", "mobile", "m-s2", "-"),
+        ("m5", "mobile", "42", "-"),
+        ("p1", "partner", "p-u2", "-"),
+        ("p2", "partner", "c", "-"),
+        ("p3", "partner", "u7", "-"),
+        ("p4", "partner", "s3", "-"),
+        ("p6", "partner", "u9", "-"),
+        ("w1", "web", "u1", "-"),
+        ("w2", "web", "u2", "-"),
+        ("w3", "web", "s1", "-"),
+        ("w4", "web", "a", "-"),
+        ("w6", "web", "u5", "-"),
+    ]
+    assert rejected_rows(rejected) == [
+        ("m3", "mobile", "duplicate_merged", "-"),
+        ("m4", "mobile", "missing_id", "-"),
+        ("p5", "partner", "duplicate_merged", "-"),
+        ("w5", "web", "missing_id", "-"),
+        ("w6", "web", "duplicate_merged", "-"),
+        ("w8", "web", "missing_required:email", "-"),
+    ]
+    record = accounting(cleaned)
+    assert (record["spam_ids"], record["spam_ids_not_in_data"], record["id_map_aliases"]) == (None, None, None)
+    assert record["label_conflicts"] == 0
+    assert record["removed_per_reason"] == {
+        "duplicate_merged": 3, "missing_id": 2, "missing_required:email": 1
+    }
+    assert_balanced(cleaned, ROWS_IN)
+
+
+def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        options(has_id_map=False, alias_key=None, canonical_key=None),
+        spam_list=spam_examples(tmp_path),
+    )
+    # Only s1 is on the list under the id it has in the data.
+    assert [r for r in rejected_rows(rejected) if r[2] == "spam"] == [("w3", "web", "spam", "-")]
+    kept_ids = {r[2] for r in cleaned_rows(cleaned)}
+    assert {"m-s2", "s3"} <= kept_ids and "s1" not in kept_ids
+    record = accounting(cleaned)
+    assert record["spam_ids"] == 4
+    assert record["spam_ids_not_in_data"] == 3  # s2, alias-s3, ghost
+    assert record["id_map_aliases"] is None
+    assert record["kept"] == 12
+    assert_balanced(cleaned, ROWS_IN)
+
+
+def test_id_map_without_spam_list_keeps_spam_accounts(tmp_path):
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        options(has_spam_list=False, spam_id_key=None),
+        id_map=id_map_examples(tmp_path),
+    )
+    spam_people = [("m2", "mobile", "s2", "-"), ("p4", "partner", "s3", "-"), ("w3", "web", "s1", "-")]
+    assert cleaned_rows(cleaned) == sorted(FULL_CLEANED + spam_people)
+    assert rejected_rows(rejected) == [r for r in FULL_REJECTED if r[2] != "spam"]
+    record = accounting(cleaned)
+    assert (record["spam_ids"], record["spam_ids_not_in_data"]) == (None, None)
+    assert record["id_map_aliases"] == 6
+    assert record["label_conflicts"] == 1
+    assert_balanced(cleaned, ROWS_IN)
+
+
+def test_without_id_key_every_valid_row_is_kept_and_only_quarantine_applies(tmp_path):
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        CleanOptions(required_columns=("email",), source_priority=PRIORITY),
+    )
+    # No id: w5 is valid; m4 lacks email. No merging: both copies of w6 stay.
+    expected_kept = sorted(
+        (name, source, "-", "-")
+        for source, names in ORDER.items()
+        for name in names
+        if name not in ("w8", "m4")
+    )
+    assert cleaned_rows(cleaned) == expected_kept
+    assert len(expected_kept) == 17
+    assert rejected_rows(rejected) == [
+        ("m4", "mobile", "missing_required:email", "-"),
+        ("w8", "web", "missing_required:email", "-"),
+    ]
+    record = accounting(cleaned)
+    assert record["kept_per_source"] == {"web": 7, "mobile": 4, "partner": 6}
+    assert record["removed_per_reason"] == {"missing_required:email": 2}
+    assert record["label_conflicts"] == 0
+    assert_balanced(cleaned, ROWS_IN)
+
+
+def test_empty_spam_list_removes_nothing_as_spam_and_warns(tmp_path, caplog):
+    with caplog.at_level(logging.WARNING):
+        cleaned, rejected = run_clean(
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_list=spam_examples(tmp_path, ids=[]),
+            id_map=id_map_examples(tmp_path),
+        )
+    assert "CleanExamples: the spam list is empty (0 ids); no row removed as spam" in caplog.text
+    record = accounting(cleaned)
+    assert (record["spam_ids"], record["spam_ids_not_in_data"]) == (0, 0)
+    assert "spam" not in record["removed_per_reason"]
+    spam_people = [("m2", "mobile", "s2", "-"), ("p4", "partner", "s3", "-"), ("w3", "web", "s1", "-")]
+    assert cleaned_rows(cleaned) == sorted(FULL_CLEANED + spam_people)
+    assert_balanced(cleaned, ROWS_IN)
+
+
+def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
+    order = {"web": ["w3", "w5"], "mobile": ["m4", "m2"], "partner": ["p4"]}
+    cleaned, rejected = run_clean(
+        tmp_path, raw_examples(tmp_path, order), options(), spam_examples(tmp_path), id_map_examples(tmp_path)
+    )
+    assert cleaned_rows(cleaned) == []
+    assert rejected_rows(rejected) == [
+        ("m2", "mobile", "spam", "-"),
+        ("m4", "mobile", "missing_id", "-"),
+        ("p4", "partner", "spam", "-"),
+        ("w3", "web", "spam", "-"),
+        ("w5", "web", "missing_id", "-"),
+    ]
+    record = accounting(cleaned)
+    assert record["kept"] == 0
+    assert record["kept_per_source"] == {"web": 0, "mobile": 0, "partner": 0}
+    assert record["spam_ids_not_in_data"] == 1  # ghost
+    assert_balanced(cleaned, {"web": 2, "mobile": 2, "partner": 1})
+
+
+# --- bad input: errors name the ids, the column and the dataset -----------------------------
+
+
+def test_id_map_cycle_fails_naming_the_loop(tmp_path):
+    pairs = [("x", "y"), ("y", "x"), ("t", "x"), ("m-u1", "u1")]
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+    assert str(raised.value) == "CleanExamples: id map has a cycle: x -> y -> x"
+    assert isinstance(raised.value, ValueError)
+
+
+def test_alias_with_two_canonical_ids_fails_naming_them(tmp_path):
+    pairs = ID_MAP + [("m-u1", "u9"), ("m-u1", "u1")]
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+    assert str(raised.value) == (
+        "CleanExamples: id map maps alias 'm-u1' to 2 canonical ids: 'u1', 'u9'"
+    )
+
+
+def test_many_id_map_problems_show_five_and_count_the_rest(tmp_path):
+    pairs = [(f"a{i}", f"c{i}") for i in range(7)] + [(f"a{i}", f"d{i}") for i in range(7)]
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+    shown = "; ".join(
+        f"id map maps alias 'a{i}' to 2 canonical ids: 'c{i}', 'd{i}'" for i in range(5)
+    )
+    assert str(raised.value) == f"CleanExamples: {shown} (and 2 more)"
+
+
+def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(
+            tmp_path, raw_examples(tmp_path), options(),
+            spam_examples(tmp_path, column="account"), id_map_examples(tmp_path),
+        )
+    assert str(raised.value) == (
+        "CleanExamples: spam_id_key 'spam_id' is not a column of the spam list (columns: account)"
+    )
+
+
+@pytest.mark.parametrize(
+    "columns, missing, option",
+    [(("from", "canonical"), "alias", "alias_key"), (("alias", "to"), "canonical", "canonical_key")],
+)
+def test_id_map_without_its_columns_fails_naming_them(tmp_path, columns, missing, option):
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(
+            tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path),
+            id_map_examples(tmp_path, columns=columns),
+        )
+    assert str(raised.value) == (
+        f"CleanExamples: {option} {missing!r} is not a column of the id map "
+        f"(columns: {', '.join(sorted(columns))})"
+    )
+
+
+def test_id_key_missing_from_a_source_fails_naming_source_and_column(tmp_path):
+    splits = {
+        "web": [RECORDS["w1"]],
+        "mobile": [make_record(uid="m1", email="e", ts=1)],
+    }
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), options(has_spam_list=False, has_id_map=False))
+    assert str(raised.value) == (
+        "CleanExamples: id_key 'user_id' is not a column of the source 'mobile' "
+        "(columns: email, ts, uid)"
+    )
+
+
+def test_required_column_missing_from_a_source_fails_naming_it(tmp_path):
+    splits = {"web": [RECORDS["w1"]], "partner": [make_record(user_id="p", ts=1)]}
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), options(has_spam_list=False, has_id_map=False))
+    assert str(raised.value) == (
+        "CleanExamples: required column 'email' is not a column of the source 'partner' "
+        "(columns: ts, user_id)"
+    )
+
+
+@pytest.mark.parametrize("reserved", ["source", "canonical_id", "reject_reason"])
+def test_raw_data_with_an_added_column_fails(tmp_path, reserved):
+    splits = {"web": [make_record(user_id="u", email="e", **{reserved: "x"})]}
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), CleanOptions(id_key="user_id"))
+    assert str(raised.value) == (
+        f"CleanExamples: the source 'web' already has a column {reserved!r}, which "
+        "CleanExamples adds; rename it"
+    )
+
+
+def test_empty_input_fails(tmp_path):
+    examples = write_examples(tmp_path, {"web": [], "mobile": []}, "raw")
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, examples, CleanOptions(id_key="user_id"))
+    assert str(raised.value) == f"CleanExamples: the input examples are empty ({examples.uri})"
+
+
+# --- the component ----------------------------------------------------------------------------
+
+
+def examples_channel() -> tfx.dsl.Channel:
+    return tfx.dsl.Channel(type=standard_artifacts.Examples)
+
+
+def test_component_records_options_and_wires_inputs_and_outputs():
+    spam, id_map = examples_channel(), examples_channel()
+    component = CleanExamples(
+        examples=examples_channel(),
+        id_key="user_id",
+        spam_list=spam,
+        spam_id_key="spam_id",
+        id_map=id_map,
+        alias_key="alias",
+        canonical_key="canonical",
+        timestamp_key="ts",
+        source_priority=["web", "mobile", "partner"],
+        required_columns=["email"],
+        label_key="label",
+    )
+    assert CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
+    assert component.inputs[spec.SPAM_LIST_KEY] is spam
+    assert component.inputs[spec.ID_MAP_KEY] is id_map
+    assert sorted(component.outputs) == ["cleaned_examples", "rejected_examples"]
+    for key in (spec.CLEANED_KEY, spec.REJECTED_KEY):
+        assert component.outputs[key].type_name == standard_artifacts.Examples.TYPE_NAME
+
+
+def test_component_without_optional_inputs_records_their_absence():
+    component = CleanExamples(examples=examples_channel(), id_key="user_id")
+    recorded = CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY])
+    assert (recorded.has_spam_list, recorded.has_id_map) == (False, False)
+    assert spec.SPAM_LIST_KEY not in component.inputs
+    assert spec.ID_MAP_KEY not in component.inputs
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(spam_list="ch", spam_id_key="s"), "CleanExamples: a spam list or id map needs id_key"),
+        (dict(id_map="ch", alias_key="a", canonical_key="c"), "CleanExamples: a spam list or id map needs id_key"),
+        (dict(id_key="u", spam_list="ch"), "CleanExamples: spam_id_key (the spam list's id column) is required"),
+        (
+            dict(id_key="u", id_map="ch", alias_key="a"),
+            "CleanExamples: alias_key and canonical_key (the id map's columns) are required",
+        ),
+        (
+            dict(id_key="source"),
+            "CleanExamples: column 'source' clashes with a feature CleanExamples adds "
+            "(source, canonical_id, reject_reason)",
+        ),
+        (
+            dict(id_key="u", required_columns=["email", "reject_reason"]),
+            "CleanExamples: column 'reject_reason' clashes with a feature CleanExamples adds "
+            "(source, canonical_id, reject_reason)",
+        ),
+        (
+            dict(id_key="u", source_priority=["web", "web"]),
+            "CleanExamples: source_priority repeats a source: ('web', 'web')",
+        ),
+    ],
+)
+def test_component_construction_rejects_inconsistent_options(kwargs, message):
+    kwargs = {k: examples_channel() if v == "ch" else v for k, v in kwargs.items()}
+    with pytest.raises(ValueError) as raised:
+        CleanExamples(examples=examples_channel(), **kwargs)
+    assert str(raised.value) == message
