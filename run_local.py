@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         + "".join(f"; {name.replace('_', ' ')} {n:,} rows" for name, n in reference.items())
     )
 
-    from pipeline.environment import send_logs_to_file
+    from pipeline.environment import send_logs_to_file, stderr_to_file
 
     send_logs_to_file(config.output.log_path, args.verbose)
     # Heavy imports only once the inputs are known to be good.
@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.monotonic()
     failure: Optional[BaseException] = None
     try:
-        tfx.orchestration.LocalDagRunner().run(pipeline)
+        with stderr_to_file(config.output.log_path):
+            tfx.orchestration.LocalDagRunner().run(pipeline)
     except Exception as e:  # noqa: BLE001 - reported with the summary below
         failure = e
     elapsed = time.monotonic() - started

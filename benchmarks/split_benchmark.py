@@ -29,7 +29,12 @@ from typing import Optional, Sequence
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(ROOT, "data", "demo", "generate.py")
 DEMO_ROWS = 5000  # rows the generator writes at --scale 1
-BEAM_ARGS = ["--direct_running_mode=in_memory", "--direct_num_workers=1"]
+# --setup_file stops TFX from packaging itself for every step (both sides alike).
+BEAM_ARGS = [
+    "--direct_running_mode=in_memory",
+    "--direct_num_workers=1",
+    f"--setup_file={os.path.join(ROOT, 'setup.py')}",
+]
 LABEL = "looking_for_job"
 
 

@@ -7,10 +7,12 @@ function"), so `TF_USE_LEGACY_KERAS=1` must be set before the first TF import.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
 import warnings
+from typing import Iterator
 
 
 _CHATTY_LOGGERS = ("tensorflow", "absl", "apache_beam", "tfx", "ml_metadata")
@@ -61,3 +63,24 @@ def send_logs_to_file(path: str, verbose: bool) -> None:
     if not verbose:
         warnings.filterwarnings("ignore")
         logging.captureWarnings(True)
+
+
+@contextlib.contextmanager
+def stderr_to_file(path: str) -> Iterator[None]:
+    """Sends everything written to file descriptor 2 to `path` while active.
+
+    TensorFlow's C++ logging and subprocesses that Beam starts (e.g. packaging
+    the project for its workers) write straight to the process's stderr, below
+    Python's logging; redirecting the descriptor is the only way to keep them
+    out of the console. Python's `sys.stderr` follows, as it writes to fd 2.
+    """
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 2)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)

@@ -17,6 +17,7 @@ from components.clean_examples import rules
 from components.clean_examples.options import (
     CANONICAL_ID_FEATURE,
     REJECT_REASON_FEATURE,
+    RESERVED_FEATURES,
     SOURCE_FEATURE,
     CleanOptions,
 )
@@ -36,6 +37,12 @@ UNMATCHED_SPAM = "unmatched_spam"
 # (source, record, reason). Outcomes are counted per (source, outcome).
 
 
+def _only_value(example: tf.train.Example, name: Optional[str]) -> Optional[str]:
+    """A feature's single value as text; None if unset, absent or multi-valued."""
+    values = feature_values(example, name) if name else []
+    return values[0] if len(values) == 1 else None
+
+
 class InspectRows(beam.DoFn):
     """Quarantines invalid rows and keys the rest by canonical id."""
 
@@ -47,9 +54,18 @@ class InspectRows(beam.DoFn):
     ) -> Iterator[object]:
         options = self._options
         example = tf.train.Example.FromString(record)
-        raw_id = single_value(example, options.id_key) if options.id_key else None
-        missing = [c for c in options.required_columns if not feature_values(example, c)]
-        reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
+        ids = feature_values(example, options.id_key) if options.id_key else []
+        raw_id = ids[0] if len(ids) == 1 else None
+        # The input check samples the first rows; a reserved column appearing
+        # later is caught here, so no value is silently overwritten.
+        clash = [f for f in RESERVED_FEATURES if f in example.features.feature]
+        if clash:
+            reason: Optional[str] = rules.RESERVED_COLUMN + clash[0]
+        elif len(ids) > 1:
+            reason = rules.MULTIPLE_IDS
+        else:
+            missing = [c for c in options.required_columns if not feature_values(example, c)]
+            reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
         if reason is not None:
             yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
         elif options.id_key is None:
@@ -60,7 +76,7 @@ class InspectRows(beam.DoFn):
                 timestamp=numeric_value(example, options.timestamp_key)
                 if options.timestamp_key
                 else None,
-                label=single_value(example, options.label_key) if options.label_key else None,
+                label=_only_value(example, options.label_key),
                 record=record,
             )
             yield rules.resolve_alias(raw_id, aliases), facts

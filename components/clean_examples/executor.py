@@ -146,7 +146,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             self._clean(pipeline, examples, spam_list, id_map, options, cleaned, rejected,
                         outcome_file, extra_file, input_file)
         self._record(cleaned, rejected, options, outcome_file, extra_file, input_file,
-                     spam_list is not None, id_map is not None)
+                     spam_list is not None, id_map is not None,
+                     examples_io.split_names(examples))
 
     def _check_id_map(self, id_map: artifact.Artifact, options: CleanOptions, work_uri: str) -> None:
         """Runs a small Beam job over the id map; raises if it is inconsistent."""
@@ -189,7 +190,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
         else:
             pairs = pipeline | "NoIdMap" >> beam.Create([])
-        aliases = beam.pvalue.AsDict(pairs | "DistinctPairs" >> beam.Distinct())
+        distinct_pairs = pairs | "DistinctPairs" >> beam.Distinct()
+        aliases = beam.pvalue.AsDict(distinct_pairs)
 
         inspected, input_keys = [], []
         for source in examples_io.split_names(examples):
@@ -233,9 +235,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 decided[beam_clean.UNMATCHED_SPAM] | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
             ]
             if spam_list is not None:
-                extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
+                # Count each (canonical) spam id once, however often the list names it.
+                extras.append(
+                    spam
+                    | "DistinctSpamIds" >> beam.Distinct()
+                    | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",))
+                )
         if id_map is not None:
-            extras.append(pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
+            extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
 
         kept_rows = kept | "FlattenKept" >> beam.Flatten()
         removed_rows = removed | "FlattenRejected" >> beam.Flatten()
@@ -267,6 +274,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         input_file: str,
         has_spam_list: bool,
         has_id_map: bool,
+        sources: list[str],
     ) -> None:
         """Checks rows in == kept + rejected per source; records and logs the accounting.
 
@@ -277,6 +285,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         extra = counts.read_counts(extra_file)
         per_source = counts.nest(outcomes)
         rows_in = counts.read_counts(input_file)
+        for source in sources:  # an empty source is reported with zeros, not left out
+            rows_in.setdefault(source, 0)
+            per_source.setdefault(source, {})
         accounted = {s: sum(v.values()) for s, v in per_source.items()}
         if accounted != rows_in:
             raise RuntimeError(

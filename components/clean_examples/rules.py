@@ -1,6 +1,8 @@
 """The cleaning rules as pure functions: quarantine, alias resolution, dedupe.
 
 Reasons a row is removed (its `reject_reason`):
+  reserved_column:<column>    already has a column CleanExamples adds (source, ...)
+  multiple_ids                several values in the id column
   missing_id                  no value for the id column
   missing_required:<column>   no value for a required column
   spam                        its canonical id is on the spam list
@@ -10,8 +12,11 @@ Reasons a row is removed (its `reject_reason`):
 from __future__ import annotations
 
 import dataclasses
+import math
 from typing import Iterable, Mapping, Optional, Sequence
 
+RESERVED_COLUMN = "reserved_column:"
+MULTIPLE_IDS = "multiple_ids"
 MISSING_ID = "missing_id"
 MISSING_REQUIRED = "missing_required:"
 SPAM = "spam"
@@ -96,7 +101,7 @@ def canonical_conflict(alias: str, canonicals: Iterable[str]) -> Optional[str]:
 def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> int:
     """Picks the row kept among one person's rows.
 
-    The most recent timestamp wins (a missing timestamp is oldest); ties go to the
+    The most recent timestamp wins (a missing or NaN timestamp is oldest); ties go to the
     source listed first in `source_priority` (unlisted sources after, by name);
     remaining ties to the smallest serialized bytes, so the choice never depends
     on input order.
@@ -105,7 +110,9 @@ def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> 
 
     def key(i: int) -> tuple:
         row = rows[i]
-        recency = -row.timestamp if row.timestamp is not None else float("inf")
+        # NaN compares false both ways, which would make the choice order-dependent.
+        missing = row.timestamp is None or math.isnan(row.timestamp)
+        recency = float("inf") if missing else -row.timestamp
         return (recency, rank.get(row.source, len(rank)), row.source, row.record)
 
     return min(range(len(rows)), key=key)

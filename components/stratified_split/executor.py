@@ -6,14 +6,12 @@ import json
 from typing import Any, Optional
 
 import apache_beam as beam
-import tensorflow as tf
 from absl import logging
 
 # BaseBeamExecutor is not exported by tfx.v1; it gives executors
 # `_make_beam_pipeline()`, which applies the pipeline's beam_pipeline_args
 # (Dataflow's included).
 from tfx.dsl.components.base import base_beam_executor
-from tfx.dsl.io import fileio
 from tfx.types import artifact, artifact_utils
 
 from components.common import counts, examples_io
@@ -33,21 +31,6 @@ class SplitInputError(ValueError):
     """The input examples cannot be split as asked (missing feature, empty, unlabeled)."""
 
 
-def _peek(examples: artifact.Artifact, split: str, limit: int) -> list[tf.train.Example]:
-    """Reads up to `limit` examples of one split, without Beam, to check its features."""
-    files = sorted(fileio.glob(examples_io.split_file_pattern(examples, split)))
-    found: list[tf.train.Example] = []
-    for path in files:
-        compression = "GZIP" if str(path).endswith(".gz") else ""
-        for record in tf.data.TFRecordDataset(str(path), compression_type=compression).take(
-            limit - len(found)
-        ):
-            found.append(tf.train.Example.FromString(record.numpy()))
-        if len(found) >= limit:
-            break
-    return found
-
-
 def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOptions) -> None:
     """Fails early, before any Beam job, on input the split cannot use.
 
@@ -55,7 +38,7 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
       SplitInputError: Every input split is empty, or a split's examples lack the
         label, a stratification key or the group key.
     """
-    peeked = {split: _peek(examples, split, PEEK_RECORDS) for split in splits}
+    peeked = {split: examples_io.peek_examples(examples, split, PEEK_RECORDS) for split in splits}
     if not any(peeked.values()):
         raise SplitInputError(
             f"StratifiedSplit: the input examples are empty (splits {', '.join(splits)} "
@@ -64,7 +47,7 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
     for split, sample in peeked.items():
         if not sample:
             continue
-        present = set().union(*(set(e.features.feature) for e in sample))
+        present = examples_io.features_present(sample)
         for key in options.feature_keys:
             if key not in present:
                 role = (
@@ -79,11 +62,21 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
 
 
 def _explode(
-    placed: tuple[int, units.Unit], names: list[str]
+    placed: tuple[int, units.Unit], names: list[str], options: SplitOptions
 ) -> list[tuple[int, bytes, tuple[str, str]]]:
+    """(split index, record, (split name, the record's own stratum)) per record.
+
+    A group is placed by its majority stratum, but each of its examples is
+    counted under its own, so the recorded counts match the written files.
+    """
     index, unit = placed
     split = names[index] if index >= 0 else units.UNLABELED
-    return [(index, record, (split, unit[0])) for record in unit[3]]
+    if len(unit[3]) == 1:
+        return [(index, unit[3][0], (split, unit[0]))]
+    return [
+        (index, record, (split, units.record_stratum(record, options.label_key, options.stratify_keys)))
+        for record in unit[3]
+    ]
 
 
 def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float:
@@ -91,7 +84,7 @@ def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float
     per_stratum: dict[str, dict[str, int]] = {}
     for key, n in split_counts.items():
         split, _, stratum = key.partition("/")
-        if split in options.split_names:
+        if split in options.split_names and stratum != units.UNLABELED:
             per_stratum.setdefault(stratum, {})[split] = n
     worst = 0.0
     for by_split in per_stratum.values():
@@ -168,7 +161,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     )
                     | "CountGroups" >> counts.WriteCounts(files[UNIT_COUNTS_FILE])
                 )
-            exploded = placed | "ExplodeUnits" >> beam.FlatMap(_explode, output_names)
+            exploded = placed | "ExplodeUnits" >> beam.FlatMap(_explode, output_names, options)
             (
                 exploded
                 | "KeySplitStratum" >> beam.Map(lambda item: item[2])
@@ -212,8 +205,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         total_out = sum(split_counts.values())
         if total_in != total_out:  # an internal invariant, not a user error
             raise RuntimeError(f"StratifiedSplit lost examples: read {total_in}, placed {total_out}")
-        unlabeled = sum(n for k, n in split_counts.items() if k.startswith(units.UNLABELED + "/"))
-        if unlabeled:
+        unlabeled = sum(
+            n for k, n in split_counts.items() if k.partition("/")[2] == units.UNLABELED
+        )
+        # With an unlabeled split, unlabeled examples of a labelled group stay
+        # with their group (counted under <unlabeled> in its split).
+        if unlabeled and not options.unlabeled_split:
             raise SplitInputError(
                 f"StratifiedSplit: {unlabeled} of {total_in} examples have no value for label "
                 f"{options.label_key!r}; fix the data or set unlabeled_split to keep them apart"

@@ -13,6 +13,7 @@ from typing import Iterable, Optional, Sequence
 
 import tensorflow as tf
 
+from components.common.example_features import feature_values
 from components.common.fingerprint import fingerprint64
 
 # A unit: (stratum, position, group key, serialized examples). Units sort by
@@ -22,25 +23,6 @@ Unit = tuple[str, int, bytes, tuple[bytes, ...]]
 
 UNLABELED = "<unlabeled>"
 MISSING_VALUE = "<missing>"
-
-
-def _text(value: object) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def feature_values(example: tf.train.Example, name: str) -> list[str]:
-    """Returns a feature's values as text ([] when absent or empty)."""
-    feature = example.features.feature.get(name)
-    if feature is None:
-        return []
-    kind = feature.WhichOneof("kind")
-    if kind is None:
-        return []
-    return [_text(v) for v in getattr(feature, kind).value]
 
 
 def stratum_of(
@@ -60,6 +42,11 @@ def stratum_of(
             return UNLABELED
         parts.append(f"{'label' if key == label_key else key}={values[0] if values else MISSING_VALUE}")
     return "|".join(parts)
+
+
+def record_stratum(record: bytes, label_key: str, stratify_keys: Sequence[str]) -> str:
+    """Returns the stratum of one serialized example."""
+    return stratum_of(tf.train.Example.FromString(record), label_key, stratify_keys)
 
 
 def example_unit(

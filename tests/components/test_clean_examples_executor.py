@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
 
 import pytest
 import tensorflow as tf
@@ -88,7 +87,9 @@ def make_record(**features) -> bytes:
     example = tf.train.Example()
     for name, value in features.items():
         feature = example.features.feature[name]
-        if isinstance(value, bytes):
+        if isinstance(value, list):  # several string values
+            feature.bytes_list.value.extend(v.encode() for v in value)
+        elif isinstance(value, bytes):
             feature.bytes_list.value.append(value)
         elif isinstance(value, str):
             feature.bytes_list.value.append(value.encode())
@@ -115,21 +116,31 @@ def write_examples(
     for split, records in splits.items():
         folder = root / name / f"Split-{split}"
         folder.mkdir(parents=True)
-        with tf.io.TFRecordWriter(str(folder / "data_tfrecord-00000-of-00001.gz"), "GZIP") as w:
+        with tf.io.TFRecordWriter(
+            str(folder / "data_tfrecord-00000-of-00001.gz"), "GZIP"
+        ) as w:
             for record in records:
                 w.write(record)
     return examples
 
 
-def raw_examples(root: Path, order: Mapping[str, Sequence[str]] = ORDER) -> standard_artifacts.Examples:
-    return write_examples(root, {s: [RECORDS[n] for n in names] for s, names in order.items()}, "raw")
+def raw_examples(
+    root: Path, order: Mapping[str, Sequence[str]] = ORDER
+) -> standard_artifacts.Examples:
+    return write_examples(
+        root, {s: [RECORDS[n] for n in names] for s, names in order.items()}, "raw"
+    )
 
 
 def spam_examples(root: Path, ids: Sequence[str] = SPAM_IDS, column: str = "spam_id"):
-    return write_examples(root, {"train": [make_record(**{column: i}) for i in ids]}, "spam")
+    return write_examples(
+        root, {"train": [make_record(**{column: i}) for i in ids]}, "spam"
+    )
 
 
-def id_map_examples(root: Path, pairs: Sequence[tuple] = ID_MAP, columns=("alias", "canonical")):
+def id_map_examples(
+    root: Path, pairs: Sequence[tuple] = ID_MAP, columns=("alias", "canonical")
+):
     records = [make_record(**{columns[0]: a, columns[1]: c}) for a, c in pairs]
     return write_examples(root, {"train": records}, "id_map")
 
@@ -155,8 +166,8 @@ def run_clean(
     root: Path,
     examples: standard_artifacts.Examples,
     clean_options: CleanOptions,
-    spam_list: Optional[standard_artifacts.Examples] = None,
-    id_map: Optional[standard_artifacts.Examples] = None,
+    spam_list: standard_artifacts.Examples | None = None,
+    id_map: standard_artifacts.Examples | None = None,
 ) -> tuple[standard_artifacts.Examples, standard_artifacts.Examples]:
     cleaned, rejected = standard_artifacts.Examples(), standard_artifacts.Examples()
     cleaned.uri = str(root / "cleaned")
@@ -174,7 +185,9 @@ def run_clean(
     return cleaned, rejected
 
 
-def read_split(output: standard_artifacts.Examples, split: str) -> list[tf.train.Example]:
+def read_split(
+    output: standard_artifacts.Examples, split: str
+) -> list[tf.train.Example]:
     folder = Path(artifact_utils.get_split_uri([output], split))
     examples = []
     for path in sorted(folder.glob("*")):
@@ -194,15 +207,19 @@ def untag(example: tf.train.Example, *tags: str) -> tuple[str, ...]:
     return (NAME_OF[example.SerializeToString(deterministic=True)], *values)
 
 
-def cleaned_rows(cleaned) -> list[tuple[str, str, str]]:
-    """Sorted (row name, source, canonical_id) of the cleaned output."""
-    return sorted(untag(e, "source", "canonical_id", "reject_reason") for e in read_split(cleaned, "cleaned"))
+def cleaned_rows(cleaned) -> list[tuple[str, str, str, str]]:
+    """Sorted (row name, source, canonical_id, reject_reason) of the cleaned output."""
+    return sorted(
+        untag(e, "source", "canonical_id", "reject_reason")
+        for e in read_split(cleaned, "cleaned")
+    )
 
 
-def rejected_rows(rejected) -> list[tuple[str, str, str]]:
+def rejected_rows(rejected) -> list[tuple[str, str, str, str]]:
     """Sorted (row name, source, reject_reason, canonical_id) of the rejected output."""
     return sorted(
-        untag(e, "source", "reject_reason", "canonical_id") for e in read_split(rejected, "rejected")
+        untag(e, "source", "reject_reason", "canonical_id")
+        for e in read_split(rejected, "rejected")
     )
 
 
@@ -210,16 +227,22 @@ def accounting(output) -> dict:
     return json.loads(output.get_string_custom_property("accounting"))
 
 
-def assert_balanced(cleaned, total_rows: Mapping[str, int]) -> None:
+def assert_balanced(cleaned, rejected, total_rows: Mapping[str, int]) -> None:
     """rows in == kept + rejected, per source, in the files and in the accounting."""
     record = accounting(cleaned)
     assert record["rows_in_per_source"] == dict(total_rows)
     for source, n in total_rows.items():
         kept = sum(1 for r in cleaned_rows(cleaned) if r[1] == source)
+        removed = sum(1 for r in rejected_rows(rejected) if r[1] == source)
+        assert kept + removed == n
         assert record["kept_per_source"][source] == kept
-        assert sum(record["outcomes_per_source"][source].values()) == n
+        outcomes = record["outcomes_per_source"][source]
+        assert n - outcomes.get("kept", 0) == removed
+        assert sum(outcomes.values()) == n
     assert record["rows_in"] == sum(total_rows.values())
-    assert record["rows_in"] == record["kept"] + sum(record["removed_per_reason"].values())
+    assert record["rows_in"] == record["kept"] + sum(
+        record["removed_per_reason"].values()
+    )
 
 
 ROWS_IN = {"web": 8, "mobile": 5, "partner": 6}
@@ -262,7 +285,9 @@ FULL_REJECTED = [
 ]
 
 
-def test_full_run_keeps_exactly_the_expected_rows_with_source_and_canonical_id(full_run):
+def test_full_run_keeps_exactly_the_expected_rows_with_source_and_canonical_id(
+    full_run,
+):
     cleaned, _ = full_run
     assert cleaned_rows(cleaned) == FULL_CLEANED
 
@@ -274,10 +299,17 @@ def test_full_run_rejects_every_other_row_with_its_reason(full_run):
 
 def test_full_run_tagged_rows_keep_every_original_feature(full_run):
     cleaned, _ = full_run
-    by_canonical = {feature_values(e, "canonical_id")[0]: e for e in read_split(cleaned, "cleaned")}
+    by_canonical = {
+        feature_values(e, "canonical_id")[0]: e for e in read_split(cleaned, "cleaned")
+    }
     m1 = by_canonical["u1"]
     assert sorted(m1.features.feature) == [
-        "canonical_id", "email", "label", "source", "ts", "user_id"
+        "canonical_id",
+        "email",
+        "label",
+        "source",
+        "ts",
+        "user_id",
     ]
     # The raw id stays as it was; the canonical id sits beside it.
     assert feature_values(m1, "user_id") == ["m-u1"]
@@ -321,12 +353,15 @@ def test_full_run_accounting_is_exact(full_run):
     assert cleaned.get_int_custom_property("rejected") == 12
     assert cleaned.get_int_custom_property("label_conflicts") == 1
     assert rejected.get_int_custom_property("rejected") == 12
-    assert CleanOptions.from_json(cleaned.get_string_custom_property("options")) == options()
+    assert (
+        CleanOptions.from_json(cleaned.get_string_custom_property("options"))
+        == options()
+    )
 
 
 def test_full_run_balances_rows_per_source(full_run):
     cleaned, rejected = full_run
-    assert_balanced(cleaned, ROWS_IN)
+    assert_balanced(cleaned, rejected, ROWS_IN)
     for source, n in ROWS_IN.items():
         kept = [r for r in cleaned_rows(cleaned) if r[1] == source]
         removed = [r for r in rejected_rows(rejected) if r[1] == source]
@@ -342,7 +377,9 @@ def test_full_run_output_splits_and_payload_format(full_run):
         assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
         split = Path(output.uri)
         files = sorted(p.name for p in split.glob("Split-*/*"))
-        assert files and all(f.startswith("data_tfrecord") and f.endswith(".gz") for f in files)
+        assert files and all(
+            f.startswith("data_tfrecord") and f.endswith(".gz") for f in files
+        )
 
 
 def test_cleaned_output_reads_with_tf_parse_example(full_run):
@@ -360,7 +397,9 @@ def test_cleaned_output_reads_with_tf_parse_example(full_run):
             "canonical_id": tf.io.FixedLenFeature([], tf.string),
         },
     )
-    pairs = sorted(zip(parsed["canonical_id"].numpy().tolist(), parsed["source"].numpy().tolist()))
+    pairs = sorted(
+        zip(parsed["canonical_id"].numpy().tolist(), parsed["source"].numpy().tolist())
+    )
     assert pairs == sorted((c.encode(), s.encode()) for _, s, c, _ in FULL_CLEANED)
 
 
@@ -371,7 +410,13 @@ def test_without_spam_list_or_id_map_only_exact_ids_merge(tmp_path):
     cleaned, rejected = run_clean(
         tmp_path,
         raw_examples(tmp_path),
-        options(has_spam_list=False, has_id_map=False, spam_id_key=None, alias_key=None, canonical_key=None),
+        options(
+            has_spam_list=False,
+            has_id_map=False,
+            spam_id_key=None,
+            alias_key=None,
+            canonical_key=None,
+        ),
     )
     assert cleaned_rows(cleaned) == [
         ("m1", "mobile", "m-u1", "-"),
@@ -397,12 +442,18 @@ def test_without_spam_list_or_id_map_only_exact_ids_merge(tmp_path):
         ("w8", "web", "missing_required:email", "-"),
     ]
     record = accounting(cleaned)
-    assert (record["spam_ids"], record["spam_ids_not_in_data"], record["id_map_aliases"]) == (None, None, None)
+    assert (
+        record["spam_ids"],
+        record["spam_ids_not_in_data"],
+        record["id_map_aliases"],
+    ) == (None, None, None)
     assert record["label_conflicts"] == 0
     assert record["removed_per_reason"] == {
-        "duplicate_merged": 3, "missing_id": 2, "missing_required:email": 1
+        "duplicate_merged": 3,
+        "missing_id": 2,
+        "missing_required:email": 1,
     }
-    assert_balanced(cleaned, ROWS_IN)
+    assert_balanced(cleaned, rejected, ROWS_IN)
 
 
 def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
@@ -413,7 +464,9 @@ def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
         spam_list=spam_examples(tmp_path),
     )
     # Only s1 is on the list under the id it has in the data.
-    assert [r for r in rejected_rows(rejected) if r[2] == "spam"] == [("w3", "web", "spam", "-")]
+    assert [r for r in rejected_rows(rejected) if r[2] == "spam"] == [
+        ("w3", "web", "spam", "-")
+    ]
     kept_ids = {r[2] for r in cleaned_rows(cleaned)}
     assert {"m-s2", "s3"} <= kept_ids and "s1" not in kept_ids
     record = accounting(cleaned)
@@ -421,7 +474,7 @@ def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
     assert record["spam_ids_not_in_data"] == 3  # s2, alias-s3, ghost
     assert record["id_map_aliases"] is None
     assert record["kept"] == 12
-    assert_balanced(cleaned, ROWS_IN)
+    assert_balanced(cleaned, rejected, ROWS_IN)
 
 
 def test_id_map_without_spam_list_keeps_spam_accounts(tmp_path):
@@ -431,14 +484,18 @@ def test_id_map_without_spam_list_keeps_spam_accounts(tmp_path):
         options(has_spam_list=False, spam_id_key=None),
         id_map=id_map_examples(tmp_path),
     )
-    spam_people = [("m2", "mobile", "s2", "-"), ("p4", "partner", "s3", "-"), ("w3", "web", "s1", "-")]
+    spam_people = [
+        ("m2", "mobile", "s2", "-"),
+        ("p4", "partner", "s3", "-"),
+        ("w3", "web", "s1", "-"),
+    ]
     assert cleaned_rows(cleaned) == sorted(FULL_CLEANED + spam_people)
     assert rejected_rows(rejected) == [r for r in FULL_REJECTED if r[2] != "spam"]
     record = accounting(cleaned)
     assert (record["spam_ids"], record["spam_ids_not_in_data"]) == (None, None)
     assert record["id_map_aliases"] == 6
     assert record["label_conflicts"] == 1
-    assert_balanced(cleaned, ROWS_IN)
+    assert_balanced(cleaned, rejected, ROWS_IN)
 
 
 def test_without_id_key_every_valid_row_is_kept_and_only_quarantine_applies(tmp_path):
@@ -464,7 +521,7 @@ def test_without_id_key_every_valid_row_is_kept_and_only_quarantine_applies(tmp_
     assert record["kept_per_source"] == {"web": 7, "mobile": 4, "partner": 6}
     assert record["removed_per_reason"] == {"missing_required:email": 2}
     assert record["label_conflicts"] == 0
-    assert_balanced(cleaned, ROWS_IN)
+    assert_balanced(cleaned, rejected, ROWS_IN)
 
 
 def test_empty_spam_list_removes_nothing_as_spam_and_warns(tmp_path, caplog):
@@ -476,19 +533,31 @@ def test_empty_spam_list_removes_nothing_as_spam_and_warns(tmp_path, caplog):
             spam_list=spam_examples(tmp_path, ids=[]),
             id_map=id_map_examples(tmp_path),
         )
-    assert "CleanExamples: the spam list is empty (0 ids); no row removed as spam" in caplog.text
+    assert (
+        "CleanExamples: the spam list is empty (0 ids); no row removed as spam"
+        in caplog.text
+    )
     record = accounting(cleaned)
     assert (record["spam_ids"], record["spam_ids_not_in_data"]) == (0, 0)
     assert "spam" not in record["removed_per_reason"]
-    spam_people = [("m2", "mobile", "s2", "-"), ("p4", "partner", "s3", "-"), ("w3", "web", "s1", "-")]
+    spam_people = [
+        ("m2", "mobile", "s2", "-"),
+        ("p4", "partner", "s3", "-"),
+        ("w3", "web", "s1", "-"),
+    ]
     assert cleaned_rows(cleaned) == sorted(FULL_CLEANED + spam_people)
-    assert_balanced(cleaned, ROWS_IN)
+    assert rejected_rows(rejected) == [r for r in FULL_REJECTED if r[2] != "spam"]
+    assert_balanced(cleaned, rejected, ROWS_IN)
 
 
 def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
     order = {"web": ["w3", "w5"], "mobile": ["m4", "m2"], "partner": ["p4"]}
     cleaned, rejected = run_clean(
-        tmp_path, raw_examples(tmp_path, order), options(), spam_examples(tmp_path), id_map_examples(tmp_path)
+        tmp_path,
+        raw_examples(tmp_path, order),
+        options(),
+        spam_examples(tmp_path),
+        id_map_examples(tmp_path),
     )
     assert cleaned_rows(cleaned) == []
     assert rejected_rows(rejected) == [
@@ -502,7 +571,46 @@ def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
     assert record["kept"] == 0
     assert record["kept_per_source"] == {"web": 0, "mobile": 0, "partner": 0}
     assert record["spam_ids_not_in_data"] == 1  # ghost
-    assert_balanced(cleaned, {"web": 2, "mobile": 2, "partner": 1})
+    assert_balanced(cleaned, rejected, {"web": 2, "mobile": 2, "partner": 1})
+
+
+def test_repeated_list_entries_count_once_and_an_empty_source_reports_zeros(tmp_path):
+    order = {"web": ORDER["web"], "mobile": ORDER["mobile"], "partner": []}
+    # s1 and ghost twice, s2 under both its ids, one id-map row repeated.
+    spam = ["s1", "s1", "s2", "m-s2", "alias-s3", "ghost", "ghost"]
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path, order),
+        options(),
+        spam_examples(tmp_path, ids=spam),
+        id_map_examples(tmp_path, ID_MAP + [("m-u1", "u1")]),
+    )
+    assert cleaned_rows(cleaned) == [
+        ("m1", "mobile", "u1", "-"),
+        ("m3", "mobile", "u7", "-"),  # partner's newer u7 is absent
+        ("m5", "mobile", "42", "-"),
+        ("w2", "web", "u2", "-"),
+        ("w4", "web", "c", "-"),
+        ("w6", "web", "u5", "-"),
+    ]
+    assert [r[:3] for r in rejected_rows(rejected) if r[2] == "spam"] == [
+        ("m2", "mobile", "spam"),
+        ("w3", "web", "spam"),
+    ]
+    record = accounting(cleaned)
+    assert record["spam_ids"] == 4  # s1, s2, s3, ghost
+    assert record["spam_ids_not_in_data"] == 2  # s3 (partner is empty), ghost
+    assert record["id_map_aliases"] == 6
+    assert record["rows_in_per_source"] == {"web": 8, "mobile": 5, "partner": 0}
+    assert record["kept_per_source"] == {"web": 3, "mobile": 3, "partner": 0}
+    assert record["outcomes_per_source"]["partner"] == {}
+    assert record["removed_per_reason"] == {
+        "duplicate_merged": 2,
+        "missing_id": 2,
+        "missing_required:email": 1,
+        "spam": 2,
+    }
+    assert_balanced(cleaned, rejected, {"web": 8, "mobile": 5, "partner": 0})
 
 
 # --- bad input: errors name the ids, the column and the dataset -----------------------------
@@ -511,7 +619,13 @@ def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
 def test_id_map_cycle_fails_naming_the_loop(tmp_path):
     pairs = [("x", "y"), ("y", "x"), ("t", "x"), ("m-u1", "u1")]
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+        run_clean(
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_examples(tmp_path),
+            id_map_examples(tmp_path, pairs),
+        )
     assert str(raised.value) == "CleanExamples: id map has a cycle: x -> y -> x"
     assert isinstance(raised.value, ValueError)
 
@@ -519,16 +633,30 @@ def test_id_map_cycle_fails_naming_the_loop(tmp_path):
 def test_alias_with_two_canonical_ids_fails_naming_them(tmp_path):
     pairs = ID_MAP + [("m-u1", "u9"), ("m-u1", "u1")]
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+        run_clean(
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_examples(tmp_path),
+            id_map_examples(tmp_path, pairs),
+        )
     assert str(raised.value) == (
         "CleanExamples: id map maps alias 'm-u1' to 2 canonical ids: 'u1', 'u9'"
     )
 
 
 def test_many_id_map_problems_show_five_and_count_the_rest(tmp_path):
-    pairs = [(f"a{i}", f"c{i}") for i in range(7)] + [(f"a{i}", f"d{i}") for i in range(7)]
+    pairs = [(f"a{i}", f"c{i}") for i in range(7)] + [
+        (f"a{i}", f"d{i}") for i in range(7)
+    ]
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map_examples(tmp_path, pairs))
+        run_clean(
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_examples(tmp_path),
+            id_map_examples(tmp_path, pairs),
+        )
     shown = "; ".join(
         f"id map maps alias 'a{i}' to 2 canonical ids: 'c{i}', 'd{i}'" for i in range(5)
     )
@@ -538,8 +666,11 @@ def test_many_id_map_problems_show_five_and_count_the_rest(tmp_path):
 def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
     with pytest.raises(CleaningInputError) as raised:
         run_clean(
-            tmp_path, raw_examples(tmp_path), options(),
-            spam_examples(tmp_path, column="account"), id_map_examples(tmp_path),
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_examples(tmp_path, column="account"),
+            id_map_examples(tmp_path),
         )
     assert str(raised.value) == (
         "CleanExamples: spam_id_key 'spam_id' is not a column of the spam list (columns: account)"
@@ -548,12 +679,20 @@ def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
 
 @pytest.mark.parametrize(
     "columns, missing, option",
-    [(("from", "canonical"), "alias", "alias_key"), (("alias", "to"), "canonical", "canonical_key")],
+    [
+        (("from", "canonical"), "alias", "alias_key"),
+        (("alias", "to"), "canonical", "canonical_key"),
+    ],
 )
-def test_id_map_without_its_columns_fails_naming_them(tmp_path, columns, missing, option):
+def test_id_map_without_its_columns_fails_naming_them(
+    tmp_path, columns, missing, option
+):
     with pytest.raises(CleaningInputError) as raised:
         run_clean(
-            tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path),
+            tmp_path,
+            raw_examples(tmp_path),
+            options(),
+            spam_examples(tmp_path),
             id_map_examples(tmp_path, columns=columns),
         )
     assert str(raised.value) == (
@@ -568,7 +707,11 @@ def test_id_key_missing_from_a_source_fails_naming_source_and_column(tmp_path):
         "mobile": [make_record(uid="m1", email="e", ts=1)],
     }
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), options(has_spam_list=False, has_id_map=False))
+        run_clean(
+            tmp_path,
+            write_examples(tmp_path, splits, "raw"),
+            options(has_spam_list=False, has_id_map=False),
+        )
     assert str(raised.value) == (
         "CleanExamples: id_key 'user_id' is not a column of the source 'mobile' "
         "(columns: email, ts, uid)"
@@ -578,7 +721,11 @@ def test_id_key_missing_from_a_source_fails_naming_source_and_column(tmp_path):
 def test_required_column_missing_from_a_source_fails_naming_it(tmp_path):
     splits = {"web": [RECORDS["w1"]], "partner": [make_record(user_id="p", ts=1)]}
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), options(has_spam_list=False, has_id_map=False))
+        run_clean(
+            tmp_path,
+            write_examples(tmp_path, splits, "raw"),
+            options(has_spam_list=False, has_id_map=False),
+        )
     assert str(raised.value) == (
         "CleanExamples: required column 'email' is not a column of the source 'partner' "
         "(columns: ts, user_id)"
@@ -589,7 +736,11 @@ def test_required_column_missing_from_a_source_fails_naming_it(tmp_path):
 def test_raw_data_with_an_added_column_fails(tmp_path, reserved):
     splits = {"web": [make_record(user_id="u", email="e", **{reserved: "x"})]}
     with pytest.raises(CleaningInputError) as raised:
-        run_clean(tmp_path, write_examples(tmp_path, splits, "raw"), CleanOptions(id_key="user_id"))
+        run_clean(
+            tmp_path,
+            write_examples(tmp_path, splits, "raw"),
+            CleanOptions(id_key="user_id"),
+        )
     assert str(raised.value) == (
         f"CleanExamples: the source 'web' already has a column {reserved!r}, which "
         "CleanExamples adds; rename it"
@@ -600,7 +751,10 @@ def test_empty_input_fails(tmp_path):
     examples = write_examples(tmp_path, {"web": [], "mobile": []}, "raw")
     with pytest.raises(CleaningInputError) as raised:
         run_clean(tmp_path, examples, CleanOptions(id_key="user_id"))
-    assert str(raised.value) == f"CleanExamples: the input examples are empty ({examples.uri})"
+    assert (
+        str(raised.value)
+        == f"CleanExamples: the input examples are empty ({examples.uri})"
+    )
 
 
 # --- the component ----------------------------------------------------------------------------
@@ -625,7 +779,9 @@ def test_component_records_options_and_wires_inputs_and_outputs():
         required_columns=["email"],
         label_key="label",
     )
-    assert CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
+    assert (
+        CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
+    )
     assert component.inputs[spec.SPAM_LIST_KEY] is spam
     assert component.inputs[spec.ID_MAP_KEY] is id_map
     assert sorted(component.outputs) == ["cleaned_examples", "rejected_examples"]
@@ -644,22 +800,35 @@ def test_component_without_optional_inputs_records_their_absence():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        (dict(spam_list="ch", spam_id_key="s"), "CleanExamples: a spam list or id map needs id_key"),
-        (dict(id_map="ch", alias_key="a", canonical_key="c"), "CleanExamples: a spam list or id map needs id_key"),
-        (dict(id_key="u", spam_list="ch"), "CleanExamples: spam_id_key (the spam list's id column) is required"),
+        (
+            dict(spam_list="ch", spam_id_key="s"),
+            "CleanExamples: a spam list or id map needs id_key",
+        ),
+        (
+            dict(id_map="ch", alias_key="a", canonical_key="c"),
+            "CleanExamples: a spam list or id map needs id_key",
+        ),
+        (
+            dict(id_key="u", spam_list="ch"),
+            "CleanExamples: spam_id_key (the spam list's id column) is required",
+        ),
         (
             dict(id_key="u", id_map="ch", alias_key="a"),
             "CleanExamples: alias_key and canonical_key (the id map's columns) are required",
         ),
         (
             dict(id_key="source"),
-            "CleanExamples: column 'source' clashes with a feature CleanExamples adds "
-            "(source, canonical_id, reject_reason)",
+            (
+                "CleanExamples: column 'source' clashes with a feature CleanExamples adds "
+                "(source, canonical_id, reject_reason)"
+            ),
         ),
         (
             dict(id_key="u", required_columns=["email", "reject_reason"]),
-            "CleanExamples: column 'reject_reason' clashes with a feature CleanExamples adds "
-            "(source, canonical_id, reject_reason)",
+            (
+                "CleanExamples: column 'reject_reason' clashes with a feature CleanExamples adds "
+                "(source, canonical_id, reject_reason)"
+            ),
         ),
         (
             dict(id_key="u", source_priority=["web", "web"]),
@@ -672,3 +841,27 @@ def test_component_construction_rejects_inconsistent_options(kwargs, message):
     with pytest.raises(ValueError) as raised:
         CleanExamples(examples=examples_channel(), **kwargs)
     assert str(raised.value) == message
+
+
+def test_multiple_ids_and_late_reserved_columns_are_quarantined_not_lost(tmp_path):
+    # The input check samples the first rows; these problems hide after them.
+    ordinary = [
+        make_record(user_id=f"u{i}", email=f"{i}@x", ts=i, label=i % 2) for i in range(120)
+    ]
+    two_ids = make_record(user_id=["a1", "a2"], email="a@x", ts=1, label=0)
+    late_source = make_record(user_id="u999", email="z@x", ts=1, label=0, source="crm")
+    examples = write_examples(tmp_path, {"web": ordinary + [two_ids, late_source]}, "raw")
+
+    cleaned, rejected = run_clean(
+        tmp_path, examples, options(has_spam_list=False, has_id_map=False)
+    )
+
+    reasons = {
+        tuple(feature_values(e, "user_id")): feature_values(e, "reject_reason")[0]
+        for e in read_split(rejected, "rejected")
+    }
+    assert reasons == {("a1", "a2"): "multiple_ids", ("u999",): "reserved_column:source"}
+    record = accounting(cleaned)
+    assert record["kept"] == 120
+    assert record["removed_per_reason"] == {"multiple_ids": 1, "reserved_column:source": 1}
+    assert record["rows_in"] == 122

@@ -257,7 +257,12 @@ def test_another_seed_gives_another_membership_with_the_same_counts(determinism_
     assert moved > 20  # ~40% of train would move under an independent order
 
 
-def test_multi_processing_runner_gives_identical_membership(determinism_runs):
+def test_multi_processing_runner_gives_identical_membership(determinism_runs, monkeypatch):
+    # With beam_pipeline_args, BaseBeamExecutor packages TFX as an sdist for remote
+    # workers (49 MB left in /tmp per run); local subprocess workers do not need it.
+    monkeypatch.setattr(
+        base_beam_executor.dependency_utils, "make_beam_dependency_flags", lambda args: args
+    )
     output = run_split(
         determinism_runs["root"],
         determinism_runs["one_file"],
@@ -411,6 +416,34 @@ def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
     assert output.get_string_custom_property("max_ratio_deviation") == f"{max(gaps):.6f}"
     assert 0 < max(gaps) < 0.06
     assert output.get_string_custom_property("group_key") == "user"
+
+
+def test_group_mode_counts_each_example_under_its_own_label(tmp_path):
+    # 60 users with 4 examples each: 1 positive and 3 negatives. Every group's
+    # majority stratum is label=0, but the counts must show the 60 positives.
+    records = [
+        make_record(id=u * 10 + k, user=f"user{u}", label=1 if k == 0 else 0)
+        for u in range(60)
+        for k in range(4)
+    ]
+    examples = write_examples(tmp_path, {"train": [records]})
+    output = run_split(tmp_path, examples, options(group_key="user"))
+    membership = read_membership(output)
+
+    counted = json.loads(output.get_string_custom_property("split_counts"))
+    in_files = {
+        split: {f"label={label}": n for label, n in sorted(label_counts(rs).items())}
+        for split, rs in membership.items()
+    }
+    assert counted == in_files
+    assert json.loads(output.get_string_custom_property("stratum_counts")) == {
+        "label=0": 180,
+        "label=1": 60,
+    }
+    # Groups are the units: 60 label=0 groups cut 36/12/12.
+    groups = json.loads(output.get_string_custom_property("group_counts"))
+    assert [groups[s]["label=0"] for s in NAMES] == [36, 12, 12]
+    assert output.get_string_custom_property("max_ratio_deviation") == "0.000000"
 
 
 # --- unlabeled examples -----------------------------------------------------------------------
