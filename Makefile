@@ -10,13 +10,30 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo test venv lock clean
+.PHONY: demo test venv lock clean system-deps
 
 demo: $(STAMP)
 	$(VENV)/bin/python run_local.py
 
-test: $(STAMP)
+test: $(STAMP) system-deps
 	$(VENV)/bin/python -m pytest tests
+
+# Debian packages the tests use: MariaDB (the shared metadata store tests) and
+# Graphviz (lineage pictures). Installed with apt-get when running as root;
+# otherwise a note says which tests will be skipped.
+SYSTEM_PACKAGES := mariadb-server graphviz
+system-deps:
+	@missing=""; \
+	command -v dot >/dev/null 2>&1 || missing="$$missing graphviz"; \
+	{ command -v mariadbd || test -x /usr/sbin/mariadbd; } >/dev/null 2>&1 || missing="$$missing mariadb-server"; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing Debian packages:$$missing"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		else \
+			echo "note: Debian packages$$missing are missing; the MariaDB and SVG lineage tests will be skipped" >&2; \
+		fi; \
+	fi
 
 venv: $(STAMP)
 

@@ -21,7 +21,7 @@ prepare_tensorflow()
 
 # Imported after prepare_tensorflow(): TensorFlow reads the Keras choice at import.
 from pipeline import config as config_lib  # noqa: E402
-from pipeline import preflight, runners  # noqa: E402
+from pipeline import metadata, preflight, runners  # noqa: E402
 from pipeline.errors import CascadeError  # noqa: E402
 
 DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs", "demo.yaml")
@@ -39,6 +39,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "--no-cache", action="store_true", help="re-run every step instead of reusing outputs"
     )
     parser.add_argument("--verbose", action="store_true", help="echo TFX/Beam logs to stderr")
+    metadata.add_mysql_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -62,10 +63,13 @@ def run(args: argparse.Namespace) -> int:
     from pipeline import run_summary
     from pipeline.pipeline import create_pipeline
 
-    metadata = runners.sqlite_connection(config.output.metadata_path)
+    mysql = metadata.mysql_from_args(args)
+    connection = metadata.connection_config(sqlite_path=config.output.metadata_path, mysql=mysql)
+    store_name = mysql.describe() if mysql else f"{config.output.metadata_path} (SQLite)"
+    store = metadata.open_store(connection, store_name)  # fails fast on a bad server
     pipeline = create_pipeline(
         config,
-        metadata_connection_config=metadata,
+        metadata_connection_config=connection,
         beam_pipeline_args=runners.beam_pipeline_args(
             args.profile, os.path.join(config.output.root, "tmp")
         ),
@@ -81,13 +85,11 @@ def run(args: argparse.Namespace) -> int:
         failure = e
     elapsed = time.monotonic() - started
 
-    from ml_metadata import metadata_store
-
-    store = metadata_store.MetadataStore(metadata)
     run_id = run_summary.latest_run_id(store, config.name)
     if run_id is not None:
+        run_summary.record_run_config(store, run_id, config)
         summary = run_summary.summarize_run(store, config.name, run_id)
-        print(run_summary.format_summary(summary, config.output.root, config.output.metadata_path))
+        print(run_summary.format_summary(summary, config.output.root, store_name))
     print(f"\n  total wall time: {elapsed:.1f}s")
     if failure is not None:
         print(

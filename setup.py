@@ -21,4 +21,5 @@ setuptools.setup(
         "dill",
         "pyyaml",
     ],
+    entry_points={"console_scripts": ["cascade-lineage=pipeline.lineage_cli:main"]},
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Optional
+from typing import Any, Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -43,6 +43,20 @@ class RunSummary:
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
     return metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+
+
+def record_run_config(store: metadata_store.MetadataStore, run_id: str, config: Any) -> None:
+    """Records the config file and its sha256 on the run's context in MLMD.
+
+    The run context is created by the orchestrator; adding these properties
+    afterwards makes every run say which config produced it.
+    """
+    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    if context is None:
+        return
+    context.custom_properties["config_path"].string_value = config.config_path
+    context.custom_properties["config_hash"].string_value = config.config_hash
+    store.put_contexts([context])
 
 
 def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> Optional[str]:
@@ -166,7 +180,7 @@ def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
     return lines
 
 
-def format_summary(summary: RunSummary, output_root: str, metadata_path: str) -> str:
+def format_summary(summary: RunSummary, output_root: str, store_name: str) -> str:
     """Renders a run summary as a short plain-text table and pointers."""
     width = max([len(c.component_id) for c in summary.components] + [9])
     lines = [f"Run {summary.run_id}", ""]
@@ -183,7 +197,7 @@ def format_summary(summary: RunSummary, output_root: str, metadata_path: str) ->
     lines += [
         "",
         f"  outputs:        {output_root}",
-        f"  metadata store: {metadata_path} (SQLite)",
+        f"  metadata store: {store_name}",
         f"  pushed model:   {summary.pushed_model or 'none (not blessed by the Evaluator)'}",
     ]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Runner profiles: Beam args and the metadata connection, nothing else.
+"""Runner profiles: the Beam args each profile passes to every Beam step.
 
 Files: everything a run writes lives under the config's `output.root`.
 Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite` by default.
@@ -7,8 +7,6 @@ Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite` by default
 from __future__ import annotations
 
 import os
-
-from tfx import v1 as tfx
 
 from pipeline.errors import CascadeError
 
@@ -43,9 +41,3 @@ def beam_pipeline_args(profile: str, temp_dir: str) -> list[str]:
             *common,
         ]
     raise CascadeError(f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})")
-
-
-def sqlite_connection(path: str) -> tfx.orchestration.metadata.ConnectionConfigType:
-    """Returns an MLMD connection to the SQLite file `path` (created if absent)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    return tfx.orchestration.metadata.sqlite_metadata_connection_config(path)

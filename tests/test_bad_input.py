@@ -25,7 +25,7 @@ if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the packa
 
 import run_local  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
-from pipeline import preflight, runners  # noqa: E402
+from pipeline import metadata, preflight  # noqa: E402
 
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 DEMO_WEB_CSV = REPO_ROOT / "data" / "demo" / "web" / "users.csv"
@@ -112,10 +112,10 @@ def project(tmp_path: Path) -> Project:
 def no_pipeline_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fails the test instead of starting a TFX run (which would take minutes)."""
 
-    def refuse(path: str) -> None:
-        raise AssertionError(f"the pipeline was started (metadata at {path})")
+    def refuse(*args, **kwargs) -> None:
+        raise AssertionError("the pipeline was started (a metadata connection was made)")
 
-    monkeypatch.setattr(runners, "sqlite_connection", refuse)
+    monkeypatch.setattr(metadata, "connection_config", refuse)
 
 
 def run_cli(project: Project, capsys: pytest.CaptureFixture[str], *extra: str) -> str:

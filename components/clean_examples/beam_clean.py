@@ -71,13 +71,13 @@ class InspectRows(beam.DoFn):
         elif options.id_key is None:
             yield beam.pvalue.TaggedOutput(KEPT, (source, record, None))
         else:
-            facts = rules.RowFacts(
-                source=source,
-                timestamp=numeric_value(example, options.timestamp_key)
-                if options.timestamp_key
-                else None,
-                label=_only_value(example, options.label_key),
-                record=record,
+            # A plain tuple: Beam encodes it natively through the shuffle, where
+            # a dataclass would be pickled row by row.
+            facts = (
+                source,
+                numeric_value(example, options.timestamp_key) if options.timestamp_key else None,
+                _only_value(example, options.label_key),
+                record,
             )
             yield rules.resolve_alias(raw_id, aliases), facts
 
@@ -88,7 +88,7 @@ def decide_person(
 ) -> Iterator[object]:
     """Spam removal and merge for one canonical id."""
     canonical, groups = canonical_and_groups
-    rows = list(groups["rows"])
+    rows = [rules.RowFacts(*facts) for facts in groups["rows"]]
     is_spam = any(True for _ in groups["spam"])
     if not rows:
         if is_spam:

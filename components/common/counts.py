@@ -19,9 +19,21 @@ from tfx.dsl.io import fileio
 @beam.ptransform_fn
 def WriteCounts(keys: beam.PCollection, path: str) -> beam.pvalue.PDone:  # noqa: N802
     """Counts each distinct key (a tuple of strings) and writes {"a/b": n} JSON to `path`."""
+    return keys | "CountPerKey" >> beam.combiners.Count.PerElement() | "Write" >> WriteCounted(path)
+
+
+@beam.ptransform_fn
+def WriteCounted(  # noqa: N802
+    counted: beam.PCollection, path: str
+) -> beam.pvalue.PDone:
+    """Sums (key, n) pairs per key and writes {"a/b": n} JSON to `path`.
+
+    Counting each branch of a pipeline with `Count.PerElement` and joining only
+    the (small) results here keeps branches from waiting on each other.
+    """
     return (
-        keys
-        | "CountPerKey" >> beam.combiners.Count.PerElement()
+        counted
+        | "SumPerKey" >> beam.CombinePerKey(sum)
         | "ToSingleList" >> beam.combiners.ToList()
         | "EncodeJson"
         >> beam.Map(

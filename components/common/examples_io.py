@@ -75,11 +75,23 @@ def read_split(
 
 
 def write_split(
-    records: beam.PCollection, examples: artifact.Artifact, split: str
+    records: beam.PCollection,
+    examples: artifact.Artifact,
+    split: str,
+    file_name: str = DEFAULT_FILE_NAME,
 ) -> beam.pvalue.PDone:
-    """Writes serialized records as `Split-<split>/data_tfrecord-*.gz` under `examples`."""
-    prefix = os.path.join(artifact_utils.get_split_uri([examples], split), DEFAULT_FILE_NAME)
-    return records | f"Write{split.capitalize()}Split" >> beam.io.WriteToTFRecord(
+    """Writes serialized records as `Split-<split>/<file_name>-*.gz` under `examples`.
+
+    Args:
+      records: Serialized records.
+      examples: The output Examples artifact (split names already set).
+      split: The split to write.
+      file_name: File name prefix; several writes into one split need distinct
+        ones (readers take every file in the split's folder).
+    """
+    prefix = os.path.join(artifact_utils.get_split_uri([examples], split), file_name)
+    label = "".join(part.capitalize() for part in file_name.split("_"))
+    return records | f"Write{split.capitalize()}{label}" >> beam.io.WriteToTFRecord(
         prefix, file_name_suffix=".gz"
     )
 

@@ -112,8 +112,16 @@ def stratum_plans(
     )
 
 
-def place_units(labelled_units: beam.PCollection, plans: beam.PCollection) -> beam.PCollection:
-    """Labelled units -> (split index, unit), exact per stratum, given the plans."""
+def place_units_branches(
+    labelled_units: beam.PCollection, plans: beam.PCollection
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """Labelled units -> (placed by bucket, ranked in straddling buckets).
+
+    Both hold (split index, unit). They are kept apart because joining them
+    (a Flatten) would make a runner like the in-memory DirectRunner hold every
+    bucket-placed unit until the straddling buckets are ranked; consumers write
+    each branch on its own and it streams.
+    """
     plans_side = beam.pvalue.AsDict(plans)
     placed = labelled_units | "PlaceByBucket" >> beam.ParDo(_PlaceUnit(), plans_side).with_outputs(
         STRADDLING, main="placed"
@@ -123,20 +131,25 @@ def place_units(labelled_units: beam.PCollection, plans: beam.PCollection) -> be
         | "GroupStraddlingBuckets" >> beam.GroupByKey()
         | "RankStraddlingBuckets" >> beam.FlatMap(_rank_straddling_bucket, plans_side)
     )
-    return (placed.placed, ranked) | "FlattenPlaced" >> beam.Flatten()
+    return placed.placed, ranked
+
+
+def place_units(labelled_units: beam.PCollection, plans: beam.PCollection) -> beam.PCollection:
+    """Labelled units -> (split index, unit), exact per stratum, given the plans."""
+    return place_units_branches(labelled_units, plans) | "FlattenPlaced" >> beam.Flatten()
 
 
 def _labelled_only(all_units: beam.PCollection, label: str) -> beam.PCollection:
     return all_units | f"{label}DropUnlabeled" >> beam.Filter(lambda u: u[0] != units.UNLABELED)
 
 
-def split_units(
+def split_units_branches(
     units_to_count: beam.PCollection,
     units_to_place: beam.PCollection,
     ratios: Sequence[float],
     unlabeled_index: Optional[int],
-) -> beam.PCollection:
-    """Units -> (split index, unit), exact per stratum.
+) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
+    """Units -> three PCollections of (split index, unit), exact per stratum.
 
     Args:
       units_to_count: The units, as read for the histogram pass.
@@ -149,13 +162,26 @@ def split_units(
         executor can count them and fail with their number.
 
     Returns:
-      (split index, unit) for every unit of `units_to_place`.
+      (placed by bucket, ranked in straddling buckets, unlabeled): together,
+      every unit of `units_to_place` once.
     """
     plans = stratum_plans(_labelled_only(units_to_count, "Count"), ratios)
     separated = units_to_place | "SeparateUnlabeled" >> beam.FlatMap(_split_labelled).with_outputs(
         UNLABELED_UNITS, main="labelled"
     )
-    placed = place_units(separated.labelled, plans)
+    placed, ranked = place_units_branches(separated.labelled, plans)
     target = -1 if unlabeled_index is None else unlabeled_index
     unlabeled = separated[UNLABELED_UNITS] | "PlaceUnlabeled" >> beam.Map(lambda u: (target, u))
-    return (placed, unlabeled) | "FlattenAll" >> beam.Flatten()
+    return placed, ranked, unlabeled
+
+
+def split_units(
+    units_to_count: beam.PCollection,
+    units_to_place: beam.PCollection,
+    ratios: Sequence[float],
+    unlabeled_index: Optional[int],
+) -> beam.PCollection:
+    """`split_units_branches`, flattened into one PCollection of (split index, unit)."""
+    return split_units_branches(
+        units_to_count, units_to_place, ratios, unlabeled_index
+    ) | "FlattenAll" >> beam.Flatten()

@@ -149,32 +149,58 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
                     options.label_key, options.stratify_keys, None, options.seed
                 )
-            placed = beam_split.split_units(
+            branches = beam_split.split_units_branches(
                 units_to_count, units_to_place, options.ratios, unlabeled_index
             )
-            if options.group_key:
-                (
-                    placed
-                    | "KeyGroupByStratum"
-                    >> beam.MapTuple(
-                        lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
+            split_counts, group_counts = [], []
+            # Each branch is written on its own so none waits for another (see
+            # beam_split.place_units_branches); only the small counts are joined.
+            for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
+                label = branch.capitalize()
+                if options.group_key:
+                    group_counts.append(
+                        placed
+                        | f"KeyGroups{label}"
+                        >> beam.MapTuple(
+                            lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
+                        )
+                        | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
                     )
-                    | "CountGroups" >> counts.WriteCounts(files[UNIT_COUNTS_FILE])
+                exploded = placed | f"Explode{label}" >> beam.FlatMap(
+                    _explode, output_names, options
                 )
-            exploded = placed | "ExplodeUnits" >> beam.FlatMap(_explode, output_names, options)
+                split_counts.append(
+                    exploded
+                    | f"KeySplitStratum{label}" >> beam.Map(lambda item: item[2])
+                    | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
+                )
+                parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
+                    lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
+                )
+                # Labelled units only reach the named splits; unlabeled ones only
+                # the unlabeled split (if any).
+                targets = (
+                    [(unlabeled_index, options.unlabeled_split)] if branch == "unlabeled"
+                    else list(enumerate(options.split_names))
+                )
+                for index, name in targets:
+                    if index is None:
+                        continue
+                    records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.Map(
+                        lambda item: item[1]
+                    )
+                    examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
             (
-                exploded
-                | "KeySplitStratum" >> beam.Map(lambda item: item[2])
-                | "CountSplitStrata" >> counts.WriteCounts(files[SPLIT_COUNTS_FILE])
+                split_counts
+                | "FlattenSplitCounts" >> beam.Flatten()
+                | "WriteSplitCounts" >> counts.WriteCounted(files[SPLIT_COUNTS_FILE])
             )
-            parts = exploded | "PartitionBySplit" >> beam.Partition(
-                lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
-            )
-            for index, name in enumerate(output_names):
-                split_records = parts[index] | f"Take{name.capitalize()}Record" >> beam.Map(
-                    lambda item: item[1]
+            if group_counts:
+                (
+                    group_counts
+                    | "FlattenGroupCounts" >> beam.Flatten()
+                    | "WriteGroupCounts" >> counts.WriteCounted(files[UNIT_COUNTS_FILE])
                 )
-                examples_io.write_split(split_records, output, name)
 
         self._record(output, options, files)
 

@@ -468,19 +468,20 @@ def make_spam_user(rng: random.Random, user_id: str) -> UserRow:
 
 
 def pick_spam_slots(
-    rng: random.Random, sizes: Dict[str, int]
+    rng: random.Random, sizes: Dict[str, int], spam_rate: float = SPAM_RATE
 ) -> Set[Tuple[str, int]]:
     """Choose which (source, row index) slots hold spam accounts.
 
     Args:
         rng: Random source.
         sizes: Rows per source.
+        spam_rate: Share of all rows that are spam.
 
     Returns:
-        Set of ``(source, index)`` pairs, ~``SPAM_RATE`` of all rows.
+        Set of ``(source, index)`` pairs, ~``spam_rate`` of all rows.
     """
     slots = [(name, i) for name in SOURCES for i in range(sizes[name])]
-    return set(rng.sample(slots, round(SPAM_RATE * len(slots))))
+    return set(rng.sample(slots, round(spam_rate * len(slots))))
 
 
 def duplicate_counts(sizes: Dict[str, int]) -> Tuple[int, int]:
@@ -710,18 +711,19 @@ def build_spam_list(
     return sorted(entries)
 
 
-def generate(scale: float = 1.0) -> DemoData:
+def generate(scale: float = 1.0, spam_rate: float = SPAM_RATE) -> DemoData:
     """Generate the whole demo data set in memory.
 
     Args:
         scale: Multiplier for the base row counts.
+        spam_rate: Share of rows that are spam accounts.
 
     Returns:
         The sources (rows shuffled), spam list and id map.
     """
     rng = random.Random(SEED)
     sizes = source_sizes(scale)
-    spam = pick_spam_slots(rng, sizes)
+    spam = pick_spam_slots(rng, sizes, spam_rate)
     n_extra = max(3, round(EXTRA_SPAM_FRACTION * len(spam)))
     ids, extra_ids = assign_ids(rng, sizes, n_extra)
     rows = build_rows(rng, ids, spam)
@@ -836,9 +838,17 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplier for row counts (default 1.0)"
     )
+    parser.add_argument(
+        "--spam-rate",
+        type=float,
+        default=SPAM_RATE,
+        help=f"share of rows that are spam accounts (default {SPAM_RATE})",
+    )
     args = parser.parse_args(argv)
     if args.scale <= 0:
         parser.error("--scale must be positive")
+    if not 0 <= args.spam_rate < 1:
+        parser.error("--spam-rate must be in [0, 1)")
     return args
 
 
@@ -852,7 +862,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         Process exit code (0).
     """
     args = parse_args(argv)
-    data = generate(args.scale)
+    data = generate(args.scale, args.spam_rate)
     paths = write_demo_data(data, args.out)
     print(summarize(data, paths))
     return 0

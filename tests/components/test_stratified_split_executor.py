@@ -182,7 +182,8 @@ def test_output_is_a_drop_in_examples_artifact(hundred_thirty):
     ]
     for split in NAMES:
         files = sorted(Path(output.uri, f"Split-{split}").iterdir())
-        assert files and all(f.name.startswith("data_tfrecord-") for f in files)
+        # One file set per placement branch (see beam_split.place_units_branches).
+        assert {f.name.split("-")[0] for f in files} == {"placed_tfrecord", "ranked_tfrecord"}
         assert all(f.suffix == ".gz" and f.read_bytes()[:2] == b"\x1f\x8b" for f in files)
 
 

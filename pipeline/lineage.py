@@ -1,0 +1,422 @@
+"""Lineage questions answered from ML Metadata, as a Python API and a command.
+
+TFX records every artifact, execution and event in MLMD; this module walks those
+records so two questions take one command:
+
+    python -m pipeline.lineage downstream data/demo/spam_accounts   # what did it affect?
+    python -m pipeline.lineage upstream 42                         # where did it come from?
+
+A REF is an MLMD artifact id, an artifact URI, or a raw input path (a file or
+folder an ExampleGen read), which stands for the ExampleGen outputs that
+ingested it. The store is the SQLite file a run wrote (opened read-only) or a
+shared MySQL store.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import fnmatch
+import json
+import os
+from typing import Any, Iterable, Mapping, Optional, Sequence
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.errors import CascadeError
+
+PIPELINE_RUN = "pipeline_run"
+NODE = "node"
+EXAMPLE_GEN_SUFFIX = "ExampleGen"
+_INPUT = metadata_store_pb2.Event.INPUT
+_OUTPUT = metadata_store_pb2.Event.OUTPUT
+_DECLARED_OUTPUT = metadata_store_pb2.Event.DECLARED_OUTPUT
+_OUTPUT_TYPES = (_OUTPUT, _DECLARED_OUTPUT)
+_INPUT_TYPES = (_INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
+
+
+class LineageError(CascadeError):
+    """A REF that names nothing, or a store that cannot be read."""
+
+
+def _value(value: metadata_store_pb2.Value) -> Any:
+    kind = value.WhichOneof("value")
+    if kind is None:
+        return None
+    if kind == "proto_value":
+        return str(value.proto_value)
+    if kind == "struct_value":
+        from google.protobuf import json_format
+
+        return json_format.MessageToDict(value.struct_value)
+    return getattr(value, kind)
+
+
+def _values(mapping: Mapping[str, metadata_store_pb2.Value]) -> dict[str, Any]:
+    return {key: _value(mapping[key]) for key in sorted(mapping)}
+
+
+@dataclasses.dataclass(frozen=True)
+class ArtifactInfo:
+    """One artifact as the lineage commands show it."""
+
+    id: int
+    type: str
+    uri: str
+    state: str
+    properties: dict[str, Any]
+    custom_properties: dict[str, Any]
+    producer: Optional[int]
+
+
+@dataclasses.dataclass(frozen=True)
+class ExecutionInfo:
+    """One component execution."""
+
+    id: int
+    component: str
+    type: str
+    state: str
+    runs: tuple[str, ...]
+    parameters: dict[str, Any]
+    start_ms: int
+    end_ms: int
+
+
+@dataclasses.dataclass
+class LineageGraph:
+    """Artifacts and executions joined by events (input: artifact -> execution,
+    output: execution -> artifact), and the runs the executions belong to."""
+
+    artifacts: dict[int, ArtifactInfo] = dataclasses.field(default_factory=dict)
+    executions: dict[int, ExecutionInfo] = dataclasses.field(default_factory=dict)
+    edges: set[tuple[str, int, int]] = dataclasses.field(default_factory=set)
+    roots: list[int] = dataclasses.field(default_factory=list)
+
+    @property
+    def runs(self) -> list[str]:
+        return sorted({run for e in self.executions.values() for run in e.runs})
+
+    def to_json(self) -> dict[str, Any]:
+        """The documented JSON shape (see README, "Lineage")."""
+        return {
+            "roots": list(self.roots),
+            "artifacts": [dataclasses.asdict(a) for _, a in sorted(self.artifacts.items())],
+            "executions": [
+                {**dataclasses.asdict(e), "runs": list(e.runs)}
+                for _, e in sorted(self.executions.items())
+            ],
+            "edges": [
+                {"kind": kind, "from": src, "to": dst} for kind, src, dst in sorted(self.edges)
+            ],
+            "runs": self.runs,
+        }
+
+
+class Lineage:
+    """Read-only lineage queries over one MLMD store.
+
+    Args:
+      store: An open MLMD store.
+    """
+
+    def __init__(self, store: metadata_store.MetadataStore) -> None:
+        self._store = store
+        self._type_names: dict[int, str] = {}
+        self._run_names: dict[int, tuple[str, ...]] = {}
+
+    # --- single records -------------------------------------------------------
+
+    def _type_name(self, artifact: metadata_store_pb2.Artifact) -> str:
+        if artifact.type:
+            return artifact.type
+        if artifact.type_id not in self._type_names:
+            [artifact_type] = self._store.get_artifact_types_by_id([artifact.type_id])
+            self._type_names[artifact.type_id] = artifact_type.name
+        return self._type_names[artifact.type_id]
+
+    def _producer(self, artifact_id: int) -> Optional[int]:
+        events = self._store.get_events_by_artifact_ids([artifact_id])
+        produced = sorted(e.execution_id for e in events if e.type in _OUTPUT_TYPES)
+        return produced[0] if produced else None
+
+    def artifact(self, artifact_id: int) -> ArtifactInfo:
+        """Returns one artifact with its properties and producing execution.
+
+        Raises:
+          LineageError: No artifact has this id.
+        """
+        found = self._store.get_artifacts_by_id([artifact_id])
+        if not found:
+            raise LineageError(f"no artifact with id {artifact_id} in the metadata store")
+        artifact = found[0]
+        return ArtifactInfo(
+            id=artifact.id,
+            type=self._type_name(artifact),
+            uri=artifact.uri,
+            state=metadata_store_pb2.Artifact.State.Name(artifact.state),
+            properties=_values(artifact.properties),
+            custom_properties=_values(artifact.custom_properties),
+            producer=self._producer(artifact.id),
+        )
+
+    def _runs_of(self, execution_id: int) -> tuple[str, ...]:
+        if execution_id not in self._run_names:
+            contexts = self._store.get_contexts_by_execution(execution_id)
+            self._run_names[execution_id] = tuple(
+                sorted(c.name for c in contexts if c.type == PIPELINE_RUN)
+            )
+        return self._run_names[execution_id]
+
+    def execution(self, execution_id: int) -> ExecutionInfo:
+        """Returns one execution with its component id, runs and parameters.
+
+        Raises:
+          LineageError: No execution has this id.
+        """
+        found = self._store.get_executions_by_id([execution_id])
+        if not found:
+            raise LineageError(f"no execution with id {execution_id} in the metadata store")
+        execution = found[0]
+        contexts = self._store.get_contexts_by_execution(execution_id)
+        nodes = [c.name for c in contexts if c.type == NODE]
+        component = nodes[0].split(".", 1)[-1] if nodes else execution.type.rsplit(".", 1)[-1]
+        return ExecutionInfo(
+            id=execution.id,
+            component=component,
+            type=execution.type,
+            state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
+            runs=self._runs_of(execution_id),
+            parameters=_values(execution.custom_properties) | _values(execution.properties),
+            start_ms=execution.create_time_since_epoch,
+            end_ms=execution.last_update_time_since_epoch,
+        )
+
+    # --- REF resolution -------------------------------------------------------
+
+    def resolve(self, ref: str) -> list[int]:
+        """Returns the artifact ids a REF names.
+
+        Args:
+          ref: An artifact id, an artifact URI, or a raw input path (file or
+            folder) that an ExampleGen read.
+
+        Returns:
+          Artifact ids, ascending.
+
+        Raises:
+          LineageError: The REF names nothing in the store.
+        """
+        text = ref.strip()
+        if text.isdigit():
+            return [self.artifact(int(text)).id]
+        by_uri = self._store.get_artifacts_by_uri(text) or self._store.get_artifacts_by_uri(
+            os.path.abspath(text)
+        )
+        if by_uri:
+            return sorted(a.id for a in by_uri)
+        ingested = self._ingested_by(text)
+        if ingested:
+            return ingested
+        raise LineageError(
+            f"{ref!r} is not an artifact id, an artifact URI, or a path any ExampleGen read"
+        )
+
+    def _ingested_by(self, path: str) -> list[int]:
+        """Output artifacts of ExampleGen executions whose input includes `path`."""
+        target = path.rstrip("/") if "://" in path else os.path.abspath(path)
+        found: set[int] = set()
+        for execution in self._store.get_executions():
+            props = execution.custom_properties
+            if "input_base" not in props:
+                continue
+            base = props["input_base"].string_value.rstrip("/")
+            if not _path_in_input(target, base, _split_patterns(props)):
+                continue
+            events = self._store.get_events_by_execution_ids([execution.id])
+            found.update(e.artifact_id for e in events if e.type in _OUTPUT_TYPES)
+        return sorted(found)
+
+    # --- traversal --------------------------------------------------------------
+
+    def downstream(self, artifact_ids: Sequence[int], types: Iterable[str] = ()) -> LineageGraph:
+        """Everything derived from the given artifacts, transitively.
+
+        Args:
+          artifact_ids: Where to start.
+          types: Keep only artifacts of these type names (e.g. "Model"); the
+            executions and runs that led to them are kept either way.
+
+        Returns:
+          The downstream graph, the starting artifacts included.
+        """
+        graph = LineageGraph(roots=list(artifact_ids))
+        frontier = list(artifact_ids)
+        for artifact_id in artifact_ids:
+            graph.artifacts[artifact_id] = self.artifact(artifact_id)
+        seen_executions: set[int] = set()
+        while frontier:
+            events = self._store.get_events_by_artifact_ids(frontier)
+            consumers = {
+                e.execution_id for e in events if e.type in _INPUT_TYPES
+            } - seen_executions
+            for e in events:
+                if e.type in _INPUT_TYPES:
+                    graph.edges.add(("input", e.artifact_id, e.execution_id))
+            seen_executions |= consumers
+            frontier = []
+            if not consumers:
+                break
+            for execution_id in consumers:
+                graph.executions[execution_id] = self.execution(execution_id)
+            for e in self._store.get_events_by_execution_ids(sorted(consumers)):
+                if e.type in _OUTPUT_TYPES:
+                    graph.edges.add(("output", e.execution_id, e.artifact_id))
+                    if e.artifact_id not in graph.artifacts:
+                        graph.artifacts[e.artifact_id] = self.artifact(e.artifact_id)
+                        frontier.append(e.artifact_id)
+        return _filter_types(graph, types)
+
+    def upstream(self, artifact_ids: Sequence[int]) -> LineageGraph:
+        """The full provenance of the given artifacts, back to the raw inputs.
+
+        Returns:
+          The upstream graph: every producing execution (with its parameters,
+          e.g. ExampleGen's input_base and file fingerprints) and its inputs.
+        """
+        graph = LineageGraph(roots=list(artifact_ids))
+        frontier = list(artifact_ids)
+        for artifact_id in artifact_ids:
+            graph.artifacts[artifact_id] = self.artifact(artifact_id)
+        seen_executions: set[int] = set()
+        while frontier:
+            events = self._store.get_events_by_artifact_ids(frontier)
+            producers = {e.execution_id for e in events if e.type in _OUTPUT_TYPES}
+            for e in events:
+                if e.type in _OUTPUT_TYPES:
+                    graph.edges.add(("output", e.execution_id, e.artifact_id))
+            producers -= seen_executions
+            seen_executions |= producers
+            frontier = []
+            if not producers:
+                break
+            for execution_id in producers:
+                graph.executions[execution_id] = self.execution(execution_id)
+            for e in self._store.get_events_by_execution_ids(sorted(producers)):
+                if e.type in _INPUT_TYPES:
+                    graph.edges.add(("input", e.artifact_id, e.execution_id))
+                    if e.artifact_id not in graph.artifacts:
+                        graph.artifacts[e.artifact_id] = self.artifact(e.artifact_id)
+                        frontier.append(e.artifact_id)
+        return graph
+
+    def run_graph(self, run_id: str) -> LineageGraph:
+        """Every execution of one run, with its input and output artifacts.
+
+        Raises:
+          LineageError: No such run.
+        """
+        context = self._store.get_context_by_type_and_name(PIPELINE_RUN, run_id)
+        if context is None:
+            raise LineageError(f"no run {run_id!r} in the metadata store")
+        graph = LineageGraph()
+        executions = self._store.get_executions_by_context(context.id)
+        for execution in executions:
+            graph.executions[execution.id] = self.execution(execution.id)
+        for e in self._store.get_events_by_execution_ids([x.id for x in executions]):
+            if e.artifact_id not in graph.artifacts:
+                graph.artifacts[e.artifact_id] = self.artifact(e.artifact_id)
+            if e.type in _OUTPUT_TYPES:
+                graph.edges.add(("output", e.execution_id, e.artifact_id))
+            elif e.type in _INPUT_TYPES:
+                graph.edges.add(("input", e.artifact_id, e.execution_id))
+        return graph
+
+    def runs(self) -> list[dict[str, Any]]:
+        """Pipeline runs, oldest first: id, pipeline, start time, status, executions."""
+        result = []
+        contexts = sorted(
+            self._store.get_contexts_by_type(PIPELINE_RUN),
+            key=lambda c: (c.create_time_since_epoch, c.id),
+        )
+        for context in contexts:
+            pipelines = [
+                p.name for p in self._store.get_parent_contexts_by_context(context.id)
+            ]
+            executions = sorted(
+                (self.execution(e.id) for e in self._store.get_executions_by_context(context.id)),
+                key=lambda e: (e.start_ms, e.id),
+            )
+            states = collections.Counter(e.state for e in executions)
+            status = (
+                "FAILED" if states.get("FAILED")
+                else "RUNNING" if states.get("RUNNING") or states.get("NEW")
+                else "COMPLETE"
+            )
+            config = _values(context.custom_properties)
+            result.append(
+                {
+                    "run": context.name,
+                    "pipeline": pipelines[0] if pipelines else None,
+                    "start_ms": context.create_time_since_epoch,
+                    "status": status,
+                    "config_path": config.get("config_path"),
+                    "config_hash": config.get("config_hash"),
+                    "executions": [
+                        {"id": e.id, "component": e.component, "state": e.state}
+                        for e in executions
+                    ],
+                }
+            )
+        return result
+
+
+def _split_patterns(props: Mapping[str, metadata_store_pb2.Value]) -> list[str]:
+    if "input_config" not in props:
+        return []
+    try:
+        config = json.loads(props["input_config"].string_value or "{}")
+    except json.JSONDecodeError:
+        return []
+    return [split.get("pattern", "") for split in config.get("splits", [])]
+
+
+def _path_in_input(target: str, base: str, patterns: Sequence[str]) -> bool:
+    """Whether `target` (file or folder) is, or is inside, what an ExampleGen read."""
+    if target == base:
+        return True
+    if not target.startswith(base + "/"):
+        return False
+    relative = target[len(base) + 1 :]
+    for pattern in patterns or ["*"]:
+        if fnmatch.fnmatch(relative, pattern) or pattern.startswith(relative + "/"):
+            return True
+    return False
+
+
+def _filter_types(graph: LineageGraph, types: Iterable[str]) -> LineageGraph:
+    wanted = {t.lower() for t in types}
+    if not wanted:
+        return graph
+    keep = {
+        i for i, a in graph.artifacts.items() if a.type.lower() in wanted or i in graph.roots
+    }
+    graph.artifacts = {i: a for i, a in graph.artifacts.items() if i in keep}
+    graph.edges = {
+        edge
+        for edge in graph.edges
+        if (edge[0] == "input" and edge[1] in keep) or (edge[0] == "output" and edge[2] in keep)
+    }
+    producers = {src for kind, src, _ in graph.edges if kind == "output"}
+    graph.executions = {i: e for i, e in graph.executions.items() if i in producers}
+    graph.edges = {e for e in graph.edges if e[0] == "output" or e[2] in producers}
+    return graph
+
+
+if __name__ == "__main__":
+    import sys
+
+    from pipeline.lineage_cli import main
+
+    sys.exit(main())

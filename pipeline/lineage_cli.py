@@ -1,0 +1,283 @@
+"""The `cascade-lineage` command (also `python -m pipeline.lineage`).
+
+    cascade-lineage runs
+    cascade-lineage show REF
+    cascade-lineage downstream REF [--type Model]
+    cascade-lineage upstream REF
+    cascade-lineage graph [REF | --run RUN] --format dot|svg|png [--output FILE]
+
+The store is the SQLite file of the config's output root (default: the demo's),
+opened read-only, or `--metadata FILE`, or a MySQL store (`--mysql-host ...`).
+`--format json` prints the shape documented in README ("Lineage").
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shutil
+import subprocess
+import sys
+from typing import Any, Optional, Sequence
+
+from pipeline import metadata
+from pipeline.errors import CascadeError
+from pipeline.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageError, LineageGraph
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEFAULT_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
+# Parameters shown in text output; --format json shows them all.
+KEY_PARAMETERS = (
+    "input_base", "input_fingerprint", "options", "splits", "seed", "label_key",
+    "stratify_keys", "group_key", "module_path", "preprocessing_fn", "run_fn",
+    "custom_config", "train_args", "eval_args",
+)
+MAX_VALUE_CHARS = 160
+
+
+def _time(ms: int) -> str:
+    return datetime.datetime.fromtimestamp(ms / 1000, tz=datetime.timezone.utc).strftime(
+        "%Y-%m-%d %H:%M:%S UTC"
+    )
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_VALUE_CHARS else text[: MAX_VALUE_CHARS - 3] + "..."
+
+
+def _artifact_line(a: ArtifactInfo) -> str:
+    return f"#{a.id} {a.type} {a.uri}"
+
+
+def _execution_line(e: ExecutionInfo) -> str:
+    runs = ", ".join(e.runs) or "no run"
+    return f"{e.component} (execution #{e.id}, {e.state}, run {runs})"
+
+
+def format_artifact(lineage: Lineage, artifact_id: int) -> str:
+    """`show`: one artifact, its properties and the execution that produced it."""
+    a = lineage.artifact(artifact_id)
+    lines = [_artifact_line(a), f"  state: {a.state}"]
+    for title, values in (("properties", a.properties), ("custom properties", a.custom_properties)):
+        if values:
+            lines.append(f"  {title}:")
+            lines += [f"    {k}: {_short(v)}" for k, v in values.items()]
+    if a.producer is not None:
+        lines.append(f"  produced by: {_execution_line(lineage.execution(a.producer))}")
+    else:
+        lines.append("  produced by: nothing recorded (an imported artifact)")
+    return "\n".join(lines)
+
+
+def format_graph(graph: LineageGraph, title: str, parameters: bool) -> str:
+    """A readable listing: each execution with what it read and wrote, by run."""
+    inputs: dict[int, list[int]] = {}
+    outputs: dict[int, list[int]] = {}
+    for kind, src, dst in graph.edges:
+        if kind == "input":
+            inputs.setdefault(dst, []).append(src)
+        else:
+            outputs.setdefault(src, []).append(dst)
+    lines = [
+        f"{title}: {len(graph.artifacts)} artifacts, {len(graph.executions)} executions, "
+        f"{len(graph.runs)} runs"
+    ]
+    for root in graph.roots:
+        if root in graph.artifacts:
+            lines.append(f"  from {_artifact_line(graph.artifacts[root])}")
+    for e in sorted(graph.executions.values(), key=lambda x: (x.start_ms, x.id)):
+        lines.append("")
+        lines.append(_execution_line(e))
+        for artifact_id in sorted(inputs.get(e.id, [])):
+            if artifact_id in graph.artifacts:
+                lines.append(f"    read  {_artifact_line(graph.artifacts[artifact_id])}")
+        for artifact_id in sorted(outputs.get(e.id, [])):
+            if artifact_id in graph.artifacts:
+                lines.append(f"    wrote {_artifact_line(graph.artifacts[artifact_id])}")
+        if parameters:
+            for key in KEY_PARAMETERS:
+                if key in e.parameters and e.parameters[key] not in ("", None):
+                    lines.append(f"    {key}: {_short(e.parameters[key])}")
+    by_type: dict[str, int] = {}
+    for a in graph.artifacts.values():
+        by_type[a.type] = by_type.get(a.type, 0) + 1
+    lines.append("")
+    lines.append("artifacts by type: " + ", ".join(f"{t} {n}" for t, n in sorted(by_type.items())))
+    lines.append("runs: " + (", ".join(graph.runs) or "none"))
+    return "\n".join(lines)
+
+
+def format_runs(runs: list[dict[str, Any]]) -> str:
+    """`runs`: one block per run, oldest first."""
+    if not runs:
+        return "no runs in the metadata store"
+    lines = []
+    for run in runs:
+        lines.append(
+            f"{run['run']}  {run['pipeline']}  {run['status']}  started {_time(run['start_ms'])}"
+        )
+        if run.get("config_hash"):
+            lines.append(f"    config {run['config_path']} (sha256 {run['config_hash'][:12]})")
+        lines.append(
+            "    " + ", ".join(f"{e['component']} {e['state']}" for e in run["executions"])
+        )
+    return "\n".join(lines)
+
+
+def to_dot(graph: LineageGraph) -> str:
+    """The lineage graph in Graphviz DOT: artifacts as ellipses, executions as boxes."""
+    def quote(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
+    for a in sorted(graph.artifacts.values(), key=lambda x: x.id):
+        style = ', style=filled, fillcolor="#ffd6d6"' if a.id in graph.roots else ""
+        label = f"#{a.id} {a.type}\\n{os.path.basename(a.uri.rstrip('/'))}"
+        lines.append(f"  a{a.id} [shape=ellipse, label={quote(label)}{style}];")
+    for e in sorted(graph.executions.values(), key=lambda x: x.id):
+        label = f"{e.component} #{e.id}\\n{e.state}"
+        lines.append(f"  e{e.id} [shape=box, label={quote(label)}];")
+    for kind, src, dst in sorted(graph.edges):
+        if kind == "input" and src in graph.artifacts and dst in graph.executions:
+            lines.append(f"  a{src} -> e{dst};")
+        elif kind == "output" and src in graph.executions and dst in graph.artifacts:
+            lines.append(f"  e{src} -> a{dst};")
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def render(dot_text: str, image_format: str, output: str) -> None:
+    """Renders DOT to svg/png with Graphviz's `dot`.
+
+    Raises:
+      CascadeError: `dot` is not installed or fails.
+    """
+    dot = shutil.which("dot")
+    if dot is None:
+        raise CascadeError(
+            "graphviz's 'dot' is not installed (Debian: apt-get install graphviz); "
+            "use --format dot for the text form"
+        )
+    result = subprocess.run(
+        [dot, f"-T{image_format}", "-o", output], input=dot_text.encode(), capture_output=True
+    )
+    if result.returncode != 0:
+        raise CascadeError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
+
+
+def _store_from_args(args: argparse.Namespace) -> Lineage:
+    mysql = metadata.mysql_from_args(args)
+    if mysql is not None:
+        config = metadata.connection_config(mysql=mysql)
+        return Lineage(metadata.open_store(config, mysql.describe()))
+    path = args.metadata
+    if path is None:
+        from pipeline import config as config_lib
+
+        path = config_lib.load_config(args.config).output.metadata_path
+    config = metadata.connection_config(sqlite_path=path, read_only=True)
+    return Lineage(metadata.open_store(config, path))
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parses the command line; argparse exits 2 with usage on bad flags."""
+    parser = argparse.ArgumentParser(
+        prog="cascade-lineage", description="Lineage questions answered from ML Metadata."
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--metadata", help="SQLite metadata file (opened read-only)")
+    where.add_argument(
+        "--config", default=DEFAULT_CONFIG, help="pipeline config whose store to read"
+    )
+    metadata.add_mysql_flags(parser)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_format(sub: argparse.ArgumentParser, choices=("text", "json")) -> None:
+        sub.add_argument("--format", choices=choices, default=choices[0])
+
+    with_format(commands.add_parser("runs", help="pipeline runs and their executions"))
+    show = commands.add_parser("show", help="one artifact and what produced it")
+    show.add_argument("ref")
+    with_format(show)
+    down = commands.add_parser("downstream", help="everything derived from REF")
+    down.add_argument("ref")
+    down.add_argument("--type", action="append", default=[], help="keep only this artifact type")
+    with_format(down)
+    up = commands.add_parser("upstream", help="where REF came from")
+    up.add_argument("ref")
+    with_format(up)
+    graph = commands.add_parser("graph", help="draw the lineage of REF or of a run")
+    graph.add_argument("ref", nargs="?")
+    graph.add_argument("--run", help="draw a whole run instead")
+    graph.add_argument("--output", "-o", help="file to write (default: stdout for dot)")
+    with_format(graph, ("dot", "svg", "png"))
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> str:
+    """Runs one command; returns what to print.
+
+    Raises:
+      CascadeError: A bad REF, store or option, with a message naming it.
+    """
+    lineage = _store_from_args(args)
+    as_json = getattr(args, "format", "text") == "json"
+    if args.command == "runs":
+        runs = lineage.runs()
+        return json.dumps(runs, indent=2) if as_json else format_runs(runs)
+    if args.command == "show":
+        ids = lineage.resolve(args.ref)
+        if as_json:
+            return json.dumps([lineage.artifact(i).__dict__ for i in ids], indent=2, default=str)
+        return "\n\n".join(format_artifact(lineage, i) for i in ids)
+    if args.command == "downstream":
+        graph = lineage.downstream(lineage.resolve(args.ref), args.type)
+        if as_json:
+            return json.dumps(graph.to_json(), indent=2, default=str)
+        return format_graph(graph, f"downstream of {args.ref}", parameters=False)
+    if args.command == "upstream":
+        graph = lineage.upstream(lineage.resolve(args.ref))
+        if as_json:
+            return json.dumps(graph.to_json(), indent=2, default=str)
+        return format_graph(graph, f"upstream of {args.ref}", parameters=True)
+    # graph
+    if bool(args.ref) == bool(args.run):
+        raise CascadeError("graph: give either REF or --run RUN")
+    if args.run:
+        graph = lineage.run_graph(args.run)
+    else:
+        ids = lineage.resolve(args.ref)
+        graph = lineage.upstream(ids)
+        below = lineage.downstream(ids)
+        graph.artifacts.update(below.artifacts)
+        graph.executions.update(below.executions)
+        graph.edges |= below.edges
+    dot_text = to_dot(graph)
+    if args.format == "dot":
+        if args.output:
+            with open(args.output, "w", encoding="utf-8") as f:
+                f.write(dot_text)
+            return f"wrote {args.output}"
+        return dot_text.rstrip("\n")
+    output = args.output or f"lineage.{args.format}"
+    render(dot_text, args.format, output)
+    return f"wrote {output}"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: prints the answer; exit 2 with one `error:` line on user errors."""
+    args = parse_args(argv)
+    try:
+        print(run(args))
+    except (CascadeError, LineageError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

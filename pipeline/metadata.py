@@ -1,0 +1,127 @@
+"""Connections to the ML Metadata store: an embedded SQLite file or a shared MySQL.
+
+The MySQL password is never a command-line argument (it would show in `ps` and
+shell history) and never logged: it comes from the environment variable
+`CASCADE_MYSQL_PASSWORD` or from a file named by `--mysql-password-file`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from typing import Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.errors import CascadeError
+
+PASSWORD_ENV = "CASCADE_MYSQL_PASSWORD"
+
+
+@dataclasses.dataclass(frozen=True)
+class MySqlOptions:
+    """Where a shared MySQL (or MariaDB) metadata store lives."""
+
+    host: str
+    port: int
+    database: str
+    user: str
+    password_file: Optional[str] = None
+
+    def password(self) -> str:
+        """Reads the password from the file or the environment ('' if neither).
+
+        Raises:
+          CascadeError: The password file cannot be read.
+        """
+        if self.password_file:
+            try:
+                with open(self.password_file, encoding="utf-8") as f:
+                    return f.read().strip()
+            except OSError as e:
+                raise CascadeError(
+                    f"--mysql-password-file {self.password_file}: cannot read it ({e.strerror})"
+                ) from None
+        return os.environ.get(PASSWORD_ENV, "")
+
+    def describe(self) -> str:
+        """Where the store is, for messages (no password)."""
+        return f"mysql://{self.user}@{self.host}:{self.port}/{self.database}"
+
+
+def add_mysql_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds --mysql-host/--mysql-port/--mysql-database/--mysql-user/--mysql-password-file."""
+    group = parser.add_argument_group(
+        "shared MySQL metadata store",
+        f"password from ${PASSWORD_ENV} or --mysql-password-file, never a flag",
+    )
+    group.add_argument("--mysql-host", help="use a MySQL/MariaDB store on this host")
+    group.add_argument("--mysql-port", type=int, default=3306)
+    group.add_argument("--mysql-database", default="cascade_metadata")
+    group.add_argument("--mysql-user", default="cascade")
+    group.add_argument("--mysql-password-file", help="file holding the password")
+
+
+def mysql_from_args(args: argparse.Namespace) -> Optional[MySqlOptions]:
+    """The MySQL options given on the command line, or None for SQLite."""
+    if not getattr(args, "mysql_host", None):
+        return None
+    return MySqlOptions(
+        host=args.mysql_host,
+        port=args.mysql_port,
+        database=args.mysql_database,
+        user=args.mysql_user,
+        password_file=args.mysql_password_file,
+    )
+
+
+def connection_config(
+    sqlite_path: Optional[str] = None,
+    mysql: Optional[MySqlOptions] = None,
+    read_only: bool = False,
+) -> metadata_store_pb2.ConnectionConfig:
+    """Returns the MLMD connection for a SQLite file or a MySQL server.
+
+    Args:
+      sqlite_path: The SQLite file (used when `mysql` is None).
+      mysql: The MySQL server.
+      read_only: Open SQLite read-only (a query must never create or alter it).
+
+    Raises:
+      CascadeError: Neither given, or a read-only SQLite file that does not exist.
+    """
+    config = metadata_store_pb2.ConnectionConfig()
+    if mysql is not None:
+        config.mysql.host = mysql.host
+        config.mysql.port = mysql.port
+        config.mysql.database = mysql.database
+        config.mysql.user = mysql.user
+        config.mysql.password = mysql.password()
+        return config
+    if not sqlite_path:
+        raise CascadeError("no metadata store: give a SQLite path or --mysql-host")
+    if read_only:
+        if not os.path.isfile(sqlite_path):
+            raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
+        config.sqlite.filename_uri = sqlite_path
+        config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
+        return config
+    os.makedirs(os.path.dirname(os.path.abspath(sqlite_path)), exist_ok=True)
+    config.sqlite.filename_uri = sqlite_path
+    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    return config
+
+
+def open_store(config: metadata_store_pb2.ConnectionConfig, where: str) -> metadata_store.MetadataStore:
+    """Opens the store, turning connection failures into one clear message.
+
+    Raises:
+      CascadeError: The store cannot be opened (names `where`, never the password).
+    """
+    try:
+        return metadata_store.MetadataStore(config)
+    except Exception as e:  # MLMD raises its own error types per backend
+        message = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CascadeError(f"cannot open the metadata store {where}: {message}") from None

@@ -1,0 +1,96 @@
+"""The pipeline and the lineage command on a shared MySQL store (a real MariaDB)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import lineage_cli, metadata
+from tests.e2e import mariadb
+from tests.e2e.helpers import run_cascade
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    yield from mariadb.start_mariadb(tmp_path_factory.mktemp("mariadb"))
+
+
+def _mysql_flags(options: metadata.MySqlOptions) -> list[str]:
+    return [
+        "--mysql-host", options.host, "--mysql-port", str(options.port),
+        "--mysql-database", options.database, "--mysql-user", options.user,
+    ]
+
+
+@pytest.fixture(scope="module")
+def mysql_run(server, demo_slice, tmp_path_factory, monkeypatch_module):
+    monkeypatch_module.setenv(metadata.PASSWORD_ENV, mariadb.PASSWORD)
+    output = tmp_path_factory.mktemp("mysql_out")
+    result = run_cascade(
+        ["--config", str(demo_slice), "--output-root", str(output), *_mysql_flags(server)]
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    return server, output, result
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def test_run_records_to_mysql_and_never_shows_the_password(mysql_run):
+    server, output, result = mysql_run
+    assert f"metadata store: {server.describe()}" in result.stdout
+    assert not (output / "metadata.sqlite").exists()
+    log = (output / "run.log").read_text(errors="replace")
+    for text in (result.stdout, result.stderr, log):
+        assert mariadb.PASSWORD not in text
+
+
+def test_lineage_through_mysql_matches_mlmd(mysql_run, demo_slice):
+    server, _, _ = mysql_run
+    flags = _mysql_flags(server)
+    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+    assert [r["status"] for r in runs] == ["COMPLETE"]
+    assert len(runs[0]["executions"]) == 12
+
+    spam_folder = str(demo_slice.parent / "data" / "spam_accounts")
+    answer = json.loads(
+        lineage_cli.run(lineage_cli.parse_args([*flags, "downstream", spam_folder, "--format", "json"]))
+    )
+    store = metadata.open_store(metadata.connection_config(mysql=server), server.describe())
+    query = metadata_store_pb2.LineageSubgraphQueryOptions(
+        starting_artifacts=metadata_store_pb2.LineageSubgraphQueryOptions.StartingNodes(
+            filter_query=" OR ".join(f"id = {i}" for i in answer["roots"])
+        ),
+        max_num_hops=100,
+        direction=metadata_store_pb2.LineageSubgraphQueryOptions.DOWNSTREAM,
+    )
+    graph = store.get_lineage_subgraph(query, ["artifacts", "executions"])
+    assert {a["id"] for a in answer["artifacts"]} == {a.id for a in graph.artifacts}
+    assert {e["id"] for e in answer["executions"]} == {e.id for e in graph.executions}
+    assert {e["component"] for e in answer["executions"]} >= {"CleanExamples", "Trainer", "Pusher"}
+
+
+def test_wrong_password_is_one_clear_error(server, capsys, monkeypatch):
+    monkeypatch.setenv(metadata.PASSWORD_ENV, "wrong-password")
+    code = lineage_cli.main([*_mysql_flags(server), "runs"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(f"error: cannot open the metadata store {server.describe()}: ")
+    assert err.count("\n") == 1 and "wrong-password" not in err
+
+
+def test_password_file_is_read(server, tmp_path, monkeypatch):
+    monkeypatch.delenv(metadata.PASSWORD_ENV, raising=False)
+    secret = tmp_path / "password"
+    secret.write_text(mariadb.PASSWORD + "\n")
+    os.chmod(secret, 0o600)
+    args = lineage_cli.parse_args([*_mysql_flags(server), "--mysql-password-file", str(secret), "runs"])
+    assert lineage_cli.run(args)  # connects and answers
