@@ -56,14 +56,16 @@ def run(args: argparse.Namespace) -> int:
 
     from pipeline.environment import send_logs_to_file, stderr_to_file
 
-    send_logs_to_file(config.output.log_path, args.verbose)
+    mysql = metadata.mysql_from_args(args)
+    send_logs_to_file(
+        config.output.log_path, args.verbose, secrets=[mysql.password()] if mysql else []
+    )
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
     from pipeline import run_summary
     from pipeline.pipeline import create_pipeline
 
-    mysql = metadata.mysql_from_args(args)
     connection = metadata.connection_config(sqlite_path=config.output.metadata_path, mysql=mysql)
     store_name = mysql.describe() if mysql else f"{config.output.metadata_path} (SQLite)"
     store = metadata.open_store(connection, store_name)  # fails fast on a bad server

@@ -10,9 +10,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import sys
 import warnings
-from typing import Iterator
+from typing import Iterator, Sequence
 
 
 _CHATTY_LOGGERS = ("tensorflow", "absl", "apache_beam", "tfx", "ml_metadata")
@@ -28,13 +29,38 @@ def prepare_tensorflow() -> None:
         raise RuntimeError("TF_USE_LEGACY_KERAS must be 1 before TensorFlow is imported")
 
 
-def send_logs_to_file(path: str, verbose: bool) -> None:
+class RedactSecrets(logging.Filter):
+    """Removes secrets from log records before any handler writes them.
+
+    TFX logs its deployment config, metadata connection included, so a MySQL
+    password would reach the log without this. Known secrets and any
+    `password: "..."` field of a printed proto are replaced by `***`.
+    """
+
+    _PROTO_FIELD = re.compile(r'(password:\s*)"(?:[^"\\]|\\.)*"')
+
+    def __init__(self, secrets: Sequence[str] = ()) -> None:
+        super().__init__()
+        self._secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self._PROTO_FIELD.sub(r'\1"***"', message)
+        for secret in self._secrets:
+            redacted = redacted.replace(secret, "***")
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def send_logs_to_file(path: str, verbose: bool, secrets: Sequence[str] = ()) -> None:
     """Routes Python, absl, TF and Beam logging to `path`; the console keeps warnings
     only when `verbose` is False, so the run summary is not drowned.
 
     Args:
       path: Log file (its folder is created).
       verbose: Also echo INFO logs to stderr.
+      secrets: Strings that must never be written (e.g. a database password).
     """
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     from absl import logging as absl_logging
@@ -45,10 +71,13 @@ def send_logs_to_file(path: str, verbose: bool) -> None:
     file_handler = logging.FileHandler(path, mode="a", encoding="utf-8")
     file_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     file_handler.setLevel(logging.INFO)
+    redact = RedactSecrets(secrets)
+    file_handler.addFilter(redact)
     root.addHandler(file_handler)
     if verbose:
         console = logging.StreamHandler(sys.stderr)
         console.setLevel(logging.INFO)
+        console.addFilter(redact)
         root.addHandler(console)
     root.setLevel(logging.INFO)
     absl_logging.use_python_logging(quiet=True)

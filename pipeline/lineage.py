@@ -137,6 +137,7 @@ class Lineage:
         return self._type_names[artifact.type_id]
 
     def _producer(self, artifact_id: int) -> Optional[int]:
+        """The execution that first wrote the artifact (later ones reused it from cache)."""
         events = self._store.get_events_by_artifact_ids([artifact_id])
         produced = sorted(e.execution_id for e in events if e.type in _OUTPUT_TYPES)
         return produced[0] if produced else None
@@ -291,11 +292,14 @@ class Lineage:
             graph.artifacts[artifact_id] = self.artifact(artifact_id)
         seen_executions: set[int] = set()
         while frontier:
-            events = self._store.get_events_by_artifact_ids(frontier)
-            producers = {e.execution_id for e in events if e.type in _OUTPUT_TYPES}
-            for e in events:
-                if e.type in _OUTPUT_TYPES:
-                    graph.edges.add(("output", e.execution_id, e.artifact_id))
+            # An artifact's producer is the execution that first wrote it; later
+            # CACHED executions that reused it are not where it came from.
+            producers = set()
+            for artifact_id in frontier:
+                producer = graph.artifacts[artifact_id].producer
+                if producer is not None:
+                    graph.edges.add(("output", producer, artifact_id))
+                    producers.add(producer)
             producers -= seen_executions
             seen_executions |= producers
             frontier = []
