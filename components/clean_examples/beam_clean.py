@@ -1,9 +1,14 @@
-"""CleanExamples as Beam transforms.
+"""CleanExamples as Beam transforms, in two passes over the rows.
 
-Rows are inspected once (quarantine, alias resolution), then joined with the
-spam list on the canonical id in one CoGroupByKey, where each person's rows are
-merged. The id map is a side input (one dict per worker: aliases are a small
-share of ids); rows and spam ids are never gathered anywhere but per person.
+Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
+label, a fingerprint of the row) and joins them with the spam list per person
+in one CoGroupByKey, deciding which rows are removed. Pass 2 re-reads the rows
+and streams each to the cleaned or rejected output by that decision, so full
+rows never wait in a shuffle.
+
+The id map and the decisions are side inputs (one dict per worker): aliases,
+and removed rows (spam and merged duplicates), are a small share of the data:
+one dict entry per alias and per removed row.
 """
 
 from __future__ import annotations
@@ -27,9 +32,11 @@ from components.common.example_features import (
     single_value,
     string_features,
 )
+from components.common.fingerprint import fingerprint64
 
 KEPT = "kept"
 REJECTED = "rejected"
+COPIES = "copies"
 CONFLICTS = "conflicts"
 UNMATCHED_SPAM = "unmatched_spam"
 
@@ -43,71 +50,150 @@ def _only_value(example: tf.train.Example, name: Optional[str]) -> Optional[str]
     return values[0] if len(values) == 1 else None
 
 
-class InspectRows(beam.DoFn):
-    """Quarantines invalid rows and keys the rest by canonical id."""
+def row_fingerprint(source: str, record: bytes) -> int:
+    """Identifies a row across the two passes (its source and bytes)."""
+    return fingerprint64(0, source.encode("utf-8") + b"\x00" + record)
+
+
+def inspect_row(
+    record: bytes, source: str, aliases: Mapping[str, str], options: CleanOptions
+) -> tuple[Optional[str], Optional[str], Optional[tf.train.Example]]:
+    """Returns (quarantine reason, canonical id, parsed example) of one row.
+
+    The reason is None for a valid row; the canonical id is None without an
+    id column. Both passes call this, so they agree on every row.
+    """
+    example = tf.train.Example.FromString(record)
+    ids = feature_values(example, options.id_key) if options.id_key else []
+    raw_id = ids[0] if len(ids) == 1 else None
+    # The input check samples the first rows; a reserved column appearing
+    # later is caught here, so no value is silently overwritten.
+    clash = [f for f in RESERVED_FEATURES if f in example.features.feature]
+    if clash:
+        return rules.RESERVED_COLUMN + clash[0], None, example
+    if len(ids) > 1:
+        return rules.MULTIPLE_IDS, None, example
+    missing = [c for c in options.required_columns if not feature_values(example, c)]
+    reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
+    if reason is not None or raw_id is None:
+        return reason, None, example
+    return None, canonical_id(raw_id, aliases), example
+
+
+def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
+    try:
+        return rules.resolve_alias(identifier, aliases)
+    except rules.IdMapError:
+        # Reported by the id-map check, which fails the step; keep going here.
+        return identifier
+
+
+class RowFacts(beam.DoFn):
+    """Pass 1: (canonical id, (source, timestamp, label, row fingerprint)) per valid row.
+
+    Only these small facts meet in the shuffle; the rows themselves stream
+    through pass 2.
+    """
 
     def __init__(self, options: CleanOptions) -> None:
         self._options = options
 
     def process(
         self, record: bytes, source: str, aliases: Mapping[str, str]
-    ) -> Iterator[object]:
+    ) -> Iterator[tuple[str, tuple]]:
         options = self._options
-        example = tf.train.Example.FromString(record)
-        ids = feature_values(example, options.id_key) if options.id_key else []
-        raw_id = ids[0] if len(ids) == 1 else None
-        # The input check samples the first rows; a reserved column appearing
-        # later is caught here, so no value is silently overwritten.
-        clash = [f for f in RESERVED_FEATURES if f in example.features.feature]
-        if clash:
-            reason: Optional[str] = rules.RESERVED_COLUMN + clash[0]
-        elif len(ids) > 1:
-            reason = rules.MULTIPLE_IDS
-        else:
-            missing = [c for c in options.required_columns if not feature_values(example, c)]
-            reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
-        if reason is not None:
-            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
-        elif options.id_key is None:
-            yield beam.pvalue.TaggedOutput(KEPT, (source, record, None))
-        else:
-            # A plain tuple: Beam encodes it natively through the shuffle, where
-            # a dataclass would be pickled row by row.
-            facts = (
-                source,
-                numeric_value(example, options.timestamp_key) if options.timestamp_key else None,
-                _only_value(example, options.label_key),
-                record,
-            )
-            yield rules.resolve_alias(raw_id, aliases), facts
+        reason, canonical, example = inspect_row(record, source, aliases, options)
+        if reason is not None or canonical is None:
+            return
+        timestamp = numeric_value(example, options.timestamp_key) if options.timestamp_key else None
+        yield canonical, (
+            source,
+            timestamp,
+            _only_value(example, options.label_key),
+            row_fingerprint(source, record),
+        )
 
 
 def decide_person(
     canonical_and_groups: tuple[str, Mapping[str, Iterable]],
     source_priority: tuple[str, ...],
 ) -> Iterator[object]:
-    """Spam removal and merge for one canonical id."""
+    """Spam removal and merge for one canonical id, on row facts.
+
+    Yields (row fingerprint, (rows kept, rows removed, reason)) for every
+    fingerprint with a removed row; exact copies of a row share a fingerprint,
+    so one of them may be kept and the others removed.
+    """
     canonical, groups = canonical_and_groups
-    rows = [rules.RowFacts(*facts) for facts in groups["rows"]]
+    facts = list(groups["rows"])
     is_spam = any(True for _ in groups["spam"])
-    if not rows:
+    if not facts:
         if is_spam:
             yield beam.pvalue.TaggedOutput(UNMATCHED_SPAM, canonical)
         return
+    rows = [
+        rules.RowFacts(source, timestamp, label, fp.to_bytes(8, "big"))
+        for source, timestamp, label, fp in facts
+    ]
     if is_spam:
-        for row in rows:
-            yield beam.pvalue.TaggedOutput(REJECTED, (row.source, row.record, rules.SPAM))
-        return
-    keep = rules.survivor_index(rows, source_priority) if len(rows) > 1 else 0
-    for i, row in enumerate(rows):
-        if i == keep:
-            yield beam.pvalue.TaggedOutput(KEPT, (row.source, row.record, canonical))
+        keep, reason = None, rules.SPAM
+    else:
+        keep = rules.survivor_index(rows, source_priority) if len(rows) > 1 else 0
+        reason = rules.DUPLICATE_MERGED
+    per_row: dict[int, list[int]] = {}
+    for i, (_, _, _, fp) in enumerate(facts):
+        kept_removed = per_row.setdefault(fp, [0, 0])
+        kept_removed[0 if i == keep else 1] += 1
+    for fp, (kept, removed) in per_row.items():
+        if removed:
+            yield fp, (kept, removed, reason)
+    if not is_spam and rules.has_label_conflict(rows):
+        yield beam.pvalue.TaggedOutput(CONFLICTS, canonical)
+
+
+class RouteRows(beam.DoFn):
+    """Pass 2: sends each row to kept or rejected, by quarantine and pass 1's decisions.
+
+    Rows with exact copies of which some are kept and some removed go to the
+    COPIES output, to be shared out per fingerprint.
+    """
+
+    def __init__(self, options: CleanOptions) -> None:
+        self._options = options
+
+    def process(
+        self,
+        record: bytes,
+        source: str,
+        aliases: Mapping[str, str],
+        removals: Mapping[int, tuple[int, int, str]],
+    ) -> Iterator[object]:
+        reason, canonical, _ = inspect_row(record, source, aliases, self._options)
+        if reason is not None:
+            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
+            return
+        decision = removals.get(row_fingerprint(source, record)) if canonical else None
+        if decision is None:
+            yield beam.pvalue.TaggedOutput(KEPT, (source, record, canonical))
+        elif decision[0] == 0:
+            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, decision[2]))
         else:
             yield beam.pvalue.TaggedOutput(
-                REJECTED, (row.source, row.record, rules.DUPLICATE_MERGED)
+                COPIES, (row_fingerprint(source, record), (source, record, canonical))
             )
-    if rules.has_label_conflict(rows):
-        yield beam.pvalue.TaggedOutput(CONFLICTS, canonical)
+
+
+def share_out_copies(
+    fp_and_rows: tuple[int, Iterable[tuple]], removals: Mapping[int, tuple[int, int, str]]
+) -> Iterator[object]:
+    """Keeps the decided number of a row's exact copies and rejects the rest."""
+    fp, rows = fp_and_rows
+    kept, _, reason = removals[fp]
+    for i, (source, record, canonical) in enumerate(rows):
+        if i < kept:
+            yield beam.pvalue.TaggedOutput(KEPT, (source, record, canonical))
+        else:
+            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
 
 
 def tag_kept(row: tuple[str, bytes, Optional[str]]) -> bytes:

@@ -183,7 +183,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         extra_file: str,
         input_file: str,
     ) -> None:
-        """Builds the cleaning pass."""
+        """Builds both cleaning passes (see beam_clean)."""
         if id_map is not None:
             pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
                 beam_clean.alias_pairs, options
@@ -193,76 +193,110 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         distinct_pairs = pairs | "DistinctPairs" >> beam.Distinct()
         aliases = beam.pvalue.AsDict(distinct_pairs)
 
-        inspected, input_keys = [], []
-        for source in examples_io.split_names(examples):
-            name = source.capitalize()
-            read = examples_io.read_split(pipeline, examples, source, "Read")
-            input_keys.append(read | f"KeyInput{name}" >> beam.Map(lambda _, s=source: (s,)))
-            inspected.append(
-                read
-                | f"Inspect{name}"
-                >> beam.ParDo(beam_clean.InspectRows(options), source, aliases).with_outputs(
-                    beam_clean.KEPT, beam_clean.REJECTED, main="keyed"
-                )
-            )
-        kept = [r[beam_clean.KEPT] for r in inspected]
-        removed = [r[beam_clean.REJECTED] for r in inspected]
+        sources = examples_io.split_names(examples)
         extras = []
         if options.id_key:
-            keyed = [r.keyed for r in inspected] | "FlattenKeyed" >> beam.Flatten()
+            facts = [
+                examples_io.read_split(pipeline, examples, source, "Decide")
+                | f"Facts{source.capitalize()}"
+                >> beam.ParDo(beam_clean.RowFacts(options), source, aliases)
+                for source in sources
+            ] | "FlattenFacts" >> beam.Flatten()
             if spam_list is not None:
                 spam = (
                     _read_all(pipeline, spam_list, "Spam")
                     | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
                     | "CanonicalSpamIds"
-                    >> beam.Map(lambda i, a: (rules.resolve_alias(i, a), True), aliases)
+                    >> beam.Map(lambda i, a: (beam_clean.canonical_id(i, a), True), aliases)
+                    | "DistinctSpamIds" >> beam.Distinct()
                 )
+                extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
             else:
                 spam = pipeline | "NoSpamList" >> beam.Create([])
             decided = (
-                {"rows": keyed, "spam": spam}
+                {"rows": facts, "spam": spam}
                 | "JoinPeopleWithSpam" >> beam.CoGroupByKey()
                 | "DecidePerPerson"
                 >> beam.FlatMap(beam_clean.decide_person, options.source_priority).with_outputs(
-                    beam_clean.KEPT, beam_clean.REJECTED, beam_clean.CONFLICTS,
-                    beam_clean.UNMATCHED_SPAM,
+                    beam_clean.CONFLICTS, beam_clean.UNMATCHED_SPAM, main="removals"
                 )
             )
-            kept.append(decided[beam_clean.KEPT])
-            removed.append(decided[beam_clean.REJECTED])
+            removals = decided.removals
             extras += [
                 decided[beam_clean.CONFLICTS] | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
                 decided[beam_clean.UNMATCHED_SPAM] | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
             ]
-            if spam_list is not None:
-                # Count each (canonical) spam id once, however often the list names it.
-                extras.append(
-                    spam
-                    | "DistinctSpamIds" >> beam.Distinct()
-                    | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",))
-                )
+        else:
+            removals = pipeline | "NoRemovals" >> beam.Create([])
         if id_map is not None:
             extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
+        removals_side = beam.pvalue.AsDict(removals)
 
-        kept_rows = kept | "FlattenKept" >> beam.Flatten()
-        removed_rows = removed | "FlattenRejected" >> beam.Flatten()
-        examples_io.write_split(kept_rows | "TagKept" >> beam.Map(beam_clean.tag_kept), cleaned, CLEANED_SPLIT)
-        examples_io.write_split(
-            removed_rows | "TagRejected" >> beam.Map(beam_clean.tag_rejected), rejected, REJECTED_SPLIT
+        outcome_counts, input_keys = [], []
+        routed_copies = []
+        for source in sources:
+            name = source.capitalize()
+            read = examples_io.read_split(pipeline, examples, source, "Read")
+            input_keys.append(read | f"KeyInput{name}" >> beam.Map(lambda _, s=source: (s,)))
+            routed = read | f"Route{name}" >> beam.ParDo(
+                beam_clean.RouteRows(options), source, aliases, removals_side
+            ).with_outputs(beam_clean.KEPT, beam_clean.REJECTED, beam_clean.COPIES)
+            routed_copies.append(routed[beam_clean.COPIES])
+            outcome_counts += Executor._write_rows(
+                routed[beam_clean.KEPT], routed[beam_clean.REJECTED], cleaned, rejected, name
+            )
+        shared = (
+            routed_copies
+            | "FlattenCopies" >> beam.Flatten()
+            | "GroupCopies" >> beam.GroupByKey()
+            | "ShareOutCopies"
+            >> beam.FlatMap(beam_clean.share_out_copies, removals_side).with_outputs(
+                beam_clean.KEPT, beam_clean.REJECTED
+            )
+        )
+        outcome_counts += Executor._write_rows(
+            shared[beam_clean.KEPT], shared[beam_clean.REJECTED], cleaned, rejected, "Copies"
         )
         (
-            (
-                kept_rows | "KeyKeptOutcome" >> beam.Map(lambda r: (r[0], rules.KEPT)),
-                removed_rows | "KeyRejectedOutcome" >> beam.Map(lambda r: (r[0], r[2])),
-            )
+            outcome_counts
             | "FlattenOutcomes" >> beam.Flatten()
-            | "CountOutcomes" >> counts.WriteCounts(outcome_file)
+            | "WriteOutcomes" >> counts.WriteCounted(outcome_file)
         )
         input_keys | "FlattenInputKeys" >> beam.Flatten() | "CountInput" >> counts.WriteCounts(
             input_file
         )
         if extras:
             extras | "FlattenExtras" >> beam.Flatten() | "CountExtras" >> counts.WriteCounts(extra_file)
+
+    @staticmethod
+    def _write_rows(
+        kept: beam.PCollection,
+        removed: beam.PCollection,
+        cleaned: artifact.Artifact,
+        rejected: artifact.Artifact,
+        label: str,
+    ) -> list[beam.PCollection]:
+        """Writes one branch's kept and rejected rows; returns their outcome counts.
+
+        Each branch writes its own files (named after it), so no branch waits
+        for another; only the small counts are joined.
+        """
+        file_name = f"{label.lower()}_tfrecord"
+        examples_io.write_split(
+            kept | f"TagKept{label}" >> beam.Map(beam_clean.tag_kept), cleaned, CLEANED_SPLIT, file_name
+        )
+        examples_io.write_split(
+            removed | f"TagRejected{label}" >> beam.Map(beam_clean.tag_rejected),
+            rejected, REJECTED_SPLIT, file_name,
+        )
+        return [
+            kept
+            | f"KeyKept{label}" >> beam.Map(lambda r: (r[0], rules.KEPT))
+            | f"CountKept{label}" >> beam.combiners.Count.PerElement(),
+            removed
+            | f"KeyRejected{label}" >> beam.Map(lambda r: (r[0], r[2]))
+            | f"CountRejected{label}" >> beam.combiners.Count.PerElement(),
+        ]
 
     @staticmethod
     def _record(

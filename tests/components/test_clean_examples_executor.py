@@ -377,9 +377,11 @@ def test_full_run_output_splits_and_payload_format(full_run):
         assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
         split = Path(output.uri)
         files = sorted(p.name for p in split.glob("Split-*/*"))
-        assert files and all(
-            f.startswith("data_tfrecord") and f.endswith(".gz") for f in files
-        )
+        # One file set per written branch: each source, and the shared exact copies.
+        assert {f.split("-")[0] for f in files} == {
+            "web_tfrecord", "mobile_tfrecord", "partner_tfrecord", "copies_tfrecord"
+        }
+        assert all(f.endswith(".gz") for f in files)
 
 
 def test_cleaned_output_reads_with_tf_parse_example(full_run):
