@@ -10,13 +10,17 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo test venv lock clean system-deps
+.PHONY: demo test lint venv lock clean system-deps
 
 demo: $(STAMP)
 	$(VENV)/bin/python run_local.py
 
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps lint
 	$(VENV)/bin/python -m pytest tests
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # Debian packages the tests use: MariaDB (the shared metadata store tests) and
 # Graphviz (lineage pictures). Installed with apt-get when running as root;

@@ -11,7 +11,9 @@ setuptools.setup(
     version="0.1.0",
     description="A replicable TFX data pipeline: ingest, clean, split, transform, train, with lineage.",
     python_requires=">=3.9,<3.11",
-    packages=setuptools.find_packages(include=["pipeline*", "components*", "transforms*", "models*"]),
+    packages=setuptools.find_packages(
+        include=["pipeline*", "components*", "transforms*", "models*"]
+    ),
     install_requires=[
         "tfx==1.16.0",
         "apache-beam[gcp]",

@@ -43,7 +43,9 @@ def _child(step: str, args: Sequence[str]) -> dict:
         uris, seconds = {}, 0.0
         for name, component_id in (("spam_accounts", "SpamListGen"), ("id_map", "IdMapGen")):
             took, uris[name] = steps.run_example_gen(
-                os.path.join(data, name), out, output_buckets=[("all", 1)],
+                os.path.join(data, name),
+                out,
+                output_buckets=[("all", 1)],
                 component_id=component_id,
             )
             seconds += took
@@ -95,8 +97,13 @@ def benchmark(rows: int, work: str) -> list:
     clean = run_step(
         "clean",
         [
-            *me, "clean", data, os.path.join(folder, "clean"), stock.details["uri"],
-            reference.details["spam_accounts"], reference.details["id_map"],
+            *me,
+            "clean",
+            data,
+            os.path.join(folder, "clean"),
+            stock.details["uri"],
+            reference.details["spam_accounts"],
+            reference.details["id_map"],
         ],
     )
     return [stock, reference, clean]
@@ -109,7 +116,7 @@ def format_table(results: dict) -> str:
         "CleanExamples | kept / spam / merged | clean / stock time | clean / stock peak RSS |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for rows, (stock, reference, clean) in sorted(results.items()):
+    for _, (stock, reference, clean) in sorted(results.items()):
         accounting = clean.details["accounting"]
         removed = accounting["removed_per_reason"]
         lines.append(

@@ -77,7 +77,9 @@ def run_example_gen(
     output_config = (
         tfx.proto.Output(
             split_config=tfx.proto.SplitConfig(
-                splits=[tfx.proto.SplitConfig.Split(name=n, hash_buckets=b) for n, b in output_buckets]
+                splits=[
+                    tfx.proto.SplitConfig.Split(name=n, hash_buckets=b) for n, b in output_buckets
+                ]
             )
         )
         if output_buckets

@@ -76,9 +76,7 @@ class TrainingConfig:
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(raw) - known)
         if unknown:
-            raise ValueError(
-                f"training: unknown keys {unknown}; expected {sorted(known)}"
-            )
+            raise ValueError(f"training: unknown keys {unknown}; expected {sorted(known)}")
         if "hidden_units" in raw:
             raw["hidden_units"] = tuple(int(u) for u in raw["hidden_units"])
         config = cls(**raw)
@@ -89,13 +87,10 @@ class TrainingConfig:
         """Raises ValueError naming the first field that is not positive."""
         for name in ("batch_size", "epochs", "embedding_dim", "learning_rate"):
             if not getattr(self, name) > 0:
-                raise ValueError(
-                    f"training.{name} must be > 0, got {getattr(self, name)!r}"
-                )
+                raise ValueError(f"training.{name} must be > 0, got {getattr(self, name)!r}")
         if not self.hidden_units or min(self.hidden_units) <= 0:
             raise ValueError(
-                "training.hidden_units must be non-empty positive ints, "
-                f"got {self.hidden_units!r}"
+                f"training.hidden_units must be non-empty positive ints, got {self.hidden_units!r}"
             )
 
 
@@ -110,9 +105,7 @@ def _id_bucket_count(
         return vocab_size + column.oov_buckets
     if column.kind == features.FeatureKind.TIMESTAMP:
         return features.DAY_OF_WEEK_BUCKETS
-    raise ValueError(
-        f"column {column.name!r} of kind {column.kind.value} has no id feature"
-    )
+    raise ValueError(f"column {column.name!r} of kind {column.kind.value} has no id feature")
 
 
 def build_model(
@@ -139,9 +132,7 @@ def build_model(
     for column in columns:
         for name in features.float_outputs(column):
             inputs[name] = tf.keras.Input(shape=(), name=name, dtype=tf.float32)
-            parts.append(
-                tf.keras.layers.Reshape((1,), name=f"{name}_column")(inputs[name])
-            )
+            parts.append(tf.keras.layers.Reshape((1,), name=f"{name}_column")(inputs[name]))
         for name in features.integer_outputs(column):
             inputs[name] = tf.keras.Input(shape=(), name=name, dtype=tf.int64)
             buckets = _id_bucket_count(column, tf_transform_output)
@@ -151,11 +142,7 @@ def build_model(
             parts.append(embedding(inputs[name]))
     if not parts:
         raise ValueError("no feature columns configured; the model needs at least one")
-    x = (
-        tf.keras.layers.Concatenate(name="features")(parts)
-        if len(parts) > 1
-        else parts[0]
-    )
+    x = tf.keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
     for i, units in enumerate(config.hidden_units):
         x = tf.keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
     output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
@@ -323,9 +310,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         config.batch_size,
         seed,
     )
-    history = model.fit(
-        train_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0
-    )
+    history = model.fit(train_dataset, epochs=epochs, steps_per_epoch=steps_per_epoch, verbose=0)
     train_metrics = {k: v[-1] for k, v in history.history.items()}
     logging.info(
         "Final train metrics after %d epochs: %s",

@@ -231,9 +231,7 @@ class _Reader:
     def name(self, value: Any, field: str) -> str:
         text = self.string(value, field)
         if not _NAME_PATTERN.match(text):
-            raise self.error(
-                field, f"{text!r} is not a valid name (letters, digits, '_' and '-')"
-            )
+            raise self.error(field, f"{text!r} is not a valid name (letters, digits, '_' and '-')")
         return text
 
     def integer(self, value: Any, field: str, minimum: int) -> int:
@@ -242,12 +240,12 @@ class _Reader:
         return value
 
     def number(self, value: Any, field: str, low: float, high: float) -> float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not (
-            low <= value <= high
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not (low <= value <= high)
         ):
-            raise self.error(
-                field, f"expected a number in [{low}, {high}], got {_describe(value)}"
-            )
+            raise self.error(field, f"expected a number in [{low}, {high}], got {_describe(value)}")
         return float(value)
 
     def sequence(self, value: Any, field: str) -> list[Any]:
@@ -303,9 +301,7 @@ def _read_features(r: _Reader, raw: Any) -> tuple[FeatureColumn, ...]:
                 name=name,
                 kind=kind,
                 oov_buckets=r.integer(item.get("oov_buckets", 1), f"{field}.oov_buckets", 1),
-                min_frequency=r.integer(
-                    item.get("min_frequency", 1), f"{field}.min_frequency", 1
-                ),
+                min_frequency=r.integer(item.get("min_frequency", 1), f"{field}.min_frequency", 1),
             )
         )
     names = [c.name for c in columns]
@@ -324,9 +320,7 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
     stratify_raw = raw.get("stratify_by", [])
     if not isinstance(stratify_raw, list):
         raise r.error("split.stratify_by", f"expected a list, got {_describe(stratify_raw)}")
-    stratify_by = tuple(
-        r.string(v, f"split.stratify_by[{i}]") for i, v in enumerate(stratify_raw)
-    )
+    stratify_by = tuple(r.string(v, f"split.stratify_by[{i}]") for i, v in enumerate(stratify_raw))
     group_by = raw.get("group_by")
     group_by = r.string(group_by, "split.group_by") if group_by is not None else None
     if "ratios" not in raw:
@@ -362,7 +356,8 @@ def _read_cleaning(r: _Reader, raw: Any, fields: dict[str, Any], base_dir: str) 
         return CleaningConfig()
     raw = r.mapping(raw, "cleaning")
     r.only_keys(
-        raw, "cleaning",
+        raw,
+        "cleaning",
         {"spam_list", "id_map", "keep_latest_by", "source_priority", "required_columns"},
     )
     spam_list = id_map = None
@@ -421,7 +416,9 @@ def _read_training(r: _Reader, raw: Any) -> TrainingConfig:
         for i, v in enumerate(r.sequence(hidden, "training.hidden_units"))
     )
     return TrainingConfig(
-        train_steps=r.integer(raw.get("train_steps", defaults.train_steps), "training.train_steps", 1),
+        train_steps=r.integer(
+            raw.get("train_steps", defaults.train_steps), "training.train_steps", 1
+        ),
         eval_steps=r.integer(raw.get("eval_steps", defaults.eval_steps), "training.eval_steps", 1),
         epochs=r.integer(raw.get("epochs", defaults.epochs), "training.epochs", 1),
         batch_size=r.integer(raw.get("batch_size", defaults.batch_size), "training.batch_size", 1),
@@ -441,10 +438,10 @@ def _read_evaluation(r: _Reader, raw: Any) -> EvaluationConfig:
     if not isinstance(slice_by, list):
         raise r.error("evaluation.slice_by", f"expected a list, got {_describe(slice_by)}")
     return EvaluationConfig(
-        min_auc=r.number(raw.get("min_auc", EvaluationConfig.min_auc), "evaluation.min_auc", 0.0, 1.0),
-        slice_by=tuple(
-            r.string(v, f"evaluation.slice_by[{i}]") for i, v in enumerate(slice_by)
+        min_auc=r.number(
+            raw.get("min_auc", EvaluationConfig.min_auc), "evaluation.min_auc", 0.0, 1.0
         ),
+        slice_by=tuple(r.string(v, f"evaluation.slice_by[{i}]") for i, v in enumerate(slice_by)),
     )
 
 
@@ -461,8 +458,16 @@ def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
 
 
 _TOP_LEVEL_KEYS = {
-    "name", "sources", "label", "id_key", "features", "cleaning", "split", "training",
-    "evaluation", "output",
+    "name",
+    "sources",
+    "label",
+    "id_key",
+    "features",
+    "cleaning",
+    "split",
+    "training",
+    "evaluation",
+    "output",
 }
 
 

@@ -259,9 +259,7 @@ class Lineage:
         seen_executions: set[int] = set()
         while frontier:
             events = self._store.get_events_by_artifact_ids(frontier)
-            consumers = {
-                e.execution_id for e in events if e.type in _INPUT_TYPES
-            } - seen_executions
+            consumers = {e.execution_id for e in events if e.type in _INPUT_TYPES} - seen_executions
             for e in events:
                 if e.type in _INPUT_TYPES:
                     graph.edges.add(("input", e.artifact_id, e.execution_id))
@@ -345,17 +343,17 @@ class Lineage:
             key=lambda c: (c.create_time_since_epoch, c.id),
         )
         for context in contexts:
-            pipelines = [
-                p.name for p in self._store.get_parent_contexts_by_context(context.id)
-            ]
+            pipelines = [p.name for p in self._store.get_parent_contexts_by_context(context.id)]
             executions = sorted(
                 (self.execution(e.id) for e in self._store.get_executions_by_context(context.id)),
                 key=lambda e: (e.start_ms, e.id),
             )
             states = collections.Counter(e.state for e in executions)
             status = (
-                "FAILED" if states.get("FAILED")
-                else "RUNNING" if states.get("RUNNING") or states.get("NEW")
+                "FAILED"
+                if states.get("FAILED")
+                else "RUNNING"
+                if states.get("RUNNING") or states.get("NEW")
                 else "COMPLETE"
             )
             config = _values(context.custom_properties)
@@ -368,8 +366,7 @@ class Lineage:
                     "config_path": config.get("config_path"),
                     "config_hash": config.get("config_hash"),
                     "executions": [
-                        {"id": e.id, "component": e.component, "state": e.state}
-                        for e in executions
+                        {"id": e.id, "component": e.component, "state": e.state} for e in executions
                     ],
                 }
             )
@@ -403,9 +400,7 @@ def _filter_types(graph: LineageGraph, types: Iterable[str]) -> LineageGraph:
     wanted = {t.lower() for t in types}
     if not wanted:
         return graph
-    keep = {
-        i for i, a in graph.artifacts.items() if a.type.lower() in wanted or i in graph.roots
-    }
+    keep = {i for i, a in graph.artifacts.items() if a.type.lower() in wanted or i in graph.roots}
     graph.artifacts = {i: a for i, a in graph.artifacts.items() if i in keep}
     graph.edges = {
         edge

@@ -30,9 +30,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
 # Parameters shown in text output; --format json shows them all.
 KEY_PARAMETERS = (
-    "input_base", "input_fingerprint", "options", "splits", "seed", "label_key",
-    "stratify_keys", "group_key", "module_path", "preprocessing_fn", "run_fn",
-    "custom_config", "train_args", "eval_args",
+    "input_base",
+    "input_fingerprint",
+    "options",
+    "splits",
+    "seed",
+    "label_key",
+    "stratify_keys",
+    "group_key",
+    "module_path",
+    "preprocessing_fn",
+    "run_fn",
+    "custom_config",
+    "train_args",
+    "eval_args",
 )
 MAX_VALUE_CHARS = 160
 
@@ -130,6 +141,7 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
 
 def to_dot(graph: LineageGraph) -> str:
     """The lineage graph in Graphviz DOT: artifacts as ellipses, executions as boxes."""
+
     def quote(text: str) -> str:
         return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 

@@ -104,17 +104,23 @@ def connection_config(
         raise CascadeError("no metadata store: give a SQLite path or --mysql-host")
     if read_only:
         if not os.path.isfile(sqlite_path):
-            raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
+            raise CascadeError(
+                f"metadata store {sqlite_path} does not exist (run the pipeline first)"
+            )
         config.sqlite.filename_uri = sqlite_path
         config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
         return config
     os.makedirs(os.path.dirname(os.path.abspath(sqlite_path)), exist_ok=True)
     config.sqlite.filename_uri = sqlite_path
-    config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    config.sqlite.connection_mode = (
+        metadata_store_pb2.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
+    )
     return config
 
 
-def open_store(config: metadata_store_pb2.ConnectionConfig, where: str) -> metadata_store.MetadataStore:
+def open_store(
+    config: metadata_store_pb2.ConnectionConfig, where: str
+) -> metadata_store.MetadataStore:
     """Opens the store, turning connection failures into one clear message.
 
     Raises:

@@ -41,8 +41,10 @@ def example_gen_input_config(
     base = _common_base([s.path for s in sources])
     splits = []
     for source in sources:
-        relative = os.path.relpath(source.path, base) if "://" not in base else (
-            source.path[len(base):].strip("/") or "."
+        relative = (
+            os.path.relpath(source.path, base)
+            if "://" not in base
+            else (source.path[len(base) :].strip("/") or ".")
         )
         pattern = "*.csv" if relative == "." else posixpath.join(relative, "*.csv")
         splits.append(tfx.proto.Input.Split(name=source.name, pattern=pattern))
@@ -171,9 +173,7 @@ def create_pipeline(
         examples=split_examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        splits_config=tfx.proto.SplitsConfig(
-            analyze=["train"], transform=list(config.split.names)
-        ),
+        splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(config.split.names)),
         custom_config={**feature_config, "code_fingerprint": code_hash},
     )
 

@@ -178,7 +178,8 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
     where = f"{config.config_path}: cleaning"
     if cleaning.spam_list:
         found["spam_list"] = _check_reference(
-            cleaning.spam_list.path, {cleaning.spam_list.id_column: "id_column"},
+            cleaning.spam_list.path,
+            {cleaning.spam_list.id_column: "id_column"},
             f"{where}.spam_list",
         )
     if cleaning.id_map:

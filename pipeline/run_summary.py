@@ -64,10 +64,7 @@ def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> Op
     runs = [
         c
         for c in store.get_contexts_by_type(PIPELINE_RUN_CONTEXT)
-        if any(
-            p.name == pipeline_name
-            for p in store.get_parent_contexts_by_context(c.id)
-        )
+        if any(p.name == pipeline_name for p in store.get_parent_contexts_by_context(c.id))
     ]
     if not runs:
         return None
@@ -162,9 +159,7 @@ def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
         f"{source} {accounting['kept_per_source'].get(source, 0):,} of {n:,}"
         for source, n in accounting["rows_in_per_source"].items()
     )
-    removed = ", ".join(
-        f"{reason} {n:,}" for reason, n in accounting["removed_per_reason"].items()
-    )
+    removed = ", ".join(f"{reason} {n:,}" for reason, n in accounting["removed_per_reason"].items())
     lines = [
         f"  cleaning: kept {accounting['kept']:,} of {accounting['rows_in']:,} rows ({per_source})",
         f"            removed: {removed or 'none'}; "

@@ -40,4 +40,6 @@ def beam_pipeline_args(profile: str, temp_dir: str) -> list[str]:
             f"--direct_num_workers={os.cpu_count() or 1}",
             *common,
         ]
-    raise CascadeError(f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})")
+    raise CascadeError(
+        f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})"
+    )

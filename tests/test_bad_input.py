@@ -80,9 +80,7 @@ class Project:
         self.write_config()
 
     def write_config(self) -> None:
-        self.config_path.write_text(
-            yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8"
-        )
+        self.config_path.write_text(yaml.safe_dump(self.config, sort_keys=False), encoding="utf-8")
 
     def rows(self, source: str) -> list[list[str]]:
         with open(self.csv[source], newline="", encoding="utf-8") as f:
@@ -153,8 +151,7 @@ def test_the_unbroken_project_passes_preflight(project):
         (source, [str(project.csv[source])], ROWS_PER_SOURCE) for source in SOURCES
     ]
     assert [s.positives for s in summaries] == [
-        sum(row[HEADER.index(LABEL)] == "1" for row in project.rows(source))
-        for source in SOURCES
+        sum(row[HEADER.index(LABEL)] == "1" for row in project.rows(source)) for source in SOURCES
     ]
     assert config.output.root == str(project.output_root)
 
@@ -231,8 +228,7 @@ def test_bad_cli_flag(project, capsys):
     assert excinfo.value.code == 2
     assert captured.out == ""
     assert captured.err.splitlines()[-1].endswith(
-        "error: argument --profile: invalid choice: 'nope' "
-        "(choose from 'local', 'local-parallel')"
+        "error: argument --profile: invalid choice: 'nope' (choose from 'local', 'local-parallel')"
     )
     assert not project.output_root.exists()
 

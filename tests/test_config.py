@@ -174,9 +174,7 @@ def test_small_config_values(tmp_path):
         FeatureColumn("country", FeatureKind.CATEGORICAL, oov_buckets=2, min_frequency=3),
         FeatureColumn("signup_ts", FeatureKind.TIMESTAMP),
     )
-    assert config.split == SplitConfig(
-        ratios=(("train", 0.8), ("dev", 0.1), ("test", 0.1)), seed=7
-    )
+    assert config.split == SplitConfig(ratios=(("train", 0.8), ("dev", 0.1), ("test", 0.1)), seed=7)
     assert config.training == TrainingConfig(hidden_units=(8,))
     assert config.evaluation == EvaluationConfig(min_auc=0.5, slice_by=("source",))
 
@@ -376,9 +374,7 @@ def test_unknown_feature_kind_lists_valid_kinds(tmp_path, kind, shown):
 def test_missing_feature_kind_is_named_as_required(tmp_path):
     path = _write(tmp_path, _edited(("features", 1, "kind"), _DELETE))
 
-    assert _config_error(path) == (
-        f"{path}: features[1].kind: missing (required; one of: {KINDS})"
-    )
+    assert _config_error(path) == (f"{path}: features[1].kind: missing (required; one of: {KINDS})")
 
 
 def test_duplicate_yaml_key_is_rejected_with_its_line(tmp_path):
@@ -468,7 +464,11 @@ def test_id_key_is_the_label(tmp_path):
             "split.ratios",
             "ratios must sum to 1, they sum to 0.9",
         ),
-        ({"train": 0.8, "dev": 0.2, "test": 0}, "split.ratios.test", "every ratio must be > 0, got 0"),
+        (
+            {"train": 0.8, "dev": 0.2, "test": 0},
+            "split.ratios.test",
+            "every ratio must be > 0, got 0",
+        ),
         (
             {"train": 0.9, "dev": 0.2, "test": -0.1},
             "split.ratios.test",
@@ -510,9 +510,7 @@ def test_invalid_split_ratios(tmp_path, ratios, field, message):
 def test_invalid_seed(tmp_path, seed, described):
     path = _write(tmp_path, _edited(("split", "seed"), seed))
 
-    assert _config_error(path) == (
-        f"{path}: split.seed: expected an integer >= 0, got {described}"
-    )
+    assert _config_error(path) == (f"{path}: split.seed: expected an integer >= 0, got {described}")
 
 
 def test_seed_zero_is_valid(tmp_path):
@@ -644,15 +642,32 @@ def test_no_cleaning_section_means_nothing_to_clean(tmp_path):
 @pytest.mark.parametrize(
     "cleaning, field, message",
     [
-        ({"spam_lst": {}}, "cleaning.spam_lst", "unknown key (expected one of: id_map, "
-         "keep_latest_by, required_columns, source_priority, spam_list)"),
-        ({"spam_list": {"path": "x"}}, "cleaning.spam_list.id_column",
-         "expected a non-empty string, got nothing"),
-        ({"id_map": {"path": "x", "alias_column": "a"}}, "cleaning.id_map.canonical_column",
-         "expected a non-empty string, got nothing"),
-        ({"source_priority": ["web", "fax"]}, "cleaning.source_priority[1]",
-         "'fax' is not a source (sources: web, mobile)"),
-        ({"required_columns": "age"}, "cleaning.required_columns", "expected a list, got str 'age'"),
+        (
+            {"spam_lst": {}},
+            "cleaning.spam_lst",
+            "unknown key (expected one of: id_map, "
+            "keep_latest_by, required_columns, source_priority, spam_list)",
+        ),
+        (
+            {"spam_list": {"path": "x"}},
+            "cleaning.spam_list.id_column",
+            "expected a non-empty string, got nothing",
+        ),
+        (
+            {"id_map": {"path": "x", "alias_column": "a"}},
+            "cleaning.id_map.canonical_column",
+            "expected a non-empty string, got nothing",
+        ),
+        (
+            {"source_priority": ["web", "fax"]},
+            "cleaning.source_priority[1]",
+            "'fax' is not a source (sources: web, mobile)",
+        ),
+        (
+            {"required_columns": "age"},
+            "cleaning.required_columns",
+            "expected a list, got str 'age'",
+        ),
     ],
 )
 def test_invalid_cleaning(tmp_path, cleaning, field, message):

@@ -240,13 +240,28 @@ def test_categorical_vocabularies(all_rows: List[Row]) -> None:
     status = Counter(r["employment_status"] for r in all_rows)
 
     assert set(education) == {
-        "", "high_school", "bachelor", "master", "phd", "bootcamp", "associate", "trade_school"
+        "",
+        "high_school",
+        "bachelor",
+        "master",
+        "phd",
+        "bootcamp",
+        "associate",
+        "trade_school",
     }
     for rare in ("bootcamp", "associate", "trade_school"):
         assert 0 < education[rare] / n < 0.01, rare
     common_industries = {
-        "software", "finance", "healthcare", "retail", "education",
-        "manufacturing", "hospitality", "logistics", "marketing", "government",
+        "software",
+        "finance",
+        "healthcare",
+        "retail",
+        "education",
+        "manufacturing",
+        "hospitality",
+        "logistics",
+        "marketing",
+        "government",
     }
     assert set(industry) == common_industries | {"", "maritime", "mining", "aerospace"}
     for rare in ("maritime", "mining", "aerospace"):

@@ -16,8 +16,16 @@ def _filtered(message, args=None, secrets=()):
 @pytest.mark.parametrize(
     "message, args, expected",
     [
-        ('mysql { host: "db" password: "s3cr\\"et" }', None, 'mysql { host: "db" password: "***" }'),
-        ("Using config:\n%s", ('password: "abc"\nuser: "u"',), 'Using config:\npassword: "***"\nuser: "u"'),
+        (
+            'mysql { host: "db" password: "s3cr\\"et" }',
+            None,
+            'mysql { host: "db" password: "***" }',
+        ),
+        (
+            "Using config:\n%s",
+            ('password: "abc"\nuser: "u"',),
+            'Using config:\npassword: "***"\nuser: "u"',
+        ),
         ("connecting with hunter2 now", None, "connecting with *** now"),
         ("nothing to hide here", None, "nothing to hide here"),
     ],

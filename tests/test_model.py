@@ -97,17 +97,11 @@ def _serialize(row: Row) -> bytes:
         if not values:
             continue
         if isinstance(values[0], bytes):
-            feature[name] = tf.train.Feature(
-                bytes_list=tf.train.BytesList(value=values)
-            )
+            feature[name] = tf.train.Feature(bytes_list=tf.train.BytesList(value=values))
         elif isinstance(values[0], float):
-            feature[name] = tf.train.Feature(
-                float_list=tf.train.FloatList(value=values)
-            )
+            feature[name] = tf.train.Feature(float_list=tf.train.FloatList(value=values))
         else:
-            feature[name] = tf.train.Feature(
-                int64_list=tf.train.Int64List(value=values)
-            )
+            feature[name] = tf.train.Feature(int64_list=tf.train.Int64List(value=values))
     example = tf.train.Example(features=tf.train.Features(feature=feature))
     return example.SerializeToString()
 
@@ -156,9 +150,7 @@ def _run_transform(rows: list[Row], work: Path) -> tuple[Path, Path]:
                     file_name_suffix=".gz",
                 )
             )
-        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(
-            str(transform_dir)
-        )
+        _ = transform_fn | "WriteTransformFn" >> tft_beam.WriteTransformFn(str(transform_dir))
     return transform_dir, examples_dir
 
 
@@ -167,9 +159,7 @@ def _fn_args(transform_dir: Path, examples_dir: Path, serving_dir: Path) -> Any:
     examples = standard_artifacts.Examples()
     examples.uri = str(examples_dir)
     examples.split_names = artifact_utils.encode_split_names(["train", "eval"])
-    examples_utils.set_payload_format(
-        examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE
-    )
+    examples_utils.set_payload_format(examples, example_gen_pb2.PayloadFormat.FORMAT_TF_EXAMPLE)
     descriptors = ["Trainer"]
     data_accessor = fn_args_utils.DataAccessor(
         tf_dataset_factory=tfxio_utils.get_tf_dataset_factory_from_artifact(
@@ -197,9 +187,7 @@ def _read_transformed(examples_dir: Path, transform_dir: Path) -> dict[str, np.n
     """Reads the materialized train split back as {feature: [n] array}."""
     spec = tft.TFTransformOutput(str(transform_dir)).transformed_feature_spec()
     files = tf.io.gfile.glob(str(examples_dir / "Split-train" / "*"))
-    records = list(
-        tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator()
-    )
+    records = list(tf.data.TFRecordDataset(files, compression_type="GZIP").as_numpy_iterator())
     parsed = tf.io.parse_example(records, spec)
     return {name: value.numpy() for name, value in parsed.items()}
 
@@ -287,17 +275,10 @@ def test_transform_features_matches_materialized_transform(trained: Trained) -> 
     # row that has identical ids and the closest floats, each served row once.
     unused = list(range(NUM_TRAIN))
     for i in range(NUM_TRAIN):
-        same_ids = [
-            j
-            for j in unused
-            if all(served[n][j] == materialized[n][i] for n in int_names)
-        ]
+        same_ids = [j for j in unused if all(served[n][j] == materialized[n][i] for n in int_names)]
         assert same_ids, f"materialized row {i} has ids no served row has"
         gaps = [
-            max(
-                abs(float(served[n][j]) - float(materialized[n][i]))
-                for n in float_names
-            )
+            max(abs(float(served[n][j]) - float(materialized[n][i])) for n in float_names)
             for j in same_ids
         ]
         best = int(np.argmin(gaps))
@@ -327,9 +308,7 @@ def test_missing_optional_features_score(trained: Trained) -> None:
     assert np.all((probabilities >= 0.0) & (probabilities <= 1.0))
 
 
-def test_training_is_reproducible_with_the_same_seed(
-    trained: Trained, tmp_path: Path
-) -> None:
+def test_training_is_reproducible_with_the_same_seed(trained: Trained, tmp_path: Path) -> None:
     examples_dir = trained.work / "transformed_examples"
     again = tmp_path / "serving_model"
     model_lib.run_fn(_fn_args(trained.transform_dir, examples_dir, again))

@@ -28,10 +28,31 @@ RAW_SPEC = {
 MONDAY_06_00 = 4 * 86400 + 6 * 3600  # 1970-01-05 06:00 UTC
 THURSDAY_12_00 = 12 * 3600  # 1970-01-01 12:00 UTC
 ROWS = [
-    {"age": [20], "views": [0], "country": [b"US"], "signup_ts": [0], "label": [1], "user_id": [b"a"]},
-    {"age": [40], "views": [99], "country": [b"US"], "signup_ts": [MONDAY_06_00], "label": [0], "user_id": [b"b"]},
+    {
+        "age": [20],
+        "views": [0],
+        "country": [b"US"],
+        "signup_ts": [0],
+        "label": [1],
+        "user_id": [b"a"],
+    },
+    {
+        "age": [40],
+        "views": [99],
+        "country": [b"US"],
+        "signup_ts": [MONDAY_06_00],
+        "label": [0],
+        "user_id": [b"b"],
+    },
     {"age": [], "views": [9], "country": [], "signup_ts": [], "label": [0], "user_id": [b"c"]},
-    {"age": [30], "views": [999], "country": [b"IS"], "signup_ts": [THURSDAY_12_00], "label": [1], "user_id": [b"d"]},
+    {
+        "age": [30],
+        "views": [999],
+        "country": [b"IS"],
+        "signup_ts": [THURSDAY_12_00],
+        "label": [1],
+        "user_id": [b"d"],
+    },
 ]
 
 
@@ -62,7 +83,9 @@ def test_outputs_are_exactly_the_documented_features(transformed):
 
 def test_numeric_is_z_scored_with_missing_imputed_to_the_mean(transformed):
     std = math.sqrt(((20 - 30) ** 2 + (40 - 30) ** 2 + 0) / 3)
-    assert _column(transformed, "age_xf") == pytest.approx([-10 / std, 10 / std, 0.0, 0.0], abs=1e-6)
+    assert _column(transformed, "age_xf") == pytest.approx(
+        [-10 / std, 10 / std, 0.0, 0.0], abs=1e-6
+    )
     assert _column(transformed, "age_missing_xf") == [0.0, 0.0, 1.0, 0.0]
 
 
@@ -82,8 +105,12 @@ def test_categorical_rare_and_missing_values_share_the_oov_bucket(transformed):
 
 
 def test_timestamp_gives_hour_angle_and_day_of_week(transformed):
-    assert _column(transformed, "signup_ts_hour_sin_xf") == pytest.approx([0.0, 1.0, 0.0, 0.0], abs=1e-6)
-    assert _column(transformed, "signup_ts_hour_cos_xf") == pytest.approx([1.0, 0.0, 0.0, -1.0], abs=1e-6)
+    assert _column(transformed, "signup_ts_hour_sin_xf") == pytest.approx(
+        [0.0, 1.0, 0.0, 0.0], abs=1e-6
+    )
+    assert _column(transformed, "signup_ts_hour_cos_xf") == pytest.approx(
+        [1.0, 0.0, 0.0, -1.0], abs=1e-6
+    )
     # Thursday = 3, Monday = 0, missing = 7.
     assert _column(transformed, "signup_ts_day_of_week_xf") == [3, 0, 7, 3]
     assert _column(transformed, "signup_ts_missing_xf") == [0.0, 0.0, 1.0, 0.0]

@@ -91,9 +91,7 @@ def integer_outputs(column: FeatureColumn) -> list[str]:
     return []
 
 
-def to_custom_config(
-    columns: Sequence[FeatureColumn], label: str
-) -> dict[str, Any]:
+def to_custom_config(columns: Sequence[FeatureColumn], label: str) -> dict[str, Any]:
     """Serializes the feature columns and label for a TFX component's custom_config.
 
     Args:

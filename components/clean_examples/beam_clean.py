@@ -106,11 +106,14 @@ class RowFacts(beam.DoFn):
         if reason is not None or canonical is None:
             return
         timestamp = numeric_value(example, options.timestamp_key) if options.timestamp_key else None
-        yield canonical, (
-            source,
-            timestamp,
-            _only_value(example, options.label_key),
-            row_fingerprint(source, record),
+        yield (
+            canonical,
+            (
+                source,
+                timestamp,
+                _only_value(example, options.label_key),
+                row_fingerprint(source, record),
+            ),
         )
 
 

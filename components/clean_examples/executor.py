@@ -27,13 +27,18 @@ class CleaningInputError(ValueError):
     """An input dataset cannot be used as configured (names what and where)."""
 
 
-def _single(input_dict: dict[str, list[artifact.Artifact]], key: str) -> Optional[artifact.Artifact]:
+def _single(
+    input_dict: dict[str, list[artifact.Artifact]], key: str
+) -> Optional[artifact.Artifact]:
     artifacts = input_dict.get(key) or []
     return artifact_utils.get_single_instance(artifacts) if artifacts else None
 
 
 def _require_features(
-    examples: artifact.Artifact, what: str, required: dict[str, str], forbidden: tuple[str, ...] = ()
+    examples: artifact.Artifact,
+    what: str,
+    required: dict[str, str],
+    forbidden: tuple[str, ...] = (),
 ) -> int:
     """Checks sampled examples of every split carry `required` features.
 
@@ -143,13 +148,33 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         extra_file = counts.counts_path(cleaned.uri, "extra_counts")
         input_file = counts.counts_path(cleaned.uri, "rows_in")
         with self._make_beam_pipeline() as pipeline:
-            self._clean(pipeline, examples, spam_list, id_map, options, cleaned, rejected,
-                        outcome_file, extra_file, input_file)
-        self._record(cleaned, rejected, options, outcome_file, extra_file, input_file,
-                     spam_list is not None, id_map is not None,
-                     examples_io.split_names(examples))
+            self._clean(
+                pipeline,
+                examples,
+                spam_list,
+                id_map,
+                options,
+                cleaned,
+                rejected,
+                outcome_file,
+                extra_file,
+                input_file,
+            )
+        self._record(
+            cleaned,
+            rejected,
+            options,
+            outcome_file,
+            extra_file,
+            input_file,
+            spam_list is not None,
+            id_map is not None,
+            examples_io.split_names(examples),
+        )
 
-    def _check_id_map(self, id_map: artifact.Artifact, options: CleanOptions, work_uri: str) -> None:
+    def _check_id_map(
+        self, id_map: artifact.Artifact, options: CleanOptions, work_uri: str
+    ) -> None:
         """Runs a small Beam job over the id map; raises if it is inconsistent."""
         problems_file = counts.counts_path(work_uri, "id_map_problems")
         with self._make_beam_pipeline() as pipeline:
@@ -167,7 +192,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         problems = sorted(counts.read_counts(problems_file))
         if problems:
             shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
-            more = f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)" if len(problems) > MAX_PROBLEMS_SHOWN else ""
+            more = (
+                f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)"
+                if len(problems) > MAX_PROBLEMS_SHOWN
+                else ""
+            )
             raise CleaningInputError(f"CleanExamples: {shown}{more}")
 
     @staticmethod
@@ -223,8 +252,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
             removals = decided.removals
             extras += [
-                decided[beam_clean.CONFLICTS] | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
-                decided[beam_clean.UNMATCHED_SPAM] | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
+                decided[beam_clean.CONFLICTS]
+                | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
+                decided[beam_clean.UNMATCHED_SPAM]
+                | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
             ]
         else:
             removals = pipeline | "NoRemovals" >> beam.Create([])
@@ -262,11 +293,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "FlattenOutcomes" >> beam.Flatten()
             | "WriteOutcomes" >> counts.WriteCounted(outcome_file)
         )
-        input_keys | "FlattenInputKeys" >> beam.Flatten() | "CountInput" >> counts.WriteCounts(
-            input_file
+        (
+            input_keys
+            | "FlattenInputKeys" >> beam.Flatten()
+            | "CountInput" >> counts.WriteCounts(input_file)
         )
         if extras:
-            extras | "FlattenExtras" >> beam.Flatten() | "CountExtras" >> counts.WriteCounts(extra_file)
+            (
+                extras
+                | "FlattenExtras" >> beam.Flatten()
+                | "CountExtras" >> counts.WriteCounts(extra_file)
+            )
 
     @staticmethod
     def _write_rows(
@@ -283,11 +320,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         """
         file_name = f"{label.lower()}_tfrecord"
         examples_io.write_split(
-            kept | f"TagKept{label}" >> beam.Map(beam_clean.tag_kept), cleaned, CLEANED_SPLIT, file_name
+            kept | f"TagKept{label}" >> beam.Map(beam_clean.tag_kept),
+            cleaned,
+            CLEANED_SPLIT,
+            file_name,
         )
         examples_io.write_split(
             removed | f"TagRejected{label}" >> beam.Map(beam_clean.tag_rejected),
-            rejected, REJECTED_SPLIT, file_name,
+            rejected,
+            REJECTED_SPLIT,
+            file_name,
         )
         return [
             kept
@@ -346,7 +388,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "id_map_aliases": extra.get("id_map_aliases", 0) if has_id_map else None,
         }
         for artifact_ in (cleaned, rejected):
-            artifact_.set_string_custom_property("accounting", json.dumps(accounting, sort_keys=True))
+            artifact_.set_string_custom_property(
+                "accounting", json.dumps(accounting, sort_keys=True)
+            )
         for name in ("rows_in", "kept", "label_conflicts"):
             cleaned.set_int_custom_property(name, int(accounting[name]))
         cleaned.set_int_custom_property("rejected", sum(removed.values()))
@@ -356,7 +400,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             logging.warning("CleanExamples: the spam list is empty (0 ids); no row removed as spam")
         logging.info(
             "CleanExamples kept %s of %s rows; removed %s; %s label conflicts among merged rows",
-            f"{accounting['kept']:,}", f"{accounting['rows_in']:,}",
+            f"{accounting['kept']:,}",
+            f"{accounting['rows_in']:,}",
             ", ".join(f"{n:,} {reason}" for reason, n in sorted(removed.items())) or "none",
             f"{accounting['label_conflicts']:,}",
         )

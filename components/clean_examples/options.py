@@ -76,4 +76,6 @@ def _validate(options: CleanOptions) -> None:
             f"({', '.join(RESERVED_FEATURES)})"
         )
     if len(set(options.source_priority)) != len(options.source_priority):
-        raise ValueError(f"CleanExamples: source_priority repeats a source: {options.source_priority}")
+        raise ValueError(
+            f"CleanExamples: source_priority repeats a source: {options.source_priority}"
+        )

@@ -47,9 +47,7 @@ class RowFacts:
     record: bytes
 
 
-def quarantine_reason(
-    has_id: bool, missing_columns: Sequence[str]
-) -> Optional[str]:
+def quarantine_reason(has_id: bool, missing_columns: Sequence[str]) -> Optional[str]:
     """Returns why a row is invalid, or None if it is valid.
 
     Args:
@@ -77,15 +75,13 @@ def resolve_alias(identifier: str, aliases: Mapping[str, str]) -> str:
         if target is None or target == current:
             return current
         if target in seen:
-            loop = seen[seen.index(target):]
+            loop = seen[seen.index(target) :]
             start = loop.index(min(loop))  # the same message from every id in the loop
             loop = loop[start:] + loop[:start]
             raise IdMapError("id map has a cycle: " + " -> ".join(loop + [loop[0]]))
         seen.append(target)
         current = target
-    raise IdMapError(
-        f"id map chain from {identifier!r} is longer than {MAX_ALIAS_HOPS} links"
-    )
+    raise IdMapError(f"id map chain from {identifier!r} is longer than {MAX_ALIAS_HOPS} links")
 
 
 def canonical_conflict(alias: str, canonicals: Iterable[str]) -> Optional[str]:

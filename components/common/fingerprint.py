@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 
 
-
 def fingerprint64(seed: int, key: bytes) -> int:
     """Returns a 64-bit unsigned fingerprint of `key` under `seed`.
 
@@ -23,4 +22,3 @@ def fingerprint64(seed: int, key: bytes) -> int:
     """
     digest = hashlib.blake2b(key, digest_size=8, salt=seed.to_bytes(16, "little"))
     return int.from_bytes(digest.digest(), "little")
-

@@ -112,9 +112,7 @@ class StratumPlan:
         return [split_of_rank(start + i, self.cumulative) for i in range(count)]
 
 
-def plan_stratum(
-    histogram: Iterable[tuple[int, int]], ratios: Sequence[Fraction]
-) -> StratumPlan:
+def plan_stratum(histogram: Iterable[tuple[int, int]], ratios: Sequence[Fraction]) -> StratumPlan:
     """Builds a stratum's plan from its (bucket, count) histogram.
 
     Args:
@@ -143,9 +141,7 @@ def plan_stratum(
     return StratumPlan(tuple(sizes), tuple(cumulative), bucket_start, bucket_split)
 
 
-def assign_in_memory(
-    units: Sequence[tuple[str, int, bytes]], ratios: Sequence[float]
-) -> list[int]:
+def assign_in_memory(units: Sequence[tuple[str, int, bytes]], ratios: Sequence[float]) -> list[int]:
     """Reference implementation: sorts each stratum whole and cuts it at the thresholds.
 
     Used by tests to check the bucketed Beam path, which must agree with it exactly.

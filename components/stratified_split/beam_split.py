@@ -182,6 +182,7 @@ def split_units(
     unlabeled_index: Optional[int],
 ) -> beam.PCollection:
     """`split_units_branches`, flattened into one PCollection of (split index, unit)."""
-    return split_units_branches(
-        units_to_count, units_to_place, ratios, unlabeled_index
-    ) | "FlattenAll" >> beam.Flatten()
+    return (
+        split_units_branches(units_to_count, units_to_place, ratios, unlabeled_index)
+        | "FlattenAll" >> beam.Flatten()
+    )

@@ -51,8 +51,10 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
         for key in options.feature_keys:
             if key not in present:
                 role = (
-                    "label_key" if key == options.label_key
-                    else "group_key" if key == options.group_key
+                    "label_key"
+                    if key == options.label_key
+                    else "group_key"
+                    if key == options.group_key
                     else "stratify_keys"
                 )
                 raise SplitInputError(
@@ -74,7 +76,11 @@ def _explode(
     if len(unit[3]) == 1:
         return [(index, unit[3][0], (split, unit[0]))]
     return [
-        (index, record, (split, units.record_stratum(record, options.label_key, options.stratify_keys)))
+        (
+            index,
+            record,
+            (split, units.record_stratum(record, options.label_key, options.stratify_keys)),
+        )
         for record in unit[3]
     ]
 
@@ -180,7 +186,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 # Labelled units only reach the named splits; unlabeled ones only
                 # the unlabeled split (if any).
                 targets = (
-                    [(unlabeled_index, options.unlabeled_split)] if branch == "unlabeled"
+                    [(unlabeled_index, options.unlabeled_split)]
+                    if branch == "unlabeled"
                     else list(enumerate(options.split_names))
                 )
                 for index, name in targets:
@@ -230,7 +237,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         total_in = counts.read_counts(files[INPUT_COUNTS_FILE]).get("examples", 0)
         total_out = sum(split_counts.values())
         if total_in != total_out:  # an internal invariant, not a user error
-            raise RuntimeError(f"StratifiedSplit lost examples: read {total_in}, placed {total_out}")
+            raise RuntimeError(
+                f"StratifiedSplit lost examples: read {total_in}, placed {total_out}"
+            )
         unlabeled = sum(
             n for k, n in split_counts.items() if k.partition("/")[2] == units.UNLABELED
         )
@@ -270,11 +279,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             logging.warning(
                 "StratifiedSplit: stratum %s has %d examples, fewer than the %d splits; "
                 "some splits get none of it",
-                stratum, strata[stratum], len(options.splits),
+                stratum,
+                strata[stratum],
+                len(options.splits),
             )
         per_split = {name: sum(ordered[name].values()) for name in options.output_split_names}
         logging.info(
             "StratifiedSplit placed %s examples in %d strata: %s (max deviation from ratios %.4f)",
-            f"{total_in:,}", len(strata),
-            ", ".join(f"{n} {c:,}" for n, c in per_split.items()), deviation,
+            f"{total_in:,}",
+            len(strata),
+            ", ".join(f"{n} {c:,}" for n, c in per_split.items()),
+            deviation,
         )

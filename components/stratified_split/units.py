@@ -25,9 +25,7 @@ UNLABELED = "<unlabeled>"
 MISSING_VALUE = "<missing>"
 
 
-def stratum_of(
-    example: tf.train.Example, label_key: str, stratify_keys: Sequence[str]
-) -> str:
+def stratum_of(example: tf.train.Example, label_key: str, stratify_keys: Sequence[str]) -> str:
     """Returns the stratum name, e.g. `label=1|source=web`, or UNLABELED.
 
     Raises:
@@ -40,7 +38,9 @@ def stratum_of(
             raise ValueError(f"feature {key!r} has {len(values)} values; stratifying needs one")
         if not values and key == label_key:
             return UNLABELED
-        parts.append(f"{'label' if key == label_key else key}={values[0] if values else MISSING_VALUE}")
+        parts.append(
+            f"{'label' if key == label_key else key}={values[0] if values else MISSING_VALUE}"
+        )
     return "|".join(parts)
 
 
@@ -49,9 +49,7 @@ def record_stratum(record: bytes, label_key: str, stratify_keys: Sequence[str]) 
     return stratum_of(tf.train.Example.FromString(record), label_key, stratify_keys)
 
 
-def example_unit(
-    record: bytes, label_key: str, stratify_keys: Sequence[str], seed: int
-) -> Unit:
+def example_unit(record: bytes, label_key: str, stratify_keys: Sequence[str], seed: int) -> Unit:
     """Returns the unit of one example: its position is the fingerprint of its bytes."""
     example = tf.train.Example.FromString(record)
     stratum = stratum_of(example, label_key, stratify_keys)

@@ -503,9 +503,7 @@ def duplicate_counts(sizes: Dict[str, int]) -> Tuple[int, int]:
     return partner, mobile
 
 
-def free_slots(
-    name: str, size: int, taken: Set[Tuple[str, int]]
-) -> List[Tuple[str, int]]:
+def free_slots(name: str, size: int, taken: Set[Tuple[str, int]]) -> List[Tuple[str, int]]:
     """List the slots of one source that are not yet used.
 
     Args:
@@ -704,8 +702,7 @@ def build_spam_list(
         Spam-list entries sorted by user id.
     """
     entries = [
-        spam_entry(rng, rows[name][i].user_id, rows[name][i].signup_ts)
-        for name, i in sorted(spam)
+        spam_entry(rng, rows[name][i].user_id, rows[name][i].signup_ts) for name, i in sorted(spam)
     ]
     entries += [spam_entry(rng, uid, signup_timestamp(rng)) for uid in extra_ids]
     return sorted(entries)

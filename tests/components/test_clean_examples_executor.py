@@ -116,9 +116,7 @@ def write_examples(
     for split, records in splits.items():
         folder = root / name / f"Split-{split}"
         folder.mkdir(parents=True)
-        with tf.io.TFRecordWriter(
-            str(folder / "data_tfrecord-00000-of-00001.gz"), "GZIP"
-        ) as w:
+        with tf.io.TFRecordWriter(str(folder / "data_tfrecord-00000-of-00001.gz"), "GZIP") as w:
             for record in records:
                 w.write(record)
     return examples
@@ -133,14 +131,10 @@ def raw_examples(
 
 
 def spam_examples(root: Path, ids: Sequence[str] = SPAM_IDS, column: str = "spam_id"):
-    return write_examples(
-        root, {"train": [make_record(**{column: i}) for i in ids]}, "spam"
-    )
+    return write_examples(root, {"train": [make_record(**{column: i}) for i in ids]}, "spam")
 
 
-def id_map_examples(
-    root: Path, pairs: Sequence[tuple] = ID_MAP, columns=("alias", "canonical")
-):
+def id_map_examples(root: Path, pairs: Sequence[tuple] = ID_MAP, columns=("alias", "canonical")):
     records = [make_record(**{columns[0]: a, columns[1]: c}) for a, c in pairs]
     return write_examples(root, {"train": records}, "id_map")
 
@@ -185,9 +179,7 @@ def run_clean(
     return cleaned, rejected
 
 
-def read_split(
-    output: standard_artifacts.Examples, split: str
-) -> list[tf.train.Example]:
+def read_split(output: standard_artifacts.Examples, split: str) -> list[tf.train.Example]:
     folder = Path(artifact_utils.get_split_uri([output], split))
     examples = []
     for path in sorted(folder.glob("*")):
@@ -210,8 +202,7 @@ def untag(example: tf.train.Example, *tags: str) -> tuple[str, ...]:
 def cleaned_rows(cleaned) -> list[tuple[str, str, str, str]]:
     """Sorted (row name, source, canonical_id, reject_reason) of the cleaned output."""
     return sorted(
-        untag(e, "source", "canonical_id", "reject_reason")
-        for e in read_split(cleaned, "cleaned")
+        untag(e, "source", "canonical_id", "reject_reason") for e in read_split(cleaned, "cleaned")
     )
 
 
@@ -240,9 +231,7 @@ def assert_balanced(cleaned, rejected, total_rows: Mapping[str, int]) -> None:
         assert n - outcomes.get("kept", 0) == removed
         assert sum(outcomes.values()) == n
     assert record["rows_in"] == sum(total_rows.values())
-    assert record["rows_in"] == record["kept"] + sum(
-        record["removed_per_reason"].values()
-    )
+    assert record["rows_in"] == record["kept"] + sum(record["removed_per_reason"].values())
 
 
 ROWS_IN = {"web": 8, "mobile": 5, "partner": 6}
@@ -299,9 +288,7 @@ def test_full_run_rejects_every_other_row_with_its_reason(full_run):
 
 def test_full_run_tagged_rows_keep_every_original_feature(full_run):
     cleaned, _ = full_run
-    by_canonical = {
-        feature_values(e, "canonical_id")[0]: e for e in read_split(cleaned, "cleaned")
-    }
+    by_canonical = {feature_values(e, "canonical_id")[0]: e for e in read_split(cleaned, "cleaned")}
     m1 = by_canonical["u1"]
     assert sorted(m1.features.feature) == [
         "canonical_id",
@@ -353,10 +340,7 @@ def test_full_run_accounting_is_exact(full_run):
     assert cleaned.get_int_custom_property("rejected") == 12
     assert cleaned.get_int_custom_property("label_conflicts") == 1
     assert rejected.get_int_custom_property("rejected") == 12
-    assert (
-        CleanOptions.from_json(cleaned.get_string_custom_property("options"))
-        == options()
-    )
+    assert CleanOptions.from_json(cleaned.get_string_custom_property("options")) == options()
 
 
 def test_full_run_balances_rows_per_source(full_run):
@@ -379,7 +363,10 @@ def test_full_run_output_splits_and_payload_format(full_run):
         files = sorted(p.name for p in split.glob("Split-*/*"))
         # One file set per written branch: each source, and the shared exact copies.
         assert {f.split("-")[0] for f in files} == {
-            "web_tfrecord", "mobile_tfrecord", "partner_tfrecord", "copies_tfrecord"
+            "web_tfrecord",
+            "mobile_tfrecord",
+            "partner_tfrecord",
+            "copies_tfrecord",
         }
         assert all(f.endswith(".gz") for f in files)
 
@@ -399,9 +386,7 @@ def test_cleaned_output_reads_with_tf_parse_example(full_run):
             "canonical_id": tf.io.FixedLenFeature([], tf.string),
         },
     )
-    pairs = sorted(
-        zip(parsed["canonical_id"].numpy().tolist(), parsed["source"].numpy().tolist())
-    )
+    pairs = sorted(zip(parsed["canonical_id"].numpy().tolist(), parsed["source"].numpy().tolist()))
     assert pairs == sorted((c.encode(), s.encode()) for _, s, c, _ in FULL_CLEANED)
 
 
@@ -466,9 +451,7 @@ def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
         spam_list=spam_examples(tmp_path),
     )
     # Only s1 is on the list under the id it has in the data.
-    assert [r for r in rejected_rows(rejected) if r[2] == "spam"] == [
-        ("w3", "web", "spam", "-")
-    ]
+    assert [r for r in rejected_rows(rejected) if r[2] == "spam"] == [("w3", "web", "spam", "-")]
     kept_ids = {r[2] for r in cleaned_rows(cleaned)}
     assert {"m-s2", "s3"} <= kept_ids and "s1" not in kept_ids
     record = accounting(cleaned)
@@ -535,10 +518,7 @@ def test_empty_spam_list_removes_nothing_as_spam_and_warns(tmp_path, caplog):
             spam_list=spam_examples(tmp_path, ids=[]),
             id_map=id_map_examples(tmp_path),
         )
-    assert (
-        "CleanExamples: the spam list is empty (0 ids); no row removed as spam"
-        in caplog.text
-    )
+    assert "CleanExamples: the spam list is empty (0 ids); no row removed as spam" in caplog.text
     record = accounting(cleaned)
     assert (record["spam_ids"], record["spam_ids_not_in_data"]) == (0, 0)
     assert "spam" not in record["removed_per_reason"]
@@ -648,9 +628,7 @@ def test_alias_with_two_canonical_ids_fails_naming_them(tmp_path):
 
 
 def test_many_id_map_problems_show_five_and_count_the_rest(tmp_path):
-    pairs = [(f"a{i}", f"c{i}") for i in range(7)] + [
-        (f"a{i}", f"d{i}") for i in range(7)
-    ]
+    pairs = [(f"a{i}", f"c{i}") for i in range(7)] + [(f"a{i}", f"d{i}") for i in range(7)]
     with pytest.raises(CleaningInputError) as raised:
         run_clean(
             tmp_path,
@@ -686,9 +664,7 @@ def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
         (("alias", "to"), "canonical", "canonical_key"),
     ],
 )
-def test_id_map_without_its_columns_fails_naming_them(
-    tmp_path, columns, missing, option
-):
+def test_id_map_without_its_columns_fails_naming_them(tmp_path, columns, missing, option):
     with pytest.raises(CleaningInputError) as raised:
         run_clean(
             tmp_path,
@@ -753,10 +729,7 @@ def test_empty_input_fails(tmp_path):
     examples = write_examples(tmp_path, {"web": [], "mobile": []}, "raw")
     with pytest.raises(CleaningInputError) as raised:
         run_clean(tmp_path, examples, CleanOptions(id_key="user_id"))
-    assert (
-        str(raised.value)
-        == f"CleanExamples: the input examples are empty ({examples.uri})"
-    )
+    assert str(raised.value) == f"CleanExamples: the input examples are empty ({examples.uri})"
 
 
 # --- the component ----------------------------------------------------------------------------
@@ -781,9 +754,7 @@ def test_component_records_options_and_wires_inputs_and_outputs():
         required_columns=["email"],
         label_key="label",
     )
-    assert (
-        CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
-    )
+    assert CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
     assert component.inputs[spec.SPAM_LIST_KEY] is spam
     assert component.inputs[spec.ID_MAP_KEY] is id_map
     assert sorted(component.outputs) == ["cleaned_examples", "rejected_examples"]
@@ -847,9 +818,7 @@ def test_component_construction_rejects_inconsistent_options(kwargs, message):
 
 def test_multiple_ids_and_late_reserved_columns_are_quarantined_not_lost(tmp_path):
     # The input check samples the first rows; these problems hide after them.
-    ordinary = [
-        make_record(user_id=f"u{i}", email=f"{i}@x", ts=i, label=i % 2) for i in range(120)
-    ]
+    ordinary = [make_record(user_id=f"u{i}", email=f"{i}@x", ts=i, label=i % 2) for i in range(120)]
     two_ids = make_record(user_id=["a1", "a2"], email="a@x", ts=1, label=0)
     late_source = make_record(user_id="u999", email="z@x", ts=1, label=0, source="crm")
     examples = write_examples(tmp_path, {"web": ordinary + [two_ids, late_source]}, "raw")

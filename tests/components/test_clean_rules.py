@@ -115,9 +115,7 @@ def test_resolve_alias_treats_a_self_link_as_canonical():
 def test_resolve_alias_two_cycle_names_both_ids_from_either_start():
     aliases = {"a": "b", "b": "a"}
     for start in ("a", "b"):
-        with pytest.raises(
-            IdMapError, match=re.escape("id map has a cycle: a -> b -> a")
-        ):
+        with pytest.raises(IdMapError, match=re.escape("id map has a cycle: a -> b -> a")):
             resolve_alias(start, aliases)
 
 
@@ -257,11 +255,7 @@ def test_survivor_record_does_not_depend_on_input_order(rows, data):
     shuffled = data.draw(st.permutations(rows))
     assert identity(shuffled[survivor_index(shuffled, priority)]) == identity(chosen)
     # And it is a most recent row (missing or NaN only if no row has a timestamp).
-    stamps = [
-        r.timestamp
-        for r in rows
-        if r.timestamp is not None and r.timestamp == r.timestamp
-    ]
+    stamps = [r.timestamp for r in rows if r.timestamp is not None and r.timestamp == r.timestamp]
     if stamps:
         assert chosen.timestamp == max(stamps)
     else:
@@ -274,14 +268,8 @@ def test_survivor_record_does_not_depend_on_input_order(rows, data):
 def test_label_conflict_needs_two_distinct_present_labels():
     assert has_label_conflict([]) is False
     assert has_label_conflict([row("web", 1.0, label="1")]) is False
-    assert (
-        has_label_conflict([row("web", 1.0, label="1"), row("mobile", 2.0, label="1")])
-        is False
-    )
-    assert (
-        has_label_conflict([row("web", 1.0, label="1"), row("mobile", 2.0, label="0")])
-        is True
-    )
+    assert has_label_conflict([row("web", 1.0, label="1"), row("mobile", 2.0, label="1")]) is False
+    assert has_label_conflict([row("web", 1.0, label="1"), row("mobile", 2.0, label="0")]) is True
 
 
 def test_label_conflict_ignores_missing_labels():
@@ -386,9 +374,7 @@ def test_inconsistent_options_fail_with_a_message_naming_the_option(overrides, m
 def test_timestamp_without_id_key_is_rejected():
     with pytest.raises(ValueError) as raised:
         CleanOptions(timestamp_key="ts")
-    assert (
-        str(raised.value) == "CleanExamples: timestamp_key only applies with an id_key"
-    )
+    assert str(raised.value) == "CleanExamples: timestamp_key only applies with an id_key"
 
 
 def test_spam_and_id_map_keys_are_not_needed_without_those_inputs():
@@ -397,9 +383,7 @@ def test_spam_and_id_map_keys_are_not_needed_without_those_inputs():
 
 
 @pytest.mark.parametrize("reserved", RESERVED_FEATURES)
-@pytest.mark.parametrize(
-    "field", ["id_key", "timestamp_key", "label_key", "required_columns"]
-)
+@pytest.mark.parametrize("field", ["id_key", "timestamp_key", "label_key", "required_columns"])
 def test_reserved_feature_names_cannot_be_used_as_columns(field, reserved):
     value = (reserved,) if field == "required_columns" else reserved
     with pytest.raises(ValueError) as raised:
@@ -473,9 +457,7 @@ def test_numeric_value_is_none_when_absent_empty_or_not_a_number():
 
 
 def test_string_features_alone_is_an_example_with_exactly_those_features():
-    tags = tf.train.Example.FromString(
-        string_features({"source": "web", "canonical_id": "u1"})
-    )
+    tags = tf.train.Example.FromString(string_features({"source": "web", "canonical_id": "u1"}))
     assert sorted(tags.features.feature) == ["canonical_id", "source"]
     assert feature_values(tags, "source") == ["web"]
     assert feature_values(tags, "canonical_id") == ["u1"]
@@ -491,8 +473,7 @@ def test_string_features_is_deterministic_and_order_independent():
 def test_appending_string_features_sets_them_and_keeps_the_rest():
     original = make_example(x=[3], score=[0.5], user_id=[b"u1"])
     tagged = tf.train.Example.FromString(
-        original.SerializeToString()
-        + string_features({"source": "mobile", "canonical_id": "c9"})
+        original.SerializeToString() + string_features({"source": "mobile", "canonical_id": "c9"})
     )
     assert feature_values(tagged, "source") == ["mobile"]
     assert feature_values(tagged, "canonical_id") == ["c9"]

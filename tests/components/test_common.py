@@ -65,9 +65,7 @@ def test_fingerprint64_spans_zero_to_two_to_the_64():
 
 def test_tag_source_adds_bytes_feature_and_keeps_others():
     original = make_example(x=[1.5], label=[1], id=[b"u1"])
-    tagged = tf.train.Example.FromString(
-        tag_source(original.SerializeToString(), "source", "web")
-    )
+    tagged = tf.train.Example.FromString(tag_source(original.SerializeToString(), "source", "web"))
     assert list(tagged.features.feature["source"].bytes_list.value) == [b"web"]
     del tagged.features.feature["source"]
     assert tagged == original

@@ -21,7 +21,9 @@ def demo_slice(tmp_path_factory) -> Path:
         shutil.copy(DEMO_DATA / reference, root / "data" / reference)
     text = (ROOT / "configs" / "demo.yaml").read_text()
     text = text.replace("../data/demo/", "data/").replace("../outputs/demo", "outputs")
-    text = text.replace("train_steps: 1500", "train_steps: 300").replace("min_auc: 0.7", "min_auc: 0.55")
+    text = text.replace("train_steps: 1500", "train_steps: 300").replace(
+        "min_auc: 0.7", "min_auc: 0.55"
+    )
     config = root / "demo_slice.yaml"
     config.write_text(text)
     return config

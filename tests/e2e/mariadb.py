@@ -54,7 +54,9 @@ def _wait_until_up(sock: Path, process: subprocess.Popen, log: Path) -> None:
             return
         except pymysql.err.OperationalError:
             time.sleep(0.3)
-    raise RuntimeError(f"mariadbd did not start in {START_TIMEOUT_SECONDS}s: {log.read_text()[-2000:]}")
+    raise RuntimeError(
+        f"mariadbd did not start in {START_TIMEOUT_SECONDS}s: {log.read_text()[-2000:]}"
+    )
 
 
 def start_mariadb(root: Path) -> Iterator[MySqlOptions]:
@@ -69,16 +71,33 @@ def start_mariadb(root: Path) -> Iterator[MySqlOptions]:
     datadir, sock, log = root / "data", root / "mysqld.sock", root / "mysqld.log"
     as_root = ["--user=root"] if os.geteuid() == 0 else []
     subprocess.run(
-        [install_db, "--no-defaults", f"--datadir={datadir}", "--auth-root-authentication-method=socket",
-         "--skip-test-db", *as_root],
-        check=True, capture_output=True,
+        [
+            install_db,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            "--auth-root-authentication-method=socket",
+            "--skip-test-db",
+            *as_root,
+        ],
+        check=True,
+        capture_output=True,
     )
     port = _free_port()
     process = subprocess.Popen(
-        [server, "--no-defaults", f"--datadir={datadir}", f"--port={port}",
-         "--bind-address=127.0.0.1", f"--socket={sock}", f"--log-error={log}",
-         f"--pid-file={root / 'mysqld.pid'}", "--skip-name-resolve", *as_root],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            server,
+            "--no-defaults",
+            f"--datadir={datadir}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={sock}",
+            f"--log-error={log}",
+            f"--pid-file={root / 'mysqld.pid'}",
+            "--skip-name-resolve",
+            *as_root,
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         _wait_until_up(sock, process, log)

@@ -10,7 +10,9 @@ from pipeline import run_summary
 
 
 def open_store(path: str) -> metadata_store.MetadataStore:
-    return metadata_store.MetadataStore(tfx.orchestration.metadata.sqlite_metadata_connection_config(path))
+    return metadata_store.MetadataStore(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(path)
+    )
 
 
 def runs(store: metadata_store.MetadataStore) -> list[metadata_store_pb2.Context]:

@@ -19,8 +19,15 @@ pytestmark = pytest.mark.e2e
 PIPELINE = "cascade-demo"
 # Everything derived from the spam list in one run (the ExampleGens are upstream).
 AFFECTED = [
-    "CleanExamples", "StratifiedSplit", "StatisticsGen", "SchemaGen", "ExampleValidator",
-    "Transform", "Trainer", "Evaluator", "Pusher",
+    "CleanExamples",
+    "StratifiedSplit",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
 ]
 
 
@@ -89,7 +96,9 @@ def test_downstream_of_the_bad_spam_list_is_exactly_run_one(corrected_runs):
     assert answer["runs"] == [run1_name]
     # Nothing of run 2: its executions consumed the corrected list's artifacts.
     run2_outputs = {
-        i for e in runs["run2"].values() for ids in mlmd_queries.outputs(store, e.id).values()
+        i
+        for e in runs["run2"].values()
+        for ids in mlmd_queries.outputs(store, e.id).values()
         for i in ids
     }
     run2_new = run2_outputs - expected_artifacts - {spam_artifact}
@@ -101,8 +110,17 @@ def test_downstream_of_the_bad_spam_list_is_exactly_run_one(corrected_runs):
 def test_downstream_type_filter_lists_the_affected_models(corrected_runs):
     runs = corrected_runs
     answer = json.loads(
-        _cli(runs, "downstream", runs["bad_list"], "--type", "Model", "--type", "PushedModel",
-             "--format", "json")
+        _cli(
+            runs,
+            "downstream",
+            runs["bad_list"],
+            "--type",
+            "Model",
+            "--type",
+            "PushedModel",
+            "--format",
+            "json",
+        )
     )
     types = sorted(a["type"] for a in answer["artifacts"] if a["id"] not in answer["roots"])
     assert types == ["Model", "PushedModel"]
@@ -137,7 +155,10 @@ def test_show_and_runs(corrected_runs):
     [cleaned] = mlmd_queries.outputs(store, runs["run1"]["CleanExamples"].id)["cleaned_examples"]
     shown = _cli(runs, "show", str(cleaned))
     assert shown.startswith(f"#{cleaned} Examples ")
-    assert "accounting:" in shown and f"CleanExamples (execution #{runs['run1']['CleanExamples'].id}" in shown
+    assert (
+        "accounting:" in shown
+        and f"CleanExamples (execution #{runs['run1']['CleanExamples'].id}" in shown
+    )
     listed = json.loads(_cli(runs, "runs", "--format", "json"))
     assert [r["status"] for r in listed] == ["COMPLETE", "COMPLETE"]
     assert [e["state"] for e in listed[1]["executions"] if e["component"] == "CsvExampleGen"] == [
@@ -153,8 +174,19 @@ def test_graph_as_dot_and_svg(corrected_runs, tmp_path):
     if shutil.which("dot") is None:
         pytest.skip("graphviz is not installed")
     svg = tmp_path / "lineage.svg"
-    assert _cli(runs, "graph", "--run", mlmd_queries.runs(runs["store"])[0].name,
-                "--format", "svg", "--output", str(svg)) == f"wrote {svg}"
+    assert (
+        _cli(
+            runs,
+            "graph",
+            "--run",
+            mlmd_queries.runs(runs["store"])[0].name,
+            "--format",
+            "svg",
+            "--output",
+            str(svg),
+        )
+        == f"wrote {svg}"
+    )
     assert svg.read_text().lstrip().startswith(("<?xml", "<svg"))
 
 
@@ -162,8 +194,11 @@ def test_graph_as_dot_and_svg(corrected_runs, tmp_path):
     "ref, message",
     [
         ("999999", "no artifact with id 999999 in the metadata store"),
-        ("/nowhere/at/all.csv", "'/nowhere/at/all.csv' is not an artifact id, an artifact URI, "
-         "or a path any ExampleGen read"),
+        (
+            "/nowhere/at/all.csv",
+            "'/nowhere/at/all.csv' is not an artifact id, an artifact URI, "
+            "or a path any ExampleGen read",
+        ),
     ],
 )
 def test_unknown_ref_is_one_clear_error(corrected_runs, capsys, ref, message):

@@ -22,8 +22,14 @@ def server(tmp_path_factory):
 
 def _mysql_flags(options: metadata.MySqlOptions) -> list[str]:
     return [
-        "--mysql-host", options.host, "--mysql-port", str(options.port),
-        "--mysql-database", options.database, "--mysql-user", options.user,
+        "--mysql-host",
+        options.host,
+        "--mysql-port",
+        str(options.port),
+        "--mysql-database",
+        options.database,
+        "--mysql-user",
+        options.user,
     ]
 
 
@@ -62,7 +68,9 @@ def test_lineage_through_mysql_matches_mlmd(mysql_run, demo_slice):
 
     spam_folder = str(demo_slice.parent / "data" / "spam_accounts")
     answer = json.loads(
-        lineage_cli.run(lineage_cli.parse_args([*flags, "downstream", spam_folder, "--format", "json"]))
+        lineage_cli.run(
+            lineage_cli.parse_args([*flags, "downstream", spam_folder, "--format", "json"])
+        )
     )
     store = metadata.open_store(metadata.connection_config(mysql=server), server.describe())
     query = metadata_store_pb2.LineageSubgraphQueryOptions(
@@ -92,5 +100,7 @@ def test_password_file_is_read(server, tmp_path, monkeypatch):
     secret = tmp_path / "password"
     secret.write_text(mariadb.PASSWORD + "\n")
     os.chmod(secret, 0o600)
-    args = lineage_cli.parse_args([*_mysql_flags(server), "--mysql-password-file", str(secret), "runs"])
+    args = lineage_cli.parse_args(
+        [*_mysql_flags(server), "--mysql-password-file", str(secret), "runs"]
+    )
     assert lineage_cli.run(args)  # connects and answers

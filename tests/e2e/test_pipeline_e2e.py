@@ -79,7 +79,9 @@ def test_every_component_completed_in_the_first_run(store):
 
 def test_every_output_artifact_exists_on_disk(store):
     first_run = mlmd_queries.runs(store)[0]
-    for component, execution in mlmd_queries.executions_by_component(store, first_run, PIPELINE).items():
+    for component, execution in mlmd_queries.executions_by_component(
+        store, first_run, PIPELINE
+    ).items():
         ids = [i for ids in mlmd_queries.outputs(store, execution.id).values() for i in ids]
         assert ids, f"{component} recorded no output artifact"
         for artifact in store.get_artifacts_by_id(ids):
@@ -160,16 +162,23 @@ def test_cleaning_accounts_for_every_row_of_every_source(store):
 
 def _read_examples_from_source(store, source):
     cleaned = _output_artifact(store, "CleanExamples", "cleaned_examples")
-    return [e for e in _read_examples(cleaned.uri, "cleaned") if _text_values(e, "source") == [source]]
+    return [
+        e for e in _read_examples(cleaned.uri, "cleaned") if _text_values(e, "source") == [source]
+    ]
 
 
 def test_no_spam_account_reaches_any_split_and_each_person_appears_once(store, demo_slice):
     data = demo_slice.parent / "data"
     aliases = dict(
-        zip(_csv_column(data / "id_map" / "id_map.csv", "alias_id"),
-            _csv_column(data / "id_map" / "id_map.csv", "canonical_id"))
+        zip(
+            _csv_column(data / "id_map" / "id_map.csv", "alias_id"),
+            _csv_column(data / "id_map" / "id_map.csv", "canonical_id"),
+        )
     )
-    spam = {aliases.get(i, i) for i in _csv_column(data / "spam_accounts" / "spam_accounts.csv", "user_id")}
+    spam = {
+        aliases.get(i, i)
+        for i in _csv_column(data / "spam_accounts" / "spam_accounts.csv", "user_id")
+    }
     split = _output_artifact(store, "StratifiedSplit", "split_examples")
     people = [
         _text_values(example, "canonical_id")[0]
@@ -195,7 +204,8 @@ def test_spam_list_artifact_is_an_input_of_the_cleaning_execution(store):
     executions = mlmd_queries.executions_by_component(store, first_run, PIPELINE)
     [spam_artifact] = mlmd_queries.outputs(store, executions["SpamListGen"].id)["examples"]
     input_events = [
-        e for e in store.get_events_by_execution_ids([executions["CleanExamples"].id])
+        e
+        for e in store.get_events_by_execution_ids([executions["CleanExamples"].id])
         if e.type == metadata_store_pb2.Event.INPUT
     ]
     assert spam_artifact in {e.artifact_id for e in input_events}

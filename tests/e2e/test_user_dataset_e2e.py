@@ -37,7 +37,16 @@ split:
 training: {train_steps: 200, eval_steps: 20, epochs: 2}
 evaluation: {min_auc: 0.0, slice_by: [source, plan]}
 """
-HEADER = ["customer_ref", "plan", "tenure_months", "basket_eur", "region_code", "last_seen", "notes", "churned"]
+HEADER = [
+    "customer_ref",
+    "plan",
+    "tenure_months",
+    "basket_eur",
+    "region_code",
+    "last_seen",
+    "notes",
+    "churned",
+]
 
 
 def _write_source(path: Path, rows: int, rng: random.Random, id_prefix: str) -> None:
@@ -55,16 +64,18 @@ def _write_source(path: Path, rows: int, rng: random.Random, id_prefix: str) -> 
             def maybe(value: object, p_empty: float) -> str:
                 return "" if rng.random() < p_empty else str(value)
 
-            writer.writerow([
-                f"{id_prefix}{i:05d}",
-                maybe(plan, 0.3),
-                maybe(tenure, 0.5),
-                maybe(round(rng.lognormvariate(3, 1.5), 2), 0.6),
-                maybe(rng.choice([10, 20, 30, 99]), 0.4),
-                maybe(1_600_000_000 + rng.randint(0, 10**8), 0.7),
-                "",  # a column nobody fills and the config does not name
-                churned,
-            ])
+            writer.writerow(
+                [
+                    f"{id_prefix}{i:05d}",
+                    maybe(plan, 0.3),
+                    maybe(tenure, 0.5),
+                    maybe(round(rng.lognormvariate(3, 1.5), 2), 0.6),
+                    maybe(rng.choice([10, 20, 30, 99]), 0.4),
+                    maybe(1_600_000_000 + rng.randint(0, 10**8), 0.7),
+                    "",  # a column nobody fills and the config does not name
+                    churned,
+                ]
+            )
 
 
 def test_user_dataset_runs_end_to_end_with_only_a_config(tmp_path):
