@@ -101,11 +101,16 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     pushed = summary.pushed_model if run_id is not None else None
+    print("\nNext:")
+    if config.cleaning.spam_list:
+        print(
+            "  what did the spam list feed?  .venv/bin/cascade-lineage "
+            f"--config {args.config} downstream {config.cleaning.spam_list.path} --type Model"
+        )
     if pushed:
         print(
-            "\nNext: look at the serving signature of the pushed model:\n"
-            f"  .venv/bin/saved_model_cli show --dir {pushed} "
-            "--tag_set serve --signature_def serving_default"
+            f"  where did the model come from?  .venv/bin/cascade-lineage --config {args.config} "
+            f"upstream {pushed}"
         )
     return 0
 

@@ -14,7 +14,6 @@ shared MySQL store.
 
 from __future__ import annotations
 
-import collections
 import dataclasses
 import fnmatch
 import json
@@ -28,7 +27,7 @@ from pipeline.errors import CascadeError
 
 PIPELINE_RUN = "pipeline_run"
 NODE = "node"
-EXAMPLE_GEN_SUFFIX = "ExampleGen"
+PUSHED_MODEL = "PushedModel"
 _INPUT = metadata_store_pb2.Event.INPUT
 _OUTPUT = metadata_store_pb2.Event.OUTPUT
 _DECLARED_OUTPUT = metadata_store_pb2.Event.DECLARED_OUTPUT
@@ -200,8 +199,8 @@ class Lineage:
         """Returns the artifact ids a REF names.
 
         Args:
-          ref: An artifact id, an artifact URI, or a raw input path (file or
-            folder) that an ExampleGen read.
+          ref: An artifact id, an artifact URI, a serving folder Pusher pushed a
+            model to, or a raw input path (file or folder) that an ExampleGen read.
 
         Returns:
           Artifact ids, ascending.
@@ -211,17 +210,33 @@ class Lineage:
         """
         text = ref.strip()
         if text.isdigit():
-            return [self.artifact(int(text)).id]
+            if not self._store.get_artifacts_by_id([int(text)]):
+                raise LineageError(f"no artifact matches {ref!r}: no artifact has id {text}")
+            return [int(text)]
         by_uri = self._store.get_artifacts_by_uri(text) or self._store.get_artifacts_by_uri(
             os.path.abspath(text)
         )
         if by_uri:
             return sorted(a.id for a in by_uri)
+        pushed = self._pushed_to(text)
+        if pushed:
+            return pushed
         ingested = self._ingested_by(text)
         if ingested:
             return ingested
         raise LineageError(
-            f"{ref!r} is not an artifact id, an artifact URI, or a path any ExampleGen read"
+            f"no artifact matches {ref!r}: it is not an artifact id, an artifact URI, "
+            "or a path any ExampleGen read"
+        )
+
+    def _pushed_to(self, path: str) -> list[int]:
+        """PushedModel artifacts whose model Pusher copied to `path` (a serving dir)."""
+        target = path.rstrip("/") if "://" in path else os.path.abspath(path)
+        return sorted(
+            a.id
+            for a in self._store.get_artifacts_by_type(PUSHED_MODEL)
+            if "pushed_destination" in a.custom_properties
+            and a.custom_properties["pushed_destination"].string_value.rstrip("/") == target
         )
 
     def _ingested_by(self, path: str) -> list[int]:
@@ -337,6 +352,10 @@ class Lineage:
 
     def runs(self) -> list[dict[str, Any]]:
         """Pipeline runs, oldest first: id, pipeline, start time, status, executions."""
+        component_of: dict[int, str] = {}
+        for node in self._store.get_contexts_by_type(NODE):
+            for execution in self._store.get_executions_by_context(node.id):
+                component_of[execution.id] = node.name.split(".", 1)[-1]
         result = []
         contexts = sorted(
             self._store.get_contexts_by_type(PIPELINE_RUN),
@@ -345,15 +364,17 @@ class Lineage:
         for context in contexts:
             pipelines = [p.name for p in self._store.get_parent_contexts_by_context(context.id)]
             executions = sorted(
-                (self.execution(e.id) for e in self._store.get_executions_by_context(context.id)),
-                key=lambda e: (e.start_ms, e.id),
+                self._store.get_executions_by_context(context.id),
+                key=lambda e: (e.create_time_since_epoch, e.id),
             )
-            states = collections.Counter(e.state for e in executions)
+            states = [
+                metadata_store_pb2.Execution.State.Name(e.last_known_state) for e in executions
+            ]
             status = (
                 "FAILED"
-                if states.get("FAILED")
+                if "FAILED" in states
                 else "RUNNING"
-                if states.get("RUNNING") or states.get("NEW")
+                if "RUNNING" in states or "NEW" in states
                 else "COMPLETE"
             )
             config = _values(context.custom_properties)
@@ -366,7 +387,12 @@ class Lineage:
                     "config_path": config.get("config_path"),
                     "config_hash": config.get("config_hash"),
                     "executions": [
-                        {"id": e.id, "component": e.component, "state": e.state} for e in executions
+                        {
+                            "id": e.id,
+                            "component": component_of.get(e.id, e.type.rsplit(".", 1)[-1]),
+                            "state": state,
+                        }
+                        for e, state in zip(executions, states)
                     ],
                 }
             )

@@ -126,8 +126,18 @@ def open_store(
     Raises:
       CascadeError: The store cannot be opened (names `where`, never the password).
     """
+    from pipeline.environment import stderr_to_file
+
     try:
-        return metadata_store.MetadataStore(config)
+        # MLMD's C++ layer logs connection failures straight to stderr; the
+        # error below says it once, in words.
+        with stderr_to_file(os.devnull):
+            return metadata_store.MetadataStore(config)
     except Exception as e:  # MLMD raises its own error types per backend
         message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise CascadeError(f"cannot open the metadata store {where}: {message}") from None
+        hint = (
+            " (is the server running and reachable, and are the database, user and password right?)"
+            if config.HasField("mysql")
+            else ""
+        )
+        raise CascadeError(f"cannot open the metadata store {where}: {message}{hint}") from None

@@ -149,6 +149,19 @@ def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(correcte
     assert "input_fingerprint: split:web,num_files:1" in text
 
 
+def test_a_served_model_folder_resolves_to_its_pushed_model(corrected_runs):
+    runs = corrected_runs
+    store = runs["store"]
+    [pushed] = mlmd_queries.outputs(store, runs["run2"]["Pusher"].id)["pushed_model"]
+    [artifact] = store.get_artifacts_by_id([pushed])
+    serving_dir = artifact.custom_properties["pushed_destination"].string_value
+
+    answer = json.loads(_cli(runs, "upstream", serving_dir, "--format", "json"))
+
+    assert answer["roots"] == [pushed]
+    assert "SpamListGen" in {e["component"] for e in answer["executions"]}
+
+
 def test_show_and_runs(corrected_runs):
     runs = corrected_runs
     store = runs["store"]
@@ -193,11 +206,11 @@ def test_graph_as_dot_and_svg(corrected_runs, tmp_path):
 @pytest.mark.parametrize(
     "ref, message",
     [
-        ("999999", "no artifact with id 999999 in the metadata store"),
+        ("999999", "no artifact matches '999999': no artifact has id 999999"),
         (
             "/nowhere/at/all.csv",
-            "'/nowhere/at/all.csv' is not an artifact id, an artifact URI, "
-            "or a path any ExampleGen read",
+            "no artifact matches '/nowhere/at/all.csv': it is not an artifact id, "
+            "an artifact URI, or a path any ExampleGen read",
         ),
     ],
 )

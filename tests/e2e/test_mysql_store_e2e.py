@@ -104,3 +104,16 @@ def test_password_file_is_read(server, tmp_path, monkeypatch):
         [*_mysql_flags(server), "--mysql-password-file", str(secret), "runs"]
     )
     assert lineage_cli.run(args)  # connects and answers
+
+
+def test_unreachable_server_is_one_clear_error(capsys, monkeypatch):
+    monkeypatch.setenv(metadata.PASSWORD_ENV, "hunter2-not-shown")
+    port = mariadb._free_port()  # nothing listens there
+    code = lineage_cli.main(["--mysql-host", "127.0.0.1", "--mysql-port", str(port), "runs"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith(
+        f"error: cannot open the metadata store mysql://cascade@127.0.0.1:{port}/cascade_metadata: "
+    )
+    assert "is the server running" in err
+    assert err.count("\n") == 1 and "hunter2" not in err

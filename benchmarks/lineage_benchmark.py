@@ -1,0 +1,223 @@
+"""Lineage queries on a large store: 1,000 pipeline runs of the demo's shape.
+
+Synthesizes, through the MLMD API, a SQLite store holding N runs of Cascade's
+pipeline (12 executions and 17 artifacts each, with their events and contexts;
+every tenth run ingests a new spam list, the others reuse the last one, as
+cached runs do), then times the lineage commands on an artifact in the middle:
+
+  downstream   of a spam-list artifact (everything it fed, across runs)
+  upstream     of a pushed model (back to the raw files)
+  resolve      a raw input path to the ExampleGen outputs that read it
+  runs         listing every run with its executions
+
+Target: downstream and upstream answer in <= 2 s each.
+
+    .venv/bin/python -m benchmarks.lineage_benchmark --runs 1000
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from typing import Optional, Sequence
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PIPELINE = "cascade-demo"
+# (component, inputs as (key, producing component, its output key), outputs as (key, type))
+SHAPE = [
+    ("CsvExampleGen", [], [("examples", "Examples")]),
+    ("SpamListGen", [], [("examples", "Examples")]),
+    ("IdMapGen", [], [("examples", "Examples")]),
+    (
+        "CleanExamples",
+        [
+            ("examples", "CsvExampleGen", "examples"),
+            ("spam_list", "SpamListGen", "examples"),
+            ("id_map", "IdMapGen", "examples"),
+        ],
+        [("cleaned_examples", "Examples"), ("rejected_examples", "Examples")],
+    ),
+    (
+        "StratifiedSplit",
+        [("examples", "CleanExamples", "cleaned_examples")],
+        [("split_examples", "Examples")],
+    ),
+    (
+        "StatisticsGen",
+        [("examples", "StratifiedSplit", "split_examples")],
+        [("statistics", "ExampleStatistics")],
+    ),
+    ("SchemaGen", [("statistics", "StatisticsGen", "statistics")], [("schema", "Schema")]),
+    (
+        "ExampleValidator",
+        [("statistics", "StatisticsGen", "statistics"), ("schema", "SchemaGen", "schema")],
+        [("anomalies", "ExampleAnomalies")],
+    ),
+    (
+        "Transform",
+        [("examples", "StratifiedSplit", "split_examples"), ("schema", "SchemaGen", "schema")],
+        [("transform_graph", "TransformGraph"), ("transformed_examples", "Examples")],
+    ),
+    (
+        "Trainer",
+        [
+            ("examples", "Transform", "transformed_examples"),
+            ("transform_graph", "Transform", "transform_graph"),
+        ],
+        [("model", "Model")],
+    ),
+    (
+        "Evaluator",
+        [("examples", "StratifiedSplit", "split_examples"), ("model", "Trainer", "model")],
+        [("evaluation", "ModelEvaluation"), ("blessing", "ModelBlessing")],
+    ),
+    (
+        "Pusher",
+        [("model", "Trainer", "model"), ("model_blessing", "Evaluator", "blessing")],
+        [("pushed_model", "PushedModel")],
+    ),
+]
+RAW = {
+    "CsvExampleGen": "data/demo",
+    "SpamListGen": "data/demo/spam_accounts",
+    "IdMapGen": "data/demo/id_map",
+}
+
+
+def _type_ids(store: metadata_store.MetadataStore) -> tuple[dict, dict, dict]:
+    artifact_types = {}
+    for _, _, outputs in SHAPE:
+        for _, type_name in outputs:
+            if type_name not in artifact_types:
+                artifact_types[type_name] = store.put_artifact_type(pb.ArtifactType(name=type_name))
+    execution_types = {
+        component: store.put_execution_type(pb.ExecutionType(name=f"bench.{component}"))
+        for component, _, _ in SHAPE
+    }
+    context_types = {
+        name: store.put_context_type(pb.ContextType(name=name))
+        for name in ("pipeline", "pipeline_run", "node")
+    }
+    return artifact_types, execution_types, context_types
+
+
+def _event(kind: int, key: str) -> pb.Event:
+    event = pb.Event(type=kind)
+    event.path.steps.add().key = key
+    return event
+
+
+def synthesize(path: str, runs: int) -> dict:
+    """Writes `runs` runs into a new SQLite store; returns ids to query."""
+    config = pb.ConnectionConfig()
+    config.sqlite.filename_uri = path
+    store = metadata_store.MetadataStore(config)
+    artifact_types, execution_types, context_types = _type_ids(store)
+    [pipeline_id] = store.put_contexts(
+        [pb.Context(type_id=context_types["pipeline"], name=PIPELINE)]
+    )
+    node_contexts = [
+        pb.Context(type_id=context_types["node"], name=f"{PIPELINE}.{c}") for c, _, _ in SHAPE
+    ]
+    for context, context_id in zip(node_contexts, store.put_contexts(node_contexts)):
+        context.id = context_id
+    node_of = {component: node_contexts[i] for i, (component, _, _) in enumerate(SHAPE)}
+    reused: dict[tuple[str, str], int] = {}
+    picked: dict = {}
+    for run in range(runs):
+        run_context = pb.Context(type_id=context_types["pipeline_run"], name=f"run-{run:05d}")
+        [run_context.id] = store.put_contexts([run_context])
+        store.put_parent_contexts(
+            [pb.ParentContext(child_id=run_context.id, parent_id=pipeline_id)]
+        )
+        produced: dict[tuple[str, str], int] = {}
+        for component, inputs, outputs in SHAPE:
+            cached = component in ("CsvExampleGen", "IdMapGen") and run > 0
+            cached = cached or (component == "SpamListGen" and run % 10 != 0)
+            execution = pb.Execution(
+                type_id=execution_types[component],
+                last_known_state=pb.Execution.CACHED if cached else pb.Execution.COMPLETE,
+            )
+            if component in RAW:
+                execution.custom_properties["input_base"].string_value = os.path.join(
+                    ROOT, RAW[component]
+                )
+            pairs = []
+            for key, producer, producer_key in inputs:
+                artifact = pb.Artifact(id=produced[(producer, producer_key)])
+                pairs.append((artifact, _event(pb.Event.INPUT, key)))
+            for key, type_name in outputs:
+                if cached:
+                    artifact = pb.Artifact(id=reused[(component, key)])
+                else:
+                    artifact = pb.Artifact(
+                        type_id=artifact_types[type_name],
+                        uri=f"/bench/{component}/{key}/{run}",
+                        state=pb.Artifact.LIVE,
+                    )
+                pairs.append((artifact, _event(pb.Event.OUTPUT, key)))
+            contexts = [run_context, node_of[component]]
+            _, artifact_ids, _ = store.put_execution(execution, pairs, contexts)
+            for (key, _), artifact_id in zip(outputs, artifact_ids[len(inputs) :]):
+                produced[(component, key)] = artifact_id
+                reused[(component, key)] = artifact_id
+        if run == runs // 2:
+            picked = {
+                "spam_list": produced[("SpamListGen", "examples")],
+                "pushed_model": produced[("Pusher", "pushed_model")],
+            }
+    return picked
+
+
+def _timed(action) -> tuple[float, object]:
+    started = time.monotonic()
+    result = action()
+    return time.monotonic() - started, result
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Builds the store, times the queries and prints a table."""
+    sys.path.insert(0, ROOT)
+    from pipeline import metadata
+    from pipeline.lineage import Lineage
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1000)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as work:
+        path = os.path.join(work, "metadata.sqlite")
+        build_seconds, picked = _timed(lambda: synthesize(path, args.runs))
+        config = metadata.connection_config(sqlite_path=path, read_only=True)
+        lineage = Lineage(metadata.open_store(config, path))
+        rows = []
+        seconds, down = _timed(lambda: lineage.downstream([picked["spam_list"]]))
+        rows.append(("downstream of a spam-list artifact", seconds, down))
+        seconds, up = _timed(lambda: lineage.upstream([picked["pushed_model"]]))
+        rows.append(("upstream of a pushed model", seconds, up))
+        spam_path = os.path.join(ROOT, RAW["SpamListGen"])
+        seconds, ids = _timed(lambda: lineage.resolve(spam_path))
+        rows.append((f"resolve a raw path ({len(ids)} artifacts)", seconds, None))
+        seconds, runs = _timed(lineage.runs)
+        rows.append((f"runs ({len(runs)} runs)", seconds, None))
+    print(f"store: {args.runs:,} runs synthesized in {build_seconds:.0f} s\n")
+    print("| query | seconds | artifacts | executions | runs |")
+    print("|---|---:|---:|---:|---:|")
+    for name, seconds, graph in rows:
+        if graph is None:
+            print(f"| {name} | {seconds:.2f} | | | |")
+        else:
+            print(
+                f"| {name} | {seconds:.2f} | {len(graph.artifacts)} | "
+                f"{len(graph.executions)} | {len(graph.runs)} |"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
