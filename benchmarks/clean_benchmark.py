@@ -18,12 +18,9 @@ RSS <= stock's.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import shutil
 import sys
-import tempfile
 import time
 from typing import Optional, Sequence
 
@@ -132,25 +129,9 @@ def format_table(results: dict) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the benchmark (or, with --child, one step of it); returns the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] == "--child":
-        print(json.dumps(_child(argv[1], argv[2:])))
-        return 0
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
-    parser.add_argument("--work-dir", help="keep generated data and outputs here")
-    args = parser.parse_args(argv)
-    work = args.work_dir or tempfile.mkdtemp(prefix="cascade-bench-")
-    results = {}
-    for rows in args.rows:
-        results[rows] = benchmark(rows, work)
-        stock, _, clean = results[rows]
-        print(f"{rows:,} rows: stock {stock.seconds:.1f}s, clean {clean.seconds:.1f}s", flush=True)
-    print()
-    print(format_table(results))
-    if not args.work_dir:
-        shutil.rmtree(work, ignore_errors=True)
-    return 0
+    from benchmarks.measure import run_sizes_cli
+
+    return run_sizes_cli(argv, __doc__.split("\n\n")[0], _child, benchmark, format_table)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,15 @@ children (DirectRunner's multi_processing workers included) to find the peak.
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
-from typing import Sequence
+from typing import Callable, Optional, Sequence
 
 import psutil
 
@@ -66,3 +69,40 @@ def run_step(name: str, argv: Sequence[str], timeout: float = 3600) -> StepResul
         raise RuntimeError(f"{name} failed ({process.returncode}):\n{stderr[-4000:]}")
     report = json.loads(stdout.strip().splitlines()[-1])
     return StepResult(name, report.pop("seconds"), peak / 2**20, report)
+
+
+def run_sizes_cli(
+    argv: Optional[Sequence[str]],
+    description: str,
+    child: Callable[[str, Sequence[str]], dict],
+    benchmark: Callable[[int, str], list],
+    format_table: Callable[[dict], str],
+) -> int:
+    """The command line every row-count benchmark shares.
+
+    `--child STEP ARGS...` runs one step and prints its JSON report (what
+    `run_step` reads); otherwise `--rows N...` runs `benchmark` per size in a
+    work folder and prints `format_table` of the results.
+
+    Returns:
+      The exit code.
+    """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--child":
+        print(json.dumps(child(argv[1], argv[2:])))
+        return 0
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--work-dir", help="keep generated data and outputs here")
+    args = parser.parse_args(argv)
+    work = args.work_dir or tempfile.mkdtemp(prefix="cascade-bench-")
+    results = {}
+    for rows in args.rows:
+        results[rows] = benchmark(rows, work)
+        timings = ", ".join(f"{r.name} {r.seconds:.1f}s" for r in results[rows])
+        print(f"{rows:,} rows: {timings}", flush=True)
+    print()
+    print(format_table(results))
+    if not args.work_dir:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
