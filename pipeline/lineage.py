@@ -328,6 +328,18 @@ class Lineage:
                         frontier.append(e.artifact_id)
         return graph
 
+    def run_configs(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """The config file and sha256 each run recorded (empty if it recorded none)."""
+        configs = {}
+        for run_id in run_ids:
+            context = self._store.get_context_by_type_and_name(PIPELINE_RUN, run_id)
+            values = _values(context.custom_properties) if context is not None else {}
+            configs[run_id] = {
+                "config_path": values.get("config_path"),
+                "config_hash": values.get("config_hash"),
+            }
+        return configs
+
     def run_graph(self, run_id: str) -> LineageGraph:
         """Every execution of one run, with its input and output artifacts.
 

@@ -253,9 +253,17 @@ def run(args: argparse.Namespace) -> str:
         return format_graph(graph, f"downstream of {args.ref}", parameters=False)
     if args.command == "upstream":
         graph = lineage.upstream(lineage.resolve(args.ref))
+        configs = lineage.run_configs(graph.runs)
         if as_json:
-            return json.dumps(graph.to_json(), indent=2, default=str)
-        return format_graph(graph, f"upstream of {args.ref}", parameters=True)
+            return json.dumps({**graph.to_json(), "run_configs": configs}, indent=2, default=str)
+        lines = [format_graph(graph, f"upstream of {args.ref}", parameters=True)]
+        for run_id, config in configs.items():
+            if config["config_hash"]:
+                lines.append(
+                    f"  run {run_id}: config {config['config_path']} "
+                    f"(sha256 {config['config_hash']})"
+                )
+        return "\n".join(lines)
     # graph
     if bool(args.ref) == bool(args.run):
         raise CascadeError("graph: give either REF or --run RUN")

@@ -147,6 +147,10 @@ def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(correcte
     assert "code_fingerprint" in by_component["Trainer"]["parameters"]["custom_config"]
     text = _cli(runs, "upstream", str(pushed))
     assert "input_fingerprint: split:web,num_files:1" in text
+    # Each run involved names the config that produced it, with its sha256.
+    assert set(answer["run_configs"]) == set(answer["runs"])
+    assert all(len(c["config_hash"]) == 64 for c in answer["run_configs"].values())
+    assert "config " in text and "(sha256 " in text
 
 
 def test_a_served_model_folder_resolves_to_its_pushed_model(corrected_runs):

@@ -94,7 +94,22 @@ def test_user_dataset_runs_end_to_end_with_only_a_config(tmp_path):
     store = mlmd_queries.open_store(str(output_root / "metadata.sqlite"))
     [run] = mlmd_queries.runs(store)
     executions = mlmd_queries.executions_by_component(store, run, "churn-shop")
-    assert len(executions) == 9
+    # No spam list or id map in this config: CleanExamples still tags sources and
+    # merges rows sharing an id, with no reference-data ExampleGens.
+    assert sorted(executions) == sorted(
+        [
+            "CsvExampleGen",
+            "CleanExamples",
+            "StratifiedSplit",
+            "StatisticsGen",
+            "SchemaGen",
+            "ExampleValidator",
+            "Transform",
+            "Trainer",
+            "Evaluator",
+            "Pusher",
+        ]
+    )
     assert all(
         e.last_known_state == metadata_store_pb2.Execution.COMPLETE for e in executions.values()
     )
