@@ -143,15 +143,17 @@ def to_dot(graph: LineageGraph) -> str:
     """The lineage graph in Graphviz DOT: artifacts as ellipses, executions as boxes."""
 
     def quote(text: str) -> str:
-        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+        return '"' + escaped + '"'
 
     lines = ["digraph lineage {", "  rankdir=LR;", '  node [fontname="Helvetica", fontsize=10];']
     for a in sorted(graph.artifacts.values(), key=lambda x: x.id):
         style = ', style=filled, fillcolor="#ffd6d6"' if a.id in graph.roots else ""
-        label = f"#{a.id} {a.type}\\n{os.path.basename(a.uri.rstrip('/'))}"
+        # The URI's last two parts name the output: e.g. "cleaned_examples/4".
+        label = f"#{a.id} {a.type}\n{'/'.join(a.uri.rstrip('/').split('/')[-2:])}"
         lines.append(f"  a{a.id} [shape=ellipse, label={quote(label)}{style}];")
     for e in sorted(graph.executions.values(), key=lambda x: x.id):
-        label = f"{e.component} #{e.id}\\n{e.state}"
+        label = f"{e.component} #{e.id}\n{e.state}"
         lines.append(f"  e{e.id} [shape=box, label={quote(label)}];")
     for kind, src, dst in sorted(graph.edges):
         if kind == "input" and src in graph.artifacts and dst in graph.executions:
