@@ -9,6 +9,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from pipeline import lineage_cli, metadata
+from pipeline.errors import CascadeError
 from tests.e2e import mariadb
 from tests.e2e.helpers import run_cascade
 
@@ -100,10 +101,13 @@ def test_password_file_is_read(server, tmp_path, monkeypatch):
     secret = tmp_path / "password"
     secret.write_text(mariadb.PASSWORD + "\n")
     os.chmod(secret, 0o600)
-    args = lineage_cli.parse_args(
-        [*_mysql_flags(server), "--mysql-password-file", str(secret), "runs"]
-    )
-    assert lineage_cli.run(args)  # connects and answers
+    flags = [*_mysql_flags(server), "--mysql-password-file", str(secret)]
+    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+    assert isinstance(runs, list)
+    # A wrong password in the file is refused: the file really is what is used.
+    secret.write_text("wrong\n")
+    with pytest.raises(CascadeError, match=r"^cannot open the metadata store mysql://"):
+        lineage_cli.run(lineage_cli.parse_args([*flags, "runs"]))
 
 
 def test_unreachable_server_is_one_clear_error(capsys, monkeypatch):
