@@ -1,10 +1,11 @@
 """CleanExamples as Beam transforms, in two passes over the rows.
 
 Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
-label, a fingerprint of the row) and joins them with the spam list per person
-in one CoGroupByKey, deciding which rows are removed. Pass 2 re-reads the rows
-and streams each to the cleaned or rejected output by that decision, so full
-rows never wait in a shuffle.
+label, a fingerprint of the row) and groups them with the spam list per person
+in one GroupByKey, deciding which rows are removed. Pass 2 re-reads the rows
+and streams each, tagged, to the cleaned or rejected output by that decision,
+so full rows never wait in a shuffle. Pass 2 also counts every row in and
+every outcome per bundle, for the accounting.
 
 The id map and the decisions are side inputs (one dict per worker): aliases,
 and removed rows (spam and merged duplicates), are a small share of the data:
@@ -26,11 +27,13 @@ from components.clean_examples.options import (
     SOURCE_FEATURE,
     CleanOptions,
 )
+from components.common import counts
 from components.common.example_features import (
-    feature_values,
+    constant_string_features,
     numeric_value,
     single_value,
     string_features,
+    values_in,
 )
 from components.common.fingerprint import fingerprint64
 
@@ -39,15 +42,11 @@ REJECTED = "rejected"
 COPIES = "copies"
 CONFLICTS = "conflicts"
 UNMATCHED_SPAM = "unmatched_spam"
-
-# A kept row: (source, record, canonical id or None); a rejected row:
-# (source, record, reason). Outcomes are counted per (source, outcome).
-
-
-def _only_value(example: tf.train.Example, name: Optional[str]) -> Optional[str]:
-    """A feature's single value as text; None if unset, absent or multi-valued."""
-    values = feature_values(example, name) if name else []
-    return values[0] if len(values) == 1 else None
+# Count keys: (ROWS_IN, source) per row read; (OUTCOME, source, kept or reason).
+ROWS_IN = "rows_in"
+OUTCOME = "outcome"
+# The value a spam-list id contributes to its person's group (row facts are tuples).
+SPAM_MARK = None
 
 
 def row_fingerprint(source: str, record: bytes) -> int:
@@ -57,23 +56,24 @@ def row_fingerprint(source: str, record: bytes) -> int:
 
 def inspect_row(
     record: bytes, source: str, aliases: Mapping[str, str], options: CleanOptions
-) -> tuple[Optional[str], Optional[str], Optional[tf.train.Example]]:
+) -> tuple[Optional[str], Optional[str], tf.train.Example]:
     """Returns (quarantine reason, canonical id, parsed example) of one row.
 
     The reason is None for a valid row; the canonical id is None without an
     id column. Both passes call this, so they agree on every row.
     """
     example = tf.train.Example.FromString(record)
-    ids = feature_values(example, options.id_key) if options.id_key else []
+    features = example.features.feature
+    ids = values_in(features, options.id_key) if options.id_key else []
     raw_id = ids[0] if len(ids) == 1 else None
     # The input check samples the first rows; a reserved column appearing
     # later is caught here, so no value is silently overwritten.
-    clash = [f for f in RESERVED_FEATURES if f in example.features.feature]
-    if clash:
-        return rules.RESERVED_COLUMN + clash[0], None, example
+    for reserved in RESERVED_FEATURES:
+        if reserved in features:
+            return rules.RESERVED_COLUMN + reserved, None, example
     if len(ids) > 1:
         return rules.MULTIPLE_IDS, None, example
-    missing = [c for c in options.required_columns if not feature_values(example, c)]
+    missing = [c for c in options.required_columns if not values_in(features, c)]
     reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
     if reason is not None or raw_id is None:
         return reason, None, example
@@ -81,6 +81,7 @@ def inspect_row(
 
 
 def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
+    """The id `identifier` resolves to through the id map (itself when no alias)."""
     try:
         return rules.resolve_alias(identifier, aliases)
     except rules.IdMapError:
@@ -106,30 +107,44 @@ class RowFacts(beam.DoFn):
         if reason is not None or canonical is None:
             return
         timestamp = numeric_value(example, options.timestamp_key) if options.timestamp_key else None
+        labels = values_in(example.features.feature, options.label_key) if options.label_key else []
         yield (
             canonical,
             (
                 source,
                 timestamp,
-                _only_value(example, options.label_key),
+                labels[0] if len(labels) == 1 else None,
                 row_fingerprint(source, record),
             ),
         )
 
 
 def decide_person(
-    canonical_and_groups: tuple[str, Mapping[str, Iterable]],
+    canonical_and_values: tuple[str, Iterable[Optional[tuple]]],
     source_priority: tuple[str, ...],
 ) -> Iterator[object]:
     """Spam removal and merge for one canonical id, on row facts.
 
-    Yields (row fingerprint, (rows kept, rows removed, reason)) for every
-    fingerprint with a removed row; exact copies of a row share a fingerprint,
-    so one of them may be kept and the others removed.
+    Args:
+      canonical_and_values: A canonical id with its rows' facts (from RowFacts)
+        and SPAM_MARK once if the id is on the spam list.
+      source_priority: Sources in the order that breaks recency ties.
+
+    Yields:
+      (row fingerprint, (rows kept, rows removed, reason)) for every fingerprint
+      with a removed row; exact copies of a row share a fingerprint, so one of
+      them may be kept and the others removed. On the CONFLICTS output the id
+      when its merged rows disagree on the label; on UNMATCHED_SPAM a spam id
+      that has no rows.
     """
-    canonical, groups = canonical_and_groups
-    facts = list(groups["rows"])
-    is_spam = any(True for _ in groups["spam"])
+    canonical, values = canonical_and_values
+    facts = []
+    is_spam = False
+    for value in values:
+        if value is SPAM_MARK:
+            is_spam = True
+        else:
+            facts.append(value)
     if not facts:
         if is_spam:
             yield beam.pvalue.TaggedOutput(UNMATCHED_SPAM, canonical)
@@ -155,14 +170,20 @@ def decide_person(
 
 
 class RouteRows(beam.DoFn):
-    """Pass 2: sends each row to kept or rejected, by quarantine and pass 1's decisions.
+    """Pass 2: tags each row and sends it to KEPT or REJECTED, counting as it goes.
 
-    Rows with exact copies of which some are kept and some removed go to the
-    COPIES output, to be shared out per fingerprint.
+    The decision comes from quarantine and pass 1's removals. Rows with exact
+    copies of which some are kept and some removed go to the COPIES output, to
+    be shared out per fingerprint. Counts (rows in, outcomes) leave on
+    `counts.COUNTS` at the end of each bundle.
     """
 
     def __init__(self, options: CleanOptions) -> None:
         self._options = options
+        self._counter = counts.BundleCounter()
+
+    def start_bundle(self) -> None:
+        self._counter = counts.BundleCounter()
 
     def process(
         self,
@@ -171,47 +192,59 @@ class RouteRows(beam.DoFn):
         aliases: Mapping[str, str],
         removals: Mapping[int, tuple[int, int, str]],
     ) -> Iterator[object]:
+        self._counter.add((ROWS_IN, source))
         reason, canonical, _ = inspect_row(record, source, aliases, self._options)
-        if reason is not None:
-            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
-            return
-        decision = removals.get(row_fingerprint(source, record)) if canonical else None
-        if decision is None:
-            yield beam.pvalue.TaggedOutput(KEPT, (source, record, canonical))
-        elif decision[0] == 0:
-            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, decision[2]))
+        if reason is None and canonical is not None:
+            fp = row_fingerprint(source, record)
+            decision = removals.get(fp)
+            if decision is not None:
+                kept, _, reason = decision
+                if kept:
+                    yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
+                    return
+        if reason is None:
+            self._counter.add((OUTCOME, source, rules.KEPT))
+            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
         else:
-            yield beam.pvalue.TaggedOutput(
-                COPIES, (row_fingerprint(source, record), (source, record, canonical))
-            )
+            self._counter.add((OUTCOME, source, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+
+    def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
+        yield from self._counter.emit()
 
 
 def share_out_copies(
     fp_and_rows: tuple[int, Iterable[tuple]], removals: Mapping[int, tuple[int, int, str]]
-) -> Iterator[object]:
-    """Keeps the decided number of a row's exact copies and rejects the rest."""
+) -> Iterator[beam.pvalue.TaggedOutput]:
+    """Keeps the decided number of a row's exact copies and rejects the rest.
+
+    Yields tagged rows on KEPT and REJECTED, and ((OUTCOME, source, outcome), 1)
+    per row on `counts.COUNTS` (copies are rare, so counting per row is fine).
+    """
     fp, rows = fp_and_rows
     kept, _, reason = removals[fp]
     for i, (source, record, canonical) in enumerate(rows):
         if i < kept:
-            yield beam.pvalue.TaggedOutput(KEPT, (source, record, canonical))
+            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
+            yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:
-            yield beam.pvalue.TaggedOutput(REJECTED, (source, record, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+            yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
 
 
-def tag_kept(row: tuple[str, bytes, Optional[str]]) -> bytes:
+def tag_kept(source: str, record: bytes, canonical: Optional[str]) -> bytes:
     """The kept row with its source and canonical id appended (no re-parse)."""
-    source, record, canonical = row
-    tags = {SOURCE_FEATURE: source}
+    tagged = record + constant_string_features(((SOURCE_FEATURE, source),))
     if canonical is not None:
-        tags[CANONICAL_ID_FEATURE] = canonical
-    return record + string_features(tags)
+        tagged += string_features({CANONICAL_ID_FEATURE: canonical})
+    return tagged
 
 
-def tag_rejected(row: tuple[str, bytes, str]) -> bytes:
+def tag_rejected(source: str, record: bytes, reason: str) -> bytes:
     """The rejected row with its source and reject reason appended."""
-    source, record, reason = row
-    return record + string_features({SOURCE_FEATURE: source, REJECT_REASON_FEATURE: reason})
+    return record + constant_string_features(
+        ((REJECT_REASON_FEATURE, reason), (SOURCE_FEATURE, source))
+    )
 
 
 def alias_pairs(record: bytes, options: CleanOptions) -> Iterator[tuple[str, str]]:

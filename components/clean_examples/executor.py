@@ -1,4 +1,4 @@
-"""CleanExamples' executor: checks inputs, validates the id map, cleans, accounts."""
+"""CleanExamples' executor: checks inputs, cleans and validates the id map, accounts."""
 
 from __future__ import annotations
 
@@ -111,8 +111,25 @@ def _read_all(pipeline: beam.Pipeline, examples: artifact.Artifact, label: str) 
     return reads | f"{label}Flatten" >> beam.Flatten()
 
 
+def _raise_id_map_problems(problems_file: str) -> None:
+    """Fails the step if the job found aliases with several targets, or cycles.
+
+    Raises:
+      CleaningInputError: Naming the first few problems and the ids involved.
+    """
+    problems = sorted(counts.read_counts(problems_file))
+    if problems:
+        shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
+        more = (
+            f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)"
+            if len(problems) > MAX_PROBLEMS_SHOWN
+            else ""
+        )
+        raise CleaningInputError(f"CleanExamples: {shown}{more}")
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Runs CleanExamples: a small id-map check, then one cleaning pass."""
+    """Runs CleanExamples: one Beam job that checks the id map and cleans."""
 
     def Do(  # noqa: N802 - TFX's executor interface
         self,
@@ -139,14 +156,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         cleaned = artifact_utils.get_single_instance(output_dict[spec.CLEANED_KEY])
         rejected = artifact_utils.get_single_instance(output_dict[spec.REJECTED_KEY])
         check_inputs(examples, spam_list, id_map, options)
-        if id_map is not None:
-            self._check_id_map(id_map, options, cleaned.uri)
 
         examples_io.set_output_splits(cleaned, [CLEANED_SPLIT], examples)
         examples_io.set_output_splits(rejected, [REJECTED_SPLIT], examples)
-        outcome_file = counts.counts_path(cleaned.uri, "outcomes")
+        row_counts_file = counts.counts_path(cleaned.uri, "row_counts")
         extra_file = counts.counts_path(cleaned.uri, "extra_counts")
-        input_file = counts.counts_path(cleaned.uri, "rows_in")
+        problems_file = counts.counts_path(cleaned.uri, "id_map_problems")
         with self._make_beam_pipeline() as pipeline:
             self._clean(
                 pipeline,
@@ -156,48 +171,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 options,
                 cleaned,
                 rejected,
-                outcome_file,
+                row_counts_file,
                 extra_file,
-                input_file,
+                problems_file,
             )
+        _raise_id_map_problems(problems_file)
         self._record(
             cleaned,
             rejected,
             options,
-            outcome_file,
+            row_counts_file,
             extra_file,
-            input_file,
             spam_list is not None,
             id_map is not None,
             examples_io.split_names(examples),
         )
-
-    def _check_id_map(
-        self, id_map: artifact.Artifact, options: CleanOptions, work_uri: str
-    ) -> None:
-        """Runs a small Beam job over the id map; raises if it is inconsistent."""
-        problems_file = counts.counts_path(work_uri, "id_map_problems")
-        with self._make_beam_pipeline() as pipeline:
-            pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
-                beam_clean.alias_pairs, options
-            )
-            aliases = beam.pvalue.AsDict(pairs | "DistinctPairs" >> beam.Distinct())
-            (
-                pairs
-                | "GroupByAlias" >> beam.GroupByKey()
-                | "FindProblems" >> beam.ParDo(beam_clean.FindIdMapProblems(), aliases)
-                | "KeyProblem" >> beam.Map(lambda message: (message,))
-                | "WriteProblems" >> counts.WriteCounts(problems_file)
-            )
-        problems = sorted(counts.read_counts(problems_file))
-        if problems:
-            shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
-            more = (
-                f" (and {len(problems) - MAX_PROBLEMS_SHOWN} more)"
-                if len(problems) > MAX_PROBLEMS_SHOWN
-                else ""
-            )
-            raise CleaningInputError(f"CleanExamples: {shown}{more}")
 
     @staticmethod
     def _clean(
@@ -208,11 +196,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         options: CleanOptions,
         cleaned: artifact.Artifact,
         rejected: artifact.Artifact,
-        outcome_file: str,
+        row_counts_file: str,
         extra_file: str,
-        input_file: str,
+        problems_file: str,
     ) -> None:
-        """Builds both cleaning passes (see beam_clean)."""
+        """Builds both cleaning passes (see beam_clean) and the id-map check."""
         if id_map is not None:
             pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
                 beam_clean.alias_pairs, options
@@ -221,30 +209,40 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             pairs = pipeline | "NoIdMap" >> beam.Create([])
         distinct_pairs = pairs | "DistinctPairs" >> beam.Distinct()
         aliases = beam.pvalue.AsDict(distinct_pairs)
+        # An inconsistent id map fails the step after the job (see
+        # _raise_id_map_problems): checking it in a job of its own would cost
+        # every run a pipeline start for a rare error.
+        (
+            pairs
+            | "GroupByAlias" >> beam.GroupByKey()
+            | "FindIdMapProblems" >> beam.ParDo(beam_clean.FindIdMapProblems(), aliases)
+            | "KeyProblem" >> beam.Map(lambda message: (message,))
+            | "WriteIdMapProblems" >> counts.WriteCounts(problems_file)
+        )
 
         sources = examples_io.split_names(examples)
         extras = []
         if options.id_key:
-            facts = [
+            people = [
                 examples_io.read_split(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
                 >> beam.ParDo(beam_clean.RowFacts(options), source, aliases)
                 for source in sources
-            ] | "FlattenFacts" >> beam.Flatten()
+            ]
             if spam_list is not None:
                 spam = (
                     _read_all(pipeline, spam_list, "Spam")
                     | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
                     | "CanonicalSpamIds"
-                    >> beam.Map(lambda i, a: (beam_clean.canonical_id(i, a), True), aliases)
+                    >> beam.Map(lambda i, a: beam_clean.canonical_id(i, a), aliases)
                     | "DistinctSpamIds" >> beam.Distinct()
                 )
                 extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
-            else:
-                spam = pipeline | "NoSpamList" >> beam.Create([])
+                people.append(spam | "MarkSpam" >> beam.Map(lambda i: (i, beam_clean.SPAM_MARK)))
             decided = (
-                {"rows": facts, "spam": spam}
-                | "JoinPeopleWithSpam" >> beam.CoGroupByKey()
+                people
+                | "FlattenPeople" >> beam.Flatten()
+                | "GroupPerPerson" >> beam.GroupByKey()
                 | "DecidePerPerson"
                 >> beam.FlatMap(beam_clean.decide_person, options.source_priority).with_outputs(
                     beam_clean.CONFLICTS, beam_clean.UNMATCHED_SPAM, main="removals"
@@ -263,40 +261,32 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
         removals_side = beam.pvalue.AsDict(removals)
 
-        outcome_counts, input_keys = [], []
-        routed_copies = []
+        row_counts, copies = [], []
         for source in sources:
             name = source.capitalize()
-            read = examples_io.read_split(pipeline, examples, source, "Read")
-            input_keys.append(read | f"KeyInput{name}" >> beam.Map(lambda _, s=source: (s,)))
-            routed = read | f"Route{name}" >> beam.ParDo(
+            routed = examples_io.read_split(
+                pipeline, examples, source, "Read"
+            ) | f"Route{name}" >> beam.ParDo(
                 beam_clean.RouteRows(options), source, aliases, removals_side
-            ).with_outputs(beam_clean.KEPT, beam_clean.REJECTED, beam_clean.COPIES)
-            routed_copies.append(routed[beam_clean.COPIES])
-            outcome_counts += Executor._write_rows(
-                routed[beam_clean.KEPT], routed[beam_clean.REJECTED], cleaned, rejected, name
-            )
+            ).with_outputs(beam_clean.KEPT, beam_clean.REJECTED, beam_clean.COPIES, counts.COUNTS)
+            copies.append(routed[beam_clean.COPIES])
+            row_counts.append(routed[counts.COUNTS])
+            Executor._write_rows(routed, cleaned, rejected, name)
         shared = (
-            routed_copies
+            copies
             | "FlattenCopies" >> beam.Flatten()
             | "GroupCopies" >> beam.GroupByKey()
             | "ShareOutCopies"
             >> beam.FlatMap(beam_clean.share_out_copies, removals_side).with_outputs(
-                beam_clean.KEPT, beam_clean.REJECTED
+                beam_clean.KEPT, beam_clean.REJECTED, counts.COUNTS
             )
         )
-        outcome_counts += Executor._write_rows(
-            shared[beam_clean.KEPT], shared[beam_clean.REJECTED], cleaned, rejected, "Copies"
-        )
+        row_counts.append(shared[counts.COUNTS])
+        Executor._write_rows(shared, cleaned, rejected, "Copies")
         (
-            outcome_counts
-            | "FlattenOutcomes" >> beam.Flatten()
-            | "WriteOutcomes" >> counts.WriteCounted(outcome_file)
-        )
-        (
-            input_keys
-            | "FlattenInputKeys" >> beam.Flatten()
-            | "CountInput" >> counts.WriteCounts(input_file)
+            row_counts
+            | "FlattenRowCounts" >> beam.Flatten()
+            | "WriteRowCounts" >> counts.WriteCounted(row_counts_file)
         )
         if extras:
             (
@@ -307,47 +297,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
     @staticmethod
     def _write_rows(
-        kept: beam.PCollection,
-        removed: beam.PCollection,
+        outputs: beam.pvalue.DoOutputsTuple,
         cleaned: artifact.Artifact,
         rejected: artifact.Artifact,
         label: str,
-    ) -> list[beam.PCollection]:
-        """Writes one branch's kept and rejected rows; returns their outcome counts.
+    ) -> None:
+        """Writes one branch's tagged KEPT and REJECTED rows.
 
         Each branch writes its own files (named after it), so no branch waits
-        for another; only the small counts are joined.
+        for another.
         """
         file_name = f"{label.lower()}_tfrecord"
-        examples_io.write_split(
-            kept | f"TagKept{label}" >> beam.Map(beam_clean.tag_kept),
-            cleaned,
-            CLEANED_SPLIT,
-            file_name,
-        )
-        examples_io.write_split(
-            removed | f"TagRejected{label}" >> beam.Map(beam_clean.tag_rejected),
-            rejected,
-            REJECTED_SPLIT,
-            file_name,
-        )
-        return [
-            kept
-            | f"KeyKept{label}" >> beam.Map(lambda r: (r[0], rules.KEPT))
-            | f"CountKept{label}" >> beam.combiners.Count.PerElement(),
-            removed
-            | f"KeyRejected{label}" >> beam.Map(lambda r: (r[0], r[2]))
-            | f"CountRejected{label}" >> beam.combiners.Count.PerElement(),
-        ]
+        examples_io.write_split(outputs[beam_clean.KEPT], cleaned, CLEANED_SPLIT, file_name)
+        examples_io.write_split(outputs[beam_clean.REJECTED], rejected, REJECTED_SPLIT, file_name)
 
     @staticmethod
     def _record(
         cleaned: artifact.Artifact,
         rejected: artifact.Artifact,
         options: CleanOptions,
-        outcome_file: str,
+        row_counts_file: str,
         extra_file: str,
-        input_file: str,
         has_spam_list: bool,
         has_id_map: bool,
         sources: list[str],
@@ -357,10 +327,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         Raises:
           RuntimeError: A row was lost or duplicated (an internal invariant).
         """
-        outcomes = counts.read_counts(outcome_file)
+        row_counts = counts.nest(counts.read_counts(row_counts_file))
         extra = counts.read_counts(extra_file)
-        per_source = counts.nest(outcomes)
-        rows_in = counts.read_counts(input_file)
+        rows_in = dict(row_counts.get(beam_clean.ROWS_IN, {}))
+        per_source = counts.nest(row_counts.get(beam_clean.OUTCOME, {}))
         for source in sources:  # an empty source is reported with zeros, not left out
             rows_in.setdefault(source, 0)
             per_source.setdefault(source, {})

@@ -8,10 +8,13 @@ Everything goes through Beam IO so the same code reads and writes `gs://`.
 
 from __future__ import annotations
 
+import gzip
+import io
 import os
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
+from apache_beam.io import tfrecordio
 
 # Not in the public tfx.v1 API: artifact_utils is the supported helper set used by
 # every stock component to encode split names and locate split folders.
@@ -21,6 +24,7 @@ from tfx.types import artifact, artifact_utils
 # The custom property ExampleGen writes (tfx.components.util.examples_utils).
 PAYLOAD_FORMAT = "payload_format"
 DEFAULT_FILE_NAME = "data_tfrecord"
+READ_BUFFER_BYTES = 1 << 20
 
 
 def split_names(examples: artifact.Artifact) -> list[str]:
@@ -63,15 +67,50 @@ def read_split(
 ) -> beam.PCollection:
     """Reads one split's serialized records (gzip detected from the file names).
 
+    The files are listed when the pipeline is built (the artifact is complete
+    by then), spread over workers, and each is read whole by `read_record_file`.
+    A gzipped file cannot be split anyway, so this reads as parallel as Beam's
+    ReadFromTFRecord, and faster: records come from a buffered stream instead of
+    small reads through Beam's splittable-source machinery.
+
     Args:
       pipeline: The Beam pipeline.
       examples: The Examples artifact.
       split: The split to read.
       label: Step label prefix; give each read of the same split its own.
     """
-    return pipeline | f"{label}{split.capitalize()}Split" >> beam.io.ReadFromTFRecord(
-        split_file_pattern(examples, split)
+    files = sorted(str(path) for path in fileio.glob(split_file_pattern(examples, split)))
+    step = f"{label}{split.capitalize()}Split"
+    return (
+        pipeline
+        | f"{step}Files" >> beam.Create(files)
+        | f"{step}Spread" >> beam.Reshuffle()
+        | f"{step}Records" >> beam.FlatMap(read_record_file)
     )
+
+
+def read_record_file(path: str) -> Iterator[bytes]:
+    """Yields the records of one TFRecord file, gunzipping it if it is named `*.gz`.
+
+    Raises:
+      ValueError: The file is not a valid TFRecord file (names the file).
+    """
+    with fileio.open(path, "rb") as raw:
+        stream = (
+            io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), READ_BUFFER_BYTES)
+            if path.endswith(".gz")
+            else raw
+        )
+        while True:
+            try:
+                # Private Beam helper, used for Beam's own record framing and
+                # both CRC checks, so the format stays exactly Beam's and TF's.
+                record = tfrecordio._TFRecordUtil.read_record(stream)
+            except (ValueError, OSError, EOFError) as e:
+                raise ValueError(f"{path}: {e}") from e
+            if record is None:
+                return
+            yield record
 
 
 def write_split(
