@@ -30,6 +30,7 @@ from components.clean_examples.options import (
 from components.common import counts
 from components.common.example_features import (
     constant_string_features,
+    has_value,
     numeric_value,
     single_value,
     string_features,
@@ -73,7 +74,7 @@ def inspect_row(
             return rules.RESERVED_COLUMN + reserved, None, example
     if len(ids) > 1:
         return rules.MULTIPLE_IDS, None, example
-    missing = [c for c in options.required_columns if not values_in(features, c)]
+    missing = [c for c in options.required_columns if not has_value(features, c)]
     reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
     if reason is not None or raw_id is None:
         return reason, None, example

@@ -40,6 +40,15 @@ def values_in(features: FeatureMap, name: str) -> list[str]:
     return [_text(v) for v in getattr(feature, kind).value]
 
 
+def has_value(features: FeatureMap, name: str) -> bool:
+    """True if the feature is present with at least one value (no decoding)."""
+    feature = features.get(name)
+    if feature is None:
+        return False
+    kind = feature.WhichOneof("kind")
+    return kind is not None and len(getattr(feature, kind).value) > 0
+
+
 def single_value(example: tf.train.Example, name: str) -> str | None:
     """Returns a feature's only value as text, or None when it has none.
 

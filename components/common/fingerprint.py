@@ -7,6 +7,7 @@ record the same way.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 
@@ -20,5 +21,12 @@ def fingerprint64(seed: int, key: bytes) -> int:
     Returns:
       An integer in [0, 2**64).
     """
-    digest = hashlib.blake2b(key, digest_size=8, salt=seed.to_bytes(16, "little"))
+    digest = _seeded_hasher(seed).copy()
+    digest.update(key)
     return int.from_bytes(digest.digest(), "little")
+
+
+@functools.lru_cache(maxsize=64)
+def _seeded_hasher(seed: int) -> "hashlib._Hash":
+    # Copying a prepared hasher is about twice as fast as passing the salt per call.
+    return hashlib.blake2b(digest_size=8, salt=seed.to_bytes(16, "little"))

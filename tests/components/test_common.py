@@ -1,12 +1,20 @@
-"""Shared component helpers: seeded fingerprints, source tagging, counts."""
+"""Shared component helpers: fingerprints, source tagging, counts, record files, features."""
 
 from __future__ import annotations
 
+import glob
+import re
 
+import apache_beam as beam
 import pytest
 import tensorflow as tf
+from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from components.common import counts
+from components.common import counts, examples_io
+from components.common.example_features import has_value, string_features
 from components.common.fingerprint import fingerprint64
 from components.common.provenance import tag_source
 
@@ -139,3 +147,81 @@ def test_nest_keeps_flat_keys_and_splits_only_on_the_first_slash():
 def test_read_counts_of_a_missing_file_is_empty(tmp_path):
     assert counts.read_counts(str(tmp_path / "absent.json")) == {}
     assert counts.counts_path("/out/uri", "split_counts") == "/out/uri/split_counts.json"
+
+
+# --- BundleCounter -----------------------------------------------------------------------
+
+
+class _CountBySource(beam.DoFn):
+    """Counts each element's first letter with a BundleCounter, passing elements on."""
+
+    def start_bundle(self):
+        self._counter = counts.BundleCounter()
+
+    def process(self, element):
+        self._counter.add((element[0],))
+        yield element
+
+    def finish_bundle(self):
+        yield from self._counter.emit()
+
+
+def test_bundle_counter_totals_are_exact_over_many_bundles(tmp_path):
+    elements = [f"{letter}{i}" for letter in "abc" for i in range(500)]
+    path = str(tmp_path / "counts.json")
+    with TestPipeline() as pipeline:
+        outputs = (
+            pipeline
+            | beam.Create(elements, reshuffle=True)
+            | beam.ParDo(_CountBySource()).with_outputs(counts.COUNTS, main="rows")
+        )
+        _ = outputs[counts.COUNTS] | counts.WriteCounted(path)
+        assert_that(outputs.rows | beam.combiners.Count.Globally(), equal_to([1500]))
+    assert counts.read_counts(path) == {"a": 500, "b": 500, "c": 500}
+
+
+# --- reading record files ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".gz", ""])
+def test_read_record_file_returns_every_record_in_order(tmp_path, suffix):
+    records = [f"record {i}".encode() * (i % 7 + 1) for i in range(2000)]
+    prefix = str(tmp_path / "data")
+    with TestPipeline() as pipeline:
+        _ = (
+            pipeline
+            | beam.Create(records)
+            | beam.io.WriteToTFRecord(prefix, file_name_suffix=suffix, num_shards=1)
+        )
+    [path] = glob.glob(prefix + "*")
+    assert sorted(examples_io.read_record_file(path)) == sorted(records)
+
+
+def test_read_record_file_names_the_file_when_it_is_corrupt(tmp_path):
+    path = tmp_path / "broken_tfrecord"
+    path.write_bytes(b"this is not a TFRecord file at all")
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*Not a valid TFRecord"):
+        list(examples_io.read_record_file(str(path)))
+
+
+# --- example features -----------------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(st.text(min_size=1, max_size=200), st.text(max_size=300), max_size=4))
+def test_string_features_equals_deterministic_protobuf_serialization(values):
+    example = tf.train.Example()
+    for name, value in values.items():
+        example.features.feature[name].bytes_list.value.append(value.encode("utf-8"))
+    assert string_features(values) == example.SerializeToString(deterministic=True)
+
+
+def test_has_value_needs_at_least_one_value():
+    features = make_example(full=[b"x"], empty_bytes=[], number=[0], real=[0.0]).features.feature
+    features["kindless"].SetInParent()
+    assert has_value(features, "full")
+    assert has_value(features, "number")
+    assert has_value(features, "real")
+    assert not has_value(features, "empty_bytes")
+    assert not has_value(features, "kindless")
+    assert not has_value(features, "absent")
