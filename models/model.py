@@ -12,7 +12,10 @@ serving takes serialized *raw* tf.Examples:
   transform_features  examples -> the transformed feature dict (label excluded)
 
 Both parse only the configured feature columns, so extra features in the examples
-(the label, ids, provenance tags) are ignored.
+(the label, ids, provenance tags) are ignored. The model folder also carries
+`assets.extra/raw_features.json`, the raw columns it reads with their types and
+whether each is required, so batch scoring can check serving data and name a
+bad cell (see `transforms.serving_input`) with nothing but the model folder.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from absl import logging  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-from transforms import features  # noqa: E402
+from transforms import features, serving_input  # noqa: E402
 
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
@@ -205,6 +208,21 @@ def raw_serving_feature_spec(
     return {c.name: raw_spec[c.name] for c in columns}
 
 
+def write_raw_features(
+    model_dir: str,
+    columns: list[features.FeatureColumn],
+    tf_transform_output: tft.TFTransformOutput,
+) -> None:
+    """Writes the raw columns the serving signatures read into the model folder."""
+    raw_columns = serving_input.columns_from_feature_spec(
+        raw_serving_feature_spec(columns, tf_transform_output), [c.name for c in columns]
+    )
+    path = os.path.join(model_dir, serving_input.RAW_FEATURES_FILE)
+    tfx.dsl.io.fileio.makedirs(os.path.dirname(path))
+    with tfx.dsl.io.fileio.open(path, "w") as f:
+        f.write(serving_input.columns_to_json(raw_columns))
+
+
 def _make_signatures(
     model: tf.keras.Model,
     columns: list[features.FeatureColumn],
@@ -328,6 +346,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
 
     signatures = _make_signatures(model, columns, tf_transform_output)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
+    write_raw_features(fn_args.serving_model_dir, columns, tf_transform_output)
     logging.info(
         "Exported serving model with signatures %s to %s",
         sorted(signatures),

@@ -65,8 +65,8 @@ def _artifact_line(a: ArtifactInfo) -> str:
 
 
 def _execution_line(e: ExecutionInfo) -> str:
-    runs = ", ".join(e.runs) or "no run"
-    return f"{e.component} (execution #{e.id}, {e.state}, run {runs})"
+    where = f"run {', '.join(e.runs)}" if e.runs else "outside pipeline runs"
+    return f"{e.component} (execution #{e.id}, {e.state}, {where})"
 
 
 def format_artifact(lineage: Lineage, artifact_id: int) -> str:

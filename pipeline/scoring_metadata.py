@@ -1,0 +1,212 @@
+"""Batch scoring in ML Metadata: which model to use, and the record of each scoring.
+
+A scoring is stored like a pipeline step, so the lineage commands need nothing
+special for it: a `cascade.BatchPredict` execution with INPUT events from the
+model and the serving data and an OUTPUT event to the predictions, attributed to
+the pipeline's context. `downstream` of a bad source then walks from the
+models it fed to the predictions they made.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.errors import CascadeError
+from pipeline.lineage import PUSHED_MODEL, Lineage, LineageError
+
+EXECUTION_TYPE = "cascade.BatchPredict"
+SERVING_DATA_TYPE = "cascade.ServingData"
+PREDICTIONS_TYPE = "cascade.Predictions"
+MODEL_FOLDER_TYPE = "cascade.ModelFolder"
+PIPELINE_CONTEXT_TYPE = "pipeline"  # TFX's context type for a whole pipeline
+TRANSFORM_GRAPH = "TransformGraph"
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordedScoring:
+    """Ids of what `record_scoring` stored."""
+
+    execution_id: int
+    model_ids: tuple[int, ...]
+    serving_data_id: int
+    predictions_id: int
+
+
+def _pipeline_context(
+    store: metadata_store.MetadataStore, pipeline_name: str
+) -> Optional[metadata_store_pb2.Context]:
+    return store.get_context_by_type_and_name(PIPELINE_CONTEXT_TYPE, pipeline_name)
+
+
+def _newest_in_pipeline(
+    store: metadata_store.MetadataStore, pipeline_name: str, type_name: str, usable: Any
+) -> Optional[metadata_store_pb2.Artifact]:
+    """The newest artifact of a type in a pipeline's context for which `usable(a)`."""
+    context = _pipeline_context(store, pipeline_name)
+    if context is None:
+        return None
+    found = [
+        a
+        for a in store.get_artifacts_by_context(context.id)
+        if a.type == type_name and a.state == metadata_store_pb2.Artifact.LIVE and usable(a)
+    ]
+    return max(found, key=lambda a: (a.create_time_since_epoch, a.id)) if found else None
+
+
+def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
+    """The serving folder of the newest model Pusher pushed for a pipeline.
+
+    Raises:
+      CascadeError: The pipeline has no pushed model, or its folder is gone.
+    """
+    from tfx.dsl.io import fileio
+
+    def pushed(artifact: metadata_store_pb2.Artifact) -> bool:
+        props = artifact.custom_properties
+        return "pushed_destination" in props and "pushed" in props and props["pushed"].int_value
+
+    newest = _newest_in_pipeline(store, pipeline_name, PUSHED_MODEL, pushed)
+    if newest is None:
+        raise CascadeError(
+            f"no pushed model for pipeline {pipeline_name!r} in the metadata store "
+            "(run the pipeline until the Evaluator blesses a model, or pass --model)"
+        )
+    folder = newest.custom_properties["pushed_destination"].string_value
+    if not fileio.exists(folder):
+        raise CascadeError(
+            f"the latest pushed model (artifact {newest.id}) was pushed to {folder}, "
+            "which no longer exists; pass --model"
+        )
+    return folder
+
+
+def latest_transform_graph(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
+    """The folder of the newest Transform graph of a pipeline.
+
+    Raises:
+      CascadeError: The pipeline has no Transform graph in the store.
+    """
+    newest = _newest_in_pipeline(store, pipeline_name, TRANSFORM_GRAPH, lambda _: True)
+    if newest is None:
+        raise CascadeError(
+            f"no Transform graph for pipeline {pipeline_name!r} in the metadata store "
+            "(run the pipeline first, or pass --transform-graph)"
+        )
+    return newest.uri
+
+
+def _type_id(store: metadata_store.MetadataStore, name: str, kind: str) -> int:
+    if kind == "execution":
+        return store.put_execution_type(metadata_store_pb2.ExecutionType(name=name))
+    return store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
+
+
+def _set(message: Any, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        if isinstance(value, bool) or isinstance(value, int):
+            message.custom_properties[key].int_value = int(value)
+        elif isinstance(value, float):
+            message.custom_properties[key].double_value = value
+        else:
+            message.custom_properties[key].string_value = str(value)
+
+
+def _event(kind: int, key: str) -> metadata_store_pb2.Event:
+    event = metadata_store_pb2.Event(type=kind)
+    event.path.steps.add().key = key
+    event.path.steps.add().index = 0
+    return event
+
+
+def _absolute(path: str) -> str:
+    return path if "://" in path else os.path.abspath(path)
+
+
+def record_scoring(
+    store: metadata_store.MetadataStore,
+    pipeline_name: str,
+    model_dir: str,
+    input_path: str,
+    output_path: str,
+    result: Any,
+) -> RecordedScoring:
+    """Stores one scoring: model + serving data -> BatchPredict -> predictions.
+
+    The model is the MLMD artifact(s) the folder belongs to (a PushedModel, or
+    an artifact with that URI); a folder MLMD does not know is recorded as a
+    new `cascade.ModelFolder` artifact, so the record is complete either way.
+
+    Args:
+      store: A writable store.
+      pipeline_name: The pipeline whose context the execution joins (if any).
+      model_dir: The serving model folder used.
+      input_path: The serving CSV.
+      output_path: The predictions CSV written.
+      result: The `ScoringResult` (rows, seconds, input_sha256).
+
+    Returns:
+      The ids recorded.
+    """
+    try:
+        model_ids = tuple(Lineage(store).resolve(_absolute(model_dir)))
+    except LineageError:
+        model_ids = ()
+    model_events = []
+    if model_ids:
+        for artifact in store.get_artifacts_by_id(list(model_ids)):
+            model_events.append((artifact, _event(metadata_store_pb2.Event.INPUT, "model")))
+    else:
+        folder = metadata_store_pb2.Artifact(
+            type_id=_type_id(store, MODEL_FOLDER_TYPE, "artifact"),
+            uri=_absolute(model_dir),
+            state=metadata_store_pb2.Artifact.LIVE,
+        )
+        model_events.append((folder, _event(metadata_store_pb2.Event.INPUT, "model")))
+
+    serving_data = metadata_store_pb2.Artifact(
+        type_id=_type_id(store, SERVING_DATA_TYPE, "artifact"),
+        uri=_absolute(input_path),
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    _set(serving_data, {"sha256": result.input_sha256, "rows": result.rows})
+    predictions = metadata_store_pb2.Artifact(
+        type_id=_type_id(store, PREDICTIONS_TYPE, "artifact"),
+        uri=_absolute(output_path),
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    _set(predictions, {"rows": result.rows, "model_dir": _absolute(model_dir)})
+    execution = metadata_store_pb2.Execution(
+        type_id=_type_id(store, EXECUTION_TYPE, "execution"),
+        last_known_state=metadata_store_pb2.Execution.COMPLETE,
+    )
+    _set(
+        execution,
+        {
+            "model_dir": _absolute(model_dir),
+            "input": _absolute(input_path),
+            "input_sha256": result.input_sha256,
+            "rows": result.rows,
+            "seconds": round(result.seconds, 3),
+        },
+    )
+    context = _pipeline_context(store, pipeline_name)
+    execution_id, artifact_ids, _ = store.put_execution(
+        execution,
+        [
+            *model_events,
+            (serving_data, _event(metadata_store_pb2.Event.INPUT, "serving_data")),
+            (predictions, _event(metadata_store_pb2.Event.OUTPUT, "predictions")),
+        ],
+        [context] if context is not None else [],
+    )
+    return RecordedScoring(
+        execution_id=execution_id,
+        model_ids=tuple(artifact_ids[: len(model_events)]),
+        serving_data_id=artifact_ids[-2],
+        predictions_id=artifact_ids[-1],
+    )

@@ -1,0 +1,112 @@
+"""Serving data checked against the model's raw columns: conversion and clear errors."""
+
+from __future__ import annotations
+
+import pytest
+import tensorflow as tf
+
+from transforms import serving_input
+from transforms.serving_input import FLOAT, INT64, STRING, RawColumn, ServingInputError
+
+COLUMNS = [
+    RawColumn("age", INT64, required=False),
+    RawColumn("score", FLOAT, required=False),
+    RawColumn("country", STRING, required=False),
+    RawColumn("status", STRING, required=True),
+]
+
+
+def _features(record: bytes) -> dict:
+    example = tf.train.Example.FromString(record)
+    return {
+        name: list(getattr(f, f.WhichOneof("kind")).value)
+        for name, f in example.features.feature.items()
+    }
+
+
+def test_columns_follow_the_feature_spec_types_and_presence():
+    spec = {
+        "age": tf.io.VarLenFeature(tf.int64),
+        "score": tf.io.FixedLenFeature([1], tf.float32),
+        "country": tf.io.FixedLenFeature([], tf.string, default_value=""),
+        "ignored": tf.io.VarLenFeature(tf.string),
+    }
+    columns = serving_input.columns_from_feature_spec(spec, ["age", "score", "country"])
+    assert columns == [
+        RawColumn("age", INT64, False),
+        RawColumn("score", FLOAT, True),
+        RawColumn("country", STRING, False),  # a default makes it optional
+    ]
+
+
+def test_columns_survive_json_and_give_back_a_matching_feature_spec():
+    assert serving_input.columns_from_json(serving_input.columns_to_json(COLUMNS)) == COLUMNS
+    spec = serving_input.feature_spec(COLUMNS)
+    assert spec["status"] == tf.io.FixedLenFeature([1], tf.string)
+    assert spec["age"] == tf.io.VarLenFeature(tf.int64)
+
+
+def test_a_csv_row_becomes_a_typed_example_and_empty_cells_are_missing():
+    row = {"age": " 41 ", "score": "0.5", "country": "", "status": "employed", "extra": "x"}
+    features = _features(serving_input.csv_row_to_example(row, COLUMNS))
+    assert features == {"age": [41], "score": [0.5], "status": [b"employed"]}
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ({"age": "forty", "status": "x"}, "column 'age': 'forty' is not an integer"),
+        ({"age": "4.5", "status": "x"}, "column 'age': '4.5' is not an integer"),
+        ({"score": "high", "status": "x"}, "column 'score': 'high' is not a number"),
+        ({"age": "3", "status": " "}, "column 'status': no value, but the model needs one"),
+        ({"age": "3"}, "column 'status': no value, but the model needs one"),
+    ],
+)
+def test_a_bad_csv_cell_is_named(row, message):
+    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(") + "$"):
+        serving_input.csv_row_to_example(row, COLUMNS)
+
+
+def test_check_example_accepts_matching_types_and_names_a_mismatch():
+    good = serving_input.csv_row_to_example({"age": "3", "status": "x"}, COLUMNS)
+    assert serving_input.check_example(good, COLUMNS) == good
+    wrong = tf.train.Example()
+    wrong.features.feature["age"].bytes_list.value.append(b"3")
+    wrong.features.feature["status"].bytes_list.value.append(b"x")
+    with pytest.raises(ValueError, match="column 'age': holds bytes values, the model reads int64"):
+        serving_input.check_example(wrong.SerializeToString(), COLUMNS)
+    with pytest.raises(ValueError, match="column 'status': no value"):
+        serving_input.check_example(tf.train.Example().SerializeToString(), COLUMNS)
+
+
+def test_reading_a_csv_names_the_file_line_and_column(tmp_path):
+    path = tmp_path / "new_users.csv"
+    path.write_text('age,status,note\n3,employed,ok\n7,student,"two\nlines"\nold,retired,x\n')
+    rows = serving_input.read_csv_examples(str(path), COLUMNS, keep=["note"])
+    line, kept, example = next(rows)
+    assert (line, kept, _features(example)["age"]) == (2, {"note": "ok"}, [3])
+    line, kept, _ = next(rows)
+    assert (line, kept) == (4, {"note": "two\nlines"})  # the line the row ends on
+    with pytest.raises(
+        ServingInputError, match=rf"^{path}, line 5, column 'age': 'old' is not an integer$"
+    ):
+        next(rows)
+
+
+def test_reading_a_csv_without_a_required_column_or_header_fails_up_front(tmp_path):
+    missing = tmp_path / "missing.csv"
+    missing.write_text("age,country\n3,US\n")
+    with pytest.raises(ServingInputError, match=r"missing required column 'status'"):
+        list(serving_input.read_csv_examples(str(missing), COLUMNS))
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    with pytest.raises(ServingInputError, match=r"the file is empty; expected a header row"):
+        list(serving_input.read_csv_examples(str(empty), COLUMNS))
+    with pytest.raises(ServingInputError, match=r"no column 'user_id' to keep"):
+        list(serving_input.read_csv_examples(str(missing), COLUMNS[:3], keep=["user_id"]))
+
+
+def test_a_header_without_rows_yields_nothing(tmp_path):
+    path = tmp_path / "header_only.csv"
+    path.write_text("age,status\n")
+    assert list(serving_input.read_csv_examples(str(path), COLUMNS)) == []

@@ -1,0 +1,310 @@
+"""Batch transform: the saved tf.Transform graph applied to new raw data, on Beam.
+
+    .venv/bin/python -m transforms.batch --input 'new_users/*.csv' --output out/new_users
+
+For users who need transformed serving features at scale (a feature store, a
+model outside TensorFlow, an audit of what the model saw): the Transform
+component's graph is read as is (`tft_beam.ReadTransformFn`, no re-analysis)
+and applied with `tft_beam.TransformDataset`, so the features are those of
+training and of the serving signature, bit for bit. It runs on the same runner
+profiles as the pipeline.
+
+Input: CSV files with a header (checked like batch scoring's input: file, line
+and column of every bad cell) or TFRecord files of raw tf.Examples (`*.gz` is
+read as gzip). Output: `<output>/transformed_examples-*.gz`, gzipped TFRecords of
+transformed tf.Examples. If any row is bad, nothing is kept: the job's output is
+removed and the first bad rows are named.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+from typing import Any, Iterator, Optional, Sequence
+
+from pipeline.environment import prepare_tensorflow
+
+prepare_tensorflow()  # before TensorFlow is imported (by serving_input)
+
+import apache_beam as beam  # noqa: E402
+
+from pipeline.errors import CascadeError  # noqa: E402
+from transforms import features, serving_input  # noqa: E402
+
+OUTPUT_FILE_PREFIX = "transformed_examples"
+ERRORS = "errors"
+ROWS = "rows"
+REPORT_FILE = "batch_transform_report.json"
+
+
+def _is_csv(path: str) -> bool:
+    return path.lower().endswith(".csv")
+
+
+class RawExamplesFromFile(beam.DoFn):
+    """Reads one input file into checked raw tf.Examples; bad rows go to ERRORS.
+
+    A bad row is reported, not raised, so one run names every bad row's place
+    (the first few are shown) instead of stopping at the first.
+    """
+
+    def __init__(self, columns: Sequence[serving_input.RawColumn]) -> None:
+        self._columns = list(columns)
+
+    def process(self, path: str) -> Iterator[object]:
+        from components.common.examples_io import read_record_file
+
+        if not _is_csv(path):
+            for index, record in enumerate(read_record_file(path), start=1):
+                try:
+                    yield serving_input.check_example(record, self._columns)
+                except ValueError as e:
+                    yield beam.pvalue.TaggedOutput(ERRORS, f"{path}, record {index}, {e}")
+            return
+        try:
+            for line, row in serving_input.read_csv_rows(path, self._columns):
+                try:
+                    yield serving_input.csv_row_to_example(row, self._columns)
+                except ValueError as e:
+                    yield beam.pvalue.TaggedOutput(ERRORS, f"{path}, line {line}, {e}")
+        except serving_input.ServingInputError as e:
+            yield beam.pvalue.TaggedOutput(ERRORS, str(e))
+
+
+def raw_schema_for(transform_dir: str, names: Sequence[str]):
+    """The Transform's raw schema restricted to `names` (the serving columns).
+
+    Raises:
+      CascadeError: A name is not in the graph's raw schema.
+    """
+    import tensorflow_transform as tft
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    raw_schema = tft.TFTransformOutput(transform_dir).raw_metadata.schema
+    by_name = {f.name: f for f in raw_schema.feature}
+    missing = [n for n in names if n not in by_name]
+    if missing:
+        raise CascadeError(
+            f"the transform graph in {transform_dir} has no raw feature "
+            f"{', '.join(repr(m) for m in missing)} (was it made with another config?)"
+        )
+    schema = schema_pb2.Schema()
+    schema.CopyFrom(raw_schema)
+    del schema.feature[:]
+    schema.feature.extend(by_name[n] for n in names)
+    return schema
+
+
+def build(
+    pipeline: beam.Pipeline,
+    input_files: Sequence[str],
+    transform_dir: str,
+    names: Sequence[str],
+    output_dir: str,
+    temp_dir: str,
+    exclude_outputs: Sequence[str] = (),
+) -> None:
+    """Adds the batch transform to `pipeline`.
+
+    Args:
+      pipeline: The Beam pipeline.
+      input_files: CSV or TFRecord files of raw data.
+      transform_dir: The Transform component's `transform_graph` folder.
+      names: Raw columns to read (the model's features, plus the label if the
+        data has it); the graph transforms what it can from them.
+      output_dir: Where transformed examples and the report are written.
+      temp_dir: tf.Transform's temp folder.
+      exclude_outputs: Transformed features not to produce: those made from a
+        raw column the data does not have (the label, for serving data).
+    """
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tfx_bsl.coders import example_coder
+    from tfx_bsl.public import tfxio
+
+    schema = raw_schema_for(transform_dir, names)
+    columns = serving_input.columns_from_feature_spec(
+        tft.TFTransformOutput(transform_dir).raw_feature_spec(), names
+    )
+    raw_tfxio = tfxio.TFExampleBeamRecord(
+        physical_format="tfrecord", schema=schema, telemetry_descriptors=["Cascade"]
+    )
+    checked = (
+        pipeline
+        | "InputFiles" >> beam.Create(list(input_files))
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "ReadAndCheck" >> beam.ParDo(RawExamplesFromFile(columns)).with_outputs(ERRORS, main=ROWS)
+    )
+    with tft_beam.Context(temp_dir=temp_dir):
+        transform_fn = pipeline | "ReadTransformFn" >> tft_beam.ReadTransformFn(transform_dir)
+        raw_batches = checked[ROWS] | "DecodeRaw" >> raw_tfxio.BeamSource()
+        transformed, _ = (
+            (raw_batches, raw_tfxio.TensorAdapterConfig()),
+            transform_fn,
+        ) | "Transform" >> tft_beam.TransformDataset(
+            exclude_outputs=list(exclude_outputs) or None, output_record_batches=True
+        )
+    encoder = example_coder.RecordBatchToExamplesEncoder()
+    (
+        transformed
+        | "EncodeExamples"
+        >> beam.FlatMap(lambda batch_and_extra: encoder.encode(batch_and_extra[0]))
+        | "WriteExamples"
+        >> beam.io.WriteToTFRecord(
+            os.path.join(output_dir, OUTPUT_FILE_PREFIX), file_name_suffix=".gz"
+        )
+    )
+    rows = checked[ROWS] | "CountRows" >> beam.combiners.Count.Globally()
+    errors = checked[ERRORS] | "CountErrors" >> beam.combiners.Count.Globally()
+    first_errors = checked[ERRORS] | "FirstErrors" >> beam.combiners.Top.Smallest(
+        serving_input.MAX_ERRORS_SHOWN
+    )
+    (
+        rows
+        | "Report"
+        >> beam.Map(
+            lambda n, bad, first: json.dumps(
+                {"rows": n, "bad_rows": bad, "first_bad_rows": sorted(first)}
+            ),
+            bad=beam.pvalue.AsSingleton(errors),
+            first=beam.pvalue.AsSingleton(first_errors),
+        )
+        | "WriteReport"
+        >> beam.io.WriteToText(
+            os.path.join(output_dir, REPORT_FILE), shard_name_template="", num_shards=1
+        )
+    )
+
+
+def read_report(output_dir: str) -> dict:
+    """The rows and bad rows counted by the job."""
+    from tfx.dsl.io import fileio
+
+    with fileio.open(os.path.join(output_dir, REPORT_FILE), "r") as f:
+        return json.loads(f.read())
+
+
+def remove_outputs(output_dir: str) -> None:
+    """Deletes the transformed example files (kept: the report)."""
+    from tfx.dsl.io import fileio
+
+    for path in fileio.glob(os.path.join(output_dir, OUTPUT_FILE_PREFIX + "*")):
+        fileio.remove(path)
+
+
+def run_batch_transform(
+    input_pattern: str,
+    transform_dir: str,
+    names: Sequence[str],
+    output_dir: str,
+    beam_args: Sequence[str],
+    exclude_outputs: Sequence[str] = (),
+) -> dict:
+    """Runs the job and checks its report.
+
+    Returns:
+      The report: {"rows": n, "bad_rows": 0, ...}.
+
+    Raises:
+      CascadeError: No input file matches, or some rows are bad (their places
+        are named; the output is removed).
+    """
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from tfx.dsl.io import fileio
+
+    files = sorted(str(p) for p in fileio.glob(input_pattern))
+    if not files:
+        raise CascadeError(f"no input file matches {input_pattern}")
+    fileio.makedirs(output_dir)
+    remove_outputs(output_dir)
+    temp_dir = os.path.join(output_dir, "tmp")
+    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+        build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
+    if fileio.exists(temp_dir):
+        fileio.rmtree(temp_dir)
+    report = read_report(output_dir)
+    if report["bad_rows"]:
+        remove_outputs(output_dir)
+        raise serving_input.ServingInputError(
+            f"{report['bad_rows']:,} of {report['rows'] + report['bad_rows']:,} rows cannot be "
+            "transformed, so no output was kept; first: " + "; ".join(report["first_bad_rows"])
+        )
+    return report
+
+
+def serving_names(config: Any, input_pattern: str) -> list[str]:
+    """The config's feature columns, plus the label if the first input file has it."""
+    from tfx.dsl.io import fileio
+
+    names = [f.name for f in config.features]
+    files = sorted(str(p) for p in fileio.glob(input_pattern))
+    if files and _is_csv(files[0]):
+        with fileio.open(files[0], "r") as f:
+            header = next(csv.reader([f.readline()]), [])
+        if config.label in header:
+            names.append(config.label)
+    return names
+
+
+def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parses the command line; argparse exits 2 with usage on bad flags."""
+    from pipeline import metadata, runners
+
+    parser = argparse.ArgumentParser(
+        prog="python -m transforms.batch",
+        description="Apply the pipeline's saved tf.Transform graph to new raw data.",
+    )
+    parser.add_argument("--input", required=True, help="raw CSV or TFRecord file pattern")
+    parser.add_argument("--output", required=True, help="output folder")
+    parser.add_argument(
+        "--transform-graph", help="Transform output folder (default: the latest in MLMD)"
+    )
+    parser.add_argument("--config", default="configs/demo.yaml", help="pipeline config")
+    parser.add_argument("--metadata", help="SQLite metadata file (default: the config's)")
+    parser.add_argument("--profile", default="local", choices=runners.PROFILES)
+    metadata.add_mysql_flags(parser)
+    return parser.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> str:
+    """Runs the batch transform the arguments describe; returns the report line."""
+    from pipeline import config as config_lib
+    from pipeline import metadata, runners, scoring_metadata
+
+    config = config_lib.load_config(args.config)
+    transform_dir = args.transform_graph
+    if not transform_dir:
+        mysql = metadata.mysql_from_args(args)
+        if mysql is not None:
+            connection, where = metadata.connection_config(mysql=mysql), mysql.describe()
+        else:
+            where = args.metadata or config.output.metadata_path
+            connection = metadata.connection_config(sqlite_path=where, read_only=True)
+        store = metadata.open_store(connection, where)
+        transform_dir = scoring_metadata.latest_transform_graph(store, config.name)
+    names = serving_names(config, args.input)
+    exclude = [] if config.label in names else [features.label_output_name(config.label)]
+    beam_args = runners.beam_pipeline_args(args.profile, os.path.join(args.output, "beam_tmp"))
+    report = run_batch_transform(args.input, transform_dir, names, args.output, beam_args, exclude)
+    return (
+        f"transformed {report['rows']:,} rows of {args.input} with the graph in {transform_dir}\n"
+        f"  output: {os.path.join(args.output, OUTPUT_FILE_PREFIX)}-*.gz"
+    )
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Entry point: one line on stderr and exit code 2 for problems the user can fix."""
+    args = parse_args(argv)
+    try:
+        print(run(args))
+    except CascadeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
