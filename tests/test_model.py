@@ -31,7 +31,8 @@ from tfx.proto import example_gen_pb2  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
-from transforms import features, preprocessing  # noqa: E402
+from pipeline import predict  # noqa: E402
+from transforms import batch, features, preprocessing, serving_input  # noqa: E402
 
 LABEL = "label"
 COLUMNS = [
@@ -257,6 +258,32 @@ def test_model_learned_the_signal(trained: Trained) -> None:
     assert probabilities[labels == 1].mean() > probabilities[labels == 0].mean() + 0.1
 
 
+def _assert_same_rows(
+    expected: dict[str, np.ndarray],
+    actual: dict[str, np.ndarray],
+    int_names: list[str],
+    float_names: list[str],
+) -> None:
+    """Asserts two row sets are equal: ids exactly, floats within 1e-6, any order.
+
+    Beam does not keep row order: pair every expected row with the actual row
+    that has identical ids and the closest floats, each actual row once.
+    """
+    count = len(expected[int_names[0]])
+    assert {len(v) for v in [*expected.values(), *actual.values()]} == {count}
+    unused = list(range(count))
+    for i in range(count):
+        same_ids = [j for j in unused if all(actual[n][j] == expected[n][i] for n in int_names)]
+        assert same_ids, f"expected row {i} has ids no actual row has"
+        gaps = [
+            max(abs(float(actual[n][j]) - float(expected[n][i])) for n in float_names)
+            for j in same_ids
+        ]
+        best = int(np.argmin(gaps))
+        assert gaps[best] <= 1e-6, f"expected row {i}: float gap {gaps[best]}"
+        unused.remove(same_ids[best])
+
+
 def test_transform_features_matches_materialized_transform(trained: Trained) -> None:
     loaded = tf.saved_model.load(str(trained.serving_dir))
     transform = loaded.signatures[model_lib.TRANSFORM_SIGNATURE]
@@ -271,19 +298,7 @@ def test_transform_features_matches_materialized_transform(trained: Trained) -> 
     assert sorted(int_names + float_names) == sorted(served)
     for name in int_names:
         assert served[name].dtype == np.int64
-    # Beam does not keep row order: pair every materialized row with the served
-    # row that has identical ids and the closest floats, each served row once.
-    unused = list(range(NUM_TRAIN))
-    for i in range(NUM_TRAIN):
-        same_ids = [j for j in unused if all(served[n][j] == materialized[n][i] for n in int_names)]
-        assert same_ids, f"materialized row {i} has ids no served row has"
-        gaps = [
-            max(abs(float(served[n][j]) - float(materialized[n][i])) for n in float_names)
-            for j in same_ids
-        ]
-        best = int(np.argmin(gaps))
-        assert gaps[best] <= 1e-6, f"materialized row {i}: float gap {gaps[best]}"
-        unused.remove(same_ids[best])
+    _assert_same_rows(materialized, served, int_names, float_names)
 
 
 def test_unseen_category_scores_through_oov_bucket(trained: Trained) -> None:
@@ -330,8 +345,133 @@ def test_training_config_rejects_bad_values() -> None:
 def test_model_is_hermetic_without_the_transform_output(trained: Trained) -> None:
     rows = [_without(r, LABEL) for r in trained.rows[NUM_TRAIN:]]
     before = _score(trained.serving_dir, rows)
-    shutil.rmtree(trained.transform_dir)
-    shutil.rmtree(trained.work / "tft_tmp", ignore_errors=True)
-    assert not trained.transform_dir.exists()
-    after = _score(trained.serving_dir, rows)
+    aside = trained.work / "transform_graph_moved_away"
+    shutil.move(trained.transform_dir, aside)
+    try:
+        assert not trained.transform_dir.exists()
+        after = _score(trained.serving_dir, rows)
+    finally:
+        shutil.move(aside, trained.transform_dir)
     np.testing.assert_array_equal(before, after)
+
+
+# --- batch scoring and batch transform over the same graph ---------------------------------
+
+
+def _cell(row: Row, name: str) -> str:
+    """A row's feature as CSV text; missing or empty is an empty cell."""
+    values = row.get(name) or []
+    if not values:
+        return ""
+    value = values[0]
+    return value.decode() if isinstance(value, bytes) else repr(value)
+
+
+def _write_csv(path: Path, rows: list[Row], columns: list[str]) -> None:
+    """Writes rows as CSV."""
+    lines = [",".join(columns)] + [",".join(_cell(r, c) for c in columns) for r in rows]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_model_folder_carries_its_raw_columns(trained: Trained) -> None:
+    text = (trained.serving_dir / serving_input.RAW_FEATURES_FILE).read_text()
+    assert serving_input.columns_from_json(text) == [
+        serving_input.RawColumn("amount", serving_input.FLOAT, required=False),
+        serving_input.RawColumn("purchases", serving_input.FLOAT, required=False),
+        serving_input.RawColumn("country", serving_input.STRING, required=False),
+        serving_input.RawColumn("signup_ts", serving_input.INT64, required=False),
+    ]
+
+
+def test_batch_scoring_gives_the_signature_scores(trained: Trained, tmp_path: Path) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    source = tmp_path / "new_users.csv"
+    _write_csv(source, rows, ["user_id", "amount", "purchases", "country", "signup_ts"])
+    output = tmp_path / "out" / "predictions.csv"
+    model = predict.ServingModel(str(trained.serving_dir))
+    result = predict.score_csv(model, str(source), str(output), keep=["user_id"], batch_size=7)
+    assert result.rows == len(rows)
+    lines = output.read_text().splitlines()
+    assert lines[0] == "line,user_id,score"
+    parsed = [line.split(",") for line in lines[1:]]
+    assert [int(p[0]) for p in parsed] == list(range(2, len(rows) + 2))
+    assert [p[1] for p in parsed] == [_cell(r, "user_id") for r in rows]
+    expected = _score(trained.serving_dir, [_without(r, LABEL, "user_id") for r in rows])[:, 0]
+    np.testing.assert_allclose([float(p[2]) for p in parsed], expected, rtol=0, atol=1e-6)
+
+
+def test_batch_scoring_names_a_bad_cell_and_scores_a_header_only_file(
+    trained: Trained, tmp_path: Path
+) -> None:
+    model = predict.ServingModel(str(trained.serving_dir))
+    bad = tmp_path / "bad.csv"
+    bad.write_text("amount,country\n1.5,US\nlots,DE\n")
+    with pytest.raises(
+        serving_input.ServingInputError,
+        match=r"bad\.csv, line 3, column 'amount': 'lots' is not a number",
+    ):
+        predict.score_csv(model, str(bad), str(tmp_path / "bad_predictions.csv"))
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text("amount,country\n")
+    output = tmp_path / "empty_predictions.csv"
+    assert predict.score_csv(model, str(header_only), str(output)).rows == 0
+    assert output.read_text() == "line,score\n"
+
+
+def test_training_serving_and_batch_transform_give_identical_features(
+    trained: Trained, tmp_path: Path
+) -> None:
+    rows = trained.rows[:NUM_TRAIN]
+    raw_file = tmp_path / "raw" / "train.gz"
+    raw_file.parent.mkdir()
+    with tf.io.TFRecordWriter(str(raw_file), options="GZIP") as writer:
+        for row in rows:
+            writer.write(_serialize(row))
+    output = tmp_path / "batch"
+    report = batch.run_batch_transform(
+        str(raw_file),
+        str(trained.transform_dir),
+        [c.name for c in COLUMNS] + [LABEL],
+        str(output),
+        ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+    )
+    assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "first_bad_rows": []}
+    spec = tft.TFTransformOutput(str(trained.transform_dir)).transformed_feature_spec()
+    records = list(
+        tf.data.TFRecordDataset(
+            tf.io.gfile.glob(str(output / "transformed_examples*")), compression_type="GZIP"
+        ).as_numpy_iterator()
+    )
+    from_batch = {k: v.numpy() for k, v in tf.io.parse_example(records, spec).items()}
+    loaded = tf.saved_model.load(str(trained.serving_dir))
+    served = loaded.signatures[model_lib.TRANSFORM_SIGNATURE](
+        examples=tf.constant([_serialize(r) for r in rows])
+    )
+    served = {name: value.numpy() for name, value in served.items()}
+    int_names = sorted(n for c in COLUMNS for n in features.integer_outputs(c))
+    float_names = sorted(n for c in COLUMNS for n in features.float_outputs(c))
+    label = features.label_output_name(LABEL)
+    _assert_same_rows(trained.materialized, from_batch, [*int_names, label], float_names)
+    _assert_same_rows(from_batch, served | {label: from_batch[label]}, int_names, float_names)
+
+
+def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
+    trained: Trained, tmp_path: Path
+) -> None:
+    source = tmp_path / "bad.csv"
+    source.write_text("amount,signup_ts\n1.5,1700000000\n2.5,yesterday\n3.5,1700000001\n")
+    output = tmp_path / "batch"
+    with pytest.raises(
+        serving_input.ServingInputError,
+        match=r"1 of 3 rows cannot be transformed, so no output was kept; first: .*bad\.csv, "
+        r"line 3, column 'signup_ts': 'yesterday' is not an integer",
+    ):
+        batch.run_batch_transform(
+            str(source),
+            str(trained.transform_dir),
+            [c.name for c in COLUMNS],
+            str(output),
+            ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+            exclude_outputs=[features.label_output_name(LABEL)],
+        )
+    assert not list(output.glob("transformed_examples*"))
