@@ -197,6 +197,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "--keep", action="append", default=[], help="input column to copy into the output"
     )
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="pipeline config")
+    parser.add_argument("--output-root", help="override the config's output.root")
     parser.add_argument("--metadata", help="SQLite metadata file (default: the config's)")
     parser.add_argument(
         "--no-record", action="store_true", help="score without recording in ML Metadata"
@@ -218,7 +219,7 @@ def run(args: argparse.Namespace) -> str:
     from pipeline import config as config_lib
     from pipeline import metadata, scoring_metadata
 
-    config = config_lib.load_config(args.config)
+    config = config_lib.load_config(args.config, output_root=args.output_root)
     store = None
     if not args.no_record or not args.model:
         mysql = metadata.mysql_from_args(args)

@@ -32,6 +32,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
 from pipeline import predict  # noqa: E402
+from tests.transformed_rows import assert_same_rows  # noqa: E402
 from transforms import batch, features, preprocessing, serving_input  # noqa: E402
 
 LABEL = "label"
@@ -258,32 +259,6 @@ def test_model_learned_the_signal(trained: Trained) -> None:
     assert probabilities[labels == 1].mean() > probabilities[labels == 0].mean() + 0.1
 
 
-def _assert_same_rows(
-    expected: dict[str, np.ndarray],
-    actual: dict[str, np.ndarray],
-    int_names: list[str],
-    float_names: list[str],
-) -> None:
-    """Asserts two row sets are equal: ids exactly, floats within 1e-6, any order.
-
-    Beam does not keep row order: pair every expected row with the actual row
-    that has identical ids and the closest floats, each actual row once.
-    """
-    count = len(expected[int_names[0]])
-    assert {len(v) for v in [*expected.values(), *actual.values()]} == {count}
-    unused = list(range(count))
-    for i in range(count):
-        same_ids = [j for j in unused if all(actual[n][j] == expected[n][i] for n in int_names)]
-        assert same_ids, f"expected row {i} has ids no actual row has"
-        gaps = [
-            max(abs(float(actual[n][j]) - float(expected[n][i])) for n in float_names)
-            for j in same_ids
-        ]
-        best = int(np.argmin(gaps))
-        assert gaps[best] <= 1e-6, f"expected row {i}: float gap {gaps[best]}"
-        unused.remove(same_ids[best])
-
-
 def test_transform_features_matches_materialized_transform(trained: Trained) -> None:
     loaded = tf.saved_model.load(str(trained.serving_dir))
     transform = loaded.signatures[model_lib.TRANSFORM_SIGNATURE]
@@ -298,7 +273,7 @@ def test_transform_features_matches_materialized_transform(trained: Trained) -> 
     assert sorted(int_names + float_names) == sorted(served)
     for name in int_names:
         assert served[name].dtype == np.int64
-    _assert_same_rows(materialized, served, int_names, float_names)
+    assert_same_rows(materialized, served, int_names, float_names)
 
 
 def test_unseen_category_scores_through_oov_bucket(trained: Trained) -> None:
@@ -451,8 +426,8 @@ def test_training_serving_and_batch_transform_give_identical_features(
     int_names = sorted(n for c in COLUMNS for n in features.integer_outputs(c))
     float_names = sorted(n for c in COLUMNS for n in features.float_outputs(c))
     label = features.label_output_name(LABEL)
-    _assert_same_rows(trained.materialized, from_batch, [*int_names, label], float_names)
-    _assert_same_rows(from_batch, served | {label: from_batch[label]}, int_names, float_names)
+    assert_same_rows(trained.materialized, from_batch, [*int_names, label], float_names)
+    assert_same_rows(from_batch, served | {label: from_batch[label]}, int_names, float_names)
 
 
 def test_batch_transform_rejects_bad_rows_and_keeps_no_output(

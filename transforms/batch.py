@@ -263,6 +263,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         "--transform-graph", help="Transform output folder (default: the latest in MLMD)"
     )
     parser.add_argument("--config", default="configs/demo.yaml", help="pipeline config")
+    parser.add_argument("--output-root", help="override the config's output.root")
     parser.add_argument("--metadata", help="SQLite metadata file (default: the config's)")
     parser.add_argument("--profile", default="local", choices=runners.PROFILES)
     metadata.add_mysql_flags(parser)
@@ -274,7 +275,7 @@ def run(args: argparse.Namespace) -> str:
     from pipeline import config as config_lib
     from pipeline import metadata, runners, scoring_metadata
 
-    config = config_lib.load_config(args.config)
+    config = config_lib.load_config(args.config, output_root=args.output_root)
     transform_dir = args.transform_graph
     if not transform_dir:
         mysql = metadata.mysql_from_args(args)

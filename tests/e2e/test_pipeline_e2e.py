@@ -13,7 +13,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, SLICE_ROWS, run_cascade
+from tests.e2e.helpers import DEMO_DATA, SLICE_ROWS
 
 PIPELINE = "cascade-demo"
 COMPONENTS = [
@@ -50,23 +50,6 @@ LINKS = [
 ]
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def two_runs(demo_slice, tmp_path_factory):
-    """Runs the pipeline twice into one output root; returns (root, first, second)."""
-    output_root = tmp_path_factory.mktemp("e2e_out")
-    first = run_cascade(["--config", str(demo_slice), "--output-root", str(output_root)])
-    assert first.returncode == 0, first.stderr[-3000:] + first.stdout[-3000:]
-    second = run_cascade(["--config", str(demo_slice), "--output-root", str(output_root)])
-    assert second.returncode == 0, second.stderr[-3000:] + second.stdout[-3000:]
-    return output_root, first, second
-
-
-@pytest.fixture(scope="module")
-def store(two_runs):
-    output_root, _, _ = two_runs
-    return mlmd_queries.open_store(str(output_root / "metadata.sqlite"))
 
 
 def test_every_component_completed_in_the_first_run(store):

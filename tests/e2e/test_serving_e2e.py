@@ -1,0 +1,198 @@
+"""Serving with the pipeline's own outputs: batch scoring in MLMD, and no skew.
+
+Uses the session's pipeline runs on the demo slice (see conftest): the pushed
+model, the Transform component's graph and materialized features, and the store.
+"""
+
+from __future__ import annotations
+
+import csv
+import glob
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+import tensorflow as tf
+import tensorflow_transform as tft
+import yaml
+from ml_metadata.proto import metadata_store_pb2
+
+from tests.e2e import mlmd_queries
+from tests.e2e.helpers import DEMO_DATA, ROOT
+from tests.transformed_rows import assert_same_rows, read_examples
+from transforms import serving_input
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = "cascade-demo"
+SCORED_ROWS = 60
+
+
+def _run_module(module: str, args: Sequence[str]) -> subprocess.CompletedProcess:
+    """Runs `python -m module args` from the repository root, as a user would."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+
+
+def _serving_csv(path: Path, label: str, rows: int = SCORED_ROWS, edit=None) -> Path:
+    """Writes the first demo partner rows without the label (optionally edited)."""
+    with open(DEMO_DATA / "partner" / "users.csv", newline="") as f:
+        reader = csv.DictReader(f)
+        records = [row for _, row in zip(range(rows), reader)]
+    for row in records:
+        del row[label]
+        if edit:
+            edit(row)
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+    return path
+
+
+def _single_execution(store, type_name: str) -> metadata_store_pb2.Execution:
+    [execution] = store.get_executions_by_type(type_name)
+    return execution
+
+
+def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
+    two_runs, demo_slice, store, tmp_path
+):
+    output_root, _, _ = two_runs
+    label = yaml.safe_load(demo_slice.read_text())["label"]
+    source = _serving_csv(tmp_path / "new_users.csv", label)
+    common = ["--config", str(demo_slice), "--output-root", str(output_root)]
+    scored = _run_module("pipeline.predict", [*common, "--input", str(source), "--keep", "user_id"])
+    assert scored.returncode == 0, scored.stderr[-3000:]
+    assert f"scored {SCORED_ROWS} rows of {source}" in scored.stdout
+    predictions = output_root / "predictions" / "new_users.csv"
+    with open(predictions, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == SCORED_ROWS
+    assert [r["line"] for r in rows] == [str(i) for i in range(2, SCORED_ROWS + 2)]
+    assert all(0.0 <= float(r["score"]) <= 1.0 for r in rows)
+
+    execution = _single_execution(store, "cascade.BatchPredict")
+    inputs = mlmd_queries.inputs(store, execution.id)
+    [model] = store.get_artifacts_by_id(inputs["model"])
+    [data] = store.get_artifacts_by_id(inputs["serving_data"])
+    [output] = store.get_artifacts_by_id(mlmd_queries.outputs(store, execution.id)["predictions"])
+    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    assert model.type == "PushedModel"
+    assert model.custom_properties["pushed_destination"].string_value == pushed
+    assert (data.type, data.uri) == ("cascade.ServingData", str(source))
+    assert data.custom_properties["rows"].int_value == SCORED_ROWS
+    assert (output.type, output.uri) == ("cascade.Predictions", str(predictions))
+
+    spam_list = demo_slice.parent / "data" / "spam_accounts"
+    lineage = _run_module(
+        "pipeline.lineage",
+        [
+            "--metadata",
+            str(output_root / "metadata.sqlite"),
+            "downstream",
+            str(spam_list),
+            "--type",
+            "cascade.Predictions",
+            "--format",
+            "json",
+        ],
+    )
+    assert lineage.returncode == 0, lineage.stderr[-3000:]
+    found = json.loads(lineage.stdout)["artifacts"]
+    assert [a["uri"] for a in found if a["type"] == "cascade.Predictions"] == [str(predictions)]
+
+
+def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, tmp_path):
+    output_root, _, _ = two_runs
+    label = yaml.safe_load(demo_slice.read_text())["label"]
+    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    columns = serving_input.columns_from_json(
+        Path(pushed, serving_input.RAW_FEATURES_FILE).read_text()
+    )
+    required = next(c.name for c in columns if c.required)
+    integer = next(c.name for c in columns if c.dtype == serving_input.INT64)
+    common = ["--config", str(demo_slice), "--output-root", str(output_root), "--no-record"]
+
+    no_column = _serving_csv(tmp_path / "no_column.csv", label, edit=lambda r: r.pop(required))
+    result = _run_module("pipeline.predict", [*common, "--input", str(no_column)])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {no_column}: missing required column '{required}' "
+        "(the model needs a value in every row)"
+    ]
+
+    def spoil_third_row(row, seen=[]):  # noqa: B006 - counts calls across rows
+        seen.append(row)
+        if len(seen) == 3:
+            row[integer] = "many"
+
+    bad_cell = _serving_csv(tmp_path / "bad_cell.csv", label, edit=spoil_third_row)
+    result = _run_module("pipeline.predict", [*common, "--input", str(bad_cell)])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: {bad_cell}, line 4, column '{integer}': 'many' is not an integer"
+    ]
+
+
+def test_training_serving_and_batch_transform_features_are_identical(
+    two_runs, demo_slice, store, tmp_path
+):
+    output_root, _, _ = two_runs
+    [transform_dir] = glob.glob(
+        str(output_root / "pipeline" / "Transform" / "transform_graph" / "*")
+    )
+    [materialized_dir] = glob.glob(
+        str(output_root / "pipeline" / "Transform" / "transformed_examples" / "*")
+    )
+    [split_dir] = glob.glob(
+        str(output_root / "pipeline" / "StratifiedSplit" / "split_examples" / "*")
+    )
+    raw_train = sorted(glob.glob(os.path.join(split_dir, "Split-train", "*")))
+    spec = tft.TFTransformOutput(transform_dir).transformed_feature_spec()
+    label = yaml.safe_load(demo_slice.read_text())["label"] + "_xf"
+    del spec[label]
+    exact = sorted(n for n, s in spec.items() if s.dtype != tf.float32)
+    floats = sorted(n for n, s in spec.items() if s.dtype == tf.float32)
+
+    training = read_examples(
+        sorted(glob.glob(os.path.join(materialized_dir, "Split-train", "*"))), spec
+    )
+
+    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    transform = tf.saved_model.load(pushed).signatures["transform_features"]
+    records = list(tf.data.TFRecordDataset(raw_train, compression_type="GZIP").as_numpy_iterator())
+    serving = {k: v.numpy() for k, v in transform(examples=tf.constant(records)).items()}
+
+    batch_out = tmp_path / "batch"
+    result = _run_module(
+        "transforms.batch",
+        [
+            "--config",
+            str(demo_slice),
+            "--output-root",
+            str(output_root),
+            "--input",
+            os.path.join(split_dir, "Split-train", "*"),
+            "--output",
+            str(batch_out),
+        ],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"transformed {len(records):,} rows" in result.stdout
+    assert transform_dir in result.stdout  # the graph came from MLMD
+    batch = read_examples(sorted(glob.glob(str(batch_out / "transformed_examples*"))), spec)
+
+    assert len(records) > 500
+    assert_same_rows(training, serving, exact, floats)
+    assert_same_rows(training, batch, exact, floats)
