@@ -101,16 +101,30 @@ def run(args: argparse.Namespace) -> int:
         )
         return 1
     pushed = summary.pushed_model if run_id is not None else None
+    # The commands below must find this run's store, wherever --output-root put it.
+    store_flag = (
+        f"--metadata {config.output.metadata_path}"
+        if args.output_root
+        else f"--config {args.config}"
+    )
+    config_flags = f"--config {args.config}" + (
+        f" --output-root {args.output_root}" if args.output_root else ""
+    )
     print("\nNext:")
     if config.cleaning.spam_list:
         print(
-            "  what did the spam list feed?  .venv/bin/cascade-lineage "
-            f"--config {args.config} downstream {config.cleaning.spam_list.path} --type Model"
+            f"  what did the spam list feed?  .venv/bin/cascade-lineage {store_flag} "
+            f"downstream {config.cleaning.spam_list.path} --type Model"
         )
     if pushed:
         print(
-            f"  where did the model come from?  .venv/bin/cascade-lineage --config {args.config} "
+            f"  where did the model come from?  .venv/bin/cascade-lineage {store_flag} "
             f"upstream {pushed}"
+        )
+        keep = f" --keep {config.id_key}" if config.id_key else ""
+        print(
+            "  score new rows with it:  .venv/bin/python -m pipeline.predict "
+            f"{config_flags} --input NEW.csv{keep}"
         )
     return 0
 

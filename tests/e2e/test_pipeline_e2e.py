@@ -6,6 +6,9 @@ import csv
 import glob
 import json
 import os
+import shlex
+import subprocess
+import sys
 
 import pytest
 import tensorflow as tf
@@ -13,7 +16,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, SLICE_ROWS
+from tests.e2e.helpers import DEMO_DATA, ROOT, SLICE_ROWS
 
 PIPELINE = "cascade-demo"
 COMPONENTS = [
@@ -217,9 +220,30 @@ def test_summary_names_components_outputs_and_pushed_model(two_runs):
     assert f"metadata store: {output_root / 'metadata.sqlite'}" in first.stdout
     assert f"pushed model:   {output_root / 'serving_model'}" in first.stdout
     assert "Next:" in first.stdout
+    _the_suggested_lineage_commands_work(first.stdout)
     # TF and Beam logs go to the log file, not the console.
     assert "INFO:" not in first.stdout + first.stderr
     assert os.path.getsize(output_root / "run.log") > 0
+
+
+def _the_suggested_lineage_commands_work(stdout: str) -> None:
+    """Runs every lineage command the summary suggests: each finds this run's store."""
+    commands = [
+        line.split(".venv/bin/cascade-lineage ", 1)[1]
+        for line in stdout.split("Next:", 1)[1].splitlines()
+        if ".venv/bin/cascade-lineage " in line
+    ]
+    assert len(commands) == 2
+    for command in commands:
+        result = subprocess.run(
+            [sys.executable, "-m", "pipeline.lineage", *shlex.split(command)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert result.returncode == 0, command + "\n" + result.stderr[-2000:]
+        assert "Trainer (execution" in result.stdout, command
 
 
 def _raw_example(row: dict[str, str], int_columns: set[str]) -> bytes:
