@@ -450,3 +450,31 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
             exclude_outputs=[features.label_output_name(LABEL)],
         )
     assert not list(output.glob("transformed_examples*"))
+
+
+def test_a_missing_feature_at_serving_gets_the_value_training_gave_missing_rows(
+    trained: Trained,
+) -> None:
+    loaded = tf.saved_model.load(str(trained.serving_dir))
+    transform = loaded.signatures[model_lib.TRANSFORM_SIGNATURE]
+    served = transform(examples=tf.constant([_serialize({})]))
+    served = {name: value.numpy()[0] for name, value in served.items()}
+    train_rows = trained.rows[:NUM_TRAIN]
+    trained_on = trained.materialized
+    for column in COLUMNS:
+        missing_in_train = sum(1 for r in train_rows if not r[column.name])
+        assert missing_in_train > 0, f"the fixture needs train rows without {column.name}"
+        if column.kind == features.FeatureKind.CATEGORICAL:
+            name = features.transformed_name(column.name)
+            vocabulary = tft.TFTransformOutput(str(trained.transform_dir)).vocabulary_by_name(
+                features.vocabulary_filename(column.name)
+            )
+            assert served[name] == vocabulary.index(features.MISSING_CATEGORY.encode())
+            assert (trained_on[name] == served[name]).sum() == missing_in_train
+            continue
+        indicator = features.missing_indicator_name(column.name)
+        assert served[indicator] == 1.0
+        was_missing = trained_on[indicator] == 1.0
+        assert was_missing.sum() == missing_in_train
+        for name in features.float_outputs(column) + features.integer_outputs(column):
+            assert set(trained_on[name][was_missing].tolist()) == {served[name]}, name
