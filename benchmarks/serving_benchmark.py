@@ -129,7 +129,7 @@ def format_tables(m: dict) -> str:
     ref_p50, ref_p99 = m["reference"]
     return "\n".join(
         [
-            "| rows | batch scoring | rows/s | of which CSV -> checked tf.Examples |",
+            "| rows | batch scoring | rows/s | CSV -> checked tf.Examples alone |",
             "|---:|---:|---:|---:|",
             f"| {m['rows']:,} | {m['score_seconds']:.1f} s | {m['rows'] / m['score_seconds']:,.0f} "
             f"| {m['convert_seconds']:.1f} s |",
