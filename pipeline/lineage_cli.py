@@ -22,9 +22,9 @@ import subprocess
 import sys
 from typing import Any, Optional, Sequence
 
-from pipeline import metadata
+from pipeline import cli, metadata
 from pipeline.errors import CascadeError
-from pipeline.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageError, LineageGraph
+from pipeline.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageGraph
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
@@ -184,17 +184,12 @@ def render(dot_text: str, image_format: str, output: str) -> None:
 
 
 def _store_from_args(args: argparse.Namespace) -> Lineage:
-    mysql = metadata.mysql_from_args(args)
-    if mysql is not None:
-        config = metadata.connection_config(mysql=mysql)
-        return Lineage(metadata.open_store(config, mysql.describe()))
     path = args.metadata
-    if path is None:
+    if path is None and metadata.mysql_from_args(args) is None:
         from pipeline import config as config_lib
 
         path = config_lib.load_config(args.config).output.metadata_path
-    config = metadata.connection_config(sqlite_path=path, read_only=True)
-    return Lineage(metadata.open_store(config, path))
+    return Lineage(metadata.store_from_args(args, path or "", read_only=True))
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -292,13 +287,7 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: prints the answer; exit 2 with one `error:` line on user errors."""
-    args = parse_args(argv)
-    try:
-        print(run(args))
-    except (CascadeError, LineageError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.report(run, parse_args(argv))
 
 
 if __name__ == "__main__":

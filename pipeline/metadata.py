@@ -141,3 +141,24 @@ def open_store(
             else ""
         )
         raise CascadeError(f"cannot open the metadata store {where}: {message}{hint}") from None
+
+
+def store_from_args(
+    args: argparse.Namespace, sqlite_path: str, read_only: bool
+) -> metadata_store.MetadataStore:
+    """Opens the store a command's `--mysql-*` flags name, or else the SQLite file.
+
+    Args:
+      args: Parsed arguments with the `add_mysql_flags` flags.
+      sqlite_path: The SQLite file to use without `--mysql-host`.
+      read_only: Open SQLite read-only; then the file must already exist.
+
+    Raises:
+      CascadeError: The store cannot be opened (in one sentence).
+    """
+    mysql = mysql_from_args(args)
+    if mysql is not None:
+        return open_store(connection_config(mysql=mysql), mysql.describe())
+    if not read_only and not os.path.isfile(sqlite_path):
+        raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
+    return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)

@@ -31,6 +31,7 @@ import sys
 import time
 from typing import Iterator, Optional, Sequence
 
+from pipeline import cli
 from pipeline.environment import prepare_tensorflow
 from pipeline.errors import CascadeError
 
@@ -222,18 +223,9 @@ def run(args: argparse.Namespace) -> str:
     config = config_lib.load_config(args.config, output_root=args.output_root)
     store = None
     if not args.no_record or not args.model:
-        mysql = metadata.mysql_from_args(args)
-        if mysql is not None:
-            connection, where = metadata.connection_config(mysql=mysql), mysql.describe()
-        else:
-            where = args.metadata or config.output.metadata_path
-            if not os.path.isfile(where):
-                raise CascadeError(
-                    f"metadata store {where} does not exist (run the pipeline first, "
-                    "or pass --model with --no-record)"
-                )
-            connection = metadata.connection_config(sqlite_path=where)
-        store = metadata.open_store(connection, where)
+        store = metadata.store_from_args(
+            args, args.metadata or config.output.metadata_path, read_only=args.no_record
+        )
     model_dir = resolve_model_dir(
         args.model or scoring_metadata.latest_pushed_model(store, config.name)
     )
@@ -268,12 +260,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: one line on stderr and exit code 2 for problems the user can fix."""
     args = parse_args(argv)
     prepare_tensorflow()
-    try:
-        print(run(args))
-    except CascadeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.report(run, args)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,7 @@ import os
 import sys
 from typing import Any, Iterator, Optional, Sequence
 
+from pipeline import cli
 from pipeline.environment import prepare_tensorflow
 
 prepare_tensorflow()  # before TensorFlow is imported (by serving_input)
@@ -278,13 +279,9 @@ def run(args: argparse.Namespace) -> str:
     config = config_lib.load_config(args.config, output_root=args.output_root)
     transform_dir = args.transform_graph
     if not transform_dir:
-        mysql = metadata.mysql_from_args(args)
-        if mysql is not None:
-            connection, where = metadata.connection_config(mysql=mysql), mysql.describe()
-        else:
-            where = args.metadata or config.output.metadata_path
-            connection = metadata.connection_config(sqlite_path=where, read_only=True)
-        store = metadata.open_store(connection, where)
+        store = metadata.store_from_args(
+            args, args.metadata or config.output.metadata_path, read_only=True
+        )
         transform_dir = scoring_metadata.latest_transform_graph(store, config.name)
     names = serving_names(config, args.input)
     exclude = [] if config.label in names else [features.label_output_name(config.label)]
@@ -298,13 +295,7 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: one line on stderr and exit code 2 for problems the user can fix."""
-    args = parse_args(argv)
-    try:
-        print(run(args))
-    except CascadeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
+    return cli.report(run, parse_args(argv))
 
 
 if __name__ == "__main__":

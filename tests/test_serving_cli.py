@@ -1,0 +1,83 @@
+"""The serving commands' user errors: one `error:` line and exit code 2, before any work."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import predict
+from transforms import batch
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO_CONFIG = str(ROOT / "configs" / "demo.yaml")
+
+
+def _one_error_line(capsys: pytest.CaptureFixture) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_predict_without_a_store_says_to_run_the_pipeline(tmp_path, capsys):
+    source = tmp_path / "new.csv"
+    source.write_text("age\n3\n")
+    code = predict.main(
+        ["--config", DEMO_CONFIG, "--output-root", str(tmp_path / "out"), "--input", str(source)]
+    )
+    assert code == 2
+    store = tmp_path / "out" / "metadata.sqlite"
+    assert _one_error_line(capsys) == (
+        f"error: metadata store {store} does not exist (run the pipeline first)"
+    )
+    assert not store.exists()
+
+
+def test_predict_with_a_missing_model_folder_names_it(tmp_path, capsys):
+    source = tmp_path / "new.csv"
+    source.write_text("age\n3\n")
+    missing = tmp_path / "no_model"
+    code = predict.main(
+        ["--config", DEMO_CONFIG, "--input", str(source), "--model", str(missing), "--no-record"]
+    )
+    assert code == 2
+    assert _one_error_line(capsys) == f"error: model folder {missing} does not exist"
+
+
+def test_predict_with_a_folder_that_is_no_serving_model_says_so(tmp_path, capsys):
+    source = tmp_path / "new.csv"
+    source.write_text("age\n3\n")
+    folder = tmp_path / "not_a_model"
+    folder.mkdir()
+    code = predict.main(
+        ["--config", DEMO_CONFIG, "--input", str(source), "--model", str(folder), "--no-record"]
+    )
+    assert code == 2
+    assert _one_error_line(capsys) == (
+        f"error: {folder} is not a Cascade serving model (no assets.extra/raw_features.json)"
+    )
+
+
+def test_predict_rejects_a_non_positive_batch_size(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        predict.parse_args(["--input", "x.csv", "--batch-size", "0"])
+    assert exit_.value.code == 2
+    assert "--batch-size must be positive, got 0" in capsys.readouterr().err
+
+
+def test_batch_transform_with_no_matching_input_names_the_pattern(tmp_path, capsys):
+    pattern = str(tmp_path / "nothing" / "*.csv")
+    code = batch.main(
+        [
+            "--config",
+            DEMO_CONFIG,
+            "--input",
+            pattern,
+            "--output",
+            str(tmp_path / "out"),
+            "--transform-graph",
+            str(tmp_path / "graph"),
+        ]
+    )
+    assert code == 2
+    assert _one_error_line(capsys) == f"error: no input file matches {pattern}"
