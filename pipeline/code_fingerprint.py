@@ -1,8 +1,10 @@
-"""A fingerprint of the project's own preprocessing and model code.
+"""A fingerprint of the project's own code: components, preprocessing, model.
 
-Transform and Trainer load their functions by module path, so TFX's cache key
-does not see code edits. Passing this hash as a parameter makes a code change
-invalidate the cache and records which code produced an artifact in MLMD.
+TFX's cache key covers a step's inputs and parameters, not the code that runs:
+Transform and Trainer load their functions by module path, and custom
+components run whatever executor is installed. Passing this hash as a parameter
+makes a code change invalidate the cache and records which code produced an
+artifact in MLMD.
 """
 
 from __future__ import annotations

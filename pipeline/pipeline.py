@@ -93,6 +93,7 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
             source_priority=cleaning.source_priority,
             required_columns=cleaning.required_columns,
             label_key=config.label,
+            code_version=code_fingerprint.fingerprint_packages(["components"]),
         )
     )
     return components
@@ -156,6 +157,7 @@ def create_pipeline(
         stratify_keys=config.split.stratify_by,
         group_key=config.split.group_by,
         seed=config.split.seed,
+        code_version=code_fingerprint.fingerprint_packages(["components"]),
     )
     split_examples = split.outputs["split_examples"]
 

@@ -42,6 +42,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         source_priority: Sequence[str] = (),
         required_columns: Sequence[str] = (),
         label_key: Optional[str] = None,
+        code_version: Optional[str] = None,
     ) -> None:
         """Builds the component; inconsistent options fail here.
 
@@ -57,6 +58,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
           source_priority: Ties on recency go to the source listed first.
           required_columns: Quarantine rows missing any of these.
           label_key: Count label conflicts among merged rows.
+          code_version: A fingerprint of the code; a new one invalidates TFX's cache.
 
         Raises:
           ValueError: Inconsistent options (e.g. a spam list without id columns).
@@ -79,6 +81,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
                 spam_list=spam_list,
                 id_map=id_map,
                 options=options.to_json(),
+                code_version=code_version,
                 cleaned_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
                 rejected_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
             )

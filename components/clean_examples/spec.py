@@ -12,12 +12,18 @@ CLEANED_KEY = "cleaned_examples"
 REJECTED_KEY = "rejected_examples"
 
 OPTIONS_KEY = "options"  # JSON of CleanOptions
+# A fingerprint of the component's code: TFX's cache key sees parameters, not
+# code, so a new version would otherwise reuse outputs of the old one.
+CODE_VERSION_KEY = "code_version"
 
 
 class CleanExamplesSpec(component_spec.ComponentSpec):
     """CleanExamples' inputs, outputs and parameters."""
 
-    PARAMETERS = {OPTIONS_KEY: component_spec.ExecutionParameter(type=str)}
+    PARAMETERS = {
+        OPTIONS_KEY: component_spec.ExecutionParameter(type=str),
+        CODE_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+    }
     INPUTS = {
         EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples),
         SPAM_LIST_KEY: component_spec.ChannelParameter(

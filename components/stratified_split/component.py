@@ -40,6 +40,7 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
         input_splits: Sequence[str] = (),
         unlabeled_split: Optional[str] = None,
         input_split_feature: Optional[str] = None,
+        code_version: Optional[str] = None,
     ) -> None:
         """Builds the component; bad options fail here, when the pipeline is built.
 
@@ -56,6 +57,7 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
             by default such examples fail the component with their count.
           input_split_feature: Record each example's input split name in this
             feature (provenance when the input has one split per source).
+          code_version: A fingerprint of the code; a new one invalidates TFX's cache.
 
         Raises:
           ValueError: Invalid split names or ratios, or overlapping keys.
@@ -75,6 +77,7 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
             spec=spec.StratifiedSplitSpec(
                 examples=examples,
                 split_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
+                code_version=code_version,
                 **options.to_exec_properties(),
             )
         )

@@ -17,6 +17,9 @@ SEED_KEY = "seed"
 INPUT_SPLITS_KEY = "input_splits"  # JSON [name, ...]; [] = all
 UNLABELED_SPLIT_KEY = "unlabeled_split"
 INPUT_SPLIT_FEATURE_KEY = "input_split_feature"
+# A fingerprint of the component's code: TFX's cache key sees parameters, not
+# code, so a new version would otherwise reuse outputs of the old one.
+CODE_VERSION_KEY = "code_version"
 
 
 class StratifiedSplitSpec(component_spec.ComponentSpec):
@@ -31,6 +34,7 @@ class StratifiedSplitSpec(component_spec.ComponentSpec):
         INPUT_SPLITS_KEY: component_spec.ExecutionParameter(type=str),
         UNLABELED_SPLIT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         INPUT_SPLIT_FEATURE_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        CODE_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}
     OUTPUTS = {

@@ -10,7 +10,7 @@ import shutil
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import lineage_cli, metadata
+from pipeline import code_fingerprint, lineage_cli, metadata
 from pipeline.lineage import Lineage
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import run_cascade
@@ -145,6 +145,10 @@ def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(correcte
     split_options = by_component["StratifiedSplit"]["parameters"]
     assert split_options["seed"] == 42 and json.loads(split_options["splits"])[0] == ["train", 0.6]
     assert "code_fingerprint" in by_component["Trainer"]["parameters"]["custom_config"]
+    # Custom components record their code's fingerprint: it is part of the cache key.
+    components_code = code_fingerprint.fingerprint_packages(["components"])
+    for component in ("CleanExamples", "StratifiedSplit"):
+        assert by_component[component]["parameters"]["code_version"] == components_code
     text = _cli(runs, "upstream", str(pushed))
     assert "input_fingerprint: split:web,num_files:1" in text
     # Each run involved names the config that produced it, with its sha256.
