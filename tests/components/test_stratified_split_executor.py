@@ -587,6 +587,7 @@ def test_component_exec_properties():
         input_splits=("train",),
         unlabeled_split="unlabeled",
         input_split_feature="source",
+        code_version="abc123",
     )
     assert component.exec_properties == {
         "splits": '[["train", 0.8], ["eval", 0.2]]',
@@ -597,6 +598,7 @@ def test_component_exec_properties():
         "input_splits": '["train"]',
         "unlabeled_split": "unlabeled",
         "input_split_feature": "source",
+        "code_version": "abc123",
     }
     assert component.outputs[spec.SPLIT_EXAMPLES_KEY].type == standard_artifacts.Examples
     restored = SplitOptions.from_exec_properties(component.exec_properties)
@@ -615,6 +617,7 @@ def test_component_defaults():
         "input_splits": "[]",
         "unlabeled_split": None,
         "input_split_feature": None,
+        "code_version": None,
     }
 
 
