@@ -1,15 +1,23 @@
-"""Runs Cascade's pipeline locally on Beam's DirectRunner and prints a run summary.
+"""Runs Cascade's pipeline from this machine and prints a run summary.
 
-Files: everything under the config's `output.root` (default `outputs/<name>/`).
+The Beam steps run on Beam's DirectRunner (`--profile local`, the default, or
+`local-parallel`) or on Google Cloud Dataflow (`--runner dataflow`); either way
+the orchestration, the metadata store and the Trainer run here.
+
+Files: everything under the config's `output.root` (default `outputs/<name>/`);
+with Dataflow, artifacts go to `<bucket>/cascade/<name>/pipeline` instead.
 Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite`.
 
     python run_local.py                       # the bundled demo (configs/demo.yaml)
     python run_local.py --config my.yaml      # your own CSV dataset, no code change
+    python run_local.py --config gcs.yaml --runner dataflow \
+        --project P --region us-central1 --bucket gs://B
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -32,9 +40,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=DEFAULT_CONFIG, help="pipeline YAML config")
     parser.add_argument("--output-root", help="override the config's output.root")
-    parser.add_argument(
-        "--profile", default="local", choices=runners.PROFILES, help="Beam runner profile"
-    )
+    runners.add_runner_flags(parser)
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step instead of reusing outputs"
     )
@@ -46,6 +52,17 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> int:
     """Validates inputs, runs the pipeline, prints the summary; returns the exit code."""
     config = config_lib.load_config(args.config, output_root=args.output_root)
+    dataflow = runners.dataflow_from_args(args)
+    if dataflow is not None:
+        # Checked before any network call: the workers read the data and write
+        # the artifacts, so both must be on GCS; the store and log stay here.
+        runners.check_on_gcs(config.data_paths())
+        config = dataclasses.replace(
+            config,
+            output=dataclasses.replace(
+                config.output, artifact_root=dataflow.artifact_root(config.name)
+            ),
+        )
     sources = preflight.check_sources(config)
     reference = preflight.check_reference_data(config)
     print(
@@ -73,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
         config,
         metadata_connection_config=connection,
         beam_pipeline_args=runners.beam_pipeline_args(
-            args.profile, os.path.join(config.output.root, "tmp")
+            args.profile, os.path.join(config.output.root, "tmp"), dataflow
         ),
         enable_cache=not args.no_cache,
     )

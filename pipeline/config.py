@@ -112,13 +112,20 @@ class EvaluationConfig:
 
 @dataclasses.dataclass(frozen=True)
 class OutputConfig:
-    """Where a run writes: everything lives under `root` unless overridden."""
+    """Where a run writes: everything lives under `root` unless overridden.
+
+    Attributes:
+      root: The run's folder: metadata store, log, pushed model, artifacts.
+      artifact_root: Where artifacts go instead of `<root>/pipeline` (a GCS
+        location when the Beam steps run on Dataflow).
+    """
 
     root: str
+    artifact_root: Optional[str] = None
 
     @property
     def pipeline_root(self) -> str:
-        return _join(self.root, "pipeline")
+        return self.artifact_root or _join(self.root, "pipeline")
 
     @property
     def metadata_path(self) -> str:
@@ -174,6 +181,15 @@ class PipelineConfig:
             columns.append(self.cleaning.keep_latest_by)
         columns += self.cleaning.required_columns
         return list(dict.fromkeys(columns))
+
+    def data_paths(self) -> list[tuple[str, str]]:
+        """(config field, path) of every dataset the pipeline reads."""
+        paths = [(f"sources[{i}].path", s.path) for i, s in enumerate(self.sources)]
+        if self.cleaning.spam_list:
+            paths.append(("cleaning.spam_list.path", self.cleaning.spam_list.path))
+        if self.cleaning.id_map:
+            paths.append(("cleaning.id_map.path", self.cleaning.id_map.path))
+        return paths
 
 
 def _join(root: str, name: str) -> str:

@@ -1,26 +1,100 @@
 """Runner profiles: the Beam args each profile passes to every Beam step.
 
-Files: everything a run writes lives under the config's `output.root`.
+  local           DirectRunner, in memory, one worker: least overhead on small data
+  local-parallel  DirectRunner, one process per core
+  dataflow        Google Cloud Dataflow (Runner v2); the orchestration, the
+                  metadata store and the Trainer stay on this machine, the
+                  Beam steps run on Dataflow workers, artifacts live on GCS
+
+Files: everything a run writes lives under the config's `output.root`, except
+a Dataflow run's artifacts, which go to `<bucket>/cascade/<pipeline>/pipeline`.
 Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite` by default.
 """
 
 from __future__ import annotations
 
+import argparse
+import dataclasses
 import os
+import re
+from typing import Iterable, Optional
 
 from pipeline.errors import CascadeError
 
-PROFILES = ("local", "local-parallel")
+PROFILES = ("local", "local-parallel", "dataflow")
 SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
+DEFAULT_MACHINE_TYPE = "n1-standard-2"
+DEFAULT_MAX_WORKERS = 4
+# Google Cloud's rules: project ids are 6-30 lowercase letters, digits and
+# hyphens, starting with a letter; regions look like `us-central1`.
+_PROJECT = re.compile(r"^[a-z][a-z0-9-]{4,28}[a-z0-9]$")
+_REGION = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+_BUCKET = re.compile(r"^gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](/.*)?$")
 
 
-def beam_pipeline_args(profile: str, temp_dir: str) -> list[str]:
+@dataclasses.dataclass(frozen=True)
+class DataflowOptions:
+    """Where and how the Beam steps run on Dataflow.
+
+    Attributes:
+      project: The Google Cloud project that runs and pays for the jobs.
+      region: The Dataflow region, e.g. `us-central1`.
+      bucket: A `gs://` location for artifacts, temp and staging files.
+      machine_type: Worker machine type.
+      max_workers: Autoscaling limit per job.
+      sdk_container_image: A custom worker image (optional; by default the
+        workers install this project from its sdist, built from setup.py).
+    """
+
+    project: str
+    region: str
+    bucket: str
+    machine_type: str = DEFAULT_MACHINE_TYPE
+    max_workers: int = DEFAULT_MAX_WORKERS
+    sdk_container_image: Optional[str] = None
+
+    def validate(self) -> None:
+        """Checks every field without any network call.
+
+        Raises:
+          CascadeError: Naming the flag and what is wrong with it.
+        """
+        if not _PROJECT.match(self.project or ""):
+            raise CascadeError(
+                f"--project {self.project!r} is not a Google Cloud project id "
+                "(6-30 lowercase letters, digits or hyphens, starting with a letter)"
+            )
+        if not _REGION.match(self.region or ""):
+            raise CascadeError(
+                f"--region {self.region!r} is not a Dataflow region (e.g. us-central1)"
+            )
+        if not _BUCKET.match(self.bucket or ""):
+            raise CascadeError(
+                f"--bucket {self.bucket!r} is not a GCS location: Dataflow workers need "
+                "gs://BUCKET[/folder] for artifacts, temp and staging files"
+            )
+        if self.max_workers < 1:
+            raise CascadeError(f"--max-workers must be at least 1, got {self.max_workers}")
+
+    @property
+    def root(self) -> str:
+        """The bucket location without a trailing slash."""
+        return self.bucket.rstrip("/")
+
+    def artifact_root(self, pipeline_name: str) -> str:
+        """Where the pipeline's artifacts go on GCS."""
+        return f"{self.root}/cascade/{pipeline_name}/pipeline"
+
+
+def beam_pipeline_args(
+    profile: str, temp_dir: str, dataflow: Optional[DataflowOptions] = None
+) -> list[str]:
     """Returns the Beam options for a runner profile.
 
     Args:
-      profile: `local` (DirectRunner, in-memory, one worker: least overhead on
-        small data) or `local-parallel` (DirectRunner, one process per core).
-      temp_dir: Beam's temp location.
+      profile: One of PROFILES.
+      temp_dir: Beam's temp location for the local profiles.
+      dataflow: Required for the `dataflow` profile.
 
     Returns:
       Beam pipeline args. They always name this project's setup.py: remote
@@ -29,17 +103,99 @@ def beam_pipeline_args(profile: str, temp_dir: str) -> list[str]:
       DirectRunner, which needs none.
 
     Raises:
-      CascadeError: Unknown profile.
+      CascadeError: Unknown profile, or `dataflow` without valid options.
     """
-    common = [f"--temp_location={temp_dir}", f"--setup_file={SETUP_FILE}"]
     if profile == "local":
-        return ["--direct_running_mode=in_memory", "--direct_num_workers=1", *common]
+        return [
+            "--direct_running_mode=in_memory",
+            "--direct_num_workers=1",
+            f"--temp_location={temp_dir}",
+            f"--setup_file={SETUP_FILE}",
+        ]
     if profile == "local-parallel":
         return [
             "--direct_running_mode=multi_processing",
             f"--direct_num_workers={os.cpu_count() or 1}",
-            *common,
+            f"--temp_location={temp_dir}",
+            f"--setup_file={SETUP_FILE}",
         ]
+    if profile == "dataflow":
+        if dataflow is None:
+            raise CascadeError("the dataflow profile needs --project, --region and --bucket")
+        dataflow.validate()
+        args = [
+            "--runner=DataflowRunner",
+            f"--project={dataflow.project}",
+            f"--region={dataflow.region}",
+            f"--temp_location={dataflow.root}/tmp",
+            f"--staging_location={dataflow.root}/staging",
+            f"--setup_file={SETUP_FILE}",
+            f"--machine_type={dataflow.machine_type}",
+            f"--max_num_workers={dataflow.max_workers}",
+            "--experiments=use_runner_v2",
+        ]
+        if dataflow.sdk_container_image:
+            args.append(f"--sdk_container_image={dataflow.sdk_container_image}")
+        return args
     raise CascadeError(
         f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})"
     )
+
+
+def add_runner_flags(parser: argparse.ArgumentParser) -> None:
+    """Adds `--profile` (alias `--runner`) and the Dataflow flags to a command."""
+    parser.add_argument(
+        "--profile", "--runner", dest="profile", default="local", choices=PROFILES,
+        help="Beam runner profile",
+    )  # fmt: skip
+    group = parser.add_argument_group("Dataflow (with --runner dataflow)")
+    group.add_argument("--project", help="Google Cloud project")
+    group.add_argument("--region", help="Dataflow region, e.g. us-central1")
+    group.add_argument("--bucket", help="gs:// location for artifacts, temp and staging files")
+    group.add_argument("--machine-type", default=DEFAULT_MACHINE_TYPE, help="worker type")
+    group.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS, help="per job")
+    group.add_argument("--sdk-container-image", help="custom worker image (optional)")
+
+
+def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
+    """The validated Dataflow options of a `--runner dataflow` command line, else None.
+
+    Raises:
+      CascadeError: A Dataflow flag is missing or invalid, or one is given
+        without `--runner dataflow` (naming it).
+    """
+    given = [f for f in ("project", "region", "bucket") if getattr(args, f, None)]
+    if args.profile != "dataflow":
+        if given:
+            raise CascadeError(f"--{given[0]} only applies with --runner dataflow")
+        return None
+    missing = [f"--{f}" for f in ("project", "region", "bucket") if not getattr(args, f, None)]
+    if missing:
+        raise CascadeError(f"--runner dataflow needs {', '.join(missing)}")
+    options = DataflowOptions(
+        project=args.project,
+        region=args.region,
+        bucket=args.bucket,
+        machine_type=args.machine_type,
+        max_workers=args.max_workers,
+        sdk_container_image=args.sdk_container_image,
+    )
+    options.validate()
+    return options
+
+
+def check_on_gcs(paths: Iterable[tuple[str, str]]) -> None:
+    """Checks that data Dataflow workers read is on GCS.
+
+    Args:
+      paths: (what, path) pairs, e.g. ("sources[0].path", "data/demo/web").
+
+    Raises:
+      CascadeError: The first local path, naming its field.
+    """
+    for what, path in paths:
+        if not str(path).startswith("gs://"):
+            raise CascadeError(
+                f"{what}: {path} is a local path; with --runner dataflow the workers "
+                "read the data, so it must be on GCS (gs://...)"
+            )
