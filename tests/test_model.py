@@ -32,6 +32,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
 from pipeline import predict  # noqa: E402
+from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
 from transforms import batch, features, preprocessing, serving_input  # noqa: E402
 
@@ -478,3 +479,21 @@ def test_a_missing_feature_at_serving_gets_the_value_training_gave_missing_rows(
         assert was_missing.sum() == missing_in_train
         for name in features.float_outputs(column) + features.integer_outputs(column):
             assert set(trained_on[name][was_missing].tolist()) == {served[name]}, name
+
+
+def test_batch_transform_translates_to_a_dataflow_job(trained: Trained, tmp_path: Path) -> None:
+    source = tmp_path / "new.csv"
+    _write_csv(source, trained.rows[:5], ["amount", "purchases", "country", "signup_ts"])
+    pipeline = dataflow_dry_run.dataflow_pipeline()
+    batch.build(
+        pipeline,
+        [str(source)],
+        str(trained.transform_dir),
+        [c.name for c in COLUMNS],
+        f"{dataflow_dry_run.BUCKET}/batch/out",
+        f"{dataflow_dry_run.BUCKET}/batch/tmp",
+        exclude_outputs=[features.label_output_name(LABEL)],
+    )
+    steps = dataflow_dry_run.translate(pipeline)
+    expected = {"ReadAndCheck", "ReadTransformFn", "DecodeRaw", "Transform", "EncodeExamples"}
+    assert expected | {"WriteExamples", "WriteReport"} <= steps

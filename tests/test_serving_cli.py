@@ -81,3 +81,29 @@ def test_batch_transform_with_no_matching_input_names_the_pattern(tmp_path, caps
     )
     assert code == 2
     assert _one_error_line(capsys) == f"error: no input file matches {pattern}"
+
+
+def test_batch_transform_on_dataflow_needs_gcs_input_before_any_network_call(tmp_path, capsys):
+    code = batch.main(
+        [
+            "--config",
+            DEMO_CONFIG,
+            "--input",
+            "new_users/*.csv",
+            "--output",
+            "gs://my-bucket/out",
+            "--runner",
+            "dataflow",
+            "--project",
+            "my-project",
+            "--region",
+            "us-central1",
+            "--bucket",
+            "gs://my-bucket",
+        ]
+    )
+    assert code == 2
+    assert _one_error_line(capsys) == (
+        "error: --input: new_users/*.csv is a local path; with --runner dataflow the workers "
+        "read the data, so it must be on GCS (gs://...)"
+    )

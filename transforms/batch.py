@@ -266,7 +266,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--config", default="configs/demo.yaml", help="pipeline config")
     parser.add_argument("--output-root", help="override the config's output.root")
     parser.add_argument("--metadata", help="SQLite metadata file (default: the config's)")
-    parser.add_argument("--profile", default="local", choices=runners.PROFILES)
+    runners.add_runner_flags(parser)
     metadata.add_mysql_flags(parser)
     return parser.parse_args(argv)
 
@@ -277,15 +277,22 @@ def run(args: argparse.Namespace) -> str:
     from pipeline import metadata, runners, scoring_metadata
 
     config = config_lib.load_config(args.config, output_root=args.output_root)
+    dataflow = runners.dataflow_from_args(args)
+    if dataflow is not None:
+        runners.check_on_gcs([("--input", args.input), ("--output", args.output)])
     transform_dir = args.transform_graph
     if not transform_dir:
         store = metadata.store_from_args(
             args, args.metadata or config.output.metadata_path, read_only=True
         )
         transform_dir = scoring_metadata.latest_transform_graph(store, config.name)
+    if dataflow is not None:
+        runners.check_on_gcs([("the transform graph", transform_dir)])
     names = serving_names(config, args.input)
     exclude = [] if config.label in names else [features.label_output_name(config.label)]
-    beam_args = runners.beam_pipeline_args(args.profile, os.path.join(args.output, "beam_tmp"))
+    beam_args = runners.beam_pipeline_args(
+        args.profile, os.path.join(args.output, "beam_tmp"), dataflow
+    )
     report = run_batch_transform(args.input, transform_dir, names, args.output, beam_args, exclude)
     return (
         f"transformed {report['rows']:,} rows of {args.input} with the graph in {transform_dir}\n"

@@ -134,82 +134,91 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             name: counts.counts_path(output.uri, name)
             for name in (SPLIT_COUNTS_FILE, UNIT_COUNTS_FILE, INPUT_COUNTS_FILE)
         }
-        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
-
         with self._make_beam_pipeline() as pipeline:
-            records = self._read(pipeline, examples, input_splits, options, "Read")
-            (
-                records
-                | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
-                | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
-            )
-            to_units = beam_split.ToUnits(
-                options.label_key, options.stratify_keys, options.group_key, options.seed
-            )
-            units_to_place = records | "MakeUnits" >> to_units
-            if options.group_key:
-                units_to_count = units_to_place
-            else:
-                # A second read streams the placement pass (see beam_split.split_units).
-                reread = self._read(pipeline, examples, input_splits, options, "Reread")
-                units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
-                    options.label_key, options.stratify_keys, None, options.seed
-                )
-            branches = beam_split.split_units_branches(
-                units_to_count, units_to_place, options.ratios, unlabeled_index
-            )
-            split_counts, group_counts = [], []
-            # Each branch is written on its own so none waits for another (see
-            # beam_split.place_units_branches); only the small counts are joined.
-            for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
-                label = branch.capitalize()
-                if options.group_key:
-                    group_counts.append(
-                        placed
-                        | f"KeyGroups{label}"
-                        >> beam.MapTuple(
-                            lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
-                        )
-                        | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
-                    )
-                exploded = placed | f"Explode{label}" >> beam.FlatMap(
-                    _explode, output_names, options
-                )
-                split_counts.append(
-                    exploded
-                    | f"KeySplitStratum{label}" >> beam.Map(lambda item: item[2])
-                    | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
-                )
-                parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
-                    lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
-                )
-                # Labelled units only reach the named splits; unlabeled ones only
-                # the unlabeled split (if any).
-                targets = (
-                    [(unlabeled_index, options.unlabeled_split)]
-                    if branch == "unlabeled"
-                    else list(enumerate(options.split_names))
-                )
-                for index, name in targets:
-                    if index is None:
-                        continue
-                    records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.Map(
-                        lambda item: item[1]
-                    )
-                    examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
-            (
-                split_counts
-                | "FlattenSplitCounts" >> beam.Flatten()
-                | "WriteSplitCounts" >> counts.WriteCounted(files[SPLIT_COUNTS_FILE])
-            )
-            if group_counts:
-                (
-                    group_counts
-                    | "FlattenGroupCounts" >> beam.Flatten()
-                    | "WriteGroupCounts" >> counts.WriteCounted(files[UNIT_COUNTS_FILE])
-                )
-
+            self._split(pipeline, examples, input_splits, options, output, files)
         self._record(output, options, files)
+
+    @staticmethod
+    def _split(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        input_splits: list[str],
+        options: SplitOptions,
+        output: artifact.Artifact,
+        files: dict[str, str],
+    ) -> None:
+        """Builds the split job: counting pass, placement pass, writes and counts."""
+        output_names = options.output_split_names
+        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
+        records = Executor._read(pipeline, examples, input_splits, options, "Read")
+        (
+            records
+            | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
+            | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
+        )
+        to_units = beam_split.ToUnits(
+            options.label_key, options.stratify_keys, options.group_key, options.seed
+        )
+        units_to_place = records | "MakeUnits" >> to_units
+        if options.group_key:
+            units_to_count = units_to_place
+        else:
+            # A second read streams the placement pass (see beam_split.split_units).
+            reread = Executor._read(pipeline, examples, input_splits, options, "Reread")
+            units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
+                options.label_key, options.stratify_keys, None, options.seed
+            )
+        branches = beam_split.split_units_branches(
+            units_to_count, units_to_place, options.ratios, unlabeled_index
+        )
+        split_counts, group_counts = [], []
+        # Each branch is written on its own so none waits for another (see
+        # beam_split.place_units_branches); only the small counts are joined.
+        for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
+            label = branch.capitalize()
+            if options.group_key:
+                group_counts.append(
+                    placed
+                    | f"KeyGroups{label}"
+                    >> beam.MapTuple(
+                        lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
+                    )
+                    | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
+                )
+            exploded = placed | f"Explode{label}" >> beam.FlatMap(_explode, output_names, options)
+            split_counts.append(
+                exploded
+                | f"KeySplitStratum{label}" >> beam.Map(lambda item: item[2])
+                | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
+            )
+            parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
+                lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
+            )
+            # Labelled units only reach the named splits; unlabeled ones only
+            # the unlabeled split (if any).
+            targets = (
+                [(unlabeled_index, options.unlabeled_split)]
+                if branch == "unlabeled"
+                else list(enumerate(options.split_names))
+            )
+            for index, name in targets:
+                if index is None:
+                    continue
+                records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.Map(
+                    lambda item: item[1]
+                )
+                examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
+        (
+            split_counts
+            | "FlattenSplitCounts" >> beam.Flatten()
+            | "WriteSplitCounts" >> counts.WriteCounted(files[SPLIT_COUNTS_FILE])
+        )
+        if group_counts:
+            (
+                group_counts
+                | "FlattenGroupCounts" >> beam.Flatten()
+                | "WriteGroupCounts" >> counts.WriteCounted(files[UNIT_COUNTS_FILE])
+            )
 
     @staticmethod
     def _read(
