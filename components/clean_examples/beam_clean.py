@@ -91,10 +91,13 @@ def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
 
 
 class RowFacts(beam.DoFn):
-    """Pass 1: (canonical id, (source, timestamp, label, row fingerprint)) per valid row.
+    """Pass 1: (canonical id, (source, timestamp, label, row fp, content fp)) per valid row.
 
     Only these small facts meet in the shuffle; the rows themselves stream
-    through pass 2.
+    through pass 2. The row fingerprint (of the bytes) finds the row again in
+    pass 2; the content fingerprint (of the example re-serialized in feature
+    name order) is the last tie-break between one person's rows, so the kept
+    row does not depend on how protobuf ordered the bytes in some process.
     """
 
     def __init__(self, options: CleanOptions) -> None:
@@ -116,6 +119,7 @@ class RowFacts(beam.DoFn):
                 timestamp,
                 labels[0] if len(labels) == 1 else None,
                 row_fingerprint(source, record),
+                fingerprint64(0, example.SerializeToString(deterministic=True)),
             ),
         )
 
@@ -151,8 +155,8 @@ def decide_person(
             yield beam.pvalue.TaggedOutput(UNMATCHED_SPAM, canonical)
         return
     rows = [
-        rules.RowFacts(source, timestamp, label, fp.to_bytes(8, "big"))
-        for source, timestamp, label, fp in facts
+        rules.RowFacts(source, timestamp, label, content_fp.to_bytes(8, "big"))
+        for source, timestamp, label, _, content_fp in facts
     ]
     if is_spam:
         keep, reason = None, rules.SPAM
@@ -160,7 +164,7 @@ def decide_person(
         keep = rules.survivor_index(rows, source_priority) if len(rows) > 1 else 0
         reason = rules.DUPLICATE_MERGED
     per_row: dict[int, list[int]] = {}
-    for i, (_, _, _, fp) in enumerate(facts):
+    for i, (_, _, _, fp, _) in enumerate(facts):
         kept_removed = per_row.setdefault(fp, [0, 0])
         kept_removed[0 if i == keep else 1] += 1
     for fp, (kept, removed) in per_row.items():

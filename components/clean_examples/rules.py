@@ -38,7 +38,8 @@ class RowFacts:
       source: The input split (source) it came from.
       timestamp: Its recency (e.g. epoch seconds), None when missing.
       label: Its label as text, None when missing or not configured.
-      record: The serialized example, the final tie-break.
+      record: Bytes standing for the row's content (a fingerprint of the example
+        serialized in feature name order), the final tie-break.
     """
 
     source: str
@@ -99,7 +100,7 @@ def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> 
 
     The most recent timestamp wins (a missing or NaN timestamp is oldest); ties go to the
     source listed first in `source_priority` (unlisted sources after, by name);
-    remaining ties to the smallest serialized bytes, so the choice never depends
+    remaining ties to the smallest `record` bytes, so the choice never depends
     on input order.
     """
     rank = {source: i for i, source in enumerate(source_priority)}

@@ -2,8 +2,8 @@
 
 A unit is what the allocation places: one example, or in group mode all the
 examples sharing a group key. Its position is a seeded fingerprint of its
-identity (the example's bytes, or the group key), so placement never depends on
-input order, sharding or the runner.
+identity (the example's content, or the group key), so placement never depends
+on input order, sharding, the runner, or how protobuf ordered the bytes.
 """
 
 from __future__ import annotations
@@ -50,10 +50,17 @@ def record_stratum(record: bytes, label_key: str, stratify_keys: Sequence[str]) 
 
 
 def example_unit(record: bytes, label_key: str, stratify_keys: Sequence[str], seed: int) -> Unit:
-    """Returns the unit of one example: its position is the fingerprint of its bytes."""
+    """Returns the unit of one example: its position is the fingerprint of its content.
+
+    The content is the example re-serialized deterministically (features in
+    name order): protobuf writes map fields in an order that can differ from
+    process to process, so the same example read by another runner, or written
+    by an ExampleGen in another process, may come as other bytes.
+    """
     example = tf.train.Example.FromString(record)
     stratum = stratum_of(example, label_key, stratify_keys)
-    return (stratum, fingerprint64(seed, record), b"", (record,))
+    content = example.SerializeToString(deterministic=True)
+    return (stratum, fingerprint64(seed, content), b"", (record,))
 
 
 def group_key_of(record: bytes, group_key: str) -> Optional[bytes]:

@@ -836,3 +836,38 @@ def test_multiple_ids_and_late_reserved_columns_are_quarantined_not_lost(tmp_pat
     assert record["kept"] == 120
     assert record["removed_per_reason"] == {"multiple_ids": 1, "reserved_column:source": 1}
     assert record["rows_in"] == 122
+
+
+def test_the_kept_row_does_not_depend_on_how_its_bytes_are_ordered(tmp_path):
+    # Each person has two rows that tie on time and source; only content breaks the tie.
+    rows = [
+        make_record(user_id=f"u{p}", email=f"{p}-{n}@x", ts=5, label=0, note=f"{p}-{n}")
+        for p in range(20)
+        for n in ("alpha", "beta")
+    ]
+
+    def reordered(record: bytes) -> bytes:
+        example = tf.train.Example.FromString(record)
+        parts = []
+        for name in sorted(example.features.feature, reverse=True):
+            single = tf.train.Example()
+            single.features.feature[name].CopyFrom(example.features.feature[name])
+            parts.append(single.SerializeToString())
+        return b"".join(parts)
+
+    kept_notes = []
+    for variant, transform in (("plain", lambda r: r), ("reordered", reordered)):
+        root = tmp_path / variant
+        raw = write_examples(root, {"web": [transform(r) for r in rows]}, "raw")
+        no_lists = options(
+            has_spam_list=False,
+            has_id_map=False,
+            spam_id_key=None,
+            alias_key=None,
+            canonical_key=None,
+        )
+        cleaned, _ = run_clean(root, raw, no_lists)
+        kept = read_split(cleaned, "cleaned")
+        assert len(kept) == 20
+        kept_notes.append(sorted(feature_values(e, "note")[0] for e in kept))
+    assert kept_notes[0] == kept_notes[1]

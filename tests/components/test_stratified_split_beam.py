@@ -278,3 +278,31 @@ def test_group_unit_takes_the_majority_stratum_and_key_fingerprint():
     # The position depends on the key and seed only, not on the group's records.
     assert unit[1] == units.group_unit(b"g:u007", records[:1], "label", (), SEED)[1]
     assert unit[1] != units.group_unit(b"g:u007", records, "label", (), SEED + 1)[1]
+
+
+def _reordered(example: tf.train.Example) -> bytes:
+    """The same example serialized with its features in reverse name order.
+
+    Concatenated serialized messages parse as one merged message, so writing
+    each feature as its own one-feature Example gives the order we choose.
+    """
+    parts = []
+    for name in sorted(example.features.feature, reverse=True):
+        single = tf.train.Example()
+        single.features.feature[name].CopyFrom(example.features.feature[name])
+        parts.append(single.SerializeToString())
+    return b"".join(parts)
+
+
+def test_example_position_depends_on_content_not_on_byte_order():
+    example = tf.train.Example()
+    for name, value in (("a", b"x"), ("label", b"1"), ("source", b"web"), ("z", b"y")):
+        example.features.feature[name].bytes_list.value.append(value)
+    forward = example.SerializeToString(deterministic=True)
+    backward = _reordered(example)
+    assert forward != backward
+    assert tf.train.Example.FromString(backward) == example
+    first = units.example_unit(forward, "label", ["source"], seed=5)
+    second = units.example_unit(backward, "label", ["source"], seed=5)
+    assert first[:3] == second[:3]  # same stratum and position; payload keeps its bytes
+    assert second[3] == (backward,)
