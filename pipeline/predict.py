@@ -12,12 +12,15 @@ execution whose inputs are the model and the serving data and whose output is
 the predictions, so `cascade-lineage downstream <bad source>` reaches the
 predictions made with affected models.
 
-Input: a CSV with a header. Every required model column must be present; a
-value of the wrong type or an empty required cell stops the run with the file,
-line and column. A header with no rows is scored as 0 rows (an empty predictions
-file with its header), and a completely empty file is an error.
-Output: CSV with `line` (the input line of the row), the `--keep` columns, and
-`score` = P(label = 1).
+Input: a CSV with a header, read as CsvExampleGen reads training data. Every
+required model column must be present; a value of the wrong type, a non-finite
+number, an empty required cell or a row with the wrong number of cells stops
+the run with the file, line and column, and no predictions file is written. A
+header with no rows is scored as 0 rows (a predictions file with only its
+header); a completely empty file is an error.
+Output: CSV with `line` (the line the row starts on), the `--keep` columns, and
+`score` = P(label = 1), written to a new file per scoring unless `--output`
+names one.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import datetime
 import hashlib
 import os
 import sys
@@ -35,7 +39,9 @@ from pipeline import cli
 from pipeline.environment import prepare_tensorflow
 from pipeline.errors import CascadeError
 
-DEFAULT_CONFIG = "configs/demo.yaml"
+DEFAULT_CONFIG = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "configs", "demo.yaml"
+)
 BATCH_SIZE = 1024
 SCORE_COLUMN = "score"
 LINE_COLUMN = "line"
@@ -49,17 +55,21 @@ class ScoringResult:
       rows: Rows scored.
       seconds: Wall time of reading, scoring and writing.
       input_sha256: Digest of the input file's bytes.
+      absent_columns: Optional model columns the input does not have: every
+        row got the training default for them.
     """
 
     rows: int
     seconds: float
     input_sha256: str
+    absent_columns: tuple[str, ...] = ()
 
 
 def resolve_model_dir(path: str) -> str:
-    """The SavedModel folder `path` names: itself, or its newest numbered version.
+    """The SavedModel folder `path` names.
 
-    Pusher pushes each model to `<base>/<version>`; naming the base folder means
+    That is `path` itself, its newest numbered version, or the `Format-Serving`
+    folder of a Trainer's Model artifact. Pusher pushes each model to `<base>/<version>`; naming the base folder means
     its newest version, as TF Serving reads it.
 
     Raises:
@@ -71,6 +81,9 @@ def resolve_model_dir(path: str) -> str:
         raise CascadeError(f"model folder {path} does not exist")
     if fileio.exists(os.path.join(path, "saved_model.pb")):
         return path
+    trainer_export = os.path.join(path, "Format-Serving")
+    if fileio.exists(os.path.join(trainer_export, "saved_model.pb")):
+        return trainer_export
     versions = [
         name.rstrip("/")
         for name in fileio.listdir(path)
@@ -164,19 +177,50 @@ def score_csv(
 
     from transforms import serving_input
 
+    if _same_file(input_path, output_path):
+        raise CascadeError(f"--output {output_path} is the input file; choose another path")
     started = time.monotonic()
+    header = serving_input.read_header(input_path)  # fails early on a missing file
     rows = serving_input.read_csv_examples(input_path, model.columns, keep)
     fileio.makedirs(os.path.dirname(output_path) or ".")
+    # Written beside the target and renamed when complete, so a failure never
+    # leaves a partial file where earlier predictions were.
+    partial = f"{output_path}.partial-{os.getpid()}"
     scored = 0
-    with fileio.open(output_path, "w") as out:
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
-        for batch in _batches(rows, batch_size):
-            scores = model.score([example for _, _, example in batch])
-            for (line, kept, _), score in zip(batch, scores):
-                writer.writerow([line, *(kept[k] for k in keep), f"{score:.6f}"])
-            scored += len(batch)
-    return ScoringResult(scored, time.monotonic() - started, file_sha256(input_path))
+    try:
+        with fileio.open(partial, "w") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
+            for batch in _batches(rows, batch_size):
+                scores = model.score([example for _, _, example in batch])
+                for (line, kept, _), score in zip(batch, scores):
+                    writer.writerow([line, *(kept[k] for k in keep), f"{score:.6f}"])
+                scored += len(batch)
+        fileio.rename(partial, output_path, overwrite=True)
+    finally:
+        if fileio.exists(partial):
+            fileio.remove(partial)
+    absent = tuple(c.name for c in model.columns if c.name not in header)
+    return ScoringResult(
+        scored, time.monotonic() - started, file_sha256(input_path), absent_columns=absent
+    )
+
+
+def _same_file(a: str, b: str) -> bool:
+    if "://" in a or "://" in b:
+        return a.rstrip("/") == b.rstrip("/")
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def default_output(output_root: str, input_path: str) -> str:
+    """`<output_root>/predictions/<input name>-<UTC time>.csv`: a new file per scoring.
+
+    A new name each time keeps every predictions artifact in MLMD pointing at
+    the file that scoring wrote.
+    """
+    stem = os.path.splitext(os.path.basename(input_path.rstrip("/")))[0]
+    stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    return os.path.join(output_root, "predictions", f"{stem}-{stamp}.csv")
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -189,7 +233,8 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     )
     parser.add_argument("--input", required=True, help="raw serving CSV (with a header)")
     parser.add_argument(
-        "--output", help="predictions CSV (default: <output.root>/predictions/<input>.csv)"
+        "--output",
+        help="predictions CSV (default: <output.root>/predictions/<input name>-<UTC time>.csv)",
     )
     parser.add_argument(
         "--model", help="serving model folder (default: the latest pushed model in MLMD)"
@@ -220,7 +265,10 @@ def run(args: argparse.Namespace) -> str:
     from pipeline import config as config_lib
     from pipeline import metadata, scoring_metadata
 
-    config = config_lib.load_config(args.config, output_root=args.output_root)
+    needs_config = not (args.model and args.output and args.no_record)
+    config = (
+        config_lib.load_config(args.config, output_root=args.output_root) if needs_config else None
+    )
     store = None
     if not args.no_record or not args.model:
         store = metadata.store_from_args(
@@ -229,11 +277,7 @@ def run(args: argparse.Namespace) -> str:
     model_dir = resolve_model_dir(
         args.model or scoring_metadata.latest_pushed_model(store, config.name)
     )
-    output = args.output or os.path.join(
-        config.output.root,
-        "predictions",
-        os.path.splitext(os.path.basename(args.input))[0] + ".csv",
-    )
+    output = args.output or default_output(config.output.root, args.input)
     model = ServingModel(model_dir)
     result = score_csv(model, args.input, output, args.keep, args.batch_size)
     lines = [
@@ -244,6 +288,11 @@ def run(args: argparse.Namespace) -> str:
     if result.rows == 0:
         lines.append(
             "  (the input has a header but no rows: the predictions file has only its header)"
+        )
+    if result.absent_columns:
+        lines.append(
+            f"  note: the input has no column {', '.join(repr(c) for c in result.absent_columns)}; "
+            "every row was scored with the training default for it"
         )
     if store is not None and not args.no_record:
         recorded = scoring_metadata.record_scoring(

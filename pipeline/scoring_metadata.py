@@ -58,6 +58,16 @@ def _newest_in_pipeline(
     return max(found, key=lambda a: (a.create_time_since_epoch, a.id)) if found else None
 
 
+def _latest_pushed(
+    store: metadata_store.MetadataStore, pipeline_name: str
+) -> Optional[metadata_store_pb2.Artifact]:
+    def pushed(artifact: metadata_store_pb2.Artifact) -> bool:
+        props = artifact.custom_properties
+        return "pushed_destination" in props and "pushed" in props and props["pushed"].int_value
+
+    return _newest_in_pipeline(store, pipeline_name, PUSHED_MODEL, pushed)
+
+
 def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
     """The serving folder of the newest model Pusher pushed for a pipeline.
 
@@ -66,11 +76,7 @@ def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str)
     """
     from tfx.dsl.io import fileio
 
-    def pushed(artifact: metadata_store_pb2.Artifact) -> bool:
-        props = artifact.custom_properties
-        return "pushed_destination" in props and "pushed" in props and props["pushed"].int_value
-
-    newest = _newest_in_pipeline(store, pipeline_name, PUSHED_MODEL, pushed)
+    newest = _latest_pushed(store, pipeline_name)
     if newest is None:
         raise CascadeError(
             f"no pushed model for pipeline {pipeline_name!r} in the metadata store "
@@ -85,19 +91,37 @@ def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str)
     return folder
 
 
-def latest_transform_graph(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
-    """The folder of the newest Transform graph of a pipeline.
+def served_transform_graph(
+    store: metadata_store.MetadataStore, pipeline_name: str
+) -> tuple[str, str]:
+    """The Transform graph that serves: the one the latest pushed model was trained with.
+
+    Found by walking MLMD upstream from the latest pushed model, so it is the
+    graph inside that model. With no pushed model, the newest graph.
+
+    Returns:
+      (graph folder, how it was chosen, for the report).
 
     Raises:
       CascadeError: The pipeline has no Transform graph in the store.
     """
+    pushed = _latest_pushed(store, pipeline_name)
+    if pushed is not None:
+        graphs = [
+            a
+            for a in Lineage(store).upstream([pushed.id]).artifacts.values()
+            if a.type == TRANSFORM_GRAPH
+        ]
+        if graphs:
+            chosen = max(graphs, key=lambda a: a.id)
+            return chosen.uri, f"the graph of the latest pushed model (artifact {pushed.id})"
     newest = _newest_in_pipeline(store, pipeline_name, TRANSFORM_GRAPH, lambda _: True)
     if newest is None:
         raise CascadeError(
             f"no Transform graph for pipeline {pipeline_name!r} in the metadata store "
             "(run the pipeline first, or pass --transform-graph)"
         )
-    return newest.uri
+    return newest.uri, "the newest graph (no model has been pushed)"
 
 
 def _type_id(store: metadata_store.MetadataStore, name: str, kind: str) -> int:
@@ -116,11 +140,42 @@ def _set(message: Any, values: dict[str, Any]) -> None:
             message.custom_properties[key].string_value = str(value)
 
 
-def _event(kind: int, key: str) -> metadata_store_pb2.Event:
+def _event(kind: int, key: str, index: int = 0) -> metadata_store_pb2.Event:
     event = metadata_store_pb2.Event(type=kind)
     event.path.steps.add().key = key
-    event.path.steps.add().index = 0
+    event.path.steps.add().index = index
     return event
+
+
+def model_artifact_ids(store: metadata_store.MetadataStore, model_dir: str) -> tuple[int, ...]:
+    """The MLMD artifacts a serving folder belongs to ((): none).
+
+    A Pusher destination, an artifact URI, or the Trainer's `Format-Serving`
+    folder inside a Model artifact.
+    """
+    lineage = Lineage(store)
+    candidates = [_absolute(model_dir)]
+    if os.path.basename(model_dir.rstrip("/")) == "Format-Serving":
+        candidates.append(os.path.dirname(_absolute(model_dir).rstrip("/")))
+    for candidate in candidates:
+        try:
+            return tuple(lineage.resolve(candidate))
+        except LineageError:
+            continue
+    return ()
+
+
+def _retire_earlier_predictions(store: metadata_store.MetadataStore, uri: str) -> None:
+    """Marks predictions artifacts at `uri` DELETED: this scoring overwrote their file."""
+    earlier = [
+        a
+        for a in store.get_artifacts_by_uri(uri)
+        if a.type == PREDICTIONS_TYPE and a.state != metadata_store_pb2.Artifact.DELETED
+    ]
+    for artifact in earlier:
+        artifact.state = metadata_store_pb2.Artifact.DELETED
+    if earlier:
+        store.put_artifacts(earlier)
 
 
 def _absolute(path: str) -> str:
@@ -137,9 +192,11 @@ def record_scoring(
 ) -> RecordedScoring:
     """Stores one scoring: model + serving data -> BatchPredict -> predictions.
 
-    The model is the MLMD artifact(s) the folder belongs to (a PushedModel, or
-    an artifact with that URI); a folder MLMD does not know is recorded as a
-    new `cascade.ModelFolder` artifact, so the record is complete either way.
+    The model is the MLMD artifact(s) the folder belongs to (see
+    `model_artifact_ids`); a folder MLMD does not know is recorded as a new
+    `cascade.ModelFolder` artifact, so the record is complete either way.
+    Earlier predictions artifacts whose file this scoring overwrote are marked
+    DELETED.
 
     Args:
       store: A writable store.
@@ -152,14 +209,11 @@ def record_scoring(
     Returns:
       The ids recorded.
     """
-    try:
-        model_ids = tuple(Lineage(store).resolve(_absolute(model_dir)))
-    except LineageError:
-        model_ids = ()
+    model_ids = model_artifact_ids(store, model_dir)
     model_events = []
     if model_ids:
-        for artifact in store.get_artifacts_by_id(list(model_ids)):
-            model_events.append((artifact, _event(metadata_store_pb2.Event.INPUT, "model")))
+        for index, artifact in enumerate(store.get_artifacts_by_id(list(model_ids))):
+            model_events.append((artifact, _event(metadata_store_pb2.Event.INPUT, "model", index)))
     else:
         folder = metadata_store_pb2.Artifact(
             type_id=_type_id(store, MODEL_FOLDER_TYPE, "artifact"),
@@ -194,6 +248,7 @@ def record_scoring(
             "seconds": round(result.seconds, 3),
         },
     )
+    _retire_earlier_predictions(store, _absolute(output_path))
     context = _pipeline_context(store, pipeline_name)
     execution_id, artifact_ids, _ = store.put_execution(
         execution,

@@ -52,13 +52,21 @@ def test_a_csv_row_becomes_a_typed_example_and_empty_cells_are_missing():
     assert features == {"age": [41], "score": [0.5], "status": [b"employed"]}
 
 
+def test_text_cells_are_kept_as_is_like_csv_example_gen_reads_training_data():
+    row = {"country": " US ", "status": " "}
+    features = _features(serving_input.csv_row_to_example(row, COLUMNS))
+    assert features == {"country": [b" US "], "status": [b" "]}
+
+
 @pytest.mark.parametrize(
     "row, message",
     [
         ({"age": "forty", "status": "x"}, "column 'age': 'forty' is not an integer"),
         ({"age": "4.5", "status": "x"}, "column 'age': '4.5' is not an integer"),
-        ({"score": "high", "status": "x"}, "column 'score': 'high' is not a number"),
-        ({"age": "3", "status": " "}, "column 'status': no value, but the model needs one"),
+        ({"score": "high", "status": "x"}, "column 'score': 'high' is not a finite number"),
+        ({"score": "nan", "status": "x"}, "column 'score': 'nan' is not a finite number"),
+        ({"score": "-inf", "status": "x"}, "column 'score': '-inf' is not a finite number"),
+        ({"age": "3", "status": ""}, "column 'status': no value, but the model needs one"),
         ({"age": "3"}, "column 'status': no value, but the model needs one"),
     ],
 )
@@ -86,11 +94,38 @@ def test_reading_a_csv_names_the_file_line_and_column(tmp_path):
     line, kept, example = next(rows)
     assert (line, kept, _features(example)["age"]) == (2, {"note": "ok"}, [3])
     line, kept, _ = next(rows)
-    assert (line, kept) == (4, {"note": "two\nlines"})  # the line the row ends on
+    assert (line, kept) == (3, {"note": "two\nlines"})  # the line the row starts on
     with pytest.raises(
         ServingInputError, match=rf"^{path}, line 5, column 'age': 'old' is not an integer$"
     ):
         next(rows)
+
+
+def test_a_row_with_too_few_or_too_many_cells_is_named(tmp_path):
+    path = tmp_path / "ragged.csv"
+    path.write_text("age,status\n3,employed\n4\n")
+    with pytest.raises(
+        ServingInputError, match=rf"^{path}, line 3: 1 cells, but the header has 2 columns$"
+    ):
+        list(serving_input.read_csv_examples(str(path), COLUMNS))
+    path.write_text("age,status\n3,employed,extra\n")
+    with pytest.raises(ServingInputError, match=r"line 2: 3 cells, but the header has 2"):
+        list(serving_input.read_csv_examples(str(path), COLUMNS))
+
+
+def test_a_missing_or_binary_file_is_one_clear_error_and_a_bom_is_ignored(tmp_path):
+    missing = tmp_path / "nope.csv"
+    with pytest.raises(ServingInputError, match=rf"^{missing}: cannot read it as CSV"):
+        list(serving_input.read_csv_examples(str(missing), COLUMNS))
+    binary = tmp_path / "binary.csv"
+    binary.write_bytes(b"age,status\n\xff\xfe\x00,x\n")
+    with pytest.raises(ServingInputError, match=rf"^{binary}, line 2: cannot read it as CSV"):
+        list(serving_input.read_csv_examples(str(binary), COLUMNS))
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes("\ufeffstatus,age\nemployed,3\n".encode("utf-8"))
+    assert serving_input.read_header(str(bom)) == ["status", "age"]
+    [(_, _, example)] = serving_input.read_csv_examples(str(bom), COLUMNS)
+    assert _features(example) == {"status": [b"employed"], "age": [3]}
 
 
 def test_reading_a_csv_without_a_required_column_or_header_fails_up_front(tmp_path):

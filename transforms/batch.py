@@ -19,7 +19,6 @@ removed and the first bad rows are named.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -46,33 +45,57 @@ def _is_csv(path: str) -> bool:
 
 
 class RawExamplesFromFile(beam.DoFn):
-    """Reads one input file into checked raw tf.Examples; bad rows go to ERRORS.
+    """Reads one input file into checked raw tf.Examples; problems go to ERRORS.
 
-    A bad row is reported, not raised, so one run names every bad row's place
-    (the first few are shown) instead of stopping at the first.
+    A problem is reported, not raised, so one run names every bad place (the
+    first few are shown) instead of stopping at the first. ERRORS holds
+    (path, line or record number, message); number 0 means the whole file.
     """
 
     def __init__(self, columns: Sequence[serving_input.RawColumn]) -> None:
         self._columns = list(columns)
 
     def process(self, path: str) -> Iterator[object]:
+        if _is_csv(path):
+            yield from self._csv_examples(path)
+        else:
+            yield from self._checked_records(path)
+
+    def _checked_records(self, path: str) -> Iterator[object]:
         from components.common.examples_io import read_record_file
 
-        if not _is_csv(path):
+        index = 0
+        try:
             for index, record in enumerate(read_record_file(path), start=1):
                 try:
                     yield serving_input.check_example(record, self._columns)
                 except ValueError as e:
-                    yield beam.pvalue.TaggedOutput(ERRORS, f"{path}, record {index}, {e}")
-            return
+                    yield beam.pvalue.TaggedOutput(ERRORS, (path, index, f"record {index}, {e}"))
+        except ValueError as e:  # not a TFRecord file, or cut short
+            yield beam.pvalue.TaggedOutput(
+                ERRORS, (path, 0, f"after {index} records: {e}".replace(f"{path}: ", ""))
+            )
+
+    def _csv_examples(self, path: str) -> Iterator[object]:
         try:
             for line, row in serving_input.read_csv_rows(path, self._columns):
                 try:
                     yield serving_input.csv_row_to_example(row, self._columns)
                 except ValueError as e:
-                    yield beam.pvalue.TaggedOutput(ERRORS, f"{path}, line {line}, {e}")
+                    yield beam.pvalue.TaggedOutput(ERRORS, (path, line, f"line {line}, {e}"))
         except serving_input.ServingInputError as e:
-            yield beam.pvalue.TaggedOutput(ERRORS, str(e))
+            yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, str(e).replace(f"{path}: ", "", 1)))
+
+
+def _report(rows: int, problems: int, bad_files: int, first: Sequence[tuple]) -> str:
+    return json.dumps(
+        {
+            "rows": rows,
+            "bad_rows": problems - bad_files,
+            "bad_files": bad_files,
+            "first_problems": [f"{path}, {message}" for path, _, message in sorted(first)],
+        }
+    )
 
 
 def raw_schema_for(transform_dir: str, names: Sequence[str]):
@@ -159,19 +182,24 @@ def build(
         )
     )
     rows = checked[ROWS] | "CountRows" >> beam.combiners.Count.Globally()
-    errors = checked[ERRORS] | "CountErrors" >> beam.combiners.Count.Globally()
-    first_errors = checked[ERRORS] | "FirstErrors" >> beam.combiners.Top.Smallest(
+    problems = checked[ERRORS] | "CountProblems" >> beam.combiners.Count.Globally()
+    bad_files = (
+        checked[ERRORS]
+        | "WholeFileProblems" >> beam.Filter(lambda problem: problem[1] == 0)
+        | "CountBadFiles" >> beam.combiners.Count.Globally()
+    )
+    # (path, number, message) tuples sort by file, then line as a number.
+    first = checked[ERRORS] | "FirstProblems" >> beam.combiners.Top.Smallest(
         serving_input.MAX_ERRORS_SHOWN
     )
     (
         rows
         | "Report"
         >> beam.Map(
-            lambda n, bad, first: json.dumps(
-                {"rows": n, "bad_rows": bad, "first_bad_rows": sorted(first)}
-            ),
-            bad=beam.pvalue.AsSingleton(errors),
-            first=beam.pvalue.AsSingleton(first_errors),
+            _report,
+            problems=beam.pvalue.AsSingleton(problems),
+            bad_files=beam.pvalue.AsSingleton(bad_files),
+            first=beam.pvalue.AsSingleton(first),
         )
         | "WriteReport"
         >> beam.io.WriteToText(
@@ -181,7 +209,7 @@ def build(
 
 
 def read_report(output_dir: str) -> dict:
-    """The rows and bad rows counted by the job."""
+    """What the job counted: rows, bad_rows, bad_files, first_problems."""
     from tfx.dsl.io import fileio
 
     with fileio.open(os.path.join(output_dir, REPORT_FILE), "r") as f:
@@ -207,18 +235,20 @@ def run_batch_transform(
     """Runs the job and checks its report.
 
     Returns:
-      The report: {"rows": n, "bad_rows": 0, ...}.
+      The report: {"rows": n, "bad_rows": 0, "bad_files": 0, ...}.
 
     Raises:
-      CascadeError: No input file matches, or some rows are bad (their places
-        are named; the output is removed).
+      CascadeError: No input file matches, the transform graph is not one, or
+        some rows or files are bad (their places are named; the output is removed).
     """
     from apache_beam.options.pipeline_options import PipelineOptions
     from tfx.dsl.io import fileio
 
-    files = sorted(str(p) for p in fileio.glob(input_pattern))
-    if not files:
-        raise CascadeError(f"no input file matches {input_pattern}")
+    files = input_files(input_pattern)
+    if not fileio.exists(os.path.join(transform_dir, "transform_fn")):
+        raise CascadeError(
+            f"{transform_dir} is not a Transform graph (it has no transform_fn folder)"
+        )
     fileio.makedirs(output_dir)
     remove_outputs(output_dir)
     temp_dir = os.path.join(output_dir, "tmp")
@@ -227,26 +257,42 @@ def run_batch_transform(
     if fileio.exists(temp_dir):
         fileio.rmtree(temp_dir)
     report = read_report(output_dir)
-    if report["bad_rows"]:
+    if report["bad_rows"] or report["bad_files"]:
         remove_outputs(output_dir)
+        bad = []
+        if report["bad_rows"]:
+            total = report["rows"] + report["bad_rows"]
+            bad.append(f"{report['bad_rows']:,} of {total:,} rows")
+        if report["bad_files"]:
+            bad.append(f"{report['bad_files']} of {len(files)} files")
         raise serving_input.ServingInputError(
-            f"{report['bad_rows']:,} of {report['rows'] + report['bad_rows']:,} rows cannot be "
-            "transformed, so no output was kept; first: " + "; ".join(report["first_bad_rows"])
+            f"{' and '.join(bad)} cannot be transformed, so no output was kept; first: "
+            + "; ".join(report["first_problems"])
         )
     return report
 
 
-def serving_names(config: Any, input_pattern: str) -> list[str]:
-    """The config's feature columns, plus the label if the first input file has it."""
+def input_files(pattern: str) -> list[str]:
+    """The files (not folders) matching `pattern`, sorted.
+
+    Raises:
+      CascadeError: Nothing matches.
+    """
     from tfx.dsl.io import fileio
 
+    files = sorted(str(p) for p in fileio.glob(pattern) if not fileio.isdir(str(p)))
+    if not files:
+        raise CascadeError(f"no input file matches {pattern}")
+    return files
+
+
+def serving_names(config: Any, input_pattern: str) -> list[str]:
+    """The config's feature columns, plus the label if the first input file has it."""
+
     names = [f.name for f in config.features]
-    files = sorted(str(p) for p in fileio.glob(input_pattern))
-    if files and _is_csv(files[0]):
-        with fileio.open(files[0], "r") as f:
-            header = next(csv.reader([f.readline()]), [])
-        if config.label in header:
-            names.append(config.label)
+    files = input_files(input_pattern)
+    if _is_csv(files[0]) and config.label in serving_input.read_header(files[0]):
+        names.append(config.label)
     return names
 
 
@@ -285,7 +331,9 @@ def run(args: argparse.Namespace) -> str:
         store = metadata.store_from_args(
             args, args.metadata or config.output.metadata_path, read_only=True
         )
-        transform_dir = scoring_metadata.latest_transform_graph(store, config.name)
+        transform_dir, chosen = scoring_metadata.served_transform_graph(store, config.name)
+    else:
+        chosen = "given with --transform-graph"
     if dataflow is not None:
         runners.check_on_gcs([("the transform graph", transform_dir)])
     names = serving_names(config, args.input)
@@ -296,6 +344,7 @@ def run(args: argparse.Namespace) -> str:
     report = run_batch_transform(args.input, transform_dir, names, args.output, beam_args, exclude)
     return (
         f"transformed {report['rows']:,} rows of {args.input} with the graph in {transform_dir}\n"
+        f"  ({chosen})\n"
         f"  output: {os.path.join(args.output, OUTPUT_FILE_PREFIX)}-*.gz"
     )
 

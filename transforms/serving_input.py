@@ -19,9 +19,11 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import math
 from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
 
 import tensorflow as tf
+from google.protobuf import message
 
 from pipeline.errors import InputDataError
 
@@ -116,17 +118,21 @@ def check_header(header: Optional[Sequence[str]], columns: Sequence[RawColumn], 
 
 
 def _parse_value(text: str, column: RawColumn) -> Any:
+    """A cell as the column's type; numbers must be finite, as in training data."""
     if column.dtype == STRING:
         return text.encode("utf-8")
-    if column.dtype == FLOAT:
-        return float(text)
-    return int(text)
+    value = float(text) if column.dtype == FLOAT else int(text)
+    if not math.isfinite(value):
+        raise ValueError(text)
+    return value
 
 
 def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawColumn]) -> bytes:
     """Builds the serialized raw tf.Example of one CSV row.
 
-    An empty cell is a missing value, as CsvExampleGen reads it.
+    Cells are read as CsvExampleGen reads training data: an empty cell is a
+    missing value and text is kept as is (spaces included); numbers may have
+    spaces around them and must be finite.
 
     Args:
       row: Column name -> cell text (csv.DictReader's row).
@@ -139,7 +145,9 @@ def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawCo
     example = tf.train.Example()
     features = example.features.feature
     for column in columns:
-        text = (row.get(column.name) or "").strip()
+        text = row.get(column.name) or ""
+        if column.dtype != STRING:
+            text = text.strip()
         if not text:
             if column.required:
                 raise ValueError(f"column {column.name!r}: no value, but the model needs one")
@@ -147,7 +155,7 @@ def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawCo
         try:
             value = _parse_value(text, column)
         except ValueError:
-            kind = "an integer" if column.dtype == INT64 else "a number"
+            kind = "an integer" if column.dtype == INT64 else "a finite number"
             raise ValueError(f"column {column.name!r}: {text!r} is not {kind}") from None
         getattr(features[column.name], _KINDS[column.dtype]).value.append(value)
     return example.SerializeToString()
@@ -162,7 +170,10 @@ def check_example(record: bytes, columns: Sequence[RawColumn]) -> bytes:
     Raises:
       ValueError: Naming the column that is missing or has the wrong type.
     """
-    features = tf.train.Example.FromString(record).features.feature
+    try:
+        features = tf.train.Example.FromString(record).features.feature
+    except message.DecodeError:
+        raise ValueError("not a serialized tf.Example") from None
     for column in columns:
         feature = features.get(column.name)
         kind = feature.WhichOneof("kind") if feature is not None else None
@@ -176,7 +187,37 @@ def check_example(record: bytes, columns: Sequence[RawColumn]) -> bytes:
                 f"column {column.name!r}: holds {kind.split('_')[0]} values, "
                 f"the model reads {column.dtype}"
             )
+        if column.required and len(values) > 1:
+            raise ValueError(f"column {column.name!r}: {len(values)} values, the model reads one")
     return record
+
+
+def read_header(path: str) -> list[str]:
+    """The column names of a CSV file ([] for an empty file).
+
+    Raises:
+      ServingInputError: The file is missing or unreadable (naming it).
+    """
+    from tfx.dsl.io import fileio
+
+    try:
+        with fileio.open(path, "r") as lines:
+            return _clean_header(next(csv.reader(lines), []))
+    except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
+        raise ServingInputError(f"{path}: cannot read it as CSV: {_reason(e)}") from None
+
+
+def _clean_header(names: Optional[Sequence[str]]) -> list[str]:
+    """Header names without a UTF-8 byte-order mark (spreadsheets write one)."""
+    names = list(names or [])
+    if names:
+        names[0] = names[0].lstrip("\ufeff")
+    return names
+
+
+def _reason(error: BaseException) -> str:
+    text = getattr(error, "message", None) or str(error) or type(error).__name__
+    return text.splitlines()[0]
 
 
 def read_csv_rows(
@@ -184,25 +225,41 @@ def read_csv_rows(
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yields (line number, row) per CSV row, after checking the header.
 
+    The line number is the line the row starts on (a quoted cell may span lines).
+
     Args:
       path: The CSV file (any `fileio` path, `gs://` included).
       columns: The model's raw columns.
       keep: Other columns the caller needs.
 
     Raises:
-      ServingInputError: The file is empty, or a required or kept column is missing.
+      ServingInputError: The file is missing, empty or not CSV text; a required
+        or kept column is missing; or a row has more or fewer cells than the
+        header (naming the line).
     """
     from tfx.dsl.io import fileio  # heavy import; only readers of files need it
 
-    with fileio.open(path, "r") as lines:
-        reader = csv.DictReader(lines)
-        header = reader.fieldnames
-        check_header(header, columns, path)
-        absent = [k for k in keep if k not in (header or ())]
-        if absent:
-            raise ServingInputError(f"{path}: no column {absent[0]!r} to keep")
-        for row in reader:
-            yield reader.line_num, row
+    line = 0
+    try:
+        with fileio.open(path, "r") as lines:
+            reader = csv.reader(lines)
+            header = _clean_header(next(reader, None))
+            line = reader.line_num
+            check_header(header, columns, path)
+            absent = [k for k in keep if k not in header]
+            if absent:
+                raise ServingInputError(f"{path}: no column {absent[0]!r} to keep")
+            for cells in reader:
+                line, start = reader.line_num, line + 1
+                if len(cells) != len(header):
+                    raise ServingInputError(
+                        f"{path}, line {start}: {len(cells)} cells, but the header has "
+                        f"{len(header)} columns"
+                    )
+                yield start, dict(zip(header, cells))
+    except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
+        where = f"{path}, line {line + 1}" if line else path
+        raise ServingInputError(f"{where}: cannot read it as CSV: {_reason(e)}") from None
 
 
 def read_csv_examples(
