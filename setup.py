@@ -1,7 +1,9 @@
 """Cascade: the package users install, and the one Dataflow workers install (--setup_file).
 
-Dependencies are pinned by `requirements.lock` (the full resolved set); this file
-names only the direct ones so the package stays installable beside other pins.
+`requirements.lock` pins the full resolved set for local installs. Dataflow
+workers install this package with pip on top of Beam's image, so the direct
+dependencies are pinned here too, to the versions the lock (and the test suite)
+uses; tests/test_packaging.py keeps the two in step.
 """
 
 import setuptools
@@ -16,12 +18,13 @@ setuptools.setup(
     ),
     install_requires=[
         "tfx==1.16.0",
-        "apache-beam[gcp]",
-        "tensorflow",
-        "tensorflow-transform",
-        "ml-metadata",
-        "dill",
-        "pyyaml",
+        "apache-beam[gcp]==2.74.0",
+        "tensorflow==2.16.2",
+        "tf-keras==2.16.0",
+        "tensorflow-transform==1.16.0",
+        "ml-metadata==1.16.0",
+        "dill==0.4.1",
+        "pyyaml==6.0.4",
     ],
     entry_points={"console_scripts": ["cascade-lineage=pipeline.lineage_cli:main"]},
 )

@@ -527,8 +527,14 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
     _check_columns(r, fields)
     output_raw = r.mapping(raw.get("output", {}), "output")
     r.only_keys(output_raw, "output", {"root"})
-    root = output_root or _resolve_path(
-        r.string(output_raw.get("root", f"outputs/{fields['name']}"), "output.root"), base_dir
+    # A command-line root is relative to where the command runs; MLMD records
+    # absolute paths (Pusher's destination), so lineage finds them from anywhere.
+    root = (
+        _resolve_path(output_root, os.getcwd())
+        if output_root
+        else _resolve_path(
+            r.string(output_raw.get("root", f"outputs/{fields['name']}"), "output.root"), base_dir
+        )
     )
     return PipelineConfig(
         **fields,

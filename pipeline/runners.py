@@ -152,8 +152,10 @@ def add_runner_flags(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--project", help="Google Cloud project")
     group.add_argument("--region", help="Dataflow region, e.g. us-central1")
     group.add_argument("--bucket", help="gs:// location for artifacts, temp and staging files")
-    group.add_argument("--machine-type", default=DEFAULT_MACHINE_TYPE, help="worker type")
-    group.add_argument("--max-workers", type=int, default=DEFAULT_MAX_WORKERS, help="per job")
+    group.add_argument("--machine-type", help=f"worker type (default {DEFAULT_MACHINE_TYPE})")
+    group.add_argument(
+        "--max-workers", type=int, help=f"workers per job at most (default {DEFAULT_MAX_WORKERS})"
+    )
     group.add_argument("--sdk-container-image", help="custom worker image (optional)")
 
 
@@ -164,10 +166,20 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
       CascadeError: A Dataflow flag is missing or invalid, or one is given
         without `--runner dataflow` (naming it).
     """
-    given = [f for f in ("project", "region", "bucket") if getattr(args, f, None)]
+    dataflow_flags = (
+        "project",
+        "region",
+        "bucket",
+        "machine_type",
+        "max_workers",
+        "sdk_container_image",
+    )
+    given = [f for f in dataflow_flags if getattr(args, f, None) is not None]
     if args.profile != "dataflow":
         if given:
-            raise CascadeError(f"--{given[0]} only applies with --runner dataflow")
+            raise CascadeError(
+                f"--{given[0].replace('_', '-')} only applies with --runner dataflow"
+            )
         return None
     missing = [f"--{f}" for f in ("project", "region", "bucket") if not getattr(args, f, None)]
     if missing:
@@ -176,8 +188,8 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
         project=args.project,
         region=args.region,
         bucket=args.bucket,
-        machine_type=args.machine_type,
-        max_workers=args.max_workers,
+        machine_type=args.machine_type or DEFAULT_MACHINE_TYPE,
+        max_workers=DEFAULT_MAX_WORKERS if args.max_workers is None else args.max_workers,
         sdk_container_image=args.sdk_container_image,
     )
     options.validate()

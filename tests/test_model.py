@@ -32,6 +32,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
 from pipeline import predict  # noqa: E402
+from pipeline.errors import CascadeError  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
 from transforms import batch, features, preprocessing, serving_input  # noqa: E402
@@ -321,13 +322,20 @@ def test_training_config_rejects_bad_values() -> None:
 def test_model_is_hermetic_without_the_transform_output(trained: Trained) -> None:
     rows = [_without(r, LABEL) for r in trained.rows[NUM_TRAIN:]]
     before = _score(trained.serving_dir, rows)
-    aside = trained.work / "transform_graph_moved_away"
-    shutil.move(trained.transform_dir, aside)
+    moved = {
+        trained.transform_dir: trained.work / "transform_graph_moved_away",
+        trained.work / "tft_tmp": trained.work / "tft_tmp_moved_away",
+    }
+    for where, aside in moved.items():
+        if where.exists():
+            shutil.move(where, aside)
     try:
         assert not trained.transform_dir.exists()
         after = _score(trained.serving_dir, rows)
     finally:
-        shutil.move(aside, trained.transform_dir)
+        for where, aside in moved.items():
+            if aside.exists():
+                shutil.move(aside, where)
     np.testing.assert_array_equal(before, after)
 
 
@@ -384,9 +392,17 @@ def test_batch_scoring_names_a_bad_cell_and_scores_a_header_only_file(
     bad.write_text("amount,country\n1.5,US\nlots,DE\n")
     with pytest.raises(
         serving_input.ServingInputError,
-        match=r"bad\.csv, line 3, column 'amount': 'lots' is not a number",
+        match=r"bad\.csv, line 3, column 'amount': 'lots' is not a finite number",
     ):
         predict.score_csv(model, str(bad), str(tmp_path / "bad_predictions.csv"))
+    assert not list(tmp_path.glob("bad_predictions*")), "a failed scoring left a file"
+    previous = tmp_path / "previous.csv"
+    previous.write_text("line,score\n2,0.5\n")
+    with pytest.raises(serving_input.ServingInputError):
+        predict.score_csv(model, str(bad), str(previous))
+    assert previous.read_text() == "line,score\n2,0.5\n", "a failed scoring overwrote a file"
+    with pytest.raises(CascadeError, match="is the input file"):
+        predict.score_csv(model, str(bad), str(bad))
     header_only = tmp_path / "header_only.csv"
     header_only.write_text("amount,country\n")
     output = tmp_path / "empty_predictions.csv"
@@ -411,7 +427,7 @@ def test_training_serving_and_batch_transform_give_identical_features(
         str(output),
         ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
     )
-    assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "first_bad_rows": []}
+    assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "bad_files": 0, "first_problems": []}
     spec = tft.TFTransformOutput(str(trained.transform_dir)).transformed_feature_spec()
     records = list(
         tf.data.TFRecordDataset(

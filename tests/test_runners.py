@@ -79,6 +79,8 @@ def test_dataflow_flags_need_the_dataflow_runner_and_all_three_locations():
     assert runners.dataflow_from_args(_flags()) is None
     with pytest.raises(CascadeError, match=r"^--project only applies with --runner dataflow$"):
         runners.dataflow_from_args(_flags("--project", "my-project"))
+    with pytest.raises(CascadeError, match=r"^--max-workers only applies with --runner dataflow$"):
+        runners.dataflow_from_args(_flags("--max-workers", "8"))
     with pytest.raises(CascadeError, match=r"^--runner dataflow needs --region, --bucket$"):
         runners.dataflow_from_args(_flags("--runner", "dataflow", "--project", "my-project"))
     options = runners.dataflow_from_args(
@@ -134,3 +136,11 @@ def test_check_on_gcs_accepts_gcs_paths_and_names_the_first_local_one():
         runners.check_on_gcs(
             [("sources[0].path", "gs://b/web"), ("cleaning.id_map.path", "data/ids")]
         )
+
+
+def test_a_relative_output_root_flag_becomes_absolute(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = config_lib.load_config(str(REPO_ROOT / "configs" / "demo.yaml"), output_root="runs/a")
+    assert config.output.root == str(tmp_path / "runs" / "a")
+    gcs = config_lib.load_config(str(REPO_ROOT / "configs" / "demo.yaml"), output_root="gs://b/x")
+    assert gcs.output.root == "gs://b/x"

@@ -166,7 +166,7 @@ class _CountBySource(beam.DoFn):
         yield from self._counter.emit()
 
 
-def test_bundle_counter_totals_are_exact_over_many_bundles(tmp_path):
+def test_bundle_counter_totals_are_exact(tmp_path):
     elements = [f"{letter}{i}" for letter in "abc" for i in range(500)]
     path = str(tmp_path / "counts.json")
     with TestPipeline() as pipeline:
@@ -194,7 +194,7 @@ def test_read_record_file_returns_every_record_in_order(tmp_path, suffix):
             | beam.io.WriteToTFRecord(prefix, file_name_suffix=suffix, num_shards=1)
         )
     [path] = glob.glob(prefix + "*")
-    assert sorted(examples_io.read_record_file(path)) == sorted(records)
+    assert list(examples_io.read_record_file(path)) == records
 
 
 def test_read_record_file_names_the_file_when_it_is_corrupt(tmp_path):

@@ -75,7 +75,13 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
     scored = _run_module("pipeline.predict", [*common, "--input", str(source), "--keep", "user_id"])
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert f"scored {SCORED_ROWS} rows of {source}" in scored.stdout
-    predictions = output_root / "predictions" / "new_users.csv"
+    [predictions] = [
+        Path(line.split("predictions: ", 1)[1])
+        for line in scored.stdout.splitlines()
+        if "predictions: " in line
+    ]
+    assert predictions.parent == output_root / "predictions"
+    assert predictions.name.startswith("new_users-") and predictions.suffix == ".csv"
     with open(predictions, newline="") as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == SCORED_ROWS
