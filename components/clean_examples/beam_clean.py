@@ -41,6 +41,9 @@ from components.common.fingerprint import fingerprint64
 KEPT = "kept"
 REJECTED = "rejected"
 COPIES = "copies"
+TIES = "ties"
+# "rows kept" of a decision whose rows tie and are settled by content in pass 2.
+TIED = -1
 CONFLICTS = "conflicts"
 UNMATCHED_SPAM = "unmatched_spam"
 # Count keys: (ROWS_IN, source) per row read; (OUTCOME, source, kept or reason).
@@ -91,13 +94,10 @@ def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
 
 
 class RowFacts(beam.DoFn):
-    """Pass 1: (canonical id, (source, timestamp, label, row fp, content fp)) per valid row.
+    """Pass 1: (canonical id, (source, timestamp, label, row fingerprint)) per valid row.
 
     Only these small facts meet in the shuffle; the rows themselves stream
-    through pass 2. The row fingerprint (of the bytes) finds the row again in
-    pass 2; the content fingerprint (of the example re-serialized in feature
-    name order) is the last tie-break between one person's rows, so the kept
-    row does not depend on how protobuf ordered the bytes in some process.
+    through pass 2, which finds each row's decision by its fingerprint.
     """
 
     def __init__(self, options: CleanOptions) -> None:
@@ -119,7 +119,6 @@ class RowFacts(beam.DoFn):
                 timestamp,
                 labels[0] if len(labels) == 1 else None,
                 row_fingerprint(source, record),
-                fingerprint64(0, example.SerializeToString(deterministic=True)),
             ),
         )
 
@@ -138,9 +137,13 @@ def decide_person(
     Yields:
       (row fingerprint, (rows kept, rows removed, reason)) for every fingerprint
       with a removed row; exact copies of a row share a fingerprint, so one of
-      them may be kept and the others removed. On the CONFLICTS output the id
-      when its merged rows disagree on the label; on UNMATCHED_SPAM a spam id
-      that has no rows.
+      them may be kept and the others removed. Rows that tie for keeping
+      (equally recent, same source) but differ get rows kept = TIED: pass 2
+      keeps the one whose content fingerprints smallest (`resolve_ties`), so
+      the choice does not depend on how protobuf ordered a row's bytes, which
+      can differ between processes. On the CONFLICTS output the id when its
+      merged rows disagree on the label; on UNMATCHED_SPAM a spam id that has
+      no rows.
     """
     canonical, values = canonical_and_values
     facts = []
@@ -155,20 +158,26 @@ def decide_person(
             yield beam.pvalue.TaggedOutput(UNMATCHED_SPAM, canonical)
         return
     rows = [
-        rules.RowFacts(source, timestamp, label, content_fp.to_bytes(8, "big"))
-        for source, timestamp, label, _, content_fp in facts
+        rules.RowFacts(source, timestamp, label, fp.to_bytes(8, "big"))
+        for source, timestamp, label, fp in facts
     ]
-    if is_spam:
-        keep, reason = None, rules.SPAM
-    else:
-        keep = rules.survivor_index(rows, source_priority) if len(rows) > 1 else 0
+    keep, tied, reason = None, (), rules.SPAM
+    if not is_spam:
         reason = rules.DUPLICATE_MERGED
+        candidates = rules.best_candidates(rows, source_priority)
+        if len({facts[i][3] for i in candidates}) > 1:
+            tied = candidates  # different rows: their content decides, in pass 2
+        else:
+            keep = candidates[0]
     per_row: dict[int, list[int]] = {}
-    for i, (_, _, _, fp, _) in enumerate(facts):
+    for i, (_, _, _, fp) in enumerate(facts):
         kept_removed = per_row.setdefault(fp, [0, 0])
         kept_removed[0 if i == keep else 1] += 1
+    tied_fps = {facts[i][3] for i in tied}
     for fp, (kept, removed) in per_row.items():
-        if removed:
+        if fp in tied_fps:
+            yield fp, (TIED, removed, reason)
+        elif removed:
             yield fp, (kept, removed, reason)
     if not is_spam and rules.has_label_conflict(rows):
         yield beam.pvalue.TaggedOutput(CONFLICTS, canonical)
@@ -198,12 +207,18 @@ class RouteRows(beam.DoFn):
         removals: Mapping[int, tuple[int, int, str]],
     ) -> Iterator[object]:
         self._counter.add((ROWS_IN, source))
-        reason, canonical, _ = inspect_row(record, source, aliases, self._options)
+        reason, canonical, example = inspect_row(record, source, aliases, self._options)
         if reason is None and canonical is not None:
             fp = row_fingerprint(source, record)
             decision = removals.get(fp)
             if decision is not None:
                 kept, _, reason = decision
+                if kept == TIED:
+                    content = fingerprint64(0, example.SerializeToString(deterministic=True))
+                    yield beam.pvalue.TaggedOutput(
+                        TIES, (canonical, (content, fp, source, record, reason))
+                    )
+                    return
                 if kept:
                     yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
                     return
@@ -230,6 +245,23 @@ def share_out_copies(
     kept, _, reason = removals[fp]
     for i, (source, record, canonical) in enumerate(rows):
         if i < kept:
+            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
+            yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
+        else:
+            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+            yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
+
+
+def resolve_ties(canonical_and_rows: tuple[str, Iterable[tuple]]) -> Iterator[object]:
+    """Keeps, of one person's tied rows, the one with the smallest content fingerprint.
+
+    Yields tagged rows on KEPT and REJECTED and their counts on `counts.COUNTS`,
+    as `share_out_copies` does. Exact copies share a content fingerprint, so
+    which copy is kept does not matter.
+    """
+    canonical, rows = canonical_and_rows
+    for i, (_, _, source, record, reason) in enumerate(sorted(rows)):
+        if i == 0:
             yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:

@@ -261,15 +261,22 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
         removals_side = beam.pvalue.AsDict(removals)
 
-        row_counts, copies = [], []
+        row_counts, copies, ties = [], [], []
         for source in sources:
             name = source.capitalize()
             routed = examples_io.read_split(
                 pipeline, examples, source, "Read"
             ) | f"Route{name}" >> beam.ParDo(
                 beam_clean.RouteRows(options), source, aliases, removals_side
-            ).with_outputs(beam_clean.KEPT, beam_clean.REJECTED, beam_clean.COPIES, counts.COUNTS)
+            ).with_outputs(
+                beam_clean.KEPT,
+                beam_clean.REJECTED,
+                beam_clean.COPIES,
+                beam_clean.TIES,
+                counts.COUNTS,
+            )
             copies.append(routed[beam_clean.COPIES])
+            ties.append(routed[beam_clean.TIES])
             row_counts.append(routed[counts.COUNTS])
             Executor._write_rows(routed, cleaned, rejected, name)
         shared = (
@@ -283,6 +290,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         )
         row_counts.append(shared[counts.COUNTS])
         Executor._write_rows(shared, cleaned, rejected, "Copies")
+        settled = (
+            ties
+            | "FlattenTies" >> beam.Flatten()
+            | "GroupTies" >> beam.GroupByKey()
+            | "ResolveTies"
+            >> beam.FlatMap(beam_clean.resolve_ties).with_outputs(
+                beam_clean.KEPT, beam_clean.REJECTED, counts.COUNTS
+            )
+        )
+        row_counts.append(settled[counts.COUNTS])
+        Executor._write_rows(settled, cleaned, rejected, "Ties")
         (
             row_counts
             | "FlattenRowCounts" >> beam.Flatten()

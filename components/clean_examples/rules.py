@@ -38,8 +38,7 @@ class RowFacts:
       source: The input split (source) it came from.
       timestamp: Its recency (e.g. epoch seconds), None when missing.
       label: Its label as text, None when missing or not configured.
-      record: Bytes standing for the row's content (a fingerprint of the example
-        serialized in feature name order), the final tie-break.
+      record: Bytes identifying the row, the final tie-break.
     """
 
     source: str
@@ -95,24 +94,33 @@ def canonical_conflict(alias: str, canonicals: Iterable[str]) -> Optional[str]:
     return None
 
 
+def _preference(row: RowFacts, rank: Mapping[str, int]) -> tuple:
+    # NaN compares false both ways, which would make the choice order-dependent.
+    missing = row.timestamp is None or math.isnan(row.timestamp)
+    recency = float("inf") if missing else -row.timestamp
+    return (recency, rank.get(row.source, len(rank)), row.source)
+
+
+def best_candidates(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> list[int]:
+    """Indices of the rows tied for keeping: most recent, then best source.
+
+    The most recent timestamp wins (a missing or NaN timestamp is oldest); ties
+    go to the source listed first in `source_priority` (unlisted sources after,
+    by name). Rows still tied need another tie-break (see `survivor_index`).
+    """
+    rank = {source: i for i, source in enumerate(source_priority)}
+    keys = [_preference(row, rank) for row in rows]
+    best = min(keys)
+    return [i for i, key in enumerate(keys) if key == best]
+
+
 def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> int:
     """Picks the row kept among one person's rows.
 
-    The most recent timestamp wins (a missing or NaN timestamp is oldest); ties go to the
-    source listed first in `source_priority` (unlisted sources after, by name);
-    remaining ties to the smallest `record` bytes, so the choice never depends
-    on input order.
+    Among `best_candidates`, the smallest `record` bytes win, so the choice
+    never depends on input order.
     """
-    rank = {source: i for i, source in enumerate(source_priority)}
-
-    def key(i: int) -> tuple:
-        row = rows[i]
-        # NaN compares false both ways, which would make the choice order-dependent.
-        missing = row.timestamp is None or math.isnan(row.timestamp)
-        recency = float("inf") if missing else -row.timestamp
-        return (recency, rank.get(row.source, len(rank)), row.source, row.record)
-
-    return min(range(len(rows)), key=key)
+    return min(best_candidates(rows, source_priority), key=lambda i: rows[i].record)
 
 
 def has_label_conflict(rows: Sequence[RowFacts]) -> bool:

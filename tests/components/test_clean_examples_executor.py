@@ -361,12 +361,13 @@ def test_full_run_output_splits_and_payload_format(full_run):
         assert output.get_string_custom_property("payload_format") == PAYLOAD_FORMAT
         split = Path(output.uri)
         files = sorted(p.name for p in split.glob("Split-*/*"))
-        # One file set per written branch: each source, and the shared exact copies.
+        # One file set per written branch: each source, shared exact copies, settled ties.
         assert {f.split("-")[0] for f in files} == {
             "web_tfrecord",
             "mobile_tfrecord",
             "partner_tfrecord",
             "copies_tfrecord",
+            "ties_tfrecord",
         }
         assert all(f.endswith(".gz") for f in files)
 

@@ -50,6 +50,7 @@ def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
         "GroupPerPerson",
         "DecidePerPerson",
         "ShareOutCopies",
+        "ResolveTies",
         "WriteRowCounts",
         *(f"Facts{s.capitalize()}" for s in sources),
         *(f"Route{s.capitalize()}" for s in sources),
