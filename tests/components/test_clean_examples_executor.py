@@ -23,6 +23,7 @@ from components.clean_examples.component import CleanExamples
 from components.clean_examples.executor import CleaningInputError, Executor
 from components.clean_examples.options import CleanOptions
 from components.common.example_features import feature_values
+from tests.example_bytes import reversed_feature_order
 
 PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
 SOURCES = ("web", "mobile", "partner")
@@ -847,17 +848,8 @@ def test_the_kept_row_does_not_depend_on_how_its_bytes_are_ordered(tmp_path):
         for n in ("alpha", "beta")
     ]
 
-    def reordered(record: bytes) -> bytes:
-        example = tf.train.Example.FromString(record)
-        parts = []
-        for name in sorted(example.features.feature, reverse=True):
-            single = tf.train.Example()
-            single.features.feature[name].CopyFrom(example.features.feature[name])
-            parts.append(single.SerializeToString())
-        return b"".join(parts)
-
     kept_notes = []
-    for variant, transform in (("plain", lambda r: r), ("reordered", reordered)):
+    for variant, transform in (("plain", lambda r: r), ("reordered", reversed_feature_order)):
         root = tmp_path / variant
         raw = write_examples(root, {"web": [transform(r) for r in rows]}, "raw")
         no_lists = options(

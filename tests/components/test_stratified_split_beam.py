@@ -17,6 +17,7 @@ from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
 from components.stratified_split import allocation, units
 from components.stratified_split.beam_split import ToUnits, split_units
+from tests.example_bytes import reversed_feature_order
 
 RATIOS = [0.6, 0.2, 0.2]
 SEED = 17
@@ -280,26 +281,12 @@ def test_group_unit_takes_the_majority_stratum_and_key_fingerprint():
     assert unit[1] != units.group_unit(b"g:u007", records, "label", (), SEED + 1)[1]
 
 
-def _reordered(example: tf.train.Example) -> bytes:
-    """The same example serialized with its features in reverse name order.
-
-    Concatenated serialized messages parse as one merged message, so writing
-    each feature as its own one-feature Example gives the order we choose.
-    """
-    parts = []
-    for name in sorted(example.features.feature, reverse=True):
-        single = tf.train.Example()
-        single.features.feature[name].CopyFrom(example.features.feature[name])
-        parts.append(single.SerializeToString())
-    return b"".join(parts)
-
-
 def test_example_position_depends_on_content_not_on_byte_order():
     example = tf.train.Example()
     for name, value in (("a", b"x"), ("label", b"1"), ("source", b"web"), ("z", b"y")):
         example.features.feature[name].bytes_list.value.append(value)
     forward = example.SerializeToString(deterministic=True)
-    backward = _reordered(example)
+    backward = reversed_feature_order(forward)
     assert forward != backward
     assert tf.train.Example.FromString(backward) == example
     first = units.example_unit(forward, "label", ["source"], seed=5)
