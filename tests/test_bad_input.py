@@ -228,7 +228,8 @@ def test_bad_cli_flag(project, capsys):
     assert excinfo.value.code == 2
     assert captured.out == ""
     assert captured.err.splitlines()[-1].endswith(
-        "error: argument --profile: invalid choice: 'nope' (choose from 'local', 'local-parallel')"
+        "error: argument --profile/--runner: invalid choice: 'nope' "
+        "(choose from 'local', 'local-parallel', 'dataflow')"
     )
     assert not project.output_root.exists()
 
