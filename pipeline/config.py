@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional
 import yaml
 
 from pipeline.errors import ConfigError
+from pipeline.inventory import SourceInventory, read_inventory
 from transforms.features import FeatureColumn, FeatureKind
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
@@ -157,6 +158,8 @@ class PipelineConfig:
       output: Output folder layout.
       config_path: The YAML file this came from.
       config_hash: sha256 of that file's bytes, recorded with the run.
+      inventory: What each source is, cost and who labelled it (see
+        `pipeline.inventory`), or None when the config declares none.
     """
 
     name: str
@@ -171,6 +174,7 @@ class PipelineConfig:
     output: OutputConfig
     config_path: str
     config_hash: str
+    inventory: Optional[dict[str, SourceInventory]] = None
 
     @property
     def required_columns(self) -> list[str]:
@@ -484,6 +488,7 @@ _TOP_LEVEL_KEYS = {
     "training",
     "evaluation",
     "output",
+    "inventory",
 }
 
 
@@ -543,6 +548,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         training=_read_training(r, raw.get("training")),
         evaluation=_read_evaluation(r, raw.get("evaluation")),
         output=OutputConfig(root=root),
+        inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         config_path=path,
         config_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -53,7 +53,8 @@ BASE: dict[str, Any] = {
 }
 KINDS = "numeric, skewed_numeric, categorical, timestamp"
 TOP_LEVEL_KEYS = (
-    "cleaning, evaluation, features, id_key, label, name, output, sources, split, training"
+    "cleaning, evaluation, features, id_key, inventory, label, name, output, sources, split, "
+    "training"
 )
 TRAINING_KEYS = "batch_size, epochs, eval_steps, hidden_units, learning_rate, train_steps"
 _DELETE = object()
