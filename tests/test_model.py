@@ -398,7 +398,7 @@ def test_batch_scoring_names_a_bad_cell_and_scores_a_header_only_file(
     assert not list(tmp_path.glob("bad_predictions*")), "a failed scoring left a file"
     previous = tmp_path / "previous.csv"
     previous.write_text("line,score\n2,0.5\n")
-    with pytest.raises(serving_input.ServingInputError):
+    with pytest.raises(serving_input.ServingInputError, match=r"line 3, column .amount.: .lots."):
         predict.score_csv(model, str(bad), str(previous))
     assert previous.read_text() == "line,score\n2,0.5\n", "a failed scoring overwrote a file"
     with pytest.raises(CascadeError, match="is the input file"):
