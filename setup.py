@@ -25,6 +25,7 @@ setuptools.setup(
         "ml-metadata==1.16.0",
         "dill==0.4.1",
         "pyyaml==6.0.4",
+        "matplotlib==3.10.9",
     ],
     entry_points={"console_scripts": ["cascade-lineage=pipeline.lineage_cli:main"]},
 )

@@ -14,6 +14,7 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from components.clean_examples.component import CleanExamples
+from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from pipeline import code_fingerprint
 from pipeline.config import PipelineConfig, SourceConfig
@@ -146,7 +147,14 @@ def create_pipeline(
       ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
     """
     input_base, input_config = example_gen_input_config(config.sources)
-    example_gen = tfx.components.CsvExampleGen(input_base=input_base, input_config=input_config)
+    # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
+    # facts and inventory as custom properties.
+    example_gen = CsvSourceExampleGen(
+        input_base=input_base,
+        input_config=input_config,
+        label_key=config.label,
+        inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
+    ).with_id("CsvExampleGen")
 
     cleaning = cleaning_components(config, example_gen.outputs["examples"])
     clean = cleaning[-1]
