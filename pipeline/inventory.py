@@ -23,6 +23,9 @@ import datetime
 from typing import Any, Mapping, Optional, Protocol, Sequence
 
 LABELLING_METHODS = ("in_house", "outsourced", "crowd")
+# The feature CleanExamples adds to each row from its source's entry, so the
+# Evaluator can slice by it (and the split can stratify by it).
+LABELLING_METHOD_FEATURE = "labelling_method"
 DEFAULT_CURRENCY = "USD"
 _KEYS = {
     "owner",
@@ -73,6 +76,10 @@ class SourceInventory:
     labelling_method: str
     labeller_qualification: str
     collected_on: datetime.date
+
+    def row_tags(self) -> dict[str, str]:
+        """The features every row of this source gets from its entry."""
+        return {LABELLING_METHOD_FEATURE: self.labelling_method}
 
     def to_json(self) -> dict[str, Any]:
         """The entry as JSON-able values (the date as ISO text)."""

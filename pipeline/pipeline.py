@@ -18,6 +18,7 @@ from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from pipeline import code_fingerprint
 from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms import features
 
 PREPROCESSING_FN = "transforms.preprocessing.preprocessing_fn"
@@ -94,10 +95,22 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
             source_priority=cleaning.source_priority,
             required_columns=cleaning.required_columns,
             label_key=config.label,
+            source_tags={
+                name: entry.row_tags() for name, entry in (config.inventory or {}).items()
+            },
             code_version=code_fingerprint.fingerprint_packages(["components"]),
         )
     )
     return components
+
+
+def slice_keys(config: PipelineConfig) -> list[str]:
+    """The features the Evaluator slices by: the config's, and with an inventory
+    also the labelling method, so metrics can be compared by who labelled."""
+    keys = list(config.evaluation.slice_by)
+    if config.inventory and LABELLING_METHOD_FEATURE not in keys:
+        keys.append(LABELLING_METHOD_FEATURE)
+    return keys
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
@@ -105,7 +118,7 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     return tfma.EvalConfig(
         model_specs=[tfma.ModelSpec(label_key=config.label, signature_name="serving_default")],
         slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in config.evaluation.slice_by],
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(config)],
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[

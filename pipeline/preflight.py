@@ -17,6 +17,7 @@ from tfx.dsl.io import fileio
 
 from pipeline.config import PipelineConfig
 from pipeline.errors import InputDataError
+from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
 
 _LABEL_VALUES = {"0": 0, "1": 1}
@@ -235,10 +236,11 @@ def check_sources(config: PipelineConfig) -> list[SourceSummary]:
     named_columns += [("split.stratify_by", key) for key in config.split.stratify_by]
     if config.split.group_by:
         named_columns.append(("split.group_by", config.split.group_by))
+    tags = ["source"] + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
     for field, key in named_columns:
-        if key != "source" and key not in columns_with_values:
+        if key not in tags and key not in columns_with_values:
             raise InputDataError(
                 f"{config.config_path}: {field}: column {key!r} "
-                "is not in the data (nor the 'source' tag)"
+                f"is not in the data (nor a tag: {', '.join(tags)})"
             )
     return summaries

@@ -23,8 +23,6 @@ from components.clean_examples import rules
 from components.clean_examples.options import (
     CANONICAL_ID_FEATURE,
     REJECT_REASON_FEATURE,
-    RESERVED_FEATURES,
-    SOURCE_FEATURE,
     CleanOptions,
 )
 from components.common import counts
@@ -72,7 +70,7 @@ def inspect_row(
     raw_id = ids[0] if len(ids) == 1 else None
     # The input check samples the first rows; a reserved column appearing
     # later is caught here, so no value is silently overwritten.
-    for reserved in RESERVED_FEATURES:
+    for reserved in options.added_features:
         if reserved in features:
             return rules.RESERVED_COLUMN + reserved, None, example
     if len(ids) > 1:
@@ -224,17 +222,23 @@ class RouteRows(beam.DoFn):
                     return
         if reason is None:
             self._counter.add((OUTCOME, source, rules.KEPT))
-            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
+            yield beam.pvalue.TaggedOutput(
+                KEPT, tag_kept(self._options.tags_of(source), record, canonical)
+            )
         else:
             self._counter.add((OUTCOME, source, reason))
-            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+            yield beam.pvalue.TaggedOutput(
+                REJECTED, tag_rejected(self._options.tags_of(source), record, reason)
+            )
 
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
         yield from self._counter.emit()
 
 
 def share_out_copies(
-    fp_and_rows: tuple[int, Iterable[tuple]], removals: Mapping[int, tuple[int, int, str]]
+    fp_and_rows: tuple[int, Iterable[tuple]],
+    removals: Mapping[int, tuple[int, int, str]],
+    options: CleanOptions,
 ) -> Iterator[beam.pvalue.TaggedOutput]:
     """Keeps the decided number of a row's exact copies and rejects the rest.
 
@@ -244,15 +248,18 @@ def share_out_copies(
     fp, rows = fp_and_rows
     kept, _, reason = removals[fp]
     for i, (source, record, canonical) in enumerate(rows):
+        tags = options.tags_of(source)
         if i < kept:
-            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
+            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(tags, record, canonical))
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:
-            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(tags, record, reason))
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
 
 
-def resolve_ties(canonical_and_rows: tuple[str, Iterable[tuple]]) -> Iterator[object]:
+def resolve_ties(
+    canonical_and_rows: tuple[str, Iterable[tuple]], options: CleanOptions
+) -> Iterator[object]:
     """Keeps, of one person's tied rows, the one with the smallest content fingerprint.
 
     Yields tagged rows on KEPT and REJECTED and their counts on `counts.COUNTS`,
@@ -261,27 +268,27 @@ def resolve_ties(canonical_and_rows: tuple[str, Iterable[tuple]]) -> Iterator[ob
     """
     canonical, rows = canonical_and_rows
     for i, (_, _, source, record, reason) in enumerate(sorted(rows)):
+        tags = options.tags_of(source)
         if i == 0:
-            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(source, record, canonical))
+            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(tags, record, canonical))
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:
-            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(source, record, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(tags, record, reason))
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
 
 
-def tag_kept(source: str, record: bytes, canonical: Optional[str]) -> bytes:
-    """The kept row with its source and canonical id appended (no re-parse)."""
-    tagged = record + constant_string_features(((SOURCE_FEATURE, source),))
+def tag_kept(tags: tuple[tuple[str, str], ...], record: bytes, canonical: Optional[str]) -> bytes:
+    """The kept row with its source tags (`CleanOptions.tags_of`) and canonical id
+    appended (no re-parse)."""
+    tagged = record + constant_string_features(tags)
     if canonical is not None:
         tagged += string_features({CANONICAL_ID_FEATURE: canonical})
     return tagged
 
 
-def tag_rejected(source: str, record: bytes, reason: str) -> bytes:
-    """The rejected row with its source and reject reason appended."""
-    return record + constant_string_features(
-        ((REJECT_REASON_FEATURE, reason), (SOURCE_FEATURE, source))
-    )
+def tag_rejected(tags: tuple[tuple[str, str], ...], record: bytes, reason: str) -> bytes:
+    """The rejected row with its reject reason and source tags appended."""
+    return record + constant_string_features(((REJECT_REASON_FEATURE, reason), *tags))
 
 
 def alias_pairs(record: bytes, options: CleanOptions) -> Iterator[tuple[str, str]]:

@@ -11,7 +11,7 @@ ExampleGens), so lineage shows which list produced which cleaned data.
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from tfx import v1 as tfx
 
@@ -42,6 +42,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         source_priority: Sequence[str] = (),
         required_columns: Sequence[str] = (),
         label_key: Optional[str] = None,
+        source_tags: Optional[Mapping[str, Mapping[str, str]]] = None,
         code_version: Optional[str] = None,
     ) -> None:
         """Builds the component; inconsistent options fail here.
@@ -58,6 +59,8 @@ class CleanExamples(tfx.types.BaseBeamComponent):
           source_priority: Ties on recency go to the source listed first.
           required_columns: Quarantine rows missing any of these.
           label_key: Count label conflicts among merged rows.
+          source_tags: Source -> {feature: value} added to its rows beside
+            `source` (e.g. the labelling method, for sliced evaluation).
           code_version: A fingerprint of the code; a new one invalidates TFX's cache.
 
         Raises:
@@ -74,6 +77,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
             canonical_key=canonical_key,
             has_spam_list=spam_list is not None,
             has_id_map=id_map is not None,
+            source_tags={k: dict(v) for k, v in (source_tags or {}).items()},
         )
         super().__init__(
             spec=spec.CleanExamplesSpec(

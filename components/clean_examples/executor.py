@@ -14,7 +14,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact, artifact_utils
 
 from components.clean_examples import beam_clean, rules, spec
-from components.clean_examples.options import RESERVED_FEATURES, CleanOptions
+from components.clean_examples.options import CleanOptions
 from components.common import counts, examples_io
 
 CLEANED_SPLIT = "cleaned"
@@ -91,7 +91,7 @@ def check_inputs(
     required = {c: "required column" for c in options.required_columns}
     if options.id_key:
         required[options.id_key] = "id_key"
-    if not _require_features(examples, "source", required, RESERVED_FEATURES):
+    if not _require_features(examples, "source", required, options.added_features):
         raise CleaningInputError(f"CleanExamples: the input examples are empty ({examples.uri})")
     if spam_list is not None:
         _require_features(spam_list, "spam list", {options.spam_id_key: "spam_id_key"})
@@ -284,7 +284,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "FlattenCopies" >> beam.Flatten()
             | "GroupCopies" >> beam.GroupByKey()
             | "ShareOutCopies"
-            >> beam.FlatMap(beam_clean.share_out_copies, removals_side).with_outputs(
+            >> beam.FlatMap(beam_clean.share_out_copies, removals_side, options).with_outputs(
                 beam_clean.KEPT, beam_clean.REJECTED, counts.COUNTS
             )
         )
@@ -295,7 +295,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "FlattenTies" >> beam.Flatten()
             | "GroupTies" >> beam.GroupByKey()
             | "ResolveTies"
-            >> beam.FlatMap(beam_clean.resolve_ties).with_outputs(
+            >> beam.FlatMap(beam_clean.resolve_ties, options).with_outputs(
                 beam_clean.KEPT, beam_clean.REJECTED, counts.COUNTS
             )
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from typing import Optional
 
@@ -29,6 +30,9 @@ class CleanOptions:
       canonical_key: The id map's canonical column (required with an id map).
       has_spam_list: Whether a spam list input is wired.
       has_id_map: Whether an id map input is wired.
+      source_tags: Source -> {feature: value} added to each of its rows beside
+        `source`, e.g. {"web": {"labelling_method": "in_house"}}, so later steps
+        (the Evaluator's slices) can group rows by what is known of their source.
     """
 
     id_key: Optional[str] = None
@@ -41,6 +45,25 @@ class CleanOptions:
     canonical_key: Optional[str] = None
     has_spam_list: bool = False
     has_id_map: bool = False
+    source_tags: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+    @functools.cached_property  # read per row: computed once
+    def added_features(self) -> tuple[str, ...]:
+        """Every feature CleanExamples adds to rows (an input column must not have one)."""
+        tags = sorted({name for tags in self.source_tags.values() for name in tags})
+        return RESERVED_FEATURES + tuple(t for t in tags if t not in RESERVED_FEATURES)
+
+    def tags_of(self, source: str) -> tuple[tuple[str, str], ...]:
+        """The (feature, value) pairs added to `source`'s rows, `source` first."""
+        tags = self._tags_by_source.get(source)
+        if tags is None:
+            tags = ((SOURCE_FEATURE, source), *sorted(self.source_tags.get(source, {}).items()))
+            self._tags_by_source[source] = tags
+        return tags
+
+    @functools.cached_property
+    def _tags_by_source(self) -> dict[str, tuple[tuple[str, str], ...]]:
+        return {}
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -69,12 +92,19 @@ def _validate(options: CleanOptions) -> None:
     if options.timestamp_key and not options.id_key:
         raise ValueError("CleanExamples: timestamp_key only applies with an id_key")
     named = [options.id_key, options.timestamp_key, options.label_key, *options.required_columns]
-    clash = sorted({n for n in named if n in RESERVED_FEATURES})
+    clash = sorted({n for n in named if n in options.added_features})
     if clash:
         raise ValueError(
             f"CleanExamples: column {clash[0]!r} clashes with a feature CleanExamples adds "
-            f"({', '.join(RESERVED_FEATURES)})"
+            f"({', '.join(options.added_features)})"
         )
+    for source, tags in options.source_tags.items():
+        reserved = sorted(set(tags) & set(RESERVED_FEATURES))
+        if reserved:
+            raise ValueError(
+                f"CleanExamples: source_tags of {source!r} sets {reserved[0]!r}, "
+                "which CleanExamples sets itself"
+            )
     if len(set(options.source_priority)) != len(options.source_priority):
         raise ValueError(
             f"CleanExamples: source_priority repeats a source: {options.source_priority}"

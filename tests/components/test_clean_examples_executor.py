@@ -727,6 +727,38 @@ def test_raw_data_with_an_added_column_fails(tmp_path, reserved):
     )
 
 
+METHODS = {"web": "in_house", "mobile": "crowd", "partner": "outsourced"}
+
+
+def test_source_tags_reach_every_kept_and_rejected_row(tmp_path):
+    tags = {source: {"labelling_method": method} for source, method in METHODS.items()}
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        options(source_tags=tags),
+        spam_examples(tmp_path),
+        id_map_examples(tmp_path),
+    )
+    # Every path that writes rows (routed, exact copies shared out, ties
+    # settled) adds the tag; the rows are otherwise those of the full run.
+    added = ("labelling_method", "source", "canonical_id", "reject_reason")
+    kept = [untag(e, *added) for e in read_split(cleaned, "cleaned")]
+    removed = [untag(e, *added) for e in read_split(rejected, "rejected")]
+    for name, method, source, *_ in kept + removed:
+        assert method == METHODS[source], name
+    assert len(kept) == len(FULL_CLEANED) and len(removed) == len(FULL_REJECTED)
+
+
+def test_raw_data_with_a_source_tag_column_fails(tmp_path):
+    splits = {"web": [make_record(user_id="u", email="e", labelling_method="crowd")]}
+    with pytest.raises(CleaningInputError, match="already has a column 'labelling_method'"):
+        run_clean(
+            tmp_path,
+            write_examples(tmp_path, splits, "raw"),
+            CleanOptions(id_key="user_id", source_tags={"web": {"labelling_method": "crowd"}}),
+        )
+
+
 def test_empty_input_fails(tmp_path):
     examples = write_examples(tmp_path, {"web": [], "mobile": []}, "raw")
     with pytest.raises(CleaningInputError) as raised:

@@ -291,6 +291,7 @@ FULL = dict(
     canonical_key="canonical",
     has_spam_list=True,
     has_id_map=True,
+    source_tags={"web": {"labelling_method": "in_house"}},
 )
 
 
@@ -315,12 +316,35 @@ def test_options_json_round_trip_keeps_every_field_and_tuple_types():
         "canonical_key": "canonical",
         "has_spam_list": True,
         "has_id_map": True,
+        "source_tags": {"web": {"labelling_method": "in_house"}},
     }
     back = CleanOptions.from_json(text)
     assert back == options
     assert isinstance(back.required_columns, tuple)
     assert isinstance(back.source_priority, tuple)
     assert CleanOptions.from_json(CleanOptions().to_json()) == CleanOptions()
+
+
+def test_source_tags_come_after_the_source_in_name_order():
+    options = CleanOptions(source_tags={"web": {"b": "2", "a": "1"}})
+    assert options.tags_of("web") == (("source", "web"), ("a", "1"), ("b", "2"))
+    assert options.tags_of("mobile") == (("source", "mobile"),)
+    assert options.added_features == ("source", "canonical_id", "reject_reason", "a", "b")
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (dict(source_tags={"web": {"source": "x"}}), "source_tags of 'web' sets 'source'"),
+        (
+            dict(id_key="labelling_method", source_tags={"web": {"labelling_method": "crowd"}}),
+            "column 'labelling_method' clashes",
+        ),
+    ],
+)
+def test_source_tags_that_clash_fail_naming_the_feature(options, message):
+    with pytest.raises(ValueError, match=message):
+        CleanOptions(**options)
 
 
 def test_options_to_json_is_deterministic_with_sorted_keys():
