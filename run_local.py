@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
-    from pipeline import run_summary
+    from pipeline import run_results, run_summary
     from pipeline.pipeline import create_pipeline
 
     connection = metadata.connection_config(sqlite_path=config.output.metadata_path, mysql=mysql)
@@ -107,7 +107,11 @@ def run(args: argparse.Namespace) -> int:
     run_id = run_summary.latest_run_id(store, config.name)
     if run_id is not None:
         run_summary.record_run_config(store, run_id, config)
-        summary = run_summary.summarize_run(store, config.name, run_id)
+        results = run_results.collect(store, run_id)
+        run_results.record(store, run_id, results)
+        summary = dataclasses.replace(
+            run_summary.summarize_run(store, config.name, run_id), evaluation=results.evaluation
+        )
         print(run_summary.format_summary(summary, config.output.root, store_name))
     print(f"\n  total wall time: {elapsed:.1f}s")
     if failure is not None:

@@ -39,6 +39,7 @@ class RunSummary:
     split_counts: dict[str, dict[str, int]]
     cleaning: Optional[dict] = None
     rejected_uri: Optional[str] = None
+    evaluation: Optional[dict[str, dict[str, float]]] = None
 
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
@@ -175,6 +176,31 @@ def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
     return lines
 
 
+_METRIC_COLUMNS = (
+    ("AUC", "auc"),
+    ("accuracy", "binary_accuracy"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+)
+
+
+def _evaluation_lines(evaluation: dict[str, dict[str, float]]) -> list[str]:
+    """The test metrics per slice: overall, per source, per labelling method."""
+    width = max(len(name) for name in evaluation) + 2
+    header = f"    {'slice':<{width}}{'examples':>8}" + "".join(
+        f"{title:>11}" for title, _ in _METRIC_COLUMNS
+    )
+    lines = ["  test metrics by slice (Evaluator):", header]
+    for name, metrics in evaluation.items():
+        count = metrics.get("example_count")
+        row = f"    {name:<{width}}{int(count) if count is not None else '-':>8}"
+        for _, key in _METRIC_COLUMNS:
+            value = metrics.get(key)
+            row += f"{value:>11.3f}" if value is not None else f"{'-':>11}"
+        lines.append(row)
+    return lines
+
+
 def format_summary(summary: RunSummary, output_root: str, store_name: str) -> str:
     """Renders a run summary as a short plain-text table and pointers."""
     width = max([len(c.component_id) for c in summary.components] + [9])
@@ -189,6 +215,8 @@ def format_summary(summary: RunSummary, output_root: str, store_name: str) -> st
         lines.append("  rows per split:")
         for split, per_stratum in summary.split_counts.items():
             lines.append(f"    {split:<6} {sum(per_stratum.values()):>7,}  {_by_key(per_stratum)}")
+    if summary.evaluation:
+        lines += [""] + _evaluation_lines(summary.evaluation)
     lines += [
         "",
         f"  outputs:        {output_root}",

@@ -1,0 +1,159 @@
+"""What a run produced, recorded on its run context in MLMD: data size and quality.
+
+After each run, the runner reads two of the run's artifacts and writes the gist
+on the run's `pipeline_run` context, so that comparing runs (the `history`
+command) needs the metadata store alone:
+
+- `training_rows_per_source`: training rows per source, from StatisticsGen's
+  statistics of the train split (the `source` tag's value counts);
+- `evaluation`: the Evaluator's test metrics, overall and per slice
+  ({"overall": {...}, "source=web": {...}, "labelling_method=crowd": {...}}).
+
+Cached steps count: a run that reused an earlier run's model records that
+model's metrics.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+PIPELINE_RUN_CONTEXT = "pipeline_run"
+TRAINING_ROWS_PROPERTY = "training_rows_per_source"
+EVALUATION_PROPERTY = "evaluation"
+SOURCE_FEATURE = "source"
+TRAIN_SPLIT = "train"
+OVERALL = "overall"
+# The metrics the Evaluator is configured with (pipeline.eval_config), by name.
+METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResults:
+    """The recorded results of one run; empty when the run stopped before them."""
+
+    training_rows_per_source: dict[str, int]
+    evaluation: dict[str, dict[str, float]]
+
+    @property
+    def training_rows(self) -> Optional[int]:
+        """All training rows, or None if unknown."""
+        return (
+            sum(self.training_rows_per_source.values()) if self.training_rows_per_source else None
+        )
+
+
+def slice_name(slice_key: tuple) -> str:
+    """TFMA's slice key -> "overall" or "source=web" (several: joined with " & ")."""
+    if not slice_key:
+        return OVERALL
+    parts = []
+    for column, value in slice_key:
+        text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
+        parts.append(f"{column}={text}")
+    return " & ".join(parts)
+
+
+def read_evaluation(evaluation_uri: str) -> dict[str, dict[str, float]]:
+    """The Evaluator's configured metrics per slice, read from its output.
+
+    Args:
+      evaluation_uri: A ModelEvaluation artifact's URI (local or `gs://`).
+
+    Returns:
+      Slice name -> metric name -> value; the overall slice first.
+    """
+    import tensorflow_model_analysis as tfma
+
+    per_slice: dict[str, dict[str, float]] = {}
+    for metrics in tfma.load_metrics(evaluation_uri):
+        values = {}
+        for item in metrics.metric_keys_and_values:
+            # The model's own compiled metrics share names with the configured
+            # ones; only TFMA's (configured) metrics carry `example_weighted`.
+            if item.key.name in METRICS and item.key.HasField("example_weighted"):
+                values[item.key.name] = item.value.double_value.value
+        per_slice[slice_name(tfma.slicer.deserialize_slice_key(metrics.slice_key))] = values
+    # Overall first, then the per-source slices, then the others.
+    order = sorted(
+        per_slice,
+        key=lambda name: (name != OVERALL, not name.startswith(SOURCE_FEATURE + "="), name),
+    )
+    return {name: per_slice[name] for name in order}
+
+
+def read_rows_per_source(statistics_uri: str, split: str = TRAIN_SPLIT) -> dict[str, int]:
+    """Rows per source in one split, from StatisticsGen's output.
+
+    Args:
+      statistics_uri: An ExampleStatistics artifact's URI.
+      split: The split to count.
+
+    Returns:
+      Source -> rows, or {} when the split has no `source` feature.
+    """
+    import tensorflow_data_validation as tfdv
+
+    path = os.path.join(statistics_uri, f"Split-{split}", "FeatureStats.pb")
+    statistics = tfdv.load_stats_binary(path)
+    for feature in statistics.datasets[0].features:
+        if list(feature.path.step) == [SOURCE_FEATURE]:
+            # Exact counts: StatisticsGen does not sample by default, and the
+            # top values list holds every source up to TFDV's 20 most frequent.
+            return {v.value: int(v.frequency) for v in feature.string_stats.top_values}
+    return {}
+
+
+def _component_outputs(
+    store: metadata_store.MetadataStore, run_id: str, component: str, artifact_type: str
+) -> Optional[metadata_store_pb2.Artifact]:
+    """The run's newest `artifact_type` output of the component with id `component`."""
+    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    if context is None:
+        return None
+    found = []
+    for execution in store.get_executions_by_context(context.id):
+        nodes = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
+        if not nodes or nodes[0].split(".", 1)[-1] != component:
+            continue
+        events = store.get_events_by_execution_ids([execution.id])
+        ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
+        found += [a for a in store.get_artifacts_by_id(ids) if a.type == artifact_type]
+    return max(found, key=lambda a: a.id) if found else None
+
+
+def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
+    """Reads a run's training rows per source and test metrics from its artifacts."""
+    statistics = _component_outputs(store, run_id, "StatisticsGen", "ExampleStatistics")
+    evaluation = _component_outputs(store, run_id, "Evaluator", "ModelEvaluation")
+    return RunResults(
+        training_rows_per_source=read_rows_per_source(statistics.uri) if statistics else {},
+        evaluation=read_evaluation(evaluation.uri) if evaluation else {},
+    )
+
+
+def record(store: metadata_store.MetadataStore, run_id: str, results: RunResults) -> None:
+    """Writes the results as custom properties of the run's context."""
+    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    if context is None:
+        return
+    context.custom_properties[TRAINING_ROWS_PROPERTY].string_value = json.dumps(
+        results.training_rows_per_source
+    )
+    context.custom_properties[EVALUATION_PROPERTY].string_value = json.dumps(results.evaluation)
+    store.put_contexts([context])
+
+
+def recorded(context: metadata_store_pb2.Context) -> RunResults:
+    """The results `record` wrote on a run context (empty if it wrote none)."""
+
+    def load(name: str) -> Any:
+        value = context.custom_properties.get(name)
+        return json.loads(value.string_value) if value is not None and value.string_value else {}
+
+    return RunResults(load(TRAINING_ROWS_PROPERTY), load(EVALUATION_PROPERTY))
