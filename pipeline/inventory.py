@@ -27,7 +27,8 @@ LABELLING_METHODS = ("in_house", "outsourced", "crowd")
 # Evaluator can slice by it (and the split can stratify by it).
 LABELLING_METHOD_FEATURE = "labelling_method"
 DEFAULT_CURRENCY = "USD"
-_KEYS = {
+# Every field of an entry, in the order the README documents them.
+INVENTORY_FIELDS = (
     "owner",
     "description",
     "collection_cost",
@@ -36,7 +37,8 @@ _KEYS = {
     "labelling_method",
     "labeller_qualification",
     "collected_on",
-}
+)
+_KEYS = set(INVENTORY_FIELDS)
 
 
 class FieldReader(Protocol):

@@ -23,11 +23,18 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from components.source_example_gen.properties import (
+    SOURCE_FACTS_PROPERTY,
+    SOURCE_INVENTORY_PROPERTY,
+)
 from pipeline.errors import CascadeError
+from pipeline.inventory import INVENTORY_FIELDS
 
 PIPELINE_RUN = "pipeline_run"
 NODE = "node"
 PUSHED_MODEL = "PushedModel"
+# What `--where` can filter ingested sources by.
+PROVENANCE_FIELDS = ("source", *INVENTORY_FIELDS)
 _INPUT = metadata_store_pb2.Event.INPUT
 _OUTPUT = metadata_store_pb2.Event.OUTPUT
 _DECLARED_OUTPUT = metadata_store_pb2.Event.DECLARED_OUTPUT
@@ -254,6 +261,50 @@ class Lineage:
             found.update(e.artifact_id for e in events if e.type in _OUTPUT_TYPES)
         return sorted(found)
 
+    def ingested_where(self, conditions: Mapping[str, str]) -> list[int]:
+        """Ingested Examples with a source whose provenance matches every condition.
+
+        Args:
+          conditions: Field -> wanted value; fields are `source` and the
+            inventory's (owner, labelling_method, labeller_qualification, ...).
+            Numbers compare by value (30 matches 30.0).
+
+        Returns:
+          Artifact ids, ascending.
+
+        Raises:
+          LineageError: An unknown field, or no ingested source matches (the
+            message lists the values recorded for the fields asked about).
+        """
+        unknown = sorted(set(conditions) - set(PROVENANCE_FIELDS))
+        if unknown:
+            raise LineageError(
+                f"--where: unknown field {unknown[0]!r} (fields: {', '.join(PROVENANCE_FIELDS)})"
+            )
+        found, seen = [], {key: set() for key in conditions}
+        for artifact in self._store.get_artifacts_by_type("Examples"):
+            facts = artifact.custom_properties.get(SOURCE_FACTS_PROPERTY)
+            if facts is None:
+                continue
+            declared = artifact.custom_properties.get(SOURCE_INVENTORY_PROPERTY)
+            inventory = json.loads(declared.string_value) if declared is not None else {}
+            for source in json.loads(facts.string_value):
+                record = {"source": source, **inventory.get(source, {})}
+                for key in conditions:
+                    if key in record:
+                        seen[key].add(str(record[key]))
+                if all(_same(record.get(k), v) for k, v in conditions.items()):
+                    found.append(artifact.id)
+                    break
+        if not found:
+            recorded = "; ".join(
+                f"{key}: {', '.join(sorted(values)) or 'none recorded'}"
+                for key, values in seen.items()
+            )
+            wanted = " and ".join(f"{k}={v}" for k, v in conditions.items())
+            raise LineageError(f"no ingested source has {wanted} (recorded {recorded})")
+        return sorted(found)
+
     # --- traversal --------------------------------------------------------------
 
     def downstream(self, artifact_ids: Sequence[int], types: Iterable[str] = ()) -> LineageGraph:
@@ -409,6 +460,18 @@ class Lineage:
                 }
             )
         return result
+
+
+def _same(recorded: Any, wanted: str) -> bool:
+    """Whether a recorded provenance value equals the wanted text (numbers by value)."""
+    if recorded is None:
+        return False
+    if isinstance(recorded, (int, float)) and not isinstance(recorded, bool):
+        try:
+            return float(wanted) == float(recorded)
+        except ValueError:
+            return False
+    return str(recorded) == wanted
 
 
 def _split_patterns(props: Mapping[str, metadata_store_pb2.Value]) -> list[str]:

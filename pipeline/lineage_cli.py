@@ -3,8 +3,11 @@
     cascade-lineage runs
     cascade-lineage show REF
     cascade-lineage downstream REF [--type Model]
+    cascade-lineage downstream --where labelling_method=crowd --type Model
     cascade-lineage upstream REF
     cascade-lineage graph [REF | --run RUN] --format dot|svg|png [--output FILE]
+    cascade-lineage inventory [--run RUN]
+    cascade-lineage history [--metric auc] [--plot FILE.png]
 
 The store is the SQLite file of the config's output root (default: the demo's),
 opened read-only, or `--metadata FILE`, or a MySQL store (`--mysql-host ...`).
@@ -183,13 +186,31 @@ def render(dot_text: str, image_format: str, output: str) -> None:
         raise CascadeError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
 
 
-def _store_from_args(args: argparse.Namespace) -> Lineage:
+def _store_from_args(args: argparse.Namespace):
+    """The metadata store the flags name, opened read-only."""
     path = args.metadata
     if path is None and metadata.mysql_from_args(args) is None:
         from pipeline import config as config_lib
 
         path = config_lib.load_config(args.config).output.metadata_path
-    return Lineage(metadata.store_from_args(args, path or "", read_only=True))
+    return metadata.store_from_args(args, path or "", read_only=True)
+
+
+def _where(conditions: Sequence[str]) -> dict[str, str]:
+    """["labelling_method=crowd"] -> {"labelling_method": "crowd"}.
+
+    Raises:
+      CascadeError: A condition without `=`.
+    """
+    parsed = {}
+    for condition in conditions:
+        key, sep, value = condition.partition("=")
+        if not sep or not key.strip():
+            raise CascadeError(
+                f"--where {condition!r}: expected FIELD=VALUE, e.g. labelling_method=crowd"
+            )
+        parsed[key.strip()] = value.strip()
+    return parsed
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -212,8 +233,18 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     show = commands.add_parser("show", help="one artifact and what produced it")
     show.add_argument("ref")
     with_format(show)
-    down = commands.add_parser("downstream", help="everything derived from REF")
-    down.add_argument("ref")
+    down = commands.add_parser(
+        "downstream", help="everything derived from REF, or from the sources --where selects"
+    )
+    down.add_argument("ref", nargs="?")
+    down.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="start from ingested data with a source whose provenance matches "
+        "(source, owner, labelling_method, ...); repeat to require several",
+    )
     down.add_argument("--type", action="append", default=[], help="keep only this artifact type")
     with_format(down)
     up = commands.add_parser("upstream", help="where REF came from")
@@ -224,6 +255,24 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     graph.add_argument("--run", help="draw a whole run instead")
     graph.add_argument("--output", "-o", help="file to write (default: stdout for dot)")
     with_format(graph, ("dot", "svg", "png"))
+    inventory = commands.add_parser(
+        "inventory", help="each source's declared inventory beside its measured facts"
+    )
+    inventory.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
+    inventory.add_argument("--run", help="a run id (default: the latest run)")
+    with_format(inventory)
+    history = commands.add_parser(
+        "history", help="training rows per source, growth and test metric, run by run"
+    )
+    history.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
+    history.add_argument(
+        "--metric",
+        default="auc",
+        choices=("auc", "binary_accuracy", "precision", "recall"),
+        help="the overall test metric to show (default auc)",
+    )
+    history.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")
+    with_format(history)
     return parser.parse_args(argv)
 
 
@@ -233,8 +282,18 @@ def run(args: argparse.Namespace) -> str:
     Raises:
       CascadeError: A bad REF, store or option, with a message naming it.
     """
-    lineage = _store_from_args(args)
+    store = _store_from_args(args)
+    lineage = Lineage(store)
     as_json = getattr(args, "format", "text") == "json"
+    if args.command == "inventory":
+        from pipeline import inventory_report
+
+        found = inventory_report.read_inventory(store, args.pipeline, args.run)
+        if as_json:
+            return json.dumps(found.to_json(), indent=2)
+        return inventory_report.format_inventory(found)
+    if args.command == "history":
+        return _history(store, args)
     if args.command == "runs":
         runs = lineage.runs()
         return json.dumps(runs, indent=2) if as_json else format_runs(runs)
@@ -244,10 +303,20 @@ def run(args: argparse.Namespace) -> str:
             return json.dumps([lineage.artifact(i).__dict__ for i in ids], indent=2, default=str)
         return "\n\n".join(format_artifact(lineage, i) for i in ids)
     if args.command == "downstream":
-        graph = lineage.downstream(lineage.resolve(args.ref), args.type)
+        if bool(args.ref) == bool(args.where):
+            raise CascadeError("downstream: give either REF or --where FIELD=VALUE")
+        if args.where:
+            conditions = _where(args.where)
+            roots = lineage.ingested_where(conditions)
+            title = "downstream of sources with " + " and ".join(
+                f"{k}={v}" for k, v in conditions.items()
+            )
+        else:
+            roots, title = lineage.resolve(args.ref), f"downstream of {args.ref}"
+        graph = lineage.downstream(roots, args.type)
         if as_json:
             return json.dumps(graph.to_json(), indent=2, default=str)
-        return format_graph(graph, f"downstream of {args.ref}", parameters=False)
+        return format_graph(graph, title, parameters=False)
     if args.command == "upstream":
         graph = lineage.upstream(lineage.resolve(args.ref))
         configs = lineage.run_configs(graph.runs)
@@ -283,6 +352,25 @@ def run(args: argparse.Namespace) -> str:
     output = args.output or f"lineage.{args.format}"
     render(dot_text, args.format, output)
     return f"wrote {output}"
+
+
+def _history(store, args: argparse.Namespace) -> str:
+    """`history`: the table (or JSON), and the plot when --plot is given."""
+    from pipeline import history
+
+    name, points = history.runs_history(store, args.pipeline, args.metric)
+    if args.plot:
+        if not args.plot.lower().endswith(".png"):
+            raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
+        from pipeline.history_plot import plot_history
+
+        plotted = plot_history(name, points, args.metric, args.plot)
+    if as_json := args.format == "json":
+        return json.dumps(history.to_json(name, points, args.metric), indent=2)
+    text = history.format_history(name, points, args.metric)
+    if args.plot and not as_json:
+        text += f"\n\nwrote {args.plot} ({len(plotted)} runs plotted)"
+    return text
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -109,28 +109,40 @@ def read_rows_per_source(statistics_uri: str, split: str = TRAIN_SPLIT) -> dict[
     return {}
 
 
-def _component_outputs(
-    store: metadata_store.MetadataStore, run_id: str, component: str, artifact_type: str
-) -> Optional[metadata_store_pb2.Artifact]:
-    """The run's newest `artifact_type` output of the component with id `component`."""
+def outputs_by_component(
+    store: metadata_store.MetadataStore, run_id: str
+) -> dict[str, list[metadata_store_pb2.Artifact]]:
+    """Component id -> the artifacts its execution(s) in the run output (cached ones too)."""
     context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
     if context is None:
-        return None
-    found = []
+        return {}
+    found: dict[str, list[metadata_store_pb2.Artifact]] = {}
     for execution in store.get_executions_by_context(context.id):
         nodes = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-        if not nodes or nodes[0].split(".", 1)[-1] != component:
+        if not nodes:
             continue
         events = store.get_events_by_execution_ids([execution.id])
         ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
-        found += [a for a in store.get_artifacts_by_id(ids) if a.type == artifact_type]
+        found.setdefault(nodes[0].split(".", 1)[-1], []).extend(
+            store.get_artifacts_by_id(ids) if ids else []
+        )
+    return found
+
+
+def _component_output(
+    store: metadata_store.MetadataStore, run_id: str, component: str, artifact_type: str
+) -> Optional[metadata_store_pb2.Artifact]:
+    """The run's newest `artifact_type` output of the component with id `component`."""
+    found = [
+        a for a in outputs_by_component(store, run_id).get(component, []) if a.type == artifact_type
+    ]
     return max(found, key=lambda a: a.id) if found else None
 
 
 def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
     """Reads a run's training rows per source and test metrics from its artifacts."""
-    statistics = _component_outputs(store, run_id, "StatisticsGen", "ExampleStatistics")
-    evaluation = _component_outputs(store, run_id, "Evaluator", "ModelEvaluation")
+    statistics = _component_output(store, run_id, "StatisticsGen", "ExampleStatistics")
+    evaluation = _component_output(store, run_id, "Evaluator", "ModelEvaluation")
     return RunResults(
         training_rows_per_source=read_rows_per_source(statistics.uri) if statistics else {},
         evaluation=read_evaluation(evaluation.uri) if evaluation else {},

@@ -34,13 +34,15 @@ from tfx.dsl.io import fileio
 
 from components.common import counts
 from components.source_example_gen import facts
+from components.source_example_gen.properties import (
+    SOURCE_FACTS_PROPERTY,
+    SOURCE_INVENTORY_PROPERTY,
+)
 
 FACTS_FILE = "source_label_counts"
 # Where GenerateExamplesByBeam finds the counts file (exec_properties is the
 # only thing the base executor passes it; it adds `_beam_pipeline_args` the same way).
 _FACTS_PATH_KEY = "_cascade_label_counts_path"
-SOURCE_FACTS_PROPERTY = "source_facts"
-SOURCE_INVENTORY_PROPERTY = "source_inventory"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:

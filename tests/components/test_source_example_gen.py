@@ -18,7 +18,7 @@ from tfx import v1 as tfx
 
 from components.source_example_gen import facts
 from components.source_example_gen.component import CsvSourceExampleGen
-from components.source_example_gen.executor import (
+from components.source_example_gen.properties import (
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )

@@ -1,0 +1,7 @@
+"""Names of the custom properties CsvSourceExampleGen records (no heavy imports,
+so the metadata commands can read them without loading TensorFlow)."""
+
+# Per source: rows, labelled rows, label counts, positive rate, files, bytes, sha256.
+SOURCE_FACTS_PROPERTY = "source_facts"
+# Per source: the config's inventory entry (owner, cost, labelling method, ...).
+SOURCE_INVENTORY_PROPERTY = "source_inventory"

@@ -1,0 +1,213 @@
+"""The `inventory` command: declared source facts beside measured ones, from MLMD alone.
+
+The run's ingesting artifact (CsvExampleGen's Examples) carries, per source,
+what the config declared (`source_inventory`) and what ingestion measured
+(`source_facts`); see `components.source_example_gen`. This module joins the
+two into one row per source and adds the cost per labelled example.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from components.source_example_gen.properties import (
+    SOURCE_FACTS_PROPERTY,
+    SOURCE_INVENTORY_PROPERTY,
+)
+from pipeline import run_results, runs
+from pipeline.errors import CascadeError
+
+
+@dataclasses.dataclass(frozen=True)
+class SourceRow:
+    """One source: declared fields (None without an inventory) and measured facts."""
+
+    source: str
+    declared: Optional[dict[str, Any]]
+    measured: dict[str, Any]
+
+    @property
+    def cost_per_labelled_example(self) -> Optional[float]:
+        """Collection cost / labelled rows, in the declared currency."""
+        if not self.declared or not self.measured.get("labelled"):
+            return None
+        return self.declared["collection_cost"] / self.measured["labelled"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Inventory:
+    """The inventory of one run's ingested data."""
+
+    pipeline: str
+    run: str
+    artifact_id: int
+    artifact_uri: str
+    sources: list[SourceRow]
+
+    def to_json(self) -> dict[str, Any]:
+        """The `--format json` shape (see README, "Data inventory")."""
+        return {
+            "pipeline": self.pipeline,
+            "run": self.run,
+            "artifact_id": self.artifact_id,
+            "artifact_uri": self.artifact_uri,
+            "sources": [
+                {
+                    "source": row.source,
+                    "declared": row.declared,
+                    "measured": row.measured,
+                    "cost_per_labelled_example": row.cost_per_labelled_example,
+                }
+                for row in self.sources
+            ],
+        }
+
+
+def _json_property(artifact: metadata_store_pb2.Artifact, name: str) -> Optional[dict]:
+    value = artifact.custom_properties.get(name)
+    return json.loads(value.string_value) if value is not None and value.string_value else None
+
+
+def ingested_artifacts(
+    store: metadata_store.MetadataStore, run_id: str
+) -> list[metadata_store_pb2.Artifact]:
+    """The run's outputs that carry measured source facts (the ingesting Examples)."""
+    return [
+        artifact
+        for outputs in run_results.outputs_by_component(store, run_id).values()
+        for artifact in outputs
+        if SOURCE_FACTS_PROPERTY in artifact.custom_properties
+    ]
+
+
+def read_inventory(
+    store: metadata_store.MetadataStore, pipeline: Optional[str], run_id: Optional[str]
+) -> Inventory:
+    """Builds the inventory of a run (default: the pipeline's latest run).
+
+    Raises:
+      CascadeError: No such pipeline or run, or the run ingested nothing with
+        recorded facts (it failed before ingestion ended, or predates them).
+    """
+    name = runs.pipeline_name(store, pipeline)
+    run = runs.run_context(store, name, run_id)
+    found = ingested_artifacts(store, run.name)
+    if not found:
+        raise CascadeError(
+            f"run {run.name} of {name} has no ingested examples with recorded source facts "
+            "(it stopped before CsvExampleGen finished)"
+        )
+    artifact = max(found, key=lambda a: a.id)
+    measured = _json_property(artifact, SOURCE_FACTS_PROPERTY) or {}
+    declared = _json_property(artifact, SOURCE_INVENTORY_PROPERTY) or {}
+    rows = [SourceRow(source, declared.get(source), facts) for source, facts in measured.items()]
+    return Inventory(name, run.name, artifact.id, artifact.uri, rows)
+
+
+def _money(amount: Optional[float], currency: str, digits: int = 0) -> str:
+    return "-" if amount is None else f"{amount:,.{digits}f} {currency}"
+
+
+def _percent(rate: Optional[float]) -> str:
+    return "-" if rate is None else f"{rate:.1%}"
+
+
+def format_inventory(inventory: Inventory) -> str:
+    """The inventory as a table, then each source's description and files."""
+    header = (
+        "source",
+        "owner",
+        "labelling",
+        "collected",
+        "days",
+        "cost",
+        "rows",
+        "labelled",
+        "positive",
+        "cost/label",
+    )
+    table = [header]
+    for row in inventory.sources:
+        d, m = row.declared or {}, row.measured
+        currency = d.get("currency", "")
+        table.append(
+            (
+                row.source,
+                d.get("owner", "-"),
+                d.get("labelling_method", "-"),
+                d.get("collected_on", "-"),
+                f"{d['collection_days']:g}" if d else "-",
+                _money(d.get("collection_cost"), currency),
+                f"{m['rows']:,}",
+                f"{m['labelled']:,}",
+                _percent(m.get("positive_rate")),
+                _money(row.cost_per_labelled_example, currency, 2),
+            )
+        )
+    currencies = {r.declared["currency"] for r in inventory.sources if r.declared}
+    declared_all = all(r.declared for r in inventory.sources)
+    rows = sum(r.measured["rows"] for r in inventory.sources)
+    labelled = sum(r.measured["labelled"] for r in inventory.sources)
+    if declared_all and len(currencies) == 1 and inventory.sources:
+        [currency] = currencies
+        cost = sum(r.declared["collection_cost"] for r in inventory.sources)
+        per_label = _money(cost / labelled, currency, 2) if labelled else "-"
+        total_cost = _money(cost, currency)
+    else:
+        total_cost = per_label = "-"
+    positives = sum(
+        r.measured["positive_rate"] * r.measured["labelled"]
+        for r in inventory.sources
+        if r.measured.get("positive_rate") is not None
+    )
+    binary = all(r.measured.get("positive_rate") is not None for r in inventory.sources)
+    table.append(
+        (
+            "total",
+            "",
+            "",
+            "",
+            "",
+            total_cost,
+            f"{rows:,}",
+            f"{labelled:,}",
+            _percent(positives / labelled) if binary and labelled else "-",
+            per_label,
+        )
+    )
+    widths = [max(len(str(line[i])) for line in table) for i in range(len(header))]
+    left = {0, 1, 2, 3}
+    lines = [
+        f"Data inventory of {inventory.pipeline}, run {inventory.run}",
+        f"(declared in the config, measured at ingestion: #{inventory.artifact_id} "
+        f"{inventory.artifact_uri})",
+        "",
+    ]
+    for line in table:
+        cells = [
+            str(v).ljust(widths[i]) if i in left else str(v).rjust(widths[i])
+            for i, v in enumerate(line)
+        ]
+        lines.append("  " + "  ".join(cells).rstrip())
+    lines.append("")
+    for row in inventory.sources:
+        m = row.measured
+        files = f"{m['files']} file{'s' if m['files'] != 1 else ''}, {m['bytes']:,} bytes, sha256 {m['sha256'][:12]}"
+        if row.declared:
+            d = row.declared
+            lines.append(
+                f"  {row.source}: {d['description']}; labellers: {d['labeller_qualification']}; {files}"
+            )
+        else:
+            lines.append(f"  {row.source}: {files}")
+    if not any(r.declared for r in inventory.sources):
+        lines.append("")
+        lines.append(
+            "  no inventory declared: add an `inventory:` section to the config (README, 'Your own dataset')"
+        )
+    return "\n".join(lines)

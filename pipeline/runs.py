@@ -1,0 +1,70 @@
+"""Finding a pipeline's runs in the metadata store, oldest first."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.errors import CascadeError
+
+PIPELINE_CONTEXT = "pipeline"
+PIPELINE_RUN_CONTEXT = "pipeline_run"
+
+
+def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) -> str:
+    """The pipeline to report on: `wanted`, or the store's only pipeline.
+
+    Raises:
+      CascadeError: `wanted` is not in the store, or it is None and the store
+        holds no pipeline or several (the message lists them).
+    """
+    names = sorted(c.name for c in store.get_contexts_by_type(PIPELINE_CONTEXT))
+    if wanted is not None:
+        if wanted not in names:
+            raise CascadeError(
+                f"no pipeline {wanted!r} in the metadata store (pipelines: {', '.join(names) or 'none'})"
+            )
+        return wanted
+    if not names:
+        raise CascadeError("the metadata store holds no pipeline run yet")
+    if len(names) > 1:
+        raise CascadeError(
+            f"the store holds several pipelines; pick one with --pipeline: {', '.join(names)}"
+        )
+    return names[0]
+
+
+def run_contexts(
+    store: metadata_store.MetadataStore, pipeline: str
+) -> list[metadata_store_pb2.Context]:
+    """The pipeline's `pipeline_run` contexts, oldest first."""
+    parent = store.get_context_by_type_and_name(PIPELINE_CONTEXT, pipeline)
+    if parent is None:
+        return []
+    runs = [
+        c
+        for c in store.get_children_contexts_by_context(parent.id)
+        if c.type == PIPELINE_RUN_CONTEXT
+    ]
+    return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
+
+
+def run_context(
+    store: metadata_store.MetadataStore, pipeline: str, run_id: Optional[str]
+) -> metadata_store_pb2.Context:
+    """The run `run_id` of `pipeline`, or its latest run when `run_id` is None.
+
+    Raises:
+      CascadeError: No such run, or the pipeline never ran.
+    """
+    runs = run_contexts(store, pipeline)
+    if run_id is None:
+        if not runs:
+            raise CascadeError(f"pipeline {pipeline!r} has no run in the metadata store")
+        return runs[-1]
+    for context in runs:
+        if context.name == run_id:
+            return context
+    raise CascadeError(f"no run {run_id!r} of pipeline {pipeline!r} (see: cascade-lineage runs)")
