@@ -478,3 +478,23 @@ def test_required_cleaning_column_not_in_csv(project, capsys):
         f"{project.csv['web']}: column 'salary' named in {project.config_path} "
         f"(cleaning.required_columns[1]) is not in the header (columns: {COLUMNS})"
     )
+
+
+# ---------------------------------------------------------------------------
+# The labelling-method tag exists only with an inventory
+
+
+def test_slicing_by_labelling_method_needs_an_inventory(project, capsys):
+    project.config["evaluation"]["slice_by"] = ["source", "labelling_method"]
+    project.write_config()
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+    assert config.inventory is not None
+    preflight.check_sources(config)  # the tag is known: no error
+
+    del project.config["inventory"]
+    project.write_config()
+    message = run_cli(project, capsys)
+    assert message == (
+        f"{project.config_path}: evaluation.slice_by: column 'labelling_method' "
+        "is not in the data (nor a tag: source)"
+    )

@@ -1,0 +1,123 @@
+"""The `history` report's logic on crafted runs, and its command-line errors."""
+
+from __future__ import annotations
+
+import pytest
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline import history, lineage_cli, run_results
+from pipeline.errors import CascadeError
+
+
+def _point(run: str, rows: int | None, metric: float | None = 0.8, growth=None) -> history.RunPoint:
+    per_source = {"web": rows} if rows is not None else {}
+    return history.RunPoint(run, 0, per_source, metric, growth)
+
+
+@pytest.mark.parametrize(
+    "growth, warns", [(3.0, False), (10.0, False), (10.01, True), (40.0, True)]
+)
+def test_growth_warning_fires_only_above_10x(growth, warns):
+    points = [_point("a", 100), _point("b", int(100 * growth), growth=growth)]
+    warnings = history.growth_warnings(points)
+    assert bool(warnings) is warns
+    if warns:
+        assert warnings[0].startswith(
+            f"warning: run b grew the training data {growth:.1f}x over run a"
+        )
+
+
+def test_a_run_without_results_is_skipped_when_comparing():
+    points = [_point("a", 100), _point("failed", None, None), _point("c", 2000, growth=20.0)]
+    [warning] = history.growth_warnings(points)
+    assert "over run a (100 -> 2,000 rows)" in warning
+
+
+def test_table_shows_missing_values_as_dashes():
+    text = history.format_history("p", [_point("a", 100), _point("failed", None, None)], "auc")
+    last = text.splitlines()[-1].split()
+    assert last == ["2", "failed", "-", "-", "-", "-"]
+
+
+def _store(tmp_path) -> metadata_store.MetadataStore:
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = str(tmp_path / "metadata.sqlite")
+    return metadata_store.MetadataStore(config)
+
+
+def _add_run(store, pipeline: str, run: str, rows: dict, auc: float) -> None:
+    """A pipeline and run context shaped as TFX writes them, with recorded results."""
+    types = {}
+    for name in ("pipeline", "pipeline_run"):
+        types[name] = store.put_context_type(metadata_store_pb2.ContextType(name=name))
+    parent = store.get_context_by_type_and_name("pipeline", pipeline)
+    if parent is None:
+        [parent_id] = store.put_contexts(
+            [metadata_store_pb2.Context(type_id=types["pipeline"], name=pipeline)]
+        )
+    else:
+        parent_id = parent.id
+    [run_id] = store.put_contexts(
+        [metadata_store_pb2.Context(type_id=types["pipeline_run"], name=run)]
+    )
+    store.put_parent_contexts(
+        [metadata_store_pb2.ParentContext(child_id=run_id, parent_id=parent_id)]
+    )
+    run_results.record(store, run, run_results.RunResults(rows, {"overall": {"auc": auc}}))
+
+
+def test_history_reads_recorded_results_from_the_store(tmp_path):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {"web": 10, "mobile": 5}, 0.7)
+    _add_run(store, "p", "r2", {"web": 20, "mobile": 25}, 0.75)
+    name, points = history.runs_history(store, None)
+    assert name == "p"
+    assert [(p.run, p.training_rows, p.growth, p.metric) for p in points] == [
+        ("r1", 15, None, 0.7),
+        ("r2", 45, 3.0, 0.75),
+    ]
+
+
+def test_several_pipelines_need_pipeline_flag(tmp_path):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {"web": 10}, 0.7)
+    _add_run(store, "q", "r2", {"web": 10}, 0.7)
+    with pytest.raises(CascadeError, match="several pipelines; pick one with --pipeline: p, q"):
+        history.runs_history(store, None)
+    with pytest.raises(CascadeError, match="no pipeline 'x' in the metadata store"):
+        history.runs_history(store, "x")
+    assert [p.run for p in history.runs_history(store, "q")[1]] == ["r2"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["history", "--plot", "out.jpg"], "--plot out.jpg: the plot is a PNG"),
+        (["inventory", "--run", "nope"], "no run 'nope' of pipeline 'p'"),
+        (["downstream", "--where", "crowd"], "--where 'crowd': expected FIELD=VALUE"),
+        (["downstream", "1", "--where", "source=web"], "give either REF or --where"),
+        (["downstream", "--where", "colour=red"], "--where: unknown field 'colour'"),
+    ],
+)
+def test_command_errors_name_the_flag(tmp_path, args, message):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {"web": 10}, 0.7)
+    del store
+    parsed = lineage_cli.parse_args(["--metadata", str(tmp_path / "metadata.sqlite"), *args])
+    with pytest.raises(CascadeError, match=message):
+        lineage_cli.run(parsed)
+
+
+def test_inventory_of_a_run_that_ingested_nothing_says_so(tmp_path):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {}, 0.7)
+    parsed = lineage_cli.parse_args(["--metadata", str(tmp_path / "metadata.sqlite"), "inventory"])
+    with pytest.raises(CascadeError, match="run r1 of p has no ingested examples"):
+        lineage_cli.run(parsed)
+
+
+def test_slice_names():
+    assert run_results.slice_name(()) == "overall"
+    assert run_results.slice_name((("source", b"web"),)) == "source=web"
+    assert run_results.slice_name((("source", b"web"), ("age", 3))) == "source=web & age=3"

@@ -1,0 +1,80 @@
+"""The `inventory` table: totals, currencies and sources without an inventory."""
+
+from __future__ import annotations
+
+from pipeline.inventory_report import Inventory, SourceRow, format_inventory
+
+
+def _measured(rows: int, labelled: int, rate: float | None) -> dict:
+    return {
+        "rows": rows,
+        "labelled": labelled,
+        "positive_rate": rate,
+        "files": 1,
+        "bytes": 10,
+        "sha256": "ab" * 32,
+    }
+
+
+def _declared(cost: float, currency: str = "USD", method: str = "crowd") -> dict:
+    return {
+        "owner": "team",
+        "description": "users",
+        "collection_cost": cost,
+        "currency": currency,
+        "collection_days": 3,
+        "labelling_method": method,
+        "labeller_qualification": "experts",
+        "collected_on": "2026-10-01",
+    }
+
+
+def _table_row(text: str, first: str) -> list[str]:
+    return next(line.split() for line in text.splitlines() if line.split()[:1] == [first])
+
+
+def test_cost_per_labelled_example_uses_labelled_rows_only():
+    row = SourceRow("web", _declared(100.0), _measured(60, 50, 0.2))
+    assert row.cost_per_labelled_example == 2.0
+    assert SourceRow("web", None, _measured(60, 50, 0.2)).cost_per_labelled_example is None
+    assert (
+        SourceRow("web", _declared(100.0), _measured(5, 0, None)).cost_per_labelled_example is None
+    )
+
+
+def test_totals_sum_cost_rows_and_weight_the_positive_rate():
+    inventory = Inventory(
+        "p",
+        "r",
+        1,
+        "uri",
+        [
+            SourceRow("web", _declared(100.0, method="in_house"), _measured(100, 100, 0.1)),
+            SourceRow("app", _declared(50.0), _measured(50, 50, 0.4)),
+        ],
+    )
+    total = _table_row(format_inventory(inventory), "total")
+    assert total == ["total", "150", "USD", "150", "150", "20.0%", "1.00", "USD"]
+
+
+def test_mixed_currencies_leave_the_total_cost_blank():
+    inventory = Inventory(
+        "p",
+        "r",
+        1,
+        "uri",
+        [
+            SourceRow("web", _declared(100.0), _measured(100, 100, 0.1)),
+            SourceRow("app", _declared(50.0, "EUR"), _measured(50, 50, 0.4)),
+        ],
+    )
+    text = format_inventory(inventory)
+    assert _table_row(text, "app")[5:7] == ["50", "EUR"]
+    assert _table_row(text, "total")[1:3] == ["-", "150"]
+
+
+def test_without_an_inventory_the_measured_facts_still_show():
+    inventory = Inventory("p", "r", 1, "uri", [SourceRow("web", None, _measured(7, 7, None))])
+    text = format_inventory(inventory)
+    assert _table_row(text, "web") == ["web", "-", "-", "-", "-", "-", "7", "7", "-", "-"]
+    assert "no inventory declared" in text
