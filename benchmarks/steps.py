@@ -88,10 +88,21 @@ def run_example_gen(
     example_gen = tfx.components.CsvExampleGen(
         input_base=input_base, input_config=input_config, output_config=output_config
     ).with_id(component_id)
+    return run_alone(example_gen, out, component_id)
+
+
+def run_alone(component, out: str, component_id: str) -> tuple[float, str]:
+    """Runs one ExampleGen-like component (output `examples`) in a pipeline of its own.
+
+    Returns:
+      (wall seconds of the run, URI of its Examples artifact).
+    """
+    from tfx import v1 as tfx
+
     pipeline = tfx.dsl.Pipeline(
         pipeline_name="bench",
         pipeline_root=os.path.join(out, "root"),
-        components=[example_gen],
+        components=[component],
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             os.path.join(out, f"{component_id}.sqlite")
         ),
