@@ -10,10 +10,14 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo test lint venv lock clean system-deps
+.PHONY: demo demo-growth test lint venv lock clean system-deps
 
 demo: $(STAMP)
 	$(VENV)/bin/python run_local.py
+
+# The demo on 10%, 30% and 100% of its data, then `cascade-lineage history --plot`.
+demo-growth: $(STAMP)
+	$(VENV)/bin/python data/demo/grow.py
 
 test: $(STAMP) system-deps lint
 	$(VENV)/bin/python -m pytest tests

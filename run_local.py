@@ -132,6 +132,9 @@ def run(args: argparse.Namespace) -> int:
         f" --output-root {args.output_root}" if args.output_root else ""
     )
     print("\nNext:")
+    print(f"  what went in, at what cost?  .venv/bin/cascade-lineage {store_flag} inventory")
+    plot = os.path.join(config.output.root, "history.png")
+    print(f"  did more data help?  .venv/bin/cascade-lineage {store_flag} history --plot {plot}")
     if config.cleaning.spam_list:
         print(
             f"  what did the spam list feed?  .venv/bin/cascade-lineage {store_flag} "

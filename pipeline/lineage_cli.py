@@ -358,18 +358,19 @@ def _history(store, args: argparse.Namespace) -> str:
     """`history`: the table (or JSON), and the plot when --plot is given."""
     from pipeline import history
 
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
     name, points = history.runs_history(store, args.pipeline, args.metric)
+    if args.format == "json":
+        text = json.dumps(history.to_json(name, points, args.metric), indent=2)
+    else:
+        text = history.format_history(name, points, args.metric)
     if args.plot:
-        if not args.plot.lower().endswith(".png"):
-            raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
         from pipeline.history_plot import plot_history
 
-        plotted = plot_history(name, points, args.metric, args.plot)
-    if as_json := args.format == "json":
-        return json.dumps(history.to_json(name, points, args.metric), indent=2)
-    text = history.format_history(name, points, args.metric)
-    if args.plot and not as_json:
-        text += f"\n\nwrote {args.plot} ({len(plotted)} runs plotted)"
+        plotted = len(plot_history(name, points, args.metric, args.plot))
+        if args.format != "json":
+            text += f"\n\nwrote {args.plot} ({plotted} run{'s' if plotted != 1 else ''} plotted)"
     return text
 
 
