@@ -10,6 +10,8 @@ import io
 
 from pipeline.history import RunPoint
 
+METRIC_NAMES = {"auc": "AUC", "binary_accuracy": "accuracy"}
+
 
 def plot_history(
     pipeline: str, points: list[RunPoint], metric: str, path: str
@@ -39,9 +41,13 @@ def plot_history(
         for (i, _), (x, y) in zip(numbered, xy):
             axes.annotate(f"#{i}", (x, y), textcoords="offset points", xytext=(4, 6), fontsize=8)
         axes.set_xscale("log")
+        # Each run's own row count as a tick reads better than powers of ten.
+        axes.minorticks_off()
+        axes.set_xticks(sorted({x for x, _ in xy}), [f"{x:,}" for x in sorted({x for x, _ in xy})])
+    shown = METRIC_NAMES.get(metric, metric)
     axes.set_xlabel("training rows (log scale)")
-    axes.set_ylabel(f"test {metric}")
-    axes.set_title(f"{pipeline}: test {metric} vs training data, {len(xy)} runs")
+    axes.set_ylabel(f"test {shown}")
+    axes.set_title(f"{pipeline}: test {shown} vs training rows, {len(xy)} runs")
     axes.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()
