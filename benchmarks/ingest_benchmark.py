@@ -29,6 +29,7 @@ INVENTORY = {
 
 
 def _child(step: str, args: Sequence[str]) -> dict:
+    """Runs one step (`stock` or `ours`) on data folder args[0], work folder args[1]."""
     from benchmarks import steps
 
     steps.prepare_child()

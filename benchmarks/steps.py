@@ -10,7 +10,10 @@ import os
 import subprocess
 import sys
 import time
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
+
+if TYPE_CHECKING:  # TFX loads TensorFlow: the child processes import it, the parent need not
+    from tfx import v1 as tfx
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(ROOT, "data", "demo", "generate.py")
@@ -91,7 +94,9 @@ def run_example_gen(
     return run_alone(example_gen, out, component_id)
 
 
-def run_alone(component, out: str, component_id: str) -> tuple[float, str]:
+def run_alone(
+    component: "tfx.dsl.components.BaseComponent", out: str, component_id: str
+) -> tuple[float, str]:
     """Runs one ExampleGen-like component (output `examples`) in a pipeline of its own.
 
     Returns:

@@ -32,6 +32,7 @@ class RunPoint:
 
     @property
     def training_rows(self) -> Optional[int]:
+        """All training rows of the run, or None if it recorded none."""
         return (
             sum(self.training_rows_per_source.values()) if self.training_rows_per_source else None
         )

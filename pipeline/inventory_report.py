@@ -99,8 +99,9 @@ def read_inventory(
     found = ingested_artifacts(store, run.name)
     if not found:
         raise CascadeError(
-            f"run {run.name} of {name} has no ingested examples with recorded source facts "
-            "(it stopped before CsvExampleGen finished)"
+            f"run {run.name} of {name} has no ingested examples with recorded source facts: "
+            "it stopped before CsvExampleGen finished, or ran before Cascade recorded them; "
+            "pick another run with --run (see: cascade-lineage runs)"
         )
     artifact = max(found, key=lambda a: a.id)
     measured = _json_property(artifact, SOURCE_FACTS_PROPERTY) or {}
@@ -160,11 +161,7 @@ def format_inventory(inventory: Inventory) -> str:
         total_cost = _money(cost, currency)
     else:
         total_cost = per_label = "-"
-    positives = sum(
-        r.measured["positive_rate"] * r.measured["labelled"]
-        for r in inventory.sources
-        if r.measured.get("positive_rate") is not None
-    )
+    positives = sum(r.measured.get("label_counts", {}).get("1", 0) for r in inventory.sources)
     binary = all(r.measured.get("positive_rate") is not None for r in inventory.sources)
     table.append(
         (

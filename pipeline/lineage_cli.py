@@ -25,6 +25,8 @@ import subprocess
 import sys
 from typing import Any, Optional, Sequence
 
+from ml_metadata import metadata_store
+
 from pipeline import cli, metadata
 from pipeline.errors import CascadeError
 from pipeline.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageGraph
@@ -186,7 +188,7 @@ def render(dot_text: str, image_format: str, output: str) -> None:
         raise CascadeError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")
 
 
-def _store_from_args(args: argparse.Namespace):
+def _store_from_args(args: argparse.Namespace) -> metadata_store.MetadataStore:
     """The metadata store the flags name, opened read-only."""
     path = args.metadata
     if path is None and metadata.mysql_from_args(args) is None:
@@ -200,16 +202,22 @@ def _where(conditions: Sequence[str]) -> dict[str, str]:
     """["labelling_method=crowd"] -> {"labelling_method": "crowd"}.
 
     Raises:
-      CascadeError: A condition without `=`.
+      CascadeError: A condition without `=`, or a field given twice.
     """
-    parsed = {}
+    parsed: dict[str, str] = {}
     for condition in conditions:
         key, sep, value = condition.partition("=")
-        if not sep or not key.strip():
+        key = key.strip()
+        if not sep or not key:
             raise CascadeError(
                 f"--where {condition!r}: expected FIELD=VALUE, e.g. labelling_method=crowd"
             )
-        parsed[key.strip()] = value.strip()
+        if key in parsed:
+            raise CascadeError(
+                f"--where {condition!r}: {key} is already required to be {parsed[key]!r} "
+                "(conditions combine with AND; run one command per value)"
+            )
+        parsed[key] = value.strip()
     return parsed
 
 
@@ -354,7 +362,7 @@ def run(args: argparse.Namespace) -> str:
     return f"wrote {output}"
 
 
-def _history(store, args: argparse.Namespace) -> str:
+def _history(store: metadata_store.MetadataStore, args: argparse.Namespace) -> str:
     """`history`: the table (or JSON), and the plot when --plot is given."""
     from pipeline import history
 
@@ -368,7 +376,10 @@ def _history(store, args: argparse.Namespace) -> str:
     if args.plot:
         from pipeline.history_plot import plot_history
 
-        plotted = len(plot_history(name, points, args.metric, args.plot))
+        try:
+            plotted = len(plot_history(name, points, args.metric, args.plot))
+        except OSError as e:
+            raise CascadeError(f"--plot {args.plot}: cannot write it: {e.strerror or e}") from e
         if args.format != "json":
             text += f"\n\nwrote {args.plot} ({plotted} run{'s' if plotted != 1 else ''} plotted)"
     return text

@@ -15,6 +15,7 @@ from typing import Iterator, Optional
 
 from tfx.dsl.io import fileio
 
+from components.clean_examples.options import RESERVED_FEATURES
 from pipeline.config import PipelineConfig
 from pipeline.errors import InputDataError
 from pipeline.inventory import LABELLING_METHOD_FEATURE
@@ -81,6 +82,13 @@ def _check_file(
         raise InputDataError(
             f"{path}: header column {padded[0]!r} has surrounding spaces, "
             "which would become part of its name"
+        )
+    added = list(RESERVED_FEATURES) + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
+    clash = [c for c in header if c in added]
+    if clash:
+        raise InputDataError(
+            f"{path}: column {clash[0]!r} has the name of a feature the pipeline adds to "
+            f"every row ({', '.join(added)}); rename the column"
         )
     missing = [c for c in config.required_columns if c not in header]
     if missing:
@@ -206,7 +214,8 @@ def check_sources(config: PipelineConfig) -> list[SourceSummary]:
 
     Raises:
       InputDataError: A folder is missing or empty, a file is empty or malformed,
-        lacks a configured column, differs in header from its source's first
+        lacks a configured column, has a column named like a feature the
+        pipeline adds, differs in header from its source's first
         file, has a label other than 0/1, a non-numeric value in a numeric
         column, or a configured column has no value anywhere.
     """

@@ -23,12 +23,15 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-PIPELINE_RUN_CONTEXT = "pipeline_run"
+from pipeline.runs import PIPELINE_RUN_CONTEXT
+
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
 EVALUATION_PROPERTY = "evaluation"
 SOURCE_FEATURE = "source"
 TRAIN_SPLIT = "train"
 OVERALL = "overall"
+# Rows of sources beyond the ones TFDV's statistics name (more than 1,000 sources).
+OTHER_SOURCES = "(other sources)"
 # The metrics the Evaluator is configured with (pipeline.eval_config), by name.
 METRICS = ("example_count", "auc", "binary_accuracy", "precision", "recall")
 
@@ -103,10 +106,26 @@ def read_rows_per_source(statistics_uri: str, split: str = TRAIN_SPLIT) -> dict[
     statistics = tfdv.load_stats_binary(path)
     for feature in statistics.datasets[0].features:
         if list(feature.path.step) == [SOURCE_FEATURE]:
-            # Exact counts: StatisticsGen does not sample by default, and the
-            # top values list holds every source up to TFDV's 20 most frequent.
-            return {v.value: int(v.frequency) for v in feature.string_stats.top_values}
+            return _value_counts(feature)
     return {}
+
+
+def _value_counts(feature: Any) -> dict[str, int]:
+    """A string feature's exact value counts from its TFDV statistics.
+
+    StatisticsGen does not sample by default, so the counts are exact. The top
+    values list holds at most 20 values, the rank histogram up to 1,000; beyond
+    that the rest is counted under OTHER_SOURCES so the total stays exact.
+    """
+    stats = feature.string_stats
+    if len(stats.top_values) >= stats.unique:
+        counts = {v.value: int(v.frequency) for v in stats.top_values}
+    else:
+        counts = {b.label: int(b.sample_count) for b in stats.rank_histogram.buckets}
+    rest = int(stats.common_stats.num_non_missing) - sum(counts.values())
+    if rest > 0:
+        counts[OTHER_SOURCES] = rest
+    return counts
 
 
 def outputs_by_component(

@@ -14,7 +14,8 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-PIPELINE_RUN_CONTEXT = "pipeline_run"
+from pipeline.runs import PIPELINE_RUN_CONTEXT
+
 NODE_CONTEXT = "node"
 PUSHED_MODEL_TYPE = "PushedModel"
 

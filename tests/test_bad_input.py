@@ -498,3 +498,16 @@ def test_slicing_by_labelling_method_needs_an_inventory(project, capsys):
         f"{project.config_path}: evaluation.slice_by: column 'labelling_method' "
         "is not in the data (nor a tag: source)"
     )
+
+
+@pytest.mark.parametrize("column", ["source", "reject_reason", "labelling_method"])
+def test_a_column_named_like_an_added_feature(project, capsys, column):
+    project.config["features"] = [f for f in project.config["features"] if f["name"] != "age"]
+    project.write_config()
+    header = [column if c == "age" else c for c in HEADER]
+    write_csv(project.csv["mobile"], header, project.rows("mobile"))
+    message = run_cli(project, capsys)
+    assert message == (
+        f"{project.csv['mobile']}: column {column!r} has the name of a feature the pipeline adds "
+        "to every row (source, canonical_id, reject_reason, labelling_method); rename the column"
+    )

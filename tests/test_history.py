@@ -71,12 +71,18 @@ def test_history_reads_recorded_results_from_the_store(tmp_path):
     store = _store(tmp_path)
     _add_run(store, "p", "r1", {"web": 10, "mobile": 5}, 0.7)
     _add_run(store, "p", "r2", {"web": 20, "mobile": 25}, 0.75)
+    _add_run(store, "p", "r3", {}, 0.0)  # stopped before its results
+    _add_run(store, "p", "r4", {"web": 500, "mobile": 40}, 0.8)
     name, points = history.runs_history(store, None)
     assert name == "p"
     assert [(p.run, p.training_rows, p.growth, p.metric) for p in points] == [
         ("r1", 15, None, 0.7),
         ("r2", 45, 3.0, 0.75),
+        ("r3", None, None, 0.0),
+        ("r4", 540, 12.0, 0.8),
     ]
+    [warning] = history.growth_warnings(points)
+    assert "run r4 grew the training data 12.0x over run r2 (45 -> 540 rows)" in warning
 
 
 def test_several_pipelines_need_pipeline_flag(tmp_path):
@@ -98,6 +104,14 @@ def test_several_pipelines_need_pipeline_flag(tmp_path):
         (["downstream", "--where", "crowd"], "--where 'crowd': expected FIELD=VALUE"),
         (["downstream", "1", "--where", "source=web"], "give either REF or --where"),
         (["downstream", "--where", "colour=red"], "--where: unknown field 'colour'"),
+        (
+            ["downstream", "--where", "source=web", "--where", "source=app"],
+            "source is already required to be 'web'",
+        ),
+        (
+            ["history", "--plot", "no/such/folder/h.png"],
+            "--plot no/such/folder/h.png: cannot write it",
+        ),
     ],
 )
 def test_command_errors_name_the_flag(tmp_path, args, message):

@@ -6,9 +6,11 @@ from pipeline.inventory_report import Inventory, SourceRow, format_inventory
 
 
 def _measured(rows: int, labelled: int, rate: float | None) -> dict:
+    positives = round(labelled * rate) if rate is not None else 0
     return {
         "rows": rows,
         "labelled": labelled,
+        "label_counts": {"0": labelled - positives, "1": positives} if rate is not None else {},
         "positive_rate": rate,
         "files": 1,
         "bytes": 10,

@@ -37,7 +37,8 @@ class CsvSourceExampleGen(FileBasedExampleGen):
 
         Args:
           input_base: The folder the split patterns are relative to.
-          input_config: One input split per source.
+          input_config: One input split per source; each becomes an output
+            split of the same name (a single source too).
           label_key: The label column, whose balance is measured per source.
           inventory: Source name -> declared fields (JSON-able), or None.
         """
@@ -45,8 +46,22 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         settings.update({"label_key": label_key, "inventory": dict(inventory or {})})
         packed = any_pb2.Any()
         packed.Pack(settings)
+        output_config = None
+        if len(input_config.splits) == 1:
+            # With one input split, ExampleGen would hash it into train/eval;
+            # one output split named after the source keeps the provenance.
+            output_config = tfx.proto.Output(
+                split_config=tfx.proto.SplitConfig(
+                    splits=[
+                        tfx.proto.SplitConfig.Split(
+                            name=input_config.splits[0].name, hash_buckets=1
+                        )
+                    ]
+                )
+            )
         super().__init__(
             input_base=input_base,
             input_config=input_config,
+            output_config=output_config,
             custom_config=example_gen_pb2.CustomConfig(custom_config=packed),
         )

@@ -19,14 +19,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import Any, Iterator
 
 import apache_beam as beam
 import tensorflow as tf
 from google.protobuf import json_format, struct_pb2
 
-# The stock CSV executor and the ExampleGen config protos are not exported by
-# tfx.v1; subclassing the executor is how TFX documents custom ExampleGens.
+# The stock CSV executor, the ExampleGen config protos, artifact_utils and the
+# standard parameter names are not exported by tfx.v1; subclassing the executor
+# is how TFX documents custom ExampleGens.
 from tfx.components.example_gen.csv_example_gen import executor as csv_executor
 from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
@@ -65,13 +66,16 @@ class CountLabels(beam.DoFn):
         self._label_key = label_key
 
     def start_bundle(self) -> None:
+        """Starts the bundle's counts from zero."""
         self._counter = counts.BundleCounter()
 
-    def process(self, example: tf.train.Example):
+    def process(self, example: tf.train.Example) -> Iterator[object]:
+        """Counts the example under (source, label value); yields nothing."""
         self._counter.add((self._source, facts.label_value(example, self._label_key)))
-        return ()
+        return iter(())
 
-    def finish_bundle(self):
+    def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
+        """Emits the bundle's counts on `counts.COUNTS`."""
         yield from self._counter.emit()
 
 

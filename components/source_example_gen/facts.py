@@ -2,9 +2,12 @@
 
 These are what the data inventory sets beside what was declared: a source that
 cost 1,200 USD and holds 2,500 rows, 31% positive, is a fact a team can price
-and compare. Counting happens inside the ExampleGen's Beam job; the content
-fingerprint reads the source files once, by bytes, so it changes exactly when
-the data does (TFX's own `input_fingerprint` follows file sizes and mtimes).
+and compare. Counting happens inside the ExampleGen's Beam job. The content
+fingerprint reads the source files once more, by bytes, in the launching
+process: the same bytes give the same sha256 whatever the files' mtimes. TFX
+itself decides whether to ingest again from its `input_fingerprint` of file
+sizes and mtimes, so a file rewritten with the same size and mtime is not
+read again and keeps its earlier facts.
 """
 
 from __future__ import annotations

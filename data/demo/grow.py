@@ -3,7 +3,8 @@
 The motivating advice: grow the data gradually, no more than 10x at a time,
 and check the model at each step. This script does that with the demo: for
 each share (default 10%, 30%, 100%) it copies the first rows of every source,
-runs the pipeline into one output root and metadata store, and at the end
+runs the pipeline into one fresh output root and metadata store (an earlier
+growth run there is removed first), and at the end
 prints `cascade-lineage history` and draws its plot.
 
     .venv/bin/python data/demo/grow.py                       # or: make demo-growth
@@ -28,6 +29,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 DEMO_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
 SOURCES = ("web", "mobile", "partner")
 REFERENCE = ("spam_accounts", "id_map")
+# The config this script writes; its presence marks a folder the script may clear.
+CONFIG_NAME = "growth.yaml"
 
 
 def copy_share(source_csv: str, target_csv: str, share: float) -> int:
@@ -53,13 +56,14 @@ def write_config(output_root: str) -> str:
     config["cleaning"]["spam_list"]["path"] = os.path.join(data, "spam_accounts")
     config["cleaning"]["id_map"]["path"] = os.path.join(data, "id_map")
     config["output"]["root"] = output_root
-    path = os.path.join(output_root, "growth.yaml")
+    path = os.path.join(output_root, CONFIG_NAME)
     with open(path, "w", encoding="utf-8") as f:
         yaml.safe_dump(config, f, sort_keys=False)
     return path
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parses the flags; argparse exits 2 with usage on bad ones."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--shares", type=float, nargs="+", default=[0.1, 0.3, 1.0], help="shares of each source"
@@ -78,7 +82,19 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs one pipeline run per share, then prints the history; returns the exit code."""
     args = parse_args(argv)
     output_root = os.path.abspath(args.output_root)
-    os.makedirs(output_root, exist_ok=True)
+    if os.path.exists(output_root) and not os.path.isdir(output_root):
+        print(f"error: --output-root {args.output_root}: is a file, not a folder", file=sys.stderr)
+        return 2
+    if os.path.isdir(output_root) and os.listdir(output_root):
+        if not os.path.exists(os.path.join(output_root, CONFIG_NAME)):
+            print(
+                f"error: --output-root {args.output_root}: the folder is not empty and was not "
+                "made by this script; give a new folder",
+                file=sys.stderr,
+            )
+            return 2
+        shutil.rmtree(output_root)  # a fresh history each time
+    os.makedirs(output_root)
     for name in REFERENCE:
         target = os.path.join(output_root, "data", name)
         shutil.rmtree(target, ignore_errors=True)

@@ -414,7 +414,7 @@ def test_reserved_feature_names_cannot_be_used_as_columns(field, reserved):
         CleanOptions(**{**FULL, field: value})
     assert str(raised.value) == (
         f"CleanExamples: column {reserved!r} clashes with a feature CleanExamples adds "
-        "(source, canonical_id, reject_reason)"
+        "(source, canonical_id, reject_reason, labelling_method)"  # FULL tags labelling_method
     )
 
 

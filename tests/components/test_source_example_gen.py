@@ -62,6 +62,10 @@ def ingested(tmp_path_factory):
         input_base=base, input_config=input_config, label_key="label", inventory=INVENTORY
     ).with_id("Ours")
     stock = tfx.components.CsvExampleGen(input_base=base, input_config=input_config)
+    one_base, one_config = example_gen_input_config(sources[1:])
+    one_source = CsvSourceExampleGen(
+        input_base=one_base, input_config=one_config, label_key="label"
+    ).with_id("OneSource")
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         str(root / "metadata.sqlite")
     )
@@ -69,7 +73,7 @@ def ingested(tmp_path_factory):
         tfx.dsl.Pipeline(
             pipeline_name="ingest",
             pipeline_root=str(root / "pipeline"),
-            components=[ours, stock],
+            components=[ours, stock, one_source],
             metadata_connection_config=connection,
         )
     )
@@ -113,6 +117,17 @@ def test_inventory_is_a_custom_property_in_mlmd(ingested):
         artifacts["Ours"].custom_properties[SOURCE_INVENTORY_PROPERTY].string_value
     )
     assert recorded == INVENTORY
+
+
+def test_a_single_source_stays_one_split_named_after_it(ingested):
+    _, artifacts, _ = ingested
+    artifact = artifacts["OneSource"]
+    assert artifact.properties["split_names"].string_value == '["crowd"]'
+    measured = json.loads(artifact.custom_properties[SOURCE_FACTS_PROPERTY].string_value)
+    assert list(measured) == ["crowd"] and measured["crowd"]["rows"] == 3
+    assert len(_examples(os.path.join(artifact.uri, "Split-crowd"))) == 3
+    # Without an inventory, none is recorded.
+    assert SOURCE_INVENTORY_PROPERTY not in artifact.custom_properties
 
 
 def test_content_fingerprint_follows_bytes_not_mtime(tmp_path):
