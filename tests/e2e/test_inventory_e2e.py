@@ -70,7 +70,11 @@ def test_inventory_command_prints_declared_beside_measured(two_runs, demo_slice)
 
 def test_evaluator_output_is_sliced_by_source_and_labelling_method(store):
     first = mlmd_queries.runs(store)[0]
-    [evaluation] = run_results.outputs_by_component(store, first.name)["Evaluator"][:1]
+    [evaluation] = [
+        a
+        for a in run_results.outputs_by_component(store, first.name)["Evaluator"]
+        if a.type == "ModelEvaluation"
+    ]
     slices = {
         run_results.slice_name(tfma.slicer.deserialize_slice_key(m.slice_key))
         for m in tfma.load_metrics(evaluation.uri)
