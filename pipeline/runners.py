@@ -1,7 +1,8 @@
 """Runner profiles: the Beam args each profile passes to every Beam step.
 
-  local           DirectRunner, in memory, one worker: least overhead on small data
-  local-parallel  DirectRunner, one process per core
+  local           Beam's FnApiRunner (the DirectRunner's batch engine), in memory,
+                  one worker: least overhead on small data
+  local-parallel  FnApiRunner, one worker process per core
   dataflow        Google Cloud Dataflow (Runner v2); the orchestration, the
                   metadata store and the Trainer stay on this machine, the
                   Beam steps run on Dataflow workers, artifacts live on GCS
@@ -100,13 +101,19 @@ def beam_pipeline_args(
       Beam pipeline args. They always name this project's setup.py: remote
       workers install the package from it, and without a dependency flag TFX
       would build a ~50 MB package of itself for every Beam step, even on the
-      DirectRunner, which needs none.
+      DirectRunner, which needs none. The local profiles name FnApiRunner, the
+      engine the DirectRunner runs batch pipelines on: Beam 2.74's DirectRunner
+      first tries the Prism runner, building this project's sdist and fetching
+      a Prism binary from GitHub for every Beam step. Offline that fails and
+      falls back after about a second a step; online, steps would run on
+      another runner than the one the tests use.
 
     Raises:
       CascadeError: Unknown profile, or `dataflow` without valid options.
     """
     if profile == "local":
         return [
+            "--runner=FnApiRunner",
             "--direct_running_mode=in_memory",
             "--direct_num_workers=1",
             f"--temp_location={temp_dir}",
@@ -114,6 +121,7 @@ def beam_pipeline_args(
         ]
     if profile == "local-parallel":
         return [
+            "--runner=FnApiRunner",
             "--direct_running_mode=multi_processing",
             f"--direct_num_workers={os.cpu_count() or 1}",
             f"--temp_location={temp_dir}",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from pathlib import Path
 
@@ -27,7 +28,7 @@ def _flags(*argv: str) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def test_local_profiles_use_the_direct_runner_with_the_project_setup_file(tmp_path):
+def test_local_profiles_use_the_fn_api_runner_with_the_project_setup_file(tmp_path):
     local = runners.beam_pipeline_args("local", str(tmp_path))
     assert "--direct_running_mode=in_memory" in local
     assert "--direct_num_workers=1" in local
@@ -36,7 +37,22 @@ def test_local_profiles_use_the_direct_runner_with_the_project_setup_file(tmp_pa
     for args in (local, parallel):
         assert f"--setup_file={runners.SETUP_FILE}" in args
         assert f"--temp_location={tmp_path}" in args
-        assert not any(a.startswith("--runner") for a in args)
+        assert [a for a in args if a.startswith("--runner")] == ["--runner=FnApiRunner"]
+
+
+def test_a_local_beam_job_runs_on_fn_api_runner_without_trying_prism(tmp_path, caplog):
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import PipelineOptions
+    from apache_beam.runners.portability.fn_api_runner.fn_runner import FnApiRunner
+    from apache_beam.testing.util import assert_that, equal_to
+
+    options = PipelineOptions(runners.beam_pipeline_args("local", str(tmp_path)))
+    with caplog.at_level(logging.INFO):
+        with beam.Pipeline(options=options) as pipeline:
+            counted = pipeline | beam.Create([1, 2, 3]) | beam.combiners.Count.Globally()
+            assert_that(counted, equal_to([3]))
+    assert isinstance(pipeline.runner, FnApiRunner)
+    assert "Prism" not in caplog.text and "sdist" not in caplog.text
 
 
 def test_dataflow_profile_sends_everything_to_the_bucket():
