@@ -1,8 +1,9 @@
 """Runs Cascade's pipeline from this machine and prints a run summary.
 
 The Beam steps run on Beam's FnApiRunner, the DirectRunner's batch engine
-(`--profile local`, the default, or `local-parallel`) or on Google Cloud Dataflow (`--runner dataflow`); either way
-the orchestration, the metadata store and the Trainer run here.
+(`--profile local`, the default, or `local-parallel`), or on Google Cloud
+Dataflow (`--runner dataflow`); either way the orchestration, the metadata
+store and the Trainer run here.
 
 Files: everything under the config's `output.root` (default `outputs/<name>/`);
 with Dataflow, artifacts go to `<bucket>/cascade/<name>/pipeline` instead.
