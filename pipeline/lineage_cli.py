@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 
 from ml_metadata import metadata_store
 
-from pipeline import cli, metadata
+from pipeline import cli, metadata, run_results
 from pipeline.errors import CascadeError
 from pipeline.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageGraph
 
@@ -276,7 +276,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     history.add_argument(
         "--metric",
         default="auc",
-        choices=("auc", "binary_accuracy", "precision", "recall"),
+        choices=[m for m in run_results.METRICS if m != "example_count"],
         help="the overall test metric to show (default auc)",
     )
     history.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")

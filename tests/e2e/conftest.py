@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, ROOT, SLICE_ROWS, copy_rows, run_cascade
+from tests.e2e.helpers import DEMO_DATA, SLICE_ROWS, copy_rows, demo_config_in, run_cascade
 
 
 @pytest.fixture(scope="session")
@@ -17,16 +16,8 @@ def demo_slice(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("demo_slice")
     for source, rows in SLICE_ROWS.items():
         copy_rows(DEMO_DATA / source / "users.csv", root / "data" / source / "users.csv", rows)
-    for reference in ("spam_accounts/spam_accounts.csv", "id_map/id_map.csv"):
-        (root / "data" / reference).parent.mkdir(parents=True)
-        shutil.copy(DEMO_DATA / reference, root / "data" / reference)
-    text = (ROOT / "configs" / "demo.yaml").read_text()
-    text = text.replace("../data/demo/", "data/").replace("../outputs/demo", "outputs")
-    text = text.replace("train_steps: 1500", "train_steps: 300").replace(
-        "min_auc: 0.7", "min_auc: 0.55"
-    )
     config = root / "demo_slice.yaml"
-    config.write_text(text)
+    config.write_text(demo_config_in(root, train_steps=300, min_auc=0.55))
     return config
 
 

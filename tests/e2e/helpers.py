@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,3 +37,16 @@ def copy_rows(source: Path, target: Path, rows: int) -> None:
             if i > rows:
                 break
             writer.writerow(row)
+
+
+def demo_config_in(root: Path, train_steps: int, min_auc: float) -> str:
+    """Copies the demo's spam list and id map under `root`/data and returns the demo
+    config's text reading data from `root`/data and writing to `root`/outputs."""
+    for reference in ("spam_accounts/spam_accounts.csv", "id_map/id_map.csv"):
+        (root / "data" / reference).parent.mkdir(parents=True)
+        shutil.copy(DEMO_DATA / reference, root / "data" / reference)
+    text = (ROOT / "configs" / "demo.yaml").read_text()
+    text = text.replace("../data/demo/", "data/").replace("../outputs/demo", "outputs")
+    return text.replace("train_steps: 1500", f"train_steps: {train_steps}").replace(
+        "min_auc: 0.7", f"min_auc: {min_auc}"
+    )

@@ -9,7 +9,6 @@ so provenance filters see the change.
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 from PIL import Image
@@ -17,7 +16,7 @@ from PIL import Image
 from pipeline import history, lineage_cli
 from pipeline.history_plot import plot_history
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, ROOT, copy_rows, run_cascade
+from tests.e2e.helpers import DEMO_DATA, copy_rows, demo_config_in, run_cascade
 
 pytestmark = pytest.mark.e2e
 # Rows per source in each run.
@@ -30,18 +29,10 @@ GROWTH = [
 
 @pytest.fixture(scope="module")
 def grown(tmp_path_factory):
-    """Runs the pipeline three times on growing data; returns (store path, outputs)."""
+    """Runs the pipeline three times on growing data; returns the store's path."""
     root = tmp_path_factory.mktemp("growth")
-    for reference in ("spam_accounts/spam_accounts.csv", "id_map/id_map.csv"):
-        (root / "data" / reference).parent.mkdir(parents=True)
-        shutil.copy(DEMO_DATA / reference, root / "data" / reference)
-    text = (ROOT / "configs" / "demo.yaml").read_text()
-    text = text.replace("../data/demo/", "data/").replace("../outputs/demo", "outputs")
-    text = text.replace("train_steps: 1500", "train_steps: 60").replace(
-        "min_auc: 0.7", "min_auc: 0.0"
-    )
+    text = demo_config_in(root, train_steps=60, min_auc=0.0)
     config = root / "growth.yaml"
-    outputs = []
     for i, rows in enumerate(GROWTH):
         if i == 2:
             text = text.replace("labelling_method: crowd", "labelling_method: outsourced")
@@ -50,8 +41,7 @@ def grown(tmp_path_factory):
             copy_rows(DEMO_DATA / source / "users.csv", root / "data" / source / "users.csv", n)
         result = run_cascade(["--config", str(config)])
         assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
-        outputs.append(result.stdout)
-    return root / "outputs" / "metadata.sqlite", outputs
+    return root / "outputs" / "metadata.sqlite"
 
 
 def _cli(store_path, *args) -> str:
@@ -59,7 +49,7 @@ def _cli(store_path, *args) -> str:
 
 
 def test_history_lists_every_run_with_rows_per_source_growth_and_metric(grown):
-    store_path, _ = grown
+    store_path = grown
     shown = json.loads(_cli(store_path, "history", "--format", "json"))
     runs = shown["runs"]
     assert len(runs) == 3
@@ -74,7 +64,7 @@ def test_history_lists_every_run_with_rows_per_source_growth_and_metric(grown):
 
 
 def test_the_10x_warning_fires_on_the_12x_run_and_not_on_the_3x_one(grown):
-    store_path, _ = grown
+    store_path = grown
     shown = json.loads(_cli(store_path, "history", "--format", "json"))
     runs = shown["runs"]
     assert len(shown["warnings"]) == 1
@@ -85,7 +75,7 @@ def test_the_10x_warning_fires_on_the_12x_run_and_not_on_the_3x_one(grown):
 
 
 def test_history_plot_is_a_png_with_one_point_per_run(grown, tmp_path):
-    store_path, _ = grown
+    store_path = grown
     png = tmp_path / "history.png"
     text = _cli(store_path, "history", "--plot", str(png))
     assert text.endswith(f"wrote {png} (3 runs plotted)")
@@ -98,7 +88,7 @@ def test_history_plot_is_a_png_with_one_point_per_run(grown, tmp_path):
 
 
 def test_provenance_filter_follows_the_labelling_change(grown):
-    store_path, _ = grown
+    store_path = grown
     crowd = json.loads(
         _cli(
             store_path,
