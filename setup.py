@@ -14,7 +14,16 @@ setuptools.setup(
     description="A replicable TFX data pipeline: ingest, clean, split, transform, train, with lineage.",
     python_requires=">=3.9,<3.11",
     packages=setuptools.find_packages(
-        include=["pipeline*", "components*", "transforms*", "models*"]
+        include=[
+            "core*",
+            "pipeline*",
+            "components*",
+            "transforms*",
+            "models*",
+            "metadata*",
+            "serving*",
+            "cli*",
+        ]
     ),
     install_requires=[
         "tfx==1.16.0",
@@ -27,5 +36,5 @@ setuptools.setup(
         "pyyaml==6.0.4",
         "matplotlib==3.10.9",
     ],
-    entry_points={"console_scripts": ["cascade-lineage=pipeline.lineage_cli:main"]},
+    entry_points={"console_scripts": ["cascade-lineage=cli.lineage:main"]},
 )

@@ -58,12 +58,12 @@ def _child(step: str, args: Sequence[str]) -> dict:
     options = CleanOptions(
         id_key="user_id",
         required_columns=("employment_status",),
-        timestamp_key="signup_ts",
+        keep_latest_by="signup_ts",
         source_priority=steps.SOURCES,
         label_key="looking_for_job",
-        spam_id_key="user_id",
-        alias_key="alias_id",
-        canonical_key="canonical_id",
+        spam_id_column="user_id",
+        alias_column="alias_id",
+        canonical_column="canonical_id",
         has_spam_list=True,
         has_id_map=True,
     )

@@ -129,6 +129,10 @@ def synthesize(path: str, runs: int) -> dict:
         context.id = context_id
     node_of = {component: node_contexts[i] for i, (component, _, _) in enumerate(SHAPE)}
     reused: dict[tuple[str, str], int] = {}
+    # Every artifact as stored: put_execution writes the protos it is given, so
+    # an event to an existing artifact must carry the whole artifact, or its
+    # type, URI and state would be overwritten with empty values.
+    stored: dict[int, pb.Artifact] = {}
     picked: dict = {}
     for run in range(runs):
         run_context = pb.Context(type_id=context_types["pipeline_run"], name=f"run-{run:05d}")
@@ -150,11 +154,11 @@ def synthesize(path: str, runs: int) -> dict:
                 )
             pairs = []
             for key, producer, producer_key in inputs:
-                artifact = pb.Artifact(id=produced[(producer, producer_key)])
+                artifact = stored[produced[(producer, producer_key)]]
                 pairs.append((artifact, _event(pb.Event.INPUT, key)))
             for key, type_name in outputs:
                 if cached:
-                    artifact = pb.Artifact(id=reused[(component, key)])
+                    artifact = stored[reused[(component, key)]]
                 else:
                     artifact = pb.Artifact(
                         type_id=artifact_types[type_name],
@@ -164,6 +168,10 @@ def synthesize(path: str, runs: int) -> dict:
                 pairs.append((artifact, _event(pb.Event.OUTPUT, key)))
             contexts = [run_context, node_of[component]]
             _, artifact_ids, _ = store.put_execution(execution, pairs, contexts)
+            for (artifact, _), artifact_id in zip(pairs, artifact_ids):
+                if artifact_id not in stored:
+                    artifact.id = artifact_id
+                    stored[artifact_id] = artifact
             for (key, _), artifact_id in zip(outputs, artifact_ids[len(inputs) :]):
                 produced[(component, key)] = artifact_id
                 reused[(component, key)] = artifact_id
@@ -184,8 +192,8 @@ def _timed(action) -> tuple[float, object]:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Builds the store, times the queries and prints a table."""
     sys.path.insert(0, ROOT)
-    from pipeline import metadata
-    from pipeline.lineage import Lineage
+    from metadata import connection
+    from metadata.lineage import Lineage
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=1000)
@@ -193,8 +201,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     with tempfile.TemporaryDirectory() as work:
         path = os.path.join(work, "metadata.sqlite")
         build_seconds, picked = _timed(lambda: synthesize(path, args.runs))
-        config = metadata.connection_config(sqlite_path=path, read_only=True)
-        lineage = Lineage(metadata.open_store(config, path))
+        config = connection.connection_config(sqlite_path=path, read_only=True)
+        lineage = Lineage(connection.open_store(config, path))
         rows = []
         seconds, down = _timed(lambda: lineage.downstream([picked["spam_list"]]))
         rows.append(("downstream of a spam-list artifact", seconds, down))

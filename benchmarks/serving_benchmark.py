@@ -3,7 +3,7 @@
 Trains the demo pipeline into a temporary output root (or uses `--output-root`
 of an existing run) and, with its pushed model:
 
-  batch scoring   `pipeline.predict.score_csv` over a raw CSV of `--rows` demo
+  batch scoring   `serving.scoring.score_csv` over a raw CSV of `--rows` demo
                   rows without the label: rows/s, and the share spent turning
                   CSV rows into checked tf.Examples
   latency         `--calls` single-row calls of `serving_default` (raw
@@ -88,14 +88,15 @@ def measure(model_dir: str, csv_path: str, calls: int, work: str) -> dict:
     """Measures batch scoring and single-request latency of one model."""
     import tensorflow as tf
 
-    from pipeline import predict
-    from transforms import serving_input
+    from serving import scoring
+    from serving.model import ServingModel
+    from serving import serving_input
 
-    model = predict.ServingModel(model_dir)
+    model = ServingModel(model_dir)
     started = time.perf_counter()
     examples = [e for _, _, e in serving_input.read_csv_examples(csv_path, model.columns)]
     convert_seconds = time.perf_counter() - started
-    result = predict.score_csv(model, csv_path, os.path.join(work, "predictions.csv"))
+    result = scoring.score_csv(model, csv_path, os.path.join(work, "predictions.csv"))
 
     loaded = tf.saved_model.load(model_dir)
     serve = loaded.signatures["serving_default"]
@@ -156,7 +157,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if args.rows <= 0 or args.calls <= 0:
         parser.error("--rows and --calls must be positive")
     sys.path.insert(0, ROOT)
-    from pipeline.environment import prepare_tensorflow
+    from core.environment import prepare_tensorflow
 
     prepare_tensorflow()
     with tempfile.TemporaryDirectory(prefix="cascade-serving-bench-") as work:

@@ -43,7 +43,7 @@ def generate_demo_data(rows: int, folder: str, spam_rate: Optional[float] = None
 def prepare_child() -> None:
     """TF/Keras settings and quiet logs for a benchmark child process."""
     sys.path.insert(0, ROOT)
-    from pipeline.environment import prepare_tensorflow
+    from core.environment import prepare_tensorflow
 
     prepare_tensorflow()
     import logging

@@ -15,12 +15,11 @@ Both parse only the configured feature columns, so extra features in the example
 (the label, ids, provenance tags) are ignored. The model folder also carries
 `assets.extra/raw_features.json`, the raw columns it reads with their types and
 whether each is required, so batch scoring can check serving data and name a
-bad cell (see `transforms.serving_input`) with nothing but the model folder.
+bad cell (see `serving.serving_input`) with nothing but the model folder.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,68 +32,15 @@ from absl import logging  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
-from transforms import features, serving_input  # noqa: E402
+from models import raw_features  # noqa: E402
+from models.training import TrainingConfig  # noqa: E402
+from transforms import features  # noqa: E402
 
 SERVING_SIGNATURE = "serving_default"
 TRANSFORM_SIGNATURE = "transform_features"
 EXAMPLES_INPUT = "examples"
 OUTPUT_KEY = "outputs"
 DEFAULT_SEED = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """Training hyperparameters, read from `custom_config["training"]`.
-
-    Attributes:
-      batch_size: Examples per step (train and eval).
-      hidden_units: Widths of the ReLU hidden layers, in order.
-      learning_rate: Adam's learning rate.
-      epochs: Keras epochs. With `train_steps` set, each epoch runs
-        `train_steps // epochs` steps; otherwise each epoch is one pass over the
-        train files.
-      embedding_dim: Width of each id feature's embedding.
-    """
-
-    batch_size: int = 64
-    hidden_units: tuple[int, ...] = (32, 16)
-    learning_rate: float = 0.001
-    epochs: int = 1
-    embedding_dim: int = 8
-
-    @classmethod
-    def from_custom_config(cls, custom_config: Mapping[str, Any]) -> TrainingConfig:
-        """Reads `custom_config["training"]`, with defaults for missing keys.
-
-        Args:
-          custom_config: The Trainer's custom_config.
-
-        Returns:
-          The validated config.
-
-        Raises:
-          ValueError: A key is unknown or a value is not positive.
-        """
-        raw = dict(custom_config.get("training") or {})
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(raw) - known)
-        if unknown:
-            raise ValueError(f"training: unknown keys {unknown}; expected {sorted(known)}")
-        if "hidden_units" in raw:
-            raw["hidden_units"] = tuple(int(u) for u in raw["hidden_units"])
-        config = cls(**raw)
-        config._validate()
-        return config
-
-    def _validate(self) -> None:
-        """Raises ValueError naming the first field that is not positive."""
-        for name in ("batch_size", "epochs", "embedding_dim", "learning_rate"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"training.{name} must be > 0, got {getattr(self, name)!r}")
-        if not self.hidden_units or min(self.hidden_units) <= 0:
-            raise ValueError(
-                f"training.hidden_units must be non-empty positive ints, got {self.hidden_units!r}"
-            )
 
 
 def _id_bucket_count(
@@ -214,13 +160,13 @@ def write_raw_features(
     tf_transform_output: tft.TFTransformOutput,
 ) -> None:
     """Writes the raw columns the serving signatures read into the model folder."""
-    raw_columns = serving_input.columns_from_feature_spec(
+    raw_columns = raw_features.columns_from_feature_spec(
         raw_serving_feature_spec(columns, tf_transform_output), [c.name for c in columns]
     )
-    path = os.path.join(model_dir, serving_input.RAW_FEATURES_FILE)
+    path = os.path.join(model_dir, raw_features.RAW_FEATURES_FILE)
     tfx.dsl.io.fileio.makedirs(os.path.dirname(path))
     with tfx.dsl.io.fileio.open(path, "w") as f:
-        f.write(serving_input.columns_to_json(raw_columns))
+        f.write(raw_features.columns_to_json(raw_columns))
 
 
 def _make_signatures(

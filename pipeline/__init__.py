@@ -1,1 +1,2 @@
-"""Cascade's pipeline: config, factory, runners and the commands around them."""
+"""Building and running Cascade's pipeline: config, factory, runner profiles,
+preflight checks and code versions. Nothing here reads the metadata store."""

@@ -16,7 +16,8 @@ from typing import Any, Mapping, Optional
 
 import yaml
 
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
+from models.training import TrainingConfig
 from pipeline.inventory import SourceInventory, read_inventory
 from transforms.features import FeatureColumn, FeatureKind
 
@@ -89,18 +90,6 @@ class CleaningConfig:
     keep_latest_by: Optional[str] = None
     source_priority: tuple[str, ...] = ()
     required_columns: tuple[str, ...] = ()
-
-
-@dataclasses.dataclass(frozen=True)
-class TrainingConfig:
-    """Trainer settings passed to `models.model.run_fn`."""
-
-    train_steps: int = 2000
-    eval_steps: int = 200
-    epochs: int = 5
-    batch_size: int = 64
-    hidden_units: tuple[int, ...] = (32, 16)
-    learning_rate: float = 0.003
 
 
 @dataclasses.dataclass(frozen=True)
@@ -293,7 +282,22 @@ def _read_sources(r: _Reader, raw: Any, base_dir: str) -> tuple[SourceConfig, ..
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise r.error("sources", f"source name {duplicates[0]!r} is used more than once")
+    # ExampleGen reads every source from one input base: one filesystem.
+    first = _scheme(sources[0].path)
+    for i, source in enumerate(sources[1:], start=1):
+        if _scheme(source.path) != first:
+            raise r.error(
+                f"sources[{i}].path",
+                f"{source.path} is {_scheme(source.path) or 'a local folder'}, but sources[0].path "
+                f"is {first or 'a local folder'}; all sources must be on one filesystem "
+                "(all local, or all on the same storage such as gs://)",
+            )
     return tuple(sources)
+
+
+def _scheme(path: str) -> str:
+    """`gs://b/x` -> `gs://`; a local path -> ''."""
+    return path.split("://", 1)[0] + "://" if "://" in path else ""
 
 
 def _read_features(r: _Reader, raw: Any) -> tuple[FeatureColumn, ...]:
@@ -445,6 +449,9 @@ def _read_training(r: _Reader, raw: Any) -> TrainingConfig:
         hidden_units=hidden,
         learning_rate=r.number(
             raw.get("learning_rate", defaults.learning_rate), "training.learning_rate", 1e-9, 10.0
+        ),
+        embedding_dim=r.integer(
+            raw.get("embedding_dim", defaults.embedding_dim), "training.embedding_dim", 1
         ),
     )
 

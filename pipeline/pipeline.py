@@ -16,20 +16,37 @@ from tfx import v1 as tfx
 from components.clean_examples.component import CleanExamples
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
-from pipeline import code_fingerprint
+from pipeline import code_versions
 from pipeline.config import PipelineConfig, SourceConfig
+from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms import features
 
 PREPROCESSING_FN = "transforms.preprocessing.preprocessing_fn"
 RUN_FN = "models.model.run_fn"
+# The custom_config key of Transform's and Trainer's code version (see code_versions).
+CODE_VERSION = "code_version"
 
 
 def _common_base(paths: Sequence[str]) -> str:
-    """Returns the deepest folder containing every path (URIs keep their scheme)."""
-    if all("://" in p for p in paths):
-        return posixpath.commonpath(paths).replace(":/", "://", 1)
-    return os.path.commonpath([os.path.abspath(p) for p in paths])
+    """Returns the deepest folder containing every path (URIs keep their scheme).
+
+    Sources in different buckets share only the scheme's root (`gs://`), which
+    ExampleGen joins with each split's `<bucket>/<folder>/*.csv` pattern.
+
+    Raises:
+      ValueError: The paths mix local folders and URIs, or URI schemes (the
+        config reader reports this first, naming the fields).
+    """
+    uris = [p for p in paths if "://" in p]
+    if not uris:
+        return os.path.commonpath([os.path.abspath(p) for p in paths])
+    schemes = {p.split("://", 1)[0] for p in paths}
+    if len(uris) != len(paths) or len(schemes) != 1:
+        raise ValueError(f"sources must all be local folders or all under one URI scheme: {paths}")
+    [scheme] = schemes
+    common = posixpath.commonpath([p.split("://", 1)[1].strip("/") for p in uris])
+    return f"{scheme}://{common}" if common else f"{scheme}://"
 
 
 def example_gen_input_config(
@@ -46,7 +63,7 @@ def example_gen_input_config(
         relative = (
             os.path.relpath(source.path, base)
             if "://" not in base
-            else (source.path[len(base) :].strip("/") or ".")
+            else (source.path.rstrip("/")[len(base) :].strip("/") or ".")
         )
         pattern = "*.csv" if relative == "." else posixpath.join(relative, "*.csv")
         splits.append(tfx.proto.Input.Split(name=source.name, pattern=pattern))
@@ -87,18 +104,18 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
             examples=raw_examples,
             id_key=config.id_key,
             spam_list=spam_list,
-            spam_id_key=cleaning.spam_list.id_column if cleaning.spam_list else None,
+            spam_id_column=cleaning.spam_list.id_column if cleaning.spam_list else None,
             id_map=id_map,
-            alias_key=cleaning.id_map.alias_column if cleaning.id_map else None,
-            canonical_key=cleaning.id_map.canonical_column if cleaning.id_map else None,
-            timestamp_key=cleaning.keep_latest_by,
+            alias_column=cleaning.id_map.alias_column if cleaning.id_map else None,
+            canonical_column=cleaning.id_map.canonical_column if cleaning.id_map else None,
+            keep_latest_by=cleaning.keep_latest_by,
             source_priority=cleaning.source_priority,
             required_columns=cleaning.required_columns,
             label_key=config.label,
             source_tags={
                 name: entry.row_tags() for name, entry in (config.inventory or {}).items()
             },
-            code_version=code_fingerprint.fingerprint_packages(["components"]),
+            code_version=code_versions.component_version("components.clean_examples"),
         )
     )
     return components
@@ -167,6 +184,7 @@ def create_pipeline(
         input_config=input_config,
         label_key=config.label,
         inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
+        code_version=code_versions.component_version("components.source_example_gen"),
     ).with_id("CsvExampleGen")
 
     cleaning = cleaning_components(config, example_gen.outputs["examples"])
@@ -175,10 +193,10 @@ def create_pipeline(
         examples=clean.outputs["cleaned_examples"],
         label_key=config.label,
         splits=config.split.ratios,
-        stratify_keys=config.split.stratify_by,
-        group_key=config.split.group_by,
+        stratify_by=config.split.stratify_by,
+        group_by=config.split.group_by,
         seed=config.split.seed,
-        code_version=code_fingerprint.fingerprint_packages(["components"]),
+        code_version=code_versions.component_version("components.stratified_split"),
     )
     split_examples = split.outputs["split_examples"]
 
@@ -190,14 +208,16 @@ def create_pipeline(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
 
-    code_hash = code_fingerprint.fingerprint_packages(["transforms", "models"])
     feature_config = features.to_custom_config(config.features, config.label)
     transform = tfx.components.Transform(
         examples=split_examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(config.split.names)),
-        custom_config={**feature_config, "code_fingerprint": code_hash},
+        custom_config={
+            **feature_config,
+            CODE_VERSION: code_versions.code_version([PREPROCESSING_FN.rsplit(".", 1)[0]]),
+        },
     )
 
     training = config.training
@@ -210,14 +230,9 @@ def create_pipeline(
         eval_args=tfx.proto.EvalArgs(splits=["dev"], num_steps=training.eval_steps),
         custom_config={
             **feature_config,
-            "code_fingerprint": code_hash,
+            CODE_VERSION: code_versions.code_version([RUN_FN.rsplit(".", 1)[0]]),
             "seed": config.split.seed,
-            "training": {
-                "epochs": training.epochs,
-                "batch_size": training.batch_size,
-                "hidden_units": list(training.hidden_units),
-                "learning_rate": training.learning_rate,
-            },
+            TRAINING_CONFIG_KEY: training.to_custom_config(),
         },
     )
 

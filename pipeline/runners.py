@@ -14,13 +14,12 @@ Metadata: an embedded SQLite store at `<output.root>/metadata.sqlite` by default
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 import re
 from typing import Iterable, Optional
 
-from pipeline.errors import CascadeError
+from core.errors import CascadeError
 
 PROFILES = ("local", "local-parallel", "dataflow")
 SETUP_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "setup.py")
@@ -148,60 +147,6 @@ def beam_pipeline_args(
     raise CascadeError(
         f"unknown runner profile {profile!r} (expected one of: {', '.join(PROFILES)})"
     )
-
-
-def add_runner_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds `--profile` (alias `--runner`) and the Dataflow flags to a command."""
-    parser.add_argument(
-        "--profile", "--runner", dest="profile", default="local", choices=PROFILES,
-        help="Beam runner profile",
-    )  # fmt: skip
-    group = parser.add_argument_group("Dataflow (with --runner dataflow)")
-    group.add_argument("--project", help="Google Cloud project")
-    group.add_argument("--region", help="Dataflow region, e.g. us-central1")
-    group.add_argument("--bucket", help="gs:// location for artifacts, temp and staging files")
-    group.add_argument("--machine-type", help=f"worker type (default {DEFAULT_MACHINE_TYPE})")
-    group.add_argument(
-        "--max-workers", type=int, help=f"workers per job at most (default {DEFAULT_MAX_WORKERS})"
-    )
-    group.add_argument("--sdk-container-image", help="custom worker image (optional)")
-
-
-def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
-    """The validated Dataflow options of a `--runner dataflow` command line, else None.
-
-    Raises:
-      CascadeError: A Dataflow flag is missing or invalid, or one is given
-        without `--runner dataflow` (naming it).
-    """
-    dataflow_flags = (
-        "project",
-        "region",
-        "bucket",
-        "machine_type",
-        "max_workers",
-        "sdk_container_image",
-    )
-    given = [f for f in dataflow_flags if getattr(args, f, None) is not None]
-    if args.profile != "dataflow":
-        if given:
-            raise CascadeError(
-                f"--{given[0].replace('_', '-')} only applies with --runner dataflow"
-            )
-        return None
-    missing = [f"--{f}" for f in ("project", "region", "bucket") if not getattr(args, f, None)]
-    if missing:
-        raise CascadeError(f"--runner dataflow needs {', '.join(missing)}")
-    options = DataflowOptions(
-        project=args.project,
-        region=args.region,
-        bucket=args.bucket,
-        machine_type=args.machine_type or DEFAULT_MACHINE_TYPE,
-        max_workers=DEFAULT_MAX_WORKERS if args.max_workers is None else args.max_workers,
-        sdk_container_image=args.sdk_container_image,
-    )
-    options.validate()
-    return options
 
 
 def check_on_gcs(paths: Iterable[tuple[str, str]]) -> None:

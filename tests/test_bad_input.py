@@ -25,7 +25,8 @@ if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the packa
 
 import run_local  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
-from pipeline import metadata, preflight  # noqa: E402
+from metadata import connection  # noqa: E402
+from pipeline import preflight  # noqa: E402
 
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 DEMO_WEB_CSV = REPO_ROOT / "data" / "demo" / "web" / "users.csv"
@@ -113,7 +114,7 @@ def no_pipeline_run(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(*args, **kwargs) -> None:
         raise AssertionError("the pipeline was started (a metadata connection was made)")
 
-    monkeypatch.setattr(metadata, "connection_config", refuse)
+    monkeypatch.setattr(connection, "connection_config", refuse)
 
 
 def run_cli(project: Project, capsys: pytest.CaptureFixture[str], *extra: str) -> str:

@@ -25,7 +25,7 @@ from pipeline.config import (
     load_config,
     parse_config,
 )
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from transforms.features import FeatureColumn, FeatureKind
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -56,7 +56,9 @@ TOP_LEVEL_KEYS = (
     "cleaning, evaluation, features, id_key, inventory, label, name, output, sources, split, "
     "training"
 )
-TRAINING_KEYS = "batch_size, epochs, eval_steps, hidden_units, learning_rate, train_steps"
+TRAINING_KEYS = (
+    "batch_size, embedding_dim, epochs, eval_steps, hidden_units, learning_rate, train_steps"
+)
 _DELETE = object()
 
 
@@ -213,12 +215,14 @@ def test_relative_config_path_resolves_against_its_folder(tmp_path, monkeypatch)
 def test_absolute_and_gcs_paths_are_kept(tmp_path):
     data = copy.deepcopy(BASE)
     data["sources"][0]["path"] = "gs://bucket/raw/web"
-    data["sources"][1]["path"] = "/srv/data/mobile"
+    data["sources"][1]["path"] = "gs://bucket/raw/mobile"
+    data["cleaning"] = {"spam_list": {"path": "/srv/data/spam", "id_column": "user_id"}}
     data["output"]["root"] = "gs://bucket/runs/tiny/"
 
     config = load_config(str(_write(tmp_path, data)))
 
-    assert [s.path for s in config.sources] == ["gs://bucket/raw/web", "/srv/data/mobile"]
+    assert [s.path for s in config.sources] == ["gs://bucket/raw/web", "gs://bucket/raw/mobile"]
+    assert config.cleaning.spam_list.path == "/srv/data/spam"
     assert config.output.root == "gs://bucket/runs/tiny/"
     assert config.output.pipeline_root == "gs://bucket/runs/tiny/pipeline"
     assert config.output.metadata_path == "gs://bucket/runs/tiny/metadata.sqlite"
@@ -685,3 +689,24 @@ def test_cleaning_by_id_needs_an_id_key(tmp_path, key):
     path = _write(tmp_path, data)
 
     assert _config_error(path).startswith(f"{path}: cleaning.{key}: needs id_key")
+
+
+@pytest.mark.parametrize(
+    "second, described",
+    [("gs://bucket/mobile", "gs://"), ("s3://bucket/mobile", "s3://")],
+)
+def test_sources_on_two_filesystems_are_an_error(tmp_path, second, described):
+    data = _edited(("sources", 0, "path"), "gs://bucket/web") if described == "s3://" else BASE
+    data = copy.deepcopy(data)
+    data["sources"][1]["path"] = second
+    message = _config_error(_write(tmp_path, data))
+    assert "sources[1].path" in message and described in message
+    assert "all sources must be on one filesystem" in message
+
+
+def test_sources_in_two_buckets_are_fine(tmp_path):
+    data = copy.deepcopy(BASE)
+    data["sources"][0]["path"] = "gs://bucket-a/web"
+    data["sources"][1]["path"] = "gs://bucket-b/mobile"
+    config = load_config(str(_write(tmp_path, data)))
+    assert [s.path for s in config.sources] == ["gs://bucket-a/web", "gs://bucket-b/mobile"]

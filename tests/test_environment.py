@@ -4,7 +4,7 @@ import logging
 
 import pytest
 
-from pipeline.environment import RedactSecrets
+from core.environment import RedactSecrets
 
 
 def _filtered(message, args=None, secrets=()):
@@ -32,3 +32,39 @@ def _filtered(message, args=None, secrets=()):
 )
 def test_passwords_are_redacted(message, args, expected):
     assert _filtered(message, args, secrets=["hunter2"]) == expected
+
+
+def test_a_logged_exception_is_redacted_in_the_log_file(tmp_path):
+    from core.environment import send_logs_to_file
+
+    log = tmp_path / "run.log"
+    root = logging.getLogger()
+    saved = list(root.handlers), root.level
+    try:
+        send_logs_to_file(str(log), verbose=False, secrets=["hunter2"])
+        try:
+            raise RuntimeError('cannot connect: mysql { user: "u" password: "hunter2" }')
+        except RuntimeError:
+            logging.getLogger("tfx").exception("the component failed")
+        for handler in root.handlers:
+            handler.flush()
+    finally:
+        for handler in list(root.handlers):
+            root.removeHandler(handler)
+            handler.close()
+        for handler in saved[0]:
+            root.addHandler(handler)
+        root.setLevel(saved[1])
+    text = log.read_text()
+    assert "the component failed" in text and "RuntimeError: cannot connect" in text
+    assert "hunter2" not in text and 'password: "***"' in text
+
+
+def test_the_failed_run_line_is_redacted():
+    from cli.run_pipeline import failure_message
+
+    error = RuntimeError("access denied for user cascade with password s3cret-pw")
+    line = failure_message(error, "out/run.log", RedactSecrets(["s3cret-pw"]))
+    assert "s3cret-pw" not in line
+    assert "error: the pipeline failed: RuntimeError: access denied" in line
+    assert "full log: out/run.log" in line

@@ -68,7 +68,7 @@ def test_the_check_finds_local_file_calls():
 
 
 # Commands whose inputs and outputs may be gs:// paths.
-CHECKED_MODULES = ("pipeline/predict.py", "pipeline/scoring_metadata.py")
+CHECKED_MODULES = ("serving/scoring.py", "serving/model.py", "metadata/scoring_records.py")
 
 
 @pytest.mark.parametrize(

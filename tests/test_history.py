@@ -6,8 +6,10 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import history, lineage_cli, run_results
-from pipeline.errors import CascadeError
+from cli import lineage as lineage_cli
+from cli.history_table import format_history
+from metadata import history, run_results
+from core.errors import CascadeError
 
 
 def _point(run: str, rows: int | None, metric: float | None = 0.8, growth=None) -> history.RunPoint:
@@ -35,7 +37,7 @@ def test_a_run_without_results_is_skipped_when_comparing():
 
 
 def test_table_shows_missing_values_as_dashes():
-    text = history.format_history("p", [_point("a", 100), _point("failed", None, None)], "auc")
+    text = format_history("p", [_point("a", 100), _point("failed", None, None)], "auc")
     last = text.splitlines()[-1].split()
     assert last == ["2", "failed", "-", "-", "-", "-"]
 

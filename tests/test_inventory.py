@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from pipeline.config import load_config
-from pipeline.errors import ConfigError
+from core.errors import ConfigError
 from tests.test_config import BASE
 
 ENTRY = {

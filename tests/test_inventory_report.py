@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from pipeline.inventory_report import Inventory, SourceRow, format_inventory
+from cli.inventory_table import format_inventory
+from metadata.inventory_report import Inventory, SourceRow
 
 
 def _measured(rows: int, labelled: int, rate: float | None) -> dict:

@@ -1,7 +1,7 @@
 """DOT output of a lineage graph: labels, escaping, edges and the highlighted root."""
 
-from pipeline.lineage import ArtifactInfo, ExecutionInfo, LineageGraph
-from pipeline.lineage_cli import to_dot
+from metadata.lineage import ArtifactInfo, ExecutionInfo, LineageGraph
+from cli.lineage import to_dot
 
 
 def _graph() -> LineageGraph:

@@ -31,11 +31,13 @@ from tfx.proto import example_gen_pb2  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
-from pipeline import predict  # noqa: E402
-from pipeline.errors import CascadeError  # noqa: E402
+from core.errors import CascadeError  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
-from transforms import batch, features, preprocessing, serving_input  # noqa: E402
+from models import raw_features  # noqa: E402
+from serving import batch_transform, scoring, serving_input  # noqa: E402
+from serving.model import ServingModel  # noqa: E402
+from transforms import features, preprocessing  # noqa: E402
 
 LABEL = "label"
 COLUMNS = [
@@ -311,7 +313,7 @@ def test_training_is_reproducible_with_the_same_seed(trained: Trained, tmp_path:
 
 
 def test_training_config_rejects_bad_values() -> None:
-    with pytest.raises(ValueError, match=r"training\.batch_size must be > 0, got 0"):
+    with pytest.raises(ValueError, match=r"training\.batch_size must be a positive integer, got 0"):
         model_lib.TrainingConfig.from_custom_config({"training": {"batch_size": 0}})
     with pytest.raises(ValueError, match=r"training: unknown keys \['batchsize'\]"):
         model_lib.TrainingConfig.from_custom_config({"training": {"batchsize": 8}})
@@ -358,12 +360,12 @@ def _write_csv(path: Path, rows: list[Row], columns: list[str]) -> None:
 
 
 def test_model_folder_carries_its_raw_columns(trained: Trained) -> None:
-    text = (trained.serving_dir / serving_input.RAW_FEATURES_FILE).read_text()
-    assert serving_input.columns_from_json(text) == [
-        serving_input.RawColumn("amount", serving_input.FLOAT, required=False),
-        serving_input.RawColumn("purchases", serving_input.FLOAT, required=False),
-        serving_input.RawColumn("country", serving_input.STRING, required=False),
-        serving_input.RawColumn("signup_ts", serving_input.INT64, required=False),
+    text = (trained.serving_dir / raw_features.RAW_FEATURES_FILE).read_text()
+    assert raw_features.columns_from_json(text) == [
+        raw_features.RawColumn("amount", raw_features.FLOAT, required=False),
+        raw_features.RawColumn("purchases", raw_features.FLOAT, required=False),
+        raw_features.RawColumn("country", raw_features.STRING, required=False),
+        raw_features.RawColumn("signup_ts", raw_features.INT64, required=False),
     ]
 
 
@@ -372,8 +374,8 @@ def test_batch_scoring_gives_the_signature_scores(trained: Trained, tmp_path: Pa
     source = tmp_path / "new_users.csv"
     _write_csv(source, rows, ["user_id", "amount", "purchases", "country", "signup_ts"])
     output = tmp_path / "out" / "predictions.csv"
-    model = predict.ServingModel(str(trained.serving_dir))
-    result = predict.score_csv(model, str(source), str(output), keep=["user_id"], batch_size=7)
+    model = ServingModel(str(trained.serving_dir))
+    result = scoring.score_csv(model, str(source), str(output), keep=["user_id"], batch_size=7)
     assert result.rows == len(rows)
     lines = output.read_text().splitlines()
     assert lines[0] == "line,user_id,score"
@@ -387,26 +389,26 @@ def test_batch_scoring_gives_the_signature_scores(trained: Trained, tmp_path: Pa
 def test_batch_scoring_names_a_bad_cell_and_scores_a_header_only_file(
     trained: Trained, tmp_path: Path
 ) -> None:
-    model = predict.ServingModel(str(trained.serving_dir))
+    model = ServingModel(str(trained.serving_dir))
     bad = tmp_path / "bad.csv"
     bad.write_text("amount,country\n1.5,US\nlots,DE\n")
     with pytest.raises(
         serving_input.ServingInputError,
         match=r"bad\.csv, line 3, column 'amount': 'lots' is not a finite number",
     ):
-        predict.score_csv(model, str(bad), str(tmp_path / "bad_predictions.csv"))
+        scoring.score_csv(model, str(bad), str(tmp_path / "bad_predictions.csv"))
     assert not list(tmp_path.glob("bad_predictions*")), "a failed scoring left a file"
     previous = tmp_path / "previous.csv"
     previous.write_text("line,score\n2,0.5\n")
     with pytest.raises(serving_input.ServingInputError, match=r"line 3, column .amount.: .lots."):
-        predict.score_csv(model, str(bad), str(previous))
+        scoring.score_csv(model, str(bad), str(previous))
     assert previous.read_text() == "line,score\n2,0.5\n", "a failed scoring overwrote a file"
     with pytest.raises(CascadeError, match="is the input file"):
-        predict.score_csv(model, str(bad), str(bad))
+        scoring.score_csv(model, str(bad), str(bad))
     header_only = tmp_path / "header_only.csv"
     header_only.write_text("amount,country\n")
     output = tmp_path / "empty_predictions.csv"
-    assert predict.score_csv(model, str(header_only), str(output)).rows == 0
+    assert scoring.score_csv(model, str(header_only), str(output)).rows == 0
     assert output.read_text() == "line,score\n"
 
 
@@ -420,7 +422,7 @@ def test_training_serving_and_batch_transform_give_identical_features(
         for row in rows:
             writer.write(_serialize(row))
     output = tmp_path / "batch"
-    report = batch.run_batch_transform(
+    report = batch_transform.run_batch_transform(
         str(raw_file),
         str(trained.transform_dir),
         [c.name for c in COLUMNS] + [LABEL],
@@ -458,7 +460,7 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
         match=r"1 of 3 rows cannot be transformed, so no output was kept; first: .*bad\.csv, "
         r"line 3, column 'signup_ts': 'yesterday' is not an integer",
     ):
-        batch.run_batch_transform(
+        batch_transform.run_batch_transform(
             str(source),
             str(trained.transform_dir),
             [c.name for c in COLUMNS],
@@ -501,7 +503,7 @@ def test_batch_transform_translates_to_a_dataflow_job(trained: Trained, tmp_path
     source = tmp_path / "new.csv"
     _write_csv(source, trained.rows[:5], ["amount", "purchases", "country", "signup_ts"])
     pipeline = dataflow_dry_run.dataflow_pipeline()
-    batch.build(
+    batch_transform.build(
         pipeline,
         [str(source)],
         str(trained.transform_dir),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import run_results
+from metadata import run_results
 
 
 def _statistics_folder(tmp_path, counts: dict[str, int]) -> str:

@@ -15,8 +15,9 @@ if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the packa
 
 import run_local  # noqa: E402
 from pipeline import config as config_lib  # noqa: E402
+from cli import flags  # noqa: E402
 from pipeline import runners  # noqa: E402
-from pipeline.errors import CascadeError  # noqa: E402
+from core.errors import CascadeError  # noqa: E402
 from pipeline.runners import DataflowOptions  # noqa: E402
 
 GOOD = DataflowOptions(project="my-project", region="us-central1", bucket="gs://my-bucket/team")
@@ -24,7 +25,7 @@ GOOD = DataflowOptions(project="my-project", region="us-central1", bucket="gs://
 
 def _flags(*argv: str) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    runners.add_runner_flags(parser)
+    flags.add_runner_flags(parser)
     return parser.parse_args(argv)
 
 
@@ -92,14 +93,14 @@ def test_dataflow_options_name_the_bad_flag(options, message):
 
 
 def test_dataflow_flags_need_the_dataflow_runner_and_all_three_locations():
-    assert runners.dataflow_from_args(_flags()) is None
+    assert flags.dataflow_from_args(_flags()) is None
     with pytest.raises(CascadeError, match=r"^--project only applies with --runner dataflow$"):
-        runners.dataflow_from_args(_flags("--project", "my-project"))
+        flags.dataflow_from_args(_flags("--project", "my-project"))
     with pytest.raises(CascadeError, match=r"^--max-workers only applies with --runner dataflow$"):
-        runners.dataflow_from_args(_flags("--max-workers", "8"))
+        flags.dataflow_from_args(_flags("--max-workers", "8"))
     with pytest.raises(CascadeError, match=r"^--runner dataflow needs --region, --bucket$"):
-        runners.dataflow_from_args(_flags("--runner", "dataflow", "--project", "my-project"))
-    options = runners.dataflow_from_args(
+        flags.dataflow_from_args(_flags("--runner", "dataflow", "--project", "my-project"))
+    options = flags.dataflow_from_args(
         _flags(
             "--runner=dataflow",
             "--project=my-project",

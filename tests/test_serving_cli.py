@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import predict
-from transforms import batch
+from cli import batch_transform as batch
+from cli import predict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_CONFIG = str(ROOT / "configs" / "demo.yaml")

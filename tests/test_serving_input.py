@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 import tensorflow as tf
 
-from transforms import serving_input
-from transforms.serving_input import FLOAT, INT64, STRING, RawColumn, ServingInputError
+from serving import serving_input
+from models.raw_features import FLOAT, INT64, STRING, RawColumn
+from serving.serving_input import ServingInputError
 
 COLUMNS = [
     RawColumn("age", INT64, required=False),
@@ -22,28 +23,6 @@ def _features(record: bytes) -> dict:
         name: list(getattr(f, f.WhichOneof("kind")).value)
         for name, f in example.features.feature.items()
     }
-
-
-def test_columns_follow_the_feature_spec_types_and_presence():
-    spec = {
-        "age": tf.io.VarLenFeature(tf.int64),
-        "score": tf.io.FixedLenFeature([1], tf.float32),
-        "country": tf.io.FixedLenFeature([], tf.string, default_value=""),
-        "ignored": tf.io.VarLenFeature(tf.string),
-    }
-    columns = serving_input.columns_from_feature_spec(spec, ["age", "score", "country"])
-    assert columns == [
-        RawColumn("age", INT64, False),
-        RawColumn("score", FLOAT, True),
-        RawColumn("country", STRING, False),  # a default makes it optional
-    ]
-
-
-def test_columns_survive_json_and_give_back_a_matching_feature_spec():
-    assert serving_input.columns_from_json(serving_input.columns_to_json(COLUMNS)) == COLUMNS
-    spec = serving_input.feature_spec(COLUMNS)
-    assert spec["status"] == tf.io.FixedLenFeature([1], tf.string)
-    assert spec["age"] == tf.io.VarLenFeature(tf.int64)
 
 
 def test_a_csv_row_becomes_a_typed_example_and_empty_cells_are_missing():

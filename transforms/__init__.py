@@ -1,1 +1,1 @@
-"""tf.Transform preprocessing shared by training, serving and batch transform."""
+"""What the Transform component loads: feature kinds and the preprocessing_fn."""

@@ -30,7 +30,6 @@ from transforms import features
 RawTensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
 
 SECONDS_PER_DAY = 86400
-SECONDS_PER_HOUR = 3600
 # 1970-01-01 was a Thursday; with Monday = 0 it is day 3.
 EPOCH_DAY_OF_WEEK = 3
 

@@ -108,7 +108,9 @@ class RowFacts(beam.DoFn):
         reason, canonical, example = inspect_row(record, source, aliases, options)
         if reason is not None or canonical is None:
             return
-        timestamp = numeric_value(example, options.timestamp_key) if options.timestamp_key else None
+        timestamp = (
+            numeric_value(example, options.keep_latest_by) if options.keep_latest_by else None
+        )
         labels = values_in(example.features.feature, options.label_key) if options.label_key else []
         yield (
             canonical,
@@ -294,15 +296,15 @@ def tag_rejected(tags: tuple[tuple[str, str], ...], record: bytes, reason: str) 
 def alias_pairs(record: bytes, options: CleanOptions) -> Iterator[tuple[str, str]]:
     """(alias, canonical) of one id-map row; rows missing either are skipped."""
     example = tf.train.Example.FromString(record)
-    alias = single_value(example, options.alias_key)
-    canonical = single_value(example, options.canonical_key)
+    alias = single_value(example, options.alias_column)
+    canonical = single_value(example, options.canonical_column)
     if alias is not None and canonical is not None and alias != canonical:
         yield alias, canonical
 
 
 def spam_ids(record: bytes, options: CleanOptions) -> Iterator[str]:
     """The id of one spam-list row, if it has one."""
-    value = single_value(tf.train.Example.FromString(record), options.spam_id_key)
+    value = single_value(tf.train.Example.FromString(record), options.spam_id_column)
     if value is not None:
         yield value
 

@@ -34,11 +34,11 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         examples: tfx.dsl.Channel,
         id_key: Optional[str] = None,
         spam_list: Optional[tfx.dsl.Channel] = None,
-        spam_id_key: Optional[str] = None,
+        spam_id_column: Optional[str] = None,
         id_map: Optional[tfx.dsl.Channel] = None,
-        alias_key: Optional[str] = None,
-        canonical_key: Optional[str] = None,
-        timestamp_key: Optional[str] = None,
+        alias_column: Optional[str] = None,
+        canonical_column: Optional[str] = None,
+        keep_latest_by: Optional[str] = None,
         source_priority: Sequence[str] = (),
         required_columns: Sequence[str] = (),
         label_key: Optional[str] = None,
@@ -51,11 +51,11 @@ class CleanExamples(tfx.types.BaseBeamComponent):
           examples: Raw examples, one split per source.
           id_key: The column identifying a person (None: no spam match, no merge).
           spam_list: Examples listing spam account ids.
-          spam_id_key: The spam list's id column.
+          spam_id_column: The spam list's id column.
           id_map: Examples mapping alias ids to canonical ids.
-          alias_key: The id map's alias column.
-          canonical_key: The id map's canonical column.
-          timestamp_key: Keep the most recent of one person's rows by this column.
+          alias_column: The id map's alias column.
+          canonical_column: The id map's canonical column.
+          keep_latest_by: Keep the most recent of one person's rows by this column.
           source_priority: Ties on recency go to the source listed first.
           required_columns: Quarantine rows missing any of these.
           label_key: Count label conflicts among merged rows.
@@ -69,12 +69,12 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         options = CleanOptions(
             id_key=id_key,
             required_columns=tuple(required_columns),
-            timestamp_key=timestamp_key,
+            keep_latest_by=keep_latest_by,
             source_priority=tuple(source_priority),
             label_key=label_key,
-            spam_id_key=spam_id_key,
-            alias_key=alias_key,
-            canonical_key=canonical_key,
+            spam_id_column=spam_id_column,
+            alias_column=alias_column,
+            canonical_column=canonical_column,
             has_spam_list=spam_list is not None,
             has_id_map=id_map is not None,
             source_tags={k: dict(v) for k, v in (source_tags or {}).items()},
@@ -84,8 +84,8 @@ class CleanExamples(tfx.types.BaseBeamComponent):
                 examples=examples,
                 spam_list=spam_list,
                 id_map=id_map,
-                options=options.to_json(),
                 code_version=code_version,
+                **options.to_exec_properties(),
                 cleaned_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
                 rejected_examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
             )

@@ -94,12 +94,12 @@ def check_inputs(
     if not _require_features(examples, "source", required, options.added_features):
         raise CleaningInputError(f"CleanExamples: the input examples are empty ({examples.uri})")
     if spam_list is not None:
-        _require_features(spam_list, "spam list", {options.spam_id_key: "spam_id_key"})
+        _require_features(spam_list, "spam list", {options.spam_id_column: "spam_id_column"})
     if id_map is not None:
         _require_features(
             id_map,
             "id map",
-            {options.alias_key: "alias_key", options.canonical_key: "canonical_key"},
+            {options.alias_column: "alias_column", options.canonical_column: "canonical_column"},
         )
 
 
@@ -143,13 +143,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
           input_dict: `examples` (one split per source); optional `spam_list`
             and `id_map` Examples.
           output_dict: `cleaned_examples`, `rejected_examples`.
-          exec_properties: `options`: CleanOptions as JSON.
+          exec_properties: CleanOptions' fields (see `spec`).
 
         Raises:
           CleaningInputError: A missing or clashing column, empty input, or an
             inconsistent id map (naming the ids).
         """
-        options = CleanOptions.from_json(exec_properties[spec.OPTIONS_KEY])
+        options = CleanOptions.from_exec_properties(
+            exec_properties,
+            has_spam_list=bool(input_dict.get(spec.SPAM_LIST_KEY)),
+            has_id_map=bool(input_dict.get(spec.ID_MAP_KEY)),
+        )
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         spam_list = _single(input_dict, spec.SPAM_LIST_KEY)
         id_map = _single(input_dict, spec.ID_MAP_KEY)

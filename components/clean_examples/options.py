@@ -5,7 +5,9 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from typing import Optional
+from typing import Any, Mapping, Optional
+
+from components.clean_examples import spec
 
 SOURCE_FEATURE = "source"
 CANONICAL_ID_FEATURE = "canonical_id"
@@ -21,13 +23,13 @@ class CleanOptions:
       id_key: The column identifying a person. Without it there is nothing to
         merge or match against a spam list; rows are only tagged and checked.
       required_columns: Rows missing any of these are quarantined.
-      timestamp_key: Among one person's rows, the most recent by this column
+      keep_latest_by: Among one person's rows, the most recent by this column
         is kept.
       source_priority: Ties on recency go to the source listed first.
       label_key: Used to count label conflicts among merged rows.
-      spam_id_key: The spam list's id column (required with a spam list).
-      alias_key: The id map's alias column (required with an id map).
-      canonical_key: The id map's canonical column (required with an id map).
+      spam_id_column: The spam list's id column (required with a spam list).
+      alias_column: The id map's alias column (required with an id map).
+      canonical_column: The id map's canonical column (required with an id map).
       has_spam_list: Whether a spam list input is wired.
       has_id_map: Whether an id map input is wired.
       source_tags: Source -> {feature: value} added to each of its rows beside
@@ -37,12 +39,12 @@ class CleanOptions:
 
     id_key: Optional[str] = None
     required_columns: tuple[str, ...] = ()
-    timestamp_key: Optional[str] = None
+    keep_latest_by: Optional[str] = None
     source_priority: tuple[str, ...] = ()
     label_key: Optional[str] = None
-    spam_id_key: Optional[str] = None
-    alias_key: Optional[str] = None
-    canonical_key: Optional[str] = None
+    spam_id_column: Optional[str] = None
+    alias_column: Optional[str] = None
+    canonical_column: Optional[str] = None
     has_spam_list: bool = False
     has_id_map: bool = False
     source_tags: dict[str, dict[str, str]] = dataclasses.field(default_factory=dict)
@@ -78,20 +80,61 @@ class CleanOptions:
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)
 
+    def to_exec_properties(self) -> dict[str, Any]:
+        """The component's execution parameters (JSON strings for lists and mappings).
+
+        Whether a spam list or id map is wired is not a parameter: the executor
+        sees its inputs.
+        """
+        return {
+            spec.ID_KEY: self.id_key,
+            spec.REQUIRED_COLUMNS_KEY: json.dumps(list(self.required_columns)),
+            spec.KEEP_LATEST_BY_KEY: self.keep_latest_by,
+            spec.SOURCE_PRIORITY_KEY: json.dumps(list(self.source_priority)),
+            spec.LABEL_KEY: self.label_key,
+            spec.SPAM_ID_COLUMN_KEY: self.spam_id_column,
+            spec.ALIAS_COLUMN_KEY: self.alias_column,
+            spec.CANONICAL_COLUMN_KEY: self.canonical_column,
+            spec.SOURCE_TAGS_KEY: json.dumps(self.source_tags, sort_keys=True),
+        }
+
+    @classmethod
+    def from_exec_properties(
+        cls, properties: Mapping[str, Any], has_spam_list: bool, has_id_map: bool
+    ) -> "CleanOptions":
+        """Reads what `to_exec_properties` wrote (None/absent optionals allowed).
+
+        Raises:
+          ValueError: The options are inconsistent (see `_validate`).
+        """
+        return cls(
+            id_key=properties.get(spec.ID_KEY) or None,
+            required_columns=tuple(json.loads(properties.get(spec.REQUIRED_COLUMNS_KEY) or "[]")),
+            keep_latest_by=properties.get(spec.KEEP_LATEST_BY_KEY) or None,
+            source_priority=tuple(json.loads(properties.get(spec.SOURCE_PRIORITY_KEY) or "[]")),
+            label_key=properties.get(spec.LABEL_KEY) or None,
+            spam_id_column=properties.get(spec.SPAM_ID_COLUMN_KEY) or None,
+            alias_column=properties.get(spec.ALIAS_COLUMN_KEY) or None,
+            canonical_column=properties.get(spec.CANONICAL_COLUMN_KEY) or None,
+            has_spam_list=has_spam_list,
+            has_id_map=has_id_map,
+            source_tags=json.loads(properties.get(spec.SOURCE_TAGS_KEY) or "{}"),
+        )
+
 
 def _validate(options: CleanOptions) -> None:
     """Raises ValueError naming the first inconsistent option."""
     if (options.has_spam_list or options.has_id_map) and not options.id_key:
         raise ValueError("CleanExamples: a spam list or id map needs id_key")
-    if options.has_spam_list and not options.spam_id_key:
-        raise ValueError("CleanExamples: spam_id_key (the spam list's id column) is required")
-    if options.has_id_map and not (options.alias_key and options.canonical_key):
+    if options.has_spam_list and not options.spam_id_column:
+        raise ValueError("CleanExamples: spam_id_column (the spam list's id column) is required")
+    if options.has_id_map and not (options.alias_column and options.canonical_column):
         raise ValueError(
-            "CleanExamples: alias_key and canonical_key (the id map's columns) are required"
+            "CleanExamples: alias_column and canonical_column (the id map's columns) are required"
         )
-    if options.timestamp_key and not options.id_key:
-        raise ValueError("CleanExamples: timestamp_key only applies with an id_key")
-    named = [options.id_key, options.timestamp_key, options.label_key, *options.required_columns]
+    if options.keep_latest_by and not options.id_key:
+        raise ValueError("CleanExamples: keep_latest_by only applies with an id_key")
+    named = [options.id_key, options.keep_latest_by, options.label_key, *options.required_columns]
     clash = sorted({n for n in named if n in options.added_features})
     if clash:
         raise ValueError(

@@ -11,7 +11,17 @@ ID_MAP_KEY = "id_map"
 CLEANED_KEY = "cleaned_examples"
 REJECTED_KEY = "rejected_examples"
 
-OPTIONS_KEY = "options"  # JSON of CleanOptions
+# One execution parameter per CleanOptions field, named like the config's
+# options (`cleaning.keep_latest_by` -> keep_latest_by); lists and mappings as JSON.
+ID_KEY = "id_key"
+REQUIRED_COLUMNS_KEY = "required_columns"  # JSON [name, ...]
+KEEP_LATEST_BY_KEY = "keep_latest_by"
+SOURCE_PRIORITY_KEY = "source_priority"  # JSON [source, ...]
+LABEL_KEY = "label_key"
+SPAM_ID_COLUMN_KEY = "spam_id_column"
+ALIAS_COLUMN_KEY = "alias_column"
+CANONICAL_COLUMN_KEY = "canonical_column"
+SOURCE_TAGS_KEY = "source_tags"  # JSON {source: {feature: value}}
 # A fingerprint of the component's code: TFX's cache key sees parameters, not
 # code, so a new version would otherwise reuse outputs of the old one.
 CODE_VERSION_KEY = "code_version"
@@ -21,7 +31,15 @@ class CleanExamplesSpec(component_spec.ComponentSpec):
     """CleanExamples' inputs, outputs and parameters."""
 
     PARAMETERS = {
-        OPTIONS_KEY: component_spec.ExecutionParameter(type=str),
+        ID_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        REQUIRED_COLUMNS_KEY: component_spec.ExecutionParameter(type=str),
+        KEEP_LATEST_BY_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        SOURCE_PRIORITY_KEY: component_spec.ExecutionParameter(type=str),
+        LABEL_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        SPAM_ID_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        ALIAS_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        CANONICAL_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        SOURCE_TAGS_KEY: component_spec.ExecutionParameter(type=str),
         CODE_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping
 
 import apache_beam as beam
 from apache_beam.transforms.window import GlobalWindows
-from tfx.dsl.io import fileio
+from tfx.v1.dsl.io import fileio
 
 # The tagged output on which DoFns using BundleCounter emit their counts.
 COUNTS = "counts"

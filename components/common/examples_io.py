@@ -18,7 +18,7 @@ from apache_beam.io import tfrecordio
 
 # Not in the public tfx.v1 API: artifact_utils is the supported helper set used by
 # every stock component to encode split names and locate split folders.
-from tfx.dsl.io import fileio
+from tfx.v1.dsl.io import fileio
 from tfx.types import artifact, artifact_utils
 
 # The custom property ExampleGen writes (tfx.components.util.examples_utils).

@@ -13,10 +13,9 @@ from google.protobuf import any_pb2, struct_pb2
 from tfx import v1 as tfx
 
 # FileBasedExampleGen (the base CsvExampleGen builds on, the one that takes a
-# custom_config), BeamExecutorSpec and the CustomConfig proto are not exported by tfx.v1.
+# custom_config) and BeamExecutorSpec are not exported by tfx.v1.
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
-from tfx.proto import example_gen_pb2
 
 from components.source_example_gen import executor
 
@@ -32,6 +31,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         input_config: tfx.proto.Input,
         label_key: str,
         inventory: Optional[Mapping[str, Mapping[str, Any]]] = None,
+        code_version: Optional[str] = None,
     ) -> None:
         """Builds the component.
 
@@ -41,9 +41,13 @@ class CsvSourceExampleGen(FileBasedExampleGen):
             split of the same name (a single source too).
           label_key: The label column, whose balance is measured per source.
           inventory: Source name -> declared fields (JSON-able), or None.
+          code_version: A fingerprint of the code; a new one invalidates TFX's
+            cache (the custom config is part of the cache key).
         """
         settings = struct_pb2.Struct()
         settings.update({"label_key": label_key, "inventory": dict(inventory or {})})
+        if code_version:
+            settings.update({"code_version": code_version})
         packed = any_pb2.Any()
         packed.Pack(settings)
         output_config = None
@@ -63,5 +67,5 @@ class CsvSourceExampleGen(FileBasedExampleGen):
             input_base=input_base,
             input_config=input_config,
             output_config=output_config,
-            custom_config=example_gen_pb2.CustomConfig(custom_config=packed),
+            custom_config=tfx.proto.CustomConfig(custom_config=packed),
         )

@@ -25,13 +25,13 @@ import apache_beam as beam
 import tensorflow as tf
 from google.protobuf import json_format, struct_pb2
 
-# The stock CSV executor, the ExampleGen config protos, artifact_utils and the
-# standard parameter names are not exported by tfx.v1; subclassing the executor
-# is how TFX documents custom ExampleGens.
+# The stock CSV executor, artifact_utils and the standard parameter names are
+# not exported by tfx.v1; subclassing the executor is how TFX documents custom
+# ExampleGens.
+from tfx import v1 as tfx
 from tfx.components.example_gen.csv_example_gen import executor as csv_executor
-from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
-from tfx.dsl.io import fileio
+from tfx.v1.dsl.io import fileio
 
 from components.common import counts
 from components.source_example_gen import facts
@@ -47,11 +47,12 @@ _FACTS_PATH_KEY = "_cascade_label_counts_path"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
-    """The component's settings: {"label_key": str, "inventory": {source: {...}} or None}."""
+    """The component's settings: {"label_key": str, "inventory": {source: {...}},
+    "code_version": str}; absent keys were not set."""
     text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not text:
         return {}
-    config = example_gen_pb2.CustomConfig()
+    config = tfx.proto.CustomConfig()
     json_format.Parse(text, config)
     struct = struct_pb2.Struct()
     config.custom_config.Unpack(struct)
@@ -136,7 +137,7 @@ class Executor(csv_executor.Executor):
 
 def _source_files(exec_properties: dict[str, Any]) -> dict[str, list[str]]:
     """Source (input split) name -> the files its pattern matches."""
-    input_config = example_gen_pb2.Input()
+    input_config = tfx.proto.Input()
     json_format.Parse(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
     base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     return {

@@ -17,7 +17,7 @@ import posixpath
 from typing import Any, Iterable, Mapping, Optional
 
 import tensorflow as tf
-from tfx.dsl.io import fileio
+from tfx.v1.dsl.io import fileio
 
 # The label value counted for a row whose label cell is empty.
 MISSING_LABEL = "<missing>"

@@ -159,7 +159,7 @@ def assign_in_memory(units: Sequence[tuple[str, int, bytes]], ratios: Sequence[f
     for index, (stratum, _, _) in enumerate(units):
         by_stratum.setdefault(stratum, []).append(index)
     for indices in by_stratum.values():
-        ordered = sorted(indices, key=lambda i: (units[i][1], units[i][2]))
+        ordered = sorted(indices, key=lambda i: units[i][1:])
         cumulative = thresholds(largest_remainder(len(ordered), exact))
         for rank, index in enumerate(ordered):
             result[index] = split_of_rank(rank, cumulative)

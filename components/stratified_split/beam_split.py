@@ -25,7 +25,8 @@ UNLABELED_UNITS = "unlabeled"
 
 
 def _histogram_key(unit: units.Unit) -> tuple[tuple[str, int], int]:
-    return (unit[0], allocation.bucket_of(unit[1])), 1
+    stratum, position, _, _ = unit
+    return (stratum, allocation.bucket_of(position)), 1
 
 
 def _plan(
@@ -41,10 +42,11 @@ class _PlaceUnit(beam.DoFn):
     def process(
         self, unit: units.Unit, plans: Mapping[str, allocation.StratumPlan]
     ) -> Iterator[object]:
-        bucket = allocation.bucket_of(unit[1])
-        split = plans[unit[0]].split_of_bucket(bucket)
+        stratum, position, _, _ = unit
+        bucket = allocation.bucket_of(position)
+        split = plans[stratum].split_of_bucket(bucket)
         if split is None:
-            yield beam.pvalue.TaggedOutput(STRADDLING, ((unit[0], bucket), unit))
+            yield beam.pvalue.TaggedOutput(STRADDLING, ((stratum, bucket), unit))
         else:
             yield split, unit
 
@@ -54,13 +56,15 @@ def _rank_straddling_bucket(
     plans: Mapping[str, allocation.StratumPlan],
 ) -> Iterator[tuple[int, units.Unit]]:
     (stratum, bucket), bucket_units = key_and_units
-    ordered = sorted(bucket_units, key=lambda u: (u[1], u[2], u[3]))
+    # Units sort by (position, group key, records); the stratum is the same.
+    ordered = sorted(bucket_units, key=units.sort_key)
     splits = plans[stratum].splits_of_sorted_bucket(bucket, len(ordered))
     yield from zip(splits, ordered)
 
 
 def _split_labelled(unit: units.Unit) -> Iterator[object]:
-    if unit[0] == units.UNLABELED:
+    stratum, _, _, _ = unit
+    if stratum == units.UNLABELED:
         yield beam.pvalue.TaggedOutput(UNLABELED_UNITS, unit)
     else:
         yield unit
@@ -70,18 +74,18 @@ def _split_labelled(unit: units.Unit) -> Iterator[object]:
 def ToUnits(  # noqa: N802 - Beam transform naming
     records: beam.PCollection,
     label_key: str,
-    stratify_keys: Sequence[str],
-    group_key: Optional[str],
+    stratify_by: Sequence[str],
+    group_by: Optional[str],
     seed: int,
 ) -> beam.PCollection:
     """Serialized examples -> units (one per example, or one per group)."""
-    if not group_key:
+    if not group_by:
         return records | "MakeExampleUnits" >> beam.Map(
-            units.example_unit, label_key, stratify_keys, seed
+            units.example_unit, label_key, stratify_by, seed
         )
 
     def keyed_by_group(record: bytes) -> tuple[bytes, bytes]:
-        key = units.group_key_of(record, group_key)
+        key = units.group_key_of(record, group_by)
         # Examples without a group key are groups of one, keyed by their bytes.
         return (b"g:" + key if key is not None else b"r:" + record), record
 
@@ -92,7 +96,7 @@ def ToUnits(  # noqa: N802 - Beam transform naming
         # MapTuple only passes extra arguments to parameters that have defaults.
         | "MakeGroupUnits"
         >> beam.MapTuple(
-            lambda key, records: units.group_unit(key, records, label_key, stratify_keys, seed)
+            lambda key, records: units.group_unit(key, records, label_key, stratify_by, seed)
         )
     )
 
@@ -134,13 +138,10 @@ def place_units_branches(
     return placed.placed, ranked
 
 
-def place_units(labelled_units: beam.PCollection, plans: beam.PCollection) -> beam.PCollection:
-    """Labelled units -> (split index, unit), exact per stratum, given the plans."""
-    return place_units_branches(labelled_units, plans) | "FlattenPlaced" >> beam.Flatten()
-
-
 def _labelled_only(all_units: beam.PCollection, label: str) -> beam.PCollection:
-    return all_units | f"{label}DropUnlabeled" >> beam.Filter(lambda u: u[0] != units.UNLABELED)
+    return all_units | f"{label}DropUnlabeled" >> beam.Filter(
+        lambda u: units.stratum_of_unit(u) != units.UNLABELED
+    )
 
 
 def split_units_branches(

@@ -34,8 +34,8 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
         examples: tfx.dsl.Channel,
         label_key: str,
         splits: Union[Sequence[tuple[str, float]], Mapping[str, float]] = DEFAULT_SPLITS,
-        stratify_keys: Sequence[str] = (),
-        group_key: Optional[str] = None,
+        stratify_by: Sequence[str] = (),
+        group_by: Optional[str] = None,
         seed: int = 0,
         input_splits: Sequence[str] = (),
         unlabeled_split: Optional[str] = None,
@@ -49,8 +49,8 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
           label_key: The label feature.
           splits: Ordered (name, ratio) pairs or an ordered mapping; >= 2 splits,
             ratios > 0 summing to 1.
-          stratify_keys: Features stratified jointly with the label (e.g. `source`).
-          group_key: Keep all examples with the same value in one split.
+          stratify_by: Features stratified jointly with the label (e.g. `source`).
+          group_by: Keep all examples with the same value in one split.
           seed: Chooses the membership; same seed + same input = same splits.
           input_splits: Input splits to read (default: all).
           unlabeled_split: Name of an extra split for examples with no label;
@@ -66,8 +66,8 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
         options = SplitOptions(
             splits=splits_from_pairs(pairs),
             label_key=label_key,
-            stratify_keys=tuple(stratify_keys),
-            group_key=group_key,
+            stratify_by=tuple(stratify_by),
+            group_by=group_by,
             seed=seed,
             input_splits=tuple(input_splits),
             unlabeled_split=unlabeled_split,

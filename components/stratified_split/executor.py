@@ -22,7 +22,6 @@ from components.stratified_split.options import SplitOptions
 SPLIT_COUNTS_FILE = "split_counts"
 UNIT_COUNTS_FILE = "group_counts"
 INPUT_COUNTS_FILE = "input_counts"
-UNLABELED_INDEX = -1
 # How many records per input split are looked at before the Beam job starts.
 PEEK_RECORDS = 100
 
@@ -53,9 +52,9 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
                 role = (
                     "label_key"
                     if key == options.label_key
-                    else "group_key"
-                    if key == options.group_key
-                    else "stratify_keys"
+                    else "group_by"
+                    if key == options.group_by
+                    else "stratify_by"
                 )
                 raise SplitInputError(
                     f"StratifiedSplit: {role} {key!r} is not a feature of input split "
@@ -71,18 +70,24 @@ def _explode(
     A group is placed by its majority stratum, but each of its examples is
     counted under its own, so the recorded counts match the written files.
     """
-    index, unit = placed
+    index, (stratum, _, _, records) = placed
     split = names[index] if index >= 0 else units.UNLABELED
-    if len(unit[3]) == 1:
-        return [(index, unit[3][0], (split, unit[0]))]
+    if len(records) == 1:
+        return [(index, records[0], (split, stratum))]
     return [
         (
             index,
             record,
-            (split, units.record_stratum(record, options.label_key, options.stratify_keys)),
+            (split, units.record_stratum(record, options.label_key, options.stratify_by)),
         )
-        for record in unit[3]
+        for record in records
     ]
+
+
+def _partition_of(exploded: tuple[int, bytes, tuple[str, str]], partitions: int) -> int:
+    """The Beam partition of an exploded record: its split, or the last for unlabeled."""
+    index, _, _ = exploded
+    return index if index >= 0 else partitions - 1
 
 
 def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float:
@@ -157,16 +162,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
         )
         to_units = beam_split.ToUnits(
-            options.label_key, options.stratify_keys, options.group_key, options.seed
+            options.label_key, options.stratify_by, options.group_by, options.seed
         )
         units_to_place = records | "MakeUnits" >> to_units
-        if options.group_key:
+        if options.group_by:
             units_to_count = units_to_place
         else:
             # A second read streams the placement pass (see beam_split.split_units).
             reread = Executor._read(pipeline, examples, input_splits, options, "Reread")
             units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
-                options.label_key, options.stratify_keys, None, options.seed
+                options.label_key, options.stratify_by, None, options.seed
             )
         branches = beam_split.split_units_branches(
             units_to_count, units_to_place, options.ratios, unlabeled_index
@@ -176,23 +181,27 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         # beam_split.place_units_branches); only the small counts are joined.
         for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
             label = branch.capitalize()
-            if options.group_key:
+            if options.group_by:
                 group_counts.append(
                     placed
                     | f"KeyGroups{label}"
                     >> beam.MapTuple(
-                        lambda i, u: (output_names[i] if i >= 0 else units.UNLABELED, u[0])
+                        lambda i, unit: (
+                            output_names[i] if i >= 0 else units.UNLABELED,
+                            units.stratum_of_unit(unit),
+                        )
                     )
                     | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
                 )
             exploded = placed | f"Explode{label}" >> beam.FlatMap(_explode, output_names, options)
             split_counts.append(
                 exploded
-                | f"KeySplitStratum{label}" >> beam.Map(lambda item: item[2])
+                | f"KeySplitStratum{label}"
+                >> beam.MapTuple(lambda _index, _record, split_and_stratum: split_and_stratum)
                 | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
             )
             parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
-                lambda item, n: item[0] if item[0] >= 0 else n - 1, len(output_names) + 1
+                _partition_of, len(output_names) + 1
             )
             # Labelled units only reach the named splits; unlabeled ones only
             # the unlabeled split (if any).
@@ -204,8 +213,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             for index, name in targets:
                 if index is None:
                     continue
-                records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.Map(
-                    lambda item: item[1]
+                records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.MapTuple(
+                    lambda _index, record, _split_and_stratum: record
                 )
                 examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
         (
@@ -271,14 +280,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "seed": str(options.seed),
             "ratios": json.dumps(dict(options.splits)),
             "label_key": options.label_key,
-            "stratify_keys": json.dumps(list(options.stratify_keys)),
-            "group_key": options.group_key or "",
+            "stratify_by": json.dumps(list(options.stratify_by)),
+            "group_by": options.group_by or "",
             "split_counts": json.dumps(ordered),
             "stratum_counts": json.dumps(dict(sorted(strata.items()))),
             "input_examples": str(total_in),
             "max_ratio_deviation": f"{deviation:.6f}",
         }
-        if options.group_key:
+        if options.group_by:
             properties["group_counts"] = json.dumps(
                 counts.nest(counts.read_counts(files[UNIT_COUNTS_FILE]))
             )

@@ -20,8 +20,8 @@ class SplitOptions:
     Attributes:
       splits: Ordered (name, ratio) pairs, at least two, ratios > 0 summing to 1.
       label_key: The label feature; strata are its values.
-      stratify_keys: Extra features stratified jointly with the label.
-      group_key: If set, all examples sharing its value go to the same split.
+      stratify_by: Extra features stratified jointly with the label.
+      group_by: If set, all examples sharing its value go to the same split.
       seed: Chooses the (deterministic) membership.
       input_splits: Input splits to read; empty = all.
       unlabeled_split: If set, examples without a label go to this extra split;
@@ -32,8 +32,8 @@ class SplitOptions:
 
     splits: tuple[tuple[str, float], ...]
     label_key: str
-    stratify_keys: tuple[str, ...] = ()
-    group_key: Optional[str] = None
+    stratify_by: tuple[str, ...] = ()
+    group_by: Optional[str] = None
     seed: int = 0
     input_splits: tuple[str, ...] = ()
     unlabeled_split: Optional[str] = None
@@ -58,9 +58,9 @@ class SplitOptions:
     @property
     def feature_keys(self) -> list[str]:
         """Features every input example must carry."""
-        keys = [self.label_key, *self.stratify_keys]
-        if self.group_key:
-            keys.append(self.group_key)
+        keys = [self.label_key, *self.stratify_by]
+        if self.group_by:
+            keys.append(self.group_by)
         return [k for k in keys if k != self.input_split_feature]
 
     def to_exec_properties(self) -> dict[str, Any]:
@@ -68,8 +68,8 @@ class SplitOptions:
         return {
             spec.SPLITS_KEY: json.dumps([[n, r] for n, r in self.splits]),
             spec.LABEL_KEY: self.label_key,
-            spec.STRATIFY_KEYS_KEY: json.dumps(list(self.stratify_keys)),
-            spec.GROUP_KEY: self.group_key,
+            spec.STRATIFY_BY_KEY: json.dumps(list(self.stratify_by)),
+            spec.GROUP_BY_KEY: self.group_by,
             spec.SEED_KEY: self.seed,
             spec.INPUT_SPLITS_KEY: json.dumps(list(self.input_splits)),
             spec.UNLABELED_SPLIT_KEY: self.unlabeled_split,
@@ -82,8 +82,8 @@ class SplitOptions:
         return cls(
             splits=tuple((str(n), float(r)) for n, r in json.loads(properties[spec.SPLITS_KEY])),
             label_key=properties[spec.LABEL_KEY],
-            stratify_keys=tuple(json.loads(properties.get(spec.STRATIFY_KEYS_KEY) or "[]")),
-            group_key=properties.get(spec.GROUP_KEY) or None,
+            stratify_by=tuple(json.loads(properties.get(spec.STRATIFY_BY_KEY) or "[]")),
+            group_by=properties.get(spec.GROUP_BY_KEY) or None,
             seed=int(properties[spec.SEED_KEY]),
             input_splits=tuple(json.loads(properties.get(spec.INPUT_SPLITS_KEY) or "[]")),
             unlabeled_split=properties.get(spec.UNLABELED_SPLIT_KEY) or None,
@@ -113,11 +113,11 @@ def _validate(options: SplitOptions) -> None:
         raise ValueError(f"StratifiedSplit: split ratios must sum to 1, they sum to {total:g}")
     if not options.label_key:
         raise ValueError("StratifiedSplit: label_key is required")
-    keys = [options.label_key, *options.stratify_keys]
+    keys = [options.label_key, *options.stratify_by]
     if len(set(keys)) != len(keys):
-        raise ValueError(f"StratifiedSplit: stratify_keys repeat the label or each other: {keys}")
-    if options.group_key and options.group_key in keys:
-        raise ValueError(f"StratifiedSplit: group_key {options.group_key!r} is also a stratum key")
+        raise ValueError(f"StratifiedSplit: stratify_by repeat the label or each other: {keys}")
+    if options.group_by and options.group_by in keys:
+        raise ValueError(f"StratifiedSplit: group_by {options.group_by!r} is also a stratum key")
     seed = options.seed
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
         raise ValueError(f"StratifiedSplit: seed must be an integer in [0, 2**63), got {seed!r}")

@@ -11,8 +11,8 @@ SPLIT_EXAMPLES_KEY = "split_examples"
 
 SPLITS_KEY = "splits"  # JSON [[name, ratio], ...]
 LABEL_KEY = "label_key"
-STRATIFY_KEYS_KEY = "stratify_keys"  # JSON [name, ...]
-GROUP_KEY = "group_key"
+STRATIFY_BY_KEY = "stratify_by"  # JSON [name, ...]
+GROUP_BY_KEY = "group_by"
 SEED_KEY = "seed"
 INPUT_SPLITS_KEY = "input_splits"  # JSON [name, ...]; [] = all
 UNLABELED_SPLIT_KEY = "unlabeled_split"
@@ -28,8 +28,8 @@ class StratifiedSplitSpec(component_spec.ComponentSpec):
     PARAMETERS = {
         SPLITS_KEY: component_spec.ExecutionParameter(type=str),
         LABEL_KEY: component_spec.ExecutionParameter(type=str),
-        STRATIFY_KEYS_KEY: component_spec.ExecutionParameter(type=str),
-        GROUP_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        STRATIFY_BY_KEY: component_spec.ExecutionParameter(type=str),
+        GROUP_BY_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         SEED_KEY: component_spec.ExecutionParameter(type=int),
         INPUT_SPLITS_KEY: component_spec.ExecutionParameter(type=str),
         UNLABELED_SPLIT_KEY: component_spec.ExecutionParameter(type=str, optional=True),

@@ -21,18 +21,31 @@ from components.common.fingerprint import fingerprint64
 # whose own bytes then break ties, so a record is never carried twice.
 Unit = tuple[str, int, bytes, tuple[bytes, ...]]
 
+
+def stratum_of_unit(unit: Unit) -> str:
+    """A unit's stratum."""
+    stratum, _, _, _ = unit
+    return stratum
+
+
+def sort_key(unit: Unit) -> tuple[int, bytes, tuple[bytes, ...]]:
+    """The order of units within a stratum: position, then group key, then records."""
+    _, position, group, records = unit
+    return position, group, records
+
+
 UNLABELED = "<unlabeled>"
 MISSING_VALUE = "<missing>"
 
 
-def stratum_of(example: tf.train.Example, label_key: str, stratify_keys: Sequence[str]) -> str:
+def stratum_of(example: tf.train.Example, label_key: str, stratify_by: Sequence[str]) -> str:
     """Returns the stratum name, e.g. `label=1|source=web`, or UNLABELED.
 
     Raises:
       ValueError: The label or a stratification key holds several values.
     """
     parts = []
-    for key in (label_key, *stratify_keys):
+    for key in (label_key, *stratify_by):
         values = feature_values(example, key)
         if len(values) > 1:
             raise ValueError(f"feature {key!r} has {len(values)} values; stratifying needs one")
@@ -44,12 +57,12 @@ def stratum_of(example: tf.train.Example, label_key: str, stratify_keys: Sequenc
     return "|".join(parts)
 
 
-def record_stratum(record: bytes, label_key: str, stratify_keys: Sequence[str]) -> str:
+def record_stratum(record: bytes, label_key: str, stratify_by: Sequence[str]) -> str:
     """Returns the stratum of one serialized example."""
-    return stratum_of(tf.train.Example.FromString(record), label_key, stratify_keys)
+    return stratum_of(tf.train.Example.FromString(record), label_key, stratify_by)
 
 
-def example_unit(record: bytes, label_key: str, stratify_keys: Sequence[str], seed: int) -> Unit:
+def example_unit(record: bytes, label_key: str, stratify_by: Sequence[str], seed: int) -> Unit:
     """Returns the unit of one example: its position is the fingerprint of its content.
 
     The content is the example re-serialized deterministically (features in
@@ -58,16 +71,16 @@ def example_unit(record: bytes, label_key: str, stratify_keys: Sequence[str], se
     by an ExampleGen in another process, may come as other bytes.
     """
     example = tf.train.Example.FromString(record)
-    stratum = stratum_of(example, label_key, stratify_keys)
+    stratum = stratum_of(example, label_key, stratify_by)
     content = example.SerializeToString(deterministic=True)
     return (stratum, fingerprint64(seed, content), b"", (record,))
 
 
-def group_key_of(record: bytes, group_key: str) -> Optional[bytes]:
+def group_key_of(record: bytes, group_by: str) -> Optional[bytes]:
     """Returns an example's group key as bytes, or None if it has no value."""
-    values = feature_values(tf.train.Example.FromString(record), group_key)
+    values = feature_values(tf.train.Example.FromString(record), group_by)
     if len(values) > 1:
-        raise ValueError(f"group key {group_key!r} has {len(values)} values in one example")
+        raise ValueError(f"group key {group_by!r} has {len(values)} values in one example")
     return values[0].encode("utf-8") if values else None
 
 
@@ -75,7 +88,7 @@ def group_unit(
     key: bytes,
     records: Iterable[bytes],
     label_key: str,
-    stratify_keys: Sequence[str],
+    stratify_by: Sequence[str],
     seed: int,
 ) -> Unit:
     """Returns the unit of one group: all its examples travel together.
@@ -86,7 +99,7 @@ def group_unit(
     """
     ordered = tuple(sorted(records))
     strata = Counter(
-        stratum_of(tf.train.Example.FromString(r), label_key, stratify_keys) for r in ordered
+        stratum_of(tf.train.Example.FromString(r), label_key, stratify_by) for r in ordered
     )
     labelled = {s: n for s, n in strata.items() if s != UNLABELED}
     if labelled:

@@ -119,7 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(result.stdout[-2000:] + result.stderr[-2000:], file=sys.stderr)
             return result.returncode
     sys.path.insert(0, ROOT)
-    from pipeline import lineage_cli
+    from cli import lineage as lineage_cli
 
     plot = os.path.join(output_root, "history.png")
     print()

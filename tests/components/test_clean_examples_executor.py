@@ -144,12 +144,12 @@ def options(**overrides) -> CleanOptions:
     kwargs = dict(
         id_key="user_id",
         required_columns=("email",),
-        timestamp_key="ts",
+        keep_latest_by="ts",
         source_priority=PRIORITY,
         label_key="label",
-        spam_id_key="spam_id",
-        alias_key="alias",
-        canonical_key="canonical",
+        spam_id_column="spam_id",
+        alias_column="alias",
+        canonical_column="canonical",
         has_spam_list=True,
         has_id_map=True,
     )
@@ -175,7 +175,7 @@ def run_clean(
     Executor().Do(
         inputs,
         {spec.CLEANED_KEY: [cleaned], spec.REJECTED_KEY: [rejected]},
-        {spec.OPTIONS_KEY: clean_options.to_json()},
+        clean_options.to_exec_properties(),
     )
     return cleaned, rejected
 
@@ -402,9 +402,9 @@ def test_without_spam_list_or_id_map_only_exact_ids_merge(tmp_path):
         options(
             has_spam_list=False,
             has_id_map=False,
-            spam_id_key=None,
-            alias_key=None,
-            canonical_key=None,
+            spam_id_column=None,
+            alias_column=None,
+            canonical_column=None,
         ),
     )
     assert cleaned_rows(cleaned) == [
@@ -449,7 +449,7 @@ def test_spam_list_without_id_map_matches_raw_ids_only(tmp_path):
     cleaned, rejected = run_clean(
         tmp_path,
         raw_examples(tmp_path),
-        options(has_id_map=False, alias_key=None, canonical_key=None),
+        options(has_id_map=False, alias_column=None, canonical_column=None),
         spam_list=spam_examples(tmp_path),
     )
     # Only s1 is on the list under the id it has in the data.
@@ -468,7 +468,7 @@ def test_id_map_without_spam_list_keeps_spam_accounts(tmp_path):
     cleaned, rejected = run_clean(
         tmp_path,
         raw_examples(tmp_path),
-        options(has_spam_list=False, spam_id_key=None),
+        options(has_spam_list=False, spam_id_column=None),
         id_map=id_map_examples(tmp_path),
     )
     spam_people = [
@@ -655,15 +655,15 @@ def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
             id_map_examples(tmp_path),
         )
     assert str(raised.value) == (
-        "CleanExamples: spam_id_key 'spam_id' is not a column of the spam list (columns: account)"
+        "CleanExamples: spam_id_column 'spam_id' is not a column of the spam list (columns: account)"
     )
 
 
 @pytest.mark.parametrize(
     "columns, missing, option",
     [
-        (("from", "canonical"), "alias", "alias_key"),
-        (("alias", "to"), "canonical", "canonical_key"),
+        (("from", "canonical"), "alias", "alias_column"),
+        (("alias", "to"), "canonical", "canonical_column"),
     ],
 )
 def test_id_map_without_its_columns_fails_naming_them(tmp_path, columns, missing, option):
@@ -779,16 +779,25 @@ def test_component_records_options_and_wires_inputs_and_outputs():
         examples=examples_channel(),
         id_key="user_id",
         spam_list=spam,
-        spam_id_key="spam_id",
+        spam_id_column="spam_id",
         id_map=id_map,
-        alias_key="alias",
-        canonical_key="canonical",
-        timestamp_key="ts",
+        alias_column="alias",
+        canonical_column="canonical",
+        keep_latest_by="ts",
         source_priority=["web", "mobile", "partner"],
         required_columns=["email"],
         label_key="label",
     )
-    assert CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY]) == options()
+    recorded = CleanOptions.from_exec_properties(
+        component.exec_properties, has_spam_list=True, has_id_map=True
+    )
+    assert recorded == options()
+    assert component.exec_properties[spec.KEEP_LATEST_BY_KEY] == "ts"
+    assert json.loads(component.exec_properties[spec.SOURCE_PRIORITY_KEY]) == [
+        "web",
+        "mobile",
+        "partner",
+    ]
     assert component.inputs[spec.SPAM_LIST_KEY] is spam
     assert component.inputs[spec.ID_MAP_KEY] is id_map
     assert sorted(component.outputs) == ["cleaned_examples", "rejected_examples"]
@@ -798,8 +807,7 @@ def test_component_records_options_and_wires_inputs_and_outputs():
 
 def test_component_without_optional_inputs_records_their_absence():
     component = CleanExamples(examples=examples_channel(), id_key="user_id")
-    recorded = CleanOptions.from_json(component.exec_properties[spec.OPTIONS_KEY])
-    assert (recorded.has_spam_list, recorded.has_id_map) == (False, False)
+    assert component.exec_properties[spec.SPAM_ID_COLUMN_KEY] is None
     assert spec.SPAM_LIST_KEY not in component.inputs
     assert spec.ID_MAP_KEY not in component.inputs
 
@@ -808,20 +816,20 @@ def test_component_without_optional_inputs_records_their_absence():
     "kwargs, message",
     [
         (
-            dict(spam_list="ch", spam_id_key="s"),
+            dict(spam_list="ch", spam_id_column="s"),
             "CleanExamples: a spam list or id map needs id_key",
         ),
         (
-            dict(id_map="ch", alias_key="a", canonical_key="c"),
+            dict(id_map="ch", alias_column="a", canonical_column="c"),
             "CleanExamples: a spam list or id map needs id_key",
         ),
         (
             dict(id_key="u", spam_list="ch"),
-            "CleanExamples: spam_id_key (the spam list's id column) is required",
+            "CleanExamples: spam_id_column (the spam list's id column) is required",
         ),
         (
-            dict(id_key="u", id_map="ch", alias_key="a"),
-            "CleanExamples: alias_key and canonical_key (the id map's columns) are required",
+            dict(id_key="u", id_map="ch", alias_column="a"),
+            "CleanExamples: alias_column and canonical_column (the id map's columns) are required",
         ),
         (
             dict(id_key="source"),
@@ -887,9 +895,9 @@ def test_the_kept_row_does_not_depend_on_how_its_bytes_are_ordered(tmp_path):
         no_lists = options(
             has_spam_list=False,
             has_id_map=False,
-            spam_id_key=None,
-            alias_key=None,
-            canonical_key=None,
+            spam_id_column=None,
+            alias_column=None,
+            canonical_column=None,
         )
         cleaned, _ = run_clean(root, raw, no_lists)
         kept = read_split(cleaned, "cleaned")

@@ -283,12 +283,12 @@ def test_label_conflict_ignores_missing_labels():
 FULL = dict(
     id_key="user_id",
     required_columns=("email", "age"),
-    timestamp_key="ts",
+    keep_latest_by="ts",
     source_priority=("web", "mobile"),
     label_key="label",
-    spam_id_key="spam_id",
-    alias_key="alias",
-    canonical_key="canonical",
+    spam_id_column="spam_id",
+    alias_column="alias",
+    canonical_column="canonical",
     has_spam_list=True,
     has_id_map=True,
     source_tags={"web": {"labelling_method": "in_house"}},
@@ -308,12 +308,12 @@ def test_options_json_round_trip_keeps_every_field_and_tuple_types():
     assert json.loads(text) == {
         "id_key": "user_id",
         "required_columns": ["email", "age"],
-        "timestamp_key": "ts",
+        "keep_latest_by": "ts",
         "source_priority": ["web", "mobile"],
         "label_key": "label",
-        "spam_id_key": "spam_id",
-        "alias_key": "alias",
-        "canonical_key": "canonical",
+        "spam_id_column": "spam_id",
+        "alias_column": "alias",
+        "canonical_column": "canonical",
         "has_spam_list": True,
         "has_id_map": True,
         "source_tags": {"web": {"labelling_method": "in_house"}},
@@ -356,7 +356,7 @@ def test_options_to_json_is_deterministic_with_sorted_keys():
 def test_options_from_json_fills_missing_sequences_and_validates():
     assert CleanOptions.from_json('{"id_key": "u"}') == CleanOptions(id_key="u")
     with pytest.raises(ValueError, match="a spam list or id map needs id_key"):
-        CleanOptions.from_json('{"has_spam_list": true, "spam_id_key": "s"}')
+        CleanOptions.from_json('{"has_spam_list": true, "spam_id_column": "s"}')
 
 
 @pytest.mark.parametrize(
@@ -372,16 +372,16 @@ def test_options_from_json_fills_missing_sequences_and_validates():
             "CleanExamples: a spam list or id map needs id_key",
         ),
         (
-            dict(spam_id_key=None),
-            "CleanExamples: spam_id_key (the spam list's id column) is required",
+            dict(spam_id_column=None),
+            "CleanExamples: spam_id_column (the spam list's id column) is required",
         ),
         (
-            dict(alias_key=None),
-            "CleanExamples: alias_key and canonical_key (the id map's columns) are required",
+            dict(alias_column=None),
+            "CleanExamples: alias_column and canonical_column (the id map's columns) are required",
         ),
         (
-            dict(canonical_key=""),
-            "CleanExamples: alias_key and canonical_key (the id map's columns) are required",
+            dict(canonical_column=""),
+            "CleanExamples: alias_column and canonical_column (the id map's columns) are required",
         ),
         (
             dict(source_priority=("web", "mobile", "web")),
@@ -397,17 +397,17 @@ def test_inconsistent_options_fail_with_a_message_naming_the_option(overrides, m
 
 def test_timestamp_without_id_key_is_rejected():
     with pytest.raises(ValueError) as raised:
-        CleanOptions(timestamp_key="ts")
-    assert str(raised.value) == "CleanExamples: timestamp_key only applies with an id_key"
+        CleanOptions(keep_latest_by="ts")
+    assert str(raised.value) == "CleanExamples: keep_latest_by only applies with an id_key"
 
 
 def test_spam_and_id_map_keys_are_not_needed_without_those_inputs():
-    options = CleanOptions(id_key="user_id", timestamp_key="ts")
-    assert options.spam_id_key is None and options.alias_key is None
+    options = CleanOptions(id_key="user_id", keep_latest_by="ts")
+    assert options.spam_id_column is None and options.alias_column is None
 
 
 @pytest.mark.parametrize("reserved", RESERVED_FEATURES)
-@pytest.mark.parametrize("field", ["id_key", "timestamp_key", "label_key", "required_columns"])
+@pytest.mark.parametrize("field", ["id_key", "keep_latest_by", "label_key", "required_columns"])
 def test_reserved_feature_names_cannot_be_used_as_columns(field, reserved):
     value = (reserved,) if field == "required_columns" else reserved
     with pytest.raises(ValueError) as raised:

@@ -68,8 +68,8 @@ def test_stratified_split_translates_to_a_dataflow_job(tmp_path):
         {
             "splits": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
             "label_key": "label",
-            "stratify_keys": "[]",
-            "group_key": None,
+            "stratify_by": "[]",
+            "group_by": None,
             "seed": 7,
             "input_splits": "[]",
             "unlabeled_split": None,

@@ -51,9 +51,9 @@ def synthetic_records(n: int = 300, seed: int = 5) -> list[bytes]:
     return records
 
 
-def expected_pairs(records, stratify_keys, ratios, unlabeled_index):
+def expected_pairs(records, stratify_by, ratios, unlabeled_index):
     """(split, record) pairs from the in-memory reference."""
-    example_units = [units.example_unit(r, "label", stratify_keys, SEED) for r in records]
+    example_units = [units.example_unit(r, "label", stratify_by, SEED) for r in records]
     labelled = [u for u in example_units if u[0] != units.UNLABELED]
     splits = allocation.assign_in_memory([u[:3] for u in labelled], ratios)
     pairs = [(s, u[3][0]) for s, u in zip(splits, labelled)]
@@ -62,19 +62,17 @@ def expected_pairs(records, stratify_keys, ratios, unlabeled_index):
     return pairs
 
 
-def run_example_split(records, stratify_keys, unlabeled_index):
+def run_example_split(records, stratify_by, unlabeled_index):
     with BeamTestPipeline() as pipeline:
         made = (
             pipeline
             | "CreateRecords" >> beam.Create(records)
-            | "MakeUnits" >> ToUnits("label", stratify_keys, None, SEED)
+            | "MakeUnits" >> ToUnits("label", stratify_by, None, SEED)
         )
         pairs = split_together(made, RATIOS, unlabeled_index) | "ToSplitRecordPairs" >> (
             beam.MapTuple(lambda split, unit: (split, unit[3][0]))
         )
-        assert_that(
-            pairs, equal_to(expected_pairs(records, stratify_keys, RATIOS, unlabeled_index))
-        )
+        assert_that(pairs, equal_to(expected_pairs(records, stratify_by, RATIOS, unlabeled_index)))
 
 
 def test_to_units_makes_one_unit_per_example_with_its_fingerprint():
@@ -91,11 +89,11 @@ def test_to_units_makes_one_unit_per_example_with_its_fingerprint():
 
 
 def test_split_units_equals_in_memory_reference_with_unlabeled_marked():
-    run_example_split(synthetic_records(), stratify_keys=(), unlabeled_index=None)
+    run_example_split(synthetic_records(), stratify_by=(), unlabeled_index=None)
 
 
 def test_split_units_joint_strata_and_unlabeled_split():
-    run_example_split(synthetic_records(seed=8), stratify_keys=("source",), unlabeled_index=3)
+    run_example_split(synthetic_records(seed=8), stratify_by=("source",), unlabeled_index=3)
 
 
 def test_split_units_exact_counts_per_stratum():
@@ -189,7 +187,7 @@ def test_to_units_and_split_units_with_coarse_buckets(monkeypatch):
     assert allocation.bucket_of(2**64 - 1) == 3
     records = synthetic_records(240, seed=11)
     assert max(units.example_unit(r, "label", (), SEED)[1] for r in records) >= 2**63
-    run_example_split(records, stratify_keys=("source",), unlabeled_index=None)
+    run_example_split(records, stratify_by=("source",), unlabeled_index=None)
 
 
 def grouped_records(seed: int = 4) -> tuple[list[bytes], dict[bytes, str]]:

@@ -201,8 +201,8 @@ def test_custom_properties_record_options_and_counts(hundred_thirty):
         "seed": "7",
         "ratios": '{"train": 0.6, "dev": 0.2, "test": 0.2}',
         "label_key": "label",
-        "stratify_keys": "[]",
-        "group_key": "",
+        "stratify_by": "[]",
+        "group_by": "",
         "stratum_counts": '{"label=0": 70, "label=1": 30}',
         "input_examples": "100",
         "max_ratio_deviation": "0.000000",
@@ -287,7 +287,7 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
         examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
         label_key="label",
         splits=dict(SPLITS),
-        stratify_keys=["source"],
+        stratify_by=["source"],
         seed=7,
         input_split_feature="source",
     )
@@ -332,7 +332,7 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
         "label=1|source=mobile": 12,
         "label=1|source=web": 20,
     }
-    assert output.get_string_custom_property("stratify_keys") == '["source"]'
+    assert output.get_string_custom_property("stratify_by") == '["source"]'
 
 
 def test_input_splits_option_reads_only_those(tmp_path):
@@ -381,7 +381,7 @@ def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
     records, user_of = grouped_records()
     random.Random(5).shuffle(records)
     examples = write_examples(tmp_path, {"train": [records[:300], records[300:]]})
-    output = run_split(tmp_path, examples, options(group_key="user"))
+    output = run_split(tmp_path, examples, options(group_by="user"))
     membership = read_membership(output)
     assert sorted(r for rs in membership.values() for r in rs) == sorted(records)
 
@@ -416,7 +416,7 @@ def test_group_mode_keeps_groups_whole_and_reports_deviation(tmp_path):
             gaps.append(abs(label_counts(membership[split]).get(label, 0) / total - ratio))
     assert output.get_string_custom_property("max_ratio_deviation") == f"{max(gaps):.6f}"
     assert 0 < max(gaps) < 0.06
-    assert output.get_string_custom_property("group_key") == "user"
+    assert output.get_string_custom_property("group_by") == "user"
 
 
 def test_group_mode_counts_each_example_under_its_own_label(tmp_path):
@@ -428,7 +428,7 @@ def test_group_mode_counts_each_example_under_its_own_label(tmp_path):
         for k in range(4)
     ]
     examples = write_examples(tmp_path, {"train": [records]})
-    output = run_split(tmp_path, examples, options(group_key="user"))
+    output = run_split(tmp_path, examples, options(group_by="user"))
     membership = read_membership(output)
 
     counted = json.loads(output.get_string_custom_property("split_counts"))
@@ -498,16 +498,16 @@ def test_unlabeled_split_keeps_unlabeled_examples_apart(tmp_path):
             ),
         ),
         (
-            {"stratify_keys": ("country",)},
+            {"stratify_by": ("country",)},
             (
-                r"stratify_keys 'country' is not a feature of input split 'train' "
+                r"stratify_by 'country' is not a feature of input split 'train' "
                 r"\(features: id, label, source, x\)"
             ),
         ),
         (
-            {"group_key": "user"},
+            {"group_by": "user"},
             (
-                r"group_key 'user' is not a feature of input split 'train' "
+                r"group_by 'user' is not a feature of input split 'train' "
                 r"\(features: id, label, source, x\)"
             ),
         ),
@@ -581,8 +581,8 @@ def test_component_exec_properties():
         examples=examples_channel(),
         label_key="label",
         splits=[("train", 0.8), ("eval", 0.2)],
-        stratify_keys=("source",),
-        group_key="user",
+        stratify_by=("source",),
+        group_by="user",
         seed=11,
         input_splits=("train",),
         unlabeled_split="unlabeled",
@@ -592,8 +592,8 @@ def test_component_exec_properties():
     assert component.exec_properties == {
         "splits": '[["train", 0.8], ["eval", 0.2]]',
         "label_key": "label",
-        "stratify_keys": '["source"]',
-        "group_key": "user",
+        "stratify_by": '["source"]',
+        "group_by": "user",
         "seed": 11,
         "input_splits": '["train"]',
         "unlabeled_split": "unlabeled",
@@ -611,8 +611,8 @@ def test_component_defaults():
     assert component.exec_properties == {
         "splits": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
         "label_key": "label",
-        "stratify_keys": "[]",
-        "group_key": None,
+        "stratify_by": "[]",
+        "group_by": None,
         "seed": 0,
         "input_splits": "[]",
         "unlabeled_split": None,
@@ -647,10 +647,10 @@ def test_component_defaults():
         ({"seed": 1.5}, r"seed must be an integer in \[0, 2\*\*63\), got 1.5"),
         ({"seed": True}, r"seed must be an integer in \[0, 2\*\*63\), got True"),
         ({"label_key": ""}, r"label_key is required"),
-        ({"stratify_keys": ["label"]}, r"stratify_keys repeat the label or each other"),
+        ({"stratify_by": ["label"]}, r"stratify_by repeat the label or each other"),
         (
-            {"group_key": "source", "stratify_keys": ["source"]},
-            r"group_key 'source' is also a stratum key",
+            {"group_by": "source", "stratify_by": ["source"]},
+            r"group_by 'source' is also a stratum key",
         ),
     ],
 )

@@ -16,15 +16,23 @@ DEMO_DATA = ROOT / "data" / "demo"
 SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 
 
-def run_cascade(args: Sequence[str], timeout: int = 900) -> subprocess.CompletedProcess:
-    """Runs `run_local.py` in a fresh process, as a user would."""
+def run_cascade(
+    args: Sequence[str], timeout: int = 900, root: Path = ROOT
+) -> subprocess.CompletedProcess:
+    """Runs `run_local.py` in a fresh process, as a user would.
+
+    Args:
+      args: The command line.
+      timeout: Seconds before the run is killed.
+      root: The project tree to run (a copy, to run edited code).
+    """
     return subprocess.run(
-        [sys.executable, str(ROOT / "run_local.py"), *args],
-        cwd=ROOT,
+        [sys.executable, str(root / "run_local.py"), *args],
+        cwd=root,
         capture_output=True,
         text=True,
         timeout=timeout,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(root)},
     )
 
 

@@ -18,7 +18,7 @@ from typing import Iterator, Optional
 
 import pytest
 
-from pipeline.metadata import MySqlOptions
+from metadata.connection import MySqlOptions
 
 DATABASE = "cascade_metadata"
 USER = "cascade"

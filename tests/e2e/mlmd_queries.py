@@ -6,7 +6,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from pipeline import run_summary
+from metadata import names, run_summary
 
 
 def open_store(path: str) -> metadata_store.MetadataStore:
@@ -17,14 +17,14 @@ def open_store(path: str) -> metadata_store.MetadataStore:
 
 def runs(store: metadata_store.MetadataStore) -> list[metadata_store_pb2.Context]:
     """Pipeline-run contexts, oldest first."""
-    contexts = store.get_contexts_by_type(run_summary.PIPELINE_RUN_CONTEXT)
+    contexts = store.get_contexts_by_type(names.RUN_CONTEXT)
     return sorted(contexts, key=lambda c: (c.create_time_since_epoch, c.id))
 
 
 def executions_by_component(
     store: metadata_store.MetadataStore, run: metadata_store_pb2.Context, pipeline_name: str
 ) -> dict[str, metadata_store_pb2.Execution]:
-    summary = run_summary.summarize_run(store, pipeline_name, run.name)
+    summary = run_summary.summarize_run(store, run.name)
     by_id = {e.id: e for e in store.get_executions_by_context(run.id)}
     return {c.component_id: by_id[c.execution_id] for c in summary.components}
 

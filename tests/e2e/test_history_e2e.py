@@ -13,8 +13,9 @@ import json
 import pytest
 from PIL import Image
 
-from pipeline import history, lineage_cli
-from pipeline.history_plot import plot_history
+from cli import lineage as lineage_cli
+from metadata import history
+from cli.history_plot import plot_history
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, copy_rows, demo_config_in, run_cascade
 

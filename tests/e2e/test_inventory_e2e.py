@@ -11,7 +11,8 @@ import pytest
 import tensorflow_model_analysis as tfma
 import yaml
 
-from pipeline import inventory_report, lineage_cli, run_results
+from cli import lineage as lineage_cli
+from metadata import inventory_report, run_results
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import SLICE_ROWS
 

@@ -8,8 +8,9 @@ import os
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline import lineage_cli, metadata
-from pipeline.errors import CascadeError
+from cli import lineage as lineage_cli
+from metadata import connection as metadata
+from core.errors import CascadeError
 from tests.e2e import mariadb
 from tests.e2e.helpers import run_cascade
 

@@ -236,7 +236,7 @@ def _the_suggested_lineage_commands_work(stdout: str) -> None:
     assert [c.split()[2] for c in commands] == ["inventory", "history", "downstream", "upstream"]
     for command in commands:
         result = subprocess.run(
-            [sys.executable, "-m", "pipeline.lineage", *shlex.split(command)],
+            [sys.executable, "-m", "cli.lineage", *shlex.split(command)],
             cwd=ROOT,
             capture_output=True,
             text=True,

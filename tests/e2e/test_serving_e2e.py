@@ -24,7 +24,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, ROOT
 from tests.transformed_rows import assert_same_rows, read_examples
-from transforms import serving_input
+from serving import serving_input
 
 pytestmark = pytest.mark.e2e
 
@@ -72,7 +72,7 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
     label = yaml.safe_load(demo_slice.read_text())["label"]
     source = _serving_csv(tmp_path / "new_users.csv", label)
     common = ["--config", str(demo_slice), "--output-root", str(output_root)]
-    scored = _run_module("pipeline.predict", [*common, "--input", str(source), "--keep", "user_id"])
+    scored = _run_module("cli.predict", [*common, "--input", str(source), "--keep", "user_id"])
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert f"scored {SCORED_ROWS} rows of {source}" in scored.stdout
     [predictions] = [
@@ -102,7 +102,7 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
 
     spam_list = demo_slice.parent / "data" / "spam_accounts"
     lineage = _run_module(
-        "pipeline.lineage",
+        "cli.lineage",
         [
             "--metadata",
             str(output_root / "metadata.sqlite"),
@@ -131,7 +131,7 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
     common = ["--config", str(demo_slice), "--output-root", str(output_root), "--no-record"]
 
     no_column = _serving_csv(tmp_path / "no_column.csv", label, edit=lambda r: r.pop(required))
-    result = _run_module("pipeline.predict", [*common, "--input", str(no_column)])
+    result = _run_module("cli.predict", [*common, "--input", str(no_column)])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {no_column}: missing required column '{required}' "
@@ -144,7 +144,7 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
             row[integer] = "many"
 
     bad_cell = _serving_csv(tmp_path / "bad_cell.csv", label, edit=spoil_third_row)
-    result = _run_module("pipeline.predict", [*common, "--input", str(bad_cell)])
+    result = _run_module("cli.predict", [*common, "--input", str(bad_cell)])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {bad_cell}, line 4, column '{integer}': 'many' is not an integer"
@@ -182,7 +182,7 @@ def test_training_serving_and_batch_transform_features_are_identical(
 
     batch_out = tmp_path / "batch"
     result = _run_module(
-        "transforms.batch",
+        "cli.batch_transform",
         [
             "--config",
             str(demo_slice),

@@ -16,15 +16,9 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.errors import CascadeError
-from pipeline.lineage import PUSHED_MODEL, Lineage, LineageError
-
-EXECUTION_TYPE = "cascade.BatchPredict"
-SERVING_DATA_TYPE = "cascade.ServingData"
-PREDICTIONS_TYPE = "cascade.Predictions"
-MODEL_FOLDER_TYPE = "cascade.ModelFolder"
-PIPELINE_CONTEXT_TYPE = "pipeline"  # TFX's context type for a whole pipeline
-TRANSFORM_GRAPH = "TransformGraph"
+from core.errors import CascadeError
+from metadata import names
+from metadata.lineage import Lineage, LineageError
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,17 +31,11 @@ class RecordedScoring:
     predictions_id: int
 
 
-def _pipeline_context(
-    store: metadata_store.MetadataStore, pipeline_name: str
-) -> Optional[metadata_store_pb2.Context]:
-    return store.get_context_by_type_and_name(PIPELINE_CONTEXT_TYPE, pipeline_name)
-
-
 def _newest_in_pipeline(
     store: metadata_store.MetadataStore, pipeline_name: str, type_name: str, usable: Any
 ) -> Optional[metadata_store_pb2.Artifact]:
     """The newest artifact of a type in a pipeline's context for which `usable(a)`."""
-    context = _pipeline_context(store, pipeline_name)
+    context = names.pipeline_context(store, pipeline_name)
     if context is None:
         return None
     found = [
@@ -61,11 +49,7 @@ def _newest_in_pipeline(
 def _latest_pushed(
     store: metadata_store.MetadataStore, pipeline_name: str
 ) -> Optional[metadata_store_pb2.Artifact]:
-    def pushed(artifact: metadata_store_pb2.Artifact) -> bool:
-        props = artifact.custom_properties
-        return "pushed_destination" in props and "pushed" in props and props["pushed"].int_value
-
-    return _newest_in_pipeline(store, pipeline_name, PUSHED_MODEL, pushed)
+    return _newest_in_pipeline(store, pipeline_name, names.PUSHED_MODEL, names.was_pushed)
 
 
 def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
@@ -74,6 +58,7 @@ def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str)
     Raises:
       CascadeError: The pipeline has no pushed model, or its folder is gone.
     """
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
     newest = _latest_pushed(store, pipeline_name)
@@ -82,7 +67,7 @@ def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str)
             f"no pushed model for pipeline {pipeline_name!r} in the metadata store "
             "(run the pipeline until the Evaluator blesses a model, or pass --model)"
         )
-    folder = newest.custom_properties["pushed_destination"].string_value
+    folder = newest.custom_properties[names.PUSHED_DESTINATION].string_value
     if not fileio.exists(folder):
         raise CascadeError(
             f"the latest pushed model (artifact {newest.id}) was pushed to {folder}, "
@@ -110,12 +95,12 @@ def served_transform_graph(
         graphs = [
             a
             for a in Lineage(store).upstream([pushed.id]).artifacts.values()
-            if a.type == TRANSFORM_GRAPH
+            if a.type == names.TRANSFORM_GRAPH
         ]
         if graphs:
             chosen = max(graphs, key=lambda a: a.id)
             return chosen.uri, f"the graph of the latest pushed model (artifact {pushed.id})"
-    newest = _newest_in_pipeline(store, pipeline_name, TRANSFORM_GRAPH, lambda _: True)
+    newest = _newest_in_pipeline(store, pipeline_name, names.TRANSFORM_GRAPH, lambda _: True)
     if newest is None:
         raise CascadeError(
             f"no Transform graph for pipeline {pipeline_name!r} in the metadata store "
@@ -170,7 +155,7 @@ def _retire_earlier_predictions(store: metadata_store.MetadataStore, uri: str) -
     earlier = [
         a
         for a in store.get_artifacts_by_uri(uri)
-        if a.type == PREDICTIONS_TYPE and a.state != metadata_store_pb2.Artifact.DELETED
+        if a.type == names.PREDICTIONS and a.state != metadata_store_pb2.Artifact.DELETED
     ]
     for artifact in earlier:
         artifact.state = metadata_store_pb2.Artifact.DELETED
@@ -216,26 +201,26 @@ def record_scoring(
             model_events.append((artifact, _event(metadata_store_pb2.Event.INPUT, "model", index)))
     else:
         folder = metadata_store_pb2.Artifact(
-            type_id=_type_id(store, MODEL_FOLDER_TYPE, "artifact"),
+            type_id=_type_id(store, names.MODEL_FOLDER, "artifact"),
             uri=_absolute(model_dir),
             state=metadata_store_pb2.Artifact.LIVE,
         )
         model_events.append((folder, _event(metadata_store_pb2.Event.INPUT, "model")))
 
     serving_data = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, SERVING_DATA_TYPE, "artifact"),
+        type_id=_type_id(store, names.SERVING_DATA, "artifact"),
         uri=_absolute(input_path),
         state=metadata_store_pb2.Artifact.LIVE,
     )
     _set(serving_data, {"sha256": result.input_sha256, "rows": result.rows})
     predictions = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, PREDICTIONS_TYPE, "artifact"),
+        type_id=_type_id(store, names.PREDICTIONS, "artifact"),
         uri=_absolute(output_path),
         state=metadata_store_pb2.Artifact.LIVE,
     )
     _set(predictions, {"rows": result.rows, "model_dir": _absolute(model_dir)})
     execution = metadata_store_pb2.Execution(
-        type_id=_type_id(store, EXECUTION_TYPE, "execution"),
+        type_id=_type_id(store, names.SCORING_EXECUTION, "execution"),
         last_known_state=metadata_store_pb2.Execution.COMPLETE,
     )
     _set(
@@ -249,7 +234,7 @@ def record_scoring(
         },
     )
     _retire_earlier_predictions(store, _absolute(output_path))
-    context = _pipeline_context(store, pipeline_name)
+    context = names.pipeline_context(store, pipeline_name)
     execution_id, artifact_ids, _ = store.put_execution(
         execution,
         [

@@ -6,99 +6,28 @@ given tf.Examples) against the raw feature list the model exports with itself,
 so a bad value is reported as "file, line, column: what is wrong" instead of a
 TensorFlow parse error deep inside a SavedModel call.
 
-The raw feature list (`RawColumn`s) is the Transform's raw schema restricted to
-the model's feature columns:
-  required  the column had a value in every analyzed row (a FixedLenFeature):
-            serving data must give one too
-  optional  it may be missing; the graph then applies the training default
-            (the mean for numbers, the `__MISSING__` category for strings)
+The raw feature list (`RawColumn`s, see `models.raw_features`) is the
+Transform's raw schema restricted to the model's feature columns.
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
-import json
 import math
-from typing import Any, Iterable, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import tensorflow as tf
 from google.protobuf import message
 
-from pipeline.errors import InputDataError
+from core.errors import InputDataError
+from models.raw_features import FLOAT, INT64, STRING, RawColumn
 
-INT64 = "int64"
-FLOAT = "float"
-STRING = "string"
-_DTYPES = {tf.int64: INT64, tf.float32: FLOAT, tf.string: STRING}
 _KINDS = {INT64: "int64_list", FLOAT: "float_list", STRING: "bytes_list"}
-# Where a model keeps its raw feature list: TF Serving's folder for extra files,
-# which every copy of the SavedModel (Pusher's included) carries along.
-RAW_FEATURES_FILE = "assets.extra/raw_features.json"
 MAX_ERRORS_SHOWN = 5
 
 
 class ServingInputError(InputDataError):
     """Serving data that cannot be scored or transformed (names file, line, column)."""
-
-
-@dataclasses.dataclass(frozen=True)
-class RawColumn:
-    """One raw feature the transform graph reads.
-
-    Attributes:
-      name: The feature (and CSV column) name.
-      dtype: INT64, FLOAT or STRING.
-      required: Whether every example must have a value.
-    """
-
-    name: str
-    dtype: str
-    required: bool
-
-
-def columns_from_feature_spec(
-    feature_spec: Mapping[str, Any], names: Iterable[str]
-) -> list[RawColumn]:
-    """The raw columns `names` as the feature spec types them.
-
-    Args:
-      feature_spec: A raw feature spec (tf.io.FixedLenFeature / VarLenFeature).
-      names: The columns wanted, in order.
-
-    Raises:
-      KeyError: A name is not in the spec.
-      ValueError: A feature's dtype is not int64, float32 or string.
-    """
-    columns = []
-    for name in names:
-        spec = feature_spec[name]
-        if spec.dtype not in _DTYPES:
-            raise ValueError(f"raw feature {name!r} has unsupported dtype {spec.dtype!r}")
-        required = isinstance(spec, tf.io.FixedLenFeature) and spec.default_value is None
-        columns.append(RawColumn(name, _DTYPES[spec.dtype], required))
-    return columns
-
-
-def columns_to_json(columns: Sequence[RawColumn]) -> str:
-    """Serializes raw columns (see `columns_from_json`)."""
-    return json.dumps([dataclasses.asdict(c) for c in columns], indent=2, sort_keys=True)
-
-
-def columns_from_json(text: str) -> list[RawColumn]:
-    """Reads what `columns_to_json` wrote."""
-    return [RawColumn(c["name"], c["dtype"], bool(c["required"])) for c in json.loads(text)]
-
-
-def feature_spec(columns: Sequence[RawColumn]) -> dict[str, Any]:
-    """The tf.io feature spec that parses examples built by this module."""
-    dtypes = {INT64: tf.int64, FLOAT: tf.float32, STRING: tf.string}
-    return {
-        c.name: tf.io.FixedLenFeature([1], dtypes[c.dtype])
-        if c.required
-        else tf.io.VarLenFeature(dtypes[c.dtype])
-        for c in columns
-    }
 
 
 def check_header(header: Optional[Sequence[str]], columns: Sequence[RawColumn], where: str) -> None:
@@ -198,6 +127,7 @@ def read_header(path: str) -> list[str]:
     Raises:
       ServingInputError: The file is missing or unreadable (naming it).
     """
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
     try:
@@ -237,7 +167,8 @@ def read_csv_rows(
         or kept column is missing; or a row has more or fewer cells than the
         header (naming the line).
     """
-    from tfx.dsl.io import fileio  # heavy import; only readers of files need it
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
 
     line = 0
     try:

@@ -7,10 +7,8 @@ from typing import Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.errors import CascadeError
-
-PIPELINE_CONTEXT = "pipeline"
-PIPELINE_RUN_CONTEXT = "pipeline_run"
+from core.errors import CascadeError
+from metadata import names
 
 
 def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) -> str:
@@ -20,33 +18,31 @@ def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) ->
       CascadeError: `wanted` is not in the store, or it is None and the store
         holds no pipeline or several (the message lists them).
     """
-    names = sorted(c.name for c in store.get_contexts_by_type(PIPELINE_CONTEXT))
+    found = sorted(c.name for c in store.get_contexts_by_type(names.PIPELINE_CONTEXT))
     if wanted is not None:
-        if wanted not in names:
+        if wanted not in found:
             raise CascadeError(
-                f"no pipeline {wanted!r} in the metadata store (pipelines: {', '.join(names) or 'none'})"
+                f"no pipeline {wanted!r} in the metadata store (pipelines: {', '.join(found) or 'none'})"
             )
         return wanted
-    if not names:
+    if not found:
         raise CascadeError("the metadata store holds no pipeline run yet")
-    if len(names) > 1:
+    if len(found) > 1:
         raise CascadeError(
-            f"the store holds several pipelines; pick one with --pipeline: {', '.join(names)}"
+            f"the store holds several pipelines; pick one with --pipeline: {', '.join(found)}"
         )
-    return names[0]
+    return found[0]
 
 
 def run_contexts(
     store: metadata_store.MetadataStore, pipeline: str
 ) -> list[metadata_store_pb2.Context]:
     """The pipeline's `pipeline_run` contexts, oldest first."""
-    parent = store.get_context_by_type_and_name(PIPELINE_CONTEXT, pipeline)
+    parent = names.pipeline_context(store, pipeline)
     if parent is None:
         return []
     runs = [
-        c
-        for c in store.get_children_contexts_by_context(parent.id)
-        if c.type == PIPELINE_RUN_CONTEXT
+        c for c in store.get_children_contexts_by_context(parent.id) if c.type == names.RUN_CONTEXT
     ]
     return sorted(runs, key=lambda c: (c.create_time_since_epoch, c.id))
 

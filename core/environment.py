@@ -43,13 +43,27 @@ class RedactSecrets(logging.Filter):
         super().__init__()
         self._secrets = [s for s in secrets if s]
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        redacted = self._PROTO_FIELD.sub(r'\1"***"', message)
+    def redact(self, text: str) -> str:
+        """`text` with every known secret and proto password field replaced by `***`."""
+        redacted = self._PROTO_FIELD.sub(r'\1"***"', text)
         for secret in self._secrets:
             redacted = redacted.replace(secret, "***")
+        return redacted
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = self.redact(message)
         if redacted != message:
             record.msg, record.args = redacted, None
+        # A logged exception's text (a traceback whose message may quote a
+        # connection config) is written after the message: redact it too. The
+        # formatter uses `exc_text` when it is set.
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redact(record.stack_info)
         return True
 
 

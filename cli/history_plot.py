@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 
-from pipeline.history import RunPoint
+from metadata.history import RunPoint
 
 METRIC_NAMES = {"auc": "AUC", "binary_accuracy": "accuracy"}
 
@@ -54,6 +54,7 @@ def plot_history(
     figure.savefig(buffer, format="png")
     if "://" in path:
         # fileio loads TensorFlow (seconds); only a remote path needs it.
+        # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
         from tfx.dsl.io import fileio
 
         with fileio.open(path, "wb") as f:

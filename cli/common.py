@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
-from pipeline.errors import CascadeError
+from core.errors import CascadeError
 
 
 def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> int:

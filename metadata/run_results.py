@@ -23,7 +23,7 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.runs import PIPELINE_RUN_CONTEXT
+from metadata import names
 
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
 EVALUATION_PROPERTY = "evaluation"
@@ -132,17 +132,17 @@ def outputs_by_component(
     store: metadata_store.MetadataStore, run_id: str
 ) -> dict[str, list[metadata_store_pb2.Artifact]]:
     """Component id -> the artifacts its execution(s) in the run output (cached ones too)."""
-    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    context = names.run_context(store, run_id)
     if context is None:
         return {}
     found: dict[str, list[metadata_store_pb2.Artifact]] = {}
     for execution in store.get_executions_by_context(context.id):
-        nodes = [c.name for c in store.get_contexts_by_execution(execution.id) if c.type == "node"]
-        if not nodes:
+        contexts = store.get_contexts_by_execution(execution.id)
+        if not any(c.type == names.NODE_CONTEXT for c in contexts):
             continue
         events = store.get_events_by_execution_ids([execution.id])
-        ids = [e.artifact_id for e in events if e.type == metadata_store_pb2.Event.OUTPUT]
-        found.setdefault(nodes[0].split(".", 1)[-1], []).extend(
+        ids = [e.artifact_id for e in events if e.type in names.OUTPUT_EVENTS]
+        found.setdefault(names.component_of(contexts, execution), []).extend(
             store.get_artifacts_by_id(ids) if ids else []
         )
     return found
@@ -160,8 +160,8 @@ def _component_output(
 
 def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
     """Reads a run's training rows per source and test metrics from its artifacts."""
-    statistics = _component_output(store, run_id, "StatisticsGen", "ExampleStatistics")
-    evaluation = _component_output(store, run_id, "Evaluator", "ModelEvaluation")
+    statistics = _component_output(store, run_id, "StatisticsGen", names.EXAMPLE_STATISTICS)
+    evaluation = _component_output(store, run_id, "Evaluator", names.MODEL_EVALUATION)
     return RunResults(
         training_rows_per_source=read_rows_per_source(statistics.uri) if statistics else {},
         evaluation=read_evaluation(evaluation.uri) if evaluation else {},
@@ -170,7 +170,7 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
 
 def record(store: metadata_store.MetadataStore, run_id: str, results: RunResults) -> None:
     """Writes the results as custom properties of the run's context."""
-    context = store.get_context_by_type_and_name(PIPELINE_RUN_CONTEXT, run_id)
+    context = names.run_context(store, run_id)
     if context is None:
         return
     context.custom_properties[TRAINING_ROWS_PROPERTY].string_value = json.dumps(

@@ -27,19 +27,14 @@ from components.source_example_gen.properties import (
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
-from pipeline.errors import CascadeError
+from core.errors import CascadeError
+from metadata import names
 from pipeline.inventory import INVENTORY_FIELDS
 
-PIPELINE_RUN = "pipeline_run"
-NODE = "node"
-PUSHED_MODEL = "PushedModel"
 # What `--where` can filter ingested sources by.
 PROVENANCE_FIELDS = ("source", *INVENTORY_FIELDS)
-_INPUT = metadata_store_pb2.Event.INPUT
-_OUTPUT = metadata_store_pb2.Event.OUTPUT
-_DECLARED_OUTPUT = metadata_store_pb2.Event.DECLARED_OUTPUT
-_OUTPUT_TYPES = (_OUTPUT, _DECLARED_OUTPUT)
-_INPUT_TYPES = (_INPUT, metadata_store_pb2.Event.DECLARED_INPUT)
+_OUTPUT_TYPES = names.OUTPUT_EVENTS
+_INPUT_TYPES = names.INPUT_EVENTS
 
 
 class LineageError(CascadeError):
@@ -172,7 +167,7 @@ class Lineage:
         if execution_id not in self._run_names:
             contexts = self._store.get_contexts_by_execution(execution_id)
             self._run_names[execution_id] = tuple(
-                sorted(c.name for c in contexts if c.type == PIPELINE_RUN)
+                sorted(c.name for c in contexts if c.type == names.RUN_CONTEXT)
             )
         return self._run_names[execution_id]
 
@@ -186,9 +181,9 @@ class Lineage:
         if not found:
             raise LineageError(f"no execution with id {execution_id} in the metadata store")
         execution = found[0]
-        contexts = self._store.get_contexts_by_execution(execution_id)
-        nodes = [c.name for c in contexts if c.type == NODE]
-        component = nodes[0].split(".", 1)[-1] if nodes else execution.type.rsplit(".", 1)[-1]
+        component = names.component_of(
+            self._store.get_contexts_by_execution(execution_id), execution
+        )
         return ExecutionInfo(
             id=execution.id,
             component=component,
@@ -241,9 +236,9 @@ class Lineage:
         target = path.rstrip("/") if "://" in path else os.path.abspath(path)
         return sorted(
             a.id
-            for a in self._store.get_artifacts_by_type(PUSHED_MODEL)
-            if "pushed_destination" in a.custom_properties
-            and a.custom_properties["pushed_destination"].string_value.rstrip("/") == target
+            for a in self._store.get_artifacts_by_type(names.PUSHED_MODEL)
+            if names.PUSHED_DESTINATION in a.custom_properties
+            and a.custom_properties[names.PUSHED_DESTINATION].string_value.rstrip("/") == target
         )
 
     def _ingested_by(self, path: str) -> list[int]:
@@ -282,7 +277,7 @@ class Lineage:
                 f"--where: unknown field {unknown[0]!r} (fields: {', '.join(PROVENANCE_FIELDS)})"
             )
         found, seen = [], {key: set() for key in conditions}
-        for artifact in self._store.get_artifacts_by_type("Examples"):
+        for artifact in self._store.get_artifacts_by_type(names.EXAMPLES):
             facts = artifact.custom_properties.get(SOURCE_FACTS_PROPERTY)
             if facts is None:
                 continue
@@ -383,11 +378,11 @@ class Lineage:
         """The config file and sha256 each run recorded (empty if it recorded none)."""
         configs = {}
         for run_id in run_ids:
-            context = self._store.get_context_by_type_and_name(PIPELINE_RUN, run_id)
+            context = names.run_context(self._store, run_id)
             values = _values(context.custom_properties) if context is not None else {}
             configs[run_id] = {
-                "config_path": values.get("config_path"),
-                "config_hash": values.get("config_hash"),
+                "config_path": values.get(names.CONFIG_PATH),
+                "config_hash": values.get(names.CONFIG_HASH),
             }
         return configs
 
@@ -397,7 +392,7 @@ class Lineage:
         Raises:
           LineageError: No such run.
         """
-        context = self._store.get_context_by_type_and_name(PIPELINE_RUN, run_id)
+        context = names.run_context(self._store, run_id)
         if context is None:
             raise LineageError(f"no run {run_id!r} in the metadata store")
         graph = LineageGraph()
@@ -415,13 +410,10 @@ class Lineage:
 
     def runs(self) -> list[dict[str, Any]]:
         """Pipeline runs, oldest first: id, pipeline, start time, status, executions."""
-        component_of: dict[int, str] = {}
-        for node in self._store.get_contexts_by_type(NODE):
-            for execution in self._store.get_executions_by_context(node.id):
-                component_of[execution.id] = node.name.split(".", 1)[-1]
+        component_of = names.components_by_execution(self._store)
         result = []
         contexts = sorted(
-            self._store.get_contexts_by_type(PIPELINE_RUN),
+            self._store.get_contexts_by_type(names.RUN_CONTEXT),
             key=lambda c: (c.create_time_since_epoch, c.id),
         )
         for context in contexts:
@@ -447,8 +439,8 @@ class Lineage:
                     "pipeline": pipelines[0] if pipelines else None,
                     "start_ms": context.create_time_since_epoch,
                     "status": status,
-                    "config_path": config.get("config_path"),
-                    "config_hash": config.get("config_hash"),
+                    "config_path": config.get(names.CONFIG_PATH),
+                    "config_hash": config.get(names.CONFIG_HASH),
                     "executions": [
                         {
                             "id": e.id,
@@ -512,11 +504,3 @@ def _filter_types(graph: LineageGraph, types: Iterable[str]) -> LineageGraph:
     graph.executions = {i: e for i, e in graph.executions.items() if i in producers}
     graph.edges = {e for e in graph.edges if e[0] == "output" or e[2] in producers}
     return graph
-
-
-if __name__ == "__main__":
-    import sys
-
-    from pipeline.lineage_cli import main
-
-    sys.exit(main())

@@ -7,7 +7,6 @@ shell history) and never logged: it comes from the environment variable
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import os
 from typing import Optional
@@ -15,7 +14,7 @@ from typing import Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from pipeline.errors import CascadeError
+from core.errors import CascadeError
 
 PASSWORD_ENV = "CASCADE_MYSQL_PASSWORD"
 
@@ -49,32 +48,6 @@ class MySqlOptions:
     def describe(self) -> str:
         """Where the store is, for messages (no password)."""
         return f"mysql://{self.user}@{self.host}:{self.port}/{self.database}"
-
-
-def add_mysql_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds --mysql-host/--mysql-port/--mysql-database/--mysql-user/--mysql-password-file."""
-    group = parser.add_argument_group(
-        "shared MySQL metadata store",
-        f"password from ${PASSWORD_ENV} or --mysql-password-file, never a flag",
-    )
-    group.add_argument("--mysql-host", help="use a MySQL/MariaDB store on this host")
-    group.add_argument("--mysql-port", type=int, default=3306)
-    group.add_argument("--mysql-database", default="cascade_metadata")
-    group.add_argument("--mysql-user", default="cascade")
-    group.add_argument("--mysql-password-file", help="file holding the password")
-
-
-def mysql_from_args(args: argparse.Namespace) -> Optional[MySqlOptions]:
-    """The MySQL options given on the command line, or None for SQLite."""
-    if not getattr(args, "mysql_host", None):
-        return None
-    return MySqlOptions(
-        host=args.mysql_host,
-        port=args.mysql_port,
-        database=args.mysql_database,
-        user=args.mysql_user,
-        password_file=args.mysql_password_file,
-    )
 
 
 def connection_config(
@@ -126,7 +99,7 @@ def open_store(
     Raises:
       CascadeError: The store cannot be opened (names `where`, never the password).
     """
-    from pipeline.environment import stderr_to_file
+    from core.environment import stderr_to_file
 
     try:
         # MLMD's C++ layer logs connection failures straight to stderr; the
@@ -141,24 +114,3 @@ def open_store(
             else ""
         )
         raise CascadeError(f"cannot open the metadata store {where}: {message}{hint}") from None
-
-
-def store_from_args(
-    args: argparse.Namespace, sqlite_path: str, read_only: bool
-) -> metadata_store.MetadataStore:
-    """Opens the store a command's `--mysql-*` flags name, or else the SQLite file.
-
-    Args:
-      args: Parsed arguments with the `add_mysql_flags` flags.
-      sqlite_path: The SQLite file to use without `--mysql-host`.
-      read_only: Open SQLite read-only; then the file must already exist.
-
-    Raises:
-      CascadeError: The store cannot be opened (in one sentence).
-    """
-    mysql = mysql_from_args(args)
-    if mysql is not None:
-        return open_store(connection_config(mysql=mysql), mysql.describe())
-    if not read_only and not os.path.isfile(sqlite_path):
-        raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
-    return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)

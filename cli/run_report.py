@@ -1,0 +1,93 @@
+"""The run summary `run_local.py` prints, as text: components, cleaning, splits, metrics."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from metadata.run_summary import RunSummary
+
+
+def _by_key(per_stratum: dict[str, int]) -> str:
+    """Totals per stratum component: {"label=1|source=web": 3} -> "label 1: 3 | source web: 3"."""
+    totals: dict[str, dict[str, int]] = {}
+    for stratum, n in per_stratum.items():
+        for part in stratum.split("|"):
+            key, _, value = part.partition("=")
+            totals.setdefault(key, {})
+            totals[key][value] = totals[key].get(value, 0) + n
+    return " | ".join(
+        f"{key} " + ", ".join(f"{value}: {n:,}" for value, n in sorted(values.items()))
+        for key, values in totals.items()
+    )
+
+
+def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
+    """The cleaning accounting: rows in, kept and removed per reason."""
+    per_source = ", ".join(
+        f"{source} {accounting['kept_per_source'].get(source, 0):,} of {n:,}"
+        for source, n in accounting["rows_in_per_source"].items()
+    )
+    removed = ", ".join(f"{reason} {n:,}" for reason, n in accounting["removed_per_reason"].items())
+    lines = [
+        f"  cleaning: kept {accounting['kept']:,} of {accounting['rows_in']:,} rows ({per_source})",
+        f"            removed: {removed or 'none'}; "
+        f"{accounting['label_conflicts']:,} label conflicts among merged rows",
+    ]
+    if accounting.get("spam_ids") is not None:
+        lines.append(
+            f"            spam list: {accounting['spam_ids']:,} ids "
+            f"({accounting['spam_ids_not_in_data']:,} not in the data)"
+        )
+    if rejected_uri:
+        lines.append(f"            removed rows, each with its reject_reason: {rejected_uri}")
+    return lines
+
+
+_METRIC_COLUMNS = (
+    ("AUC", "auc"),
+    ("accuracy", "binary_accuracy"),
+    ("precision", "precision"),
+    ("recall", "recall"),
+)
+
+
+def _evaluation_lines(evaluation: dict[str, dict[str, float]]) -> list[str]:
+    """The test metrics per slice: overall, per source, per labelling method."""
+    width = max(len(name) for name in evaluation) + 2
+    header = f"    {'slice':<{width}}{'examples':>8}" + "".join(
+        f"{title:>11}" for title, _ in _METRIC_COLUMNS
+    )
+    lines = ["  test metrics by slice (Evaluator):", header]
+    for name, metrics in evaluation.items():
+        count = metrics.get("example_count")
+        row = f"    {name:<{width}}{int(count) if count is not None else '-':>8}"
+        for _, key in _METRIC_COLUMNS:
+            value = metrics.get(key)
+            row += f"{value:>11.3f}" if value is not None else f"{'-':>11}"
+        lines.append(row)
+    return lines
+
+
+def format_summary(summary: RunSummary, output_root: str, store_name: str) -> str:
+    """Renders a run summary as a short plain-text table and pointers."""
+    width = max([len(c.component_id) for c in summary.components] + [9])
+    lines = [f"Run {summary.run_id}", ""]
+    lines.append(f"  {'component':<{width}}  {'status':<9} {'wall time':>9}")
+    for c in summary.components:
+        lines.append(f"  {c.component_id:<{width}}  {c.state:<9} {c.seconds:>8.1f}s")
+    if summary.cleaning:
+        lines += [""] + _cleaning_lines(summary.cleaning, summary.rejected_uri)
+    if summary.split_counts:
+        lines.append("")
+        lines.append("  rows per split:")
+        for split, per_stratum in summary.split_counts.items():
+            lines.append(f"    {split:<6} {sum(per_stratum.values()):>7,}  {_by_key(per_stratum)}")
+    if summary.evaluation:
+        lines += [""] + _evaluation_lines(summary.evaluation)
+    lines += [
+        "",
+        f"  outputs:        {output_root}",
+        f"  metadata store: {store_name}",
+        f"  pushed model:   {summary.pushed_model or 'none (not blessed by the Evaluator)'}",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""What a pipeline run did, read back from ML Metadata.
+
+The summary comes from the metadata store, not from the runner's memory, so it
+shows what was recorded: each component's execution state (COMPLETE, CACHED,
+FAILED), its wall time, and the outputs a user looks for next.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from metadata import names, runs
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentRun:
+    """One component's execution in a run."""
+
+    component_id: str
+    state: str
+    seconds: float
+    execution_id: int
+
+
+@dataclasses.dataclass(frozen=True)
+class RunSummary:
+    """A pipeline run as recorded in MLMD."""
+
+    run_id: str
+    components: list[ComponentRun]
+    pushed_model: Optional[str]
+    split_counts: dict[str, dict[str, int]]
+    cleaning: Optional[dict] = None
+    rejected_uri: Optional[str] = None
+    evaluation: Optional[dict[str, dict[str, float]]] = None
+
+
+def _state_name(execution: metadata_store_pb2.Execution) -> str:
+    return metadata_store_pb2.Execution.State.Name(execution.last_known_state)
+
+
+def record_run_config(store: metadata_store.MetadataStore, run_id: str, config: Any) -> None:
+    """Records the config file and its sha256 on the run's context in MLMD.
+
+    The run context is created by the orchestrator; adding these properties
+    afterwards makes every run say which config produced it.
+    """
+    context = names.run_context(store, run_id)
+    if context is None:
+        return
+    context.custom_properties[names.CONFIG_PATH].string_value = config.config_path
+    context.custom_properties[names.CONFIG_HASH].string_value = config.config_hash
+    store.put_contexts([context])
+
+
+def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> Optional[str]:
+    """Returns the newest run id of `pipeline_name`, or None if it never ran."""
+    contexts = runs.run_contexts(store, pipeline_name)
+    return contexts[-1].name if contexts else None
+
+
+def _output_artifacts(
+    store: metadata_store.MetadataStore, execution_id: int
+) -> list[metadata_store_pb2.Artifact]:
+    events = store.get_events_by_execution_ids([execution_id])
+    ids = [e.artifact_id for e in events if e.type in names.OUTPUT_EVENTS]
+    return store.get_artifacts_by_id(ids) if ids else []
+
+
+def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummary:
+    """Reads one run's executions and key outputs from MLMD.
+
+    Args:
+      store: The metadata store the run wrote to.
+      run_id: The run's id (the `pipeline_run` context name).
+
+    Returns:
+      The run summary, components in execution order.
+
+    Raises:
+      LookupError: No such run in the store.
+    """
+    context = names.run_context(store, run_id)
+    if context is None:
+        raise LookupError(f"no run {run_id!r} in the metadata store")
+    executions = sorted(
+        store.get_executions_by_context(context.id), key=lambda e: (e.create_time_since_epoch, e.id)
+    )
+    components = []
+    pushed_model = None
+    split_counts: dict[str, dict[str, int]] = {}
+    cleaning = rejected_uri = None
+    for execution in executions:
+        components.append(
+            ComponentRun(
+                component_id=names.component_of(
+                    store.get_contexts_by_execution(execution.id), execution
+                ),
+                state=_state_name(execution),
+                seconds=(execution.last_update_time_since_epoch - execution.create_time_since_epoch)
+                / 1000.0,
+                execution_id=execution.id,
+            )
+        )
+        for artifact in _output_artifacts(store, execution.id):
+            props = artifact.custom_properties
+            if names.was_pushed(artifact):
+                pushed_model = props[names.PUSHED_DESTINATION].string_value
+            if "accounting" in props and "kept" in props:
+                cleaning = json.loads(props["accounting"].string_value)
+            elif "accounting" in props:
+                rejected_uri = artifact.uri
+            if "split_counts" in props:
+                split_counts = json.loads(props["split_counts"].string_value)
+                if "ratios" in props:  # list splits in their configured order
+                    order = list(json.loads(props["ratios"].string_value))
+                    split_counts = {k: split_counts[k] for k in order if k in split_counts}
+    return RunSummary(run_id, components, pushed_model, split_counts, cleaning, rejected_uri)

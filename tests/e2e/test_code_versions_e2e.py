@@ -1,0 +1,93 @@
+"""Editing a component's code re-runs it and what follows it, and nothing else.
+
+Runs a copy of the project tree against a copy of the e2e store (whose two runs
+were made with the same code, so the copy starts with every step cached), then
+edits one file of the copy at a time and runs again.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from pipeline.code_versions import PROJECT_PACKAGES
+from tests.e2e import mlmd_queries
+from tests.e2e.helpers import ROOT, run_cascade
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = "cascade-demo"
+UPSTREAM_OF_SPLIT = ["CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples"]
+FROM_SPLIT_ON = [
+    "StratifiedSplit",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+]
+CACHED = metadata_store_pb2.Execution.CACHED
+COMPLETE = metadata_store_pb2.Execution.COMPLETE
+
+
+def _copy_tree(target: Path) -> Path:
+    for package in PROJECT_PACKAGES:
+        shutil.copytree(
+            ROOT / package, target / package, ignore=shutil.ignore_patterns("__pycache__")
+        )
+    for name in ("run_local.py", "setup.py"):
+        shutil.copy(ROOT / name, target / name)
+    shutil.copytree(ROOT / "configs", target / "configs")
+    return target
+
+
+def _edit(tree: Path, relative: str) -> None:
+    with open(tree / relative, "a", encoding="utf-8") as f:
+        f.write("\n# edited to test the cache keys\n")
+
+
+def _latest_states(output_root: Path) -> dict[str, int]:
+    store = mlmd_queries.open_store(str(output_root / "metadata.sqlite"))
+    latest = mlmd_queries.runs(store)[-1]
+    executions = mlmd_queries.executions_by_component(store, latest, PIPELINE)
+    return {component: e.last_known_state for component, e in executions.items()}
+
+
+@pytest.fixture(scope="module")
+def copied(two_runs, demo_slice, tmp_path_factory):
+    """(tree copy, output root holding a copy of the e2e store)."""
+    output_root, _, _ = two_runs
+    work = tmp_path_factory.mktemp("code_versions")
+    tree = _copy_tree(work / "tree")
+    out = work / "out"
+    out.mkdir()
+    shutil.copy(output_root / "metadata.sqlite", out / "metadata.sqlite")
+    return tree, out
+
+
+def _run(tree: Path, out: Path, demo_slice: Path) -> None:
+    result = run_cascade(["--config", str(demo_slice), "--output-root", str(out)], root=tree)
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+
+
+def test_editing_the_split_reruns_it_and_its_downstream_only(copied, demo_slice):
+    tree, out = copied
+    _edit(tree, "components/stratified_split/allocation.py")
+    _run(tree, out, demo_slice)
+    states = _latest_states(out)
+    assert {c: states[c] for c in UPSTREAM_OF_SPLIT} == {c: CACHED for c in UPSTREAM_OF_SPLIT}
+    assert {c: states[c] for c in FROM_SPLIT_ON} == {c: COMPLETE for c in FROM_SPLIT_ON}
+
+
+def test_editing_a_command_reruns_nothing(copied, demo_slice):
+    tree, out = copied
+    _edit(tree, "cli/predict.py")
+    _edit(tree, "metadata/lineage.py")
+    _run(tree, out, demo_slice)
+    states = _latest_states(out)
+    assert set(states.values()) == {CACHED}, states

@@ -1,0 +1,124 @@
+"""pipeline.pipeline: the factory builds the demo's pipeline without running anything."""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from pathlib import Path
+
+import pytest
+
+from pipeline import code_versions
+from pipeline.config import SourceConfig, load_config
+from pipeline.pipeline import create_pipeline, example_gen_input_config
+
+DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+
+
+@pytest.fixture(scope="module")
+def demo():
+    config = load_config(str(DEMO_CONFIG))
+    pipeline = create_pipeline(config, None, ["--runner=FnApiRunner"])
+    return config, {component.id: component for component in pipeline.components}
+
+
+def _custom_config(component) -> dict:
+    return json.loads(component.exec_properties["custom_config"])
+
+
+def test_the_demo_has_every_step_under_its_id(demo):
+    _, components = demo
+    assert sorted(components) == sorted(
+        [
+            "CsvExampleGen",
+            "SpamListGen",
+            "IdMapGen",
+            "CleanExamples",
+            "StratifiedSplit",
+            "StatisticsGen",
+            "SchemaGen",
+            "ExampleValidator",
+            "Transform",
+            "Trainer",
+            "Evaluator",
+            "Pusher",
+        ]
+    )
+
+
+def test_parameters_carry_the_config_under_its_own_names(demo):
+    config, components = demo
+    clean = components["CleanExamples"].exec_properties
+    assert clean["id_key"] == config.id_key == "user_id"
+    assert clean["keep_latest_by"] == config.cleaning.keep_latest_by
+    assert json.loads(clean["source_priority"]) == list(config.cleaning.source_priority)
+    assert clean["spam_id_column"] == config.cleaning.spam_list.id_column
+    assert clean["alias_column"] == config.cleaning.id_map.alias_column
+    assert json.loads(clean["source_tags"])["partner"] == {"labelling_method": "crowd"}
+    split = components["StratifiedSplit"].exec_properties
+    assert json.loads(split["splits"]) == [list(pair) for pair in config.split.ratios]
+    assert json.loads(split["stratify_by"]) == list(config.split.stratify_by)
+    assert split["seed"] == config.split.seed
+    trainer = _custom_config(components["Trainer"])
+    assert trainer["training"] == config.training.to_custom_config()
+    assert json.loads(components["Trainer"].exec_properties["train_args"])["num_steps"] == (
+        config.training.train_steps
+    )
+    assert json.loads(components["Transform"].exec_properties["splits_config"]) == {
+        "analyze": ["train"],
+        "transform": ["train", "dev", "test"],
+    }
+    assert json.loads(components["Evaluator"].exec_properties["example_splits"]) == ["test"]
+
+
+def test_each_custom_step_is_keyed_by_the_version_of_its_own_code(demo):
+    _, components = demo
+    example_gen = components["CsvExampleGen"].exec_properties["custom_config"]
+    settings = json.loads(example_gen)["custom_config"]["value"]
+    assert settings["code_version"] == code_versions.component_version(
+        "components.source_example_gen"
+    )
+    assert components["CleanExamples"].exec_properties["code_version"] == (
+        code_versions.component_version("components.clean_examples")
+    )
+    assert components["StratifiedSplit"].exec_properties["code_version"] == (
+        code_versions.component_version("components.stratified_split")
+    )
+    assert _custom_config(components["Transform"])["code_version"] == (
+        code_versions.code_version(["transforms.preprocessing"])
+    )
+    assert _custom_config(components["Trainer"])["code_version"] == (
+        code_versions.code_version(["models.model"])
+    )
+    versions = {
+        components["CleanExamples"].exec_properties["code_version"],
+        components["StratifiedSplit"].exec_properties["code_version"],
+        settings["code_version"],
+        _custom_config(components["Transform"])["code_version"],
+        _custom_config(components["Trainer"])["code_version"],
+    }
+    assert len(versions) == 5
+
+
+def test_sources_in_two_buckets_share_the_scheme_root():
+    sources = [SourceConfig("web", "gs://bucket-a/raw/web"), SourceConfig("mobile", "gs://b2/m/")]
+    base, input_config = example_gen_input_config(sources)
+    assert base == "gs://"
+    patterns = [split.pattern for split in input_config.splits]
+    assert patterns == ["bucket-a/raw/web/*.csv", "b2/m/*.csv"]
+    assert [posixpath.join(base, p) for p in patterns] == [
+        "gs://bucket-a/raw/web/*.csv",
+        "gs://b2/m/*.csv",
+    ]
+
+
+def test_sources_in_one_bucket_share_their_deepest_folder():
+    sources = [SourceConfig("web", "gs://b/raw/web"), SourceConfig("mobile", "gs://b/raw/mobile")]
+    base, input_config = example_gen_input_config(sources)
+    assert base == "gs://b/raw"
+    assert [s.pattern for s in input_config.splits] == ["web/*.csv", "mobile/*.csv"]
+
+
+def test_mixed_filesystems_are_refused():
+    with pytest.raises(ValueError, match="must all be local folders or all under one URI scheme"):
+        example_gen_input_config([SourceConfig("a", "/data/a"), SourceConfig("b", "gs://b/x")])
