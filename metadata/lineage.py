@@ -20,6 +20,7 @@ import json
 import os
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
+from ml_metadata import errors as mlmd_errors
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
@@ -28,13 +29,15 @@ from components.source_example_gen.properties import (
     SOURCE_INVENTORY_PROPERTY,
 )
 from core.errors import CascadeError
-from metadata import names
+from metadata import names, subgraph
 from pipeline.inventory import INVENTORY_FIELDS
 
 # What `--where` can filter ingested sources by.
 PROVENANCE_FIELDS = ("source", *INVENTORY_FIELDS)
 _OUTPUT_TYPES = names.OUTPUT_EVENTS
 _INPUT_TYPES = names.INPUT_EVENTS
+# Artifacts per event read when finding producers.
+_EVENT_BATCH = 500
 
 
 class LineageError(CascadeError):
@@ -125,7 +128,6 @@ class Lineage:
     def __init__(self, store: metadata_store.MetadataStore) -> None:
         self._store = store
         self._type_names: dict[int, str] = {}
-        self._run_names: dict[int, tuple[str, ...]] = {}
 
     # --- single records -------------------------------------------------------
 
@@ -153,23 +155,7 @@ class Lineage:
         if not found:
             raise LineageError(f"no artifact with id {artifact_id} in the metadata store")
         artifact = found[0]
-        return ArtifactInfo(
-            id=artifact.id,
-            type=self._type_name(artifact),
-            uri=artifact.uri,
-            state=metadata_store_pb2.Artifact.State.Name(artifact.state),
-            properties=_values(artifact.properties),
-            custom_properties=_values(artifact.custom_properties),
-            producer=self._producer(artifact.id),
-        )
-
-    def _runs_of(self, execution_id: int) -> tuple[str, ...]:
-        if execution_id not in self._run_names:
-            contexts = self._store.get_contexts_by_execution(execution_id)
-            self._run_names[execution_id] = tuple(
-                sorted(c.name for c in contexts if c.type == names.RUN_CONTEXT)
-            )
-        return self._run_names[execution_id]
+        return _artifact_info(artifact, self._type_name(artifact), self._producer(artifact.id))
 
     def execution(self, execution_id: int) -> ExecutionInfo:
         """Returns one execution with its component id, runs and parameters.
@@ -180,20 +166,11 @@ class Lineage:
         found = self._store.get_executions_by_id([execution_id])
         if not found:
             raise LineageError(f"no execution with id {execution_id} in the metadata store")
-        execution = found[0]
-        component = names.component_of(
-            self._store.get_contexts_by_execution(execution_id), execution
-        )
-        return ExecutionInfo(
-            id=execution.id,
-            component=component,
-            type=execution.type,
-            state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
-            runs=self._runs_of(execution_id),
-            parameters=_values(execution.custom_properties) | _values(execution.properties),
-            start_ms=execution.create_time_since_epoch,
-            end_ms=execution.last_update_time_since_epoch,
-        )
+        try:
+            contexts = self._store.get_contexts_by_execution(execution_id)
+        except mlmd_errors.NotFoundError:  # an execution outside any context
+            contexts = []
+        return _execution_info(found[0], contexts)
 
     # --- REF resolution -------------------------------------------------------
 
@@ -305,6 +282,10 @@ class Lineage:
     def downstream(self, artifact_ids: Sequence[int], types: Iterable[str] = ()) -> LineageGraph:
         """Everything derived from the given artifacts, transitively.
 
+        Found with MLMD's lineage subgraph query (see `metadata.subgraph`), then
+        walked here: artifact -> every execution that read it (CACHED ones too:
+        they used it) -> what those wrote.
+
         Args:
           artifact_ids: Where to start.
           types: Keep only artifacts of these type names (e.g. "Model"); the
@@ -312,66 +293,130 @@ class Lineage:
 
         Returns:
           The downstream graph, the starting artifacts included.
+
+        Raises:
+          LineageError: A starting id names no artifact.
         """
-        graph = LineageGraph(roots=list(artifact_ids))
+        self._check_roots(artifact_ids)
+        found = subgraph.reachable(self._store, artifact_ids, subgraph.DOWNSTREAM)
+        readers: dict[int, set[int]] = {}
+        written: dict[int, set[int]] = {}
+        for artifact_id, execution_id, kind in found.events:
+            if kind in _INPUT_TYPES:
+                readers.setdefault(artifact_id, set()).add(execution_id)
+            elif kind in _OUTPUT_TYPES:
+                written.setdefault(execution_id, set()).add(artifact_id)
+        edges: set[tuple[str, int, int]] = set()
+        artifacts, executions = set(artifact_ids), set()
         frontier = list(artifact_ids)
-        for artifact_id in artifact_ids:
-            graph.artifacts[artifact_id] = self.artifact(artifact_id)
-        seen_executions: set[int] = set()
         while frontier:
-            events = self._store.get_events_by_artifact_ids(frontier)
-            consumers = {e.execution_id for e in events if e.type in _INPUT_TYPES} - seen_executions
-            for e in events:
-                if e.type in _INPUT_TYPES:
-                    graph.edges.add(("input", e.artifact_id, e.execution_id))
-            seen_executions |= consumers
+            consumers = set()
+            for artifact_id in frontier:
+                for execution_id in readers.get(artifact_id, ()):
+                    edges.add(("input", artifact_id, execution_id))
+                    consumers.add(execution_id)
+            consumers -= executions
+            executions |= consumers
             frontier = []
-            if not consumers:
-                break
             for execution_id in consumers:
-                graph.executions[execution_id] = self.execution(execution_id)
-            for e in self._store.get_events_by_execution_ids(sorted(consumers)):
-                if e.type in _OUTPUT_TYPES:
-                    graph.edges.add(("output", e.execution_id, e.artifact_id))
-                    if e.artifact_id not in graph.artifacts:
-                        graph.artifacts[e.artifact_id] = self.artifact(e.artifact_id)
-                        frontier.append(e.artifact_id)
+                for artifact_id in written.get(execution_id, ()):
+                    edges.add(("output", execution_id, artifact_id))
+                    if artifact_id not in artifacts:
+                        artifacts.add(artifact_id)
+                        frontier.append(artifact_id)
+        graph = self._graph(found, artifact_ids, artifacts, executions, edges)
         return _filter_types(graph, types)
 
     def upstream(self, artifact_ids: Sequence[int]) -> LineageGraph:
         """The full provenance of the given artifacts, back to the raw inputs.
 
+        An artifact's producer is the execution that first wrote it; later
+        CACHED executions that reused it are not where it came from, so the
+        subgraph query stops at them.
+
         Returns:
           The upstream graph: every producing execution (with its parameters,
           e.g. ExampleGen's input_base and file fingerprints) and its inputs.
+
+        Raises:
+          LineageError: A starting id names no artifact.
         """
-        graph = LineageGraph(roots=list(artifact_ids))
+        self._check_roots(artifact_ids)
+        found = subgraph.reachable(self._store, artifact_ids, subgraph.UPSTREAM)
+        producers = self._producers(found.artifacts)
+        read: dict[int, set[int]] = {}
+        for artifact_id, execution_id, kind in found.events:
+            if kind in _INPUT_TYPES:
+                read.setdefault(execution_id, set()).add(artifact_id)
+        edges: set[tuple[str, int, int]] = set()
+        artifacts, executions = set(artifact_ids), set()
         frontier = list(artifact_ids)
-        for artifact_id in artifact_ids:
-            graph.artifacts[artifact_id] = self.artifact(artifact_id)
-        seen_executions: set[int] = set()
         while frontier:
-            # An artifact's producer is the execution that first wrote it; later
-            # CACHED executions that reused it are not where it came from.
-            producers = set()
+            new = set()
             for artifact_id in frontier:
-                producer = graph.artifacts[artifact_id].producer
+                producer = producers.get(artifact_id)
                 if producer is not None:
-                    graph.edges.add(("output", producer, artifact_id))
-                    producers.add(producer)
-            producers -= seen_executions
-            seen_executions |= producers
+                    edges.add(("output", producer, artifact_id))
+                    new.add(producer)
+            new -= executions
+            executions |= new
             frontier = []
-            if not producers:
-                break
-            for execution_id in producers:
+            for execution_id in new:
+                for artifact_id in read.get(execution_id, ()):
+                    edges.add(("input", artifact_id, execution_id))
+                    if artifact_id not in artifacts:
+                        artifacts.add(artifact_id)
+                        frontier.append(artifact_id)
+        return self._graph(found, artifact_ids, artifacts, executions, edges, producers)
+
+    def _check_roots(self, artifact_ids: Sequence[int]) -> None:
+        """Raises LineageError naming the first id that is not an artifact."""
+        known = {a.id for a in self._store.get_artifacts_by_id(list(artifact_ids))}
+        for artifact_id in artifact_ids:
+            if artifact_id not in known:
+                raise LineageError(f"no artifact with id {artifact_id} in the metadata store")
+
+    def _producers(self, artifact_ids: Iterable[int]) -> dict[int, int]:
+        """Artifact id -> the execution that first wrote it, in batched event reads."""
+        ids = sorted(artifact_ids)
+        producers: dict[int, int] = {}
+        for i in range(0, len(ids), _EVENT_BATCH):
+            for event in self._store.get_events_by_artifact_ids(ids[i : i + _EVENT_BATCH]):
+                if event.type in _OUTPUT_TYPES:
+                    known = producers.get(event.artifact_id)
+                    if known is None or event.execution_id < known:
+                        producers[event.artifact_id] = event.execution_id
+        return producers
+
+    def _graph(
+        self,
+        found: subgraph.Subgraph,
+        roots: Sequence[int],
+        artifact_ids: set[int],
+        execution_ids: set[int],
+        edges: set[tuple[str, int, int]],
+        producers: Optional[dict[int, int]] = None,
+    ) -> LineageGraph:
+        """The LineageGraph of the walked ids, built from the subgraph's records."""
+        producers = producers if producers is not None else self._producers(artifact_ids)
+        graph = LineageGraph(roots=list(roots), edges=edges)
+        for artifact_id in sorted(artifact_ids):
+            artifact = found.artifacts.get(artifact_id)
+            if artifact is None:
+                graph.artifacts[artifact_id] = self.artifact(artifact_id)
+                continue
+            type_name = artifact.type or found.artifact_types.get(artifact.type_id)
+            graph.artifacts[artifact_id] = _artifact_info(
+                artifact, type_name or self._type_name(artifact), producers.get(artifact_id)
+            )
+        for execution_id in sorted(execution_ids):
+            execution = found.executions.get(execution_id)
+            if execution is None:
                 graph.executions[execution_id] = self.execution(execution_id)
-            for e in self._store.get_events_by_execution_ids(sorted(producers)):
-                if e.type in _INPUT_TYPES:
-                    graph.edges.add(("input", e.artifact_id, e.execution_id))
-                    if e.artifact_id not in graph.artifacts:
-                        graph.artifacts[e.artifact_id] = self.artifact(e.artifact_id)
-                        frontier.append(e.artifact_id)
+                continue
+            graph.executions[execution_id] = _execution_info(
+                execution, found.execution_contexts(execution_id)
+            )
         return graph
 
     def run_configs(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
@@ -452,6 +497,35 @@ class Lineage:
                 }
             )
         return result
+
+
+def _artifact_info(
+    artifact: metadata_store_pb2.Artifact, type_name: str, producer: Optional[int]
+) -> ArtifactInfo:
+    return ArtifactInfo(
+        id=artifact.id,
+        type=type_name,
+        uri=artifact.uri,
+        state=metadata_store_pb2.Artifact.State.Name(artifact.state),
+        properties=_values(artifact.properties),
+        custom_properties=_values(artifact.custom_properties),
+        producer=producer,
+    )
+
+
+def _execution_info(
+    execution: metadata_store_pb2.Execution, contexts: Sequence[metadata_store_pb2.Context]
+) -> ExecutionInfo:
+    return ExecutionInfo(
+        id=execution.id,
+        component=names.component_of(contexts, execution),
+        type=execution.type,
+        state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
+        runs=tuple(sorted(c.name for c in contexts if c.type == names.RUN_CONTEXT)),
+        parameters=_values(execution.custom_properties) | _values(execution.properties),
+        start_ms=execution.create_time_since_epoch,
+        end_ms=execution.last_update_time_since_epoch,
+    )
 
 
 def _same(recorded: Any, wanted: str) -> bool:

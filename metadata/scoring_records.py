@@ -31,25 +31,46 @@ class RecordedScoring:
     predictions_id: int
 
 
+def _quoted(text: str) -> str:
+    """A string literal for an MLMD filter query."""
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def _newest_in_pipeline(
-    store: metadata_store.MetadataStore, pipeline_name: str, type_name: str, usable: Any
+    store: metadata_store.MetadataStore, pipeline_name: str, type_name: str, condition: str = ""
 ) -> Optional[metadata_store_pb2.Artifact]:
-    """The newest artifact of a type in a pipeline's context for which `usable(a)`."""
-    context = names.pipeline_context(store, pipeline_name)
-    if context is None:
-        return None
-    found = [
-        a
-        for a in store.get_artifacts_by_context(context.id)
-        if a.type == type_name and a.state == metadata_store_pb2.Artifact.LIVE and usable(a)
-    ]
-    return max(found, key=lambda a: (a.create_time_since_epoch, a.id)) if found else None
+    """The newest LIVE artifact of a type in a pipeline's context, found by one filter query.
+
+    Args:
+      store: The metadata store.
+      pipeline_name: The pipeline whose context the artifact is in.
+      type_name: The artifact type.
+      condition: More of the filter (MLMD's filter syntax), ANDed.
+    """
+    query = (
+        f"type = {_quoted(type_name)} AND state = LIVE"
+        f" AND contexts_p.type = {_quoted(names.PIPELINE_CONTEXT)}"
+        f" AND contexts_p.name = {_quoted(pipeline_name)}"
+    )
+    if condition:
+        query += f" AND {condition}"
+    found = store.get_artifacts(
+        list_options=metadata_store.ListOptions(
+            limit=1,
+            order_by=metadata_store.OrderByField.CREATE_TIME,
+            is_asc=False,
+            filter_query=query,
+        )
+    )
+    return found[0] if found else None
 
 
 def _latest_pushed(
     store: metadata_store.MetadataStore, pipeline_name: str
 ) -> Optional[metadata_store_pb2.Artifact]:
-    return _newest_in_pipeline(store, pipeline_name, names.PUSHED_MODEL, names.was_pushed)
+    return _newest_in_pipeline(
+        store, pipeline_name, names.PUSHED_MODEL, f"custom_properties.{names.PUSHED}.int_value = 1"
+    )
 
 
 def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str) -> str:
@@ -100,7 +121,7 @@ def served_transform_graph(
         if graphs:
             chosen = max(graphs, key=lambda a: a.id)
             return chosen.uri, f"the graph of the latest pushed model (artifact {pushed.id})"
-    newest = _newest_in_pipeline(store, pipeline_name, names.TRANSFORM_GRAPH, lambda _: True)
+    newest = _newest_in_pipeline(store, pipeline_name, names.TRANSFORM_GRAPH)
     if newest is None:
         raise CascadeError(
             f"no Transform graph for pipeline {pipeline_name!r} in the metadata store "
