@@ -16,7 +16,6 @@ import sys
 from typing import Optional, Sequence
 
 from cli import common, flags
-from core.environment import prepare_tensorflow
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -103,9 +102,7 @@ def run(args: argparse.Namespace) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point: one line on stderr and exit code 2 for problems the user can fix."""
-    args = parse_args(argv)
-    prepare_tensorflow()
-    return common.report(run, args)
+    return common.report(run, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -51,9 +51,7 @@ class Subgraph:
         self.contexts.update((c.id, c) for c in graph.contexts)
         self.context_types.update((t.id, t.name) for t in graph.context_types)
         for association in graph.associations:
-            self.contexts_of.setdefault(association.execution_id, set()).add(
-                association.context_id
-            )
+            self.contexts_of.setdefault(association.execution_id, set()).add(association.context_id)
 
     def execution_contexts(self, execution_id: int) -> list[metadata_store_pb2.Context]:
         """The contexts an execution belongs to, each with its type name set."""

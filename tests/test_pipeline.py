@@ -11,6 +11,7 @@ import pytest
 from pipeline import code_versions
 from pipeline.config import SourceConfig, load_config
 from pipeline.pipeline import create_pipeline, example_gen_input_config
+from tests.e2e.helpers import COMPONENTS
 
 DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
 
@@ -28,22 +29,7 @@ def _custom_config(component) -> dict:
 
 def test_the_demo_has_every_step_under_its_id(demo):
     _, components = demo
-    assert sorted(components) == sorted(
-        [
-            "CsvExampleGen",
-            "SpamListGen",
-            "IdMapGen",
-            "CleanExamples",
-            "StratifiedSplit",
-            "StatisticsGen",
-            "SchemaGen",
-            "ExampleValidator",
-            "Transform",
-            "Trainer",
-            "Evaluator",
-            "Pusher",
-        ]
-    )
+    assert sorted(components) == sorted(COMPONENTS)
 
 
 def test_parameters_carry_the_config_under_its_own_names(demo):

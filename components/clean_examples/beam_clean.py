@@ -161,19 +161,20 @@ def decide_person(
         rules.RowFacts(source, timestamp, label, fp.to_bytes(8, "big"))
         for source, timestamp, label, fp in facts
     ]
+    fingerprints = [fp for _, _, _, fp in facts]
     keep, tied, reason = None, (), rules.SPAM
     if not is_spam:
         reason = rules.DUPLICATE_MERGED
         candidates = rules.best_candidates(rows, source_priority)
-        if len({facts[i][3] for i in candidates}) > 1:
+        if len({fingerprints[i] for i in candidates}) > 1:
             tied = candidates  # different rows: their content decides, in pass 2
         else:
             keep = candidates[0]
     per_row: dict[int, list[int]] = {}
-    for i, (_, _, _, fp) in enumerate(facts):
+    for i, fp in enumerate(fingerprints):
         kept_removed = per_row.setdefault(fp, [0, 0])
         kept_removed[0 if i == keep else 1] += 1
-    tied_fps = {facts[i][3] for i in tied}
+    tied_fps = {fingerprints[i] for i in tied}
     for fp, (kept, removed) in per_row.items():
         if fp in tied_fps:
             yield fp, (TIED, removed, reason)

@@ -12,6 +12,21 @@ from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DATA = ROOT / "data" / "demo"
+# The demo pipeline's nodes, in the order they run.
+COMPONENTS = [
+    "CsvExampleGen",
+    "SpamListGen",
+    "IdMapGen",
+    "CleanExamples",
+    "StratifiedSplit",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "Evaluator",
+    "Pusher",
+]
 # Rows per source in the demo slice the end-to-end tests run on.
 SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 

@@ -16,22 +16,14 @@ from ml_metadata.proto import metadata_store_pb2
 
 from pipeline.code_versions import PROJECT_PACKAGES
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import ROOT, run_cascade
+from tests.e2e.helpers import COMPONENTS, ROOT, run_cascade
 
 pytestmark = pytest.mark.e2e
 
 PIPELINE = "cascade-demo"
-UPSTREAM_OF_SPLIT = ["CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples"]
-FROM_SPLIT_ON = [
-    "StratifiedSplit",
-    "StatisticsGen",
-    "SchemaGen",
-    "ExampleValidator",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
-]
+# Steps before StratifiedSplit, and StratifiedSplit with everything after it.
+UPSTREAM_OF_SPLIT = COMPONENTS[: COMPONENTS.index("StratifiedSplit")]
+FROM_SPLIT_ON = COMPONENTS[COMPONENTS.index("StratifiedSplit") :]
 CACHED = metadata_store_pb2.Execution.CACHED
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
 

@@ -16,23 +16,9 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, ROOT, SLICE_ROWS
+from tests.e2e.helpers import COMPONENTS, DEMO_DATA, ROOT, SLICE_ROWS
 
 PIPELINE = "cascade-demo"
-COMPONENTS = [
-    "CsvExampleGen",
-    "SpamListGen",
-    "IdMapGen",
-    "CleanExamples",
-    "StratifiedSplit",
-    "StatisticsGen",
-    "SchemaGen",
-    "ExampleValidator",
-    "Transform",
-    "Trainer",
-    "Evaluator",
-    "Pusher",
-]
 # (consumer, input key) <- (producer, output key): the events that must link them.
 LINKS = [
     (("CleanExamples", "examples"), ("CsvExampleGen", "examples")),
