@@ -60,7 +60,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
         required_columns=("employment_status",),
         keep_latest_by="signup_ts",
         source_priority=steps.SOURCES,
-        label_key="looking_for_job",
+        label="looking_for_job",
         spam_id_column="user_id",
         alias_column="alias_id",
         canonical_column="canonical_id",

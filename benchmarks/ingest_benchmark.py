@@ -47,7 +47,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
         input_config=tfx.proto.Input(
             splits=[tfx.proto.Input.Split(name=n, pattern=p) for n, p in splits]
         ),
-        label_key="looking_for_job",
+        label="looking_for_job",
         inventory=INVENTORY,
     ).with_id("CsvSourceExampleGen")
     seconds, uri = steps.run_alone(component, out, "CsvSourceExampleGen")

@@ -51,7 +51,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
     output = standard_artifacts.Examples()
     output.uri = os.path.join(out, "split")
     options = SplitOptions(
-        splits=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), label_key=LABEL, seed=42
+        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), label=LABEL, seed=42
     )
     context = base_beam_executor.BaseBeamExecutor.Context(
         beam_pipeline_args=runners.beam_pipeline_args(profile, os.path.join(out, "tmp")),

@@ -58,7 +58,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
     output = standard_artifacts.Examples()
     output.uri = os.path.join(out, "split")
     options = SplitOptions(
-        splits=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), label_key=LABEL, seed=42
+        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), label=LABEL, seed=42
     )
     started = time.monotonic()
     executor.Executor(steps.beam_context(out)).Do(

@@ -111,7 +111,7 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
             keep_latest_by=cleaning.keep_latest_by,
             source_priority=cleaning.source_priority,
             required_columns=cleaning.required_columns,
-            label_key=config.label,
+            label=config.label,
             source_tags={
                 name: entry.row_tags() for name, entry in (config.inventory or {}).items()
             },
@@ -182,7 +182,7 @@ def create_pipeline(
     example_gen = CsvSourceExampleGen(
         input_base=input_base,
         input_config=input_config,
-        label_key=config.label,
+        label=config.label,
         inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
         code_version=code_versions.component_version("components.source_example_gen"),
     ).with_id("CsvExampleGen")
@@ -191,8 +191,8 @@ def create_pipeline(
     clean = cleaning[-1]
     split = StratifiedSplit(
         examples=clean.outputs["cleaned_examples"],
-        label_key=config.label,
-        splits=config.split.ratios,
+        label=config.label,
+        ratios=config.split.ratios,
         stratify_by=config.split.stratify_by,
         group_by=config.split.group_by,
         seed=config.split.seed,

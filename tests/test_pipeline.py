@@ -42,7 +42,7 @@ def test_parameters_carry_the_config_under_its_own_names(demo):
     assert clean["alias_column"] == config.cleaning.id_map.alias_column
     assert json.loads(clean["source_tags"])["partner"] == {"labelling_method": "crowd"}
     split = components["StratifiedSplit"].exec_properties
-    assert json.loads(split["splits"]) == [list(pair) for pair in config.split.ratios]
+    assert json.loads(split["ratios"]) == [list(pair) for pair in config.split.ratios]
     assert json.loads(split["stratify_by"]) == list(config.split.stratify_by)
     assert split["seed"] == config.split.seed
     trainer = _custom_config(components["Trainer"])

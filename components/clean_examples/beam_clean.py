@@ -111,7 +111,7 @@ class RowFacts(beam.DoFn):
         timestamp = (
             numeric_value(example, options.keep_latest_by) if options.keep_latest_by else None
         )
-        labels = values_in(example.features.feature, options.label_key) if options.label_key else []
+        labels = values_in(example.features.feature, options.label) if options.label else []
         yield (
             canonical,
             (

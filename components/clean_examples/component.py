@@ -41,7 +41,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         keep_latest_by: Optional[str] = None,
         source_priority: Sequence[str] = (),
         required_columns: Sequence[str] = (),
-        label_key: Optional[str] = None,
+        label: Optional[str] = None,
         source_tags: Optional[Mapping[str, Mapping[str, str]]] = None,
         code_version: Optional[str] = None,
     ) -> None:
@@ -58,7 +58,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
           keep_latest_by: Keep the most recent of one person's rows by this column.
           source_priority: Ties on recency go to the source listed first.
           required_columns: Quarantine rows missing any of these.
-          label_key: Count label conflicts among merged rows.
+          label: Count label conflicts among merged rows.
           source_tags: Source -> {feature: value} added to its rows beside
             `source` (e.g. the labelling method, for sliced evaluation).
           code_version: A fingerprint of the code; a new one invalidates TFX's cache.
@@ -71,7 +71,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
             required_columns=tuple(required_columns),
             keep_latest_by=keep_latest_by,
             source_priority=tuple(source_priority),
-            label_key=label_key,
+            label=label,
             spam_id_column=spam_id_column,
             alias_column=alias_column,
             canonical_column=canonical_column,

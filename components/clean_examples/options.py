@@ -26,7 +26,7 @@ class CleanOptions:
       keep_latest_by: Among one person's rows, the most recent by this column
         is kept.
       source_priority: Ties on recency go to the source listed first.
-      label_key: Used to count label conflicts among merged rows.
+      label: Used to count label conflicts among merged rows.
       spam_id_column: The spam list's id column (required with a spam list).
       alias_column: The id map's alias column (required with an id map).
       canonical_column: The id map's canonical column (required with an id map).
@@ -41,7 +41,7 @@ class CleanOptions:
     required_columns: tuple[str, ...] = ()
     keep_latest_by: Optional[str] = None
     source_priority: tuple[str, ...] = ()
-    label_key: Optional[str] = None
+    label: Optional[str] = None
     spam_id_column: Optional[str] = None
     alias_column: Optional[str] = None
     canonical_column: Optional[str] = None
@@ -91,7 +91,7 @@ class CleanOptions:
             spec.REQUIRED_COLUMNS_KEY: json.dumps(list(self.required_columns)),
             spec.KEEP_LATEST_BY_KEY: self.keep_latest_by,
             spec.SOURCE_PRIORITY_KEY: json.dumps(list(self.source_priority)),
-            spec.LABEL_KEY: self.label_key,
+            spec.LABEL_KEY: self.label,
             spec.SPAM_ID_COLUMN_KEY: self.spam_id_column,
             spec.ALIAS_COLUMN_KEY: self.alias_column,
             spec.CANONICAL_COLUMN_KEY: self.canonical_column,
@@ -112,7 +112,7 @@ class CleanOptions:
             required_columns=tuple(json.loads(properties.get(spec.REQUIRED_COLUMNS_KEY) or "[]")),
             keep_latest_by=properties.get(spec.KEEP_LATEST_BY_KEY) or None,
             source_priority=tuple(json.loads(properties.get(spec.SOURCE_PRIORITY_KEY) or "[]")),
-            label_key=properties.get(spec.LABEL_KEY) or None,
+            label=properties.get(spec.LABEL_KEY) or None,
             spam_id_column=properties.get(spec.SPAM_ID_COLUMN_KEY) or None,
             alias_column=properties.get(spec.ALIAS_COLUMN_KEY) or None,
             canonical_column=properties.get(spec.CANONICAL_COLUMN_KEY) or None,
@@ -134,7 +134,7 @@ def _validate(options: CleanOptions) -> None:
         )
     if options.keep_latest_by and not options.id_key:
         raise ValueError("CleanExamples: keep_latest_by only applies with an id_key")
-    named = [options.id_key, options.keep_latest_by, options.label_key, *options.required_columns]
+    named = [options.id_key, options.keep_latest_by, options.label, *options.required_columns]
     clash = sorted({n for n in named if n in options.added_features})
     if clash:
         raise ValueError(

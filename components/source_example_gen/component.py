@@ -29,7 +29,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         self,
         input_base: str,
         input_config: tfx.proto.Input,
-        label_key: str,
+        label: str,
         inventory: Optional[Mapping[str, Mapping[str, Any]]] = None,
         code_version: Optional[str] = None,
     ) -> None:
@@ -39,13 +39,13 @@ class CsvSourceExampleGen(FileBasedExampleGen):
           input_base: The folder the split patterns are relative to.
           input_config: One input split per source; each becomes an output
             split of the same name (a single source too).
-          label_key: The label column, whose balance is measured per source.
+          label: The label column, whose balance is measured per source.
           inventory: Source name -> declared fields (JSON-able), or None.
           code_version: A fingerprint of the code; a new one invalidates TFX's
             cache (the custom config is part of the cache key).
         """
         settings = struct_pb2.Struct()
-        settings.update({"label_key": label_key, "inventory": dict(inventory or {})})
+        settings.update({"label": label, "inventory": dict(inventory or {})})
         if code_version:
             settings.update({"code_version": code_version})
         packed = any_pb2.Any()

@@ -47,7 +47,7 @@ _FACTS_PATH_KEY = "_cascade_label_counts_path"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
-    """The component's settings: {"label_key": str, "inventory": {source: {...}},
+    """The component's settings: {"label": str, "inventory": {source: {...}},
     "code_version": str}; absent keys were not set."""
     text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not text:
@@ -88,7 +88,7 @@ class Executor(csv_executor.Executor):
     ) -> dict[str, beam.PCollection]:
         """The stock splits, with a counting branch on each."""
         splits = super().GenerateExamplesByBeam(pipeline, exec_properties)
-        label_key = read_custom_config(exec_properties).get("label_key")
+        label_key = read_custom_config(exec_properties).get("label")
         if label_key:
             label_counts = [
                 examples
@@ -117,7 +117,7 @@ class Executor(csv_executor.Executor):
         super().Do(input_dict, output_dict, {**exec_properties, _FACTS_PATH_KEY: facts_path})
 
         settings = read_custom_config(exec_properties)
-        if not settings.get("label_key"):
+        if not settings.get("label"):
             return
         source_files = _source_files(exec_properties)
         label_counts = counts.nest(counts.read_counts(facts_path))

@@ -32,8 +32,8 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
     def __init__(
         self,
         examples: tfx.dsl.Channel,
-        label_key: str,
-        splits: Union[Sequence[tuple[str, float]], Mapping[str, float]] = DEFAULT_SPLITS,
+        label: str,
+        ratios: Union[Sequence[tuple[str, float]], Mapping[str, float]] = DEFAULT_SPLITS,
         stratify_by: Sequence[str] = (),
         group_by: Optional[str] = None,
         seed: int = 0,
@@ -46,8 +46,8 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
 
         Args:
           examples: The Examples to split.
-          label_key: The label feature.
-          splits: Ordered (name, ratio) pairs or an ordered mapping; >= 2 splits,
+          label: The label feature.
+          ratios: Ordered (name, ratio) pairs or an ordered mapping; >= 2 splits,
             ratios > 0 summing to 1.
           stratify_by: Features stratified jointly with the label (e.g. `source`).
           group_by: Keep all examples with the same value in one split.
@@ -62,10 +62,10 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
         Raises:
           ValueError: Invalid split names or ratios, or overlapping keys.
         """
-        pairs = splits.items() if isinstance(splits, Mapping) else splits
+        pairs = ratios.items() if isinstance(ratios, Mapping) else ratios
         options = SplitOptions(
-            splits=splits_from_pairs(pairs),
-            label_key=label_key,
+            ratios=splits_from_pairs(pairs),
+            label=label,
             stratify_by=tuple(stratify_by),
             group_by=group_by,
             seed=seed,

@@ -50,8 +50,8 @@ def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOp
         for key in options.feature_keys:
             if key not in present:
                 role = (
-                    "label_key"
-                    if key == options.label_key
+                    "label"
+                    if key == options.label
                     else "group_by"
                     if key == options.group_by
                     else "stratify_by"
@@ -78,7 +78,7 @@ def _explode(
         (
             index,
             record,
-            (split, units.record_stratum(record, options.label_key, options.stratify_by)),
+            (split, units.record_stratum(record, options.label, options.stratify_by)),
         )
         for record in records
     ]
@@ -100,7 +100,7 @@ def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float
     worst = 0.0
     for by_split in per_stratum.values():
         total = sum(by_split.values())
-        for name, ratio in options.splits:
+        for name, ratio in options.ratios:
             worst = max(worst, abs(by_split.get(name, 0) / total - ratio))
     return worst
 
@@ -162,7 +162,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
         )
         to_units = beam_split.ToUnits(
-            options.label_key, options.stratify_by, options.group_by, options.seed
+            options.label, options.stratify_by, options.group_by, options.seed
         )
         units_to_place = records | "MakeUnits" >> to_units
         if options.group_by:
@@ -171,10 +171,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             # A second read streams the placement pass (see beam_split.split_units).
             reread = Executor._read(pipeline, examples, input_splits, options, "Reread")
             units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
-                options.label_key, options.stratify_by, None, options.seed
+                options.label, options.stratify_by, None, options.seed
             )
         branches = beam_split.split_units_branches(
-            units_to_count, units_to_place, options.ratios, unlabeled_index
+            units_to_count, units_to_place, options.ratio_values, unlabeled_index
         )
         split_counts, group_counts = [], []
         # Each branch is written on its own so none waits for another (see
@@ -266,7 +266,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         if unlabeled and not options.unlabeled_split:
             raise SplitInputError(
                 f"StratifiedSplit: {unlabeled} of {total_in} examples have no value for label "
-                f"{options.label_key!r}; fix the data or set unlabeled_split to keep them apart"
+                f"{options.label!r}; fix the data or set unlabeled_split to keep them apart"
             )
         nested = counts.nest(split_counts)
         ordered = {name: nested.get(name, {}) for name in options.output_split_names}
@@ -274,12 +274,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         for key, n in split_counts.items():
             stratum = key.partition("/")[2]
             strata[stratum] = strata.get(stratum, 0) + n
-        small = sorted(s for s, n in strata.items() if n < len(options.splits))
+        small = sorted(s for s, n in strata.items() if n < len(options.ratios))
         deviation = _max_deviation(split_counts, options)
         properties: dict[str, Optional[str]] = {
             "seed": str(options.seed),
-            "ratios": json.dumps(dict(options.splits)),
-            "label_key": options.label_key,
+            "ratios": json.dumps(dict(options.ratios)),
+            "label": options.label,
             "stratify_by": json.dumps(list(options.stratify_by)),
             "group_by": options.group_by or "",
             "split_counts": json.dumps(ordered),
@@ -299,7 +299,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 "some splits get none of it",
                 stratum,
                 strata[stratum],
-                len(options.splits),
+                len(options.ratios),
             )
         per_split = {name: sum(ordered[name].values()) for name in options.output_split_names}
         logging.info(

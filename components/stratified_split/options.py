@@ -18,8 +18,8 @@ class SplitOptions:
     """Everything that decides where an example goes.
 
     Attributes:
-      splits: Ordered (name, ratio) pairs, at least two, ratios > 0 summing to 1.
-      label_key: The label feature; strata are its values.
+      ratios: Ordered (name, ratio) pairs, at least two, ratios > 0 summing to 1.
+      label: The label feature; strata are its values.
       stratify_by: Extra features stratified jointly with the label.
       group_by: If set, all examples sharing its value go to the same split.
       seed: Chooses the (deterministic) membership.
@@ -30,8 +30,8 @@ class SplitOptions:
         the name of the input split it was read from (provenance, e.g. `source`).
     """
 
-    splits: tuple[tuple[str, float], ...]
-    label_key: str
+    ratios: tuple[tuple[str, float], ...]
+    label: str
     stratify_by: tuple[str, ...] = ()
     group_by: Optional[str] = None
     seed: int = 0
@@ -44,7 +44,7 @@ class SplitOptions:
 
     @property
     def split_names(self) -> list[str]:
-        return [name for name, _ in self.splits]
+        return [name for name, _ in self.ratios]
 
     @property
     def output_split_names(self) -> list[str]:
@@ -52,13 +52,13 @@ class SplitOptions:
         return self.split_names + extra
 
     @property
-    def ratios(self) -> list[float]:
-        return [ratio for _, ratio in self.splits]
+    def ratio_values(self) -> list[float]:
+        return [ratio for _, ratio in self.ratios]
 
     @property
     def feature_keys(self) -> list[str]:
         """Features every input example must carry."""
-        keys = [self.label_key, *self.stratify_by]
+        keys = [self.label, *self.stratify_by]
         if self.group_by:
             keys.append(self.group_by)
         return [k for k in keys if k != self.input_split_feature]
@@ -66,8 +66,8 @@ class SplitOptions:
     def to_exec_properties(self) -> dict[str, Any]:
         """Returns the component's execution parameters (JSON strings for lists)."""
         return {
-            spec.SPLITS_KEY: json.dumps([[n, r] for n, r in self.splits]),
-            spec.LABEL_KEY: self.label_key,
+            spec.RATIOS_KEY: json.dumps([[n, r] for n, r in self.ratios]),
+            spec.LABEL_KEY: self.label,
             spec.STRATIFY_BY_KEY: json.dumps(list(self.stratify_by)),
             spec.GROUP_BY_KEY: self.group_by,
             spec.SEED_KEY: self.seed,
@@ -80,8 +80,8 @@ class SplitOptions:
     def from_exec_properties(cls, properties: Mapping[str, Any]) -> "SplitOptions":
         """Reads what `to_exec_properties` wrote (None/absent optionals allowed)."""
         return cls(
-            splits=tuple((str(n), float(r)) for n, r in json.loads(properties[spec.SPLITS_KEY])),
-            label_key=properties[spec.LABEL_KEY],
+            ratios=tuple((str(n), float(r)) for n, r in json.loads(properties[spec.RATIOS_KEY])),
+            label=properties[spec.LABEL_KEY],
             stratify_by=tuple(json.loads(properties.get(spec.STRATIFY_BY_KEY) or "[]")),
             group_by=properties.get(spec.GROUP_BY_KEY) or None,
             seed=int(properties[spec.SEED_KEY]),
@@ -105,15 +105,15 @@ def _validate(options: SplitOptions) -> None:
     duplicates = sorted({n for n in lowered if lowered.count(n) > 1})
     if duplicates:
         raise ValueError(f"StratifiedSplit: split name {duplicates[0]!r} is used more than once")
-    for name, ratio in options.splits:
+    for name, ratio in options.ratios:
         if not isinstance(ratio, (int, float)) or not math.isfinite(ratio) or ratio <= 0:
             raise ValueError(f"StratifiedSplit: ratio of split {name!r} must be > 0, got {ratio!r}")
-    total = sum(options.ratios)
+    total = sum(options.ratio_values)
     if abs(total - 1.0) > 1e-6:
         raise ValueError(f"StratifiedSplit: split ratios must sum to 1, they sum to {total:g}")
-    if not options.label_key:
-        raise ValueError("StratifiedSplit: label_key is required")
-    keys = [options.label_key, *options.stratify_by]
+    if not options.label:
+        raise ValueError("StratifiedSplit: label is required")
+    keys = [options.label, *options.stratify_by]
     if len(set(keys)) != len(keys):
         raise ValueError(f"StratifiedSplit: stratify_by repeat the label or each other: {keys}")
     if options.group_by and options.group_by in keys:

@@ -9,8 +9,8 @@ from tfx.types import component_spec, standard_artifacts
 EXAMPLES_KEY = "examples"
 SPLIT_EXAMPLES_KEY = "split_examples"
 
-SPLITS_KEY = "splits"  # JSON [[name, ratio], ...]
-LABEL_KEY = "label_key"
+RATIOS_KEY = "ratios"  # JSON [[name, ratio], ...]
+LABEL_KEY = "label"
 STRATIFY_BY_KEY = "stratify_by"  # JSON [name, ...]
 GROUP_BY_KEY = "group_by"
 SEED_KEY = "seed"
@@ -26,7 +26,7 @@ class StratifiedSplitSpec(component_spec.ComponentSpec):
     """StratifiedSplit's inputs, outputs and parameters."""
 
     PARAMETERS = {
-        SPLITS_KEY: component_spec.ExecutionParameter(type=str),
+        RATIOS_KEY: component_spec.ExecutionParameter(type=str),
         LABEL_KEY: component_spec.ExecutionParameter(type=str),
         STRATIFY_BY_KEY: component_spec.ExecutionParameter(type=str),
         GROUP_BY_KEY: component_spec.ExecutionParameter(type=str, optional=True),

@@ -146,7 +146,7 @@ def options(**overrides) -> CleanOptions:
         required_columns=("email",),
         keep_latest_by="ts",
         source_priority=PRIORITY,
-        label_key="label",
+        label="label",
         spam_id_column="spam_id",
         alias_column="alias",
         canonical_column="canonical",
@@ -786,7 +786,7 @@ def test_component_records_options_and_wires_inputs_and_outputs():
         keep_latest_by="ts",
         source_priority=["web", "mobile", "partner"],
         required_columns=["email"],
-        label_key="label",
+        label="label",
     )
     recorded = CleanOptions.from_exec_properties(
         component.exec_properties, has_spam_list=True, has_id_map=True

@@ -285,7 +285,7 @@ FULL = dict(
     required_columns=("email", "age"),
     keep_latest_by="ts",
     source_priority=("web", "mobile"),
-    label_key="label",
+    label="label",
     spam_id_column="spam_id",
     alias_column="alias",
     canonical_column="canonical",
@@ -310,7 +310,7 @@ def test_options_json_round_trip_keeps_every_field_and_tuple_types():
         "required_columns": ["email", "age"],
         "keep_latest_by": "ts",
         "source_priority": ["web", "mobile"],
-        "label_key": "label",
+        "label": "label",
         "spam_id_column": "spam_id",
         "alias_column": "alias",
         "canonical_column": "canonical",
@@ -407,7 +407,7 @@ def test_spam_and_id_map_keys_are_not_needed_without_those_inputs():
 
 
 @pytest.mark.parametrize("reserved", RESERVED_FEATURES)
-@pytest.mark.parametrize("field", ["id_key", "keep_latest_by", "label_key", "required_columns"])
+@pytest.mark.parametrize("field", ["id_key", "keep_latest_by", "label", "required_columns"])
 def test_reserved_feature_names_cannot_be_used_as_columns(field, reserved):
     value = (reserved,) if field == "required_columns" else reserved
     with pytest.raises(ValueError) as raised:

@@ -66,8 +66,8 @@ def test_stratified_split_translates_to_a_dataflow_job(tmp_path):
     )
     options = SplitOptions.from_exec_properties(
         {
-            "splits": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
-            "label_key": "label",
+            "ratios": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
+            "label": "label",
             "stratify_by": "[]",
             "group_by": None,
             "seed": 7,

@@ -59,12 +59,12 @@ def ingested(tmp_path_factory):
     ]
     base, input_config = example_gen_input_config(sources)
     ours = CsvSourceExampleGen(
-        input_base=base, input_config=input_config, label_key="label", inventory=INVENTORY
+        input_base=base, input_config=input_config, label="label", inventory=INVENTORY
     ).with_id("Ours")
     stock = tfx.components.CsvExampleGen(input_base=base, input_config=input_config)
     one_base, one_config = example_gen_input_config(sources[1:])
     one_source = CsvSourceExampleGen(
-        input_base=one_base, input_config=one_config, label_key="label"
+        input_base=one_base, input_config=one_config, label="label"
     ).with_id("OneSource")
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         str(root / "metadata.sqlite")

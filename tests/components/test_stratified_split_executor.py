@@ -103,7 +103,7 @@ def run_split(
 
 
 def options(**overrides) -> dict:
-    kwargs = {"splits": SPLITS, "label_key": "label", "seed": 7, **overrides}
+    kwargs = {"ratios": SPLITS, "label": "label", "seed": 7, **overrides}
     return SplitOptions(**kwargs).to_exec_properties()
 
 
@@ -200,7 +200,7 @@ def test_custom_properties_record_options_and_counts(hundred_thirty):
         "payload_format": PAYLOAD_FORMAT,
         "seed": "7",
         "ratios": '{"train": 0.6, "dev": 0.2, "test": 0.2}',
-        "label_key": "label",
+        "label": "label",
         "stratify_by": "[]",
         "group_by": "",
         "stratum_counts": '{"label=0": 70, "label=1": 30}',
@@ -285,8 +285,8 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
     examples = write_examples(tmp_path, {"web": [web], "mobile": [mobile]})
     component = StratifiedSplit(
         examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
-        label_key="label",
-        splits=dict(SPLITS),
+        label="label",
+        ratios=dict(SPLITS),
         stratify_by=["source"],
         seed=7,
         input_split_feature="source",
@@ -491,9 +491,9 @@ def test_unlabeled_split_keeps_unlabeled_examples_apart(tmp_path):
     "overrides, message",
     [
         (
-            {"label_key": "target"},
+            {"label": "target"},
             (
-                r"label_key 'target' is not a feature of input split 'train' "
+                r"label 'target' is not a feature of input split 'train' "
                 r"\(features: id, label, source, x\)"
             ),
         ),
@@ -579,8 +579,8 @@ def examples_channel():
 def test_component_exec_properties():
     component = StratifiedSplit(
         examples=examples_channel(),
-        label_key="label",
-        splits=[("train", 0.8), ("eval", 0.2)],
+        label="label",
+        ratios=[("train", 0.8), ("eval", 0.2)],
         stratify_by=("source",),
         group_by="user",
         seed=11,
@@ -590,8 +590,8 @@ def test_component_exec_properties():
         code_version="abc123",
     )
     assert component.exec_properties == {
-        "splits": '[["train", 0.8], ["eval", 0.2]]',
-        "label_key": "label",
+        "ratios": '[["train", 0.8], ["eval", 0.2]]',
+        "label": "label",
         "stratify_by": '["source"]',
         "group_by": "user",
         "seed": 11,
@@ -607,10 +607,10 @@ def test_component_exec_properties():
 
 
 def test_component_defaults():
-    component = StratifiedSplit(examples=examples_channel(), label_key="label")
+    component = StratifiedSplit(examples=examples_channel(), label="label")
     assert component.exec_properties == {
-        "splits": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
-        "label_key": "label",
+        "ratios": '[["train", 0.6], ["dev", 0.2], ["test", 0.2]]',
+        "label": "label",
         "stratify_by": "[]",
         "group_by": None,
         "seed": 0,
@@ -624,29 +624,29 @@ def test_component_defaults():
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"splits": {"train": 0.6, "dev": 0.3}}, r"split ratios must sum to 1, they sum to 0.9$"),
-        ({"splits": {"train": 0.7, "dev": 0.2, "test": 0.2}}, r"they sum to 1.1$"),
-        ({"splits": {"train": 1.0, "dev": 0.0}}, r"ratio of split 'dev' must be > 0, got 0.0"),
-        ({"splits": {"train": 1.2, "dev": -0.2}}, r"ratio of split 'dev' must be > 0, got -0.2"),
-        ({"splits": {"train": 0.5, "dev": float("nan")}}, r"ratio of split 'dev' must be > 0"),
-        ({"splits": {"train": 1.0}}, r"needs at least two splits, got \['train'\]"),
+        ({"ratios": {"train": 0.6, "dev": 0.3}}, r"split ratios must sum to 1, they sum to 0.9$"),
+        ({"ratios": {"train": 0.7, "dev": 0.2, "test": 0.2}}, r"they sum to 1.1$"),
+        ({"ratios": {"train": 1.0, "dev": 0.0}}, r"ratio of split 'dev' must be > 0, got 0.0"),
+        ({"ratios": {"train": 1.2, "dev": -0.2}}, r"ratio of split 'dev' must be > 0, got -0.2"),
+        ({"ratios": {"train": 0.5, "dev": float("nan")}}, r"ratio of split 'dev' must be > 0"),
+        ({"ratios": {"train": 1.0}}, r"needs at least two splits, got \['train'\]"),
         (
-            {"splits": [("train", 0.5), ("train", 0.5)]},
+            {"ratios": [("train", 0.5), ("train", 0.5)]},
             r"split name 'train' is used more than once",
         ),
         (
-            {"splits": [("train", 0.5), ("Train", 0.5)]},
+            {"ratios": [("train", 0.5), ("Train", 0.5)]},
             r"split name 'train' is used more than once",
         ),
         ({"unlabeled_split": "dev"}, r"split name 'dev' is used more than once"),
-        ({"splits": [("train", 0.5), ("dev/1", 0.5)]}, r"invalid split name 'dev/1'"),
-        ({"splits": [("train", 0.5), ("", 0.5)]}, r"invalid split name ''"),
+        ({"ratios": [("train", 0.5), ("dev/1", 0.5)]}, r"invalid split name 'dev/1'"),
+        ({"ratios": [("train", 0.5), ("", 0.5)]}, r"invalid split name ''"),
         ({"unlabeled_split": "no label"}, r"invalid split name 'no label'"),
         ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*63\), got -1"),
         ({"seed": 2**63}, r"seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808"),
         ({"seed": 1.5}, r"seed must be an integer in \[0, 2\*\*63\), got 1.5"),
         ({"seed": True}, r"seed must be an integer in \[0, 2\*\*63\), got True"),
-        ({"label_key": ""}, r"label_key is required"),
+        ({"label": ""}, r"label is required"),
         ({"stratify_by": ["label"]}, r"stratify_by repeat the label or each other"),
         (
             {"group_by": "source", "stratify_by": ["source"]},
@@ -655,6 +655,6 @@ def test_component_defaults():
     ],
 )
 def test_component_rejects_bad_options_when_built(kwargs, message):
-    arguments = {"examples": examples_channel(), "label_key": "label", **kwargs}
+    arguments = {"examples": examples_channel(), "label": "label", **kwargs}
     with pytest.raises(ValueError, match=r"StratifiedSplit.*" + message):
         StratifiedSplit(**arguments)

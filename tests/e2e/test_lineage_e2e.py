@@ -145,7 +145,7 @@ def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(correcte
     assert by_component["SpamListGen"]["parameters"]["input_base"].endswith("spam_accounts_v2")
     assert "num_files:1" in by_component["CsvExampleGen"]["parameters"]["input_fingerprint"]
     split_options = by_component["StratifiedSplit"]["parameters"]
-    assert split_options["seed"] == 42 and json.loads(split_options["splits"])[0] == ["train", 0.6]
+    assert split_options["seed"] == 42 and json.loads(split_options["ratios"])[0] == ["train", 0.6]
     # Each custom step records the version of exactly its code: part of the cache key.
     trainer_config = json.loads(by_component["Trainer"]["parameters"]["custom_config"])
     assert trainer_config["code_version"] == code_versions.code_version(["models.model"])
