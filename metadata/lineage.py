@@ -348,6 +348,12 @@ class Lineage:
         for artifact_id, execution_id, kind in found.events:
             if kind in _INPUT_TYPES:
                 read.setdefault(execution_id, set()).add(artifact_id)
+        # A producer the query did not return (it stops at CACHED executions, and
+        # one is a producer only in a store written by hand): read its inputs.
+        missing = sorted(set(producers.values()) - set(found.executions))
+        for event in self._store.get_events_by_execution_ids(missing) if missing else ():
+            if event.type in _INPUT_TYPES:
+                read.setdefault(event.execution_id, set()).add(event.artifact_id)
         edges: set[tuple[str, int, int]] = set()
         artifacts, executions = set(artifact_ids), set()
         frontier = list(artifact_ids)

@@ -107,3 +107,13 @@ def test_an_unknown_starting_id_is_a_lineage_error():
         Lineage(s.store).downstream([999])
     with pytest.raises(LineageError, match="no artifact with id 999"):
         Lineage(s.store).upstream([999])
+
+
+def test_upstream_follows_a_cached_first_producer():
+    s = Store()
+    raw, made = s.artifact(), s.artifact()
+    producer = s.execution([raw], [made], cached=True)
+    up = Lineage(s.store).upstream([made])
+    assert sorted(up.executions) == [producer]
+    assert sorted(up.artifacts) == sorted([raw, made])
+    assert ("input", raw, producer) in up.edges

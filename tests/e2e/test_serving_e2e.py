@@ -24,7 +24,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, ROOT
 from tests.transformed_rows import assert_same_rows, read_examples
-from serving import serving_input
+from models import raw_features
 
 pytestmark = pytest.mark.e2e
 
@@ -123,11 +123,11 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
     output_root, _, _ = two_runs
     label = yaml.safe_load(demo_slice.read_text())["label"]
     [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
-    columns = serving_input.columns_from_json(
-        Path(pushed, serving_input.RAW_FEATURES_FILE).read_text()
+    columns = raw_features.columns_from_json(
+        Path(pushed, raw_features.RAW_FEATURES_FILE).read_text()
     )
     required = next(c.name for c in columns if c.required)
-    integer = next(c.name for c in columns if c.dtype == serving_input.INT64)
+    integer = next(c.name for c in columns if c.dtype == raw_features.INT64)
     common = ["--config", str(demo_slice), "--output-root", str(output_root), "--no-record"]
 
     no_column = _serving_csv(tmp_path / "no_column.csv", label, edit=lambda r: r.pop(required))
