@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> str:
     names = batch_transform.serving_names(config, args.input)
     exclude = [] if config.label in names else [features.label_output_name(config.label)]
     beam_args = runners.beam_pipeline_args(
-        args.profile, os.path.join(args.output, "beam_tmp"), dataflow
+        args.profile, os.path.join(args.output, "beam_tmp"), dataflow, own_job=True
     )
     report = batch_transform.run_batch_transform(
         args.input, transform_dir, names, args.output, beam_args, exclude

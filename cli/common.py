@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Callable
 
-from core.errors import CascadeError
+from core.errors import CascadeError, CheckFailedError
 
 
 def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> int:
@@ -17,11 +17,16 @@ def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -
       args: The parsed arguments.
 
     Returns:
-      The exit code: 0, or 2 with one `error: ...` line on stderr for a problem
-      the user can fix (a CascadeError names the file, field or row).
+      The exit code: 0; 1 when a strict check failed (`CheckFailedError`: its
+      report is printed first); or 2 with one `error: ...` line on stderr for a
+      problem the user can fix (a CascadeError names the file, field or row).
     """
     try:
         print(run(args))
+    except CheckFailedError as e:
+        print(e.report)
+        print(f"error: {e}", file=sys.stderr)
+        return CheckFailedError.exit_code
     except CascadeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -79,11 +79,15 @@ def store_from_args(args: argparse.Namespace, sqlite_path: str, read_only: bool)
     return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)
 
 
-def add_runner_flags(parser: argparse.ArgumentParser) -> None:
+def add_runner_flags(
+    parser: argparse.ArgumentParser,
+    default: Optional[str] = "local",
+    help_text: str = "Beam runner profile",
+) -> None:
     """Adds `--profile` (alias `--runner`) and the Dataflow flags to a command."""
     parser.add_argument(
-        "--profile", "--runner", dest="profile", default="local", choices=PROFILES,
-        help="Beam runner profile",
+        "--profile", "--runner", dest="profile", default=default, choices=PROFILES,
+        help=help_text,
     )  # fmt: skip
     group = parser.add_argument_group("Dataflow (with --runner dataflow)")
     group.add_argument("--project", help="Google Cloud project")

@@ -11,3 +11,20 @@ class ConfigError(CascadeError):
 
 class InputDataError(CascadeError):
     """An input dataset is missing, empty, or holds values the config forbids."""
+
+
+class CheckFailedError(CascadeError):
+    """A check the user asked to be strict about found a problem (e.g. `--fail-on-skew`).
+
+    The command's report is still printed; the exit code is 1, not 2, so a
+    scheduler can tell "the data drifted" from "the command was wrong".
+
+    Attributes:
+      report: The text the command would have printed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, message: str, report: str) -> None:
+        super().__init__(message)
+        self.report = report

@@ -22,12 +22,14 @@ NODE_CONTEXT = "node"
 # Artifact types (TFX's standard artifacts).
 EXAMPLES = "Examples"
 EXAMPLE_STATISTICS = "ExampleStatistics"
+EXAMPLE_ANOMALIES = "ExampleAnomalies"
 MODEL_EVALUATION = "ModelEvaluation"
 PUSHED_MODEL = "PushedModel"
 TRANSFORM_GRAPH = "TransformGraph"
 
 # Cascade's batch scoring (see metadata.scoring_records).
 SCORING_EXECUTION = "cascade.BatchPredict"
+SKEW_CHECK_EXECUTION = "cascade.SkewCheck"
 SERVING_DATA = "cascade.ServingData"
 PREDICTIONS = "cascade.Predictions"
 MODEL_FOLDER = "cascade.ModelFolder"

@@ -10,10 +10,11 @@ models it fed to the predictions they made.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from typing import Any, Optional
 
-from ml_metadata import metadata_store
+from ml_metadata import errors, metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
@@ -23,12 +24,14 @@ from metadata.lineage import Lineage, LineageError
 
 @dataclasses.dataclass(frozen=True)
 class RecordedScoring:
-    """Ids of what `record_scoring` stored."""
+    """Ids of what `record_scoring` (or `record_skew_check`) stored."""
 
     execution_id: int
     model_ids: tuple[int, ...]
     serving_data_id: int
-    predictions_id: int
+    predictions_id: Optional[int]
+    statistics_id: Optional[int] = None
+    anomalies_id: Optional[int] = None
 
 
 def _quoted(text: str) -> str:
@@ -188,6 +191,138 @@ def _absolute(path: str) -> str:
     return path if "://" in path else os.path.abspath(path)
 
 
+@dataclasses.dataclass(frozen=True)
+class SkewCheckRecord:
+    """What a skew check adds to the record of a scoring (or is, on its own).
+
+    Attributes:
+      training_statistics_id: The ExampleStatistics artifact compared against.
+      statistics_uri: The serving statistics folder written (TFX layout).
+      anomalies_uri: The anomalies folder written (TFX layout).
+      skewed: The features over their threshold.
+      max_distance: The largest distance measured.
+      split: The split name the serving statistics are stored under.
+    """
+
+    training_statistics_id: int
+    statistics_uri: str
+    anomalies_uri: str
+    skewed: tuple[str, ...]
+    max_distance: float
+    split: str
+
+
+def _standard_artifact(
+    store: metadata_store.MetadataStore, type_name: str, uri: str, split: str
+) -> metadata_store_pb2.Artifact:
+    """An ExampleStatistics / ExampleAnomalies artifact, typed as TFX types it."""
+    try:
+        type_id = store.get_artifact_type(type_name).id
+    except errors.NotFoundError:
+        type_id = store.put_artifact_type(
+            metadata_store_pb2.ArtifactType(
+                name=type_name,
+                properties={
+                    "span": metadata_store_pb2.INT,
+                    "split_names": metadata_store_pb2.STRING,
+                },
+            )
+        )
+    artifact = metadata_store_pb2.Artifact(
+        type_id=type_id, uri=_absolute(uri), state=metadata_store_pb2.Artifact.LIVE
+    )
+    artifact.properties["split_names"].string_value = json.dumps([split])
+    artifact.properties["span"].int_value = 0
+    return artifact
+
+
+def _model_events(
+    store: metadata_store.MetadataStore, model_dir: str
+) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]]:
+    """INPUT events from the model's artifacts, or from a new ModelFolder artifact."""
+    model_ids = model_artifact_ids(store, model_dir)
+    if model_ids:
+        return [
+            (artifact, _event(metadata_store_pb2.Event.INPUT, "model", index))
+            for index, artifact in enumerate(store.get_artifacts_by_id(list(model_ids)))
+        ]
+    folder = metadata_store_pb2.Artifact(
+        type_id=_type_id(store, names.MODEL_FOLDER, "artifact"),
+        uri=_absolute(model_dir),
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    return [(folder, _event(metadata_store_pb2.Event.INPUT, "model"))]
+
+
+def _check_events(
+    store: metadata_store.MetadataStore, check: SkewCheckRecord
+) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]]:
+    training = store.get_artifacts_by_id([check.training_statistics_id])[0]
+    return [
+        (training, _event(metadata_store_pb2.Event.INPUT, "training_statistics")),
+        (
+            _standard_artifact(store, names.EXAMPLE_STATISTICS, check.statistics_uri, check.split),
+            _event(metadata_store_pb2.Event.OUTPUT, "serving_statistics"),
+        ),
+        (
+            _standard_artifact(store, names.EXAMPLE_ANOMALIES, check.anomalies_uri, check.split),
+            _event(metadata_store_pb2.Event.OUTPUT, "skew_anomalies"),
+        ),
+    ]
+
+
+def _serving_data(
+    store: metadata_store.MetadataStore, input_path: str, result: Any
+) -> metadata_store_pb2.Artifact:
+    serving_data = metadata_store_pb2.Artifact(
+        type_id=_type_id(store, names.SERVING_DATA, "artifact"),
+        uri=_absolute(input_path),
+        state=metadata_store_pb2.Artifact.LIVE,
+    )
+    _set(
+        serving_data,
+        {
+            "sha256": result.input_sha256,
+            "rows": result.rows,
+            "files": getattr(result, "input_files", 1),
+        },
+    )
+    return serving_data
+
+
+def _put(
+    store: metadata_store.MetadataStore,
+    pipeline_name: str,
+    execution_type: str,
+    properties: dict[str, Any],
+    events: list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]],
+) -> tuple[int, dict[str, list[int]]]:
+    """Stores one execution with its events; returns its id and {event key: artifact ids}."""
+    execution = metadata_store_pb2.Execution(
+        type_id=_type_id(store, execution_type, "execution"),
+        last_known_state=metadata_store_pb2.Execution.COMPLETE,
+    )
+    _set(execution, properties)
+    context = names.pipeline_context(store, pipeline_name)
+    execution_id, artifact_ids, _ = store.put_execution(
+        execution, events, [context] if context is not None else []
+    )
+    by_key: dict[str, list[int]] = {}
+    for (_, event), artifact_id in zip(events, artifact_ids):
+        by_key.setdefault(event.path.steps[0].key, []).append(artifact_id)
+    return execution_id, by_key
+
+
+def _check_properties(check: Optional[SkewCheckRecord]) -> dict[str, Any]:
+    if check is None:
+        return {"skew_checked": False}
+    return {
+        "skew_checked": True,
+        "skewed_features": ",".join(check.skewed),
+        "skew_max_distance": round(check.max_distance, 6),
+    }
+
+
 def record_scoring(
     store: metadata_store.MetadataStore,
     pipeline_name: str,
@@ -195,8 +330,10 @@ def record_scoring(
     input_path: str,
     output_path: str,
     result: Any,
+    check: Optional[SkewCheckRecord] = None,
 ) -> RecordedScoring:
-    """Stores one scoring: model + serving data -> BatchPredict -> predictions.
+    """Stores one scoring: model + serving data (+ training statistics) -> BatchPredict
+    -> predictions (+ serving statistics and skew anomalies).
 
     The model is the MLMD artifact(s) the folder belongs to (see
     `model_artifact_ids`); a folder MLMD does not know is recorded as a new
@@ -208,66 +345,94 @@ def record_scoring(
       store: A writable store.
       pipeline_name: The pipeline whose context the execution joins (if any).
       model_dir: The serving model folder used.
-      input_path: The serving CSV.
-      output_path: The predictions CSV written.
-      result: The `ScoringResult` (rows, seconds, input_sha256).
+      input_path: The serving data (a file, glob or folder).
+      output_path: The predictions file or folder written.
+      result: The `ScoringResult` / `BeamScoringResult` (rows, seconds,
+        input_sha256).
+      check: The skew check made with the scoring, if one was.
 
     Returns:
       The ids recorded.
     """
-    model_ids = model_artifact_ids(store, model_dir)
-    model_events = []
-    if model_ids:
-        for index, artifact in enumerate(store.get_artifacts_by_id(list(model_ids))):
-            model_events.append((artifact, _event(metadata_store_pb2.Event.INPUT, "model", index)))
-    else:
-        folder = metadata_store_pb2.Artifact(
-            type_id=_type_id(store, names.MODEL_FOLDER, "artifact"),
-            uri=_absolute(model_dir),
-            state=metadata_store_pb2.Artifact.LIVE,
-        )
-        model_events.append((folder, _event(metadata_store_pb2.Event.INPUT, "model")))
-
-    serving_data = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, names.SERVING_DATA, "artifact"),
-        uri=_absolute(input_path),
-        state=metadata_store_pb2.Artifact.LIVE,
-    )
-    _set(serving_data, {"sha256": result.input_sha256, "rows": result.rows})
     predictions = metadata_store_pb2.Artifact(
         type_id=_type_id(store, names.PREDICTIONS, "artifact"),
         uri=_absolute(output_path),
         state=metadata_store_pb2.Artifact.LIVE,
     )
     _set(predictions, {"rows": result.rows, "model_dir": _absolute(model_dir)})
-    execution = metadata_store_pb2.Execution(
-        type_id=_type_id(store, names.SCORING_EXECUTION, "execution"),
-        last_known_state=metadata_store_pb2.Execution.COMPLETE,
-    )
-    _set(
-        execution,
-        {
-            "model_dir": _absolute(model_dir),
-            "input": _absolute(input_path),
-            "input_sha256": result.input_sha256,
-            "rows": result.rows,
-            "seconds": round(result.seconds, 3),
-        },
-    )
+    events = [
+        *_model_events(store, model_dir),
+        (
+            _serving_data(store, input_path, result),
+            _event(metadata_store_pb2.Event.INPUT, "serving_data"),
+        ),
+        (predictions, _event(metadata_store_pb2.Event.OUTPUT, "predictions")),
+        *(_check_events(store, check) if check is not None else []),
+    ]
+    properties = {
+        "model_dir": _absolute(model_dir),
+        "input": _absolute(input_path),
+        "input_sha256": result.input_sha256,
+        "rows": result.rows,
+        "seconds": round(result.seconds, 3),
+        **_check_properties(check),
+    }
     _retire_earlier_predictions(store, _absolute(output_path))
-    context = names.pipeline_context(store, pipeline_name)
-    execution_id, artifact_ids, _ = store.put_execution(
-        execution,
-        [
-            *model_events,
-            (serving_data, _event(metadata_store_pb2.Event.INPUT, "serving_data")),
-            (predictions, _event(metadata_store_pb2.Event.OUTPUT, "predictions")),
-        ],
-        [context] if context is not None else [],
-    )
+    execution_id, ids = _put(store, pipeline_name, names.SCORING_EXECUTION, properties, events)
     return RecordedScoring(
         execution_id=execution_id,
-        model_ids=tuple(artifact_ids[: len(model_events)]),
-        serving_data_id=artifact_ids[-2],
-        predictions_id=artifact_ids[-1],
+        model_ids=tuple(ids["model"]),
+        serving_data_id=ids["serving_data"][0],
+        predictions_id=ids["predictions"][0],
+        statistics_id=ids.get("serving_statistics", [None])[0],
+        anomalies_id=ids.get("skew_anomalies", [None])[0],
+    )
+
+
+def record_skew_check(
+    store: metadata_store.MetadataStore,
+    pipeline_name: str,
+    model_dir: str,
+    input_path: str,
+    result: Any,
+    check: SkewCheckRecord,
+) -> RecordedScoring:
+    """Stores a skew check made without scoring: model + serving data + training
+    statistics -> SkewCheck -> serving statistics and skew anomalies.
+
+    Args:
+      store: A writable store.
+      pipeline_name: The pipeline whose context the execution joins (if any).
+      model_dir: The model whose training statistics were compared.
+      input_path: The serving data.
+      result: Rows, seconds and input_sha256 of the pass over the data.
+      check: What the check wrote and found.
+
+    Returns:
+      The ids recorded (no predictions: `predictions_id` is None).
+    """
+    events = [
+        *_model_events(store, model_dir),
+        (
+            _serving_data(store, input_path, result),
+            _event(metadata_store_pb2.Event.INPUT, "serving_data"),
+        ),
+        *_check_events(store, check),
+    ]
+    properties = {
+        "model_dir": _absolute(model_dir),
+        "input": _absolute(input_path),
+        "input_sha256": result.input_sha256,
+        "rows": result.rows,
+        "seconds": round(result.seconds, 3),
+        **_check_properties(check),
+    }
+    execution_id, ids = _put(store, pipeline_name, names.SKEW_CHECK_EXECUTION, properties, events)
+    return RecordedScoring(
+        execution_id=execution_id,
+        model_ids=tuple(ids["model"]),
+        serving_data_id=ids["serving_data"][0],
+        predictions_id=None,
+        statistics_id=ids["serving_statistics"][0],
+        anomalies_id=ids["skew_anomalies"][0],
     )

@@ -12,7 +12,7 @@ import dataclasses
 import hashlib
 import os
 import re
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
@@ -101,6 +101,21 @@ class EvaluationConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ServingConfig:
+    """What every scoring checks: the largest training/serving distance per feature.
+
+    Attributes:
+      skew_default: The threshold of every feature without its own (L-infinity
+        distance for categorical features, Jensen-Shannon divergence for
+        numeric ones; both lie in [0, 1]).
+      skew_per_feature: Feature name -> its own threshold.
+    """
+
+    skew_default: float = 0.1
+    skew_per_feature: tuple[tuple[str, float], ...] = ()
+
+
+@dataclasses.dataclass(frozen=True)
 class OutputConfig:
     """Where a run writes: everything lives under `root` unless overridden.
 
@@ -144,6 +159,7 @@ class PipelineConfig:
       split: Output splits and seed.
       training: Trainer settings.
       evaluation: Evaluator settings.
+      serving: What every scoring checks (the skew thresholds).
       output: Output folder layout.
       config_path: The YAML file this came from.
       config_hash: sha256 of that file's bytes, recorded with the run.
@@ -164,6 +180,7 @@ class PipelineConfig:
     config_path: str
     config_hash: str
     inventory: Optional[dict[str, SourceInventory]] = None
+    serving: ServingConfig = ServingConfig()
 
     @property
     def required_columns(self) -> list[str]:
@@ -472,6 +489,27 @@ def _read_evaluation(r: _Reader, raw: Any) -> EvaluationConfig:
     )
 
 
+def _read_serving(r: _Reader, raw: Any, features: Sequence[FeatureColumn]) -> ServingConfig:
+    if raw is None:
+        return ServingConfig()
+    raw = r.mapping(raw, "serving")
+    r.only_keys(raw, "serving", {"skew"})
+    skew = r.mapping(raw.get("skew", {}), "serving.skew")
+    r.only_keys(skew, "serving.skew", {"default", "per_feature"})
+    default = r.number(
+        skew.get("default", ServingConfig.skew_default), "serving.skew.default", 0.0, 1.0
+    )
+    per_feature = r.mapping(skew.get("per_feature", {}), "serving.skew.per_feature")
+    names = [f.name for f in features]
+    thresholds = []
+    for name, value in per_feature.items():
+        field = f"serving.skew.per_feature.{name}"
+        if name not in names:
+            raise r.error(field, f"not a feature (features: {', '.join(names)})")
+        thresholds.append((name, r.number(value, field, 0.0, 1.0)))
+    return ServingConfig(skew_default=default, skew_per_feature=tuple(thresholds))
+
+
 def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
     """Checks that the label, id and features do not overlap."""
     label, id_key = config_fields["label"], config_fields["id_key"]
@@ -496,6 +534,7 @@ _TOP_LEVEL_KEYS = {
     "evaluation",
     "output",
     "inventory",
+    "serving",
 }
 
 
@@ -554,6 +593,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         split=_read_split(r, raw.get("split")),
         training=_read_training(r, raw.get("training")),
         evaluation=_read_evaluation(r, raw.get("evaluation")),
+        serving=_read_serving(r, raw.get("serving"), fields["features"]),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         config_path=path,

@@ -87,7 +87,10 @@ class DataflowOptions:
 
 
 def beam_pipeline_args(
-    profile: str, temp_dir: str, dataflow: Optional[DataflowOptions] = None
+    profile: str,
+    temp_dir: str,
+    dataflow: Optional[DataflowOptions] = None,
+    own_job: bool = False,
 ) -> list[str]:
     """Returns the Beam options for a runner profile.
 
@@ -95,6 +98,9 @@ def beam_pipeline_args(
       profile: One of PROFILES.
       temp_dir: Beam's temp location for the local profiles.
       dataflow: Required for the `dataflow` profile.
+      own_job: For a Beam job Cascade runs itself (not a TFX step): the local
+        profiles then name no setup.py, since local workers import the
+        installed project and nothing needs packaging.
 
     Returns:
       Beam pipeline args. They always name this project's setup.py: remote
@@ -110,13 +116,14 @@ def beam_pipeline_args(
     Raises:
       CascadeError: Unknown profile, or `dataflow` without valid options.
     """
+    setup = [] if own_job else [f"--setup_file={SETUP_FILE}"]
     if profile == "local":
         return [
             "--runner=FnApiRunner",
             "--direct_running_mode=in_memory",
             "--direct_num_workers=1",
             f"--temp_location={temp_dir}",
-            f"--setup_file={SETUP_FILE}",
+            *setup,
         ]
     if profile == "local-parallel":
         return [
@@ -124,7 +131,7 @@ def beam_pipeline_args(
             "--direct_running_mode=multi_processing",
             f"--direct_num_workers={os.cpu_count() or 1}",
             f"--temp_location={temp_dir}",
-            f"--setup_file={SETUP_FILE}",
+            *setup,
         ]
     if profile == "dataflow":
         if dataflow is None:

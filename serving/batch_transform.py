@@ -32,10 +32,6 @@ ROWS = "rows"
 REPORT_FILE = "batch_transform_report.json"
 
 
-def _is_csv(path: str) -> bool:
-    return path.lower().endswith(".csv")
-
-
 class RawExamplesFromFile(beam.DoFn):
     """Reads one input file into checked raw tf.Examples; problems go to ERRORS.
 
@@ -48,7 +44,7 @@ class RawExamplesFromFile(beam.DoFn):
         self._columns = list(columns)
 
     def process(self, path: str) -> Iterator[object]:
-        if _is_csv(path):
+        if serving_input.is_csv(path):
             yield from self._csv_examples(path)
         else:
             yield from self._checked_records(path)
@@ -239,7 +235,7 @@ def run_batch_transform(
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    files = input_files(input_pattern)
+    files = serving_input.input_files(input_pattern)
     if not fileio.exists(os.path.join(transform_dir, "transform_fn")):
         raise CascadeError(
             f"{transform_dir} is not a Transform graph (it has no transform_fn folder)"
@@ -267,26 +263,11 @@ def run_batch_transform(
     return report
 
 
-def input_files(pattern: str) -> list[str]:
-    """The files (not folders) matching `pattern`, sorted.
-
-    Raises:
-      CascadeError: Nothing matches.
-    """
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-    from tfx.dsl.io import fileio
-
-    files = sorted(str(p) for p in fileio.glob(pattern) if not fileio.isdir(str(p)))
-    if not files:
-        raise CascadeError(f"no input file matches {pattern}")
-    return files
-
-
 def serving_names(config: Any, input_pattern: str) -> list[str]:
     """The config's feature columns, plus the label if the first input file has it."""
 
     names = [f.name for f in config.features]
-    files = input_files(input_pattern)
-    if _is_csv(files[0]) and config.label in serving_input.read_header(files[0]):
+    files = serving_input.input_files(input_pattern)
+    if serving_input.is_csv(files[0]) and config.label in serving_input.read_header(files[0]):
         names.append(config.label)
     return names

@@ -40,6 +40,26 @@ def resolve_model_dir(path: str) -> str:
     return os.path.join(path, max(versions, key=int)) if versions else path
 
 
+def read_columns(model_dir: str) -> list:
+    """The raw columns a Cascade serving model reads (its `RAW_FEATURES_FILE`).
+
+    Raises:
+      CascadeError: The folder is not a Cascade serving model.
+    """
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
+
+    from models import raw_features
+
+    features_file = os.path.join(model_dir, raw_features.RAW_FEATURES_FILE)
+    if not fileio.exists(features_file):
+        raise CascadeError(
+            f"{model_dir} is not a Cascade serving model (no {raw_features.RAW_FEATURES_FILE})"
+        )
+    with fileio.open(features_file, "r") as f:
+        return raw_features.columns_from_json(f.read())
+
+
 class ServingModel:
     """A loaded SavedModel's `serving_default` with the raw columns it reads.
 
@@ -53,19 +73,9 @@ class ServingModel:
     def __init__(self, model_dir: str) -> None:
         import tensorflow as tf
 
-        # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-        from tfx.dsl.io import fileio
-
         from models.model import OUTPUT_KEY, SERVING_SIGNATURE
-        from models import raw_features
 
-        features_file = os.path.join(model_dir, raw_features.RAW_FEATURES_FILE)
-        if not fileio.exists(features_file):
-            raise CascadeError(
-                f"{model_dir} is not a Cascade serving model (no {raw_features.RAW_FEATURES_FILE})"
-            )
-        with fileio.open(features_file, "r") as f:
-            self.columns = raw_features.columns_from_json(f.read())
+        self.columns = read_columns(model_dir)
         self._model = tf.saved_model.load(model_dir)
         self._serve = self._model.signatures[SERVING_SIGNATURE]
         self._output_key = OUTPUT_KEY

@@ -22,14 +22,23 @@ import datetime
 import hashlib
 import os
 import time
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
+
+from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from core.errors import CascadeError
 from serving.model import ServingModel
+from serving.statistics import StatisticsAccumulator
 
 BATCH_SIZE = 1024
 SCORE_COLUMN = "score"
 LINE_COLUMN = "line"
+
+
+def format_score(score: float) -> str:
+    """A score as written: 8 decimals, finer than float32's spread between
+    batchings (~3e-7), so the written scores of both scorers agree within 1e-6."""
+    return f"{score:.8f}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,12 +51,17 @@ class ScoringResult:
       input_sha256: Digest of the input file's bytes.
       absent_columns: Optional model columns the input does not have: every
         row got the training default for them.
+      statistics: TFDV statistics of the scored rows' model columns (None
+        when they were not asked for).
+      input_files: How many files the input was.
     """
 
     rows: int
     seconds: float
     input_sha256: str
     absent_columns: tuple[str, ...] = ()
+    statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None
+    input_files: int = 1
 
 
 def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
@@ -61,26 +75,18 @@ def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
         yield batch
 
 
-def file_sha256(path: str) -> str:
-    """The sha256 of a file's bytes (read through fileio, so `gs://` works)."""
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-    from tfx.dsl.io import fileio
-
-    digest = hashlib.sha256()
-    with fileio.open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def score_csv(
     model: ServingModel,
     input_path: str,
     output_path: str,
     keep: Sequence[str] = (),
     batch_size: int = BATCH_SIZE,
+    with_statistics: bool = True,
 ) -> ScoringResult:
     """Scores every row of `input_path` and writes the predictions CSV.
+
+    The input is read once: the digest and the statistics are computed from
+    the same pass that feeds the model.
 
     Args:
       model: The loaded serving model.
@@ -88,9 +94,11 @@ def score_csv(
       output_path: Where to write `line, <keep...>, score`.
       keep: Input columns copied into the output (e.g. an id).
       batch_size: Rows per model call.
+      with_statistics: Also compute TFDV statistics of the rows (for the
+        skew check).
 
     Returns:
-      Rows scored, wall time and the input's digest.
+      Rows scored, wall time, the input's digest and statistics.
 
     Raises:
       ServingInputError: The input cannot be scored (names file, line, column).
@@ -100,11 +108,13 @@ def score_csv(
 
     from serving import serving_input
 
-    if _same_file(input_path, output_path):
+    if same_path(input_path, output_path):
         raise CascadeError(f"--output {output_path} is the input file; choose another path")
     started = time.monotonic()
     header = serving_input.read_header(input_path)  # fails early on a missing file
-    rows = serving_input.read_csv_examples(input_path, model.columns, keep)
+    digest = hashlib.sha256()
+    rows = serving_input.read_csv_examples(input_path, model.columns, keep, digest)
+    accumulator = StatisticsAccumulator(model.columns) if with_statistics else None
     fileio.makedirs(os.path.dirname(output_path) or ".")
     # Written beside the target and renamed when complete, so a failure never
     # leaves a partial file where earlier predictions were.
@@ -115,9 +125,12 @@ def score_csv(
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
             for batch in _batches(rows, batch_size):
-                scores = model.score([example for _, _, example in batch])
+                examples = [example for _, _, example in batch]
+                scores = model.score(examples)
+                if accumulator is not None:
+                    accumulator.add(examples)
                 for (line, kept, _), score in zip(batch, scores):
-                    writer.writerow([line, *(kept[k] for k in keep), f"{score:.6f}"])
+                    writer.writerow([line, *(kept[k] for k in keep), format_score(score)])
                 scored += len(batch)
         fileio.rename(partial, output_path, overwrite=True)
     finally:
@@ -125,22 +138,40 @@ def score_csv(
             fileio.remove(partial)
     absent = tuple(c.name for c in model.columns if c.name not in header)
     return ScoringResult(
-        scored, time.monotonic() - started, file_sha256(input_path), absent_columns=absent
+        scored,
+        time.monotonic() - started,
+        digest.hexdigest(),
+        absent_columns=absent,
+        statistics=accumulator.result() if accumulator is not None else None,
     )
 
 
-def _same_file(a: str, b: str) -> bool:
+def same_path(a: str, b: str) -> bool:
+    """Whether two paths name the same file (URIs compare as text)."""
     if "://" in a or "://" in b:
         return a.rstrip("/") == b.rstrip("/")
     return os.path.abspath(a) == os.path.abspath(b)
 
 
-def default_output(output_root: str, input_path: str) -> str:
-    """`<output_root>/predictions/<input name>-<UTC time>.csv`: a new file per scoring.
+def default_output(
+    output_root: str, input_path: str, folder: str = "predictions", suffix: str = ".csv"
+) -> str:
+    """`<output_root>/<folder>/<input name>-<UTC time><suffix>`: a new name per scoring.
 
     A new name each time keeps every predictions artifact in MLMD pointing at
-    the file that scoring wrote.
+    the file that scoring wrote. Sharded predictions and standalone skew checks
+    are folders (suffix "").
     """
-    stem = os.path.splitext(os.path.basename(input_path.rstrip("/")))[0]
+    name = os.path.basename(input_path.rstrip("/")).replace("*", "_")
+    stem = os.path.splitext(name)[0] or "input"
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return os.path.join(output_root, "predictions", f"{stem}-{stamp}.csv")
+    return os.path.join(output_root, folder, f"{stem}-{stamp}{suffix}")
+
+
+def checks_dir(output_path: str) -> str:
+    """Where a scoring's skew-check artifacts go: beside its predictions
+    (`x.csv` -> `x.checks/`, folder `x/` -> `x.checks/`)."""
+    stem = output_path.rstrip("/")
+    if stem.lower().endswith(".csv"):
+        stem = stem[: -len(".csv")]
+    return f"{stem}.checks"

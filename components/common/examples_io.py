@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
-from typing import Iterable, Iterator, Optional, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.io import tfrecordio
@@ -20,6 +20,8 @@ from apache_beam.io import tfrecordio
 # every stock component to encode split names and locate split folders.
 from tfx.v1.dsl.io import fileio
 from tfx.types import artifact, artifact_utils
+
+from core.hashing import HashingReader
 
 # The custom property ExampleGen writes (tfx.components.util.examples_utils).
 PAYLOAD_FORMAT = "payload_format"
@@ -89,13 +91,23 @@ def read_split(
     )
 
 
-def read_record_file(path: str) -> Iterator[bytes]:
+def read_record_file(path: str, digest: Any = None) -> Iterator[bytes]:
     """Yields the records of one TFRecord file, gunzipping it if it is named `*.gz`.
+
+    Args:
+      path: The file (any `fileio` path).
+      digest: Optional `hashlib` object fed the file's bytes (compressed, as
+        stored) while they are read; complete once every record is yielded.
 
     Raises:
       ValueError: The file is not a valid TFRecord file (names the file).
     """
-    with fileio.open(path, "rb") as raw:
+    with fileio.open(path, "rb") as opened:
+        raw = (
+            io.BufferedReader(HashingReader(opened, digest), READ_BUFFER_BYTES)
+            if digest is not None
+            else opened
+        )
         stream = (
             io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), READ_BUFFER_BYTES)
             if path.endswith(".gz")

@@ -1,0 +1,112 @@
+"""The skew check every scoring makes: find the reference, compare, store, record.
+
+Shared by `cli.predict` (after scoring) and `cli.skew` (on its own). The
+reference is the training split's statistics of the model being used, found
+through lineage (`metadata.training_statistics`); thresholds come from the
+config's `serving.skew`. The serving statistics and the anomalies are written
+in TFX's artifact layout beside the predictions and recorded in MLMD with the
+scoring, so lineage links them to the model and the predictions.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Optional, Sequence
+
+from ml_metadata import metadata_store
+
+from cli.skew_table import skew_table
+from core.errors import CheckFailedError
+from metadata import scoring_records
+from metadata.scoring_records import SkewCheckRecord
+from metadata.training_statistics import TrainingStatistics, training_statistics
+from models.raw_features import RawColumn
+from serving import skew, statistics
+
+
+@dataclasses.dataclass(frozen=True)
+class SkewOutcome:
+    """A finished check: the report, its table and what to record."""
+
+    report: skew.SkewReport
+    table: str
+    record: SkewCheckRecord
+
+
+def thresholds(config: Any) -> skew.SkewThresholds:
+    """The config's `serving.skew` thresholds (the defaults without a config)."""
+    if config is None:
+        return skew.SkewThresholds()
+    return skew.SkewThresholds(
+        default=config.serving.skew_default, per_feature=dict(config.serving.skew_per_feature)
+    )
+
+
+def find_reference(store: metadata_store.MetadataStore, model_dir: str) -> TrainingStatistics:
+    """The training statistics of the model in `model_dir` (looked up before any scoring).
+
+    Raises:
+      CascadeError: The model or its statistics are not in the store.
+    """
+    return training_statistics(
+        store, scoring_records.model_artifact_ids(store, model_dir), model_dir
+    )
+
+
+def check(
+    reference: TrainingStatistics,
+    serving_stats: Any,
+    columns: Sequence[RawColumn],
+    limits: skew.SkewThresholds,
+    checks_dir: str,
+) -> SkewOutcome:
+    """Compares, then writes the serving statistics and anomalies under `checks_dir`.
+
+    Args:
+      reference: The model's training statistics.
+      serving_stats: The serving data's DatasetFeatureStatisticsList.
+      columns: The model's raw columns.
+      limits: Per-feature thresholds.
+      checks_dir: Folder for `statistics/` and `anomalies/` (TFX layouts).
+
+    Raises:
+      CascadeError: The statistics cannot be compared (naming why).
+    """
+    report = skew.compare(
+        statistics.read_statistics(reference.path), serving_stats, columns, limits
+    )
+    statistics_uri = os.path.join(checks_dir, "statistics")
+    anomalies_uri = os.path.join(checks_dir, "anomalies")
+    statistics.write_statistics(serving_stats, statistics_uri)
+    skew.write_anomalies(report.anomalies, anomalies_uri, statistics.SERVING_SPLIT)
+    table = skew_table(report, f"training statistics, artifact {reference.artifact_id}")
+    record = SkewCheckRecord(
+        training_statistics_id=reference.artifact_id,
+        statistics_uri=statistics_uri,
+        anomalies_uri=anomalies_uri,
+        skewed=tuple(f.feature for f in report.skewed),
+        max_distance=max((f.distance for f in report.features), default=0.0),
+        split=statistics.SERVING_SPLIT,
+    )
+    return SkewOutcome(report, table, record)
+
+
+def fail_if_skewed(outcome: Optional[SkewOutcome], report_text: str, what_was_kept: str) -> None:
+    """`--fail-on-skew`: raises CheckFailedError when a feature is over its threshold.
+
+    Args:
+      outcome: The check (None: no check was made).
+      report_text: The command's whole report, printed before the error.
+      what_was_kept: What the command still wrote, for the error line.
+
+    Raises:
+      CheckFailedError: Naming the skewed features (exit code 1).
+    """
+    if outcome is None or not outcome.report.skewed:
+        return
+    names = ", ".join(f.feature for f in outcome.report.skewed)
+    raise CheckFailedError(
+        f"training/serving skew over the threshold in {names} (--fail-on-skew); {what_was_kept}",
+        report_text,
+    )

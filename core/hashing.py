@@ -1,0 +1,42 @@
+"""Hashing a file while it is read, so a digest never costs a second pass."""
+
+from __future__ import annotations
+
+import io
+from typing import Any, BinaryIO
+
+
+class HashingReader(io.RawIOBase):
+    """A read-only binary stream that feeds every byte it returns to a digest.
+
+    Wrap any file object with `read(n)` (a `fileio` file, so `gs://` works):
+    once the reader has reached the end, `digest` holds the hash of the whole
+    file. Wrap it in `io.BufferedReader` / `io.TextIOWrapper` for lines.
+
+    Args:
+      raw: The underlying binary file object.
+      digest: A `hashlib` object, updated in place.
+    """
+
+    def __init__(self, raw: BinaryIO, digest: Any) -> None:
+        super().__init__()
+        self._raw = raw
+        self.digest = digest
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self._raw.read(len(buffer))
+        count = len(data)
+        buffer[:count] = data
+        self.digest.update(data)
+        return count
+
+
+def text_lines(raw: BinaryIO, digest: Any) -> io.TextIOWrapper:
+    """UTF-8 text of `raw` for `csv.reader` (newline="" keeps quoted line breaks),
+    hashed into `digest` as it is read."""
+    return io.TextIOWrapper(
+        io.BufferedReader(HashingReader(raw, digest), 1 << 20), encoding="utf-8", newline=""
+    )

@@ -1,0 +1,134 @@
+"""TFDV statistics of serving data, computed while it is scored.
+
+The statistics are those StatisticsGen computes for training data (the same
+TFDV generators and options), over the model's raw columns, so the skew check
+(`serving.skew`) compares like with like. They come in two forms:
+
+* `StatisticsAccumulator`: batch by batch inside the single-process scorer,
+  in memory bounded by the generators' sketches, not by the data;
+* `beam_statistics`: TFDV's `GenerateStatistics` transform in the Beam scorer.
+
+Statistics are stored as an ExampleStatistics artifact folder in TFX's layout
+(`Split-<split>/FeatureStats.pb`), so TFDV and TFX tools read them as they read
+StatisticsGen's.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import apache_beam as beam
+import pyarrow as pa
+from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
+
+from models.raw_features import FLOAT, INT64, RawColumn
+
+SERVING_SPLIT = "serving"
+STATS_FILE = "FeatureStats.pb"
+_FEATURE_TYPES = {INT64: schema_pb2.INT, FLOAT: schema_pb2.FLOAT}
+
+
+def raw_schema(columns: Sequence[RawColumn]) -> schema_pb2.Schema:
+    """The schema raw serving examples are decoded with: one feature per column.
+
+    No presence or domain constraints: the statistics describe what the data
+    holds, and the skew check (not the decoder) judges it.
+    """
+    schema = schema_pb2.Schema()
+    for column in columns:
+        feature = schema.feature.add(name=column.name)
+        feature.type = _FEATURE_TYPES.get(column.dtype, schema_pb2.BYTES)
+    return schema
+
+
+def stats_options(columns: Sequence[RawColumn]):
+    """TFDV's default options (StatisticsGen's) restricted to the model's columns."""
+    import tensorflow_data_validation as tfdv
+
+    return tfdv.StatsOptions(feature_allowlist=[c.name for c in columns])
+
+
+class StatisticsAccumulator:
+    """TFDV statistics accumulated batch by batch, in one process.
+
+    TFDV's public in-memory entry point (`generate_statistics_from_dataframe`)
+    needs the whole dataset in one DataFrame. Its combiner generators, used
+    here through `stats_impl` (a private TFDV module: the only way to feed
+    them incrementally), keep bounded sketches instead, exactly as the Beam
+    transform does in each worker.
+
+    Args:
+      columns: The model's raw columns; examples are decoded with them.
+    """
+
+    def __init__(self, columns: Sequence[RawColumn]) -> None:
+        # Private modules: see the class docstring (stats_impl) and
+        # `decode_examples` (example_coder).
+        from tensorflow_data_validation.statistics import stats_impl
+        from tfx_bsl.coders import example_coder
+
+        self._options = stats_options(columns)
+        self._generators = stats_impl.get_generators(self._options, in_memory=True)
+        self._accumulators = [g.create_accumulator() for g in self._generators]
+        self._decoder = example_coder.ExamplesToRecordBatchDecoder(
+            raw_schema(columns).SerializeToString()
+        )
+        self._stats_impl = stats_impl
+
+    def add(self, examples: Sequence[bytes]) -> None:
+        """Adds a batch of serialized raw tf.Examples."""
+        if not examples:
+            return
+        batch: pa.RecordBatch = self._decoder.DecodeBatch(list(examples))
+        self._accumulators = [
+            g.add_input(a, batch) for g, a in zip(self._generators, self._accumulators)
+        ]
+
+    def result(self) -> statistics_pb2.DatasetFeatureStatisticsList:
+        """The statistics of every example added so far."""
+        return self._stats_impl.extract_statistics_output(self._accumulators, self._generators)
+
+
+@beam.ptransform_fn
+def beam_statistics(examples: beam.PCollection, columns: Sequence[RawColumn]) -> beam.PCollection:
+    """Serialized raw tf.Examples -> one DatasetFeatureStatisticsList (TFDV on Beam)."""
+    import tensorflow_data_validation as tfdv
+    from tfx_bsl.public import tfxio
+
+    decoder = tfxio.TFExampleBeamRecord(
+        physical_format="tfrecord", schema=raw_schema(columns), telemetry_descriptors=["Cascade"]
+    )
+    return (
+        examples
+        | "DecodeForStatistics" >> decoder.BeamSource()
+        | "GenerateStatistics" >> tfdv.GenerateStatistics(stats_options(columns))
+    )
+
+
+def split_stats_path(statistics_uri: str, split: str) -> str:
+    """`<uri>/Split-<split>/FeatureStats.pb`: where TFX keeps one split's statistics."""
+    return os.path.join(statistics_uri, f"Split-{split}", STATS_FILE)
+
+
+def write_statistics(
+    stats: statistics_pb2.DatasetFeatureStatisticsList, statistics_uri: str
+) -> str:
+    """Writes serving statistics as an ExampleStatistics folder; returns the file written."""
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
+
+    path = split_stats_path(statistics_uri, SERVING_SPLIT)
+    fileio.makedirs(os.path.dirname(path))
+    with fileio.open(path, "wb") as f:
+        f.write(stats.SerializeToString())
+    return path
+
+
+def read_statistics(path: str) -> statistics_pb2.DatasetFeatureStatisticsList:
+    """Reads a `FeatureStats.pb` file (StatisticsGen's binary format)."""
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
+
+    with fileio.open(path, "rb") as f:
+        return statistics_pb2.DatasetFeatureStatisticsList.FromString(f.read())
