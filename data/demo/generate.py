@@ -163,6 +163,21 @@ LABEL_LOG_VIEWS_EFFECT = 0.15
 LABEL_EXPERIENCE_EFFECT = -0.02
 LABEL_NOISE_SD = 0.4
 
+# Serving data: new users to score after training, from their own random
+# stream (so the training files do not change when it does). One feature
+# drifts on purpose: a campaign in Brazil brings in far more Brazilian users
+# than the training data had; every other column keeps its distribution.
+SERVING_SEED = SEED + 1
+SERVING_ROWS = 2000
+SERVING_COLUMNS: Tuple[str, ...] = tuple(c for c in COLUMNS if c != "looking_for_job")
+DRIFTED_FEATURE = "country"
+SERVING_COUNTRY_WEIGHTS: Dict[str, float] = {
+    **COUNTRY_WEIGHTS,
+    "BR": 0.40,
+    "US": 0.22,
+    "IN": 0.12,
+}
+
 SPAM_REASONS: Tuple[str, ...] = (
     "bulk_applications",
     "fake_profile",
@@ -407,12 +422,15 @@ def sample_label(rng: random.Random, row: UserRow) -> int:
     return int(rng.random() < 1 / (1 + math.exp(-logit)))
 
 
-def make_user(rng: random.Random, user_id: str) -> UserRow:
+def make_user(
+    rng: random.Random, user_id: str, country_weights: Optional[Dict[str, float]] = None
+) -> UserRow:
     """Generate an ordinary (non-spam) user with a label.
 
     Args:
         rng: Random source.
         user_id: Id to give the row.
+        country_weights: Country distribution (default ``COUNTRY_WEIGHTS``).
 
     Returns:
         A fully populated row (missing values are planted later).
@@ -428,7 +446,7 @@ def make_user(rng: random.Random, user_id: str) -> UserRow:
         applications_30d=sample_applications(rng, status),
         education=weighted_choice(rng, EDUCATION_WEIGHTS),
         industry=weighted_choice(rng, INDUSTRY_WEIGHTS),
-        country=weighted_choice(rng, COUNTRY_WEIGHTS),
+        country=weighted_choice(rng, country_weights or COUNTRY_WEIGHTS),
         employment_status=status,
         looking_for_job=0,
     )
@@ -734,21 +752,42 @@ def generate(scale: float = 1.0, spam_rate: float = SPAM_RATE) -> DemoData:
     return DemoData(rows, spam_list, sorted(id_map), list(extra_ids))
 
 
+def generate_serving(scale: float = 1.0) -> List[UserRow]:
+    """New users to score, with ``DRIFTED_FEATURE`` drifted (see ``SERVING_COUNTRY_WEIGHTS``).
+
+    Args:
+        scale: Multiplier for ``SERVING_ROWS``.
+
+    Returns:
+        Rows with fresh ``s…`` ids, missing values planted as in the sources;
+        their label is drawn but not written (serving data has none).
+    """
+    rng = random.Random(SERVING_SEED)
+    count = max(1, round(SERVING_ROWS * scale))
+    width = id_width(count)
+    ids = [f"s{n:0{width}d}" for n in rng.sample(range(10**width), count)]
+    rows = [make_user(rng, user_id, SERVING_COUNTRY_WEIGHTS) for user_id in ids]
+    for row in rows:
+        plant_missing(rng, row)
+    return rows
+
+
 # --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
 
 
-def format_row(row: UserRow) -> List[str]:
+def format_row(row: UserRow, columns: Sequence[str] = COLUMNS) -> List[str]:
     """Turn a row into CSV fields (``None`` -> empty string).
 
     Args:
         row: Row to format.
+        columns: The columns to write, in order.
 
     Returns:
-        Field strings in ``COLUMNS`` order.
+        Field strings in ``columns`` order.
     """
-    values = (getattr(row, column) for column in COLUMNS)
+    values = (getattr(row, column) for column in columns)
     return ["" if value is None else str(value) for value in values]
 
 
@@ -770,12 +809,15 @@ def write_csv(path: str, header: Sequence[str], records: Sequence[Sequence[objec
         writer.writerows(records)
 
 
-def write_demo_data(data: DemoData, out_dir: str) -> Dict[str, str]:
+def write_demo_data(
+    data: DemoData, out_dir: str, serving: Sequence[UserRow] = ()
+) -> Dict[str, str]:
     """Write all demo CSVs under ``out_dir``.
 
     Args:
         data: Generated data.
         out_dir: Root folder (``web/``, ``mobile/`` ... are created in it).
+        serving: New users to write to ``serving/new_users.csv`` (if any).
 
     Returns:
         Mapping of logical name to written path.
@@ -787,6 +829,9 @@ def write_demo_data(data: DemoData, out_dir: str) -> Dict[str, str]:
         write_csv(paths[name], COLUMNS, [format_row(r) for r in data.sources[name]])
     write_csv(paths["spam_accounts"], SPAM_COLUMNS, data.spam)
     write_csv(paths["id_map"], ID_MAP_COLUMNS, data.id_map)
+    if serving:
+        paths["serving"] = os.path.join(out_dir, "serving", "new_users.csv")
+        write_csv(paths["serving"], SERVING_COLUMNS, [format_row(r, SERVING_COLUMNS) for r in serving])
     return paths
 
 
@@ -814,6 +859,8 @@ def summarize(data: DemoData, paths: Dict[str, str]) -> str:
         f"({in_sources} in sources, {len(data.extra_spam_ids)} in no source)"
     )
     lines.append(f"{paths['id_map']}: {len(data.id_map)} aliases")
+    if "serving" in paths:
+        lines.append(f"{paths['serving']}: new users to score, {DRIFTED_FEATURE!r} drifted")
     return "\n".join(lines)
 
 
@@ -860,7 +907,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """
     args = parse_args(argv)
     data = generate(args.scale, args.spam_rate)
-    paths = write_demo_data(data, args.out)
+    paths = write_demo_data(data, args.out, generate_serving(args.scale))
     print(summarize(data, paths))
     return 0
 
