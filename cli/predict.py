@@ -98,7 +98,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     return args
 
 
-def _score(args: argparse.Namespace, model_dir: str, output: str, dataflow: Any) -> Any:
+def _score(
+    args: argparse.Namespace, model_dir: str, columns: Sequence[Any], output: str, dataflow: Any
+) -> Any:
     """Scores with the chosen path; returns its ScoringResult / BeamScoringResult."""
     from serving import scoring
 
@@ -115,12 +117,11 @@ def _score(args: argparse.Namespace, model_dir: str, output: str, dataflow: Any)
         )
     from pipeline import runners
     from serving import beam_scoring
-    from serving.model import read_columns
 
     return beam_scoring.score_files(
         args.input,
         model_dir,
-        read_columns(model_dir),
+        columns,
         output,
         runners.beam_pipeline_args(args.profile, "", dataflow, own_job=True),
         keep=args.keep,
@@ -173,6 +174,7 @@ def run(args: argparse.Namespace) -> str:
     output = args.output or scoring.default_output(
         config.output.root, args.input, suffix=".csv" if args.shards == 1 else ""
     )
+    columns = read_columns(model_dir)  # fails at once on a folder that is no serving model
     if dataflow is not None:
         runners.check_on_gcs(
             [("--input", args.input), ("--output", output), ("--model", model_dir)]
@@ -182,7 +184,7 @@ def run(args: argparse.Namespace) -> str:
     log_path = _log_path(config)
     send_logs_to_file(log_path, verbose=False)
     with stderr_to_file(log_path):
-        result = _score(args, model_dir, output, dataflow)
+        result = _score(args, model_dir, columns, output, dataflow)
     where = "in one process" if args.profile is None else f"on Beam ({args.profile} profile)"
     lines = [
         f"scored {result.rows:,} rows of {args.input} in {result.seconds:.1f}s {where} "
@@ -202,9 +204,10 @@ def run(args: argparse.Namespace) -> str:
         outcome = skew_check.check(
             reference,
             result.statistics,
-            read_columns(model_dir),
+            columns,
             skew_check.thresholds(config),
             scoring.checks_dir(output),
+            result.absent_columns,
         )
         lines.append(outcome.table)
         lines.append(f"  serving statistics and anomalies: {scoring.checks_dir(output)}")

@@ -81,7 +81,12 @@ def run(args: argparse.Namespace) -> str:
         lines.append("  skew check: no rows, so nothing to compare")
         return "\n".join(lines)
     outcome = skew_check.check(
-        reference, data.statistics, columns, skew_check.thresholds(config), output
+        reference,
+        data.statistics,
+        columns,
+        skew_check.thresholds(config),
+        output,
+        data.absent_columns,
     )
     lines += [outcome.table, f"  serving statistics and anomalies: {output}"]
     if not args.no_record:

@@ -60,6 +60,7 @@ def check(
     columns: Sequence[RawColumn],
     limits: skew.SkewThresholds,
     checks_dir: str,
+    absent: Sequence[str] = (),
 ) -> SkewOutcome:
     """Compares, then writes the serving statistics and anomalies under `checks_dir`.
 
@@ -69,12 +70,13 @@ def check(
       columns: The model's raw columns.
       limits: Per-feature thresholds.
       checks_dir: Folder for `statistics/` and `anomalies/` (TFX layouts).
+      absent: Model columns the serving data does not have.
 
     Raises:
       CascadeError: The statistics cannot be compared (naming why).
     """
     report = skew.compare(
-        statistics.read_statistics(reference.path), serving_stats, columns, limits
+        statistics.read_statistics(reference.path), serving_stats, columns, limits, absent
     )
     statistics_uri = os.path.join(checks_dir, "statistics")
     anomalies_uri = os.path.join(checks_dir, "anomalies")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Iterator
 
 
 class HashingReader(io.RawIOBase):
@@ -34,9 +34,15 @@ class HashingReader(io.RawIOBase):
         return count
 
 
-def text_lines(raw: BinaryIO, digest: Any) -> io.TextIOWrapper:
-    """UTF-8 text of `raw` for `csv.reader` (newline="" keeps quoted line breaks),
-    hashed into `digest` as it is read."""
-    return io.TextIOWrapper(
-        io.BufferedReader(HashingReader(raw, digest), 1 << 20), encoding="utf-8", newline=""
-    )
+def text_lines(raw: BinaryIO, digest: Any) -> Iterator[str]:
+    """The UTF-8 lines of `raw`, line endings kept (as `csv.reader` wants them),
+    hashed into `digest` as they are read.
+
+    Each line is decoded on its own, so a byte that is not UTF-8 fails on its
+    line (the caller can name it), not somewhere in a megabyte-sized chunk.
+
+    Raises:
+      UnicodeDecodeError: A line is not UTF-8.
+    """
+    for line in io.BufferedReader(HashingReader(raw, digest), 1 << 20):
+        yield line.decode("utf-8")

@@ -178,8 +178,8 @@ def read_csv_rows(
     line = 0
     digest = digest if digest is not None else hashlib.sha256()
     try:
-        with fileio.open(path, "rb") as raw, text_lines(raw, digest) as lines:
-            reader = csv.reader(lines)
+        with fileio.open(path, "rb") as raw:
+            reader = csv.reader(text_lines(raw, digest))
             header = _clean_header(next(reader, None))
             line = reader.line_num
             check_header(header, columns, path)

@@ -161,6 +161,7 @@ def compare(
     serving: statistics_pb2.DatasetFeatureStatisticsList,
     columns: Sequence[RawColumn],
     thresholds: Optional[SkewThresholds] = None,
+    absent: Sequence[str] = (),
 ) -> SkewReport:
     """Compares serving statistics with training statistics, feature by feature.
 
@@ -169,6 +170,8 @@ def compare(
       serving: The serving data's statistics (`serving.statistics`).
       columns: The model's raw columns: the features compared.
       thresholds: Per-feature thresholds (default: 0.1 for every feature).
+      absent: Columns the serving data does not have at all (its header lacks
+        them); reported as absent rather than as holding no value.
 
     Returns:
       The report: every column, skewed ones first, then by distance/threshold.
@@ -205,7 +208,7 @@ def compare(
     results = []
     for column in columns:
         threshold = thresholds.for_feature(column.name)
-        if column.name not in serve_features:
+        if column.name in absent or column.name not in serve_features:
             note = "absent from the serving data"
         elif column.name not in comparable:
             note = "no value in any serving row"

@@ -49,12 +49,13 @@ BASE: dict[str, Any] = {
     "split": {"seed": 7, "ratios": {"train": 0.8, "dev": 0.1, "test": 0.1}},
     "training": {"hidden_units": [8]},
     "evaluation": {"min_auc": 0.5},
+    "serving": {"skew": {"default": 0.2, "per_feature": {"country": 0.05}}},
     "output": {"root": "out"},
 }
 KINDS = "numeric, skewed_numeric, categorical, timestamp"
 TOP_LEVEL_KEYS = (
-    "cleaning, evaluation, features, id_key, inventory, label, name, output, sources, split, "
-    "training"
+    "cleaning, evaluation, features, id_key, inventory, label, name, output, serving, sources, "
+    "split, training"
 )
 TRAINING_KEYS = (
     "batch_size, embedding_dim, epochs, eval_steps, hidden_units, learning_rate, train_steps"
@@ -349,6 +350,8 @@ def test_missing_required_key(tmp_path, key):
         (("split", "sed"), 1, "split.sed", "group_by, ratios, seed, stratify_by"),
         (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "min_auc, slice_by"),
         (("output", "dir"), "x", "output.dir", "root"),
+        (("serving", "skw"), {}, "serving.skw", "skew"),
+        (("serving", "skew", "defualt"), 0.2, "serving.skew.defualt", "default, per_feature"),
         (("sources", 1, "folder"), "x", "sources[1].folder", "name, path"),
         (
             ("features", 2, "type"),
@@ -357,7 +360,17 @@ def test_missing_required_key(tmp_path, key):
             "kind, min_frequency, name, oov_buckets",
         ),
     ],
-    ids=["top-level", "training", "split", "evaluation", "output", "source", "feature"],
+    ids=[
+        "top-level",
+        "training",
+        "split",
+        "evaluation",
+        "output",
+        "serving",
+        "serving.skew",
+        "source",
+        "feature",
+    ],
 )
 def test_unknown_key(tmp_path, keys, value, field, expected_keys):
     path = _write(tmp_path, _edited(keys, value))
@@ -710,3 +723,40 @@ def test_sources_in_two_buckets_are_fine(tmp_path):
     data["sources"][1]["path"] = "gs://bucket-b/mobile"
     config = load_config(str(_write(tmp_path, data)))
     assert [s.path for s in config.sources] == ["gs://bucket-a/web", "gs://bucket-b/mobile"]
+
+
+def test_serving_skew_thresholds_are_read_and_default_when_absent(tmp_path):
+    config = load_config(str(_write(tmp_path, BASE)))
+    assert (config.serving.skew_default, config.serving.skew_per_feature) == (
+        0.2,
+        (("country", 0.05),),
+    )
+    bare = load_config(str(_write(tmp_path, _edited(("serving",), _DELETE), "bare.yaml")))
+    assert (bare.serving.skew_default, bare.serving.skew_per_feature) == (0.1, ())
+
+
+@pytest.mark.parametrize(
+    "keys, value, message",
+    [
+        (
+            ("serving", "skew", "per_feature", "income"),
+            0.1,
+            "serving.skew.per_feature.income: not a feature (features: age, country, signup_ts)",
+        ),
+        (
+            ("serving", "skew", "default"),
+            1.5,
+            "serving.skew.default: expected a number in [0.0, 1.0], got float 1.5",
+        ),
+        (
+            ("serving", "skew", "per_feature", "age"),
+            "high",
+            "serving.skew.per_feature.age: expected a number in [0.0, 1.0], got str 'high'",
+        ),
+        (("serving", "skew"), [0.1], "serving.skew: expected a mapping, got list [0.1]"),
+    ],
+    ids=["not-a-feature", "default-out-of-range", "threshold-not-a-number", "skew-not-a-mapping"],
+)
+def test_a_bad_skew_threshold_names_its_field(tmp_path, keys, value, message):
+    path = _write(tmp_path, _edited(keys, value))
+    assert _config_error(path) == f"{path}: {message}"

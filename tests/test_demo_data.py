@@ -39,6 +39,7 @@ COLUMNS = [
 CSV_FILES = [f"{name}/users.csv" for name in SOURCES] + [
     "spam_accounts/spam_accounts.csv",
     "id_map/id_map.csv",
+    "serving/new_users.csv",
 ]
 SIGNUP_START = 1672531200  # 2023-01-01T00:00:00Z
 SIGNUP_END = 1767225599  # 2025-12-31T23:59:59Z

@@ -9,7 +9,9 @@ only the exported SavedModel.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
+import hashlib
 import os
 import shutil
 from pathlib import Path
@@ -35,7 +37,8 @@ from core.errors import CascadeError  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
 from models import raw_features  # noqa: E402
-from serving import batch_transform, scoring, serving_input  # noqa: E402
+from pipeline import runners  # noqa: E402
+from serving import batch_transform, beam_scoring, scoring, serving_input, skew  # noqa: E402
 from serving.model import ServingModel  # noqa: E402
 from transforms import features, preprocessing  # noqa: E402
 
@@ -515,3 +518,131 @@ def test_batch_transform_translates_to_a_dataflow_job(trained: Trained, tmp_path
     steps = dataflow_dry_run.translate(pipeline)
     expected = {"ReadAndCheck", "ReadTransformFn", "DecodeRaw", "Transform", "EncodeExamples"}
     assert expected | {"WriteExamples", "WriteReport"} <= steps
+
+
+# --- Beam scoring (serving.beam_scoring) -----------------------------------------
+
+SCORED_COLUMNS = ["user_id", "amount", "purchases", "country", "signup_ts"]
+
+
+def _read_predictions(paths: list[Path]) -> list[dict[str, str]]:
+    rows = []
+    for path in paths:
+        with open(path, newline="") as f:
+            rows.extend(csv.DictReader(f))
+    return rows
+
+
+def _local_beam_args() -> list[str]:
+    return runners.beam_pipeline_args("local", "", own_job=True)
+
+
+def test_beam_scoring_gives_the_single_process_scores_digest_and_statistics(
+    trained: Trained, tmp_path: Path
+) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    source = tmp_path / "new_users.csv"
+    _write_csv(source, rows, SCORED_COLUMNS)
+    model = ServingModel(str(trained.serving_dir))
+    single = scoring.score_csv(model, str(source), str(tmp_path / "single.csv"), ["user_id"])
+    output = tmp_path / "beam" / "predictions.csv"
+    beam_result = beam_scoring.score_files(
+        str(source), str(trained.serving_dir), model.columns, str(output), _local_beam_args(),
+        keep=["user_id"],
+    )  # fmt: skip
+    assert (beam_result.rows, beam_result.input_files) == (len(rows), 1)
+    assert beam_result.input_sha256 == single.input_sha256
+    assert single.input_sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert output.read_text().splitlines()[0] == "line,user_id,score"
+    by_line = {r["line"]: r for r in _read_predictions([tmp_path / "single.csv"])}
+    scored = _read_predictions([output])
+    assert sorted(r["line"] for r in scored) == sorted(by_line)
+    for row in scored:
+        assert row["user_id"] == by_line[row["line"]]["user_id"]
+        assert abs(float(row["score"]) - float(by_line[row["line"]]["score"])) <= 1e-6
+    # The two statistics describe the same rows: every distance between them is ~0.
+    same = skew.compare(single.statistics, beam_result.statistics, model.columns)
+    assert [f.feature for f in same.skewed] == []
+    assert max(f.distance for f in same.features) < 1e-6
+    assert same.serving_rows == same.training_rows == len(rows)
+    assert not list(tmp_path.glob("beam/*.job-*")), "the staging folder was left behind"
+
+
+def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
+    trained: Trained, tmp_path: Path
+) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    inputs = tmp_path / "inputs"
+    inputs.mkdir()
+    _write_csv(inputs / "a.csv", rows[:20], SCORED_COLUMNS)
+    with tf.io.TFRecordWriter(str(inputs / "b.tfrecord.gz"), options="GZIP") as writer:
+        for row in rows[20:]:
+            writer.write(_serialize(_without(row, LABEL)))
+    columns = ServingModel(str(trained.serving_dir)).columns
+    output = tmp_path / "sharded"
+    result = beam_scoring.score_files(
+        str(inputs), str(trained.serving_dir), columns, str(output), _local_beam_args(),
+        keep=["user_id"], shards=2,
+    )  # fmt: skip
+    assert (result.rows, result.input_files) == (len(rows), 2)
+    shards = sorted(output.glob("part-*-of-00002.csv"))
+    assert len(shards) == 2
+    scored = _read_predictions(shards)
+    assert list(scored[0]) == ["file", "line", "user_id", "score"]
+    by_file = {}
+    for row in scored:
+        by_file.setdefault(Path(row["file"]).name, {})[int(row["line"])] = row
+    assert sorted(by_file["a.csv"]) == list(range(2, 22))
+    assert sorted(by_file["b.tfrecord.gz"]) == list(range(1, len(rows) - 20 + 1))
+    expected = _score(trained.serving_dir, [_without(r, LABEL, "user_id") for r in rows])[:, 0]
+    got = [float(by_file["a.csv"][n]["score"]) for n in range(2, 22)] + [
+        float(by_file["b.tfrecord.gz"][n]["score"]) for n in range(1, len(rows) - 19)
+    ]
+    np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
+    assert by_file["b.tfrecord.gz"][1]["user_id"] == rows[20]["user_id"].decode()
+    digests = sorted((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in inputs.iterdir())
+    assert result.input_sha256 == beam_scoring.combined_sha256(digests)
+
+
+def test_beam_scoring_with_a_bad_row_names_it_and_writes_nothing(
+    trained: Trained, tmp_path: Path
+) -> None:
+    columns = ServingModel(str(trained.serving_dir)).columns
+    good = tmp_path / "in" / "good.csv"
+    good.parent.mkdir()
+    _write_csv(good, trained.rows[:5], SCORED_COLUMNS)
+    bad = tmp_path / "in" / "bad.csv"
+    bad.write_text("amount,country\n1.5,US\nlots,DE\n")
+    previous = tmp_path / "predictions.csv"
+    previous.write_text("line,score\n2,0.5\n")
+    with pytest.raises(
+        serving_input.ServingInputError,
+        match=r"^1 of 7 rows cannot be scored, so no predictions were written; first: "
+        rf"{bad}, line 3, column 'amount': 'lots' is not a finite number$",
+    ):
+        beam_scoring.score_files(
+            str(tmp_path / "in" / "*.csv"), str(trained.serving_dir), columns, str(previous),
+            _local_beam_args(),
+        )  # fmt: skip
+    assert previous.read_text() == "line,score\n2,0.5\n", "a failed scoring overwrote a file"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "predictions.csv"]
+
+
+def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained, tmp_path: Path) -> None:
+    source = tmp_path / "new.csv"
+    _write_csv(source, trained.rows[:5], SCORED_COLUMNS)
+    pipeline = dataflow_dry_run.dataflow_pipeline()
+    # The model handler reads the SavedModel's signatures while the job is
+    # built, so the (offline) dry run gets a local model folder.
+    beam_scoring.build(
+        pipeline,
+        [str(source)],
+        str(trained.serving_dir),
+        ServingModel(str(trained.serving_dir)).columns,
+        ["user_id"],
+        f"{dataflow_dry_run.BUCKET}/scoring/job",
+        shards=0,
+    )
+    steps = dataflow_dry_run.translate(pipeline)
+    expected = {"ReadAndCheck", "Score", "FormatLines", "WritePredictions", "Statistics"}
+    assert expected | {"WriteStatistics", "WriteReport"} <= steps

@@ -831,7 +831,9 @@ def write_demo_data(
     write_csv(paths["id_map"], ID_MAP_COLUMNS, data.id_map)
     if serving:
         paths["serving"] = os.path.join(out_dir, "serving", "new_users.csv")
-        write_csv(paths["serving"], SERVING_COLUMNS, [format_row(r, SERVING_COLUMNS) for r in serving])
+        write_csv(
+            paths["serving"], SERVING_COLUMNS, [format_row(r, SERVING_COLUMNS) for r in serving]
+        )
     return paths
 
 
