@@ -1,0 +1,267 @@
+"""The skew check on every scoring, with the pipeline's own model and store.
+
+Uses the session's pipeline runs on the demo slice (see conftest). Each test
+scores into a copy of the store, so the other serving tests see only their own
+scorings. The drifted data is the demo's `serving/new_users.csv` (its country
+distribution drifted on purpose); the undrifted data comes from the same
+generator with the training distribution.
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import random
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e import mlmd_queries
+from tests.e2e.test_serving_e2e import _run_module
+from tests.e2e.helpers import DEMO_DATA
+
+pytestmark = pytest.mark.e2e
+
+DRIFTED = DEMO_DATA / "serving" / "new_users.csv"
+UNDRIFTED_ROWS = 1500
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("demo_generate", DEMO_DATA / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _undrifted_csv(path: Path) -> Path:
+    """New users drawn exactly as the training users were (no drift)."""
+    generate = _generator()
+    rng = random.Random(7)
+    rows = [generate.make_user(rng, f"n{i:05d}") for i in range(UNDRIFTED_ROWS)]
+    for row in rows:
+        generate.plant_missing(rng, row)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(generate.SERVING_COLUMNS)
+        writer.writerows(generate.format_row(r, generate.SERVING_COLUMNS) for r in rows)
+    return path
+
+
+def _own_store(two_runs, tmp_path: Path) -> Path:
+    output_root, _, _ = two_runs
+    copy = tmp_path / "metadata.sqlite"
+    shutil.copy(output_root / "metadata.sqlite", copy)
+    return copy
+
+
+def _table(stdout: str) -> dict[str, tuple[float, float, str]]:
+    """feature -> (distance, threshold, verdict) from the printed skew table."""
+    rows = {}
+    lines = stdout.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["feature", "measure"])
+    for line in lines[start + 1 :]:
+        parts = line.split()
+        if len(parts) < 5 or parts[-1] not in ("ok", "SKEW") and "(" not in line:
+            break
+        rows[parts[0]] = (float(parts[2]), float(parts[3]), parts[4])
+    return rows
+
+
+def _common(two_runs, demo_slice, metadata: Path) -> list[str]:
+    output_root, _, _ = two_runs
+    return [
+        "--config",
+        str(demo_slice),
+        "--output-root",
+        str(output_root),
+        "--metadata",
+        str(metadata),
+    ]
+
+
+def test_the_drifted_feature_is_flagged_recorded_and_reached_from_the_spam_list(
+    two_runs, demo_slice, tmp_path
+):
+    metadata = _own_store(two_runs, tmp_path)
+    output = tmp_path / "drifted_predictions.csv"
+    scored = _run_module(
+        "cli.predict",
+        [
+            *_common(two_runs, demo_slice, metadata),
+            "--input",
+            str(DRIFTED),
+            "--output",
+            str(output),
+            "--keep",
+            "user_id",
+            "--fail-on-skew",
+        ],
+    )
+    assert scored.returncode == 1, scored.stderr[-3000:]
+    assert scored.stderr.strip().splitlines() == [
+        "error: training/serving skew over the threshold in country (--fail-on-skew); "
+        "the predictions were written and recorded"
+    ]
+    table = _table(scored.stdout)
+    assert [name for name, (_, _, verdict) in table.items() if verdict == "SKEW"] == ["country"]
+    assert list(table)[0] == "country", "the worst feature comes first"
+    assert len(table) == 9
+    with open(output, newline="") as f:
+        assert sum(1 for _ in csv.DictReader(f)) == 2000
+
+    store = mlmd_queries.open_store(str(metadata))
+    [execution] = store.get_executions_by_type("cascade.BatchPredict")
+    assert execution.custom_properties["skewed_features"].string_value == "country"
+    inputs = mlmd_queries.inputs(store, execution.id)
+    outputs = mlmd_queries.outputs(store, execution.id)
+    [training] = store.get_artifacts_by_id(inputs["training_statistics"])
+    first_run = mlmd_queries.runs(store)[0]
+    producer = mlmd_queries.executions_by_component(store, first_run, "cascade-demo")[
+        "StatisticsGen"
+    ]
+    assert training.type == "ExampleStatistics"
+    assert mlmd_queries.outputs(store, producer.id)["statistics"] == [training.id]
+    [serving_stats] = store.get_artifacts_by_id(outputs["serving_statistics"])
+    [anomalies] = store.get_artifacts_by_id(outputs["skew_anomalies"])
+    assert serving_stats.type == "ExampleStatistics"
+    assert anomalies.type == "ExampleAnomalies"
+    assert Path(serving_stats.uri, "Split-serving", "FeatureStats.pb").is_file()
+    assert Path(anomalies.uri, "Split-serving", "SchemaDiff.pb").is_file()
+    assert serving_stats.uri == str(tmp_path / "drifted_predictions.checks" / "statistics")
+
+    spam_list = demo_slice.parent / "data" / "spam_accounts"
+    lineage = _run_module(
+        "cli.lineage",
+        [
+            "--metadata",
+            str(metadata),
+            "downstream",
+            str(spam_list),
+            "--type",
+            "ExampleStatistics",
+            "--format",
+            "json",
+        ],
+    )
+    assert lineage.returncode == 0, lineage.stderr[-3000:]
+    found = {a["uri"] for a in json.loads(lineage.stdout)["artifacts"]}
+    assert serving_stats.uri in found
+
+
+def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check(
+    two_runs, demo_slice, tmp_path
+):
+    metadata = _own_store(two_runs, tmp_path)
+    source = _undrifted_csv(tmp_path / "undrifted.csv")
+    common = [*_common(two_runs, demo_slice, metadata), "--input", str(source), "--keep", "user_id"]
+    single = _run_module(
+        "cli.predict", [*common, "--output", str(tmp_path / "one.csv"), "--fail-on-skew"]
+    )
+    assert single.returncode == 0, single.stderr[-3000:] + single.stdout[-3000:]
+    assert "no skew: all 9 features within their thresholds" in single.stdout
+    beam = _run_module(
+        "cli.predict",
+        [
+            *common,
+            "--output",
+            str(tmp_path / "beam"),
+            "--profile",
+            "local-parallel",
+            "--shards",
+            "2",
+            "--fail-on-skew",
+        ],
+    )
+    assert beam.returncode == 0, beam.stderr[-3000:] + beam.stdout[-3000:]
+    assert "on Beam (local-parallel profile)" in beam.stdout
+    assert _table(beam.stdout).keys() == _table(single.stdout).keys()
+    for name, (distance, _, verdict) in _table(beam.stdout).items():
+        assert verdict == "ok"
+        assert distance == pytest.approx(_table(single.stdout)[name][0], abs=2e-3), name
+
+    with open(tmp_path / "one.csv", newline="") as f:
+        by_line = {r["line"]: r for r in csv.DictReader(f)}
+    beam_rows = []
+    for shard in sorted((tmp_path / "beam").glob("part-*.csv")):
+        with open(shard, newline="") as f:
+            beam_rows.extend(csv.DictReader(f))
+    assert sorted(r["line"] for r in beam_rows) == sorted(by_line)
+    assert (
+        max(abs(float(r["score"]) - float(by_line[r["line"]]["score"])) for r in beam_rows) <= 1e-6
+    )
+    assert all(r["user_id"] == by_line[r["line"]]["user_id"] for r in beam_rows)
+
+    store = mlmd_queries.open_store(str(metadata))
+    executions = store.get_executions_by_type("cascade.BatchPredict")
+    assert len(executions) == 2
+    digests = {e.custom_properties["input_sha256"].string_value for e in executions}
+    assert len(digests) == 1, "both paths hash the same input bytes"
+
+
+def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path):
+    metadata = _own_store(two_runs, tmp_path)
+    common = _common(two_runs, demo_slice, metadata)
+    checked = _run_module(
+        "cli.skew", [*common, "--input", str(DRIFTED), "--output", str(tmp_path / "check")]
+    )
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert [n for n, (_, _, v) in _table(checked.stdout).items() if v == "SKEW"] == ["country"]
+    store = mlmd_queries.open_store(str(metadata))
+    [execution] = store.get_executions_by_type("cascade.SkewCheck")
+    assert sorted(mlmd_queries.outputs(store, execution.id)) == [
+        "serving_statistics",
+        "skew_anomalies",
+    ]
+
+    # A header and no rows: scored as 0 rows, nothing to compare, exit 0.
+    empty = tmp_path / "empty.csv"
+    empty.write_text(DRIFTED.read_text().splitlines()[0] + "\n")
+    result = _run_module("cli.predict", [*common, "--input", str(empty), "--no-record"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skew check: no rows, so nothing to compare" in result.stdout
+
+    # An optional feature the serving data lacks is reported as skew, not a crash.
+    lines = DRIFTED.read_text().splitlines()
+    header = lines[0].split(",")
+    drop = header.index("industry")
+    without = tmp_path / "without_industry.csv"
+    without.write_text(
+        "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines)
+        + "\n"
+    )
+    result = _run_module("cli.predict", [*common, "--input", str(without), "--no-record"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert _table(result.stdout)["industry"][2] == "SKEW"
+    assert "industry                 L-infinity         1.0000     0.1000  SKEW (absent" in (
+        result.stdout
+    )
+
+    # A model folder the store does not know has no training statistics to compare with.
+    output_root, _, _ = two_runs
+    [pushed] = (output_root / "serving_model").iterdir()
+    foreign = tmp_path / "foreign_model"
+    shutil.copytree(pushed, foreign)
+    result = _run_module(
+        "cli.predict", [*common, "--input", str(DRIFTED), "--model", str(foreign), "--no-record"]
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: the model in {foreign} is not in the metadata store, so the statistics of its "
+        "training data cannot be found; score with --no-skew-check to skip the comparison"
+    ]
+    result = _run_module(
+        "cli.predict",
+        [
+            *common,
+            "--input",
+            str(DRIFTED),
+            "--model",
+            str(foreign),
+            "--no-record",
+            "--no-skew-check",
+        ],
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skew check" not in result.stdout
