@@ -22,7 +22,7 @@ import dataclasses
 import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from cli import flags
 from core.environment import RedactSecrets
@@ -147,11 +147,25 @@ def run(args: argparse.Namespace) -> int:
             f"upstream {pushed}"
         )
         keep = f" --keep {config.id_key}" if config.id_key else ""
+        new_rows = _serving_example(config) or "NEW.csv"
         print(
-            "  score new rows with it:  .venv/bin/python -m cli.predict "
-            f"{config_flags} --input NEW.csv{keep}"
+            "  score new rows with it (skew checked):  .venv/bin/python -m cli.predict "
+            f"{config_flags} --input {new_rows}{keep}"
+        )
+        print(
+            "  is new data like the training data?  .venv/bin/python -m cli.skew "
+            f"{config_flags} --input {new_rows}"
         )
     return 0
+
+
+def _serving_example(config: Any) -> Optional[str]:
+    """A CSV in a `serving/` folder beside the first source's (the demo ships one), if any."""
+    folder = os.path.join(os.path.dirname(config.sources[0].path.rstrip("/")), "serving")
+    if "://" in folder or not os.path.isdir(folder):
+        return None
+    files = sorted(f for f in os.listdir(folder) if f.lower().endswith(".csv"))
+    return os.path.join(folder, files[0]) if files else None
 
 
 def failure_message(failure: BaseException, log_path: str, redact: RedactSecrets) -> str:
