@@ -28,6 +28,7 @@ import tempfile
 from typing import Any, Optional, Sequence
 
 from cli import common, flags
+from core.errors import CascadeError
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -153,6 +154,11 @@ def run(args: argparse.Namespace) -> str:
     from serving.model import read_columns, resolve_model_dir
 
     dataflow = flags.dataflow_from_args(args)
+    if args.profile is None and (os.path.isdir(args.input) or "*" in args.input):
+        raise CascadeError(
+            f"--input {args.input} is a folder or a pattern: one process scores one CSV file; "
+            "add --profile local (or local-parallel) to score many files on Beam"
+        )
     needs_store = not args.no_record or not args.model or not args.no_skew_check
     # The config names the pipeline (recording), the default model and output,
     # the store's default location and the skew thresholds.

@@ -370,9 +370,8 @@ def score_files(
     files = serving_input.input_files(input_pattern)
     if any(same_path(path, output) for path in files):
         raise CascadeError(f"--output {output} is an input file; choose another path")
-    for path in files:
-        if serving_input.is_csv(path):
-            serving_input.read_header(path)  # a missing or unreadable file fails here, at once
+    # A missing or unreadable file fails here, at once, not in a worker.
+    headers = [serving_input.read_header(p) for p in files if serving_input.is_csv(p)]
     job_dir = f"{output.rstrip('/')}.job-{os.getpid()}"
     try:
         options = PipelineOptions([*beam_args, f"--temp_location={job_dir}/tmp"])
@@ -386,7 +385,6 @@ def score_files(
     finally:
         if fileio.exists(job_dir):
             fileio.rmtree(job_dir)
-    headers = [serving_input.read_header(p) for p in files if serving_input.is_csv(p)]
     absent = tuple(c.name for c in columns if headers and not any(c.name in h for h in headers))
     return BeamScoringResult(
         rows=sum(rows for _, _, rows in report["files"]),

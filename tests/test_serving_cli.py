@@ -107,3 +107,25 @@ def test_batch_transform_on_dataflow_needs_gcs_input_before_any_network_call(tmp
         "error: --input: new_users/*.csv is a local path; with --runner dataflow the workers "
         "read the data, so it must be on GCS (gs://...)"
     )
+
+
+def test_predict_in_one_process_refuses_a_folder_and_names_the_beam_profile(tmp_path, capsys):
+    (tmp_path / "a.csv").write_text("age\n3\n")
+    code = predict.main(["--config", DEMO_CONFIG, "--input", str(tmp_path), "--no-record"])
+    assert code == 2
+    assert _one_error_line(capsys) == (
+        f"error: --input {tmp_path} is a folder or a pattern: one process scores one CSV file; "
+        "add --profile local (or local-parallel) to score many files on Beam"
+    )
+
+
+def test_predict_flags_that_contradict_each_other_are_usage_errors(capsys):
+    for flags, message in [
+        (["--shards", "3"], "--shards applies to Beam scoring"),
+        (["--fail-on-skew", "--no-skew-check"], "--fail-on-skew needs the skew check"),
+        (["--profile", "local", "--shards", "-1"], "--shards must be 0 or more"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            predict.parse_args(["--input", "x.csv", *flags])
+        assert exit_info.value.code == 2
+        assert message in capsys.readouterr().err

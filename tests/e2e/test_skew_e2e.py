@@ -14,6 +14,7 @@ import importlib.util
 import json
 import random
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ UNDRIFTED_ROWS = 1500
 def _generator():
     spec = importlib.util.spec_from_file_location("demo_generate", DEMO_DATA / "generate.py")
     module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("demo_generate", module)  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
 
