@@ -19,6 +19,7 @@ from typing import Mapping, Optional, Sequence
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
+from core.environment import stderr_to_file
 from core.errors import CascadeError
 from models.raw_features import STRING, RawColumn
 from serving.statistics import raw_schema
@@ -202,11 +203,14 @@ def compare(
         )
     serve_features = {_feature_name(f): f for f in serve_set.features}
     comparable = {n for n in names if n in serve_features and _non_missing(serve_features[n])}
-    anomalies = tfdv.validate_statistics(
-        statistics=_restricted(train_set, names),
-        schema=_comparison_schema(columns, thresholds),
-        serving_statistics=_restricted(serve_set, comparable),
-    )
+    # TFDV's C++ validator logs a warning to stderr for each feature it looks
+    # up in only one of the two lists; the report below says it in words.
+    with stderr_to_file(os.devnull):
+        anomalies = tfdv.validate_statistics(
+            statistics=_restricted(train_set, names),
+            schema=_comparison_schema(columns, thresholds),
+            serving_statistics=_restricted(serve_set, comparable),
+        )
     measured = {
         ".".join(info.path.step): info.skew_measurements[0].value
         for info in anomalies.drift_skew_info

@@ -235,10 +235,11 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     )
     result = _run_module("cli.predict", [*common, "--input", str(without), "--no-record"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _table(result.stdout)["industry"][2] == "SKEW"
-    assert "industry                 L-infinity         1.0000     0.1000  SKEW (absent" in (
-        result.stdout
-    )
+    assert _table(result.stdout)["industry"] == (1.0, 0.1, "SKEW")
+    [line] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["industry"]]
+    assert line.endswith("SKEW (absent from the serving data)")
+    assert "note: the input has no column 'industry'" in result.stdout
+    assert result.stderr == ""
 
     # A model folder the store does not know has no training statistics to compare with.
     output_root, _, _ = two_runs
