@@ -19,12 +19,8 @@ demo: $(STAMP)
 demo-growth: $(STAMP)
 	$(VENV)/bin/python data/demo/grow.py
 
-# Two workers: the end-to-end runs are mostly single-threaded, so two at a time
-# use both cores (tests/conftest.py keeps each module, and the tests sharing the
-# demo slice's runs, on one worker). TEST_WORKERS=0 runs everything in one process.
-TEST_WORKERS ?= 2
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/python -m pytest tests -n $(TEST_WORKERS) --dist loadgroup
+	$(VENV)/bin/python -m pytest tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -71,6 +71,15 @@ def _table(stdout: str) -> dict[str, tuple[float, float, str]]:
     return rows
 
 
+def _executions_on(store, type_name: str, source: Path) -> list:
+    """The executions of a type that read `source`."""
+    return [
+        e
+        for e in store.get_executions_by_type(type_name)
+        if e.custom_properties["input"].string_value == str(source)
+    ]
+
+
 def _common(two_runs, demo_slice, metadata: Path) -> list[str]:
     output_root, _, _ = two_runs
     return [
@@ -114,7 +123,8 @@ def test_the_drifted_feature_is_flagged_recorded_and_reached_from_the_spam_list(
         assert sum(1 for _ in csv.DictReader(f)) == 2000
 
     store = mlmd_queries.open_store(str(metadata))
-    [execution] = store.get_executions_by_type("cascade.BatchPredict")
+    # The store copy may hold other tests' scorings; this one is known by its input.
+    [execution] = _executions_on(store, "cascade.BatchPredict", DRIFTED)
     assert execution.custom_properties["skewed_features"].string_value == "country"
     inputs = mlmd_queries.inputs(store, execution.id)
     outputs = mlmd_queries.outputs(store, execution.id)
@@ -196,7 +206,7 @@ def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check
     assert all(r["user_id"] == by_line[r["line"]]["user_id"] for r in beam_rows)
 
     store = mlmd_queries.open_store(str(metadata))
-    executions = store.get_executions_by_type("cascade.BatchPredict")
+    executions = _executions_on(store, "cascade.BatchPredict", source)
     assert len(executions) == 2
     digests = {e.custom_properties["input_sha256"].string_value for e in executions}
     assert len(digests) == 1, "both paths hash the same input bytes"
@@ -211,7 +221,7 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     assert checked.returncode == 0, checked.stderr[-3000:]
     assert [n for n, (_, _, v) in _table(checked.stdout).items() if v == "SKEW"] == ["country"]
     store = mlmd_queries.open_store(str(metadata))
-    [execution] = store.get_executions_by_type("cascade.SkewCheck")
+    [execution] = _executions_on(store, "cascade.SkewCheck", DRIFTED)
     assert sorted(mlmd_queries.outputs(store, execution.id)) == [
         "serving_statistics",
         "skew_anomalies",
