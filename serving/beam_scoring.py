@@ -3,7 +3,7 @@
 The same scoring as `serving.scoring`, built for data one process cannot score
 in time: every input file is read and checked in a worker (CSV cells exactly as
 the single-process scorer checks them, so a bad cell is named by file, line and
-column), scored by Beam's RunInference with tfx_bsl's TensorFlow model handler through the exported
+column), scored in batches with tfx_bsl's RunInference (`RunInferenceOnKeyedBatches`) through the exported
 signature (the tf.Transform graph inside the model does all preprocessing),
 and written with Beam's text IO, so `gs://` paths work on every runner. TFDV
 statistics of the same rows are computed in the same job for the skew check.
@@ -37,6 +37,9 @@ from serving.scoring import LINE_COLUMN, SCORE_COLUMN, format_score, same_path
 from serving.statistics import STATS_FILE, beam_statistics
 
 ROWS = "rows"
+# Rows per Beam element: reading, scoring, formatting and statistics work on
+# batches, so Beam's per-element cost is paid once per batch, not per row.
+BATCH_ROWS = 1024
 ERRORS = "errors"
 DIGESTS = "digests"
 SHARD_PREFIX = "part"
@@ -82,9 +85,10 @@ def _kept_from_example(record: bytes, keep: Sequence[str]) -> tuple[str, ...]:
 
 
 class ScorableRows(beam.DoFn):
-    """Reads one input file into keyed, checked raw tf.Examples.
+    """Reads one input file into batches of keyed, checked raw tf.Examples.
 
-    Main output: ((file index, line or record number, kept cells), example).
+    Main output: (keys, examples) per batch of up to `batch_rows` rows, where
+    keys[i] = (file index, line or record number, kept cells) of examples[i].
     ERRORS: (path, number, message); number 0 means the whole file.
     DIGESTS: (path, sha256, rows) once the file has been read to its end.
 
@@ -93,21 +97,32 @@ class ScorableRows(beam.DoFn):
       keep: Columns copied into the predictions.
     """
 
-    def __init__(self, columns: Sequence[RawColumn], keep: Sequence[str]) -> None:
+    def __init__(
+        self, columns: Sequence[RawColumn], keep: Sequence[str], batch_rows: int = BATCH_ROWS
+    ) -> None:
         self._columns = list(columns)
         self._keep = list(keep)
+        self._batch_rows = batch_rows
 
     def process(self, indexed_path: tuple[int, str]) -> Iterator[object]:
         index, path = indexed_path
         digest = hashlib.sha256()
         rows = 0
+        keys: list = []
+        examples: list = []
         try:
             for number, kept, example in self._examples(path, digest):
                 if example is None:
                     yield beam.pvalue.TaggedOutput(ERRORS, (path, number, kept))
-                else:
-                    rows += 1
-                    yield (index, number, kept), example
+                    continue
+                rows += 1
+                keys.append((index, number, kept))
+                examples.append(example)
+                if len(examples) == self._batch_rows:
+                    yield tuple(keys), examples
+                    keys, examples = [], []
+            if examples:
+                yield tuple(keys), examples
         except (serving_input.ServingInputError, ValueError) as e:
             message = str(e).replace(f"{path}: ", "", 1)
             yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, message))
@@ -137,8 +152,8 @@ class ScorableRows(beam.DoFn):
             yield number, _kept_from_example(record, self._keep), record
 
 
-class PredictionLine(beam.DoFn):
-    """((file index, number, kept), PredictionLog) -> one CSV line of the predictions.
+class PredictionLines(beam.DoFn):
+    """(keys, PredictionLogs) of a batch -> its CSV lines, as one text element.
 
     Args:
       files: The input files, by index (named in the `file` column when several).
@@ -149,11 +164,16 @@ class PredictionLine(beam.DoFn):
         self._files = list(files) if len(files) > 1 else []
         self._output_key = output_key
 
-    def process(self, keyed: tuple[Any, Any]) -> Iterator[str]:
-        (index, number, kept), log = keyed
-        score = log.predict_log.response.outputs[self._output_key].float_val[0]
-        cells = [self._files[index]] if self._files else []
-        yield _csv_line([*cells, number, *kept, format_score(score)])
+    def process(self, batch: tuple[Any, Any]) -> Iterator[str]:
+        keys, logs = batch
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        for (index, number, kept), log in zip(keys, logs):
+            score = log.predict_log.response.outputs[self._output_key].float_val[0]
+            cells = [self._files[index]] if self._files else []
+            writer.writerow([*cells, number, *kept, format_score(score)])
+        # WriteToText ends each element with a newline.
+        yield out.getvalue()[:-1]
 
 
 def _csv_line(cells: Sequence[Any]) -> str:
@@ -207,8 +227,7 @@ def build(
       with_statistics: Also compute TFDV statistics of the rows.
     """
     import tensorflow_data_validation as tfdv
-    from apache_beam.ml.inference import base as inference
-    from tfx_bsl.public.beam.run_inference import CreateModelHandler
+    from tfx_bsl.public.beam.run_inference import RunInferenceOnKeyedBatches
     from tfx_bsl.public.proto import model_spec_pb2
 
     from models.model import OUTPUT_KEY, SERVING_SIGNATURE
@@ -222,8 +241,12 @@ def build(
         pipeline
         | "InputFiles" >> beam.Create(list(enumerate(files)))
         | "SpreadFiles" >> beam.Reshuffle()
+        # The declared type keeps Beam from choosing a coder from
+        # RunInference's input hint (a proto coder, which cannot encode keys).
         | "ReadAndCheck"
-        >> beam.ParDo(ScorableRows(columns, keep)).with_outputs(ERRORS, DIGESTS, main=ROWS)
+        >> beam.ParDo(ScorableRows(columns, keep))
+        .with_output_types(beam.typehints.Tuple[beam.typehints.Any, beam.typehints.List[bytes]])
+        .with_outputs(ERRORS, DIGESTS, main=ROWS)
     )
     target = predictions_target(job_dir, shards)
     write = (
@@ -240,10 +263,10 @@ def build(
     )
     (
         read[ROWS]
-        # tfx_bsl's TF handler in Beam's RunInference: the documented way to
-        # carry a key (the row's place and kept cells) past the model.
-        | "Score" >> inference.RunInference(inference.KeyedModelHandler(CreateModelHandler(spec)))
-        | "FormatLines" >> beam.ParDo(PredictionLine(files, OUTPUT_KEY))
+        # Keyed batches: each batch's keys (the rows' places and kept cells)
+        # come back with its prediction logs, in order.
+        | "Score" >> RunInferenceOnKeyedBatches(spec)
+        | "FormatLines" >> beam.ParDo(PredictionLines(files, OUTPUT_KEY))
         | "WritePredictions" >> write
     )
     if with_statistics:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
@@ -91,18 +91,36 @@ class StatisticsAccumulator:
         return self._stats_impl.extract_statistics_output(self._accumulators, self._generators)
 
 
-@beam.ptransform_fn
-def beam_statistics(examples: beam.PCollection, columns: Sequence[RawColumn]) -> beam.PCollection:
-    """Serialized raw tf.Examples -> one DatasetFeatureStatisticsList (TFDV on Beam)."""
-    import tensorflow_data_validation as tfdv
-    from tfx_bsl.public import tfxio
+class DecodeExampleBatches(beam.DoFn):
+    """A list of serialized raw tf.Examples -> one Arrow RecordBatch (TFDV's input).
 
-    decoder = tfxio.TFExampleBeamRecord(
-        physical_format="tfrecord", schema=raw_schema(columns), telemetry_descriptors=["Cascade"]
-    )
+    Decodes with tfx_bsl's example coder (a private module: the decoder TFX's
+    own readers use), one batch per element, as `StatisticsAccumulator` does.
+    """
+
+    def __init__(self, columns: Sequence[RawColumn]) -> None:
+        self._schema = raw_schema(columns).SerializeToString()
+        self._decoder = None
+
+    def setup(self) -> None:
+        from tfx_bsl.coders import example_coder
+
+        self._decoder = example_coder.ExamplesToRecordBatchDecoder(self._schema)
+
+    def process(self, examples: Sequence[bytes]) -> Iterator[pa.RecordBatch]:
+        yield self._decoder.DecodeBatch(list(examples))
+
+
+@beam.ptransform_fn
+def beam_statistics(
+    example_batches: beam.PCollection, columns: Sequence[RawColumn]
+) -> beam.PCollection:
+    """Lists of serialized raw tf.Examples -> one DatasetFeatureStatisticsList (TFDV on Beam)."""
+    import tensorflow_data_validation as tfdv
+
     return (
-        examples
-        | "DecodeForStatistics" >> decoder.BeamSource()
+        example_batches
+        | "DecodeForStatistics" >> beam.ParDo(DecodeExampleBatches(columns))
         | "GenerateStatistics" >> tfdv.GenerateStatistics(stats_options(columns))
     )
 
