@@ -129,3 +129,17 @@ def test_predict_flags_that_contradict_each_other_are_usage_errors(capsys):
             predict.parse_args(["--input", "x.csv", *flags])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
+
+
+def test_the_run_hints_name_the_demos_serving_file_and_fall_back_to_a_placeholder(tmp_path):
+    from cli import run_pipeline
+    from pipeline.config import load_config
+
+    demo = load_config(DEMO_CONFIG)
+    serving = Path(demo.sources[0].path).parent / "serving" / "new_users.csv"
+    assert run_pipeline._serving_example(demo) == str(serving)
+    (tmp_path / "web").mkdir()
+    text = Path(DEMO_CONFIG).read_text().replace("../data/demo/web", str(tmp_path / "web"))
+    elsewhere = tmp_path / "other.yaml"
+    elsewhere.write_text(text.replace("../", str(Path(DEMO_CONFIG).parent.parent) + "/"))
+    assert run_pipeline._serving_example(load_config(str(elsewhere))) is None
