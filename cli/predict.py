@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> str:
 
     Raises:
       CascadeError: Config, store, model or input problems, in one sentence.
-      CheckFailed: `--fail-on-skew` and a feature over its threshold.
+      CheckFailedError: `--fail-on-skew` and a feature over its threshold.
     """
     from cli import skew_check
     from core.environment import send_logs_to_file, stderr_to_file

@@ -2,9 +2,12 @@
 
 A scoring is stored like a pipeline step, so the lineage commands need nothing
 special for it: a `cascade.BatchPredict` execution with INPUT events from the
-model and the serving data and an OUTPUT event to the predictions, attributed to
-the pipeline's context. `downstream` of a bad source then walks from the
-models it fed to the predictions they made.
+model, the serving data and (with the skew check) the training statistics, and
+OUTPUT events to the predictions and the serving statistics and anomalies,
+attributed to the pipeline's context; a skew check on its own is a
+`cascade.SkewCheck` execution without predictions. `downstream` of a bad
+source then walks from the models it fed to the predictions and checks made
+with them.
 """
 
 from __future__ import annotations
