@@ -169,18 +169,21 @@ def run(args: argparse.Namespace) -> str:
     config = (
         config_lib.load_config(args.config, output_root=args.output_root) if needs_config else None
     )
+    # A model named on the command line is checked before the store is opened:
+    # its problem is the more specific one.
+    model_dir = resolve_model_dir(args.model) if args.model else None
+    columns = read_columns(model_dir) if model_dir else None  # fails at once on a non-model
     store = None
     if needs_store:
         store = flags.store_from_args(
             args, args.metadata or config.output.metadata_path, read_only=args.no_record
         )
-    model_dir = resolve_model_dir(
-        args.model or scoring_records.latest_pushed_model(store, config.name)
-    )
+    if model_dir is None:
+        model_dir = resolve_model_dir(scoring_records.latest_pushed_model(store, config.name))
+        columns = read_columns(model_dir)
     output = args.output or scoring.default_output(
         config.output.root, args.input, suffix=".csv" if args.shards == 1 else ""
     )
-    columns = read_columns(model_dir)  # fails at once on a folder that is no serving model
     if dataflow is not None:
         runners.check_on_gcs(
             [("--input", args.input), ("--output", output), ("--model", model_dir)]
