@@ -1,12 +1,14 @@
 """Batch scoring on Beam: raw serving data -> the model's `serving_default` -> a predictions CSV.
 
 The same scoring as `serving.scoring`, built for data one process cannot score
-in time: every input file is read and checked in a worker (CSV cells exactly as
-the single-process scorer checks them, so a bad cell is named by file, line and
-column), scored in batches with tfx_bsl's RunInference (`RunInferenceOnKeyedBatches`) through the exported
-signature (the tf.Transform graph inside the model does all preprocessing),
-and written with Beam's text IO, so `gs://` paths work on every runner. TFDV
-statistics of the same rows are computed in the same job for the skew check.
+in time: each input file is read and hashed by one worker and cut into chunks
+of rows that every worker checks (exactly as the single-process scorer checks
+them, so a bad cell is named by file, line and column; see
+`serving.beam_input`), scored in batches with Beam's RunInference through the
+exported signature (`serving.model_handler`; the tf.Transform graph inside the
+model does all preprocessing), and written with Beam's text IO, so `gs://`
+paths work on every runner. TFDV statistics of the same rows are computed in
+the same job for the skew check.
 
 Input: CSV files with a header, or TFRecord files of raw tf.Examples (`*.gz` is
 read as gzip). Each file is hashed while it is read (no second pass).
@@ -33,15 +35,10 @@ import apache_beam as beam
 from core.errors import CascadeError
 from models.raw_features import RawColumn
 from serving import serving_input
+from serving.beam_input import DIGESTS, ERRORS, ROWS, CheckedExamples, ReadChunks
 from serving.scoring import LINE_COLUMN, SCORE_COLUMN, format_score, same_path
 from serving.statistics import STATS_FILE, beam_statistics
 
-ROWS = "rows"
-# Rows per Beam element: reading, scoring, formatting and statistics work on
-# batches, so Beam's per-element cost is paid once per batch, not per row.
-BATCH_ROWS = 1024
-ERRORS = "errors"
-DIGESTS = "digests"
 SHARD_PREFIX = "part"
 REPORT_FILE = "scoring_report.json"
 FILE_COLUMN = "file"
@@ -69,107 +66,21 @@ class BeamScoringResult:
     absent_columns: tuple[str, ...] = ()
 
 
-def _kept_from_example(record: bytes, keep: Sequence[str]) -> tuple[str, ...]:
-    """The first value of each kept feature of a raw tf.Example, as text."""
-    import tensorflow as tf
-
-    features = tf.train.Example.FromString(record).features.feature
-    kept = []
-    for name in keep:
-        feature = features.get(name)
-        kind = feature.WhichOneof("kind") if feature is not None else None
-        values = getattr(feature, kind).value if kind else ()
-        value = values[0] if values else ""
-        kept.append(value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
-    return tuple(kept)
-
-
-class ScorableRows(beam.DoFn):
-    """Reads one input file into batches of keyed, checked raw tf.Examples.
-
-    Main output: (keys, examples) per batch of up to `batch_rows` rows, where
-    keys[i] = (file index, line or record number, kept cells) of examples[i].
-    ERRORS: (path, number, message); number 0 means the whole file.
-    DIGESTS: (path, sha256, rows) once the file has been read to its end.
-
-    Args:
-      columns: The model's raw columns.
-      keep: Columns copied into the predictions.
-    """
-
-    def __init__(
-        self, columns: Sequence[RawColumn], keep: Sequence[str], batch_rows: int = BATCH_ROWS
-    ) -> None:
-        self._columns = list(columns)
-        self._keep = list(keep)
-        self._batch_rows = batch_rows
-
-    def process(self, indexed_path: tuple[int, str]) -> Iterator[object]:
-        index, path = indexed_path
-        digest = hashlib.sha256()
-        rows = 0
-        keys: list = []
-        examples: list = []
-        try:
-            for number, kept, example in self._examples(path, digest):
-                if example is None:
-                    yield beam.pvalue.TaggedOutput(ERRORS, (path, number, kept))
-                    continue
-                rows += 1
-                keys.append((index, number, kept))
-                examples.append(example)
-                if len(examples) == self._batch_rows:
-                    yield tuple(keys), examples
-                    keys, examples = [], []
-            if examples:
-                yield tuple(keys), examples
-        except (serving_input.ServingInputError, ValueError) as e:
-            message = str(e).replace(f"{path}: ", "", 1)
-            yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, message))
-            return
-        yield beam.pvalue.TaggedOutput(DIGESTS, (path, digest.hexdigest(), rows))
-
-    def _examples(self, path: str, digest: Any) -> Iterator[tuple[int, Any, Any]]:
-        """(number, kept cells, example) per row; (number, message, None) per bad row."""
-        from components.common.examples_io import read_record_file
-
-        if serving_input.is_csv(path):
-            rows = serving_input.read_csv_rows(path, self._columns, self._keep, digest)
-            for line, row in rows:
-                try:
-                    example = serving_input.csv_row_to_example(row, self._columns)
-                except ValueError as e:
-                    yield line, f"line {line}, {e}", None
-                    continue
-                yield line, tuple(row.get(k) or "" for k in self._keep), example
-            return
-        for number, record in enumerate(read_record_file(path, digest), start=1):
-            try:
-                serving_input.check_example(record, self._columns)
-            except ValueError as e:
-                yield number, f"record {number}, {e}", None
-                continue
-            yield number, _kept_from_example(record, self._keep), record
-
-
 class PredictionLines(beam.DoFn):
-    """(keys, PredictionLogs) of a batch -> its CSV lines, as one text element.
+    """(keys, PredictionResult) of a batch -> its CSV lines, as one text element.
 
     Args:
       files: The input files, by index (named in the `file` column when several).
-      output_key: The serving signature's output holding P(label = 1).
     """
 
-    def __init__(self, files: Sequence[str], output_key: str) -> None:
+    def __init__(self, files: Sequence[str]) -> None:
         self._files = list(files) if len(files) > 1 else []
-        self._output_key = output_key
 
     def process(self, batch: tuple[Any, Any]) -> Iterator[str]:
-        keys, logs = batch
+        keys, result = batch
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        for (index, number, kept), log in zip(keys, logs):
-            score = log.predict_log.response.outputs[self._output_key].float_val[0]
+        for (index, number, kept), score in zip(keys, result.inference):
             cells = [self._files[index]] if self._files else []
             writer.writerow([*cells, number, *kept, format_score(score)])
         # WriteToText ends each element with a newline.
@@ -227,27 +138,29 @@ def build(
       with_statistics: Also compute TFDV statistics of the rows.
     """
     import tensorflow_data_validation as tfdv
-    from tfx_bsl.public.beam.run_inference import RunInferenceOnKeyedBatches
-    from tfx_bsl.public.proto import model_spec_pb2
+    from apache_beam.ml.inference.base import KeyedModelHandler, RunInference
 
-    from models.model import OUTPUT_KEY, SERVING_SIGNATURE
+    from serving.model_handler import ServingModelHandler
 
-    spec = model_spec_pb2.InferenceSpecType(
-        saved_model_spec=model_spec_pb2.SavedModelSpec(
-            model_path=model_dir, signature_name=[SERVING_SIGNATURE]
-        )
-    )
-    read = (
+    files_read = (
         pipeline
         | "InputFiles" >> beam.Create(list(enumerate(files)))
         | "SpreadFiles" >> beam.Reshuffle()
-        # The declared type keeps Beam from choosing a coder from
-        # RunInference's input hint (a proto coder, which cannot encode keys).
-        | "ReadAndCheck"
-        >> beam.ParDo(ScorableRows(columns, keep))
-        .with_output_types(beam.typehints.Tuple[beam.typehints.Any, beam.typehints.List[bytes]])
-        .with_outputs(ERRORS, DIGESTS, main=ROWS)
+        | "ReadChunks"
+        >> beam.ParDo(ReadChunks(columns, keep)).with_outputs(ERRORS, DIGESTS, main=ROWS)
     )
+    read = (
+        files_read[ROWS]
+        # Chunks of one file go to every worker.
+        | "SpreadChunks" >> beam.Reshuffle()
+        # The declared type keeps Beam from inferring a proto coder for the
+        # (keys, examples) pairs from RunInference's input hint.
+        | "CheckRows"
+        >> beam.ParDo(CheckedExamples(columns, keep))
+        .with_output_types(beam.typehints.Tuple[beam.typehints.Any, beam.typehints.List[bytes]])
+        .with_outputs(ERRORS, main=ROWS)
+    )
+    errors = (files_read[ERRORS], read[ERRORS]) | "AllProblems" >> beam.Flatten()
     target = predictions_target(job_dir, shards)
     write = (
         beam.io.WriteToText(
@@ -264,9 +177,9 @@ def build(
     (
         read[ROWS]
         # Keyed batches: each batch's keys (the rows' places and kept cells)
-        # come back with its prediction logs, in order.
-        | "Score" >> RunInferenceOnKeyedBatches(spec)
-        | "FormatLines" >> beam.ParDo(PredictionLines(files, OUTPUT_KEY))
+        # come back with its scores, in order.
+        | "Score" >> RunInference(KeyedModelHandler(ServingModelHandler(model_dir)))
+        | "FormatLines" >> beam.ParDo(PredictionLines(files))
         | "WritePredictions" >> write
     )
     if with_statistics:
@@ -277,12 +190,10 @@ def build(
             | "WriteStatistics"
             >> tfdv.WriteStatisticsToBinaryFile(os.path.join(job_dir, STATS_FILE))
         )
-    digests = read[DIGESTS] | "AllDigests" >> beam.combiners.ToList()
-    bad_count = read[ERRORS] | "CountProblems" >> beam.combiners.Count.Globally()
+    digests = files_read[DIGESTS] | "AllDigests" >> beam.combiners.ToList()
+    bad_count = errors | "CountProblems" >> beam.combiners.Count.Globally()
     # (path, number, message) tuples sort by file, then line as a number.
-    first = read[ERRORS] | "FirstProblems" >> beam.combiners.Top.Smallest(
-        serving_input.MAX_ERRORS_SHOWN
-    )
+    first = errors | "FirstProblems" >> beam.combiners.Top.Smallest(serving_input.MAX_ERRORS_SHOWN)
     (
         digests
         | "Report"
@@ -318,8 +229,9 @@ def check_report(report: dict, files: Sequence[str]) -> None:
         return
     bad = []
     if bad_rows:
-        total = sum(rows for _, _, rows in report["files"]) + bad_rows
-        bad.append(f"{bad_rows:,} of {total:,} rows")
+        # Digests count every row of a file read to its end, good or bad.
+        total = sum(rows for _, _, rows in report["files"])
+        bad.append(f"{bad_rows:,} of {total:,} rows" if not bad_files else f"{bad_rows:,} rows")
     if bad_files:
         bad.append(f"{bad_files} of {len(files)} files")
     raise serving_input.ServingInputError(

@@ -6,6 +6,8 @@ the tf.Transform graph, so nothing is preprocessed outside the model.
 
 from __future__ import annotations
 
+import gc
+
 import os
 from typing import Sequence
 
@@ -80,6 +82,17 @@ class ServingModel:
         self._serve = self._model.signatures[SERVING_SIGNATURE]
         self._output_key = OUTPUT_KEY
         self._tf = tf
+
+    def close(self) -> None:
+        """Releases the loaded TensorFlow functions now.
+
+        A model still loaded when the interpreter shuts down is released
+        after TensorFlow's modules are torn down, and each of its functions
+        then prints an ignored `TypeError` to stderr.
+        """
+        self._serve = None
+        self._model = None
+        gc.collect()
 
     def score(self, examples: Sequence[bytes]) -> list[float]:
         """P(label = 1) for each serialized raw tf.Example."""

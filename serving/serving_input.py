@@ -137,7 +137,7 @@ def read_header(path: str) -> list[str]:
         with fileio.open(path, "r") as lines:
             return _clean_header(next(csv.reader(lines), []))
     except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
-        raise ServingInputError(f"{path}: cannot read it as CSV: {_reason(e)}") from None
+        raise ServingInputError(f"{path}: cannot read it as CSV: {reason(e)}") from None
 
 
 def _clean_header(names: Optional[Sequence[str]]) -> list[str]:
@@ -148,17 +148,19 @@ def _clean_header(names: Optional[Sequence[str]]) -> list[str]:
     return names
 
 
-def _reason(error: BaseException) -> str:
+def reason(error: BaseException) -> str:
+    """The first line of an error's message (its type's name if it has none)."""
     text = getattr(error, "message", None) or str(error) or type(error).__name__
     return text.splitlines()[0]
 
 
-def read_csv_rows(
+def read_csv_cells(
     path: str, columns: Sequence[RawColumn], keep: Sequence[str] = (), digest: Any = None
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yields (line number, row) per CSV row, after checking the header.
+) -> Iterator[tuple[int, list[str]]]:
+    """Yields (0, header) first, then (line number, cells) per CSV row, after checking the header.
 
-    The line number is the line the row starts on (a quoted cell may span lines).
+    The line number is the line the row starts on (a quoted cell may span
+    lines); every row has as many cells as the header.
 
     Args:
       path: The CSV file (any `fileio` path, `gs://` included).
@@ -186,6 +188,7 @@ def read_csv_rows(
             absent = [k for k in keep if k not in header]
             if absent:
                 raise ServingInputError(f"{path}: no column {absent[0]!r} to keep")
+            yield 0, header
             for cells in reader:
                 line, start = reader.line_num, line + 1
                 if len(cells) != len(header):
@@ -193,10 +196,23 @@ def read_csv_rows(
                         f"{path}, line {start}: {len(cells)} cells, but the header has "
                         f"{len(header)} columns"
                     )
-                yield start, dict(zip(header, cells))
+                yield start, cells
     except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
         where = f"{path}, line {line + 1}" if line else path
-        raise ServingInputError(f"{where}: cannot read it as CSV: {_reason(e)}") from None
+        raise ServingInputError(f"{where}: cannot read it as CSV: {reason(e)}") from None
+
+
+def read_csv_rows(
+    path: str, columns: Sequence[RawColumn], keep: Sequence[str] = (), digest: Any = None
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yields (line number, row) per CSV row, after checking the header.
+
+    As `read_csv_cells`, with each row as column name -> cell text.
+    """
+    cells = read_csv_cells(path, columns, keep, digest)
+    _, header = next(cells)
+    for line, row in cells:
+        yield line, dict(zip(header, row))
 
 
 def read_csv_examples(

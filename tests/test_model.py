@@ -628,21 +628,18 @@ def test_beam_scoring_with_a_bad_row_names_it_and_writes_nothing(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "predictions.csv"]
 
 
-def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained, tmp_path: Path) -> None:
-    source = tmp_path / "new.csv"
-    _write_csv(source, trained.rows[:5], SCORED_COLUMNS)
+def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained) -> None:
     pipeline = dataflow_dry_run.dataflow_pipeline()
-    # The model handler reads the SavedModel's signatures while the job is
-    # built, so the (offline) dry run gets a local model folder.
+    # Nothing reads the model while the job is built: workers load it.
     beam_scoring.build(
         pipeline,
-        [str(source)],
-        str(trained.serving_dir),
+        [f"{dataflow_dry_run.BUCKET}/serving/new.csv"],
+        f"{dataflow_dry_run.BUCKET}/model",
         ServingModel(str(trained.serving_dir)).columns,
         ["user_id"],
         f"{dataflow_dry_run.BUCKET}/scoring/job",
         shards=0,
     )
     steps = dataflow_dry_run.translate(pipeline)
-    expected = {"ReadAndCheck", "Score", "FormatLines", "WritePredictions", "Statistics"}
-    assert expected | {"WriteStatistics", "WriteReport"} <= steps
+    expected = {"ReadChunks", "SpreadChunks", "CheckRows", "Score", "FormatLines"}
+    assert expected | {"WritePredictions", "Statistics", "WriteStatistics", "WriteReport"} <= steps
