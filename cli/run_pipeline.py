@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import logging
 import os
 import sys
 import time
@@ -78,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
+    from cli.progress import ComponentProgress
     from cli.run_report import format_summary
     from metadata import run_results, run_summary
     from pipeline import runners
@@ -99,11 +101,15 @@ def run(args: argparse.Namespace) -> int:
     print(f"Running {len(pipeline.components)} components (logs: {config.output.log_path}) ...")
     started = time.monotonic()
     failure: Optional[BaseException] = None
+    progress = ComponentProgress(len(pipeline.components))
+    logging.getLogger().addHandler(progress)
     try:
         with stderr_to_file(config.output.log_path):
             tfx.orchestration.LocalDagRunner().run(pipeline)
     except Exception as e:  # noqa: BLE001 - reported with the summary below
         failure = e
+    finally:
+        logging.getLogger().removeHandler(progress)
     elapsed = time.monotonic() - started
 
     run_id = run_summary.latest_run_id(store, config.name)

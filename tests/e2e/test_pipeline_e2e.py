@@ -6,6 +6,7 @@ import csv
 import glob
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -210,6 +211,40 @@ def test_summary_names_components_outputs_and_pushed_model(two_runs):
     # TF and Beam logs go to the log file, not the console.
     assert "INFO:" not in first.stdout + first.stderr
     assert os.path.getsize(output_root / "run.log") > 0
+
+
+def _progress_lines(stdout: str) -> list[tuple[int, str, str]]:
+    """(number, component, what) per progress line; what is "..." at the start."""
+    found = []
+    for line in stdout.splitlines():
+        started = re.fullmatch(r"  \[\s*(\d+)/(\d+)\] (\S+) \.\.\.", line)
+        finished = re.fullmatch(
+            r"  \[\s*(\d+)/(\d+)\] (\S+) (ran|cached) in \d+\.\ds \(run \d+s\)", line
+        )
+        match = started or finished
+        if match:
+            assert int(match.group(2)) == len(COMPONENTS), line
+            found.append(
+                (int(match.group(1)), match.group(3), "..." if started else finished.group(4))
+            )
+    return found
+
+
+def test_progress_shows_each_component_start_and_finish_in_order(two_runs):
+    _, first, second = two_runs
+    for run, how in ((first, "ran"), (second, "cached")):
+        lines = _progress_lines(run.stdout)
+        # LocalDagRunner runs one component at a time: each start is followed by its finish.
+        starts, finishes = lines[0::2], lines[1::2]
+        assert [n for n, _, _ in starts] == list(range(1, len(COMPONENTS) + 1))
+        assert [(n, c) for n, c, _ in starts] == [(n, c) for n, c, _ in finishes]
+        assert {what for _, _, what in starts} == {"..."}
+        assert {what for _, _, what in finishes} == {how}
+        assert sorted(c for _, c, _ in starts) == sorted(COMPONENTS)
+    # The order is the pipeline's: ingestion first, Pusher last.
+    order = [c for _, c, _ in _progress_lines(first.stdout)[0::2]]
+    assert order.index("CsvExampleGen") < order.index("CleanExamples") < order.index("Transform")
+    assert order[-1] == "Pusher"
 
 
 def _the_suggested_lineage_commands_work(stdout: str) -> None:
