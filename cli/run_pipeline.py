@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
                 config.output, artifact_root=dataflow.artifact_root(config.name)
             ),
         )
-    sources = preflight.check_sources(config)
+    sources = preflight.check_sources(config, report=print)
     reference = preflight.check_reference_data(config)
     print(
         f"Cascade: {config.name} from {args.config}: "

@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import dataclasses
 import math
-from typing import Iterator, Optional
+import time
+from typing import Callable, Iterator, Optional
 
 # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
 from tfx.dsl.io import fileio
@@ -24,6 +25,8 @@ from transforms.features import FeatureKind
 
 _LABEL_VALUES = {"0": 0, "1": 1}
 _NUMERIC_KINDS = (FeatureKind.NUMERIC, FeatureKind.SKEWED_NUMERIC, FeatureKind.TIMESTAMP)
+# Files from this size on get a progress line before and after their check.
+LARGE_FILE_BYTES = 64 * 2**20
 
 
 @dataclasses.dataclass
@@ -204,11 +207,18 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
     return found
 
 
-def check_sources(config: PipelineConfig) -> list[SourceSummary]:
+def check_sources(
+    config: PipelineConfig,
+    report: Optional[Callable[[str], None]] = None,
+    large_bytes: int = LARGE_FILE_BYTES,
+) -> list[SourceSummary]:
     """Checks every source's CSV files against the config.
 
     Args:
       config: The validated config.
+      report: Called with a progress line before and after each file of at
+        least `large_bytes` (a large input is checked for many seconds).
+      large_bytes: What counts as a large file.
 
     Returns:
       Per source: its files, row count and positives.
@@ -227,7 +237,16 @@ def check_sources(config: PipelineConfig) -> list[SourceSummary]:
         summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
         first_header: Optional[list[str]] = None
         for path in summary.files:
+            size = fileio.stat(path).length if report else 0
+            if report and size >= large_bytes:
+                report(f"  checking {path} ({size / 2**20:,.0f} MiB) ...")
+            started, rows_before = time.monotonic(), summary.rows
             header, seen = _check_file(path, config, summary)
+            if report and size >= large_bytes:
+                report(
+                    f"  checked {path}: {summary.rows - rows_before:,} rows "
+                    f"in {time.monotonic() - started:.1f}s"
+                )
             if first_header is not None and header != first_header:
                 raise InputDataError(
                     f"{path}: header differs from {summary.files[0]} in the same source; "

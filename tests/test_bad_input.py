@@ -11,6 +11,7 @@ a slow TFX run.
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -155,6 +156,22 @@ def test_the_unbroken_project_passes_preflight(project):
         sum(row[HEADER.index(LABEL)] == "1" for row in project.rows(source)) for source in SOURCES
     ]
     assert config.output.root == str(project.output_root)
+
+
+def test_preflight_reports_progress_on_large_files_only(project):
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+    lines: list[str] = []
+    preflight.check_sources(config, report=lines.append)
+    assert lines == [], "the small fixture files are checked silently"
+
+    preflight.check_sources(config, report=lines.append, large_bytes=1)
+    assert len(lines) == 2 * len(SOURCES)
+    for source, (before, after) in zip(SOURCES, zip(lines[0::2], lines[1::2])):
+        assert before.startswith(f"  checking {project.csv[source]} (") and before.endswith(") ...")
+        assert re.fullmatch(
+            rf"  checked {re.escape(str(project.csv[source]))}: {ROWS_PER_SOURCE} rows in \d+\.\ds",
+            after,
+        )
 
 
 # ---------------------------------------------------------------------------
