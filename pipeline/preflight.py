@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Optional
 from tfx.dsl.io import fileio
 
 from components.clean_examples.options import RESERVED_FEATURES
+from pipeline import id_map_check
 from pipeline.config import PipelineConfig
 from core.errors import InputDataError
 from pipeline.inventory import LABELLING_METHOD_FEATURE
@@ -153,14 +154,27 @@ def _config_field(config: PipelineConfig, column: str) -> str:
     return "?"
 
 
-def _check_reference(path: str, columns: dict[str, str], field: str) -> int:
+def _check_reference(
+    path: str,
+    columns: dict[str, str],
+    field: str,
+    id_map: Optional[tuple[str, str]] = None,
+) -> int:
     """Checks a reference dataset's folder and headers; returns its row count.
 
     A reference dataset (spam list, id map) may be empty: header-only files are
     fine and make the step a no-op.
+
+    Args:
+      path: The dataset's folder.
+      columns: Column -> the config option that names it.
+      field: The config field of the dataset, for messages.
+      id_map: (alias column, canonical column) when the dataset is the id
+        map: its links are then checked too (see `pipeline.id_map_check`).
     """
     files = _csv_files(path, field)
     rows = 0
+    found_links: list[id_map_check.Link] = []
     for file_path in files:
         reader = _rows(file_path)
         header = next(reader, None)
@@ -172,7 +186,17 @@ def _check_reference(path: str, columns: dict[str, str], field: str) -> int:
                     f"{file_path}: column {column!r} ({field}.{option}) is not in the header "
                     f"(columns: {', '.join(header)})"
                 )
-        rows += sum(1 for row in reader if row)
+        if id_map is None:
+            rows += sum(1 for row in reader if row)
+            continue
+        alias_index, canonical_index = header.index(id_map[0]), header.index(id_map[1])
+        for line, row in enumerate(reader, start=2):
+            rows += bool(row)
+            link = id_map_check.link_of(row, alias_index, canonical_index, file_path, line)
+            if link is not None:
+                found_links.append(link)
+    if id_map:
+        id_map_check.check_links(found_links, field)
     return rows
 
 
@@ -183,8 +207,9 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
       Rows per reference dataset, e.g. {"spam_list": 156}.
 
     Raises:
-      InputDataError: A folder is missing or has no CSV files, or a configured
-        column is not in a file's header.
+      InputDataError: A folder is missing or has no CSV files, a configured
+        column is not in a file's header, or the id map gives an alias two
+        canonical ids or has a cycle.
     """
     found = {}
     cleaning = config.cleaning
@@ -203,6 +228,7 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
                 cleaning.id_map.canonical_column: "canonical_column",
             },
             f"{where}.id_map",
+            id_map=(cleaning.id_map.alias_column, cleaning.id_map.canonical_column),
         )
     return found
 

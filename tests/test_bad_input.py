@@ -481,6 +481,44 @@ def test_id_map_without_its_canonical_column(project, capsys):
     )
 
 
+def _append_id_map_rows(project, *rows: str) -> int:
+    """Appends rows to the fixture's id map; returns the line number of the first."""
+    path = project.reference["id_map"]
+    first = len(path.read_text().splitlines()) + 1
+    with open(path, "a") as f:
+        f.write("".join(f"{row}\n" for row in rows))
+    return first
+
+
+def test_id_map_alias_with_two_canonical_ids_names_both_rows(project, capsys):
+    line = _append_id_map_rows(project, "zz-alias,zz-one", "zz-other,zz-x", "zz-alias,zz-two")
+    path = project.reference["id_map"]
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: cleaning.id_map: alias 'zz-alias' has two canonical ids: "
+        f"'zz-one' ({path}, row {line}) and 'zz-two' ({path}, row {line + 2}); "
+        "give each alias one canonical id"
+    )
+
+
+def test_id_map_cycle_names_its_ids_and_rows(project, capsys):
+    line = _append_id_map_rows(project, "zz-b,zz-a", "zz-a,zz-c", "zz-c,zz-b")
+    path = project.reference["id_map"]
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: cleaning.id_map: id map has a cycle: zz-a -> zz-c -> zz-b -> zz-a "
+        f"(zz-a -> zz-c at {path}, row {line + 1}; zz-c -> zz-b at {path}, row {line + 2}; "
+        f"zz-b -> zz-a at {path}, row {line})"
+    )
+
+
+def test_id_map_repeating_a_link_or_mapping_an_id_to_itself_is_fine(project):
+    _append_id_map_rows(project, "zz-a,zz-b", "zz-a,zz-b", "zz-c,zz-c")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert preflight.check_reference_data(config)["id_map"] == 238 + 3
+
+
 def test_empty_spam_list_is_accepted(project):
     project.reference["spam_list"].write_text("user_id,flagged_reason,flagged_at\n")
     config = config_lib.load_config(str(project.config_path), str(project.output_root))
