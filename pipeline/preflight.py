@@ -20,6 +20,7 @@ from tfx.dsl.io import fileio
 from components.clean_examples.options import RESERVED_FEATURES
 from pipeline import id_map_check
 from pipeline.config import PipelineConfig
+from core.csv_fields import allow_large_cells, duplicate_column
 from core.errors import InputDataError
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
@@ -54,6 +55,7 @@ def _csv_files(path: str, field: str) -> list[str]:
 
 def _rows(path: str) -> Iterator[list[str]]:
     """Yields the fields of each CSV row, header included."""
+    allow_large_cells()
     with fileio.open(path, "r") as f:
         try:
             for row in csv.reader(f):
@@ -62,6 +64,27 @@ def _rows(path: str) -> Iterator[list[str]]:
             raise InputDataError(f"{path}: not UTF-8 text ({e.reason})") from None
         except csv.Error as e:
             raise InputDataError(f"{path}: malformed CSV: {e}") from None
+
+
+def _check_header_names(path: str, header: list[str]) -> None:
+    """Fails on header names CsvExampleGen would take differently from what the user sees.
+
+    Raises:
+      InputDataError: A byte-order mark before the first name, or a repeated name.
+    """
+    if header and header[0].startswith("\ufeff"):
+        raise InputDataError(
+            f'{path}: the file starts with a UTF-8 byte-order mark (as Excel\'s "CSV UTF-8" '
+            f"writes), which CsvExampleGen would make part of the column name "
+            f"{header[0].lstrip(chr(0xFEFF))!r}; save it as CSV without one"
+        )
+    repeated = duplicate_column(header)
+    if repeated:
+        name, first, second = repeated
+        raise InputDataError(
+            f"{path}: column {name!r} appears twice in the header (columns {first} and "
+            f"{second}); one of them would silently win, so rename one"
+        )
 
 
 def _is_number(text: str) -> bool:
@@ -82,6 +105,7 @@ def _check_file(
     # CsvExampleGen takes line 1, as it is, for the column names.
     if not any(cell.strip() for cell in header):
         raise InputDataError(f"{path}: line 1 is empty; the header must be the first line")
+    _check_header_names(path, header)
     padded = [cell for cell in header if cell != cell.strip()]
     if padded:
         raise InputDataError(
@@ -180,6 +204,7 @@ def _check_reference(
         header = next(reader, None)
         if header is None:
             raise InputDataError(f"{file_path}: file is empty (expected a header line)")
+        _check_header_names(file_path, header)
         for column, option in columns.items():
             if column not in header:
                 raise InputDataError(

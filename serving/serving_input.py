@@ -21,6 +21,7 @@ from typing import Any, Iterator, Mapping, Optional, Sequence
 import tensorflow as tf
 from google.protobuf import message
 
+from core.csv_fields import allow_large_cells, duplicate_column
 from core.errors import InputDataError
 from core.hashing import text_lines
 from models.raw_features import FLOAT, INT64, STRING, RawColumn
@@ -34,13 +35,21 @@ class ServingInputError(InputDataError):
 
 
 def check_header(header: Optional[Sequence[str]], columns: Sequence[RawColumn], where: str) -> None:
-    """Checks a CSV header has every required column.
+    """Checks a CSV header has every required column, each name once.
 
     Raises:
-      ServingInputError: The file is empty, or a required column is missing.
+      ServingInputError: The file is empty, a name is repeated, or a required
+        column is missing.
     """
     if not header:
         raise ServingInputError(f"{where}: the file is empty; expected a header row of columns")
+    repeated = duplicate_column(list(header))
+    if repeated:
+        name, first, second = repeated
+        raise ServingInputError(
+            f"{where}: column {name!r} appears twice in the header (columns {first} and "
+            f"{second}); rename one"
+        )
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
         raise ServingInputError(
@@ -133,6 +142,7 @@ def read_header(path: str) -> list[str]:
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
+    allow_large_cells()
     try:
         with fileio.open(path, "r") as lines:
             return _clean_header(next(csv.reader(lines), []))
@@ -177,6 +187,7 @@ def read_csv_cells(
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
+    allow_large_cells()
     line = 0
     digest = digest if digest is not None else hashlib.sha256()
     try:

@@ -567,3 +567,46 @@ def test_a_column_named_like_an_added_feature(project, capsys, column):
         f"{project.csv['mobile']}: column {column!r} has the name of a feature the pipeline adds "
         "to every row (source, canonical_id, reject_reason, labelling_method); rename the column"
     )
+
+
+# ---------------------------------------------------------------------------
+# Header names and cell sizes: what CsvExampleGen would read differently.
+
+
+def test_byte_order_mark_in_a_source_is_named_plainly(project, capsys):
+    path = project.csv["web"]
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    assert run_cli(project, capsys) == (
+        f'{path}: the file starts with a UTF-8 byte-order mark (as Excel\'s "CSV UTF-8" '
+        f"writes), which CsvExampleGen would make part of the column name {HEADER[0]!r}; "
+        "save it as CSV without one"
+    )
+
+
+def test_byte_order_mark_in_the_spam_list_is_named_plainly(project, capsys):
+    path = project.reference["spam_list"]
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+
+    assert run_cli(project, capsys).startswith(
+        f"{path}: the file starts with a UTF-8 byte-order mark"
+    )
+
+
+def test_duplicate_header_name_in_a_source(project, capsys):
+    path = project.csv["mobile"]
+    header = HEADER[:-1] + [HEADER[1]]
+    write_csv(path, header, project.rows("mobile"))
+
+    assert run_cli(project, capsys) == (
+        f"{path}: column {HEADER[1]!r} appears twice in the header (columns 2 and "
+        f"{len(HEADER)}); one of them would silently win, so rename one"
+    )
+
+
+def test_a_cell_over_128_kib_passes_preflight(project):
+    line = project.set_cell("partner", 3, "industry", "x" * 200_000)
+    assert line == 5
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert [s.rows for s in preflight.check_sources(config)] == [ROWS_PER_SOURCE] * len(SOURCES)

@@ -124,3 +124,21 @@ def test_a_header_without_rows_yields_nothing(tmp_path):
     path = tmp_path / "header_only.csv"
     path.write_text("age,status\n")
     assert list(serving_input.read_csv_examples(str(path), COLUMNS)) == []
+
+
+def test_a_repeated_header_name_is_refused_naming_both_columns(tmp_path):
+    source = tmp_path / "new.csv"
+    source.write_text("status,age,status\nok,3,no\n")
+    with pytest.raises(ServingInputError) as raised:
+        list(serving_input.read_csv_examples(str(source), COLUMNS))
+    assert str(raised.value) == (
+        f"{source}: column 'status' appears twice in the header (columns 1 and 3); rename one"
+    )
+
+
+def test_a_cell_over_128_kib_is_read(tmp_path):
+    source = tmp_path / "new.csv"
+    source.write_text(f"status,country\nok,{'x' * 200_000}\n")
+    [(line, _, example)] = serving_input.read_csv_examples(str(source), COLUMNS)
+    country = tf.train.Example.FromString(example).features.feature["country"]
+    assert (line, len(country.bytes_list.value[0])) == (2, 200_000)
