@@ -18,7 +18,7 @@ from typing import Callable, Iterator, Optional
 from tfx.dsl.io import fileio
 
 from components.clean_examples.options import RESERVED_FEATURES
-from pipeline import id_map_check
+from pipeline import column_types, id_map_check
 from pipeline.config import PipelineConfig
 from core.csv_fields import allow_large_cells, duplicate_column
 from core.errors import InputDataError
@@ -39,6 +39,9 @@ class SourceSummary:
     files: list[str]
     rows: int = 0
     positives: int = 0
+    types: Optional[column_types.SourceTypes] = dataclasses.field(
+        default=None, repr=False, compare=False
+    )
 
 
 def _csv_files(path: str, field: str) -> list[str]:
@@ -126,6 +129,14 @@ def _check_file(
             f"({_config_field(config, missing[0])}) is not in the header "
             f"(columns: {', '.join(header)})"
         )
+    if summary.types is None:
+        summary.types = column_types.SourceTypes(header)
+    elif header != summary.types.header:
+        raise InputDataError(
+            f"{path}: header differs from {summary.files[0]} in the same source; "
+            "CsvExampleGen reads one header per source"
+        )
+    types = summary.types
     index = {name: i for i, name in enumerate(header)}
     label_index = index[config.label]
     numeric = [(f.name, index[f.name]) for f in config.features if f.kind in _NUMERIC_KINDS]
@@ -157,6 +168,7 @@ def _check_file(
                     "but the config says it is numeric"
                 )
         seen_values.update(name for name, i in index.items() if row[i].strip())
+        types.add(row, path, line)
     if data_rows == 0:
         raise InputDataError(f"{path}: file has a header but no data rows")
     summary.rows += data_rows
@@ -279,33 +291,31 @@ def check_sources(
         lacks a configured column, has a column named like a feature the
         pipeline adds, differs in header from its source's first
         file, has a label other than 0/1, a non-numeric value in a numeric
-        column, or a configured column has no value anywhere.
+        column; a column's inferred type differs between sources (see
+        `pipeline.column_types`); or a configured column has no value anywhere.
     """
     summaries = []
     columns_with_values: set[str] = set()
     for i, source in enumerate(config.sources):
         field = f"{config.config_path}: sources[{i}] ({source.name})"
         summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
-        first_header: Optional[list[str]] = None
         for path in summary.files:
             size = fileio.stat(path).length if report else 0
             if report and size >= large_bytes:
                 report(f"  checking {path} ({size / 2**20:,.0f} MiB) ...")
             started, rows_before = time.monotonic(), summary.rows
-            header, seen = _check_file(path, config, summary)
+            _, seen = _check_file(path, config, summary)
             if report and size >= large_bytes:
                 report(
                     f"  checked {path}: {summary.rows - rows_before:,} rows "
                     f"in {time.monotonic() - started:.1f}s"
                 )
-            if first_header is not None and header != first_header:
-                raise InputDataError(
-                    f"{path}: header differs from {summary.files[0]} in the same source; "
-                    "CsvExampleGen reads one header per source"
-                )
-            first_header = header
             columns_with_values |= seen
         summaries.append(summary)
+    column_types.check_agreement(
+        [(s.name, s.types) for s in summaries],
+        [f.name for f in config.features if f.kind in _NUMERIC_KINDS],
+    )
     empty = [c for c in config.required_columns if c not in columns_with_values]
     if empty:
         raise InputDataError(

@@ -610,3 +610,59 @@ def test_a_cell_over_128_kib_passes_preflight(project):
     config = config_lib.load_config(str(project.config_path), str(project.output_root))
 
     assert [s.rows for s in preflight.check_sources(config)] == [ROWS_PER_SOURCE] * len(SOURCES)
+
+
+# ---------------------------------------------------------------------------
+# Column types: CsvExampleGen types each source on its own; they must agree.
+
+
+def test_a_text_column_with_only_integers_in_one_source(project, capsys):
+    def numbered(rows: list[list[str]]) -> None:
+        for i, row in enumerate(rows):
+            row[HEADER.index("education")] = str(i % 3)
+
+    project.edit_rows("mobile", numbered)
+    web = project.rows("web")[0][HEADER.index("education")]
+
+    assert run_cli(project, capsys) == (
+        f"column 'education' has text values in source web ({project.csv['web']}, row 2: "
+        f"{web!r}) but integer values in source mobile ({project.csv['mobile']}, row 2: '0'); "
+        "CsvExampleGen types each source on its own and TFX would fail on the mix, "
+        "so make them agree"
+    )
+
+
+def test_a_numeric_column_with_a_decimal_in_one_source_only(project, capsys):
+    line = project.set_cell("partner", 4, "age", "30.5")
+    web = project.rows("web")[0][HEADER.index("age")]
+
+    assert run_cli(project, capsys) == (
+        f"column 'age' has integer values in source web ({project.csv['web']}, row 2: {web!r}) "
+        f"but floating-point values in source partner ({project.csv['partner']}, row {line}: "
+        "'30.5'); CsvExampleGen types each source on its own and TFX would fail on the mix, "
+        "so make them agree"
+    )
+
+
+def test_an_integer_too_large_for_int64_in_a_numeric_column(project, capsys):
+    line = project.set_cell("mobile", 2, "profile_views_30d", "99999999999999999999")
+
+    assert run_cli(project, capsys) == (
+        f"column 'profile_views_30d' is numeric in the config, but source mobile has text in it "
+        f"({project.csv['mobile']}, row {line}: '99999999999999999999') (an integer beyond "
+        "int64 is read as text), so CsvExampleGen would read the column as text"
+    )
+
+
+def test_integers_in_one_file_and_decimals_in_another_of_one_source_agree(project):
+    # One source is one split: CsvExampleGen types its files together (as floats).
+    extra = project.csv["web"].parent / "more.csv"
+    rows = project.rows("web")[:3]
+    for row in rows:
+        row[HEADER.index("user_id")] += "-more"
+    write_csv(extra, HEADER, rows)
+    for source in SOURCES:
+        project.set_cell(source, 0, "years_experience", "2.5")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert [s.rows for s in preflight.check_sources(config)] == [ROWS_PER_SOURCE + 3, 30, 30]
