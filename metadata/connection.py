@@ -15,6 +15,7 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
+from metadata import store_file
 
 PASSWORD_ENV = "CASCADE_MYSQL_PASSWORD"
 
@@ -63,7 +64,8 @@ def connection_config(
       read_only: Open SQLite read-only (a query must never create or alter it).
 
     Raises:
-      CascadeError: Neither given, or a read-only SQLite file that does not exist.
+      CascadeError: Neither given; a read-only SQLite file that does not
+        exist; or a file that is not (and cannot become) an MLMD store.
     """
     config = metadata_store_pb2.ConnectionConfig()
     if mysql is not None:
@@ -75,11 +77,10 @@ def connection_config(
         return config
     if not sqlite_path:
         raise CascadeError("no metadata store: give a SQLite path or --mysql-host")
+    if read_only and not os.path.isfile(sqlite_path):
+        raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
+    store_file.check(sqlite_path, read_only)
     if read_only:
-        if not os.path.isfile(sqlite_path):
-            raise CascadeError(
-                f"metadata store {sqlite_path} does not exist (run the pipeline first)"
-            )
         config.sqlite.filename_uri = sqlite_path
         config.sqlite.connection_mode = metadata_store_pb2.SqliteMetadataSourceConfig.READONLY
         return config
