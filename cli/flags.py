@@ -135,3 +135,19 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
     )
     options.validate()
     return options
+
+
+def check_output_file(path: str, flag: str) -> None:
+    """Fails before any work if `path` cannot be written as a file.
+
+    Raises:
+      CascadeError: `path` is a folder, or its folder does not exist (local
+        paths; a `gs://` path is checked when written).
+    """
+    if "://" in path:
+        return
+    if os.path.isdir(path):
+        raise CascadeError(f"{flag} {path} is a folder; name a file")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise CascadeError(f"{flag} {path}: folder {folder} does not exist; create it first")

@@ -185,6 +185,8 @@ def run(args: argparse.Namespace) -> str:
     # graph
     if bool(args.ref) == bool(args.run):
         raise CascadeError("graph: give either REF or --run RUN")
+    if args.output or args.format != "dot":
+        flags.check_output_file(args.output or f"lineage.{args.format}", "--output")
     if args.run:
         graph = lineage.run_graph(args.run)
     else:
@@ -213,6 +215,8 @@ def _history(store: metadata_store.MetadataStore, args: argparse.Namespace) -> s
 
     if args.plot and not args.plot.lower().endswith(".png"):
         raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
+    if args.plot:
+        flags.check_output_file(args.plot, "--plot")
     name, points = history.runs_history(store, args.pipeline, args.metric)
     if args.format == "json":
         text = json.dumps(history.to_json(name, points, args.metric), indent=2)

@@ -32,3 +32,26 @@ def test_dot_escapes_quotes_and_backslashes():
     graph.artifacts[3] = ArtifactInfo(3, 'Od"d\\Type', "/x/y/3", "LIVE", {}, {}, 1)
 
     assert 'label="#3 Od\\"d\\\\Type\\ny/3"' in to_dot(graph)
+
+
+def test_graph_and_plot_into_a_missing_folder_name_it_before_any_work(tmp_path, capsys):
+    from cli import lineage as lineage_cli
+    from metadata import connection
+
+    store = tmp_path / "metadata.sqlite"
+    connection.open_store(connection.connection_config(sqlite_path=str(store)), str(store))
+    missing = tmp_path / "no_such_folder"
+    for argv, flag, name in (
+        (["graph", "1", "--output", str(missing / "g.dot")], "--output", "g.dot"),
+        (["graph", "1", "--format", "svg", "--output", str(tmp_path)], "--output", None),
+        (["history", "--plot", str(missing / "h.png")], "--plot", "h.png"),
+    ):
+        assert lineage_cli.main(["--metadata", str(store), *argv]) == 2
+        [line] = capsys.readouterr().err.strip().splitlines()
+        if name is None:
+            assert line == f"error: {flag} {tmp_path} is a folder; name a file"
+        else:
+            assert line == (
+                f"error: {flag} {missing / name}: folder {missing} does not exist; create it first"
+            )
+    assert not missing.exists()
