@@ -243,10 +243,16 @@ def run_batch_transform(
     fileio.makedirs(output_dir)
     remove_outputs(output_dir)
     temp_dir = os.path.join(output_dir, "tmp")
-    with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
-        build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
-    if fileio.exists(temp_dir):
-        fileio.rmtree(temp_dir)
+    try:
+        with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
+            build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
+    except BaseException:
+        # A failed or interrupted job (Ctrl-C, SIGTERM) leaves no partial output.
+        remove_outputs(output_dir)
+        raise
+    finally:
+        if fileio.exists(temp_dir):
+            fileio.rmtree(temp_dir)
     report = read_report(output_dir)
     if report["bad_rows"] or report["bad_files"]:
         remove_outputs(output_dir)

@@ -10,8 +10,11 @@ import csv
 import glob
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Sequence
 
@@ -202,3 +205,42 @@ def test_training_serving_and_batch_transform_features_are_identical(
     assert len(records) > 500
     assert_same_rows(training, serving, exact, floats)
     assert_same_rows(training, batch, exact, floats)
+
+
+def _wait_for(pattern: str, process: subprocess.Popen, timeout: float = 300) -> None:
+    deadline = time.monotonic() + timeout
+    while not glob.glob(pattern):
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"nothing matched {pattern}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("profile", [None, "local"])
+def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
+    two_runs, demo_slice, tmp_path, profile
+):
+    output_root, _, _ = two_runs
+    store_copy = tmp_path / "metadata.sqlite"
+    shutil.copy(output_root / "metadata.sqlite", store_copy)
+    lines = (DEMO_DATA / "serving" / "new_users.csv").read_text().splitlines()
+    source = tmp_path / "many.csv"
+    source.write_text("\n".join([lines[0], *lines[1:] * 60]) + "\n")  # 120,000 rows
+    executions = [e.id for e in mlmd_queries.open_store(str(store_copy)).get_executions()]
+    output = tmp_path / "predictions.csv"
+    command = [sys.executable, "-m", "cli.predict", "--config", str(demo_slice)]
+    command += ["--metadata", str(store_copy), "--input", str(source), "--output", str(output)]
+    command += ["--profile", profile] if profile else []
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _wait_for(f"{output}.{'partial' if profile is None else 'job'}-*", process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1] == (
+        "error: interrupted by SIGTERM; nothing partial was left behind"
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv", "metadata.sqlite"]
+    after = mlmd_queries.open_store(str(store_copy)).get_executions()
+    assert [e.id for e in after] == executions, "the interrupted scoring recorded an execution"
