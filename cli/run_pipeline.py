@@ -42,6 +42,12 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument(
         "--no-cache", action="store_true", help="re-run every step instead of reusing outputs"
     )
+    parser.add_argument(
+        "--until",
+        metavar="COMPONENT",
+        help="run only COMPONENT and the components whose outputs it reads, directly or not "
+        "(e.g. Transform)",
+    )
     parser.add_argument("--verbose", action="store_true", help="echo TFX/Beam logs to stderr")
     flags.add_mysql_flags(parser)
     return parser.parse_args(argv)
@@ -89,7 +95,6 @@ def run(args: argparse.Namespace) -> int:
         sqlite_path=config.output.metadata_path, mysql=mysql
     )
     store_name = mysql.describe() if mysql else f"{config.output.metadata_path} (SQLite)"
-    store = connection.open_store(connection_config, store_name)  # fails fast on a bad server
     pipeline = create_pipeline(
         config,
         metadata_connection_config=connection_config,
@@ -97,7 +102,9 @@ def run(args: argparse.Namespace) -> int:
             args.profile, os.path.join(config.output.root, "tmp"), dataflow
         ),
         enable_cache=not args.no_cache,
+        until=args.until,
     )
+    store = connection.open_store(connection_config, store_name)  # fails fast on a bad server
     print(f"Running {len(pipeline.components)} components (logs: {config.output.log_path}) ...")
     started = time.monotonic()
     failure: Optional[BaseException] = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import posixpath
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
@@ -16,6 +16,7 @@ from tfx import v1 as tfx
 from components.clean_examples.component import CleanExamples
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
+from core.errors import CascadeError
 from pipeline import code_versions
 from pipeline.config import PipelineConfig, SourceConfig
 from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
@@ -157,11 +158,33 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     )
 
 
+def needed_by(components: Sequence[Any], target: str) -> list[Any]:
+    """`target` and every component it reads from, directly or not, in pipeline order.
+
+    Raises:
+      CascadeError: No component has the id `target`.
+    """
+    by_id = {c.id: c for c in components}
+    if target not in by_id:
+        raise CascadeError(f"--until {target}: no such component (one of: {', '.join(by_id)})")
+    needed = {target}
+    pending = [by_id[target]]
+    while pending:
+        # Each input channel names the component that produces it.
+        for channel in pending.pop().inputs.values():
+            producer = getattr(channel, "producer_component_id", None)
+            if producer in by_id and producer not in needed:
+                needed.add(producer)
+                pending.append(by_id[producer])
+    return [c for c in components if c.id in needed]
+
+
 def create_pipeline(
     config: PipelineConfig,
     metadata_connection_config: Optional[tfx.orchestration.metadata.ConnectionConfigType],
     beam_pipeline_args: Sequence[str],
     enable_cache: bool = True,
+    until: Optional[str] = None,
 ) -> tfx.dsl.Pipeline:
     """Builds Cascade's pipeline from a validated config.
 
@@ -170,11 +193,15 @@ def create_pipeline(
       metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
       beam_pipeline_args: Beam options for every Beam-based component.
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
+      until: Only this component and those it needs (e.g. "Transform").
 
     Returns:
       The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
       StratifiedSplit -> StatisticsGen -> SchemaGen ->
       ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
+
+    Raises:
+      CascadeError: `until` names no component of the pipeline.
     """
     input_base, input_config = example_gen_input_config(config.sources)
     # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
@@ -214,6 +241,9 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
         splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(config.split.names)),
+        # StatisticsGen has described every split already; Transform's own
+        # pre- and post-transform statistics would be two more TFDV passes.
+        disable_statistics=True,
         custom_config={
             **feature_config,
             CODE_VERSION: code_versions.code_version([PREPROCESSING_FN.rsplit(".", 1)[0]]),
@@ -253,21 +283,22 @@ def create_pipeline(
         ),
     )
 
+    components = [
+        example_gen,
+        *cleaning,
+        split,
+        statistics_gen,
+        schema_gen,
+        example_validator,
+        transform,
+        trainer,
+        evaluator,
+        pusher,
+    ]
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.output.pipeline_root,
-        components=[
-            example_gen,
-            *cleaning,
-            split,
-            statistics_gen,
-            schema_gen,
-            example_validator,
-            transform,
-            trainer,
-            evaluator,
-            pusher,
-        ],
+        components=components if until is None else needed_by(components, until),
         enable_cache=enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args),

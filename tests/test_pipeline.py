@@ -108,3 +108,26 @@ def test_sources_in_one_bucket_share_their_deepest_folder():
 def test_mixed_filesystems_are_refused():
     with pytest.raises(ValueError, match="must all be local folders or all under one URI scheme"):
         example_gen_input_config([SourceConfig("a", "/data/a"), SourceConfig("b", "gs://b/x")])
+
+
+def test_until_keeps_a_component_and_everything_upstream_of_it_in_order():
+    config = load_config(str(DEMO_CONFIG))
+    full = [c.id for c in create_pipeline(config, None, []).components]
+    until = [c.id for c in create_pipeline(config, None, [], until="SchemaGen").components]
+    assert until == [c for c in full if c in until]
+    assert set(until) == {
+        "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
+        "StatisticsGen", "SchemaGen",
+    }  # fmt: skip
+    # ExampleValidator's anomalies feed no other step, so Pusher does not need it.
+    to_pusher = [c.id for c in create_pipeline(config, None, [], until="Pusher").components]
+    assert to_pusher == [c for c in full if c != "ExampleValidator"]
+
+
+def test_until_an_unknown_component_names_the_choices(capsys):
+    from cli import run_pipeline
+
+    assert run_pipeline.main(["--until", "Trainr", "--output-root", "/nonexistent/x"]) == 2
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("error: --until Trainr: no such component (one of: CsvExampleGen, ")
+    assert line.endswith(", Trainer, Evaluator, Pusher)")

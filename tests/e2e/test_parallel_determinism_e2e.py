@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 from collections import Counter
 
 import pytest
@@ -26,13 +27,24 @@ SPLITS = ("train", "dev", "test")
 
 @pytest.fixture(scope="module")
 def parallel_root(demo_slice, tmp_path_factory):
-    """One run of the demo slice with the local-parallel profile."""
+    """One run of the demo slice with the local-parallel profile, up to Transform."""
     root = tmp_path_factory.mktemp("parallel_out")
     result = run_cascade(
         ["--config", str(demo_slice), "--output-root", str(root), "--profile", "local-parallel"]
+        + ["--until", "Transform"]
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
-    return root
+    return root, result
+
+
+def test_until_runs_the_component_and_what_it_needs_only(parallel_root):
+    _, result = parallel_root
+    ran = re.findall(r"^  \[\s*\d+/(\d+)\] (\S+) ran in ", result.stdout, re.MULTILINE)
+    needed = {"CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit"}
+    needed |= {"StatisticsGen", "SchemaGen", "Transform"}
+    assert {total for total, _ in ran} == {str(len(needed))}
+    assert sorted(name for _, name in ran) == sorted(needed)
+    assert [name for _, name in ran][-1] == "Transform"
 
 
 def _only(pattern: str) -> str:
@@ -56,6 +68,7 @@ def _records(folder: str) -> Counter:
 
 def test_split_membership_is_byte_identical(two_runs, parallel_root):
     local_root, _, _ = two_runs
+    parallel_root, _ = parallel_root
     pattern = "pipeline/StratifiedSplit/split_examples/*"
     local = _only(str(local_root / pattern))
     parallel = _only(str(parallel_root / pattern))
@@ -67,6 +80,7 @@ def test_split_membership_is_byte_identical(two_runs, parallel_root):
 
 def test_transformed_features_are_identical(two_runs, parallel_root):
     local_root, _, _ = two_runs
+    parallel_root, _ = parallel_root
     graph = _only(str(local_root / "pipeline/Transform/transform_graph/*"))
     spec = tft.TFTransformOutput(graph).transformed_feature_spec()
     exact = sorted(n for n, s in spec.items() if s.dtype != tf.float32)
