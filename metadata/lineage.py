@@ -40,6 +40,27 @@ _INPUT_TYPES = names.INPUT_EVENTS
 _EVENT_BATCH = 500
 
 
+
+def run_status(states: Sequence[str], finished: bool) -> str:
+    """A run's status from its executions' states.
+
+    Args:
+      states: Each execution's MLMD state name.
+      finished: Whether `run_local.py` got to record the run's config, which
+        it does once LocalDagRunner has returned (failed or not). A run killed
+        outright (SIGKILL, a lost machine) never does, and may leave its steps
+        COMPLETE or RUNNING with later steps never started.
+
+    Returns:
+      FAILED (a step failed); UNFINISHED (still running, or stopped before the
+      end: a step is RUNNING, or the run never finished); or COMPLETE.
+    """
+    if "FAILED" in states:
+        return "FAILED"
+    if not finished or "RUNNING" in states or "NEW" in states:
+        return "UNFINISHED"
+    return "COMPLETE"
+
 class LineageError(CascadeError):
     """A REF that names nothing, or a store that cannot be read."""
 
@@ -460,7 +481,10 @@ class Lineage:
         return graph
 
     def runs(self) -> list[dict[str, Any]]:
-        """Pipeline runs, oldest first: id, pipeline, start time, status, executions."""
+        """Pipeline runs, oldest first: id, pipeline, start time, status, executions.
+
+        The status is one of `run_status`'s.
+        """
         component_of = names.components_by_execution(self._store)
         result = []
         contexts = sorted(
@@ -476,14 +500,8 @@ class Lineage:
             states = [
                 metadata_store_pb2.Execution.State.Name(e.last_known_state) for e in executions
             ]
-            status = (
-                "FAILED"
-                if "FAILED" in states
-                else "RUNNING"
-                if "RUNNING" in states or "NEW" in states
-                else "COMPLETE"
-            )
             config = _values(context.custom_properties)
+            status = run_status(states, finished=names.CONFIG_PATH in config)
             result.append(
                 {
                     "run": context.name,

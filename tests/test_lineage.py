@@ -117,3 +117,13 @@ def test_upstream_follows_a_cached_first_producer():
     assert sorted(up.executions) == [producer]
     assert sorted(up.artifacts) == sorted([raw, made])
     assert ("input", raw, producer) in up.edges
+
+
+def test_run_status_says_unfinished_for_a_run_that_never_got_to_its_end() -> None:
+    from metadata.lineage import run_status
+
+    assert run_status(["COMPLETE", "CACHED"], finished=True) == "COMPLETE"
+    assert run_status(["COMPLETE", "FAILED"], finished=True) == "FAILED"
+    assert run_status(["COMPLETE", "RUNNING"], finished=False) == "UNFINISHED"
+    # Killed between two steps: every recorded step is complete, later ones never started.
+    assert run_status(["COMPLETE", "COMPLETE"], finished=False) == "UNFINISHED"
