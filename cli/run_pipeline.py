@@ -78,6 +78,10 @@ def run(args: argparse.Namespace) -> int:
     )
 
     from core.environment import send_logs_to_file, stderr_to_file
+    from pipeline.output_space import check_output_root
+
+    # Before the log file: it is the first thing the run writes.
+    check_output_root(config.output.root, [f for s in sources for f in s.files])
 
     mysql = flags.mysql_from_args(args)
     secrets = [mysql.password()] if mysql else []
