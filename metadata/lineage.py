@@ -40,7 +40,6 @@ _INPUT_TYPES = names.INPUT_EVENTS
 _EVENT_BATCH = 500
 
 
-
 def run_status(states: Sequence[str], finished: bool) -> str:
     """A run's status from its executions' states.
 
@@ -60,6 +59,7 @@ def run_status(states: Sequence[str], finished: bool) -> str:
     if not finished or "RUNNING" in states or "NEW" in states:
         return "UNFINISHED"
     return "COMPLETE"
+
 
 class LineageError(CascadeError):
     """A REF that names nothing, or a store that cannot be read."""

@@ -16,6 +16,7 @@ Output: CSV with `line` (the line the row starts on), the kept columns, and
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -121,7 +122,7 @@ def score_csv(
     partial = f"{output_path}.partial-{os.getpid()}"
     scored = 0
     try:
-        with fileio.open(partial, "w") as out:
+        with _writing(output_path), fileio.open(partial, "w") as out:
             writer = csv.writer(out, lineterminator="\n")
             writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
             for batch in _batches(rows, batch_size):
@@ -132,7 +133,8 @@ def score_csv(
                 for (line, kept, _), score in zip(batch, scores):
                     writer.writerow([line, *(kept[k] for k in keep), format_score(score)])
                 scored += len(batch)
-        fileio.rename(partial, output_path, overwrite=True)
+        with _writing(output_path):
+            fileio.rename(partial, output_path, overwrite=True)
     finally:
         if fileio.exists(partial):
             fileio.remove(partial)
@@ -144,6 +146,22 @@ def score_csv(
         absent_columns=absent,
         statistics=accumulator.result() if accumulator is not None else None,
     )
+
+
+@contextlib.contextmanager
+def _writing(output_path: str) -> Iterator[None]:
+    """Turns a failed write (a full disk, a read-only folder) into one sentence."""
+    import tensorflow as tf
+
+    try:
+        yield
+    # A model call fails with other errors (InvalidArgumentError): not caught here.
+    except (OSError, tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError) as e:
+        reason = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
+        raise CascadeError(
+            f"cannot write the predictions {output_path}: {reason.splitlines()[0]} "
+            "(nothing was written)"
+        ) from None
 
 
 def same_path(a: str, b: str) -> bool:

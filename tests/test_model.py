@@ -643,3 +643,19 @@ def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained) -> None:
     steps = dataflow_dry_run.translate(pipeline)
     expected = {"ReadChunks", "SpreadChunks", "CheckRows", "Score", "FormatLines"}
     assert expected | {"WritePredictions", "Statistics", "WriteStatistics", "WriteReport"} <= steps
+
+
+def test_a_full_disk_while_scoring_is_one_sentence_and_leaves_no_file(
+    trained: Trained, tmp_path: Path, tiny_filesystem: Path
+) -> None:
+    rows = trained.rows[NUM_TRAIN:] * 20
+    source = tmp_path / "new_users.csv"
+    _write_csv(source, rows, SCORED_COLUMNS)
+    output = tiny_filesystem / "predictions.csv"
+    model = ServingModel(str(trained.serving_dir))
+    with pytest.raises(CascadeError) as raised:
+        scoring.score_csv(model, str(source), str(output), ["user_id"], with_statistics=False)
+    assert str(raised.value) == (
+        f"cannot write the predictions {output}: No space left on device (nothing was written)"
+    )
+    assert list(tiny_filesystem.iterdir()) == []

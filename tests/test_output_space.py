@@ -39,3 +39,14 @@ def test_room_is_one_input_copy_plus_the_store_and_model():
         "109 MiB free, but this run needs at least 110 MiB "
         "(about one copy of its input, plus the model and store)"
     )
+
+
+def test_a_full_disk_is_named_before_the_run(tmp_path, tiny_filesystem):
+    data = tmp_path / "in.csv"
+    data.write_text("a\n" + "1\n" * 100_000)
+    with pytest.raises(CascadeError) as raised:
+        output_space.check_output_root(str(tiny_filesystem / "out"), [str(data)])
+    assert str(raised.value) == (
+        f"output root {tiny_filesystem / 'out'}: 0 MiB free, but this run needs at least "
+        "101 MiB (about one copy of its input, plus the model and store)"
+    )
