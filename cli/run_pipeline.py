@@ -55,6 +55,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
 
 def run(args: argparse.Namespace) -> int:
     """Validates inputs, runs the pipeline, prints the summary; returns the exit code."""
+    if args.until and args.until not in config_lib.COMPONENT_IDS:
+        raise CascadeError(
+            f"--until {args.until}: no such component "
+            f"(one of: {', '.join(config_lib.COMPONENT_IDS)})"
+        )
     config = config_lib.load_config(args.config, output_root=args.output_root)
     dataflow = flags.dataflow_from_args(args)
     if dataflow is not None:

@@ -18,6 +18,7 @@ import sys
 from typing import Optional, Sequence
 
 from cli import common, flags
+from core import interrupts
 
 
 def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -80,6 +81,8 @@ def run(args: argparse.Namespace) -> str:
     if not data.rows:
         lines.append("  skew check: no rows, so nothing to compare")
         return "\n".join(lines)
+    # Writing and recording run to their end (see core.interrupts).
+    interrupts.finish_without_interrupts()
     outcome = skew_check.check(
         reference,
         data.statistics,

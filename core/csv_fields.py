@@ -1,8 +1,10 @@
-"""CSV cells as large as the data has: Python's reader refuses cells over 128 KiB by default.
+"""CSV header and cell rules shared by preflight and the serving readers.
 
-TFX's CSV reading (tfx_bsl) has no such limit, so a valid training file with
-one long text cell would pass CsvExampleGen but fail Cascade's own checks.
-The readers of user data call `allow_large_cells` first.
+Python's csv module refuses cells over 131,072 characters by default. The
+serving readers are Cascade's own, in one process and in every Beam worker,
+so they lift the limit (`allow_large_cells`). Training data is read by
+CsvExampleGen, whose reader keeps the default in its workers; preflight keeps
+it too and names a longer cell.
 """
 
 from __future__ import annotations
@@ -11,12 +13,19 @@ import csv
 
 # The largest limit the C reader accepts on every platform (a C long).
 MAX_CELL_CHARS = 2**31 - 1
+# Python's default, which CsvExampleGen's reader keeps.
+CSV_EXAMPLE_GEN_CELL_CHARS = 131_072
 
 
 def allow_large_cells() -> None:
-    """Lifts the csv module's cell size limit (process-wide and idempotent)."""
-    if csv.field_size_limit() < MAX_CELL_CHARS:
-        csv.field_size_limit(MAX_CELL_CHARS)
+    """Lifts the csv module's cell size limit (process-wide: call before each read)."""
+    csv.field_size_limit(MAX_CELL_CHARS)
+
+
+def csv_example_gen_cells() -> int:
+    """Sets the csv module's cell limit to CsvExampleGen's; returns it (call before each read)."""
+    csv.field_size_limit(CSV_EXAMPLE_GEN_CELL_CHARS)
+    return CSV_EXAMPLE_GEN_CELL_CHARS
 
 
 def duplicate_column(header: list[str]) -> tuple[str, int, int] | None:

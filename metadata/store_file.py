@@ -9,6 +9,7 @@ apart first, read-only, so each gets one sentence naming the file.
 
 from __future__ import annotations
 
+import pathlib
 import sqlite3
 from typing import Optional
 
@@ -20,7 +21,9 @@ _MLMD_TABLE = "MLMDEnv"
 
 
 def _tables(path: str) -> list[str]:
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    # A file URI escapes '#', '?' and '%' in the path, which would cut it short.
+    uri = pathlib.Path(path).resolve().as_uri() + "?mode=ro"
+    connection = sqlite3.connect(uri, uri=True, timeout=1.0)
     try:
         rows = connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         return sorted(name for (name,) in rows)
@@ -54,6 +57,10 @@ def problem(path: str, read_only: bool) -> Optional[str]:
         return f"metadata store {path} is not a SQLite file (wrong --metadata or output root?)"
     try:
         tables = _tables(path)
+    except sqlite3.OperationalError:
+        # Locked by a writer, or a journal left by a killed one that only a
+        # writable connection may roll back: not damage. MLMD handles both.
+        return None
     except sqlite3.DatabaseError as e:
         return f"metadata store {path} is damaged ({e}); restore it from a copy or use a new one"
     if _MLMD_TABLE in tables:

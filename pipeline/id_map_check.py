@@ -4,23 +4,28 @@ CleanExamples finds the same problems (it must, for data that reaches it by
 another route), but only inside its Beam job, tens of seconds into a run.
 Read here, the map's rows are still at hand, so the message names the file
 and rows of every link involved. The rules are CleanExamples' own
-(`components.clean_examples.rules`): a row whose alias equals its canonical
-id, or that lacks either, is no link; one alias may be listed twice with the
-same canonical id.
+(`components.clean_examples.rules`), on the ids as CleanExamples sees them:
+IdMapGen (a CsvExampleGen) types each column, so in a column of integers
+`007` and `7` are one id, and CleanExamples reads every id as text
+(`components.common.example_features`). A row whose alias equals its
+canonical id, or that lacks either, is no link; one alias may be listed
+twice with the same canonical id.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterable, Optional, Sequence
+import struct
+from typing import Callable, Iterable, Sequence
 
 from components.clean_examples import rules
 from core.errors import InputDataError
+from pipeline import column_types
 
 
 @dataclasses.dataclass(frozen=True)
 class Link:
-    """One alias -> canonical row of the id map."""
+    """One alias -> canonical row of the id map, as CleanExamples will see its ids."""
 
     alias: str
     canonical: str
@@ -31,16 +36,60 @@ class Link:
         return f"{self.path}, row {self.line}"
 
 
-def link_of(
-    row: Sequence[str], alias_index: int, canonical_index: int, path: str, line: int
-) -> Optional[Link]:
-    """The link one id-map row gives, or None (a short row, an empty id, or alias = canonical)."""
-    if len(row) <= max(alias_index, canonical_index):
-        return None
-    alias, canonical = row[alias_index], row[canonical_index]
-    if alias and canonical and alias != canonical:
-        return Link(alias, canonical, path, line)
-    return None
+def _float32_text(cell: str) -> str:
+    # A tf.Example stores floats as float32; CleanExamples prints whole ones as integers.
+    value = struct.unpack("f", struct.pack("f", float(cell)))[0]
+    return str(int(value)) if value.is_integer() else str(value)
+
+
+def id_text(kind: int) -> Callable[[str], str]:
+    """How a cell of a column of `kind` reads as an id in CleanExamples."""
+    if kind == column_types.INT:
+        return lambda cell: str(int(cell))
+    if kind == column_types.FLOAT:
+        return _float32_text
+    return lambda cell: cell
+
+
+@dataclasses.dataclass
+class IdMapRows:
+    """The id map's rows, gathered file by file, and the two columns' types.
+
+    Args:
+      alias_column: The config's alias column.
+      canonical_column: The config's canonical column.
+    """
+
+    alias_column: str
+    canonical_column: str
+    rows: list[tuple[str, str, str, int]] = dataclasses.field(default_factory=list)
+    types: column_types.SourceTypes = dataclasses.field(init=False)
+
+    def __post_init__(self) -> None:
+        self.types = column_types.SourceTypes([self.alias_column, self.canonical_column])
+
+    def add(self, header: Sequence[str], row: Sequence[str], path: str, line: int) -> None:
+        """Keeps one data row's two ids (a short row has none)."""
+        alias_index = header.index(self.alias_column)
+        canonical_index = header.index(self.canonical_column)
+        if len(row) <= max(alias_index, canonical_index):
+            return
+        pair = [row[alias_index], row[canonical_index]]
+        self.types.add(pair, path, line)
+        self.rows.append((pair[0], pair[1], path, line))
+
+    def links(self) -> list[Link]:
+        """The rows that link two different ids, in file and row order."""
+        alias_text = id_text(self.types.types[0])
+        canonical_text = id_text(self.types.types[1])
+        found = []
+        for alias, canonical, path, line in self.rows:
+            if not alias or not canonical:
+                continue
+            alias, canonical = alias_text(alias), canonical_text(canonical)
+            if alias != canonical:
+                found.append(Link(alias, canonical, path, line))
+        return found
 
 
 def check_links(all_links: Iterable[Link], field: str) -> None:
@@ -68,8 +117,5 @@ def check_links(all_links: Iterable[Link], field: str) -> None:
         try:
             rules.resolve_alias(alias, aliases)
         except rules.IdMapError as e:
-            loop = str(e).split(": ", 1)[1].split(" -> ") if "cycle" in str(e) else []
-            rows = "; ".join(
-                f"{a} -> {first[a].canonical} at {first[a].where()}" for a in loop[:-1]
-            )
+            rows = "; ".join(f"{a} -> {first[a].canonical} at {first[a].where()}" for a in e.loop)
             raise InputDataError(f"{field}: {e}" + (f" ({rows})" if rows else "")) from None

@@ -20,7 +20,7 @@ from tfx.dsl.io import fileio
 from components.clean_examples.options import RESERVED_FEATURES
 from pipeline import column_types, id_map_check
 from pipeline.config import PipelineConfig
-from core.csv_fields import allow_large_cells, duplicate_column
+from core.csv_fields import csv_example_gen_cells, duplicate_column
 from core.errors import InputDataError
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
@@ -57,15 +57,29 @@ def _csv_files(path: str, field: str) -> list[str]:
 
 
 def _rows(path: str) -> Iterator[list[str]]:
-    """Yields the fields of each CSV row, header included."""
-    allow_large_cells()
+    """Yields the fields of each CSV row, header included.
+
+    The csv module's default cell limit (131,072 characters) applies: it is
+    the limit of CsvExampleGen's own CSV reader (tfx_bsl's, also Python's
+    `csv`) in every worker, so a longer cell is named here, not in a worker.
+    """
+    line = 0
+    limit = csv_example_gen_cells()
     with fileio.open(path, "r") as f:
+        reader = csv.reader(f)
         try:
-            for row in csv.reader(f):
+            for row in reader:
+                line = reader.line_num
                 yield row
         except UnicodeDecodeError as e:
             raise InputDataError(f"{path}: not UTF-8 text ({e.reason})") from None
         except csv.Error as e:
+            if "field larger than field limit" in str(e):
+                raise InputDataError(
+                    f"{path}: row {line + 1}: a cell is longer than "
+                    f"{limit:,} characters, the most CsvExampleGen's CSV "
+                    "reader takes; shorten it"
+                ) from None
             raise InputDataError(f"{path}: malformed CSV: {e}") from None
 
 
@@ -210,7 +224,7 @@ def _check_reference(
     """
     files = _csv_files(path, field)
     rows = 0
-    found_links: list[id_map_check.Link] = []
+    id_rows = id_map_check.IdMapRows(*id_map) if id_map else None
     for file_path in files:
         reader = _rows(file_path)
         header = next(reader, None)
@@ -223,17 +237,14 @@ def _check_reference(
                     f"{file_path}: column {column!r} ({field}.{option}) is not in the header "
                     f"(columns: {', '.join(header)})"
                 )
-        if id_map is None:
+        if id_rows is None:
             rows += sum(1 for row in reader if row)
             continue
-        alias_index, canonical_index = header.index(id_map[0]), header.index(id_map[1])
         for line, row in enumerate(reader, start=2):
             rows += bool(row)
-            link = id_map_check.link_of(row, alias_index, canonical_index, file_path, line)
-            if link is not None:
-                found_links.append(link)
-    if id_map:
-        id_map_check.check_links(found_links, field)
+            id_rows.add(header, row, file_path, line)
+    if id_rows is not None:
+        id_map_check.check_links(id_rows.links(), field)
     return rows
 
 

@@ -65,9 +65,10 @@ def _chunks(numbered: Iterator[tuple[int, Any]], size: int) -> Iterator[tuple[tu
 class ReadChunks(beam.DoFn):
     """(index, path) of one input file -> its rows in `Chunk`s, hashing it as it goes.
 
-    Main output: `Chunk`s. ERRORS: (path, 0, message) for a file that cannot
-    be read (missing, not UTF-8, not TFRecord, or a CSV header without the
-    model's required or kept columns). DIGESTS: (path, sha256, rows) once the
+    Main output: `Chunk`s. ERRORS: (path, line or 0, message) for a file that
+    cannot be read to its end (not UTF-8, not TFRecord, a row with the wrong
+    number of cells, or a CSV header without the model's required or kept
+    columns); the line is the bad one, 0 for the whole file. DIGESTS: (path, sha256, rows) once the
     file has been read to its end; rows counts every row, good or bad.
 
     Args:
@@ -95,7 +96,8 @@ class ReadChunks(beam.DoFn):
             message = str(e)
             if message.startswith(path):
                 message = message[len(path) :].lstrip(":, ")
-            yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, message))
+            # A problem on one line sorts among the file's bad rows by that line.
+            yield beam.pvalue.TaggedOutput(ERRORS, (path, getattr(e, "line", None) or 0, message))
             return
         yield beam.pvalue.TaggedOutput(DIGESTS, (path, digest.hexdigest(), rows))
 

@@ -32,6 +32,7 @@ from typing import Any, Iterator, Sequence
 
 import apache_beam as beam
 
+from core import interrupts
 from core.errors import CascadeError
 from models.raw_features import RawColumn
 from serving import serving_input
@@ -316,6 +317,8 @@ def score_files(
             report = json.loads(f.read())
         check_report(report, files)
         statistics = read_statistics(os.path.join(job_dir, STATS_FILE)) if with_statistics else None
+        # Publishing and recording run to their end (see core.interrupts).
+        interrupts.finish_without_interrupts()
         publish(job_dir, output, shards)
     finally:
         if fileio.exists(job_dir):

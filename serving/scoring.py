@@ -27,6 +27,7 @@ from typing import Iterator, Optional, Sequence
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
+from core import interrupts
 from core.errors import CascadeError
 from serving.model import ServingModel
 from serving.statistics import StatisticsAccumulator
@@ -116,23 +117,38 @@ def score_csv(
     digest = hashlib.sha256()
     rows = serving_input.read_csv_examples(input_path, model.columns, keep, digest)
     accumulator = StatisticsAccumulator(model.columns) if with_statistics else None
-    fileio.makedirs(os.path.dirname(output_path) or ".")
+    if fileio.isdir(output_path):
+        raise CascadeError(f"--output {output_path} is a folder; name the predictions file")
+    with _writing(output_path):
+        fileio.makedirs(os.path.dirname(output_path) or ".")
     # Written beside the target and renamed when complete, so a failure never
     # leaves a partial file where earlier predictions were.
     partial = f"{output_path}.partial-{os.getpid()}"
     scored = 0
     try:
-        with _writing(output_path), fileio.open(partial, "w") as out:
+        with _writing(output_path):
+            out = fileio.open(partial, "w")
+        with out:
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
+            with _writing(output_path):
+                writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
             for batch in _batches(rows, batch_size):
                 examples = [example for _, _, example in batch]
                 scores = model.score(examples)
                 if accumulator is not None:
                     accumulator.add(examples)
-                for (line, kept, _), score in zip(batch, scores):
-                    writer.writerow([line, *(kept[k] for k in keep), format_score(score)])
+                lines = [
+                    [line, *(kept[k] for k in keep), format_score(score)]
+                    for (line, kept, _), score in zip(batch, scores)
+                ]
+                with _writing(output_path):
+                    writer.writerows(lines)
                 scored += len(batch)
+            # Closing flushes the last buffered lines: a full disk shows here too.
+            with _writing(output_path):
+                out.flush()
+        # Publishing and recording run to their end (see core.interrupts).
+        interrupts.finish_without_interrupts()
         with _writing(output_path):
             fileio.rename(partial, output_path, overwrite=True)
     finally:
@@ -155,12 +171,12 @@ def _writing(output_path: str) -> Iterator[None]:
 
     try:
         yield
-    # A model call fails with other errors (InvalidArgumentError): not caught here.
-    except (OSError, tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError) as e:
+    except (OSError, tf.errors.OpError) as e:
         reason = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
+        # TF's messages name the file first ("<path>; No space left on device").
+        reason = reason.splitlines()[0].rsplit("; ", 1)[-1]
         raise CascadeError(
-            f"cannot write the predictions {output_path}: {reason.splitlines()[0]} "
-            "(nothing was written)"
+            f"cannot write the predictions {output_path}: {reason} (nothing was written)"
         ) from None
 
 

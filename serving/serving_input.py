@@ -31,7 +31,17 @@ MAX_ERRORS_SHOWN = 5
 
 
 class ServingInputError(InputDataError):
-    """Serving data that cannot be scored or transformed (names file, line, column)."""
+    """Serving data that cannot be scored or transformed (names file, line, column).
+
+    Args:
+      message: The one-sentence problem.
+      line: The line it is on, when it is one line of a file (Beam scoring
+        sorts problems by it).
+    """
+
+    def __init__(self, message: str, line: Optional[int] = None) -> None:
+        super().__init__(message)
+        self.line = line
 
 
 def check_header(header: Optional[Sequence[str]], columns: Sequence[RawColumn], where: str) -> None:
@@ -205,12 +215,15 @@ def read_csv_cells(
                 if len(cells) != len(header):
                     raise ServingInputError(
                         f"{path}, line {start}: {len(cells)} cells, but the header has "
-                        f"{len(header)} columns"
+                        f"{len(header)} columns",
+                        line=start,
                     )
                 yield start, cells
     except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
         where = f"{path}, line {line + 1}" if line else path
-        raise ServingInputError(f"{where}: cannot read it as CSV: {reason(e)}") from None
+        raise ServingInputError(
+            f"{where}: cannot read it as CSV: {reason(e)}", line=line + 1 if line else None
+        ) from None
 
 
 def read_csv_rows(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
@@ -28,6 +28,12 @@ from models.raw_features import FLOAT, INT64, RawColumn
 SERVING_SPLIT = "serving"
 STATS_FILE = "FeatureStats.pb"
 _FEATURE_TYPES = {INT64: schema_pb2.INT, FLOAT: schema_pb2.FLOAT}
+
+
+# Rows per RecordBatch fed to TFDV's generators: each batch costs a fixed
+# amount per feature, so larger batches make the statistics cheaper (a batch
+# of serialized examples this size is a few MB).
+STATISTICS_BATCH_ROWS = 16_384
 
 
 def raw_schema(columns: Sequence[RawColumn]) -> schema_pb2.Schema:
@@ -76,18 +82,26 @@ class StatisticsAccumulator:
             raw_schema(columns).SerializeToString()
         )
         self._stats_impl = stats_impl
+        self._pending: list[bytes] = []
 
     def add(self, examples: Sequence[bytes]) -> None:
-        """Adds a batch of serialized raw tf.Examples."""
-        if not examples:
+        """Adds serialized raw tf.Examples (decoded STATISTICS_BATCH_ROWS at a time)."""
+        self._pending.extend(examples)
+        if len(self._pending) >= STATISTICS_BATCH_ROWS:
+            self._add_pending()
+
+    def _add_pending(self) -> None:
+        if not self._pending:
             return
-        batch: pa.RecordBatch = self._decoder.DecodeBatch(list(examples))
+        batch: pa.RecordBatch = self._decoder.DecodeBatch(self._pending)
+        self._pending = []
         self._accumulators = [
             g.add_input(a, batch) for g, a in zip(self._generators, self._accumulators)
         ]
 
     def result(self) -> statistics_pb2.DatasetFeatureStatisticsList:
         """The statistics of every example added so far."""
+        self._add_pending()
         return self._stats_impl.extract_statistics_output(self._accumulators, self._generators)
 
 
@@ -95,7 +109,8 @@ class DecodeExampleBatches(beam.DoFn):
     """A list of serialized raw tf.Examples -> one Arrow RecordBatch (TFDV's input).
 
     Decodes with tfx_bsl's example coder (a private module: the decoder TFX's
-    own readers use), one batch per element, as `StatisticsAccumulator` does.
+    own readers use), STATISTICS_BATCH_ROWS rows at a time within a bundle, as
+    `StatisticsAccumulator` does.
     """
 
     def __init__(self, columns: Sequence[RawColumn]) -> None:
@@ -107,8 +122,22 @@ class DecodeExampleBatches(beam.DoFn):
 
         self._decoder = example_coder.ExamplesToRecordBatchDecoder(self._schema)
 
+    def start_bundle(self) -> None:
+        self._pending: list[bytes] = []
+
     def process(self, examples: Sequence[bytes]) -> Iterator[pa.RecordBatch]:
-        yield self._decoder.DecodeBatch(list(examples))
+        self._pending.extend(examples)
+        if len(self._pending) >= STATISTICS_BATCH_ROWS:
+            yield self._decode_pending()
+
+    def finish_bundle(self) -> Iterator[Any]:
+        if self._pending:
+            yield beam.transforms.window.GlobalWindows.windowed_value(self._decode_pending())
+
+    def _decode_pending(self) -> pa.RecordBatch:
+        batch = self._decoder.DecodeBatch(self._pending)
+        self._pending = []
+        return batch
 
 
 @beam.ptransform_fn

@@ -604,9 +604,17 @@ def test_duplicate_header_name_in_a_source(project, capsys):
     )
 
 
-def test_a_cell_over_128_kib_passes_preflight(project):
+def test_a_cell_over_csv_example_gens_limit_is_named(project, capsys):
     line = project.set_cell("partner", 3, "industry", "x" * 200_000)
-    assert line == 5
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['partner']}: row {line}: a cell is longer than 131,072 characters, "
+        "the most CsvExampleGen's CSV reader takes; shorten it"
+    )
+
+
+def test_a_cell_at_the_limit_passes_preflight(project):
+    project.set_cell("partner", 3, "industry", "x" * 131_072)
     config = config_lib.load_config(str(project.config_path), str(project.output_root))
 
     assert [s.rows for s in preflight.check_sources(config)] == [ROWS_PER_SOURCE] * len(SOURCES)
@@ -666,3 +674,21 @@ def test_integers_in_one_file_and_decimals_in_another_of_one_source_agree(projec
     config = config_lib.load_config(str(project.config_path), str(project.output_root))
 
     assert [s.rows for s in preflight.check_sources(config)] == [ROWS_PER_SOURCE + 3, 30, 30]
+
+
+def test_id_map_ids_compare_as_cleaning_reads_them(project, capsys):
+    # Integer columns: CsvExampleGen makes "0012" and "12" the same id.
+    project.reference["id_map"].write_text("alias_id,canonical_id\n0012,5\n12,6\n")
+    path = project.reference["id_map"]
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: cleaning.id_map: alias '12' has two canonical ids: '5' "
+        f"({path}, row 2) and '6' ({path}, row 3); give each alias one canonical id"
+    )
+
+
+def test_id_map_with_one_id_written_two_ways_is_no_conflict(project):
+    project.reference["id_map"].write_text("alias_id,canonical_id\n7,007\n8,7\n8,07\n")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    assert preflight.check_reference_data(config)["id_map"] == 3

@@ -101,6 +101,6 @@ def test_a_bad_file_is_one_problem_and_has_no_digest(tmp_path: Path) -> None:
     _, errors, digests = _run([no_age, short_row, good], 1, tmp_path)
     assert sorted(errors) == [
         (str(no_age), 0, "missing required column 'age' (the model needs a value in every row)"),
-        (str(short_row), 0, "line 3: 2 cells, but the header has 3 columns"),
+        (str(short_row), 3, "line 3: 2 cells, but the header has 3 columns"),
     ]
     assert [path for path, _, _ in digests] == [str(good)]

@@ -124,10 +124,19 @@ def test_until_keeps_a_component_and_everything_upstream_of_it_in_order():
     assert to_pusher == [c for c in full if c != "ExampleValidator"]
 
 
-def test_until_an_unknown_component_names_the_choices(capsys):
+def test_until_an_unknown_component_names_the_choices_before_any_work(tmp_path, capsys):
     from cli import run_pipeline
 
-    assert run_pipeline.main(["--until", "Trainr", "--output-root", "/nonexistent/x"]) == 2
+    output_root = tmp_path / "out"
+    assert run_pipeline.main(["--until", "Trainr", "--output-root", str(output_root)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: --until Trainr: no such component (one of: CsvExampleGen, ")
     assert line.endswith(", Trainer, Evaluator, Pusher)")
+    assert not output_root.exists()
+
+
+def test_the_known_component_ids_are_the_pipelines(demo):
+    from pipeline.config import COMPONENT_IDS
+
+    _, components = demo
+    assert sorted(components) == sorted(COMPONENT_IDS)

@@ -30,6 +30,9 @@ def _mlmd_store(path: Path) -> Path:
 def test_a_real_store_and_a_missing_file_are_fine(tmp_path):
     store = _mlmd_store(tmp_path / "metadata.sqlite")
     assert store_file.problem(str(store), read_only=True) is None
+    odd = tmp_path / "a#b?c%d"
+    odd.mkdir()
+    assert store_file.problem(str(_mlmd_store(odd / "metadata.sqlite")), read_only=True) is None
     assert store_file.problem(str(tmp_path / "new.sqlite"), read_only=False) is None
 
 

@@ -27,7 +27,16 @@ MAX_ALIAS_HOPS = 64
 
 
 class IdMapError(ValueError):
-    """The alias -> canonical id map is inconsistent."""
+    """The alias -> canonical id map is inconsistent.
+
+    Args:
+      message: What is wrong, naming the ids.
+      loop: The ids of a cycle, in order (empty for other problems).
+    """
+
+    def __init__(self, message: str, loop: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.loop = tuple(loop)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +87,7 @@ def resolve_alias(identifier: str, aliases: Mapping[str, str]) -> str:
             loop = seen[seen.index(target) :]
             start = loop.index(min(loop))  # the same message from every id in the loop
             loop = loop[start:] + loop[:start]
-            raise IdMapError("id map has a cycle: " + " -> ".join(loop + [loop[0]]))
+            raise IdMapError("id map has a cycle: " + " -> ".join(loop + [loop[0]]), loop)
         seen.append(target)
         current = target
     raise IdMapError(f"id map chain from {identifier!r} is longer than {MAX_ALIAS_HOPS} links")

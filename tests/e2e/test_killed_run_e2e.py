@@ -25,9 +25,10 @@ pytestmark = pytest.mark.e2e
 
 PIPELINE = "cascade-demo"
 KILLED_IN = "Trainer"
+# LocalDagRunner's order runs these before Trainer (see the run's progress lines).
 BEFORE_TRAINER = [
     "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
-    "StatisticsGen", "SchemaGen", "Transform",
+    "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform",
 ]  # fmt: skip
 CACHED = metadata_store_pb2.Execution.CACHED
 COMPLETE = metadata_store_pb2.Execution.COMPLETE
