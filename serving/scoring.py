@@ -126,27 +126,17 @@ def score_csv(
     partial = f"{output_path}.partial-{os.getpid()}"
     scored = 0
     try:
-        with _writing(output_path):
-            out = fileio.open(partial, "w")
-        with out:
+        with _writing(output_path), fileio.open(partial, "w") as out:
             writer = csv.writer(out, lineterminator="\n")
-            with _writing(output_path):
-                writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
+            writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
             for batch in _batches(rows, batch_size):
                 examples = [example for _, _, example in batch]
                 scores = model.score(examples)
                 if accumulator is not None:
                     accumulator.add(examples)
-                lines = [
-                    [line, *(kept[k] for k in keep), format_score(score)]
-                    for (line, kept, _), score in zip(batch, scores)
-                ]
-                with _writing(output_path):
-                    writer.writerows(lines)
+                for (line, kept, _), score in zip(batch, scores):
+                    writer.writerow([line, *(kept[k] for k in keep), format_score(score)])
                 scored += len(batch)
-            # Closing flushes the last buffered lines: a full disk shows here too.
-            with _writing(output_path):
-                out.flush()
         # Publishing and recording run to their end (see core.interrupts).
         interrupts.finish_without_interrupts()
         with _writing(output_path):
@@ -171,7 +161,8 @@ def _writing(output_path: str) -> Iterator[None]:
 
     try:
         yield
-    except (OSError, tf.errors.OpError) as e:
+    # Write errors only: a model call fails with InvalidArgumentError and the like.
+    except (OSError, tf.errors.ResourceExhaustedError, tf.errors.PermissionDeniedError) as e:
         reason = getattr(e, "strerror", None) or getattr(e, "message", None) or str(e)
         # TF's messages name the file first ("<path>; No space left on device").
         reason = reason.splitlines()[0].rsplit("; ", 1)[-1]

@@ -112,7 +112,7 @@ def test_several_pipelines_need_pipeline_flag(tmp_path):
         ),
         (
             ["history", "--plot", "no/such/folder/h.png"],
-            "--plot no/such/folder/h.png: cannot write it",
+            "--plot no/such/folder/h.png: folder ",
         ),
     ],
 )

@@ -648,7 +648,7 @@ def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained) -> None:
 def test_a_full_disk_while_scoring_is_one_sentence_and_leaves_no_file(
     trained: Trained, tmp_path: Path, tiny_filesystem: Path
 ) -> None:
-    rows = trained.rows[NUM_TRAIN:] * 20
+    rows = trained.rows[NUM_TRAIN:] * 200  # predictions far over the 64 KiB
     source = tmp_path / "new_users.csv"
     _write_csv(source, rows, SCORED_COLUMNS)
     output = tiny_filesystem / "predictions.csv"
