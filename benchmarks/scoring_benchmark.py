@@ -15,15 +15,24 @@ excluded), rows/s, peak RSS of the process tree and the check's added time.
 Targets: the check adds <= 20% to scoring time; Beam on local-parallel scores
 at least as many rows/s as one process.
 
-    .venv/bin/python -m benchmarks.scoring_benchmark --rows 1000000 --output-root outputs/demo
+On a small shared machine one measurement can be off by a third, so
+`--repeats N` measures every line N times, interleaved (round 1 of every
+line, then round 2, ...) so that a slow spell of the machine hits all lines
+alike, and reports the median with the range.
+
+    .venv/bin/python -m benchmarks.scoring_benchmark --rows 1000000 --repeats 3 \
+        --output-root outputs/demo
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import json
 import os
+import shutil
+import statistics
 import sys
 import tempfile
 import time
@@ -78,46 +87,103 @@ def _child(args: Sequence[str]) -> dict:
     return {"seconds": time.monotonic() - started, "rows": result.rows, "skewed": skewed}
 
 
-def run(rows: int, model_dir: str, metadata: str, work: str) -> dict:
-    """Scores `rows` rows on every path, without and with the check."""
+@dataclasses.dataclass(frozen=True)
+class Measured:
+    """Every measurement of one line (path, with or without the check)."""
+
+    seconds: Sequence[float]
+    peak_rss_mb: Sequence[float]
+
+    @property
+    def median_seconds(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def spread(self) -> str:
+        """`min-max s` over the repeats, or "" for a single measurement."""
+        if len(self.seconds) < 2:
+            return ""
+        return f"{min(self.seconds):.1f}-{max(self.seconds):.1f} s"
+
+
+def run(rows: int, model_dir: str, metadata: str, work: str, repeats: int) -> dict:
+    """Scores `rows` rows on every path, without and with the check, `repeats` times.
+
+    Returns:
+      {(path, "none"|"check"): Measured}.
+    """
     print(f"writing {rows:,} serving rows ...", flush=True)
     csv_path = serving_csv(rows, os.path.join(work, f"rows-{rows}"))
-    results = {}
-    for path in PATHS:
-        for check in ("none", "check"):
-            output = os.path.join(work, f"out-{rows}-{path.replace(' ', '_')}-{check}.csv")
-            step = measure.run_step(
-                f"{path} ({check})",
-                ["-m", "benchmarks.scoring_benchmark", "--child", path, check, model_dir,
-                 csv_path, output, metadata],
-            )  # fmt: skip
-            results[(path, check)] = step
-            print(f"  {step.name}: {step.seconds:.1f}s, {step.peak_rss_mb:,.0f} MB", flush=True)
-    return results
+    steps = {}
+    for round_number in range(1, repeats + 1):
+        for path in PATHS:
+            for check in ("none", "check"):
+                output = os.path.join(
+                    work, f"out-{rows}-{path.replace(' ', '_')}-{check}-{round_number}.csv"
+                )
+                step = measure.run_step(
+                    f"{path} ({check})",
+                    ["-m", "benchmarks.scoring_benchmark", "--child", path, check, model_dir,
+                     csv_path, output, metadata],
+                )  # fmt: skip
+                steps.setdefault((path, check), []).append(step)
+                print(
+                    f"  round {round_number}/{repeats} {step.name}: {step.seconds:.1f}s, "
+                    f"{step.peak_rss_mb:,.0f} MB",
+                    flush=True,
+                )
+                _remove_output(output)
+    return {
+        key: Measured([s.seconds for s in done], [s.peak_rss_mb for s in done])
+        for key, done in steps.items()
+    }
 
 
-def format_table(rows: int, results: dict) -> str:
-    """One Markdown table: a line per path, without and with the skew check."""
+def _remove_output(output: str) -> None:
+    """Drops one scoring's predictions and checks so the disk holds one at a time."""
+    from serving.scoring import checks_dir
+
+    for name in [*glob.glob(output + "*"), checks_dir(output)]:
+        if not os.path.exists(name):
+            continue
+        if os.path.isdir(name):
+            shutil.rmtree(name, ignore_errors=True)
+        else:
+            os.remove(name)
+
+
+def format_table(rows: int, results: dict, repeats: int) -> str:
+    """One Markdown table: a line per path, without and with the skew check (medians)."""
+    times = "median time" if repeats > 1 else "time"
     lines = [
-        f"| {rows:,} rows | time | rows/s | peak RSS | with skew check | rows/s | peak RSS "
+        f"| {rows:,} rows | {times} | rows/s | peak RSS | with skew check | rows/s | peak RSS "
         "| check adds |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for path in PATHS:
         plain, checked = results[(path, "none")], results[(path, "check")]
         lines.append(
-            f"| {path} | {plain.seconds:.1f} s | {rows / plain.seconds:,.0f} "
-            f"| {plain.peak_rss_mb:,.0f} MB | {checked.seconds:.1f} s "
-            f"| {rows / checked.seconds:,.0f} | {checked.peak_rss_mb:,.0f} MB "
-            f"| {100 * (checked.seconds / plain.seconds - 1):+.0f}% |"
+            f"| {path} | {_seconds(plain)} | {rows / plain.median_seconds:,.0f} "
+            f"| {max(plain.peak_rss_mb):,.0f} MB | {_seconds(checked)} "
+            f"| {rows / checked.median_seconds:,.0f} | {max(checked.peak_rss_mb):,.0f} MB "
+            f"| {100 * (checked.median_seconds / plain.median_seconds - 1):+.0f}% |"
         )
-    one = results[("one process", "check")].seconds
-    parallel = results[("beam parallel", "check")].seconds
+    one = results[("one process", "check")].median_seconds
+    parallel = results[("beam parallel", "check")].median_seconds
     lines.append("")
+    if repeats > 1:
+        lines.append(
+            f"Median of {repeats} runs per line (range in parentheses); peak RSS is the largest seen."
+        )
     lines.append(
         f"Beam local-parallel / one process throughput (with the check): {one / parallel:.2f}x"
     )
     return "\n".join(lines)
+
+
+def _seconds(measured: Measured) -> str:
+    spread = measured.spread
+    return f"{measured.median_seconds:.1f} s" + (f" ({spread})" if spread else "")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -129,10 +195,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return 0
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000])
+    parser.add_argument("--repeats", type=int, default=1, help="measure each line N times")
     parser.add_argument("--output-root", help="an existing demo run to use (default: train one)")
     args = parser.parse_args(argv)
     if any(r <= 0 for r in args.rows):
         parser.error("--rows must be positive")
+    if args.repeats <= 0:
+        parser.error("--repeats must be positive")
     with tempfile.TemporaryDirectory(prefix="cascade-scoring-bench-") as work:
         output_root = args.output_root
         if not output_root:
@@ -143,7 +212,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         if not pushed:
             parser.error(f"no pushed model under {output_root}/serving_model")
         metadata = os.path.join(output_root, "metadata.sqlite")
-        tables = [format_table(rows, run(rows, pushed[-1], metadata, work)) for rows in args.rows]
+        tables = [
+            format_table(rows, run(rows, pushed[-1], metadata, work, args.repeats), args.repeats)
+            for rows in args.rows
+        ]
     print()
     print("\n\n".join(tables))
     return 0
