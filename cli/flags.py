@@ -8,12 +8,14 @@ are spelled, defaulted and checked here once.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
-from typing import Optional
+from typing import ContextManager, Optional
 
 from ml_metadata.metadata_store import MetadataStore
 
 from core.errors import CascadeError
+from metadata import store_lock
 from metadata.connection import PASSWORD_ENV, MySqlOptions, connection_config, open_store
 from pipeline.runners import (
     DEFAULT_MACHINE_TYPE,
@@ -77,6 +79,19 @@ def store_from_args(args: argparse.Namespace, sqlite_path: str, read_only: bool)
     if not read_only and not os.path.isfile(sqlite_path):
         raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
     return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)
+
+
+def writing_to_store(args: argparse.Namespace, sqlite_path: str, purpose: str) -> ContextManager:
+    """The write lock of the SQLite store (`metadata.store_lock`); nothing for MySQL.
+
+    Args:
+      args: Parsed arguments with the `add_mysql_flags` flags.
+      sqlite_path: The SQLite file used without `--mysql-host`.
+      purpose: Who writes, as another writer will be told.
+    """
+    if mysql_from_args(args) is not None:
+        return contextlib.nullcontext()
+    return store_lock.writing(sqlite_path, purpose)
 
 
 def add_runner_flags(

@@ -223,15 +223,17 @@ def run(args: argparse.Namespace) -> str:
     elif reference is not None:
         lines.append("  skew check: no rows, so nothing to compare")
     if store is not None and not args.no_record:
-        recorded = scoring_records.record_scoring(
-            store,
-            config.name,
-            model_dir,
-            args.input,
-            output,
-            result,
-            outcome.record if outcome else None,
-        )
+        sqlite_path = args.metadata or config.output.metadata_path
+        with flags.writing_to_store(args, sqlite_path, f"predict, pipeline {config.name!r}"):
+            recorded = scoring_records.record_scoring(
+                store,
+                config.name,
+                model_dir,
+                args.input,
+                output,
+                result,
+                outcome.record if outcome else None,
+            )
         lines.append(
             f"  recorded in ML Metadata: execution {recorded.execution_id}, "
             f"predictions artifact {recorded.predictions_id}"

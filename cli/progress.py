@@ -19,6 +19,7 @@ from typing import Callable, Optional, TextIO
 _STARTED = "Component %s is running."
 _FINISHED = "Component %s is finished."
 _CACHED = "A cached execution %d is used."
+_NEW = "Going to run a new execution %d"
 
 
 class ComponentProgress(logging.Handler):
@@ -44,14 +45,22 @@ class ComponentProgress(logging.Handler):
         self._started: dict[str, tuple[int, float]] = {}
         self._cached = False
         self._run_started = clock()
+        self.execution_ids: list[int] = []
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == _STARTED and record.args:
             self._start(str(record.args[0]))
         elif record.msg == _CACHED:
             self._cached = True
+            self._keep_execution(record)
+        elif record.msg == _NEW:
+            self._keep_execution(record)
         elif record.msg == _FINISHED and record.args:
             self._finish(str(record.args[0]))
+
+    def _keep_execution(self, record: logging.LogRecord) -> None:
+        if record.args and isinstance(record.args[0], int):
+            self.execution_ids.append(record.args[0])
 
     def _start(self, component: str) -> None:
         self._count += 1

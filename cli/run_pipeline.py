@@ -82,11 +82,19 @@ def run(args: argparse.Namespace) -> int:
         + "".join(f"; {name.replace('_', ' ')} {n:,} rows" for name, n in reference.items())
     )
 
-    from core.environment import send_logs_to_file, stderr_to_file
     from pipeline.output_space import check_output_root
 
     # Before the log file: it is the first thing the run writes.
     check_output_root(config.output.root, [f for s in sources for f in s.files])
+    with flags.writing_to_store(
+        args, config.output.metadata_path, f"run_local.py, pipeline {config.name!r}"
+    ):
+        return _run_pipeline(args, config, dataflow)
+
+
+def _run_pipeline(args: argparse.Namespace, config: Any, dataflow: Any) -> int:
+    """Runs the checked pipeline with LocalDagRunner and prints its summary and hints."""
+    from core.environment import send_logs_to_file, stderr_to_file
 
     mysql = flags.mysql_from_args(args)
     secrets = [mysql.password()] if mysql else []
@@ -128,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         logging.getLogger().removeHandler(progress)
     elapsed = time.monotonic() - started
 
-    run_id = run_summary.latest_run_id(store, config.name)
+    run_id = run_summary.run_id_of_executions(store, progress.execution_ids)
     if run_id is not None:
         run_summary.record_run_config(store, run_id, config)
         results = run_results.collect(store, run_id)

@@ -93,9 +93,11 @@ def run(args: argparse.Namespace) -> str:
     )
     lines += [outcome.table, f"  serving statistics and anomalies: {output}"]
     if not args.no_record:
-        recorded = scoring_records.record_skew_check(
-            store, config.name, model_dir, args.input, data, outcome.record
-        )
+        sqlite_path = args.metadata or config.output.metadata_path
+        with flags.writing_to_store(args, sqlite_path, f"skew, pipeline {config.name!r}"):
+            recorded = scoring_records.record_skew_check(
+                store, config.name, model_dir, args.input, data, outcome.record
+            )
         lines.append(
             f"  recorded in ML Metadata: execution {recorded.execution_id}, "
             f"serving statistics {recorded.statistics_id}, anomalies {recorded.anomalies_id}"

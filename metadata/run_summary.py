@@ -14,7 +14,7 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from metadata import names, runs
+from metadata import names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +58,24 @@ def record_run_config(store: metadata_store.MetadataStore, run_id: str, config: 
     store.put_contexts([context])
 
 
-def latest_run_id(store: metadata_store.MetadataStore, pipeline_name: str) -> Optional[str]:
-    """Returns the newest run id of `pipeline_name`, or None if it never ran."""
-    contexts = runs.run_contexts(store, pipeline_name)
-    return contexts[-1].name if contexts else None
+def run_id_of_executions(
+    store: metadata_store.MetadataStore, execution_ids: list[int]
+) -> Optional[str]:
+    """The run (the `pipeline_run` context) these executions were registered in.
+
+    A run is found from its own executions rather than as the pipeline's
+    newest run: another process may be running the same pipeline against the
+    same store, and a run that failed before its first execution has no run
+    of its own to report (the previous one must not be marked as it).
+
+    Returns:
+      The run id, or None when `execution_ids` is empty or none is in a run.
+    """
+    for execution_id in execution_ids:
+        for context in store.get_contexts_by_execution(execution_id):
+            if context.type == names.RUN_CONTEXT:
+                return context.name
+    return None
 
 
 def _output_artifacts(

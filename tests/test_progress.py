@@ -32,3 +32,4 @@ def test_each_component_gets_a_start_and_a_finish_line_with_times() -> None:
         "  [ 2/12] SpamListGen ...",
         "  [ 2/12] SpamListGen cached in 0.2s (run 4s)",
     ]
+    assert progress.execution_ids == [7, 3]
