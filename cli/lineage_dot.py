@@ -6,6 +6,7 @@ import shutil
 import subprocess
 
 from core.errors import CascadeError
+from metadata import artifact_files
 from metadata.lineage import LineageGraph
 
 
@@ -21,6 +22,9 @@ def to_dot(graph: LineageGraph) -> str:
         style = ', style=filled, fillcolor="#ffd6d6"' if a.id in graph.roots else ""
         # The URI's last two parts name the output: e.g. "cleaned_examples/4".
         label = f"#{a.id} {a.type}\n{'/'.join(a.uri.rstrip('/').split('/')[-2:])}"
+        if a.files == artifact_files.MISSING:
+            label += "\n(files missing)"
+            style += ", color=red, penwidth=2" if style else ", style=dashed, color=red"
         lines.append(f"  a{a.id} [shape=ellipse, label={quote(label)}{style}];")
     for e in sorted(graph.executions.values(), key=lambda x: x.id):
         label = f"{e.component} #{e.id}\n{e.state}"

@@ -6,6 +6,7 @@ import datetime
 import json
 from typing import Any
 
+from metadata import artifact_files
 from metadata.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageGraph
 
 # Parameters shown in text output; --format json shows them all.
@@ -46,7 +47,12 @@ def _short(value: Any) -> str:
 
 
 def _artifact_line(a: ArtifactInfo) -> str:
-    return f"#{a.id} {a.type} {a.uri}"
+    line = f"#{a.id} {a.type} {a.uri}"
+    if a.files == artifact_files.MISSING:
+        return line + "  [files missing: deleted since it was recorded]"
+    if a.files == artifact_files.UNKNOWN:
+        return line + "  [files not checked: the filesystem could not be read]"
+    return line
 
 
 def _execution_line(e: ExecutionInfo) -> str:
@@ -57,7 +63,7 @@ def _execution_line(e: ExecutionInfo) -> str:
 def format_artifact(lineage: Lineage, artifact_id: int) -> str:
     """`show`: one artifact, its properties and the execution that produced it."""
     a = lineage.artifact(artifact_id)
-    lines = [_artifact_line(a), f"  state: {a.state}"]
+    lines = [_artifact_line(a), f"  state: {a.state}, files: {a.files}"]
     for title, values in (("properties", a.properties), ("custom properties", a.custom_properties)):
         if values:
             lines.append(f"  {title}:")
@@ -103,6 +109,9 @@ def format_graph(graph: LineageGraph, title: str, parameters: bool) -> str:
         by_type[a.type] = by_type.get(a.type, 0) + 1
     lines.append("")
     lines.append("artifacts by type: " + ", ".join(f"{t} {n}" for t, n in sorted(by_type.items())))
+    missing = sum(a.files == artifact_files.MISSING for a in graph.artifacts.values())
+    if missing:
+        lines.append(f"files missing: {missing} of these artifacts' files were deleted")
     lines.append("runs: " + (", ".join(graph.runs) or "none"))
     return "\n".join(lines)
 

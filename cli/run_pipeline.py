@@ -104,7 +104,7 @@ def _run_pipeline(args: argparse.Namespace, config: Any, dataflow: Any) -> int:
 
     from cli.progress import ComponentProgress
     from cli.run_report import format_summary
-    from metadata import run_results, run_summary
+    from metadata import run_results, run_summary, runs
     from pipeline import runners
     from pipeline.pipeline import create_pipeline
 
@@ -122,6 +122,12 @@ def _run_pipeline(args: argparse.Namespace, config: Any, dataflow: Any) -> int:
         until=args.until,
     )
     store = connection.open_store(connection_config, store_name)  # fails fast on a bad server
+    others = [p for p in runs.pipelines(store) if p != config.name]
+    if others and mysql is None:
+        print(
+            f"note: the metadata store {config.output.metadata_path} also holds pipeline "
+            f"{', '.join(repr(p) for p in others)}; lineage commands pick one with --pipeline"
+        )
     print(f"Running {len(pipeline.components)} components (logs: {config.output.log_path}) ...")
     started = time.monotonic()
     failure: Optional[BaseException] = None

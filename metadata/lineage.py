@@ -29,7 +29,7 @@ from components.source_example_gen.properties import (
     SOURCE_INVENTORY_PROPERTY,
 )
 from core.errors import CascadeError
-from metadata import names, subgraph
+from metadata import artifact_files, names, subgraph
 from pipeline.inventory import INVENTORY_FIELDS
 
 # What `--where` can filter ingested sources by.
@@ -93,6 +93,8 @@ class ArtifactInfo:
     properties: dict[str, Any]
     custom_properties: dict[str, Any]
     producer: Optional[int]
+    # artifact_files.PRESENT / MISSING (deleted since it was recorded) / NO_URI / UNKNOWN.
+    files: str = artifact_files.PRESENT
 
 
 @dataclasses.dataclass(frozen=True)
@@ -534,6 +536,7 @@ def _artifact_info(
         properties=_values(artifact.properties),
         custom_properties=_values(artifact.custom_properties),
         producer=producer,
+        files=artifact_files.files_state(artifact.uri),
     )
 
 

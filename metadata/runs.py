@@ -11,6 +11,11 @@ from core.errors import CascadeError
 from metadata import names
 
 
+def pipelines(store: metadata_store.MetadataStore) -> list[str]:
+    """The names of the pipelines that have run into the store, sorted."""
+    return sorted(c.name for c in store.get_contexts_by_type(names.PIPELINE_CONTEXT))
+
+
 def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) -> str:
     """The pipeline to report on: `wanted`, or the store's only pipeline.
 
@@ -18,7 +23,7 @@ def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) ->
       CascadeError: `wanted` is not in the store, or it is None and the store
         holds no pipeline or several (the message lists them).
     """
-    found = sorted(c.name for c in store.get_contexts_by_type(names.PIPELINE_CONTEXT))
+    found = pipelines(store)
     if wanted is not None:
         if wanted not in found:
             raise CascadeError(
@@ -32,6 +37,24 @@ def pipeline_name(store: metadata_store.MetadataStore, wanted: Optional[str]) ->
             f"the store holds several pipelines; pick one with --pipeline: {', '.join(found)}"
         )
     return found[0]
+
+
+def other_pipelines_hint(store: metadata_store.MetadataStore, wanted: str) -> str:
+    """A clause for a "nothing found" message when the store never ran `wanted`.
+
+    Returns:
+      "" when the store holds a run of `wanted`; otherwise a sentence tail
+      naming the pipelines it does hold (a config or store mix-up).
+    """
+    found = pipelines(store)
+    if wanted in found:
+        return ""
+    if not found:
+        return "; the store holds no pipeline run yet"
+    return (
+        f"; the store holds no run of it, only of {', '.join(repr(f) for f in found)} "
+        "(another pipeline's store: check --config, --output-root or --metadata)"
+    )
 
 
 def run_contexts(

@@ -21,7 +21,7 @@ from ml_metadata import errors, metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
-from metadata import names
+from metadata import names, runs
 from metadata.lineage import Lineage, LineageError
 
 
@@ -93,6 +93,7 @@ def latest_pushed_model(store: metadata_store.MetadataStore, pipeline_name: str)
         raise CascadeError(
             f"no pushed model for pipeline {pipeline_name!r} in the metadata store "
             "(run the pipeline until the Evaluator blesses a model, or pass --model)"
+            + runs.other_pipelines_hint(store, pipeline_name)
         )
     folder = newest.custom_properties[names.PUSHED_DESTINATION].string_value
     if not fileio.exists(folder):
@@ -132,6 +133,7 @@ def served_transform_graph(
         raise CascadeError(
             f"no Transform graph for pipeline {pipeline_name!r} in the metadata store "
             "(run the pipeline first, or pass --transform-graph)"
+            + runs.other_pipelines_hint(store, pipeline_name)
         )
     return newest.uri, "the newest graph (no model has been pushed)"
 

@@ -10,6 +10,7 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
+from cli import lineage_dot, lineage_text
 from metadata import subgraph
 from metadata.lineage import Lineage, LineageError
 
@@ -24,9 +25,9 @@ class Store:
         self._artifact_type = self.store.put_artifact_type(pb.ArtifactType(name="Examples"))
         self._execution_type = self.store.put_execution_type(pb.ExecutionType(name="Step"))
 
-    def artifact(self) -> int:
+    def artifact(self, uri: str = "/a") -> int:
         [artifact_id] = self.store.put_artifacts(
-            [pb.Artifact(type_id=self._artifact_type, uri="/a", state=pb.Artifact.LIVE)]
+            [pb.Artifact(type_id=self._artifact_type, uri=uri, state=pb.Artifact.LIVE)]
         )
         return artifact_id
 
@@ -127,3 +128,30 @@ def test_run_status_says_unfinished_for_a_run_that_never_got_to_its_end() -> Non
     assert run_status(["COMPLETE", "RUNNING"], finished=False) == "UNFINISHED"
     # Killed between two steps: every recorded step is complete, later ones never started.
     assert run_status(["COMPLETE", "COMPLETE"], finished=False) == "UNFINISHED"
+
+
+def test_lineage_marks_artifacts_whose_files_were_deleted(tmp_path):
+    kept, deleted = tmp_path / "kept", tmp_path / "deleted"
+    kept.mkdir()
+    deleted.mkdir()
+    s = Store()
+    source, output = s.artifact(str(kept)), s.artifact(str(deleted))
+    s.execution([source], [output])
+    deleted.rmdir()
+    graph = Lineage(s.store).downstream([source])
+    assert graph.artifacts[source].files == "present"
+    assert graph.artifacts[output].files == "missing"
+    assert {a["id"]: a["files"] for a in graph.to_json()["artifacts"]} == {
+        source: "present",
+        output: "missing",
+    }
+    text = lineage_text.format_graph(graph, "downstream", parameters=False)
+    assert (
+        f"wrote #{output} Examples {deleted}  [files missing: deleted since it was recorded]"
+        in text
+    )
+    assert f"from #{source} Examples {kept}\n" in text
+    assert "files missing: 1 of these artifacts' files were deleted" in text
+    shown = lineage_text.format_artifact(Lineage(s.store), output)
+    assert "  state: LIVE, files: missing" in shown
+    assert "(files missing)" in lineage_dot.to_dot(graph)

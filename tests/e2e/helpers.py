@@ -31,6 +31,16 @@ COMPONENTS = [
 SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 
 
+def _cascade_command(args: Sequence[str], root: Path) -> dict:
+    """The keyword arguments that run `run_local.py args...` as a user would."""
+    return dict(
+        args=[sys.executable, str(root / "run_local.py"), *args],
+        cwd=root,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(root)},
+    )
+
+
 def run_cascade(
     args: Sequence[str], timeout: int = 900, root: Path = ROOT
 ) -> subprocess.CompletedProcess:
@@ -41,14 +51,24 @@ def run_cascade(
       timeout: Seconds before the run is killed.
       root: The project tree to run (a copy, to run edited code).
     """
-    return subprocess.run(
-        [sys.executable, str(root / "run_local.py"), *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(root)},
+    return subprocess.run(**_cascade_command(args, root), capture_output=True, timeout=timeout)
+
+
+def start_cascade(args: Sequence[str], root: Path = ROOT) -> subprocess.Popen:
+    """Starts `run_local.py` in a fresh process and returns at once (stdout and
+    stderr piped; `communicate()` collects them)."""
+    return subprocess.Popen(
+        **_cascade_command(args, root), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+
+
+def renamed_config(config: Path, name: str) -> Path:
+    """A copy of `config` beside it for another pipeline name (same data)."""
+    text = config.read_text()
+    first = text.split("\nname: ", 1)[1].split("\n", 1)[0]
+    renamed = config.with_name(f"{name}.yaml")
+    renamed.write_text(text.replace(f"\nname: {first}\n", f"\nname: {name}\n", 1))
+    return renamed
 
 
 def copy_rows(source: Path, target: Path, rows: int) -> None:
