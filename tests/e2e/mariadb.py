@@ -107,7 +107,8 @@ def start_mariadb(root: Path) -> Iterator[MySqlOptions]:
         with connection.cursor() as cursor:
             cursor.execute(f"CREATE DATABASE {DATABASE}")
             cursor.execute(f"CREATE USER '{USER}'@'127.0.0.1' IDENTIFIED BY '{PASSWORD}'")
-            cursor.execute(f"GRANT ALL ON {DATABASE}.* TO '{USER}'@'127.0.0.1'")
+            # Every `cascade_*` database, so a test can have a store of its own.
+            cursor.execute(f"GRANT ALL ON `cascade\\_%`.* TO '{USER}'@'127.0.0.1'")
         connection.close()
         yield MySqlOptions(host="127.0.0.1", port=port, database=DATABASE, user=USER)
     finally:

@@ -12,9 +12,13 @@ from cli import lineage as lineage_cli
 from metadata import connection as metadata
 from core.errors import CascadeError
 from tests.e2e import mariadb
-from tests.e2e.helpers import run_cascade
+from tests.e2e.helpers import COMPONENTS, renamed_config, run_cascade, start_cascade
 
 pytestmark = pytest.mark.e2e
+
+CONCURRENT_DATABASE = "cascade_concurrent"
+UNTIL = "StatisticsGen"
+RAN = COMPONENTS[: COMPONENTS.index(UNTIL) + 1]
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +126,39 @@ def test_unreachable_server_is_one_clear_error(capsys, monkeypatch):
     )
     assert "is the server running" in err
     assert err.count("\n") == 1 and "hunter2" not in err
+
+
+@pytest.fixture(scope="module")
+def two_at_once(server, demo_slice, tmp_path_factory, monkeypatch_module):
+    """Two pipelines run at the same moment into one MariaDB database of their own."""
+    monkeypatch_module.setenv(metadata.PASSWORD_ENV, mariadb.PASSWORD)
+    flags = [*_mysql_flags(server)]
+    flags[flags.index("--mysql-database") + 1] = CONCURRENT_DATABASE
+    configs = {
+        "cascade-demo": demo_slice,
+        "cascade-other": renamed_config(demo_slice, "cascade-other-mysql"),
+    }
+    processes = {}
+    for name, config in configs.items():
+        output = tmp_path_factory.mktemp(f"mysql_concurrent_{name}")
+        processes[name] = start_cascade(
+            ["--config", str(config), "--output-root", str(output), "--until", UNTIL, *flags]
+        )
+    results = {name: (p.communicate(timeout=900), p.returncode) for name, p in processes.items()}
+    return flags, results
+
+
+def test_two_pipelines_run_at_once_on_one_store_and_both_complete(two_at_once):
+    flags, results = two_at_once
+    for name, ((stdout, stderr), code) in results.items():
+        assert code == 0, f"{name}: {stderr[-3000:]}{stdout[-3000:]}"
+        assert "waiting for the metadata store" not in stdout  # MySQL takes both at once
+    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+    assert sorted(r["pipeline"] for r in runs) == ["cascade-demo", "cascade-other-mysql"]
+    for run in runs:
+        assert run["status"] == "COMPLETE", run
+        assert [e["component"] for e in run["executions"]] == RAN
+        (stdout, _), _ = results[
+            "cascade-demo" if run["pipeline"] == "cascade-demo" else "cascade-other"
+        ]
+        assert f"Run {run['run']}\n" in stdout
