@@ -43,8 +43,20 @@ def _tree_rss(process: psutil.Process) -> int:
     return total
 
 
-def run_step(name: str, argv: Sequence[str], timeout: float = 3600) -> StepResult:
+def run_step(
+    name: str,
+    argv: Sequence[str],
+    timeout: float = 3600,
+    samples: Optional[list[tuple[float, int]]] = None,
+) -> StepResult:
     """Runs `python argv...` and returns its self-reported time and peak tree RSS.
+
+    Args:
+      name: The step's name in the result.
+      argv: The child's arguments after `python`.
+      timeout: Seconds before the child is killed.
+      samples: If given, every (epoch seconds, tree RSS bytes) sample is
+        appended to it (to find the peak of a part of the step).
 
     Raises:
       RuntimeError: The step failed; its stderr tail is in the message.
@@ -57,9 +69,12 @@ def run_step(name: str, argv: Sequence[str], timeout: float = 3600) -> StepResul
     deadline = time.monotonic() + timeout
     while process.poll() is None:
         try:
-            peak = max(peak, _tree_rss(watched))
+            rss = _tree_rss(watched)
         except psutil.NoSuchProcess:
             break
+        peak = max(peak, rss)
+        if samples is not None:
+            samples.append((time.time(), rss))
         if time.monotonic() > deadline:
             process.kill()
             raise RuntimeError(f"{name}: timed out after {timeout:.0f}s")

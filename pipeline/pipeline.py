@@ -179,54 +179,21 @@ def needed_by(components: Sequence[Any], target: str) -> list[Any]:
     return [c for c in components if c.id in needed]
 
 
-def create_pipeline(
-    config: PipelineConfig,
-    metadata_connection_config: Optional[tfx.orchestration.metadata.ConnectionConfigType],
-    beam_pipeline_args: Sequence[str],
-    enable_cache: bool = True,
-    until: Optional[str] = None,
-) -> tfx.dsl.Pipeline:
-    """Builds Cascade's pipeline from a validated config.
+def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
+    """The stock half of the pipeline, from split examples to a pushed model.
+
+    StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer ->
+    Evaluator -> Pusher on examples with the config's split names. Kept apart so
+    the stock-TFX baseline of `benchmarks.pipeline_benchmark` trains exactly
+    this on CsvExampleGen's hash split.
 
     Args:
       config: The validated pipeline config.
-      metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
-      beam_pipeline_args: Beam options for every Beam-based component.
-      enable_cache: Reuse outputs of executions whose inputs and parameters match.
-      until: Only this component and those it needs (e.g. "Transform").
+      split_examples: Examples with the splits `config.split.names`.
 
     Returns:
-      The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
-      StratifiedSplit -> StatisticsGen -> SchemaGen ->
-      ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
-
-    Raises:
-      CascadeError: `until` names no component of the pipeline.
+      The seven components, in running order.
     """
-    input_base, input_config = example_gen_input_config(config.sources)
-    # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
-    # facts and inventory as custom properties.
-    example_gen = CsvSourceExampleGen(
-        input_base=input_base,
-        input_config=input_config,
-        label=config.label,
-        inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
-        code_version=code_versions.component_version("components.source_example_gen"),
-    ).with_id("CsvExampleGen")
-
-    cleaning = cleaning_components(config, example_gen.outputs["examples"])
-    clean = cleaning[-1]
-    split = StratifiedSplit(
-        examples=clean.outputs["cleaned_examples"],
-        label=config.label,
-        ratios=config.split.ratios,
-        stratify_by=config.split.stratify_by,
-        group_by=config.split.group_by,
-        seed=config.split.seed,
-        code_version=code_versions.component_version("components.stratified_split"),
-    )
-    split_examples = split.outputs["split_examples"]
-
     statistics_gen = tfx.components.StatisticsGen(examples=split_examples)
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -283,10 +250,7 @@ def create_pipeline(
         ),
     )
 
-    components = [
-        example_gen,
-        *cleaning,
-        split,
+    return [
         statistics_gen,
         schema_gen,
         example_validator,
@@ -295,6 +259,59 @@ def create_pipeline(
         evaluator,
         pusher,
     ]
+
+
+def create_pipeline(
+    config: PipelineConfig,
+    metadata_connection_config: Optional[tfx.orchestration.metadata.ConnectionConfigType],
+    beam_pipeline_args: Sequence[str],
+    enable_cache: bool = True,
+    until: Optional[str] = None,
+) -> tfx.dsl.Pipeline:
+    """Builds Cascade's pipeline from a validated config.
+
+    Args:
+      config: The validated pipeline config.
+      metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
+      beam_pipeline_args: Beam options for every Beam-based component.
+      enable_cache: Reuse outputs of executions whose inputs and parameters match.
+      until: Only this component and those it needs (e.g. "Transform").
+
+    Returns:
+      The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
+      StratifiedSplit -> StatisticsGen -> SchemaGen ->
+      ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
+
+    Raises:
+      CascadeError: `until` names no component of the pipeline.
+    """
+    input_base, input_config = example_gen_input_config(config.sources)
+    # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
+    # facts and inventory as custom properties.
+    example_gen = CsvSourceExampleGen(
+        input_base=input_base,
+        input_config=input_config,
+        label=config.label,
+        inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
+        code_version=code_versions.component_version("components.source_example_gen"),
+    ).with_id("CsvExampleGen")
+
+    cleaning = cleaning_components(config, example_gen.outputs["examples"])
+    clean = cleaning[-1]
+    split = StratifiedSplit(
+        examples=clean.outputs["cleaned_examples"],
+        label=config.label,
+        ratios=config.split.ratios,
+        stratify_by=config.split.stratify_by,
+        group_by=config.split.group_by,
+        seed=config.split.seed,
+        code_version=code_versions.component_version("components.stratified_split"),
+    )
+    split_examples = split.outputs["split_examples"]
+
+    training_half = training_components(config, split_examples)
+
+    components = [example_gen, *cleaning, split, *training_half]
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.output.pipeline_root,

@@ -22,7 +22,9 @@ from typing import Any, Iterator, Sequence
 
 import apache_beam as beam
 
+from core import interrupts
 from core.errors import CascadeError
+from core.write_errors import write_failure
 from models import raw_features
 from serving import serving_input
 
@@ -246,10 +248,16 @@ def run_batch_transform(
     try:
         with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
             build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
-    except BaseException:
+    except BaseException as e:
         # A failed or interrupted job (Ctrl-C, SIGTERM) leaves no partial output.
         remove_outputs(output_dir)
-        raise
+        reason = write_failure(e)
+        if reason is None or interrupts.interrupting_signal(e) is not None:
+            raise
+        raise CascadeError(
+            f"cannot write the transformed examples into {output_dir}: {reason} "
+            "(what the job had written was removed)"
+        ) from None
     finally:
         if fileio.exists(temp_dir):
             fileio.rmtree(temp_dir)

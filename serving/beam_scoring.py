@@ -34,6 +34,7 @@ import apache_beam as beam
 
 from core import interrupts
 from core.errors import CascadeError
+from core.write_errors import write_failure
 from models.raw_features import RawColumn
 from serving import serving_input
 from serving.beam_input import DIGESTS, ERRORS, ROWS, CheckedExamples, ReadChunks
@@ -311,8 +312,17 @@ def score_files(
     job_dir = f"{output.rstrip('/')}.job-{os.getpid()}"
     try:
         options = PipelineOptions([*beam_args, f"--temp_location={job_dir}/tmp"])
-        with beam.Pipeline(options=options) as pipeline:
-            build(pipeline, files, model_dir, columns, keep, job_dir, shards, with_statistics)
+        try:
+            with beam.Pipeline(options=options) as pipeline:
+                build(pipeline, files, model_dir, columns, keep, job_dir, shards, with_statistics)
+        except Exception as e:  # noqa: BLE001 - re-raised unless it is a failed write
+            reason = write_failure(e)
+            if reason is None or interrupts.interrupting_signal(e) is not None:
+                raise
+            raise CascadeError(
+                f"cannot write the predictions {output}: {reason} (the job's staging files "
+                "beside it were removed; nothing was published)"
+            ) from None
         with fileio.open(os.path.join(job_dir, REPORT_FILE), "r") as f:
             report = json.loads(f.read())
         check_report(report, files)

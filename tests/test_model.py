@@ -659,3 +659,23 @@ def test_a_full_disk_while_scoring_is_one_sentence_and_leaves_no_file(
         f"cannot write the predictions {output}: No space left on device (nothing was written)"
     )
     assert list(tiny_filesystem.iterdir()) == []
+
+
+def test_a_full_disk_inside_a_beam_scoring_job_is_one_sentence_and_publishes_nothing(
+    trained: Trained, tmp_path: Path, tiny_filesystem: Path
+) -> None:
+    rows = trained.rows[NUM_TRAIN:] * 200  # predictions far over the 64 KiB
+    source = tmp_path / "new_users.csv"
+    _write_csv(source, rows, SCORED_COLUMNS)
+    output = tiny_filesystem / "predictions.csv"
+    columns = ServingModel(str(trained.serving_dir)).columns
+    with pytest.raises(CascadeError) as raised:
+        beam_scoring.score_files(
+            str(source), str(trained.serving_dir), columns, str(output), _local_beam_args(),
+            keep=["user_id"], with_statistics=False,
+        )  # fmt: skip
+    assert str(raised.value) == (
+        f"cannot write the predictions {output}: No space left on device (the job's staging "
+        "files beside it were removed; nothing was published)"
+    )
+    assert list(tiny_filesystem.iterdir()) == []

@@ -244,3 +244,24 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["many.csv", "metadata.sqlite"]
     after = mlmd_queries.open_store(str(store_copy)).get_executions()
     assert [e.id for e in after] == executions, "the interrupted scoring recorded an execution"
+
+
+def test_batch_transform_stopped_by_sigterm_leaves_no_output(two_runs, demo_slice, tmp_path):
+    output_root, _, _ = two_runs
+    lines = (DEMO_DATA / "serving" / "new_users.csv").read_text().splitlines()
+    source = tmp_path / "many.csv"
+    source.write_text("\n".join([lines[0], *lines[1:] * 60]) + "\n")  # 120,000 rows
+    output = tmp_path / "transformed"
+    command = [sys.executable, "-m", "cli.batch_transform", "--config", str(demo_slice)]
+    command += ["--metadata", str(output_root / "metadata.sqlite")]
+    command += ["--input", str(source), "--output", str(output)]
+    process = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    _wait_for(f"{output}/*", process)  # the job has started writing
+    time.sleep(2.0)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGTERM")
+    assert not glob.glob(str(output / "transformed_examples*")), "partial output was left"

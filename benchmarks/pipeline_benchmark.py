@@ -1,0 +1,273 @@
+"""The whole pipeline against the stock TFX pipeline a user would otherwise write.
+
+On the same generated demo data (`--rows` rows over the three sources, with
+the spam list and id map), each in its own process and run once:
+
+  cascade   Cascade's pipeline: CsvExampleGen (one split per source) ->
+            SpamListGen, IdMapGen -> CleanExamples -> StratifiedSplit ->
+            the training half below
+  stock     stock TFX: CsvExampleGen over every source's CSV with its 3-way
+            hash split (6:2:2) -> the training half below
+
+The training half is the same code on both sides
+(`pipeline.pipeline.training_components`: StatisticsGen -> SchemaGen ->
+ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher, the same
+preprocessing_fn, model and training steps). The stock Evaluator reports
+overall metrics only (its rows carry no source tags to slice by). Both run
+with LocalDagRunner on DirectRunner in memory with one worker, no cache.
+
+It prints, per component, wall time (from the run's MLMD executions) and peak
+RSS of the process while that component ran (sampled every 0.1 s), the totals
+and Cascade's ratio to stock. Targets at 1M rows: the whole pipeline at most
+1.2x stock's time; CleanExamples and StratifiedSplit each at most 0.5x stock
+CsvExampleGen's time and at most its peak RSS; 10x the rows at most 10.5x the
+time.
+
+    .venv/bin/python -m benchmarks.pipeline_benchmark --rows 100000 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from typing import Optional, Sequence
+
+from benchmarks import measure, steps
+
+ROOT = steps.ROOT
+SIDES = ("cascade", "stock")
+# Stock CsvExampleGen's 3-way hash split, as the demo config's 60/20/20.
+STOCK_BUCKETS = (("train", 6), ("dev", 2), ("test", 2))
+
+
+def write_config(data: str, work: str) -> str:
+    """The demo config over generated `data`, written into `work`; returns its path."""
+    with open(os.path.join(ROOT, "configs", "demo.yaml"), encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("../data/demo/", f"{os.path.relpath(data, work)}/")
+    path = os.path.join(work, "cascade.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def stock_pipeline(config_path: str, data: str, out: str):
+    """The stock TFX pipeline over `data`: CsvExampleGen's hash split + the training half."""
+    from tfx import v1 as tfx
+
+    from pipeline import config as config_lib
+    from pipeline.pipeline import training_components
+
+    config = config_lib.load_config(config_path, output_root=out)
+    # Stock rows carry no source or labelling tags: overall metrics only.
+    config = dataclasses.replace(
+        config,
+        inventory=None,
+        evaluation=dataclasses.replace(config.evaluation, slice_by=()),
+    )
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=data,
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name="all", pattern="*/users.csv")]
+        ),
+        output_config=tfx.proto.Output(
+            split_config=tfx.proto.SplitConfig(
+                splits=[
+                    tfx.proto.SplitConfig.Split(name=n, hash_buckets=b) for n, b in STOCK_BUCKETS
+                ]
+            )
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name="stock",
+        pipeline_root=os.path.join(out, "pipeline"),
+        components=[example_gen, *training_components(config, example_gen.outputs["examples"])],
+        enable_cache=False,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            os.path.join(out, "metadata.sqlite")
+        ),
+        beam_pipeline_args=steps.BEAM_ARGS,
+    )
+
+
+def cascade_pipeline(config_path: str, out: str):
+    """Cascade's pipeline from the config, as `run_local.py` builds it, without cache."""
+    from tfx import v1 as tfx
+
+    from pipeline import config as config_lib
+    from pipeline.pipeline import create_pipeline
+
+    config = config_lib.load_config(config_path, output_root=out)
+    return create_pipeline(
+        config,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.output.metadata_path
+        ),
+        beam_pipeline_args=steps.BEAM_ARGS,
+        enable_cache=False,
+    )
+
+
+def component_windows(metadata_path: str) -> dict[str, tuple[float, float]]:
+    """Component id -> (start, end) in epoch seconds, from the run's MLMD executions."""
+    from ml_metadata import metadata_store
+    from tfx import v1 as tfx
+
+    from metadata import names
+
+    store = metadata_store.MetadataStore(
+        tfx.orchestration.metadata.sqlite_metadata_connection_config(metadata_path)
+    )
+    windows = {}
+    for execution in store.get_executions():
+        component = names.component_of(store.get_contexts_by_execution(execution.id), execution)
+        windows[component] = (
+            execution.create_time_since_epoch / 1000,
+            execution.last_update_time_since_epoch / 1000,
+        )
+    return windows
+
+
+def _child(side: str, args: Sequence[str]) -> dict:
+    steps.prepare_child()
+    config_path, data, out = args
+    from tfx import v1 as tfx
+
+    if side == "cascade":
+        pipeline = cascade_pipeline(config_path, out)
+        metadata_path = os.path.join(out, "metadata.sqlite")
+    else:
+        pipeline = stock_pipeline(config_path, data, out)
+        metadata_path = os.path.join(out, "metadata.sqlite")
+    started = time.monotonic()
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    return {
+        "seconds": time.monotonic() - started,
+        "components": component_windows(metadata_path),
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class ComponentCost:
+    """One component's wall time and the process's peak RSS while it ran."""
+
+    start: float
+    seconds: float
+    peak_rss_mb: float
+
+
+def component_costs(
+    windows: dict, samples: Sequence[tuple[float, int]]
+) -> dict[str, ComponentCost]:
+    """Each component's time and the peak of the RSS samples taken in its window."""
+    costs = {}
+    for component, (start, end) in windows.items():
+        inside = [rss for at, rss in samples if start <= at <= end]
+        costs[component] = ComponentCost(start, end - start, max(inside, default=0) / 2**20)
+    return costs
+
+
+def benchmark(rows: int, work: str) -> dict:
+    """Generates the data once and runs both pipelines on it.
+
+    Returns:
+      {side: (StepResult, {component: ComponentCost})}.
+    """
+    folder = os.path.join(work, f"rows_{rows}")
+    data = steps.generate_demo_data(rows, os.path.join(folder, "data"))
+    config_path = write_config(data, folder)
+    me = ["-m", "benchmarks.pipeline_benchmark", "--child"]
+    results = {}
+    for side in SIDES:
+        out = os.path.join(folder, side)
+        samples: list[tuple[float, int]] = []
+        step = measure.run_step(
+            side, [*me, side, config_path, data, out], timeout=4 * 3600, samples=samples
+        )
+        results[side] = (step, component_costs(step.details["components"], samples))
+        print(f"  {rows:,} rows, {side}: {step.seconds:.1f}s", flush=True)
+    return results
+
+
+def format_table(rows: int, by_side: dict) -> str:
+    """One Markdown table: a line per component in running order, then the whole run."""
+    (ours, our_costs), (stock, stock_costs) = by_side["cascade"], by_side["stock"]
+    lines = [
+        f"| {rows:,} rows | Cascade | stock TFX | Cascade / stock |",
+        "|---|---:|---:|---:|",
+    ]
+    order = sorted(our_costs, key=lambda c: our_costs[c].start)
+    order += sorted(set(stock_costs) - set(our_costs))
+    for component in order:
+        mine, theirs = our_costs.get(component), stock_costs.get(component)
+        ratio = f"{mine.seconds / theirs.seconds:.2f}x" if mine and theirs else ""
+        lines.append(f"| {component} | {_cost(mine)} | {_cost(theirs)} | {ratio} |")
+    lines.append(
+        f"| **whole run** | **{ours.seconds:.1f} s**, {ours.peak_rss_mb:,.0f} MB "
+        f"| **{stock.seconds:.1f} s**, {stock.peak_rss_mb:,.0f} MB "
+        f"| **{ours.seconds / stock.seconds:.2f}x** |"
+    )
+    example_gen = stock_costs.get("CsvExampleGen")
+    lines.append("")
+    for component in ("CleanExamples", "StratifiedSplit"):
+        if example_gen and component in our_costs:
+            cost = our_costs[component]
+            lines.append(
+                f"{component}: {cost.seconds / example_gen.seconds:.2f}x stock CsvExampleGen's "
+                f"time, {cost.peak_rss_mb / example_gen.peak_rss_mb:.2f}x its peak RSS "
+                "(targets: at most 0.5x and 1x)"
+            )
+    return "\n".join(lines)
+
+
+def scaling_line(results: dict) -> str:
+    """How Cascade's whole-run time grows from the smallest size to the largest."""
+    small, large = min(results), max(results)
+    growth = results[large]["cascade"][0].seconds / results[small]["cascade"][0].seconds
+    factor = large / small
+    return (
+        f"{factor:.0f}x the rows: Cascade takes {growth:.2f}x the time "
+        f"(target: at most {factor * 1.05:.1f}x)"
+    )
+
+
+def _cost(cost: Optional[ComponentCost]) -> str:
+    if cost is None:
+        return "-"
+    return f"{cost.seconds:.1f} s, {cost.peak_rss_mb:,.0f} MB"
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Runs the benchmark (or one `--child` step) and prints its tables."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "--child":
+        print(json.dumps(_child(argv[1], argv[2:])))
+        return 0
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--work-dir", help="keep generated data and outputs here")
+    args = parser.parse_args(argv)
+    if any(r <= 0 for r in args.rows):
+        parser.error("--rows must be positive")
+    work = args.work_dir or tempfile.mkdtemp(prefix="cascade-pipeline-bench-")
+    try:
+        results = {rows: benchmark(rows, work) for rows in args.rows}
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
+    print()
+    print("\n\n".join(format_table(rows, results[rows]) for rows in sorted(results)))
+    if len(results) > 1:
+        print()
+        print(scaling_line(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
