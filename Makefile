@@ -19,11 +19,11 @@ demo: $(STAMP)
 demo-growth: $(STAMP)
 	$(VENV)/bin/python data/demo/grow.py
 
-# The suite on two pytest-xdist workers (one per core here); each test module
+# The suite on two pytest-xdist workers (one per core here); each test file
 # stays on one worker (see tests/conftest.py). TEST_WORKERS=0 runs it serially.
 TEST_WORKERS ?= 2
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadgroup tests
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadscope tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from typing import Optional
 
 from ml_metadata import metadata_store
@@ -92,26 +93,44 @@ def connection_config(
     return config
 
 
+# MLMD's answers when another process is creating the store's tables at this
+# moment (two runs starting at once on an empty MySQL database): "... This may
+# be due to concurrent connection to the empty database. Please retry [the]
+# connection."
+_RETRY_MARKER = "concurrent connection to the empty database"
+OPEN_ATTEMPTS = 20
+RETRY_SECONDS = 0.5
+
+
 def open_store(
     config: metadata_store_pb2.ConnectionConfig, where: str
 ) -> metadata_store.MetadataStore:
     """Opens the store, turning connection failures into one clear message.
+
+    When another process is creating the store's tables (MLMD says so and asks
+    to retry), it waits for that to finish and tries again, for up to 10 s.
 
     Raises:
       CascadeError: The store cannot be opened (names `where`, never the password).
     """
     from core.environment import stderr_to_file
 
-    try:
-        # MLMD's C++ layer logs connection failures straight to stderr; the
-        # error below says it once, in words.
-        with stderr_to_file(os.devnull):
-            return metadata_store.MetadataStore(config)
-    except Exception as e:  # MLMD raises its own error types per backend
-        message = str(e).splitlines()[0] if str(e) else type(e).__name__
-        hint = (
-            " (is the server running and reachable, and are the database, user and password right?)"
-            if config.HasField("mysql")
-            else ""
-        )
-        raise CascadeError(f"cannot open the metadata store {where}: {message}{hint}") from None
+    for attempt in range(1, OPEN_ATTEMPTS + 1):
+        try:
+            # MLMD's C++ layer logs connection failures straight to stderr; the
+            # error below says it once, in words.
+            with stderr_to_file(os.devnull):
+                return metadata_store.MetadataStore(config)
+        except Exception as e:  # MLMD raises its own error types per backend
+            if _RETRY_MARKER in str(e) and attempt < OPEN_ATTEMPTS:
+                time.sleep(RETRY_SECONDS)
+                continue
+            message = str(e).splitlines()[0] if str(e) else type(e).__name__
+            hint = (
+                " (is the server running and reachable, and are the database, user and "
+                "password right?)"
+                if config.HasField("mysql") and _RETRY_MARKER not in message
+                else ""
+            )
+            raise CascadeError(f"cannot open the metadata store {where}: {message}{hint}") from None
+    raise AssertionError("unreachable: the last attempt returns or raises")

@@ -5,6 +5,7 @@ them fails, so every entry point (and the tests) select tf-keras first.
 """
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -16,6 +17,7 @@ import pytest  # noqa: E402
 def tiny_filesystem(tmp_path):
     """A real 64 KiB filesystem (tmpfs), so writes hit "No space left on device"."""
     import subprocess
+    import time
 
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")
@@ -31,39 +33,67 @@ def tiny_filesystem(tmp_path):
     try:
         yield mount
     finally:
-        subprocess.run(["umount", str(mount)], check=True)
+        # A Beam job that failed on the full disk can hold a file there for a
+        # moment after it returns; a lazy unmount detaches it once released.
+        for _ in range(20):
+            if subprocess.run(["umount", str(mount)], capture_output=True).returncode == 0:
+                break
+            time.sleep(0.25)
+        else:
+            subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
 # The session-scoped pipeline runs several e2e modules share (tests/e2e/conftest.py).
 SHARED_RUNS = "two_runs"
+TESTS = Path(__file__).resolve().parent
+
+
+def _modules_sharing_runs() -> set[str]:
+    """The test files (as pytest names them, from the project root) that use the
+    session's shared runs."""
+    return {
+        str(path.relative_to(TESTS.parent))
+        for path in TESTS.glob("e2e/test_*.py")
+        if SHARED_RUNS in path.read_text(encoding="utf-8")
+    }
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """Under pytest-xdist, each test file runs on one worker, and the files that
+    share the session's runs run together on one worker.
+
+    A module-scoped fixture (a pipeline run, a MariaDB server) is then built
+    once, and so are the shared runs. (xdist's own `--dist loadgroup` cannot be
+    used: it renames test ids, which pytest 9 no longer lets a plugin do.)
+    """
+    from xdist.scheduler import LoadScopeScheduling
+
+    shared = _modules_sharing_runs()
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return SHARED_RUNS if path in shared else path
+
+    return ByFile(config, log)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
-    """Keeps each module's tests together and runs the longest modules first.
+    """Runs the longest test files first: the files sharing the session's runs,
+    then the other end-to-end files (minutes each), then the unit tests.
 
-    `make test` runs the suite on two pytest-xdist workers with
-    `--dist loadgroup`. Each module becomes one group, so a module-scoped
-    fixture (a pipeline run, a MariaDB server) is built once, on one worker;
-    the modules that read the session's shared runs form a single group, so
-    those runs happen once. Groups are handed out in collection order, so the
-    end-to-end modules (minutes each) go first and the short unit tests fill
-    in around them. Without xdist the marks are ignored and only the order
-    changes (modules keep their own test order).
+    On two xdist workers (`make test`), work is handed out in this order, so the
+    short tests fill in around the long ones. The sort is stable: each file
+    keeps its own test order.
     """
-    modules: dict[str, list] = {}
-    for item in items:
-        modules.setdefault(item.module.__name__, []).append(item)
-    for module, module_items in modules.items():
-        shared = any(SHARED_RUNS in item.fixturenames for item in module_items)
-        for item in module_items:
-            if item.get_closest_marker("xdist_group") is None:
-                item.add_marker(pytest.mark.xdist_group(SHARED_RUNS if shared else module))
+    shared = _modules_sharing_runs()
 
     def weight(item) -> int:
-        group = item.get_closest_marker("xdist_group").args[0]
-        if group == SHARED_RUNS:
+        path = str(Path(str(item.path)).relative_to(TESTS.parent))
+        if path in shared:
             return 0
         return 1 if item.get_closest_marker("e2e") else 2
 
-    items.sort(key=weight)  # stable: modules and tests keep their order otherwise
+    items.sort(key=weight)
