@@ -23,7 +23,7 @@ demo-growth: $(STAMP)
 # stays on one worker (see tests/conftest.py). TEST_WORKERS=0 runs it serially.
 TEST_WORKERS ?= 2
 test: $(STAMP) system-deps lint
-	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadscope tests
+	$(VENV)/bin/python -m pytest -n $(TEST_WORKERS) --dist loadscope --no-loadscope-reorder tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

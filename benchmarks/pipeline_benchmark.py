@@ -224,8 +224,8 @@ def format_table(rows: int, by_side: dict) -> str:
     example_gen = stock_costs.get("CsvExampleGen")
     lines.append("")
     for component in ("CleanExamples", "StratifiedSplit"):
-        if example_gen and example_gen.peak_rss_mb and component in our_costs:
-            cost = our_costs[component]
+        cost = our_costs.get(component)
+        if example_gen and example_gen.peak_rss_mb and cost and cost.peak_rss_mb:
             lines.append(
                 f"{component}: {cost.seconds / example_gen.seconds:.2f}x stock CsvExampleGen's "
                 f"time, {cost.peak_rss_mb / example_gen.peak_rss_mb:.2f}x its peak RSS "

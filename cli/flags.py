@@ -81,17 +81,23 @@ def store_from_args(args: argparse.Namespace, sqlite_path: str, read_only: bool)
     return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)
 
 
-def writing_to_store(args: argparse.Namespace, sqlite_path: str, purpose: str) -> ContextManager:
+def writing_to_store(
+    args: argparse.Namespace,
+    sqlite_path: str,
+    purpose: str,
+    advice: str = "run again when it has finished",
+) -> ContextManager:
     """The write lock of the SQLite store (`metadata.store_lock`); nothing for MySQL.
 
     Args:
       args: Parsed arguments with the `add_mysql_flags` flags.
       sqlite_path: The SQLite file used without `--mysql-host`.
       purpose: Who writes, as another writer will be told.
+      advice: What to do if the store stays in use too long.
     """
     if mysql_from_args(args) is not None:
         return contextlib.nullcontext()
-    return store_lock.writing(sqlite_path, purpose)
+    return store_lock.writing(sqlite_path, purpose, advice=advice)
 
 
 def add_runner_flags(

@@ -49,7 +49,7 @@ def _short(value: Any) -> str:
 def _artifact_line(a: ArtifactInfo) -> str:
     line = f"#{a.id} {a.type} {a.uri}"
     if a.files == artifact_files.MISSING:
-        return line + "  [files missing: deleted since it was recorded]"
+        return line + "  [files missing: not found where it was recorded]"
     if a.files == artifact_files.UNKNOWN:
         return line + "  [files not checked: the filesystem could not be read]"
     return line
@@ -111,7 +111,10 @@ def format_graph(graph: LineageGraph, title: str, parameters: bool) -> str:
     lines.append("artifacts by type: " + ", ".join(f"{t} {n}" for t, n in sorted(by_type.items())))
     missing = sum(a.files == artifact_files.MISSING for a in graph.artifacts.values())
     if missing:
-        lines.append(f"files missing: {missing} of these artifacts' files were deleted")
+        lines.append(
+            f"files missing: {missing} of these artifacts' files are not found where they "
+            "were recorded (deleted, or on another machine's disk)"
+        )
     lines.append("runs: " + (", ".join(graph.runs) or "none"))
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ go to a new file per scoring unless `--output` names one.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import tempfile
@@ -138,6 +139,80 @@ def _log_path(config: Any) -> str:
     return os.path.join(tempfile.gettempdir(), "cascade-scoring.log")
 
 
+def _score_check_and_record(
+    args: argparse.Namespace,
+    config: Any,
+    store: Any,
+    model_dir: str,
+    columns: Sequence[Any],
+    output: str,
+    dataflow: Any,
+    reference: Any,
+) -> tuple[list[str], Any]:
+    """Scores, checks skew against `reference` (if any) and records (unless --no-record).
+
+    Returns:
+      (the report's lines, the skew check's outcome or None).
+    """
+    from cli import skew_check
+    from core.environment import send_logs_to_file, stderr_to_file
+    from metadata import scoring_records
+    from serving import scoring
+
+    log_path = _log_path(config)
+    send_logs_to_file(log_path, verbose=False)
+    with stderr_to_file(log_path):
+        result = _score(args, model_dir, columns, output, dataflow)
+    where = "in one process" if args.profile is None else f"on Beam ({args.profile} profile)"
+    lines = [
+        f"scored {result.rows:,} rows of {args.input} in {result.seconds:.1f}s {where} "
+        f"with the model in {model_dir}",
+        f"  predictions: {output}",
+        f"  (logs: {log_path})",
+    ]
+    if result.rows == 0:
+        lines.append("  (the input has a header but no rows: the predictions have only a header)")
+    if result.absent_columns:
+        lines.append(
+            f"  note: the input has no column {', '.join(repr(c) for c in result.absent_columns)}; "
+            "every row was scored with the training default for it"
+        )
+    outcome = None
+    if reference is not None and result.rows:
+        outcome = skew_check.check(
+            reference,
+            result.statistics,
+            columns,
+            skew_check.thresholds(config),
+            scoring.checks_dir(output),
+            result.absent_columns,
+        )
+        lines.append(outcome.table)
+        lines.append(f"  serving statistics and anomalies: {scoring.checks_dir(output)}")
+    elif reference is not None:
+        lines.append("  skew check: no rows, so nothing to compare")
+    if store is not None and not args.no_record:
+        recorded = scoring_records.record_scoring(
+            store,
+            config.name,
+            model_dir,
+            args.input,
+            output,
+            result,
+            outcome.record if outcome else None,
+        )
+        lines.append(
+            f"  recorded in ML Metadata: execution {recorded.execution_id}, "
+            f"predictions artifact {recorded.predictions_id}"
+            + (
+                f", serving statistics {recorded.statistics_id}, anomalies {recorded.anomalies_id}"
+                if outcome
+                else ""
+            )
+        )
+    return lines, outcome
+
+
 def run(args: argparse.Namespace) -> str:
     """Scores, checks skew and records; returns the report to print.
 
@@ -146,7 +221,6 @@ def run(args: argparse.Namespace) -> str:
       CheckFailedError: `--fail-on-skew` and a feature over its threshold.
     """
     from cli import skew_check
-    from core.environment import send_logs_to_file, stderr_to_file
     from metadata import scoring_records
     from pipeline import config as config_lib
     from pipeline import runners
@@ -190,58 +264,20 @@ def run(args: argparse.Namespace) -> str:
         )
     # Found before scoring, so a model without training statistics fails at once.
     reference = None if args.no_skew_check else skew_check.find_reference(store, model_dir)
-    log_path = _log_path(config)
-    send_logs_to_file(log_path, verbose=False)
-    with stderr_to_file(log_path):
-        result = _score(args, model_dir, columns, output, dataflow)
-    where = "in one process" if args.profile is None else f"on Beam ({args.profile} profile)"
-    lines = [
-        f"scored {result.rows:,} rows of {args.input} in {result.seconds:.1f}s {where} "
-        f"with the model in {model_dir}",
-        f"  predictions: {output}",
-        f"  (logs: {log_path})",
-    ]
-    if result.rows == 0:
-        lines.append("  (the input has a header but no rows: the predictions have only a header)")
-    if result.absent_columns:
-        lines.append(
-            f"  note: the input has no column {', '.join(repr(c) for c in result.absent_columns)}; "
-            "every row was scored with the training default for it"
-        )
-    outcome = None
-    if reference is not None and result.rows:
-        outcome = skew_check.check(
-            reference,
-            result.statistics,
-            columns,
-            skew_check.thresholds(config),
-            scoring.checks_dir(output),
-            result.absent_columns,
-        )
-        lines.append(outcome.table)
-        lines.append(f"  serving statistics and anomalies: {scoring.checks_dir(output)}")
-    elif reference is not None:
-        lines.append("  skew check: no rows, so nothing to compare")
-    if store is not None and not args.no_record:
-        sqlite_path = args.metadata or config.output.metadata_path
-        with flags.writing_to_store(args, sqlite_path, f"predict, pipeline {config.name!r}"):
-            recorded = scoring_records.record_scoring(
-                store,
-                config.name,
-                model_dir,
-                args.input,
-                output,
-                result,
-                outcome.record if outcome else None,
+    # A SQLite store takes one writer at a time: its lock is taken before
+    # scoring, while a signal can still stop the wait, and held until the
+    # scoring is recorded (so published predictions are always recorded).
+    with contextlib.ExitStack() as held:
+        if store is not None and not args.no_record:
+            held.enter_context(
+                flags.writing_to_store(
+                    args,
+                    args.metadata or config.output.metadata_path,
+                    f"predict, pipeline {config.name!r}",
+                )
             )
-        lines.append(
-            f"  recorded in ML Metadata: execution {recorded.execution_id}, "
-            f"predictions artifact {recorded.predictions_id}"
-            + (
-                f", serving statistics {recorded.statistics_id}, anomalies {recorded.anomalies_id}"
-                if outcome
-                else ""
-            )
+        lines, outcome = _score_check_and_record(
+            args, config, store, model_dir, columns, output, dataflow, reference
         )
     text = "\n".join(lines)
     if args.fail_on_skew:

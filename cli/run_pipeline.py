@@ -87,7 +87,10 @@ def run(args: argparse.Namespace) -> int:
     # Before the log file: it is the first thing the run writes.
     check_output_root(config.output.root, [f for s in sources for f in s.files])
     with flags.writing_to_store(
-        args, config.output.metadata_path, f"run_local.py, pipeline {config.name!r}"
+        args,
+        config.output.metadata_path,
+        f"run_local.py, pipeline {config.name!r}",
+        advice="run again when it has finished, or use another --output-root",
     ):
         return _run_pipeline(args, config, dataflow)
 
@@ -130,6 +133,7 @@ def _run_pipeline(args: argparse.Namespace, config: Any, dataflow: Any) -> int:
         )
     print(f"Running {len(pipeline.components)} components (logs: {config.output.log_path}) ...")
     started = time.monotonic()
+    started_ms = int(time.time() * 1000)
     failure: Optional[BaseException] = None
     progress = ComponentProgress(len(pipeline.components))
     logging.getLogger().addHandler(progress)
@@ -142,7 +146,9 @@ def _run_pipeline(args: argparse.Namespace, config: Any, dataflow: Any) -> int:
         logging.getLogger().removeHandler(progress)
     elapsed = time.monotonic() - started
 
-    run_id = run_summary.run_id_of_executions(store, progress.execution_ids)
+    run_id = run_summary.run_id_of_executions(
+        store, progress.execution_ids
+    ) or run_summary.newest_run_since(store, config.name, started_ms)
     if run_id is not None:
         run_summary.record_run_config(store, run_id, config)
         results = run_results.collect(store, run_id)
@@ -223,6 +229,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except CascadeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "error: interrupted (Ctrl-C); the same command again reuses the steps that finished",
+            file=sys.stderr,
+        )
+        return 130
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Exit code 1 if a feature is over its threshold with `--fail-on-skew`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Optional, Sequence
 
@@ -81,27 +82,36 @@ def run(args: argparse.Namespace) -> str:
     if not data.rows:
         lines.append("  skew check: no rows, so nothing to compare")
         return "\n".join(lines)
-    # Writing and recording run to their end (see core.interrupts).
-    interrupts.finish_without_interrupts()
-    outcome = skew_check.check(
-        reference,
-        data.statistics,
-        columns,
-        skew_check.thresholds(config),
-        output,
-        data.absent_columns,
-    )
-    lines += [outcome.table, f"  serving statistics and anomalies: {output}"]
-    if not args.no_record:
-        sqlite_path = args.metadata or config.output.metadata_path
-        with flags.writing_to_store(args, sqlite_path, f"skew, pipeline {config.name!r}"):
+    # A SQLite store takes one writer at a time: its lock is taken while a
+    # signal can still stop the wait; then writing and recording run to their
+    # end (see core.interrupts).
+    with contextlib.ExitStack() as held:
+        if not args.no_record:
+            held.enter_context(
+                flags.writing_to_store(
+                    args,
+                    args.metadata or config.output.metadata_path,
+                    f"skew, pipeline {config.name!r}",
+                )
+            )
+        interrupts.finish_without_interrupts()
+        outcome = skew_check.check(
+            reference,
+            data.statistics,
+            columns,
+            skew_check.thresholds(config),
+            output,
+            data.absent_columns,
+        )
+        lines += [outcome.table, f"  serving statistics and anomalies: {output}"]
+        if not args.no_record:
             recorded = scoring_records.record_skew_check(
                 store, config.name, model_dir, args.input, data, outcome.record
             )
-        lines.append(
-            f"  recorded in ML Metadata: execution {recorded.execution_id}, "
-            f"serving statistics {recorded.statistics_id}, anomalies {recorded.anomalies_id}"
-        )
+            lines.append(
+                f"  recorded in ML Metadata: execution {recorded.execution_id}, "
+                f"serving statistics {recorded.statistics_id}, anomalies {recorded.anomalies_id}"
+            )
     text = "\n".join(lines)
     if args.fail_on_skew:
         skew_check.fail_if_skewed(outcome, text, "the statistics and anomalies were written")

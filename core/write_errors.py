@@ -1,6 +1,6 @@
 """A write that failed for want of space or permission, found inside any wrapper.
 
-A Beam job that cannot write (a full disk, a read-only bucket) fails in a
+A Beam job that cannot write (a full disk, a read-only file system) fails in a
 worker; the error reaches the command wrapped in Beam's own exception, often
 as text only. `write_failure` finds the operating system's reason in the
 exception chain or, failing that, in the message, so the command can say it
@@ -12,12 +12,12 @@ from __future__ import annotations
 import errno
 from typing import Optional
 
-# errno -> the reason as the operating system words it.
+# errno -> the reason as the operating system words it. Only errors a read
+# cannot cause: "Permission denied" could as well be an unreadable input.
 WRITE_ERRNOS = {
     errno.ENOSPC: "No space left on device",
     errno.EDQUOT: "Disk quota exceeded",
     errno.EROFS: "Read-only file system",
-    errno.EACCES: "Permission denied",
 }
 
 

@@ -14,7 +14,7 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from metadata import names
+from metadata import names, runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +76,20 @@ def run_id_of_executions(
             if context.type == names.RUN_CONTEXT:
                 return context.name
     return None
+
+
+def newest_run_since(
+    store: metadata_store.MetadataStore, pipeline_name: str, since_ms: int
+) -> Optional[str]:
+    """The newest run of `pipeline_name` created at or after `since_ms` (epoch ms), if any.
+
+    The fallback for a run that failed before its process saw an execution of
+    its own (a component's driver failing, say): it may still have a run.
+    """
+    recent = [
+        c for c in runs.run_contexts(store, pipeline_name) if c.create_time_since_epoch >= since_ms
+    ]
+    return recent[-1].name if recent else None
 
 
 def _output_artifacts(

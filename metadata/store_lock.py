@@ -29,6 +29,7 @@ from typing import Callable, Iterator, Optional
 from core.errors import CascadeError
 
 POLL_SECONDS = 0.5
+NAME_WAIT_SECONDS = 2.0
 DEFAULT_WAIT_SECONDS = 3600.0
 
 
@@ -47,7 +48,8 @@ def _holder(lock_file: str) -> Optional[dict]:
 
 
 def describe_holder(holder: Optional[dict]) -> str:
-    """`"run_local.py (pipeline 'x', pid 12, since 10:04:05 UTC)"`, or a plain phrase."""
+    """E.g. `"run_local.py, pipeline 'x' (pid 12, since 2026-12-04 10:04:05 UTC)"`,
+    or "another process" when the holder has not said who it is."""
     if not holder:
         return "another process"
     what = holder.get("purpose", "another process")
@@ -62,6 +64,7 @@ def writing(
     wait_seconds: float = DEFAULT_WAIT_SECONDS,
     report: Callable[[str], None] = print,
     clock: Callable[[], float] = time.monotonic,
+    advice: str = "run again when it has finished",
 ) -> Iterator[None]:
     """Holds the store's write lock for the `with` block.
 
@@ -70,8 +73,10 @@ def writing(
       purpose: Who is writing, for the messages another writer sees (e.g.
         "run_local.py, pipeline 'cascade-demo'").
       wait_seconds: How long to wait for another writer to finish (0: not at all).
-      report: Where the "waiting for ..." line goes (once, when it must wait).
+      report: Where the "waiting for ..." line goes (when it must wait, and
+        again if another writer takes the store first).
       clock: Seconds, monotonic.
+      advice: What the timeout message tells the user to do.
 
     Raises:
       CascadeError: The lock file cannot be created (names it and why), or
@@ -86,7 +91,7 @@ def writing(
             f"cannot create the lock file {lock_file} beside the metadata store ({e.strerror})"
         ) from None
     try:
-        _acquire(descriptor, store_path, lock_file, wait_seconds, report, clock)
+        _acquire(descriptor, store_path, lock_file, wait_seconds, report, clock, advice)
         _write_holder(descriptor, purpose)
         yield
     finally:
@@ -102,9 +107,11 @@ def _acquire(
     wait_seconds: float,
     report: Callable[[str], None],
     clock: Callable[[], float],
+    advice: str,
 ) -> None:
-    deadline = clock() + wait_seconds
-    waiting = False
+    started = clock()
+    deadline = started + wait_seconds
+    reported: Optional[str] = None
     while True:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -112,17 +119,21 @@ def _acquire(
         except OSError as e:
             if e.errno not in (errno.EAGAIN, errno.EACCES):
                 raise CascadeError(f"cannot lock {lock_file} ({e.strerror})") from None
-        holder = describe_holder(_holder(lock_file))
+        record = _holder(lock_file)
+        holder = describe_holder(record)
         if clock() >= deadline:
             waited = f" for {wait_seconds:.0f}s" if wait_seconds else ""
             raise CascadeError(
                 f"metadata store {store_path} is in use by {holder}, and stayed in use"
-                f"{waited}; run again when it has finished, or use another --output-root "
-                "(a SQLite store takes one writer at a time; a shared MySQL store takes many)"
+                f"{waited}; {advice} (a SQLite store takes one writer at a time; a shared "
+                "MySQL store takes many)"
             )
-        if not waiting:
+        # A holder writes who it is just after it takes the lock: wait a moment
+        # for that rather than report "another process".
+        named = record is not None or clock() - started >= NAME_WAIT_SECONDS
+        if named and holder != reported:
             report(f"waiting for the metadata store {store_path}: it is in use by {holder} ...")
-            waiting = True
+            reported = holder
         time.sleep(POLL_SECONDS)
 
 

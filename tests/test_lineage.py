@@ -147,11 +147,13 @@ def test_lineage_marks_artifacts_whose_files_were_deleted(tmp_path):
     }
     text = lineage_text.format_graph(graph, "downstream", parameters=False)
     assert (
-        f"wrote #{output} Examples {deleted}  [files missing: deleted since it was recorded]"
+        f"wrote #{output} Examples {deleted}  [files missing: not found where it was recorded]"
         in text
     )
     assert f"from #{source} Examples {kept}\n" in text
-    assert "files missing: 1 of these artifacts' files were deleted" in text
+    assert (
+        "files missing: 1 of these artifacts' files are not found where they were recorded" in text
+    )
     shown = lineage_text.format_artifact(Lineage(s.store), output)
     assert "  state: LIVE, files: missing" in shown
     assert "(files missing)" in lineage_dot.to_dot(graph)

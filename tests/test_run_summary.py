@@ -35,3 +35,16 @@ def test_the_run_is_the_one_its_executions_are_in_not_the_newest() -> None:
 def test_no_executions_means_no_run_of_ours() -> None:
     store, _ = _store_with_two_runs()
     assert run_summary.run_id_of_executions(store, []) is None
+
+
+def test_a_run_without_executions_of_its_own_is_the_newest_one_since_it_started() -> None:
+    store, _ = _store_with_two_runs()
+    pipeline_type = store.put_context_type(pb.ContextType(name=names.PIPELINE_CONTEXT))
+    [pipeline_id] = store.put_contexts([pb.Context(type_id=pipeline_type, name="demo")])
+    runs = store.get_contexts_by_type(names.RUN_CONTEXT)
+    store.put_parent_contexts(
+        [pb.ParentContext(child_id=r.id, parent_id=pipeline_id) for r in runs]
+    )
+    newest = max(r.create_time_since_epoch for r in runs)
+    assert run_summary.newest_run_since(store, "demo", 0) == "run-b"
+    assert run_summary.newest_run_since(store, "demo", newest + 1) is None

@@ -16,11 +16,11 @@ def test_an_oserror_of_a_full_disk_is_a_write_failure() -> None:
 def test_the_reason_is_found_through_the_exception_chain() -> None:
     try:
         try:
-            raise PermissionError(errno.EACCES, "Permission denied", "/out")
+            raise OSError(errno.EROFS, "Read-only file system", "/out")
         except OSError as inner:
             raise RuntimeError("a worker failed") from inner
     except RuntimeError as outer:
-        assert write_failure(outer) == "Permission denied"
+        assert write_failure(outer) == "Read-only file system"
 
 
 def test_the_reason_is_found_in_a_wrapped_message() -> None:
@@ -34,3 +34,5 @@ def test_the_reason_is_found_in_a_wrapped_message() -> None:
 def test_other_failures_are_not_write_failures() -> None:
     assert write_failure(ValueError("bad cell")) is None
     assert write_failure(FileNotFoundError(errno.ENOENT, "No such file", "/in")) is None
+    # An unreadable input is not a failed write.
+    assert write_failure(PermissionError(errno.EACCES, "Permission denied", "/in")) is None

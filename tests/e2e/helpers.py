@@ -62,6 +62,26 @@ def start_cascade(args: Sequence[str], root: Path = ROOT) -> subprocess.Popen:
     )
 
 
+def finish_all(
+    processes: dict[str, subprocess.Popen], timeout: int = 900
+) -> dict[str, tuple[int, str, str]]:
+    """Waits for processes started together: {name: (exit code, stdout, stderr)}.
+
+    Their pipes are drained at the same time, so one that prints a lot while
+    another waits for it can never block on a full pipe.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=len(processes)) as pool:
+        outputs = {
+            name: pool.submit(process.communicate, timeout=timeout)
+            for name, process in processes.items()
+        }
+        return {
+            name: (processes[name].returncode, *future.result()) for name, future in outputs.items()
+        }
+
+
 def renamed_config(config: Path, name: str) -> Path:
     """A copy of `config` beside it for another pipeline name (same data)."""
     text = config.read_text()

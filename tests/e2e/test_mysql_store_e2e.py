@@ -12,7 +12,13 @@ from cli import lineage as lineage_cli
 from metadata import connection as metadata
 from core.errors import CascadeError
 from tests.e2e import mariadb
-from tests.e2e.helpers import COMPONENTS, renamed_config, run_cascade, start_cascade
+from tests.e2e.helpers import (
+    COMPONENTS,
+    finish_all,
+    renamed_config,
+    run_cascade,
+    start_cascade,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -144,13 +150,12 @@ def two_at_once(server, demo_slice, tmp_path_factory, monkeypatch_module):
         processes[name] = start_cascade(
             ["--config", str(config), "--output-root", str(output), "--until", UNTIL, *flags]
         )
-    results = {name: (p.communicate(timeout=900), p.returncode) for name, p in processes.items()}
-    return flags, results
+    return flags, finish_all(processes)
 
 
 def test_two_pipelines_run_at_once_on_one_store_and_both_complete(two_at_once):
     flags, results = two_at_once
-    for name, ((stdout, stderr), code) in results.items():
+    for name, (code, stdout, stderr) in results.items():
         assert code == 0, f"{name}: {stderr[-3000:]}{stdout[-3000:]}"
         assert "waiting for the metadata store" not in stdout  # MySQL takes both at once
     runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
@@ -159,7 +164,7 @@ def test_two_pipelines_run_at_once_on_one_store_and_both_complete(two_at_once):
         assert run["status"] == "COMPLETE", run
         # LocalDagRunner may run the two reference-data ExampleGens either way round.
         assert sorted(e["component"] for e in run["executions"]) == sorted(RAN)
-        (stdout, _), _ = results[
+        _, stdout, _ = results[
             "cascade-demo" if run["pipeline"] == "cascade-demo" else "cascade-other"
         ]
         assert f"Run {run['run']}\n" in stdout

@@ -250,7 +250,7 @@ def test_batch_transform_stopped_by_sigterm_leaves_no_output(two_runs, demo_slic
     output_root, _, _ = two_runs
     lines = (DEMO_DATA / "serving" / "new_users.csv").read_text().splitlines()
     source = tmp_path / "many.csv"
-    source.write_text("\n".join([lines[0], *lines[1:] * 60]) + "\n")  # 120,000 rows
+    source.write_text("\n".join([lines[0], *lines[1:] * 300]) + "\n")  # 600,000 rows
     output = tmp_path / "transformed"
     command = [sys.executable, "-m", "cli.batch_transform", "--config", str(demo_slice)]
     command += ["--metadata", str(output_root / "metadata.sqlite")]
@@ -259,7 +259,7 @@ def test_batch_transform_stopped_by_sigterm_leaves_no_output(two_runs, demo_slic
         command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     _wait_for(f"{output}/*", process)  # the job has started writing
-    time.sleep(2.0)
+    time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]

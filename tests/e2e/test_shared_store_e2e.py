@@ -23,7 +23,13 @@ from cli import lineage as lineage_cli
 from cli import predict as predict_cli
 from metadata.lineage import Lineage
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import COMPONENTS, renamed_config, run_cascade, start_cascade
+from tests.e2e.helpers import (
+    COMPONENTS,
+    finish_all,
+    renamed_config,
+    run_cascade,
+    start_cascade,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -45,11 +51,7 @@ def two_at_once(demo_slice, tmp_path_factory):
         name: start_cascade(["--config", str(config), "--output-root", str(root), "--until", UNTIL])
         for name, config in configs.items()
     }
-    results = {}
-    for name, process in processes.items():
-        stdout, stderr = process.communicate(timeout=900)
-        results[name] = (process.returncode, stdout, stderr)
-    return root, results
+    return root, finish_all(processes)
 
 
 def test_both_runs_complete(two_at_once):
@@ -115,9 +117,11 @@ def test_lineage_marks_the_deleted_statistics_as_missing(statistics_deleted_then
     _, statistics, text, _ = statistics_deleted_then_rerun
     assert (
         f"#{statistics['id']} ExampleStatistics {statistics['uri']}  "
-        "[files missing: deleted since it was recorded]"
+        "[files missing: not found where it was recorded]"
     ) in text
-    assert "files missing: 1 of these artifacts' files were deleted" in text
+    assert (
+        "files missing: 1 of these artifacts' files are not found where they were recorded" in text
+    )
 
 
 def test_a_rerun_computes_the_deleted_statistics_again_and_reuses_the_rest(
