@@ -77,9 +77,9 @@ def finish_all(
             name: pool.submit(process.communicate, timeout=timeout)
             for name, process in processes.items()
         }
-        return {
-            name: (processes[name].returncode, *future.result()) for name, future in outputs.items()
-        }
+        finished = {name: future.result() for name, future in outputs.items()}
+    # Read after communicate() has returned: only then is the exit code set.
+    return {name: (processes[name].returncode, *finished[name]) for name in processes}
 
 
 def renamed_config(config: Path, name: str) -> Path:
