@@ -224,7 +224,8 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     shutil.copy(output_root / "metadata.sqlite", store_copy)
     lines = (DEMO_DATA / "serving" / "new_users.csv").read_text().splitlines()
     source = tmp_path / "many.csv"
-    source.write_text("\n".join([lines[0], *lines[1:] * 60]) + "\n")  # 120,000 rows
+    # 600,000 rows: scoring takes far longer than the second before the signal.
+    source.write_text("\n".join([lines[0], *lines[1:] * 300]) + "\n")
     executions = [e.id for e in mlmd_queries.open_store(str(store_copy)).get_executions()]
     output = tmp_path / "predictions.csv"
     command = [sys.executable, "-m", "cli.predict", "--config", str(demo_slice)]
