@@ -12,6 +12,8 @@ from __future__ import annotations
 import errno
 from typing import Optional
 
+from core import interrupts
+
 # errno -> the reason as the operating system words it. Only errors a read
 # cannot cause: "Permission denied" could as well be an unreadable input.
 WRITE_ERRNOS = {
@@ -30,8 +32,12 @@ def write_failure(error: BaseException) -> Optional[str]:
 
     Returns:
       The reason, when `error` or anything in its chain is a write failure of
-      a kind in WRITE_ERRNOS; None for every other failure.
+      a kind in WRITE_ERRNOS; None for every other failure, and for any
+      failure of a command that a signal interrupted (that is reported as
+      the interruption).
     """
+    if interrupts.interrupting_signal(error) is not None:
+        return None
     seen = set()
     current: Optional[BaseException] = error
     while current is not None and id(current) not in seen:

@@ -140,5 +140,8 @@ def _acquire(
 def _write_holder(descriptor: int, purpose: str) -> None:
     since = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
     record = json.dumps({"purpose": purpose, "pid": os.getpid(), "since": since})
-    os.ftruncate(descriptor, 0)
-    os.pwrite(descriptor, record.encode("utf-8"), 0)
+    try:
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, record.encode("utf-8"), 0)
+    except OSError:
+        pass  # who holds the lock is only for others' messages; the lock itself is held

@@ -22,7 +22,6 @@ from typing import Any, Iterator, Sequence
 
 import apache_beam as beam
 
-from core import interrupts
 from core.errors import CascadeError
 from core.write_errors import write_failure
 from models import raw_features
@@ -252,7 +251,7 @@ def run_batch_transform(
         # A failed or interrupted job (Ctrl-C, SIGTERM) leaves no partial output.
         remove_outputs(output_dir)
         reason = write_failure(e)
-        if reason is None or interrupts.interrupting_signal(e) is not None:
+        if reason is None:
             raise
         raise CascadeError(
             f"cannot write the transformed examples into {output_dir}: {reason} "

@@ -317,7 +317,7 @@ def score_files(
                 build(pipeline, files, model_dir, columns, keep, job_dir, shards, with_statistics)
         except Exception as e:  # noqa: BLE001 - re-raised unless it is a failed write
             reason = write_failure(e)
-            if reason is None or interrupts.interrupting_signal(e) is not None:
+            if reason is None:
                 raise
             raise CascadeError(
                 f"cannot write the predictions {output}: {reason} (the job's staging files "

@@ -645,12 +645,17 @@ def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained) -> None:
     assert expected | {"WritePredictions", "Statistics", "WriteStatistics", "WriteReport"} <= steps
 
 
+def _rows_over_a_tiny_disk(trained: Trained, tmp_path: Path) -> Path:
+    """A CSV of new users whose predictions are far over the 64 KiB filesystem."""
+    source = tmp_path / "new_users.csv"
+    _write_csv(source, trained.rows[NUM_TRAIN:] * 200, SCORED_COLUMNS)
+    return source
+
+
 def test_a_full_disk_while_scoring_is_one_sentence_and_leaves_no_file(
     trained: Trained, tmp_path: Path, tiny_filesystem: Path
 ) -> None:
-    rows = trained.rows[NUM_TRAIN:] * 200  # predictions far over the 64 KiB
-    source = tmp_path / "new_users.csv"
-    _write_csv(source, rows, SCORED_COLUMNS)
+    source = _rows_over_a_tiny_disk(trained, tmp_path)
     output = tiny_filesystem / "predictions.csv"
     model = ServingModel(str(trained.serving_dir))
     with pytest.raises(CascadeError) as raised:
@@ -664,9 +669,7 @@ def test_a_full_disk_while_scoring_is_one_sentence_and_leaves_no_file(
 def test_a_full_disk_inside_a_beam_scoring_job_is_one_sentence_and_publishes_nothing(
     trained: Trained, tmp_path: Path, tiny_filesystem: Path
 ) -> None:
-    rows = trained.rows[NUM_TRAIN:] * 200  # predictions far over the 64 KiB
-    source = tmp_path / "new_users.csv"
-    _write_csv(source, rows, SCORED_COLUMNS)
+    source = _rows_over_a_tiny_disk(trained, tmp_path)
     output = tiny_filesystem / "predictions.csv"
     columns = ServingModel(str(trained.serving_dir)).columns
     with pytest.raises(CascadeError) as raised:
