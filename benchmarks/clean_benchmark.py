@@ -75,7 +75,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
             "id_map": [steps.examples_artifact(id_map_uri, ["all"])],
         },
         {"cleaned_examples": [cleaned], "rejected_examples": [rejected]},
-        {"options": options.to_json()},
+        options.to_exec_properties(),
     )
     accounting = json.loads(cleaned.get_string_custom_property("accounting"))
     return {"seconds": time.monotonic() - started, "accounting": accounting}

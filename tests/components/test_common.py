@@ -12,8 +12,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tfx.types import artifact_utils, standard_artifacts
 
-from components.common import counts, examples_io
+from components.common import counts, examples_io, tfrecord_format
 from components.common.example_features import has_value, string_features
 from components.common.fingerprint import fingerprint64
 from components.common.provenance import tag_source
@@ -200,8 +201,70 @@ def test_read_record_file_returns_every_record_in_order(tmp_path, suffix):
 def test_read_record_file_names_the_file_when_it_is_corrupt(tmp_path):
     path = tmp_path / "broken_tfrecord"
     path.write_bytes(b"this is not a TFRecord file at all")
-    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*Not a valid TFRecord"):
+    with pytest.raises(ValueError, match=re.escape(str(path)) + ".*not a valid TFRecord file"):
         list(examples_io.read_record_file(str(path)))
+
+
+def _written_by_beam(tmp_path, records: list[bytes]) -> str:
+    prefix = str(tmp_path / "data")
+    with TestPipeline() as pipeline:
+        _ = pipeline | beam.Create(records) | beam.io.WriteToTFRecord(prefix, num_shards=1)
+    [path] = glob.glob(prefix + "*")
+    return path
+
+
+@pytest.mark.parametrize(
+    "flip, complaint",
+    [
+        (3, "the length checksum of the record at byte 0 "),
+        (20, "the data checksum of the record at byte 0 "),
+    ],
+)
+def test_read_record_file_checks_both_checksums(tmp_path, flip, complaint):
+    path = _written_by_beam(tmp_path, [b"x" * 40, b"y" * 40])
+    data = bytearray(open(path, "rb").read())
+    data[flip] ^= 0x01
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(ValueError, match=re.escape(complaint)):
+        list(examples_io.read_record_file(path))
+
+
+def test_read_record_file_names_where_a_truncated_file_ends(tmp_path):
+    path = _written_by_beam(tmp_path, [b"x" * 40, b"y" * 40])
+    data = open(path, "rb").read()
+    open(path, "wb").write(data[:-10])
+    with pytest.raises(ValueError, match="ends inside the record at byte 56 .46 bytes of it"):
+        list(examples_io.read_record_file(path))
+
+
+def test_read_record_batches_cuts_each_file_into_batches_in_order(tmp_path, monkeypatch):
+    # Small chunks make records straddle chunk boundaries.
+    monkeypatch.setattr(tfrecord_format, "CHUNK_BYTES", 37)
+    records = [f"record {i}".encode() * (i % 7 + 1) for i in range(1001)]
+    path = _written_by_beam(tmp_path, records)
+    batches = list(examples_io.read_record_batches(path, 300))
+    assert [len(b) for b in batches] == [300, 300, 300, 101]
+    assert [r for b in batches for r in b] == records
+
+
+def test_write_split_batches_writes_what_tensorflow_and_read_split_read(tmp_path):
+    records = [f"row {i}".encode() * (i % 5) for i in range(2500)]
+    examples = standard_artifacts.Examples()
+    examples.uri = str(tmp_path / "out")
+    examples.split_names = artifact_utils.encode_split_names(["train"])
+    with TestPipeline() as pipeline:
+        batches = pipeline | beam.Create([records[:1000], [], records[1000:]])
+        examples_io.write_split_batches(batches, examples, "train", "kept_tfrecord")
+    files = sorted(glob.glob(str(tmp_path / "out" / "Split-train" / "*")))
+    assert files and all(re.search(r"kept_tfrecord-\d{5}-of-\d{5}\.gz$", f) for f in files)
+    by_tensorflow = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
+    assert sorted(by_tensorflow) == sorted(records)
+    with TestPipeline() as pipeline:
+        read = examples_io.read_split_batches(pipeline, examples, "train", batch_records=700)
+        assert_that(
+            read | beam.Map(len) | beam.combiners.ToList() | beam.Map(lambda n: (max(n), sum(n))),
+            equal_to([(700, 2500)]),
+        )
 
 
 # --- example features -----------------------------------------------------------------------
