@@ -1,5 +1,9 @@
 """CleanExamples as Beam transforms, in two passes over the rows.
 
+Both passes read the rows in batches (lists of serialized records, see
+`examples_io.read_split_batches`), so Beam's per-element cost is paid per
+batch, and the kept and rejected rows leave as batches too.
+
 Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
 label, a fingerprint of the row) and groups them with the spam list per person
 in one GroupByKey, deciding which rows are removed. Pass 2 re-reads the rows
@@ -94,33 +98,35 @@ def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
 class RowFacts(beam.DoFn):
     """Pass 1: (canonical id, (source, timestamp, label, row fingerprint)) per valid row.
 
-    Only these small facts meet in the shuffle; the rows themselves stream
-    through pass 2, which finds each row's decision by its fingerprint.
+    Takes a batch of one source's rows. Only these small facts meet in the
+    shuffle; the rows themselves stream through pass 2, which finds each row's
+    decision by its fingerprint.
     """
 
     def __init__(self, options: CleanOptions) -> None:
         self._options = options
 
     def process(
-        self, record: bytes, source: str, aliases: Mapping[str, str]
+        self, records: list[bytes], source: str, aliases: Mapping[str, str]
     ) -> Iterator[tuple[str, tuple]]:
         options = self._options
-        reason, canonical, example = inspect_row(record, source, aliases, options)
-        if reason is not None or canonical is None:
-            return
-        timestamp = (
-            numeric_value(example, options.keep_latest_by) if options.keep_latest_by else None
-        )
-        labels = values_in(example.features.feature, options.label) if options.label else []
-        yield (
-            canonical,
-            (
-                source,
-                timestamp,
-                labels[0] if len(labels) == 1 else None,
-                row_fingerprint(source, record),
-            ),
-        )
+        for record in records:
+            reason, canonical, example = inspect_row(record, source, aliases, options)
+            if reason is not None or canonical is None:
+                continue
+            timestamp = (
+                numeric_value(example, options.keep_latest_by) if options.keep_latest_by else None
+            )
+            labels = values_in(example.features.feature, options.label) if options.label else []
+            yield (
+                canonical,
+                (
+                    source,
+                    timestamp,
+                    labels[0] if len(labels) == 1 else None,
+                    row_fingerprint(source, record),
+                ),
+            )
 
 
 def decide_person(
@@ -187,9 +193,11 @@ def decide_person(
 class RouteRows(beam.DoFn):
     """Pass 2: tags each row and sends it to KEPT or REJECTED, counting as it goes.
 
-    The decision comes from quarantine and pass 1's removals. Rows with exact
-    copies of which some are kept and some removed go to the COPIES output, to
-    be shared out per fingerprint. Counts (rows in, outcomes) leave on
+    Takes a batch of one source's rows and emits at most one batch (a list of
+    tagged rows) on each of KEPT and REJECTED. The decision comes from
+    quarantine and pass 1's removals. Rows with exact copies of which some are
+    kept and some removed go one by one to the COPIES output, to be shared out
+    per fingerprint; tied rows go to TIES. Counts (rows in, outcomes) leave on
     `counts.COUNTS` at the end of each bundle.
     """
 
@@ -202,37 +210,41 @@ class RouteRows(beam.DoFn):
 
     def process(
         self,
-        record: bytes,
+        records: list[bytes],
         source: str,
         aliases: Mapping[str, str],
         removals: Mapping[int, tuple[int, int, str]],
     ) -> Iterator[object]:
-        self._counter.add((ROWS_IN, source))
-        reason, canonical, example = inspect_row(record, source, aliases, self._options)
-        if reason is None and canonical is not None:
-            fp = row_fingerprint(source, record)
-            decision = removals.get(fp)
-            if decision is not None:
-                kept, _, reason = decision
-                if kept == TIED:
-                    content = fingerprint64(0, example.SerializeToString(deterministic=True))
-                    yield beam.pvalue.TaggedOutput(
-                        TIES, (canonical, (content, fp, source, record, reason))
-                    )
-                    return
-                if kept:
-                    yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
-                    return
-        if reason is None:
-            self._counter.add((OUTCOME, source, rules.KEPT))
-            yield beam.pvalue.TaggedOutput(
-                KEPT, tag_kept(self._options.tags_of(source), record, canonical)
-            )
-        else:
-            self._counter.add((OUTCOME, source, reason))
-            yield beam.pvalue.TaggedOutput(
-                REJECTED, tag_rejected(self._options.tags_of(source), record, reason)
-            )
+        counter, options = self._counter, self._options
+        tags = options.tags_of(source)
+        kept_rows, rejected_rows = [], []
+        counter.add((ROWS_IN, source), len(records))
+        for record in records:
+            reason, canonical, example = inspect_row(record, source, aliases, options)
+            if reason is None and canonical is not None and removals:
+                fp = row_fingerprint(source, record)
+                decision = removals.get(fp)
+                if decision is not None:
+                    kept, _, reason = decision
+                    if kept == TIED:
+                        content = fingerprint64(0, example.SerializeToString(deterministic=True))
+                        yield beam.pvalue.TaggedOutput(
+                            TIES, (canonical, (content, fp, source, record, reason))
+                        )
+                        continue
+                    if kept:
+                        yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
+                        continue
+            if reason is None:
+                counter.add((OUTCOME, source, rules.KEPT))
+                kept_rows.append(tag_kept(tags, record, canonical))
+            else:
+                counter.add((OUTCOME, source, reason))
+                rejected_rows.append(tag_rejected(tags, record, reason))
+        if kept_rows:
+            yield beam.pvalue.TaggedOutput(KEPT, kept_rows)
+        if rejected_rows:
+            yield beam.pvalue.TaggedOutput(REJECTED, rejected_rows)
 
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
         yield from self._counter.emit()
@@ -245,7 +257,8 @@ def share_out_copies(
 ) -> Iterator[beam.pvalue.TaggedOutput]:
     """Keeps the decided number of a row's exact copies and rejects the rest.
 
-    Yields tagged rows on KEPT and REJECTED, and ((OUTCOME, source, outcome), 1)
+    Yields tagged rows on KEPT and REJECTED (as batches of one, like RouteRows'
+    batches), and ((OUTCOME, source, outcome), 1)
     per row on `counts.COUNTS` (copies are rare, so counting per row is fine).
     """
     fp, rows = fp_and_rows
@@ -253,10 +266,10 @@ def share_out_copies(
     for i, (source, record, canonical) in enumerate(rows):
         tags = options.tags_of(source)
         if i < kept:
-            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(tags, record, canonical))
+            yield beam.pvalue.TaggedOutput(KEPT, [tag_kept(tags, record, canonical)])
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:
-            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(tags, record, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, [tag_rejected(tags, record, reason)])
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
 
 
@@ -273,10 +286,10 @@ def resolve_ties(
     for i, (_, _, source, record, reason) in enumerate(sorted(rows)):
         tags = options.tags_of(source)
         if i == 0:
-            yield beam.pvalue.TaggedOutput(KEPT, tag_kept(tags, record, canonical))
+            yield beam.pvalue.TaggedOutput(KEPT, [tag_kept(tags, record, canonical)])
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, rules.KEPT), 1))
         else:
-            yield beam.pvalue.TaggedOutput(REJECTED, tag_rejected(tags, record, reason))
+            yield beam.pvalue.TaggedOutput(REJECTED, [tag_rejected(tags, record, reason)])
             yield beam.pvalue.TaggedOutput(counts.COUNTS, ((OUTCOME, source, reason), 1))
 
 

@@ -228,7 +228,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         extras = []
         if options.id_key:
             people = [
-                examples_io.read_split(pipeline, examples, source, "Decide")
+                examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
                 >> beam.ParDo(beam_clean.RowFacts(options), source, aliases)
                 for source in sources
@@ -268,7 +268,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts, copies, ties = [], [], []
         for source in sources:
             name = source.capitalize()
-            routed = examples_io.read_split(
+            routed = examples_io.read_split_batches(
                 pipeline, examples, source, "Read"
             ) | f"Route{name}" >> beam.ParDo(
                 beam_clean.RouteRows(options), source, aliases, removals_side
@@ -324,14 +324,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         rejected: artifact.Artifact,
         label: str,
     ) -> None:
-        """Writes one branch's tagged KEPT and REJECTED rows.
+        """Writes one branch's batches of tagged KEPT and REJECTED rows.
 
         Each branch writes its own files (named after it), so no branch waits
         for another.
         """
         file_name = f"{label.lower()}_tfrecord"
-        examples_io.write_split(outputs[beam_clean.KEPT], cleaned, CLEANED_SPLIT, file_name)
-        examples_io.write_split(outputs[beam_clean.REJECTED], rejected, REJECTED_SPLIT, file_name)
+        examples_io.write_split_batches(outputs[beam_clean.KEPT], cleaned, CLEANED_SPLIT, file_name)
+        examples_io.write_split_batches(
+            outputs[beam_clean.REJECTED], rejected, REJECTED_SPLIT, file_name
+        )
 
     @staticmethod
     def _record(

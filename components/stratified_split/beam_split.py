@@ -105,10 +105,17 @@ def stratum_plans(
     labelled_units: beam.PCollection, ratios: Sequence[float], label: str = "Plan"
 ) -> beam.PCollection:
     """Labelled units -> (stratum, StratumPlan), from per-bucket counts only."""
+    counted = labelled_units | f"{label}KeyByStratumBucket" >> beam.Map(_histogram_key)
+    return plans_from_bucket_counts(counted, ratios, label)
+
+
+def plans_from_bucket_counts(
+    counted: beam.PCollection, ratios: Sequence[float], label: str = "Plan"
+) -> beam.PCollection:
+    """((stratum, bucket), n) counts, any number per key -> (stratum, StratumPlan)."""
     exact = allocation.exact_ratios(ratios)
     return (
-        labelled_units
-        | f"{label}KeyByStratumBucket" >> beam.Map(_histogram_key)
+        counted
         | f"{label}CountPerBucket" >> beam.CombinePerKey(sum)
         | f"{label}KeyByStratum" >> beam.MapTuple(lambda key, n: (key[0], (key[1], n)))
         | f"{label}GatherHistograms" >> beam.GroupByKey()
@@ -130,12 +137,18 @@ def place_units_branches(
     placed = labelled_units | "PlaceByBucket" >> beam.ParDo(_PlaceUnit(), plans_side).with_outputs(
         STRADDLING, main="placed"
     )
-    ranked = (
-        placed[STRADDLING]
+    return placed.placed, rank_straddling(placed[STRADDLING], plans_side)
+
+
+def rank_straddling(
+    straddling: beam.PCollection, plans_side: beam.pvalue.AsSideInput
+) -> beam.PCollection:
+    """((stratum, bucket), unit) of straddling buckets -> (split index, unit), ranked exactly."""
+    return (
+        straddling
         | "GroupStraddlingBuckets" >> beam.GroupByKey()
         | "RankStraddlingBuckets" >> beam.FlatMap(_rank_straddling_bucket, plans_side)
     )
-    return placed.placed, ranked
 
 
 def _labelled_only(all_units: beam.PCollection, label: str) -> beam.PCollection:

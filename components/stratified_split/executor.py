@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import apache_beam as beam
 from absl import logging
@@ -16,7 +16,7 @@ from tfx.types import artifact, artifact_utils
 
 from components.common import counts, examples_io
 from components.common.provenance import tag_source
-from components.stratified_split import beam_split, spec, units
+from components.stratified_split import beam_batches, beam_split, spec, units
 from components.stratified_split.options import SplitOptions
 
 SPLIT_COUNTS_FILE = "split_counts"
@@ -82,6 +82,12 @@ def _explode(
         )
         for record in records
     ]
+
+
+def _partition_of_batch(placed: tuple[int, list[bytes]], partitions: int) -> int:
+    """The Beam partition of a placed batch: its split, or the last for unlabeled."""
+    index, _ = placed
+    return index if index >= 0 else partitions - 1
 
 
 def _partition_of(exploded: tuple[int, bytes, tuple[str, str]], partitions: int) -> int:
@@ -152,71 +158,20 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         output: artifact.Artifact,
         files: dict[str, str],
     ) -> None:
-        """Builds the split job: counting pass, placement pass, writes and counts."""
-        output_names = options.output_split_names
-        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
-        records = Executor._read(pipeline, examples, input_splits, options, "Read")
-        (
-            records
-            | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
-            | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
-        )
-        to_units = beam_split.ToUnits(
-            options.label, options.stratify_by, options.group_by, options.seed
-        )
-        units_to_place = records | "MakeUnits" >> to_units
+        """Builds the split job: counting pass, placement pass, writes and counts.
+
+        Single examples are split batch by batch (`beam_batches`); groups are
+        gathered per key first, so they go unit by unit (`beam_split`).
+        """
         if options.group_by:
-            units_to_count = units_to_place
+            split_counts, group_counts = Executor._split_groups(
+                pipeline, examples, input_splits, options, output, files
+            )
         else:
-            # A second read streams the placement pass (see beam_split.split_units).
-            reread = Executor._read(pipeline, examples, input_splits, options, "Reread")
-            units_to_count = reread | "MakeUnitsToCount" >> beam_split.ToUnits(
-                options.label, options.stratify_by, None, options.seed
+            split_counts = Executor._split_examples(
+                pipeline, examples, input_splits, options, output, files
             )
-        branches = beam_split.split_units_branches(
-            units_to_count, units_to_place, options.ratio_values, unlabeled_index
-        )
-        split_counts, group_counts = [], []
-        # Each branch is written on its own so none waits for another (see
-        # beam_split.place_units_branches); only the small counts are joined.
-        for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
-            label = branch.capitalize()
-            if options.group_by:
-                group_counts.append(
-                    placed
-                    | f"KeyGroups{label}"
-                    >> beam.MapTuple(
-                        lambda i, unit: (
-                            output_names[i] if i >= 0 else units.UNLABELED,
-                            units.stratum_of_unit(unit),
-                        )
-                    )
-                    | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
-                )
-            exploded = placed | f"Explode{label}" >> beam.FlatMap(_explode, output_names, options)
-            split_counts.append(
-                exploded
-                | f"KeySplitStratum{label}"
-                >> beam.MapTuple(lambda _index, _record, split_and_stratum: split_and_stratum)
-                | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
-            )
-            parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
-                _partition_of, len(output_names) + 1
-            )
-            # Labelled units only reach the named splits; unlabeled ones only
-            # the unlabeled split (if any).
-            targets = (
-                [(unlabeled_index, options.unlabeled_split)]
-                if branch == "unlabeled"
-                else list(enumerate(options.split_names))
-            )
-            for index, name in targets:
-                if index is None:
-                    continue
-                records_out = parts[index] | f"Take{name.capitalize()}{label}" >> beam.MapTuple(
-                    lambda _index, record, _split_and_stratum: record
-                )
-                examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
+            group_counts = []
         (
             split_counts
             | "FlattenSplitCounts" >> beam.Flatten()
@@ -230,6 +185,135 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
 
     @staticmethod
+    def _split_examples(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        input_splits: list[str],
+        options: SplitOptions,
+        output: artifact.Artifact,
+        files: dict[str, str],
+    ) -> list[beam.PCollection]:
+        """The batched split of single examples; returns its split-count PCollections."""
+        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
+        batches = Executor._read(pipeline, examples, input_splits, options, "Read")
+        (
+            batches
+            | "CountInputInBatch" >> beam.Map(lambda batch: (("examples",), len(batch)))
+            | "CountInput" >> counts.WriteCounted(files[INPUT_COUNTS_FILE])
+        )
+        # A second read streams the placement pass (see beam_split.split_units).
+        to_count = Executor._read(pipeline, examples, input_splits, options, "Reread")
+        placed, ranked, placed_counts = beam_batches.split_batches(
+            to_count,
+            batches,
+            options.label,
+            options.stratify_by,
+            options.seed,
+            options.ratio_values,
+            options.output_split_names,
+            unlabeled_index,
+        )
+        parts = placed | "PartitionBatchesBySplit" >> beam.Partition(
+            _partition_of_batch, len(options.output_split_names) + 1
+        )
+        for index, name in enumerate(options.output_split_names):
+            examples_io.write_split_batches(
+                parts[index] | f"Take{name.capitalize()}Batches" >> beam.Values(),
+                output,
+                name,
+                "placed_tfrecord",
+            )
+        ranked_counts = Executor._write_units(
+            ranked, "ranked", options, output, options.split_names
+        )
+        return [placed_counts, ranked_counts]
+
+    @staticmethod
+    def _split_groups(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        input_splits: list[str],
+        options: SplitOptions,
+        output: artifact.Artifact,
+        files: dict[str, str],
+    ) -> tuple[list[beam.PCollection], list[beam.PCollection]]:
+        """The split of groups, unit by unit; returns its split- and group-count PCollections."""
+        output_names = options.output_split_names
+        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
+        records = Executor._read(
+            pipeline, examples, input_splits, options, "Read"
+        ) | "Unbatch" >> beam.FlatMap(lambda batch: batch)
+        (
+            records
+            | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
+            | "CountInput" >> counts.WriteCounts(files[INPUT_COUNTS_FILE])
+        )
+        group_units = records | "MakeUnits" >> beam_split.ToUnits(
+            options.label, options.stratify_by, options.group_by, options.seed
+        )
+        branches = beam_split.split_units_branches(
+            group_units, group_units, options.ratio_values, unlabeled_index
+        )
+        split_counts, group_counts = [], []
+        # Each branch is written on its own so none waits for another (see
+        # beam_split.place_units_branches); only the small counts are joined.
+        for branch, placed in zip(("placed", "ranked", "unlabeled"), branches):
+            label = branch.capitalize()
+            group_counts.append(
+                placed
+                | f"KeyGroups{label}"
+                >> beam.MapTuple(
+                    lambda i, unit: (
+                        output_names[i] if i >= 0 else units.UNLABELED,
+                        units.stratum_of_unit(unit),
+                    )
+                )
+                | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
+            )
+            # Labelled units only reach the named splits; unlabeled ones only
+            # the unlabeled split (if any).
+            if branch == "unlabeled":
+                targets = [options.unlabeled_split] if options.unlabeled_split else []
+            else:
+                targets = list(options.split_names)
+            split_counts.append(Executor._write_units(placed, branch, options, output, targets))
+        return split_counts, group_counts
+
+    @staticmethod
+    def _write_units(
+        placed: beam.PCollection,
+        branch: str,
+        options: SplitOptions,
+        output: artifact.Artifact,
+        targets: Sequence[str],
+    ) -> beam.PCollection:
+        """Writes (split index, unit) pairs' records into the `targets` splits.
+
+        Returns:
+          ((split name, stratum), n) counts of every record, written or not
+          (unlabeled ones without an unlabeled split are counted only).
+        """
+        output_names = options.output_split_names
+        label = branch.capitalize()
+        exploded = placed | f"Explode{label}" >> beam.FlatMap(_explode, output_names, options)
+        split_counts = (
+            exploded
+            | f"KeySplitStratum{label}"
+            >> beam.MapTuple(lambda _index, _record, split_and_stratum: split_and_stratum)
+            | f"CountSplitStrata{label}" >> beam.combiners.Count.PerElement()
+        )
+        parts = exploded | f"PartitionBySplit{label}" >> beam.Partition(
+            _partition_of, len(output_names) + 1
+        )
+        for name in targets:
+            records_out = parts[output_names.index(name)] | (
+                f"Take{name.capitalize()}{label}"
+                >> beam.MapTuple(lambda _index, record, _split_and_stratum: record)
+            )
+            examples_io.write_split(records_out, output, name, f"{branch}_tfrecord")
+        return split_counts
+
+    @staticmethod
     def _read(
         pipeline: beam.Pipeline,
         examples: artifact.Artifact,
@@ -237,15 +321,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         options: SplitOptions,
         label: str,
     ) -> beam.PCollection:
-        """Reads (and optionally tags with their split name) every input split."""
+        """Reads every input split as batches of records (optionally tagged with their split)."""
         reads = []
         for split in input_splits:
-            records = examples_io.read_split(pipeline, examples, split, label)
+            batches = examples_io.read_split_batches(pipeline, examples, split, label)
             if options.input_split_feature:
-                records = records | f"{label}Tag{split.capitalize()}Source" >> beam.Map(
-                    tag_source, options.input_split_feature, split
+                batches = batches | f"{label}Tag{split.capitalize()}Source" >> beam.Map(
+                    lambda batch, feature, name: [tag_source(r, feature, name) for r in batch],
+                    options.input_split_feature,
+                    split,
                 )
-            reads.append(records)
+            reads.append(batches)
         return reads | f"{label}FlattenInputSplits" >> beam.Flatten()
 
     @staticmethod
