@@ -15,7 +15,7 @@ import tensorflow as tf
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
-from components.stratified_split import allocation, units
+from components.stratified_split import allocation, beam_batches, units
 from components.stratified_split.beam_split import ToUnits, split_units
 from tests.example_bytes import reversed_feature_order
 
@@ -291,3 +291,66 @@ def test_example_position_depends_on_content_not_on_byte_order():
     second = units.example_unit(backward, "label", ["source"], seed=5)
     assert first[:3] == second[:3]  # same stratum and position; payload keeps its bytes
     assert second[3] == (backward,)
+
+
+# --- the batched split of single examples -----------------------------------------------------
+
+
+def run_batched_split(records, stratify_by, unlabeled_index, batch_size=37):
+    """split_batches on batches of `records` (read twice: in other batches, other order)
+    must give the in-memory reference's pairs and count them per (split, stratum)."""
+    names = ["train", "dev", "test"] + (["unlabeled"] if unlabeled_index is not None else [])
+    to_place = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
+    shuffled = list(records)
+    random.Random(3).shuffle(shuffled)
+    to_count = [shuffled[i : i + 50] for i in range(0, len(shuffled), 50)]
+    expected = expected_pairs(records, stratify_by, RATIOS, unlabeled_index)
+    strata = {r: units.example_unit(r, "label", stratify_by, SEED)[0] for r in records}
+    expected_counts = Counter(
+        (names[s] if s >= 0 else units.UNLABELED, strata[r]) for s, r in expected
+    )
+    with BeamTestPipeline() as pipeline:
+        placed, ranked, counted = beam_batches.split_batches(
+            pipeline | "CreateToCount" >> beam.Create(to_count),
+            pipeline | "CreateToPlace" >> beam.Create(to_place),
+            "label",
+            stratify_by,
+            SEED,
+            RATIOS,
+            names,
+            unlabeled_index,
+        )
+        pairs = (
+            placed | "PairsOfBatches" >> beam.FlatMap(lambda p: [(p[0], r) for r in p[1]]),
+            ranked | "PairsOfRanked" >> beam.MapTuple(lambda split, unit: (split, unit[3][0])),
+        ) | beam.Flatten()
+        assert_that(pairs, equal_to(expected), label="CheckPairs")
+        ranked_counts = ranked | beam.MapTuple(lambda split, unit: ((names[split], unit[0]), 1))
+        totals = (
+            (counted, ranked_counts) | "FlattenCounts" >> beam.Flatten() | (beam.CombinePerKey(sum))
+        )
+        assert_that(totals, equal_to(list(expected_counts.items())), label="CheckCounts")
+
+
+def test_split_batches_equals_in_memory_reference_with_unlabeled_marked():
+    run_batched_split(synthetic_records(), stratify_by=(), unlabeled_index=None)
+
+
+def test_split_batches_joint_strata_and_unlabeled_split():
+    run_batched_split(synthetic_records(seed=8), stratify_by=("source",), unlabeled_index=3)
+
+
+def test_split_batches_exact_counts_per_stratum():
+    records = [make_record(i, 1 if i < 30 else 0, "web") for i in range(100)]
+    pairs = expected_pairs(records, (), RATIOS, None)
+    per_label = Counter((units.example_unit(r, "label", (), SEED)[0], s) for s, r in pairs)
+    assert [per_label["label=1", i] for i in range(3)] == [18, 6, 6]
+    run_batched_split(records, stratify_by=(), unlabeled_index=None, batch_size=7)
+
+
+def test_split_batches_with_coarse_buckets_ranks_through_the_straddling_path(monkeypatch):
+    # Four buckets: nearly every example is in a straddling bucket and is ranked.
+    monkeypatch.setattr(allocation, "_BUCKET_SHIFT", 62)
+    run_batched_split(
+        synthetic_records(240, seed=11), stratify_by=("source",), unlabeled_index=None
+    )
