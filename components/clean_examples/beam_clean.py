@@ -18,7 +18,7 @@ one dict entry per alias and per removed row.
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping, Optional
+from typing import Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
 import tensorflow as tf
@@ -29,13 +29,16 @@ from components.clean_examples.options import (
     REJECT_REASON_FEATURE,
     CleanOptions,
 )
-from components.common import counts
+from components.common import columns, counts
 from components.common.example_features import (
+    canonical_bytes,
     constant_string_features,
     has_value,
-    numeric_value,
+    number_of,
+    numeric_in,
     single_value,
     string_features,
+    text_of,
     values_in,
 )
 from components.common.fingerprint import fingerprint64
@@ -60,30 +63,102 @@ def row_fingerprint(source: str, record: bytes) -> int:
     return fingerprint64(0, source.encode("utf-8") + b"\x00" + record)
 
 
-def inspect_row(
-    record: bytes, source: str, aliases: Mapping[str, str], options: CleanOptions
-) -> tuple[Optional[str], Optional[str], tf.train.Example]:
-    """Returns (quarantine reason, canonical id, parsed example) of one row.
+class RowView(NamedTuple):
+    """What the cleaning rules read of one row.
+
+    Attributes:
+      reserved: The first column CleanExamples adds that the row already has.
+      ids: The id column's values as text.
+      missing: Required columns without a value, in config order.
+      timestamp: The `keep_latest_by` column's first value as a number.
+      label: The label as text when the row has exactly one.
+    """
+
+    reserved: Optional[str]
+    ids: list[str]
+    missing: list[str]
+    timestamp: Optional[float]
+    label: Optional[str]
+
+
+def view_of_record(record: bytes, options: CleanOptions) -> RowView:
+    """The RowView of one serialized row, parsed on its own."""
+    features = tf.train.Example.FromString(record).features.feature
+    # The input check samples the first rows; a reserved column appearing
+    # later is caught here, so no value is silently overwritten.
+    reserved = next((c for c in options.added_features if c in features), None)
+    labels = values_in(features, options.label) if options.label else []
+    return RowView(
+        reserved,
+        values_in(features, options.id_key) if options.id_key else [],
+        [c for c in options.required_columns if not has_value(features, c)],
+        numeric_in(features, options.keep_latest_by) if options.keep_latest_by else None,
+        labels[0] if len(labels) == 1 else None,
+    )
+
+
+def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]:
+    """The RowViews of a batch of rows, decoded together (`columns.batch_values`).
+
+    Gives what `view_of_record` gives for each row. A batch the columnar
+    decoder rejects, and any row whose bytes contain the name of a reserved
+    column (whose mere presence matters, which columns cannot tell), are read
+    row by row.
+    """
+    wanted = [
+        name
+        for name in (
+            options.id_key,
+            *options.required_columns,
+            options.keep_latest_by,
+            options.label,
+        )
+        if name
+    ]
+    decoded = columns.batch_values(records, wanted)
+    if decoded is None:
+        return [view_of_record(record, options) for record in records]
+    reserved_names = [c.encode("utf-8") for c in options.added_features]
+    no_values: list = [None] * len(records)
+    ids = decoded[options.id_key] if options.id_key else no_values
+    required = [(c, decoded[c]) for c in options.required_columns]
+    timestamps = decoded[options.keep_latest_by] if options.keep_latest_by else no_values
+    labels = decoded[options.label] if options.label else no_values
+    views = []
+    for i, record in enumerate(records):
+        if any(name in record for name in reserved_names):
+            views.append(view_of_record(record, options))
+            continue
+        row_labels = labels[i]
+        views.append(
+            RowView(
+                None,
+                [text_of(v) for v in ids[i]] if ids[i] else [],
+                [c for c, values in required if not values[i]],
+                number_of(timestamps[i][0]) if timestamps[i] else None,
+                text_of(row_labels[0]) if row_labels and len(row_labels) == 1 else None,
+            )
+        )
+    return views
+
+
+def verdict(
+    view: RowView, aliases: Mapping[str, str], options: CleanOptions
+) -> tuple[Optional[str], Optional[str]]:
+    """Returns (quarantine reason, canonical id) of one row.
 
     The reason is None for a valid row; the canonical id is None without an
     id column. Both passes call this, so they agree on every row.
     """
-    example = tf.train.Example.FromString(record)
-    features = example.features.feature
-    ids = values_in(features, options.id_key) if options.id_key else []
-    raw_id = ids[0] if len(ids) == 1 else None
-    # The input check samples the first rows; a reserved column appearing
-    # later is caught here, so no value is silently overwritten.
-    for reserved in options.added_features:
-        if reserved in features:
-            return rules.RESERVED_COLUMN + reserved, None, example
-    if len(ids) > 1:
-        return rules.MULTIPLE_IDS, None, example
-    missing = [c for c in options.required_columns if not has_value(features, c)]
-    reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, missing)
+    if view.reserved is not None:
+        return rules.RESERVED_COLUMN + view.reserved, None
+    if len(view.ids) > 1:
+        return rules.MULTIPLE_IDS, None
+    raw_id = view.ids[0] if view.ids else None
+    reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, view.missing)
     if reason is not None or raw_id is None:
-        return reason, None, example
-    return None, canonical_id(raw_id, aliases), example
+        return reason, None
+    return None, canonical_id(raw_id, aliases)
 
 
 def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
@@ -110,23 +185,11 @@ class RowFacts(beam.DoFn):
         self, records: list[bytes], source: str, aliases: Mapping[str, str]
     ) -> Iterator[tuple[str, tuple]]:
         options = self._options
-        for record in records:
-            reason, canonical, example = inspect_row(record, source, aliases, options)
+        for record, view in zip(records, views_of_batch(records, options)):
+            reason, canonical = verdict(view, aliases, options)
             if reason is not None or canonical is None:
                 continue
-            timestamp = (
-                numeric_value(example, options.keep_latest_by) if options.keep_latest_by else None
-            )
-            labels = values_in(example.features.feature, options.label) if options.label else []
-            yield (
-                canonical,
-                (
-                    source,
-                    timestamp,
-                    labels[0] if len(labels) == 1 else None,
-                    row_fingerprint(source, record),
-                ),
-            )
+            yield canonical, (source, view.timestamp, view.label, row_fingerprint(source, record))
 
 
 def decide_person(
@@ -219,15 +282,16 @@ class RouteRows(beam.DoFn):
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
         counter.add((ROWS_IN, source), len(records))
-        for record in records:
-            reason, canonical, example = inspect_row(record, source, aliases, options)
+        for record, view in zip(records, views_of_batch(records, options)):
+            reason, canonical = verdict(view, aliases, options)
             if reason is None and canonical is not None and removals:
                 fp = row_fingerprint(source, record)
                 decision = removals.get(fp)
                 if decision is not None:
                     kept, _, reason = decision
                     if kept == TIED:
-                        content = fingerprint64(0, example.SerializeToString(deterministic=True))
+                        example = tf.train.Example.FromString(record)
+                        content = fingerprint64(0, canonical_bytes(example))
                         yield beam.pvalue.TaggedOutput(
                             TIES, (canonical, (content, fp, source, record, reason))
                         )

@@ -12,7 +12,8 @@ FeatureValue = Union[str, int, float]
 FeatureMap = Mapping[str, tf.train.Feature]
 
 
-def _text(value: object) -> str:
+def text_of(value: object) -> str:
+    """One feature value as text (see `feature_values`)."""
     if isinstance(value, bytes):
         return value.decode("utf-8", errors="backslashreplace")
     if isinstance(value, float) and value.is_integer():
@@ -37,7 +38,21 @@ def values_in(features: FeatureMap, name: str) -> list[str]:
     kind = feature.WhichOneof("kind")
     if kind is None:
         return []
-    return [_text(v) for v in getattr(feature, kind).value]
+    return [text_of(v) for v in getattr(feature, kind).value]
+
+
+def canonical_bytes(example: tf.train.Example) -> bytes:
+    """The example serialized with its features in name order, each feature once.
+
+    Protobuf writes map fields in an order that can differ between processes,
+    so the same example may come as other bytes; this form depends on the
+    content alone. A record can set one feature twice (messages appended to
+    each other, as CleanExamples' tags are): parsing keeps the last setting,
+    but the C++ protobuf behind Python only drops the others once the feature
+    map has been read from Python, so it is read here before serializing.
+    """
+    len(example.features.feature)
+    return example.SerializeToString(deterministic=True)
 
 
 def has_value(features: FeatureMap, name: str) -> bool:
@@ -62,19 +77,26 @@ def single_value(example: tf.train.Example, name: str) -> str | None:
 
 
 def numeric_value(example: tf.train.Example, name: str) -> float | None:
-    """Returns a feature's first int64/float value as a float, or None."""
-    feature = example.features.feature.get(name)
+    """Returns a feature's first value as a float (text parsed), or None."""
+    return numeric_in(example.features.feature, name)
+
+
+def numeric_in(features: FeatureMap, name: str) -> float | None:
+    """Like `numeric_value`, on an example's feature map."""
+    feature = features.get(name)
     if feature is None:
         return None
     kind = feature.WhichOneof("kind")
-    if kind in ("int64_list", "float_list") and getattr(feature, kind).value:
-        return float(getattr(feature, kind).value[0])
-    if kind == "bytes_list" and feature.bytes_list.value:
-        try:
-            return float(feature.bytes_list.value[0])
-        except ValueError:
-            return None
-    return None
+    values = getattr(feature, kind).value if kind is not None else ()
+    return number_of(values[0]) if values else None
+
+
+def number_of(value: object) -> float | None:
+    """One feature value (int, float or bytes) as a float; None for text that is no number."""
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except ValueError:
+        return None
 
 
 def string_features(values: Mapping[str, str]) -> bytes:

@@ -31,6 +31,8 @@ DEFAULT_FILE_NAME = "data_tfrecord"
 # Records per Beam element where steps read and write batches: large enough that
 # Beam's per-element cost vanishes, small enough (~1 MB) to stream.
 BATCH_RECORDS = 2000
+# gzip level of the record files written in batches (see _TFRecordBatchSink).
+WRITE_COMPRESSION_LEVEL = 1
 
 
 def split_names(examples: artifact.Artifact) -> list[str]:
@@ -185,7 +187,7 @@ def write_split_batches(
     """
     prefix = os.path.join(artifact_utils.get_split_uri([examples], split), file_name)
     label = "".join(part.capitalize() for part in file_name.split("_"))
-    return batches | f"Write{split.capitalize()}{label}Batches" >> beam.io.Write(
+    return batches | f"Write{split.capitalize()}{label}" >> beam.io.Write(
         _TFRecordBatchSink(prefix)
     )
 
@@ -194,7 +196,11 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
     """Beam's file sink (sharding, temp files, `gs://`) writing lists of records.
 
     The files are what `beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")`
-    writes: shards named `<prefix>-SSSSS-of-NNNNN.gz`, gzip-compressed.
+    writes, shards named `<prefix>-SSSSS-of-NNNNN.gz`, but compressed at gzip
+    level WRITE_COMPRESSION_LEVEL instead of Beam's fixed 6: these are
+    intermediate artifacts, read once or twice by the next steps, and level 6
+    spends about three times as long compressing them for files a quarter
+    smaller.
     """
 
     def __init__(self, file_path_prefix: str) -> None:
@@ -203,11 +209,35 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
             coder=coders.BytesCoder(),  # unused: write_record frames the records
             file_name_suffix=".gz",
             mime_type="application/octet-stream",
-            compression_type=CompressionTypes.AUTO,
+            # The sink's own gzip stream compresses (see `open`).
+            compression_type=CompressionTypes.UNCOMPRESSED,
         )
 
-    def write_record(self, file_handle: Any, value: list[bytes]) -> None:
+    def open(self, temp_path: str) -> "_GzipWriter":
+        return _GzipWriter(super().open(temp_path))
+
+    def write_record(self, file_handle: "_GzipWriter", value: list[bytes]) -> None:
         file_handle.write(tfrecord_format.frame(value))
+
+    def close(self, file_handle: "_GzipWriter") -> None:
+        file_handle.close()
+
+
+class _GzipWriter:
+    """A gzip stream onto a Beam file handle; closing it closes both."""
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self._gzip = gzip.GzipFile(
+            fileobj=raw, mode="wb", compresslevel=WRITE_COMPRESSION_LEVEL, mtime=0
+        )
+
+    def write(self, data: bytes) -> None:
+        self._gzip.write(data)
+
+    def close(self) -> None:
+        self._gzip.close()
+        self._raw.close()
 
 
 def set_output_splits(

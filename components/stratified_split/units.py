@@ -13,7 +13,7 @@ from typing import Iterable, Optional, Sequence
 
 import tensorflow as tf
 
-from components.common.example_features import feature_values
+from components.common.example_features import canonical_bytes, feature_values, values_in
 from components.common.fingerprint import fingerprint64
 
 # A unit: (stratum, position, group key, serialized examples). Units sort by
@@ -45,8 +45,9 @@ def stratum_of(example: tf.train.Example, label_key: str, stratify_by: Sequence[
       ValueError: The label or a stratification key holds several values.
     """
     parts = []
+    features = example.features.feature
     for key in (label_key, *stratify_by):
-        values = feature_values(example, key)
+        values = values_in(features, key)
         if len(values) > 1:
             raise ValueError(f"feature {key!r} has {len(values)} values; stratifying needs one")
         if not values and key == label_key:
@@ -72,8 +73,7 @@ def example_unit(record: bytes, label_key: str, stratify_by: Sequence[str], seed
     """
     example = tf.train.Example.FromString(record)
     stratum = stratum_of(example, label_key, stratify_by)
-    content = example.SerializeToString(deterministic=True)
-    return (stratum, fingerprint64(seed, content), b"", (record,))
+    return (stratum, fingerprint64(seed, canonical_bytes(example)), b"", (record,))
 
 
 def group_key_of(record: bytes, group_by: str) -> Optional[bytes]:

@@ -81,8 +81,9 @@ def test_stratified_split_translates_to_a_dataflow_job(tmp_path):
     SplitExecutor._split(pipeline, examples, ["train"], options, output, _split_files(output))
     steps = translate(pipeline)
     expected = {
-        "MakeUnits",
-        "MakeUnitsToCount",
+        "CountPerBucketInBatch",
+        "PlaceBatches",
+        "RankStraddlingBuckets",
         "WriteSplitCounts",
         "CountInput",
         "WriteTrainPlacedTfrecord",

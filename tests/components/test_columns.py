@@ -1,0 +1,123 @@
+"""Columnar reading of batches: the same answers as reading each record on its own.
+
+CleanExamples reads the few features their rules need from a
+whole batch at once (`columns.batch_values`), and fall back to parsing record by
+record where the columnar decoder cannot serve. These property tests generate
+batches with every shape a feature can take (absent, present without a kind,
+empty, one or several values of each type, text that is or is not a number or
+UTF-8, a record setting a feature twice, one feature of two types in a batch)
+and check the batched readers against the per-record ones.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from components.clean_examples import beam_clean
+from components.clean_examples.options import CleanOptions
+from components.common import columns
+from components.common.example_features import canonical_bytes
+
+NAMES = ["user_id", "employment_status", "signup_ts", "label", "source", "canonical_id", "other"]
+
+values = st.one_of(
+    st.just(("absent", None)),
+    st.just(("kindless", None)),
+    st.tuples(st.just("int64"), st.lists(st.integers(-(2**63), 2**63 - 1), max_size=2)),
+    st.tuples(
+        st.just("float"),
+        st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=2),
+    ),
+    st.tuples(
+        st.just("bytes"),
+        st.lists(
+            st.one_of(
+                st.sampled_from([b"u1", b"u2", b"12", b"1.5", b"web", b"", b"\xff\xfe", b"nan"]),
+                st.binary(max_size=6),
+            ),
+            max_size=2,
+        ),
+    ),
+)
+
+
+def _example(features: dict) -> bytes:
+    example = tf.train.Example()
+    for name, (kind, items) in features.items():
+        if kind == "absent":
+            continue
+        feature = example.features.feature[name]
+        if kind == "kindless":
+            feature.Clear()
+        elif kind == "int64":
+            feature.int64_list.value.extend(items)
+        elif kind == "float":
+            feature.float_list.value.extend(items)
+        else:
+            feature.bytes_list.value.extend(items)
+    return example.SerializeToString()
+
+
+one_record = st.dictionaries(st.sampled_from(NAMES), values, max_size=len(NAMES)).map(_example)
+# Appended messages: the later one's features win, as the tags CleanExamples appends do.
+records = st.one_of(
+    one_record, st.tuples(one_record, one_record).map(lambda pair: pair[0] + pair[1])
+)
+batches = st.lists(records, min_size=1, max_size=8)
+
+OPTIONS = [
+    CleanOptions(
+        id_key="user_id",
+        required_columns=("employment_status", "other"),
+        keep_latest_by="signup_ts",
+        label="label",
+    ),
+    CleanOptions(required_columns=("user_id",)),
+]
+
+
+def _comparable(views: list) -> list:
+    # NaN timestamps compare unequal to themselves; compare their text.
+    return [
+        view._replace(timestamp="nan")
+        if view.timestamp is not None and math.isnan(view.timestamp)
+        else view
+        for view in views
+    ]
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches, st.sampled_from(OPTIONS))
+def test_views_of_a_batch_equal_views_of_each_record(batch, options):
+    expected = [beam_clean.view_of_record(record, options) for record in batch]
+    assert _comparable(beam_clean.views_of_batch(batch, options)) == _comparable(expected)
+
+
+def test_canonical_bytes_keep_one_setting_of_a_feature_set_twice():
+    once = _example({"user_id": ("bytes", [b"u2"])})
+    twice = _example({"user_id": ("bytes", [b"u1"])}) + once
+    assert canonical_bytes(tf.train.Example.FromString(twice)) == once
+
+
+def test_batch_values_tells_absent_kindless_empty_and_values_apart():
+    batch = [
+        _example({"a": ("int64", [3, 4])}),
+        _example({"a": ("kindless", None)}),
+        _example({"a": ("int64", [])}),
+        _example({"b": ("bytes", [b"x"])}),
+    ]
+    assert columns.batch_values(batch, ["a", "b", "c"]) == {
+        "a": [[3, 4], None, [], None],
+        "b": [None, None, None, [b"x"]],
+        "c": [None, None, None, None],
+    }
+
+
+def test_batch_values_declines_a_batch_mixing_a_feature_s_types():
+    batch = [_example({"a": ("int64", [1])}), _example({"a": ("bytes", [b"1"])})]
+    assert columns.batch_values(batch, ["a"]) is None
+    assert columns.batch_values([b"not a tf.Example"], ["a"]) is None
