@@ -198,9 +198,8 @@ class _TFRecordBatchSink(filebasedsink.FileBasedSink):
     The files are what `beam.io.WriteToTFRecord(prefix, file_name_suffix=".gz")`
     writes, shards named `<prefix>-SSSSS-of-NNNNN.gz`, but compressed at gzip
     level WRITE_COMPRESSION_LEVEL instead of Beam's fixed 6: these are
-    intermediate artifacts, read once or twice by the next steps, and level 6
-    spends about three times as long compressing them for files a quarter
-    smaller.
+    intermediate artifacts, read once or twice by the next steps, and a lower
+    level spends less time compressing them for somewhat larger files.
     """
 
     def __init__(self, file_path_prefix: str) -> None:
