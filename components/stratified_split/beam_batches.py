@@ -31,8 +31,9 @@ def bucket_counts(
 ) -> Iterator[tuple[tuple[str, int], int]]:
     """((stratum, bucket), n) for one batch's labelled examples."""
     counted: Counter = Counter()
-    for record in records:
-        stratum, position, _, _ = units.example_unit(record, label_key, stratify_by, seed)
+    for stratum, position in units.batch_strata_and_positions(
+        records, label_key, stratify_by, seed
+    ):
         if stratum != units.UNLABELED:
             counted[stratum, allocation.bucket_of(position)] += 1
     yield from counted.items()
@@ -71,15 +72,17 @@ class PlaceBatch(beam.DoFn):
     ) -> Iterator[object]:
         per_split: dict[int, list[bytes]] = {}
         placed: Counter = Counter()
-        for record in records:
-            unit = units.example_unit(record, self._label_key, self._stratify_by, self._seed)
-            stratum, position, _, _ = unit
+        placements = units.batch_strata_and_positions(
+            records, self._label_key, self._stratify_by, self._seed
+        )
+        for record, (stratum, position) in zip(records, placements):
             if stratum == units.UNLABELED:
                 index = self._unlabeled_index
             else:
                 bucket = allocation.bucket_of(position)
                 index = plans[stratum].split_of_bucket(bucket)
                 if index is None:
+                    unit = (stratum, position, b"", (record,))
                     yield beam.pvalue.TaggedOutput(beam_split.STRADDLING, ((stratum, bucket), unit))
                     continue
             per_split.setdefault(index, []).append(record)

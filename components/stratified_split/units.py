@@ -9,11 +9,14 @@ on input order, sharding, the runner, or how protobuf ordered the bytes.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Optional, Sequence
+from typing import Iterable, Optional, Sequence, Union
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import tensorflow as tf
 
-from components.common.example_features import canonical_bytes, feature_values, values_in
+from components.common import content_hash
+from components.common.example_features import feature_values, text_of, values_in
 from components.common.fingerprint import fingerprint64
 
 # A unit: (stratum, position, group key, serialized examples). Units sort by
@@ -64,16 +67,80 @@ def record_stratum(record: bytes, label_key: str, stratify_by: Sequence[str]) ->
 
 
 def example_unit(record: bytes, label_key: str, stratify_by: Sequence[str], seed: int) -> Unit:
-    """Returns the unit of one example: its position is the fingerprint of its content.
+    """Returns the unit of one example: its position is the seeded hash of its content.
 
-    The content is the example re-serialized deterministically (features in
-    name order): protobuf writes map fields in an order that can differ from
-    process to process, so the same example read by another runner, or written
-    by an ExampleGen in another process, may come as other bytes.
+    The content is the example's features, not its bytes
+    (`content_hash.example_hash`): protobuf writes map fields in an order that
+    can differ from process to process, so the same example read by another
+    runner, or written by an ExampleGen in another process, may come as other
+    bytes. `batch_strata_and_positions` gives the same for a whole batch.
     """
     example = tf.train.Example.FromString(record)
     stratum = stratum_of(example, label_key, stratify_by)
-    return (stratum, fingerprint64(seed, canonical_bytes(example)), b"", (record,))
+    return (stratum, content_hash.example_hash(example, seed), b"", (record,))
+
+
+def batch_strata_and_positions(
+    records: Sequence[bytes], label_key: str, stratify_by: Sequence[str], seed: int
+) -> list[tuple[str, int]]:
+    """(stratum, position) of each record, as `example_unit` gives them, for a whole batch.
+
+    The batch is decoded into columns once (`content_hash.decode`); strata come
+    from the label and stratification columns and positions from
+    `content_hash.batch_hashes`. A batch the decoder rejects goes record by
+    record through `example_unit`.
+
+    Raises:
+      ValueError: The label or a stratification key holds several values in a record.
+    """
+    batch = content_hash.decode(records) if records else None
+    if batch is None:
+        return [example_unit(r, label_key, stratify_by, seed)[:2] for r in records]
+    keys = (label_key, *stratify_by)
+    columns = [_single_texts(batch, key) for key in keys]
+    names = ["label", *stratify_by]
+    strata = []
+    for row_values in zip(*columns):
+        # As stratum_of: a row without a label is unlabeled, whatever else it holds.
+        if row_values[0] is None:
+            strata.append(UNLABELED)
+            continue
+        for key, value in zip(keys, row_values):
+            if isinstance(value, int):
+                raise ValueError(f"feature {key!r} has {value} values; stratifying needs one")
+        strata.append(
+            "|".join(
+                f"{name}={MISSING_VALUE if value is None else value}"
+                for name, value in zip(names, row_values)
+            )
+        )
+    return list(zip(strata, content_hash.batch_hashes(batch, seed).tolist()))
+
+
+def _single_texts(batch: pa.RecordBatch, key: str) -> list[Union[str, int, None]]:
+    """Each row's value of `key` as text (`text_of`): None when it has none, and
+    the number of values (an int) when it has several."""
+    if key not in batch.schema.names:
+        return [None] * batch.num_rows
+    column = batch.column(batch.schema.get_field_index(key))
+    if pa.types.is_null(column.type):
+        return [None] * batch.num_rows
+    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    texts: dict[object, str] = {}
+    flat = column.flatten().to_pylist()
+    found: list[Union[str, int, None]] = []
+    start = 0
+    for length in lengths.tolist():
+        if length == 1:
+            value = flat[start]
+            text = texts.get(value)
+            if text is None:
+                text = texts[value] = text_of(value)
+            found.append(text)
+        else:
+            found.append(length or None)
+        start += length
+    return found
 
 
 def group_key_of(record: bytes, group_by: str) -> Optional[bytes]:

@@ -21,53 +21,7 @@ from components.clean_examples import beam_clean
 from components.clean_examples.options import CleanOptions
 from components.common import columns
 from components.common.example_features import canonical_bytes
-
-NAMES = ["user_id", "employment_status", "signup_ts", "label", "source", "canonical_id", "other"]
-
-values = st.one_of(
-    st.just(("absent", None)),
-    st.just(("kindless", None)),
-    st.tuples(st.just("int64"), st.lists(st.integers(-(2**63), 2**63 - 1), max_size=2)),
-    st.tuples(
-        st.just("float"),
-        st.lists(st.floats(width=32, allow_nan=True, allow_infinity=True), max_size=2),
-    ),
-    st.tuples(
-        st.just("bytes"),
-        st.lists(
-            st.one_of(
-                st.sampled_from([b"u1", b"u2", b"12", b"1.5", b"web", b"", b"\xff\xfe", b"nan"]),
-                st.binary(max_size=6),
-            ),
-            max_size=2,
-        ),
-    ),
-)
-
-
-def _example(features: dict) -> bytes:
-    example = tf.train.Example()
-    for name, (kind, items) in features.items():
-        if kind == "absent":
-            continue
-        feature = example.features.feature[name]
-        if kind == "kindless":
-            feature.Clear()
-        elif kind == "int64":
-            feature.int64_list.value.extend(items)
-        elif kind == "float":
-            feature.float_list.value.extend(items)
-        else:
-            feature.bytes_list.value.extend(items)
-    return example.SerializeToString()
-
-
-one_record = st.dictionaries(st.sampled_from(NAMES), values, max_size=len(NAMES)).map(_example)
-# Appended messages: the later one's features win, as the tags CleanExamples appends do.
-records = st.one_of(
-    one_record, st.tuples(one_record, one_record).map(lambda pair: pair[0] + pair[1])
-)
-batches = st.lists(records, min_size=1, max_size=8)
+from tests.example_strategies import batches, example_bytes
 
 OPTIONS = [
     CleanOptions(
@@ -98,17 +52,17 @@ def test_views_of_a_batch_equal_views_of_each_record(batch, options):
 
 
 def test_canonical_bytes_keep_one_setting_of_a_feature_set_twice():
-    once = _example({"user_id": ("bytes", [b"u2"])})
-    twice = _example({"user_id": ("bytes", [b"u1"])}) + once
+    once = example_bytes({"user_id": ("bytes", [b"u2"])})
+    twice = example_bytes({"user_id": ("bytes", [b"u1"])}) + once
     assert canonical_bytes(tf.train.Example.FromString(twice)) == once
 
 
 def test_batch_values_tells_absent_kindless_empty_and_values_apart():
     batch = [
-        _example({"a": ("int64", [3, 4])}),
-        _example({"a": ("kindless", None)}),
-        _example({"a": ("int64", [])}),
-        _example({"b": ("bytes", [b"x"])}),
+        example_bytes({"a": ("int64", [3, 4])}),
+        example_bytes({"a": ("kindless", None)}),
+        example_bytes({"a": ("int64", [])}),
+        example_bytes({"b": ("bytes", [b"x"])}),
     ]
     assert columns.batch_values(batch, ["a", "b", "c"]) == {
         "a": [[3, 4], None, [], None],
@@ -118,6 +72,6 @@ def test_batch_values_tells_absent_kindless_empty_and_values_apart():
 
 
 def test_batch_values_declines_a_batch_mixing_a_feature_s_types():
-    batch = [_example({"a": ("int64", [1])}), _example({"a": ("bytes", [b"1"])})]
+    batch = [example_bytes({"a": ("int64", [1])}), example_bytes({"a": ("bytes", [b"1"])})]
     assert columns.batch_values(batch, ["a"]) is None
     assert columns.batch_values([b"not a tf.Example"], ["a"]) is None
