@@ -98,45 +98,64 @@ def view_of_record(record: bytes, options: CleanOptions) -> RowView:
 
 
 def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]:
-    """The RowViews of a batch of rows, decoded together (`columns.batch_values`).
+    """The RowViews of a batch of rows, decoded together (`columns.decode`).
 
     Gives what `view_of_record` gives for each row. A batch the columnar
-    decoder rejects, and any row whose bytes contain the name of a reserved
-    column (whose mere presence matters, which columns cannot tell), are read
-    row by row.
+    decoder rejects is read row by row; so is each row of a batch holding a
+    column CleanExamples adds (its mere presence matters, and columns cannot
+    tell which row holds a feature without a kind), when its bytes name it.
     """
-    wanted = [
-        name
-        for name in (
-            options.id_key,
-            *options.required_columns,
-            options.keep_latest_by,
-            options.label,
-        )
-        if name
-    ]
-    decoded = columns.batch_values(records, wanted)
-    if decoded is None:
+    batch = columns.decode(records)
+    if batch is None:
         return [view_of_record(record, options) for record in records]
-    reserved_names = [c.encode("utf-8") for c in options.added_features]
-    no_values: list = [None] * len(records)
-    ids = decoded[options.id_key] if options.id_key else no_values
-    required = [(c, decoded[c]) for c in options.required_columns]
-    timestamps = decoded[options.keep_latest_by] if options.keep_latest_by else no_values
-    labels = decoded[options.label] if options.label else no_values
+    present = set(batch.schema.names)
+    reserved = [c.encode("utf-8") for c in options.added_features if c in present]
+    rows = len(records)
+    none: list = [None] * rows
+    ids, id_lengths = none, [0] * rows
+    if options.id_key:
+        id_column = columns.ListColumn(batch, options.id_key)
+        id_lengths = id_column.lengths.tolist()
+        ids = id_column.first_values()
+        if max(id_lengths, default=0) > 1:
+            ids = id_column.row_values()
+    missing_masks = [
+        (c, (columns.ListColumn(batch, c).lengths == 0).tolist()) for c in options.required_columns
+    ]
+    any_missing = [any(masks) for masks in zip(*(m for _, m in missing_masks))] or [False] * rows
+    timestamps = (
+        columns.ListColumn(batch, options.keep_latest_by).first_values()
+        if options.keep_latest_by
+        else none
+    )
+    labels, label_lengths = none, [0] * rows
+    if options.label:
+        label_column = columns.ListColumn(batch, options.label)
+        labels, label_lengths = label_column.first_values(), label_column.lengths.tolist()
+    label_texts: dict[object, str] = {}
     views = []
     for i, record in enumerate(records):
-        if any(name in record for name in reserved_names):
+        if reserved and any(name in record for name in reserved):
             views.append(view_of_record(record, options))
             continue
-        row_labels = labels[i]
+        id_count = id_lengths[i]
+        if id_count == 1:
+            row_ids = [text_of(ids[i])]
+        else:
+            row_ids = [text_of(v) for v in ids[i]] if id_count else []
+        label = None
+        if label_lengths[i] == 1:
+            label = label_texts.get(labels[i])
+            if label is None:
+                label = label_texts[labels[i]] = text_of(labels[i])
+        timestamp = timestamps[i]
         views.append(
             RowView(
                 None,
-                [text_of(v) for v in ids[i]] if ids[i] else [],
-                [c for c, values in required if not values[i]],
-                number_of(timestamps[i][0]) if timestamps[i] else None,
-                text_of(row_labels[0]) if row_labels and len(row_labels) == 1 else None,
+                row_ids,
+                [c for c, masks in missing_masks if masks[i]] if any_missing[i] else [],
+                number_of(timestamp) if timestamp is not None else None,
+                label,
             )
         )
     return views

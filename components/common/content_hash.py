@@ -10,7 +10,7 @@ and a feature set twice keeps its last setting, as protobuf parsing does.
 Two implementations compute the same number:
 
 - `record_hashes` decodes a batch of records into Arrow columns in C++
-  (tfx_bsl's decoder, about 5 µs a record) and hashes every column with a few
+  (`columns.decode`, about 5 µs a record) and hashes every column with a few
   NumPy operations: no per-record Python work.
 - `example_hash` walks one parsed `tf.train.Example` in Python. It is the
   definition the batched code is tested against, and serves the rare batch
@@ -36,12 +36,13 @@ and two rows that hash alike are still ordered by their bytes.
 from __future__ import annotations
 
 import struct
-from typing import Optional, Sequence
+from typing import Sequence
 
 import numpy as np
 import pyarrow as pa
 import tensorflow as tf
-from tfx_bsl.coders import example_coder
+
+from components.common import columns
 
 MASK = (1 << 64) - 1
 P = 0x100000001B3  # FNV's 64-bit prime: odd, so its powers never reach zero
@@ -146,19 +147,10 @@ def record_hashes(records: Sequence[bytes], seed: int) -> list[int]:
     """
     if not records:
         return []
-    batch = decode(records)
+    batch = columns.decode(records)
     if batch is None:
         return [example_hash(tf.train.Example.FromString(r), seed) for r in records]
     return batch_hashes(batch, seed).tolist()
-
-
-def decode(records: Sequence[bytes]) -> Optional[pa.RecordBatch]:
-    """Every feature of a batch of serialized examples as Arrow columns, or None
-    if the decoder rejects the batch (see `record_hashes`)."""
-    try:
-        return _decoder().DecodeBatch(list(records))
-    except RuntimeError:
-        return None
 
 
 def batch_hashes(batch: pa.RecordBatch, seed: int) -> np.ndarray:
@@ -245,13 +237,3 @@ def _powers(base: int, count: int) -> np.ndarray:
         np.cumprod(np.full(size - 1, base, dtype=_U64), out=table[1:])
         _POWERS[base] = cached = table
     return cached
-
-
-_DECODER: list = []
-
-
-def _decoder() -> example_coder.ExamplesToRecordBatchDecoder:
-    # One per process: it holds no state between batches.
-    if not _DECODER:
-        _DECODER.append(example_coder.ExamplesToRecordBatchDecoder())
-    return _DECODER[0]

@@ -12,10 +12,9 @@ from collections import Counter
 from typing import Iterable, Optional, Sequence, Union
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import tensorflow as tf
 
-from components.common import content_hash
+from components.common import columns, content_hash
 from components.common.example_features import feature_values, text_of, values_in
 from components.common.fingerprint import fingerprint64
 
@@ -85,7 +84,7 @@ def batch_strata_and_positions(
 ) -> list[tuple[str, int]]:
     """(stratum, position) of each record, as `example_unit` gives them, for a whole batch.
 
-    The batch is decoded into columns once (`content_hash.decode`); strata come
+    The batch is decoded into columns once (`columns.decode`); strata come
     from the label and stratification columns and positions from
     `content_hash.batch_hashes`. A batch the decoder rejects goes record by
     record through `example_unit`.
@@ -93,14 +92,14 @@ def batch_strata_and_positions(
     Raises:
       ValueError: The label or a stratification key holds several values in a record.
     """
-    batch = content_hash.decode(records) if records else None
+    batch = columns.decode(records) if records else None
     if batch is None:
         return [example_unit(r, label_key, stratify_by, seed)[:2] for r in records]
     keys = (label_key, *stratify_by)
-    columns = [_single_texts(batch, key) for key in keys]
+    values = [_single_texts(batch, key) for key in keys]
     names = ["label", *stratify_by]
     strata = []
-    for row_values in zip(*columns):
+    for row_values in zip(*values):
         # As stratum_of: a row without a label is unlabeled, whatever else it holds.
         if row_values[0] is None:
             strata.append(UNLABELED)
@@ -120,26 +119,17 @@ def batch_strata_and_positions(
 def _single_texts(batch: pa.RecordBatch, key: str) -> list[Union[str, int, None]]:
     """Each row's value of `key` as text (`text_of`): None when it has none, and
     the number of values (an int) when it has several."""
-    if key not in batch.schema.names:
-        return [None] * batch.num_rows
-    column = batch.column(batch.schema.get_field_index(key))
-    if pa.types.is_null(column.type):
-        return [None] * batch.num_rows
-    lengths = pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False)
+    column = columns.ListColumn(batch, key)
     texts: dict[object, str] = {}
-    flat = column.flatten().to_pylist()
     found: list[Union[str, int, None]] = []
-    start = 0
-    for length in lengths.tolist():
+    for length, value in zip(column.lengths.tolist(), column.first_values()):
         if length == 1:
-            value = flat[start]
             text = texts.get(value)
             if text is None:
                 text = texts[value] = text_of(value)
             found.append(text)
         else:
             found.append(length or None)
-        start += length
     return found
 
 

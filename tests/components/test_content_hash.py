@@ -16,7 +16,7 @@ import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components.common import content_hash
+from components.common import columns, content_hash
 from components.stratified_split import units
 from tests.example_bytes import reversed_feature_order
 from tests.example_strategies import batches, example_bytes
@@ -49,7 +49,7 @@ def test_long_values_and_lists_hash_alike_both_ways(rows, seed):
         example_bytes({"text": ("bytes", [text]), "tokens": ("bytes", tokens)})
         for text, tokens in rows
     ]
-    decoded = content_hash.decode(batch)
+    decoded = columns.decode(batch)
     assert decoded is not None
     assert content_hash.batch_hashes(decoded, seed).tolist() == _reference(batch, seed)
 
@@ -59,7 +59,7 @@ def test_a_sliced_batch_hashes_as_its_rows_do():
         example_bytes({"a": ("int64", [i, i + 1]), "b": ("bytes", [b"x" * i]), "c": ("float", [i])})
         for i in range(10)
     ]
-    decoded = content_hash.decode(batch)
+    decoded = columns.decode(batch)
     whole = content_hash.batch_hashes(decoded, 7).tolist()
     assert content_hash.batch_hashes(decoded.slice(3, 5), 7).tolist() == whole[3:8]
 
