@@ -77,8 +77,9 @@ def read_evaluation(evaluation_uri: str) -> dict[str, dict[str, float]]:
     for metrics in tfma.load_metrics(evaluation_uri):
         values = {}
         for item in metrics.metric_keys_and_values:
-            # The model's own compiled metrics share names with the configured
-            # ones; only TFMA's (configured) metrics carry `example_weighted`.
+            # Evaluations made with TFMA's default metrics also hold the model's
+            # compiled metrics under the same names; only the configured ones
+            # carry `example_weighted`.
             if item.key.name in METRICS and item.key.HasField("example_weighted"):
                 values[item.key.name] = item.value.double_value.value
         per_slice[slice_name(tfma.slicer.deserialize_slice_key(metrics.slice_key))] = values
