@@ -126,6 +126,21 @@ def constant_string_features(items: tuple[tuple[str, str], ...]) -> bytes:
     return string_features(dict(items))
 
 
+@functools.lru_cache(maxsize=64)
+def kindless_features(names: tuple[str, ...]) -> bytes:
+    """Bytes that, appended to a serialized tf.Example, add each name as a
+    feature without a kind (an empty `tf.train.Feature`), as CsvExampleGen
+    writes a column that has no value anywhere in its split."""
+    if not names:
+        return b""
+    return _field(
+        1,
+        b"".join(
+            _field(1, _field(1, name.encode("utf-8")) + _field(2, b"")) for name in sorted(names)
+        ),
+    )
+
+
 def _bytes_feature(value: str) -> bytes:
     # Feature.bytes_list (field 1) holding BytesList.value (field 1).
     return _field(1, _field(1, value.encode("utf-8")))

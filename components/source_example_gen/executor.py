@@ -1,10 +1,14 @@
-"""The CSV ExampleGen executor, plus measurements and the inventory on its output.
+"""The CSV ExampleGen executor: CsvExampleGen's examples, made a batch of rows at a time,
+plus measurements and the inventory on its output.
 
-Stock CsvExampleGen turns each source's CSV files into one split. This executor
-does exactly that (it subclasses the stock executor and leaves its output
-untouched) and, in the same Beam job, counts every source's rows per label
-value. After the job it records on the output Examples artifact, as MLMD
-custom properties:
+Stock CsvExampleGen turns each source's CSV files into one split, one Beam
+element and one Python-built tf.Example per row, and shuffles every example
+before writing. This executor writes the same examples (same features, types
+and values: `csv_batches`), per split, in two streaming passes over the files:
+the first infers each column's type over the split, the second encodes and
+writes the rows in batches. In the second pass it also counts every source's
+rows per label value. After the job it records on the output Examples
+artifact, as MLMD custom properties:
 
 - `source_facts`: per source, rows, labelled rows, label counts, positive rate
   and a content fingerprint of its files (see `facts`);
@@ -19,22 +23,24 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import apache_beam as beam
-import tensorflow as tf
 from google.protobuf import json_format, struct_pb2
 
-# The stock CSV executor, artifact_utils and the standard parameter names are
-# not exported by tfx.v1; subclassing the executor is how TFX documents custom
-# ExampleGens.
+# artifact_utils, examples_utils, the ExampleGen split-name helper and the
+# standard parameter names are not exported by tfx.v1; they are what the stock
+# ExampleGen executor uses to lay out and describe its output.
 from tfx import v1 as tfx
-from tfx.components.example_gen.csv_example_gen import executor as csv_executor
+from tfx.components.example_gen import utils as example_gen_utils
+from tfx.components.util import examples_utils
+from tfx.dsl.components.base import base_beam_executor
+from tfx.proto import example_gen_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.v1.dsl.io import fileio
 
-from components.common import counts
-from components.source_example_gen import facts
+from components.common import counts, examples_io
+from components.source_example_gen import csv_batches, facts
 from components.source_example_gen.properties import (
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
@@ -59,71 +65,138 @@ def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
     return json_format.MessageToDict(struct)
 
 
-class CountLabels(beam.DoFn):
-    """Counts one source's examples per label value; yields only the counts."""
+class MergeTypes(beam.CombineFn):
+    """Column types of batches -> the split's types (the highest seen per column)."""
 
-    def __init__(self, source: str, label_key: str) -> None:
+    def create_accumulator(self) -> dict[str, int]:
+        return {}
+
+    def add_input(self, accumulator: dict[str, int], types: Mapping[str, int]) -> dict[str, int]:
+        return csv_batches.merge_types([accumulator, types])
+
+    def merge_accumulators(self, accumulators: Sequence[Mapping[str, int]]) -> dict[str, int]:
+        return csv_batches.merge_types(list(accumulators))
+
+    def extract_output(self, accumulator: dict[str, int]) -> dict[str, int]:
+        return accumulator
+
+
+class EncodeBatch(beam.DoFn):
+    """A batch of one source's rows -> its serialized tf.Examples, as one list.
+
+    Rows are counted per (source, label value) and the counts leave on
+    `counts.COUNTS` at the end of each bundle.
+    """
+
+    def __init__(self, source: str, names: Sequence[str], label_key: Optional[str]) -> None:
         self._source = source
-        self._label_key = label_key
-
-    def start_bundle(self) -> None:
-        """Starts the bundle's counts from zero."""
+        self._names = tuple(names)
+        self._label_index = self._names.index(label_key) if label_key in self._names else None
         self._counter = counts.BundleCounter()
 
-    def process(self, example: tf.train.Example) -> Iterator[object]:
-        """Counts the example under (source, label value); yields nothing."""
-        self._counter.add((self._source, facts.label_value(example, self._label_key)))
-        return iter(())
+    def start_bundle(self) -> None:
+        self._counter = counts.BundleCounter()
+
+    def process(
+        self, batch: csv_batches.RowBatch, types: Mapping[str, int]
+    ) -> Iterator[list[bytes]]:
+        rows = batch.rows
+        label_type = (
+            types.get(self._names[self._label_index], csv_batches.ColumnType.UNKNOWN)
+            if self._label_index is not None
+            else csv_batches.ColumnType.UNKNOWN
+        )
+        for label in csv_batches.label_texts(rows, self._label_index, label_type):
+            self._counter.add((self._source, label))
+        yield csv_batches.encode(rows, self._names, types)
 
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
-        """Emits the bundle's counts on `counts.COUNTS`."""
         yield from self._counter.emit()
 
 
-class Executor(csv_executor.Executor):
-    """CsvExampleGen's executor, which also measures each source and records the inventory."""
+def ingest_source(
+    pipeline: beam.Pipeline,
+    source: str,
+    files: Sequence[str],
+    names: Sequence[str],
+    examples: Any,
+    label_key: Optional[str],
+) -> beam.PCollection:
+    """Reads one source's CSV files into its split of `examples`; returns its label counts.
 
-    def GenerateExamplesByBeam(  # noqa: N802 - the base class's name
-        self, pipeline: beam.Pipeline, exec_properties: dict[str, Any]
-    ) -> dict[str, beam.PCollection]:
-        """The stock splits, with a counting branch on each."""
-        splits = super().GenerateExamplesByBeam(pipeline, exec_properties)
-        label_key = read_custom_config(exec_properties).get("label")
-        if label_key:
-            label_counts = [
-                examples
-                | f"CountLabels[{name}]"
-                >> beam.ParDo(CountLabels(name, label_key)).with_outputs(counts.COUNTS)
-                for name, examples in splits.items()
-            ]
-            (
-                [counted[counts.COUNTS] for counted in label_counts]
-                | "FlattenLabelCounts" >> beam.Flatten()
-                | "WriteLabelCounts" >> counts.WriteCounted(exec_properties[_FACTS_PATH_KEY])
-            )
-        return splits
+    Each file is read twice, by one worker each time: once to type the
+    columns, once to encode and write, so no row waits in memory for the types.
+    """
+    step = f"[{source}]"
+    columns = len(names)
 
-    def Do(  # noqa: N802 - the base class's name
+    def row_batches(label: str) -> beam.PCollection:
+        return (
+            pipeline
+            | f"{label}Files{step}" >> beam.Create(list(files))
+            | f"{label}Spread{step}" >> beam.Reshuffle()
+            | f"{label}Rows{step}" >> beam.FlatMap(csv_batches.read_row_batches, columns)
+        )
+
+    types = (
+        row_batches("Type")
+        | f"TypeBatches{step}" >> beam.Map(lambda batch: csv_batches.infer_types(batch.rows, names))
+        | f"MergeTypes{step}" >> beam.CombineGlobally(MergeTypes())
+    )
+    encoded = row_batches("Encode") | f"EncodeBatches{step}" >> beam.ParDo(
+        EncodeBatch(source, names, label_key), beam.pvalue.AsSingleton(types)
+    ).with_outputs(counts.COUNTS, main="records")
+    examples_io.write_split_batches(encoded.records, examples, source)
+    return encoded[counts.COUNTS]
+
+
+class Executor(base_beam_executor.BaseBeamExecutor):
+    """CsvExampleGen's output, made in batches, with each source measured and the inventory recorded."""
+
+    def Do(  # noqa: N802 - TFX's executor interface
         self,
         input_dict: dict[str, list],
         output_dict: dict[str, list],
         exec_properties: dict[str, Any],
     ) -> None:
-        """Runs the stock ExampleGen, then records facts and inventory on the output."""
+        """Writes one split per source, then records facts and inventory on the output.
+
+        Raises:
+          csv_batches.CsvFormatError: A source matches no file, its files'
+            headers differ, or a row cannot be read (names the file and line).
+          ValueError: The output format asked for is not gzipped TFRecords of tf.Examples.
+        """
+        _check_formats(exec_properties)
         examples = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.EXAMPLES_KEY]
         )
-        facts_path = counts.counts_path(examples.uri, FACTS_FILE)
-        super().Do(input_dict, output_dict, {**exec_properties, _FACTS_PATH_KEY: facts_path})
-
-        settings = read_custom_config(exec_properties)
-        if not settings.get("label"):
-            return
         source_files = _source_files(exec_properties)
-        label_counts = counts.nest(counts.read_counts(facts_path))
+        _check_output_splits(exec_properties, list(source_files))
+        examples.split_names = artifact_utils.encode_split_names(list(source_files))
+        settings = read_custom_config(exec_properties)
+        label_key = settings.get("label")
+        facts_path = counts.counts_path(examples.uri, FACTS_FILE)
+
+        with self._make_beam_pipeline() as pipeline:
+            label_counts = [
+                ingest_source(pipeline, source, files, _header(source, files), examples, label_key)
+                for source, files in source_files.items()
+            ]
+            (
+                label_counts
+                | "FlattenLabelCounts" >> beam.Flatten()
+                | "WriteLabelCounts" >> counts.WriteCounted(facts_path)
+            )
+        examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
+        if exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY):
+            examples_utils.set_file_format(examples, "tfrecords_gzip")
+
+        if not label_key:
+            return
+        label_counts_read = counts.nest(counts.read_counts(facts_path))
         measured = {
             source: {
-                **facts.summarize_labels(label_counts.get(source, {})),
+                **facts.summarize_labels(label_counts_read.get(source, {})),
                 **facts.content_fingerprint(paths),
             }
             for source, paths in source_files.items()
@@ -135,11 +208,55 @@ class Executor(csv_executor.Executor):
             )
 
 
+def _header(source: str, files: Sequence[str]) -> list[str]:
+    """The column names every file of a source shares.
+
+    Raises:
+      csv_batches.CsvFormatError: The source matches no file, or two files' headers differ.
+    """
+    if not files:
+        raise csv_batches.CsvFormatError(f"source {source!r}: its pattern matches no CSV file")
+    names = csv_batches.read_header(files[0])
+    for path in files[1:]:
+        other = csv_batches.read_header(path)
+        if other != names:
+            raise csv_batches.CsvFormatError(
+                f"source {source!r}: {path} has the header {other}, but {files[0]} has {names}"
+            )
+    return names
+
+
+def _check_formats(exec_properties: dict[str, Any]) -> None:
+    payload = exec_properties.get(standard_component_specs.OUTPUT_DATA_FORMAT_KEY)
+    file_format = exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY)
+    if payload not in (None, example_gen_pb2.FORMAT_TF_EXAMPLE) or file_format not in (
+        None,
+        example_gen_pb2.FILE_FORMAT_UNSPECIFIED,
+        example_gen_pb2.FORMAT_TFRECORDS_GZIP,
+    ):
+        raise ValueError("CsvSourceExampleGen writes gzipped TFRecords of tf.Examples only")
+
+
+def _check_output_splits(exec_properties: dict[str, Any], sources: list[str]) -> None:
+    """The output splits must be the sources (one each), as the component configures them."""
+    input_config, output_config = tfx.proto.Input(), tfx.proto.Output()
+    json_format.Parse(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
+    json_format.Parse(
+        exec_properties.get(standard_component_specs.OUTPUT_CONFIG_KEY) or "{}", output_config
+    )
+    outputs = example_gen_utils.generate_output_split_names(input_config, output_config)
+    if outputs != sources:
+        raise ValueError(
+            f"CsvSourceExampleGen writes one split per source ({sources}), not {outputs}"
+        )
+
+
 def _source_files(exec_properties: dict[str, Any]) -> dict[str, list[str]]:
     """Source (input split) name -> the files its pattern matches."""
     input_config = tfx.proto.Input()
     json_format.Parse(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
     base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
     return {
-        split.name: fileio.glob(os.path.join(base, split.pattern)) for split in input_config.splits
+        split.name: sorted(fileio.glob(os.path.join(base, split.pattern)))
+        for split in input_config.splits
     }
