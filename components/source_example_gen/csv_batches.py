@@ -209,8 +209,12 @@ def _list_column(cells: Sequence[bytes], column_type: int) -> pa.Array:
     if column_type == ColumnType.INT:
         flat = pa.array([int(v) for v in values], type=pa.int64())
     elif column_type == ColumnType.FLOAT:
-        # float() then float32, as a tf.train.FloatList stores what float() gives.
-        flat = pa.array(np.array([float(v) for v in values], dtype=np.float64).astype(np.float32))
+        # float() then float32, as a tf.train.FloatList stores what float() gives
+        # (beyond float32's range: infinity).
+        with np.errstate(over="ignore"):
+            flat = pa.array(
+                np.array([float(v) for v in values], dtype=np.float64).astype(np.float32)
+            )
     else:
         flat = pa.array(values, type=pa.large_binary())
     return pa.LargeListArray.from_arrays(pa.array(offsets), flat)

@@ -50,8 +50,18 @@ def _examples(split_dir: str) -> list[bytes]:
 def ingested(tmp_path_factory):
     """Runs both ExampleGens; returns (store, {component id: Examples artifact}, data root)."""
     root = tmp_path_factory.mktemp("source_example_gen")
-    _write(root / "data/web/a.csv", "user_id,label\nw1,1\nw2,0\nw3,1\nw4,\n")
-    _write(root / "data/web/b.csv", "user_id,label\nw5,0\n")
+    # Types settle over a whole split (score: INT in a.csv, FLOAT with b.csv;
+    # big: past int64, so STRING); a column empty everywhere has no kind; quoted
+    # cells may hold commas, quotes and line breaks; blank lines are skipped.
+    _write(
+        root / "data/web/a.csv",
+        "user_id,label,score,empty,big,note\n"
+        'w1,1,3,,1,"a, ""quoted""\nnote"\n'
+        "w2,0,,,2,plain\n\n"
+        "w3,1,-7,,99999999999999999999,\n"
+        "w4,,0,,4, spaced \n",
+    )
+    _write(root / "data/web/b.csv", "user_id,label,score,empty,big,note\nw5,0,2.5,,5,x\n")
     _write(root / "data/crowd/users.csv", "user_id,label\nc1,0\nc2,0\nc3,1\n")
     sources = [
         SourceConfig("web", str(root / "data/web")),
