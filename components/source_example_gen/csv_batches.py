@@ -22,6 +22,7 @@ order the features differently, which protobuf allows and no reader sees.
 
 from __future__ import annotations
 
+import csv
 import re
 from typing import BinaryIO, Iterator, Mapping, NamedTuple, Optional, Sequence
 
@@ -84,14 +85,18 @@ def read_row_batches(
 
     Raises:
       CsvFormatError: A record has another number of cells than the header,
-        its quotes never balance, or it is not UTF-8 (names the line).
+        its quotes never balance, it is not UTF-8, or the CSV parser refuses
+        it (a cell over 131,072 characters): names the file and line.
     """
     parser = _parser()
     rows: list[list[bytes]] = []
     first_line = 0
     with FileSystems.open(path) as f:
         for line_number, record in _records(f, path):
-            cells = parser.cells(record)
+            try:
+                cells = parser.cells(record)
+            except csv.Error as e:  # e.g. a cell over the csv module's size limit
+                raise CsvFormatError(f"{path}, line {line_number}: {e}") from e
             if not cells:  # blank lines are skipped, as CsvExampleGen does
                 continue
             if len(cells) != columns:

@@ -99,6 +99,7 @@ def test_batches_give_the_stock_types_and_examples(tmp_path_factory, rows, per_b
         ("a,b,c\n1,2,3\n4,5\n", "line 3: 2 cells where the header has 3 columns"),
         ('a,b,c\n1,2,3\n4,"5,6\n', "line 3: a quoted cell is never closed"),
         ("a,b,c\n1,2,3\n4,\xff,6\n", "line 3: not UTF-8"),
+        ("a,b,c\n1,2,3\n" + "x" * 131_073 + ",5,6\n", "line 3: field larger than field limit"),
     ],
 )
 def test_a_bad_row_is_named_by_file_and_line(tmp_path, text, message):

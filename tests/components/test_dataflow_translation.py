@@ -1,4 +1,4 @@
-"""CleanExamples and StratifiedSplit translate to Dataflow jobs, offline.
+"""CsvSourceExampleGen, CleanExamples and StratifiedSplit translate to Dataflow jobs, offline.
 
 Each component's Beam graph is built on a DataflowRunner pipeline in dry-run
 mode (a fake project, a `gs://` bucket for the outputs; nothing is submitted)
@@ -7,10 +7,11 @@ and must translate; the job must hold the steps that do the work.
 
 from __future__ import annotations
 
-from tfx.types import standard_artifacts
+from tfx.types import artifact_utils, standard_artifacts
 
 from components.clean_examples.executor import Executor as CleanExecutor
 from components.common import counts, examples_io
+from components.source_example_gen import executor as source_executor
 from components.stratified_split.executor import Executor as SplitExecutor
 from components.stratified_split.options import SplitOptions
 from tests.components import test_clean_examples_executor as clean_fixtures
@@ -23,6 +24,28 @@ def _gcs_examples(name: str, splits: list[str], like) -> standard_artifacts.Exam
     output.uri = f"{BUCKET}/cascade/dry-run/{name}/1"
     examples_io.set_output_splits(output, splits, like)
     return output
+
+
+def test_csv_source_example_gen_translates_to_a_dataflow_job(tmp_path):
+    csv_file = tmp_path / "users.csv"
+    csv_file.write_text("user_id,label\nu1,1\nu2,0\n")
+    output = standard_artifacts.Examples()
+    output.uri = f"{BUCKET}/cascade/dry-run/examples/1"
+    output.split_names = artifact_utils.encode_split_names(["web"])
+    pipeline = dataflow_pipeline()
+    counted = source_executor.ingest_source(
+        pipeline, "web", [str(csv_file)], ["user_id", "label"], output, "label"
+    )
+    counted | counts.WriteCounted(counts.counts_path(output.uri, "label_counts"))
+    steps = translate(pipeline)
+    expected = {
+        "TypeRows[web]",
+        "MergeTypes[web]",
+        "EncodeRows[web]",
+        "EncodeBatches[web]",
+        "WriteWebDataTfrecord",
+    }
+    assert expected <= steps, sorted(expected - steps)
 
 
 def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
