@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import csv
 import re
-from typing import BinaryIO, Iterator, Mapping, NamedTuple, Optional, Sequence
+from typing import BinaryIO, Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -48,20 +48,6 @@ _NUMBER = rb"-?(?:[0-9]{1,18}|[0-9]*\.[0-9]+|[0-9]+\.)(?:[eE][-+]?[0-9]{1,3})?"
 _FLOAT_COLUMN = re.compile(rb"(?:%s)?(?:\n(?:%s)?)*" % (_NUMBER, _NUMBER))
 
 
-class RowBatch(NamedTuple):
-    """Parsed CSV rows of one file.
-
-    Attributes:
-      path: The file.
-      first_line: The 1-based line number of the first row's record.
-      rows: Each record's cells (bytes), blank records left out.
-    """
-
-    path: str
-    first_line: int
-    rows: list[list[bytes]]
-
-
 class CsvFormatError(ValueError):
     """A CSV file cannot be read as CsvExampleGen reads it (names the file and line)."""
 
@@ -75,8 +61,9 @@ def read_header(path: str) -> list[str]:
 
 def read_row_batches(
     path: str, columns: int, rows_per_batch: int = ROWS_PER_BATCH
-) -> Iterator[RowBatch]:
-    """Yields one file's rows as CsvExampleGen reads them, `rows_per_batch` at a time.
+) -> Iterator[list[list[bytes]]]:
+    """Yields one file's rows (each a list of cells) as CsvExampleGen reads them,
+    `rows_per_batch` at a time; blank records are left out, as CsvExampleGen does.
 
     Args:
       path: The CSV file (any Beam filesystem path); its first line is the header.
@@ -90,7 +77,6 @@ def read_row_batches(
     """
     parser = _parser()
     rows: list[list[bytes]] = []
-    first_line = 0
     with FileSystems.open(path) as f:
         for line_number, record in _records(f, path):
             try:
@@ -104,14 +90,12 @@ def read_row_batches(
                     f"{path}, line {line_number}: {len(cells)} cells where the header "
                     f"has {columns} columns"
                 )
-            if not rows:
-                first_line = line_number
             rows.append(cells)
             if len(rows) >= rows_per_batch:
-                yield RowBatch(path, first_line, rows)
+                yield rows
                 rows = []
     if rows:
-        yield RowBatch(path, first_line, rows)
+        yield rows
 
 
 def _records(f: BinaryIO, path: str) -> Iterator[tuple[int, str]]:

@@ -97,10 +97,7 @@ class EncodeBatch(beam.DoFn):
     def start_bundle(self) -> None:
         self._counter = counts.BundleCounter()
 
-    def process(
-        self, batch: csv_batches.RowBatch, types: Mapping[str, int]
-    ) -> Iterator[list[bytes]]:
-        rows = batch.rows
+    def process(self, rows: list[list[bytes]], types: Mapping[str, int]) -> Iterator[list[bytes]]:
         label_type = (
             types.get(self._names[self._label_index], csv_batches.ColumnType.UNKNOWN)
             if self._label_index is not None
@@ -140,7 +137,7 @@ def ingest_source(
 
     types = (
         row_batches("Type")
-        | f"TypeBatches{step}" >> beam.Map(lambda batch: csv_batches.infer_types(batch.rows, names))
+        | f"TypeBatches{step}" >> beam.Map(csv_batches.infer_types, names)
         | f"MergeTypes{step}" >> beam.CombineGlobally(MergeTypes())
     )
     encoded = row_batches("Encode") | f"EncodeBatches{step}" >> beam.ParDo(

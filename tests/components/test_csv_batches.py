@@ -81,13 +81,13 @@ def test_batches_give_the_stock_types_and_examples(tmp_path_factory, rows, per_b
     stock_types, stock_examples = _stock(path)
     assert csv_batches.read_header(path) == NAMES
     batches = list(csv_batches.read_row_batches(path, len(NAMES), per_batch))
-    types = csv_batches.merge_types([csv_batches.infer_types(b.rows, NAMES) for b in batches])
+    types = csv_batches.merge_types([csv_batches.infer_types(rows, NAMES) for rows in batches])
     unknown = int(csv_batches.ColumnType.UNKNOWN)
     assert {name: types.get(name, unknown) for name in NAMES} == stock_types
     ours = [
         canonical_bytes(tf.train.Example.FromString(record))
         for batch in batches
-        for record in csv_batches.encode(batch.rows, NAMES, types)
+        for record in csv_batches.encode(batch, NAMES, types)
     ]
     # Bytes, not messages: NaN values compare unequal to themselves.
     assert ours == [canonical_bytes(example) for example in stock_examples]
