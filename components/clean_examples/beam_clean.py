@@ -112,13 +112,13 @@ def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]
     reserved = [c.encode("utf-8") for c in options.added_features if c in present]
     rows = len(records)
     none: list = [None] * rows
-    ids, id_lengths = none, [0] * rows
+    id_texts, id_lengths, all_ids = none, [0] * rows, none
     if options.id_key:
         id_column = columns.ListColumn(batch, options.id_key)
         id_lengths = id_column.lengths.tolist()
-        ids = id_column.first_values()
+        id_texts = id_column.first_texts()
         if max(id_lengths, default=0) > 1:
-            ids = id_column.row_values()
+            all_ids = id_column.row_values()
     missing_masks = [
         (c, (columns.ListColumn(batch, c).lengths == 0).tolist()) for c in options.required_columns
     ]
@@ -131,8 +131,7 @@ def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]
     labels, label_lengths = none, [0] * rows
     if options.label:
         label_column = columns.ListColumn(batch, options.label)
-        labels, label_lengths = label_column.first_values(), label_column.lengths.tolist()
-    label_texts: dict[object, str] = {}
+        labels, label_lengths = label_column.first_texts(), label_column.lengths.tolist()
     views = []
     for i, record in enumerate(records):
         if reserved and any(name in record for name in reserved):
@@ -140,14 +139,10 @@ def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]
             continue
         id_count = id_lengths[i]
         if id_count == 1:
-            row_ids = [text_of(ids[i])]
+            row_ids = [id_texts[i]]
         else:
-            row_ids = [text_of(v) for v in ids[i]] if id_count else []
-        label = None
-        if label_lengths[i] == 1:
-            label = label_texts.get(labels[i])
-            if label is None:
-                label = label_texts[labels[i]] = text_of(labels[i])
+            row_ids = [text_of(v) for v in all_ids[i]] if id_count else []
+        label = labels[i] if label_lengths[i] == 1 else None
         timestamp = timestamps[i]
         views.append(
             RowView(

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tfx_bsl.coders import example_coder
 
+from components.common.example_features import text_of
+
 
 def decode(records: Sequence[bytes]) -> Optional[pa.RecordBatch]:
     """Every feature of a batch of serialized examples as one Arrow list column.
@@ -59,20 +61,56 @@ class ListColumn:
         if column is None or pa.types.is_null(column.type):
             self.lengths = np.zeros(rows, dtype=np.int64)
             self.present = np.zeros(rows, dtype=bool)
-            self._flat: list = []
-            return
-        self.lengths = np.asarray(
-            pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False),
-            dtype=np.int64,
-        )
-        self.present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        self._flat = column.flatten().to_pylist()
+            self._values = pa.array([], type=pa.null())
+        else:
+            self.lengths = np.asarray(
+                pc.list_value_length(column).fill_null(0).to_numpy(zero_copy_only=False),
+                dtype=np.int64,
+            )
+            self.present = ~np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+            self._values = column.flatten()
+        self._flat_list: Optional[list] = None
+
+    @property
+    def _flat(self) -> list:
+        """Every value of the column, row after row, as Python objects."""
+        if self._flat_list is None:
+            self._flat_list = self._values.to_pylist()
+        return self._flat_list
 
     def first_values(self) -> list:
         """Each row's first value (int, float or bytes), None when it has none."""
         starts = np.cumsum(self.lengths) - self.lengths
         flat = self._flat
         return [flat[s] if n else None for s, n in zip(starts.tolist(), self.lengths.tolist())]
+
+    def first_texts(self) -> list[Optional[str]]:
+        """Each row's first value as `example_features.text_of` writes it, None when it has none.
+
+        Integers and UTF-8 bytes are converted by Arrow in one call; floats, and
+        bytes that are not UTF-8, value by value.
+        """
+        with_values = self.lengths > 0
+        starts = (np.cumsum(self.lengths) - self.lengths)[with_values]
+        firsts = self._values.take(pa.array(starts, type=pa.int64()))
+        texts: Optional[list] = None
+        if (
+            pa.types.is_integer(firsts.type)
+            or pa.types.is_binary(firsts.type)
+            or (pa.types.is_large_binary(firsts.type))
+        ):
+            try:
+                texts = pc.cast(firsts, pa.large_string()).to_pylist()
+            except pa.ArrowInvalid:  # bytes that are not UTF-8
+                texts = None
+        if texts is None:
+            texts = [text_of(value) for value in firsts.to_pylist()]
+        if len(texts) == len(self.lengths):
+            return texts
+        found: list[Optional[str]] = [None] * len(self.lengths)
+        for row, text in zip(np.flatnonzero(with_values).tolist(), texts):
+            found[row] = text
+        return found
 
     def row_values(self) -> list[Optional[list]]:
         """Each row's values as a list; None when the feature is absent or kindless."""

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from components.clean_examples import beam_clean
 from components.clean_examples.options import CleanOptions
 from components.common import columns
-from components.common.example_features import canonical_bytes
-from tests.example_strategies import batches, example_bytes
+from components.common.example_features import canonical_bytes, text_of
+from tests.example_strategies import NAMES, batches, example_bytes
 
 OPTIONS = [
     CleanOptions(
@@ -75,3 +75,15 @@ def test_batch_values_declines_a_batch_mixing_a_feature_s_types():
     batch = [example_bytes({"a": ("int64", [1])}), example_bytes({"a": ("bytes", [b"1"])})]
     assert columns.batch_values(batch, ["a"]) is None
     assert columns.batch_values([b"not a tf.Example"], ["a"]) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches)
+def test_first_texts_are_text_of_each_row_s_first_value(batch):
+    decoded = columns.decode(batch)
+    if decoded is None:  # a feature of two types: the callers read record by record
+        return
+    for name in NAMES:
+        column = columns.ListColumn(decoded, name)
+        expected = [text_of(values[0]) if values else None for values in column.row_values()]
+        assert column.first_texts() == expected, name
