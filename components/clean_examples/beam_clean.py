@@ -5,8 +5,10 @@ Both passes read the rows in batches (lists of serialized records, see
 batch, and the kept and rejected rows leave as batches too.
 
 Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
-label, a fingerprint of the row) and groups them with the spam list per person
-in one GroupByKey, deciding which rows are removed. Pass 2 re-reads the rows
+label, a fingerprint of the row) and groups them with the spam list per person,
+deciding which rows are removed. The facts travel in packets, one per batch and
+shard of people (`shard_of`), so the shuffle moves a few large elements rather
+than one per row; each shard then groups its people in memory. Pass 2 re-reads the rows
 and streams each, tagged, to the cleaned or rejected output by that decision,
 so full rows never wait in a shuffle. Pass 2 also counts every row in and
 every outcome per bundle, for the accounting.
@@ -184,26 +186,55 @@ def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
         return identifier
 
 
-class RowFacts(beam.DoFn):
-    """Pass 1: (canonical id, (source, timestamp, label, row fingerprint)) per valid row.
+def shard_of(canonical: str, shards: int) -> int:
+    """The shard of people a canonical id belongs to (the same in every process)."""
+    return fingerprint64(0, canonical.encode("utf-8")) % shards
 
-    Takes a batch of one source's rows. Only these small facts meet in the
-    shuffle; the rows themselves stream through pass 2, which finds each row's
-    decision by its fingerprint.
+
+class RowFacts(beam.DoFn):
+    """Pass 1: each valid row's facts, (canonical id, (source, timestamp, label,
+    row fingerprint)), packed per shard of people.
+
+    Takes a batch of one source's rows and yields (shard, [(canonical id,
+    facts), ...]) once per shard the batch reaches. Only these small facts meet
+    in the shuffle; the rows themselves stream through pass 2, which finds each
+    row's decision by its fingerprint.
     """
 
-    def __init__(self, options: CleanOptions) -> None:
+    def __init__(self, options: CleanOptions, shards: int) -> None:
         self._options = options
+        self._shards = shards
 
     def process(
         self, records: list[bytes], source: str, aliases: Mapping[str, str]
-    ) -> Iterator[tuple[str, tuple]]:
+    ) -> Iterator[tuple[int, list[tuple[str, tuple]]]]:
         options = self._options
+        packets: dict[int, list[tuple[str, tuple]]] = {}
         for record, view in zip(records, views_of_batch(records, options)):
             reason, canonical = verdict(view, aliases, options)
             if reason is not None or canonical is None:
                 continue
-            yield canonical, (source, view.timestamp, view.label, row_fingerprint(source, record))
+            facts = (source, view.timestamp, view.label, row_fingerprint(source, record))
+            packets.setdefault(shard_of(canonical, self._shards), []).append((canonical, facts))
+        yield from packets.items()
+
+
+def decide_shard(
+    shard_and_packets: tuple[int, Iterable[list[tuple[str, Optional[tuple]]]]],
+    source_priority: tuple[str, ...],
+) -> Iterator[object]:
+    """Groups one shard's packets per person and decides each (`decide_person`).
+
+    A shard holds the facts of a bounded share of the people (see
+    `executor.people_shards`), so grouping them in memory is safe at any input size.
+    """
+    _, packets = shard_and_packets
+    people: dict[str, list[Optional[tuple]]] = {}
+    for packet in packets:
+        for canonical, value in packet:
+            people.setdefault(canonical, []).append(value)
+    for canonical, values in people.items():
+        yield from decide_person((canonical, values), source_priority)
 
 
 def decide_person(

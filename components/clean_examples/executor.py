@@ -21,6 +21,8 @@ CLEANED_SPLIT = "cleaned"
 REJECTED_SPLIT = "rejected"
 PEEK_RECORDS = 100
 MAX_PROBLEMS_SHOWN = 5
+# Compressed input bytes per shard of people in pass 1 (about 25,000 demo rows).
+SHARD_BYTES = 2 << 20
 
 
 class CleaningInputError(ValueError):
@@ -128,6 +130,16 @@ def _raise_id_map_problems(problems_file: str) -> None:
         raise CleaningInputError(f"CleanExamples: {shown}{more}")
 
 
+def people_shards(input_bytes: int) -> int:
+    """How many shards pass 1 groups people into, for an input of `input_bytes`.
+
+    One shard per SHARD_BYTES of (compressed) input: each holds the facts of
+    some tens of thousands of rows, whatever the input's size, and the shuffle
+    carries about one packet per batch and shard instead of one element per row.
+    """
+    return max(1, -(-input_bytes // SHARD_BYTES))
+
+
 class Executor(base_beam_executor.BaseBeamExecutor):
     """Runs CleanExamples: one Beam job that checks the id map and cleans."""
 
@@ -227,10 +239,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         sources = examples_io.split_names(examples)
         extras = []
         if options.id_key:
+            shards = people_shards(examples_io.total_bytes(examples, sources))
             people = [
                 examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
-                >> beam.ParDo(beam_clean.RowFacts(options), source, aliases)
+                >> beam.ParDo(beam_clean.RowFacts(options, shards), source, aliases)
                 for source in sources
             ]
             if spam_list is not None:
@@ -242,13 +255,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     | "DistinctSpamIds" >> beam.Distinct()
                 )
                 extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
-                people.append(spam | "MarkSpam" >> beam.Map(lambda i: (i, beam_clean.SPAM_MARK)))
+                people.append(
+                    spam
+                    | "MarkSpam"
+                    >> beam.Map(
+                        lambda i: (beam_clean.shard_of(i, shards), [(i, beam_clean.SPAM_MARK)])
+                    )
+                )
             decided = (
                 people
                 | "FlattenPeople" >> beam.Flatten()
-                | "GroupPerPerson" >> beam.GroupByKey()
+                | "GroupPeopleByShard" >> beam.GroupByKey()
                 | "DecidePerPerson"
-                >> beam.FlatMap(beam_clean.decide_person, options.source_priority).with_outputs(
+                >> beam.FlatMap(beam_clean.decide_shard, options.source_priority).with_outputs(
                     beam_clean.CONFLICTS, beam_clean.UNMATCHED_SPAM, main="removals"
                 )
             )

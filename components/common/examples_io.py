@@ -70,6 +70,15 @@ def split_file_pattern(examples: artifact.Artifact, split: str) -> str:
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
 
 
+def total_bytes(examples: artifact.Artifact, splits: Sequence[str]) -> int:
+    """The size on disk of the record files of `splits`, as stored (compressed)."""
+    return sum(
+        fileio.stat(path).length
+        for split in splits
+        for path in fileio.glob(split_file_pattern(examples, split))
+    )
+
+
 def read_split(
     pipeline: beam.Pipeline, examples: artifact.Artifact, split: str, label: str = "Read"
 ) -> beam.PCollection:

@@ -18,10 +18,12 @@ import tensorflow as tf
 from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
+from components.clean_examples import executor as executor_module
 from components.clean_examples import spec
 from components.clean_examples.component import CleanExamples
 from components.clean_examples.executor import CleaningInputError, Executor
 from components.clean_examples.options import CleanOptions
+from components.common import examples_io
 from components.common.example_features import feature_values
 from tests.example_bytes import reversed_feature_order
 
@@ -285,6 +287,22 @@ def test_full_run_keeps_exactly_the_expected_rows_with_source_and_canonical_id(
 def test_full_run_rejects_every_other_row_with_its_reason(full_run):
     _, rejected = full_run
     assert rejected_rows(rejected) == FULL_REJECTED
+
+
+def test_people_spread_over_many_shards_get_the_same_decisions(tmp_path, monkeypatch, full_run):
+    # One shard per stored byte: every person of the fixture lands in a shard
+    # of its own or shares it with few, so the decisions meet across packets.
+    monkeypatch.setattr(executor_module, "SHARD_BYTES", 1)
+    examples = raw_examples(tmp_path)
+    assert executor_module.people_shards(
+        examples_io.total_bytes(examples, examples_io.split_names(examples))
+    ) > len(FULL_CLEANED) + len(FULL_REJECTED)
+    cleaned, rejected = run_clean(
+        tmp_path, examples, options(), spam_examples(tmp_path), id_map_examples(tmp_path)
+    )
+    assert cleaned_rows(cleaned) == FULL_CLEANED
+    assert rejected_rows(rejected) == FULL_REJECTED
+    assert accounting(cleaned) == accounting(full_run[0])
 
 
 def test_full_run_tagged_rows_keep_every_original_feature(full_run):

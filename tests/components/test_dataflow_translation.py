@@ -70,7 +70,7 @@ def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
     expected = {
         "ParseSpamIds",
         "FindIdMapProblems",
-        "GroupPerPerson",
+        "GroupPeopleByShard",
         "DecidePerPerson",
         "ShareOutCopies",
         "ResolveTies",
