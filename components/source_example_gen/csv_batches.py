@@ -29,6 +29,7 @@ from typing import BinaryIO, Iterator, Mapping, Optional, Sequence
 import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
+from tfx.utils import io_utils
 from tfx_bsl.coders import csv_decoder, example_coder
 
 from components.common.example_features import kindless_features, text_of
@@ -53,10 +54,13 @@ class CsvFormatError(ValueError):
 
 
 def read_header(path: str) -> list[str]:
-    """The column names in a CSV file's first line, parsed as CSV."""
-    with FileSystems.open(path) as f:
-        first = f.readline().decode("utf-8")
-    return [cell.decode("utf-8") for cell in _parser().cells(first)]
+    """The column names in a CSV file's first line, as CsvExampleGen reads them.
+
+    That is the stock reader itself (`io_utils.load_csv_column_names`, not in
+    tfx.v1): the line stripped and split on commas, quotes and spaces inside
+    kept, so the feature names are stock's.
+    """
+    return io_utils.load_csv_column_names(path)
 
 
 def read_row_batches(
@@ -223,7 +227,8 @@ def label_texts(
         elif column_type == ColumnType.INT:
             texts.append(str(int(cell)))
         elif column_type == ColumnType.FLOAT:
-            texts.append(text_of(float(np.float32(float(cell)))))
+            with np.errstate(over="ignore"):  # beyond float32: infinity, as stored
+                texts.append(text_of(float(np.float32(float(cell)))))
         else:
             texts.append(cell.decode("utf-8", errors="replace"))
     return texts

@@ -209,11 +209,18 @@ def _header(source: str, files: Sequence[str]) -> list[str]:
     """The column names every file of a source shares.
 
     Raises:
-      csv_batches.CsvFormatError: The source matches no file, or two files' headers differ.
+      csv_batches.CsvFormatError: The source matches no file, two files' headers
+        differ, or a header names a column twice (stock CsvExampleGen would keep
+        the last such column's values and drop the others without a word).
     """
     if not files:
         raise csv_batches.CsvFormatError(f"source {source!r}: its pattern matches no CSV file")
     names = csv_batches.read_header(files[0])
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise csv_batches.CsvFormatError(
+            f"source {source!r}: {files[0]} names the column {repeated[0]!r} more than once"
+        )
     for path in files[1:]:
         other = csv_batches.read_header(path)
         if other != names:

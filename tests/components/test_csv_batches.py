@@ -20,10 +20,12 @@ from hypothesis import strategies as st
 # The stock row-to-example DoFn is private to CsvExampleGen's executor; it is
 # the reference these tests compare with.
 from tfx.components.example_gen.csv_example_gen import executor as stock_executor
+from tfx.utils import io_utils
 from tfx_bsl.coders import csv_decoder
 
 from components.common.example_features import canonical_bytes
 from components.source_example_gen import csv_batches
+from components.source_example_gen import executor as source_executor
 
 NAMES = ["a", "b", "c"]
 
@@ -123,3 +125,17 @@ def test_label_texts_read_as_facts_reads_the_example():
         assert csv_batches.label_texts(typed, 0, column_type) == [
             facts.label_value(example, "label") for example in examples
         ]
+
+
+@pytest.mark.parametrize("header", ['"a",b', "a, b ,c", '"x,y",b', " a,b\r"])
+def test_the_header_is_read_as_csv_example_gen_reads_it(tmp_path, header):
+    path = tmp_path / "h.csv"
+    path.write_text(header + "\n1,2\n")
+    assert csv_batches.read_header(str(path)) == io_utils.load_csv_column_names(str(path))
+
+
+def test_a_header_naming_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "twice.csv"
+    path.write_text("user_id,age,age\nu1,3,4\n")
+    with pytest.raises(csv_batches.CsvFormatError, match="names the column 'age' more than once"):
+        source_executor._header("web", [str(path)])  # noqa: SLF001
