@@ -53,6 +53,10 @@ INT64 = 0xE7037ED1A0B428DB
 FLOAT = 0x8EBC6AF09C88C6E3
 SEED = 0x589965CC75374CC3
 CANONICAL_NAN = 0x7FC00000
+# Bytes of text hashed at once (bounds the temporary arrays), and the block
+# size of the powers table (see `_bytes_polys`).
+WINDOW_BYTES = 1 << 20
+BLOCK = 1 << 16
 
 _U64 = np.uint64
 
@@ -197,16 +201,51 @@ def _value_hashes(values: pa.Array) -> np.ndarray:
     offsets = _offsets(values)
     buffer = values.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
-    data = data[offsets[0] : offsets[-1]]
+    polys = _bytes_polys(data, offsets)
     lengths = np.diff(offsets)
-    index_in_value = np.arange(len(data), dtype=np.int64) - np.repeat(
-        offsets[:-1] - offsets[0], lengths
-    )
-    weighted = (data.astype(_U64) + _U64(1)) * _powers(P, int(lengths.max(initial=0)))[
-        index_in_value
-    ]
-    poly = _segment_sums(weighted, offsets - offsets[0])
-    return _mix_array(poly + lengths.astype(_U64) * _U64(LENGTH) + _U64(BYTES))
+    return _mix_array(polys + lengths.astype(_U64) * _U64(LENGTH) + _U64(BYTES))
+
+
+def _bytes_polys(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """poly(s) of each value s = data[offsets[i]:offsets[i + 1]], modulo 2**64.
+
+    The bytes are taken WINDOW_BYTES at a time, so the temporary arrays stay
+    bounded however long the values are (a batch of long texts would otherwise
+    need several 8-byte numbers per byte at once); P**i is looked up as
+    P**(i mod BLOCK) * (P**BLOCK)**(i div BLOCK), so no table grows with a
+    value's length.
+    """
+    block_base = pow(P, BLOCK, 1 << 64)
+    start, end = int(offsets[0]), int(offsets[-1])
+    # The running sum of weighted bytes at each offset; a value's poly is the
+    # difference at its two ends.
+    at_offsets = np.zeros(len(offsets), dtype=_U64)
+    running = np.zeros(1, dtype=_U64)
+    for window_start in range(start, end, WINDOW_BYTES):
+        window_end = min(window_start + WINDOW_BYTES, end)
+        # The values overlapping the window, clipped to it, give each byte its
+        # index within its own (whole) value.
+        first_value = np.searchsorted(offsets, window_start, side="right") - 1
+        last_value = np.searchsorted(offsets, window_end - 1, side="right") - 1
+        clipped = np.clip(offsets[first_value : last_value + 2], window_start, window_end)
+        index_in_value = np.arange(window_start, window_end, dtype=np.int64) - np.repeat(
+            offsets[first_value : last_value + 1], np.diff(clipped)
+        )
+        longest = int(index_in_value.max())
+        if longest < BLOCK:
+            weights = _powers(P, BLOCK)[index_in_value]
+        else:
+            weights = (
+                _powers(P, BLOCK)[index_in_value % BLOCK]
+                * _powers(block_base, longest // BLOCK + 1)[index_in_value // BLOCK]
+            )
+        summed = np.cumsum((data[window_start:window_end].astype(_U64) + _U64(1)) * weights)
+        # Offsets inside (window_start, window_end] close here.
+        first = np.searchsorted(offsets, window_start, side="right")
+        last = np.searchsorted(offsets, window_end, side="right")
+        at_offsets[first:last] = summed[offsets[first:last] - window_start - 1] + running
+        running += summed[-1:]
+    return at_offsets[1:] - at_offsets[:-1]
 
 
 def _offsets(array: pa.Array) -> np.ndarray:

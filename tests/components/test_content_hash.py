@@ -54,6 +54,21 @@ def test_long_values_and_lists_hash_alike_both_ways(rows, seed):
     assert content_hash.batch_hashes(decoded, seed).tolist() == _reference(batch, seed)
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.binary(max_size=40), min_size=1, max_size=8), SEEDS)
+def test_text_hashed_in_small_windows_and_blocks_hashes_alike(texts, seed):
+    # Windows of 7 bytes and blocks of 4: values straddle windows and span blocks.
+    batch = [example_bytes({"text": ("bytes", [text])}) for text in texts]
+    decoded = columns.decode(batch)
+    window, block = content_hash.WINDOW_BYTES, content_hash.BLOCK
+    content_hash.WINDOW_BYTES, content_hash.BLOCK = 7, 4
+    try:
+        hashes = content_hash.batch_hashes(decoded, seed).tolist()
+    finally:
+        content_hash.WINDOW_BYTES, content_hash.BLOCK = window, block
+    assert hashes == _reference(batch, seed)
+
+
 def test_a_sliced_batch_hashes_as_its_rows_do():
     batch = [
         example_bytes({"a": ("int64", [i, i + 1]), "b": ("bytes", [b"x" * i]), "c": ("float", [i])})
