@@ -8,8 +8,8 @@ Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
 label, a fingerprint of the row) and groups them with the spam list per person,
 deciding which rows are removed. The facts travel in packets, one per batch and
 shard of people (`shard_of`), so the shuffle moves a few large elements rather
-than one per row; each shard then groups its people in memory. Pass 2 re-reads the rows
-and streams each, tagged, to the cleaned or rejected output by that decision,
+than one per row; each shard then groups its people in memory. Pass 2 re-reads
+the rows and streams each, tagged, to the cleaned or rejected output by that decision,
 so full rows never wait in a shuffle. Pass 2 also counts every row in and
 every outcome per bundle, for the accounting.
 

@@ -94,11 +94,7 @@ class ListColumn:
         starts = (np.cumsum(self.lengths) - self.lengths)[with_values]
         firsts = self._values.take(pa.array(starts, type=pa.int64()))
         texts: Optional[list] = None
-        if (
-            pa.types.is_integer(firsts.type)
-            or pa.types.is_binary(firsts.type)
-            or (pa.types.is_large_binary(firsts.type))
-        ):
+        if pa.types.is_integer(firsts.type) or pa.types.is_large_binary(firsts.type):
             try:
                 texts = pc.cast(firsts, pa.large_string()).to_pylist()
             except pa.ArrowInvalid:  # bytes that are not UTF-8
@@ -120,17 +116,6 @@ class ListColumn:
             found.append(self._flat[start : start + length] if present else None)
             start += length
         return found
-
-
-def batch_values(
-    records: Sequence[bytes], names: Sequence[str]
-) -> Optional[dict[str, list[Optional[list]]]]:
-    """Each named feature's values in each record (`ListColumn.row_values`), or
-    None if the batch cannot be decoded so (see `decode`)."""
-    batch = decode(records)
-    if batch is None:
-        return None
-    return {name: ListColumn(batch, name).row_values() for name in names}
 
 
 _DECODER: list = []

@@ -79,7 +79,7 @@ def read_row_batches(
         its quotes never balance, it is not UTF-8, or the CSV parser refuses
         it (a cell over 131,072 characters): names the file and line.
     """
-    parser = _parser()
+    parser = _StockParser()
     rows: list[list[bytes]] = []
     with FileSystems.open(path) as f:
         for line_number, record in _records(f, path):
@@ -244,10 +244,6 @@ class _StockParser:
     def cells(self, record: str) -> list[bytes]:
         [(cells, _)] = self._parse.process(record)
         return cells
-
-
-def _parser() -> _StockParser:
-    return _StockParser()
 
 
 _ENCODER: list = []

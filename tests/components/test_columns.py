@@ -1,8 +1,8 @@
 """Columnar reading of batches: the same answers as reading each record on its own.
 
 CleanExamples reads the few features their rules need from a
-whole batch at once (`columns.batch_values`), and fall back to parsing record by
-record where the columnar decoder cannot serve. These property tests generate
+whole batch at once (`columns.decode`, `columns.ListColumn`), and falls back to
+parsing record by record where the columnar decoder cannot serve. These property tests generate
 batches with every shape a feature can take (absent, present without a kind,
 empty, one or several values of each type, text that is or is not a number or
 UTF-8, a record setting a feature twice, one feature of two types in a batch)
@@ -57,24 +57,25 @@ def test_canonical_bytes_keep_one_setting_of_a_feature_set_twice():
     assert canonical_bytes(tf.train.Example.FromString(twice)) == once
 
 
-def test_batch_values_tells_absent_kindless_empty_and_values_apart():
+def test_row_values_tell_absent_kindless_empty_and_values_apart():
     batch = [
         example_bytes({"a": ("int64", [3, 4])}),
         example_bytes({"a": ("kindless", None)}),
         example_bytes({"a": ("int64", [])}),
         example_bytes({"b": ("bytes", [b"x"])}),
     ]
-    assert columns.batch_values(batch, ["a", "b", "c"]) == {
+    decoded = columns.decode(batch)
+    assert {name: columns.ListColumn(decoded, name).row_values() for name in "abc"} == {
         "a": [[3, 4], None, [], None],
         "b": [None, None, None, [b"x"]],
         "c": [None, None, None, None],
     }
 
 
-def test_batch_values_declines_a_batch_mixing_a_feature_s_types():
+def test_decode_declines_a_batch_mixing_a_feature_s_types():
     batch = [example_bytes({"a": ("int64", [1])}), example_bytes({"a": ("bytes", [b"1"])})]
-    assert columns.batch_values(batch, ["a"]) is None
-    assert columns.batch_values([b"not a tf.Example"], ["a"]) is None
+    assert columns.decode(batch) is None
+    assert columns.decode([b"not a tf.Example"]) is None
 
 
 @settings(max_examples=300, deadline=None)
