@@ -15,6 +15,7 @@ from google.protobuf.wrappers_pb2 import BoolValue
 from tfx import v1 as tfx
 
 from components.clean_examples.component import CleanExamples
+from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core.errors import CascadeError
@@ -72,19 +73,19 @@ def example_gen_input_config(
     return base, tfx.proto.Input(splits=splits)
 
 
-def reference_example_gen(path: str, component_id: str) -> tfx.components.CsvExampleGen:
+def reference_example_gen(
+    path: str, component_id: str, id_columns: Sequence[str]
+) -> CsvSourceExampleGen:
     """An ExampleGen for a reference dataset (spam list, id map), as one split `all`.
 
-    Reference data enters as a dataset, with its own artifact and file
-    fingerprint in MLMD, so lineage shows which list produced which data.
+    Reference data enters as a dataset, with its own artifact, file
+    fingerprint and facts (rows, sha256, the ids it holds) in MLMD, so lineage
+    shows which version of a list produced which data.
     """
-    return tfx.components.CsvExampleGen(
-        input_base=path,
-        output_config=tfx.proto.Output(
-            split_config=tfx.proto.SplitConfig(
-                splits=[tfx.proto.SplitConfig.Split(name="all", hash_buckets=1)]
-            )
-        ),
+    return source_example_gen.reference_example_gen(
+        path,
+        id_columns,
+        code_version=code_versions.component_version("components.source_example_gen"),
     ).with_id(component_id)
 
 
@@ -94,11 +95,17 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
     components = []
     spam_list = id_map = None
     if cleaning.spam_list:
-        spam_gen = reference_example_gen(cleaning.spam_list.path, "SpamListGen")
+        spam_gen = reference_example_gen(
+            cleaning.spam_list.path, "SpamListGen", [cleaning.spam_list.id_column]
+        )
         components.append(spam_gen)
         spam_list = spam_gen.outputs["examples"]
     if cleaning.id_map:
-        id_map_gen = reference_example_gen(cleaning.id_map.path, "IdMapGen")
+        id_map_gen = reference_example_gen(
+            cleaning.id_map.path,
+            "IdMapGen",
+            [cleaning.id_map.alias_column, cleaning.id_map.canonical_column],
+        )
         components.append(id_map_gen)
         id_map = id_map_gen.outputs["examples"]
     components.append(

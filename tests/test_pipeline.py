@@ -86,6 +86,27 @@ def test_each_custom_step_is_keyed_by_the_version_of_its_own_code(demo):
     assert len(versions) == 5
 
 
+def test_reference_datasets_are_ingested_with_their_id_columns_as_one_split(demo):
+    config, components = demo
+    expected = {
+        "SpamListGen": (config.cleaning.spam_list.path, ["user_id"]),
+        "IdMapGen": (config.cleaning.id_map.path, ["alias_id", "canonical_id"]),
+    }
+    for node, (path, id_columns) in expected.items():
+        properties = components[node].exec_properties
+        settings = json.loads(properties["custom_config"])["custom_config"]["value"]
+        assert properties["input_base"] == path
+        assert json.loads(properties["input_config"]) == {
+            "splits": [{"name": "all", "pattern": "*.csv"}]
+        }
+        assert settings == {
+            "id_columns": id_columns,
+            "inventory": {},
+            "reference": True,
+            "code_version": code_versions.component_version("components.source_example_gen"),
+        }
+
+
 def test_sources_in_two_buckets_share_the_scheme_root():
     sources = [SourceConfig("web", "gs://bucket-a/raw/web"), SourceConfig("mobile", "gs://b2/m/")]
     base, input_config = example_gen_input_config(sources)

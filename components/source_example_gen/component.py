@@ -2,12 +2,14 @@
 
 Its output holds the stock CsvExampleGen's examples; on top, the output
 artifact carries each source's measured facts and declared inventory as MLMD
-custom properties (see `executor`).
+custom properties (see `executor`). Reference datasets (spam list, id map)
+are ingested by the same component (`reference_example_gen`), so they carry
+the same facts, measured the same way, plus the ids they hold.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from google.protobuf import any_pb2, struct_pb2
 from tfx import v1 as tfx
@@ -29,9 +31,11 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         self,
         input_base: str,
         input_config: tfx.proto.Input,
-        label: str,
+        label: Optional[str] = None,
         inventory: Optional[Mapping[str, Mapping[str, Any]]] = None,
         code_version: Optional[str] = None,
+        id_columns: Sequence[str] = (),
+        reference: bool = False,
     ) -> None:
         """Builds the component.
 
@@ -39,13 +43,21 @@ class CsvSourceExampleGen(FileBasedExampleGen):
           input_base: The folder the split patterns are relative to.
           input_config: One input split per source; each becomes an output
             split of the same name (a single source too).
-          label: The label column, whose balance is measured per source.
+          label: The label column, whose balance is measured per source; None
+            for a dataset without one (a reference dataset).
           inventory: Source name -> declared fields (JSON-able), or None.
           code_version: A fingerprint of the code; a new one invalidates TFX's
             cache (the custom config is part of the cache key).
+          id_columns: Columns whose distinct ids are counted and digested.
+          reference: Record the facts as a reference dataset's
+            (`reference_facts`, one split) instead of per source.
         """
         settings = struct_pb2.Struct()
-        settings.update({"label": label, "inventory": dict(inventory or {})})
+        settings.update({"inventory": dict(inventory or {}), "id_columns": list(id_columns)})
+        if label:
+            settings.update({"label": label})
+        if reference:
+            settings.update({"reference": True})
         if code_version:
             settings.update({"code_version": code_version})
         packed = any_pb2.Any()
@@ -69,3 +81,29 @@ class CsvSourceExampleGen(FileBasedExampleGen):
             output_config=output_config,
             custom_config=tfx.proto.CustomConfig(custom_config=packed),
         )
+
+
+# The one split of a reference dataset, as CleanExamples reads it.
+REFERENCE_SPLIT = "all"
+
+
+def reference_example_gen(
+    path: str, id_columns: Sequence[str], code_version: Optional[str] = None
+) -> CsvSourceExampleGen:
+    """Ingests a reference dataset (spam list, id map): every `*.csv` in `path`
+    as one split `all`, with its rows, content sha256 and ids recorded.
+
+    Args:
+      path: The dataset's folder.
+      id_columns: The columns holding ids (the spam ids; aliases and canonical ids).
+      code_version: As for CsvSourceExampleGen.
+    """
+    return CsvSourceExampleGen(
+        input_base=path,
+        input_config=tfx.proto.Input(
+            splits=[tfx.proto.Input.Split(name=REFERENCE_SPLIT, pattern="*.csv")]
+        ),
+        code_version=code_version,
+        id_columns=id_columns,
+        reference=True,
+    )

@@ -213,17 +213,24 @@ def _list_column(cells: Sequence[bytes], column_type: int) -> pa.Array:
     return pa.LargeListArray.from_arrays(pa.array(offsets), flat)
 
 
-def label_texts(
+def column_texts(
     rows: Sequence[Sequence[bytes]], index: Optional[int], column_type: int
-) -> list[str]:
-    """Each row's label as `facts.label_value` reads it from the example."""
+) -> list[Optional[str]]:
+    """Each row's value in one column as text, as it reads back from the example
+    (`facts.label_value`, and CleanExamples' ids): None for an empty cell.
+
+    Args:
+      rows: Cells of each row.
+      index: The column's position, or None when the files lack it.
+      column_type: The split's type of the column (a ColumnType value).
+    """
     if index is None or column_type == ColumnType.UNKNOWN:
-        return [MISSING_LABEL] * len(rows)
-    texts = []
+        return [None] * len(rows)
+    texts: list[Optional[str]] = []
     for row in rows:
         cell = row[index]
         if not cell:
-            texts.append(MISSING_LABEL)
+            texts.append(None)
         elif column_type == ColumnType.INT:
             texts.append(str(int(cell)))
         elif column_type == ColumnType.FLOAT:
@@ -232,6 +239,15 @@ def label_texts(
         else:
             texts.append(cell.decode("utf-8", errors="replace"))
     return texts
+
+
+def label_texts(
+    rows: Sequence[Sequence[bytes]], index: Optional[int], column_type: int
+) -> list[str]:
+    """Each row's label as `facts.label_value` reads it from the example."""
+    return [
+        MISSING_LABEL if text is None else text for text in column_texts(rows, index, column_type)
+    ]
 
 
 class _StockParser:

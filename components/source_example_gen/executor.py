@@ -7,15 +7,19 @@ before writing. This executor writes the same examples (same features, types
 and values: `csv_batches`), per split, in two streaming passes over the files:
 the first infers each column's type over the split, the second encodes and
 writes the rows in batches. In the second pass it also counts every source's
-rows per label value. After the job it records on the output Examples
-artifact, as MLMD custom properties:
+rows per label value and collects the ids of its id columns (see `id_facts`).
+After the job it records on the output Examples artifact, as MLMD custom
+properties:
 
 - `source_facts`: per source, rows, labelled rows, label counts, positive rate
   and a content fingerprint of its files (see `facts`);
 - `source_inventory`: per source, what the config's inventory declares (owner,
-  cost, labelling method...), when the config has one.
+  cost, labelling method...), when the config has one;
+- `reference_facts`, for a reference dataset (spam list, id map: one split,
+  no label) instead of `source_facts`: its rows, content fingerprint and, per
+  id column, the distinct ids and a digest of their set.
 
-Both travel with lineage: every artifact derived from these examples leads
+They travel with lineage: every artifact derived from these examples leads
 back to this one.
 """
 
@@ -40,13 +44,15 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.v1.dsl.io import fileio
 
 from components.common import counts, examples_io
-from components.source_example_gen import csv_batches, facts
+from components.source_example_gen import csv_batches, facts, id_facts
 from components.source_example_gen.properties import (
+    REFERENCE_FACTS_PROPERTY,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
 
 FACTS_FILE = "source_label_counts"
+IDS_FILE = "id_facts"
 # Where GenerateExamplesByBeam finds the counts file (exec_properties is the
 # only thing the base executor passes it; it adds `_beam_pipeline_args` the same way).
 _FACTS_PATH_KEY = "_cascade_label_counts_path"
@@ -54,7 +60,8 @@ _FACTS_PATH_KEY = "_cascade_label_counts_path"
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
     """The component's settings: {"label": str, "inventory": {source: {...}},
-    "code_version": str}; absent keys were not set."""
+    "code_version": str, "id_columns": [str], "reference": bool}; absent keys
+    were not set."""
     text = exec_properties.get(standard_component_specs.CUSTOM_CONFIG_KEY)
     if not text:
         return {}
@@ -85,19 +92,27 @@ class EncodeBatch(beam.DoFn):
     """A batch of one source's rows -> its serialized tf.Examples, as one list.
 
     Rows are counted per (source, label value) and the counts leave on
-    `counts.COUNTS` at the end of each bundle.
+    `counts.COUNTS` at the end of each bundle. The batch's distinct
+    (column, id) pairs of each id column leave on `id_facts.IDS`.
     """
 
-    def __init__(self, source: str, names: Sequence[str], label_key: Optional[str]) -> None:
+    def __init__(
+        self,
+        source: str,
+        names: Sequence[str],
+        label_key: Optional[str],
+        id_columns: Sequence[str] = (),
+    ) -> None:
         self._source = source
         self._names = tuple(names)
         self._label_index = self._names.index(label_key) if label_key in self._names else None
+        self._id_columns = tuple(id_columns)
         self._counter = counts.BundleCounter()
 
     def start_bundle(self) -> None:
         self._counter = counts.BundleCounter()
 
-    def process(self, rows: list[list[bytes]], types: Mapping[str, int]) -> Iterator[list[bytes]]:
+    def process(self, rows: list[list[bytes]], types: Mapping[str, int]) -> Iterator[Any]:
         label_type = (
             types.get(self._names[self._label_index], csv_batches.ColumnType.UNKNOWN)
             if self._label_index is not None
@@ -105,6 +120,12 @@ class EncodeBatch(beam.DoFn):
         )
         for label in csv_batches.label_texts(rows, self._label_index, label_type):
             self._counter.add((self._source, label))
+        for column in self._id_columns:
+            index = self._names.index(column) if column in self._names else None
+            column_type = types.get(column, csv_batches.ColumnType.UNKNOWN)
+            ids = set(csv_batches.column_texts(rows, index, column_type)) - {None}
+            for value in sorted(ids):
+                yield beam.pvalue.TaggedOutput(id_facts.IDS, (column, value))
         yield csv_batches.encode(rows, self._names, types)
 
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
@@ -118,11 +139,16 @@ def ingest_source(
     names: Sequence[str],
     examples: Any,
     label_key: Optional[str],
-) -> beam.PCollection:
-    """Reads one source's CSV files into its split of `examples`; returns its label counts.
+    id_columns: Sequence[str] = (),
+) -> tuple[beam.PCollection, beam.PCollection]:
+    """Reads one source's CSV files into its split of `examples`.
 
     Each file is read twice, by one worker each time: once to type the
     columns, once to encode and write, so no row waits in memory for the types.
+
+    Returns:
+      (label counts as (source, label) -> n pairs, the (column, id) pairs of
+      `id_columns`, distinct per batch).
     """
     step = f"[{source}]"
     columns = len(names)
@@ -141,10 +167,10 @@ def ingest_source(
         | f"MergeTypes{step}" >> beam.CombineGlobally(MergeTypes())
     )
     encoded = row_batches("Encode") | f"EncodeBatches{step}" >> beam.ParDo(
-        EncodeBatch(source, names, label_key), beam.pvalue.AsSingleton(types)
-    ).with_outputs(counts.COUNTS, main="records")
+        EncodeBatch(source, names, label_key, id_columns), beam.pvalue.AsSingleton(types)
+    ).with_outputs(counts.COUNTS, id_facts.IDS, main="records")
     examples_io.write_split_batches(encoded.records, examples, source)
-    return encoded[counts.COUNTS]
+    return encoded[counts.COUNTS], encoded[id_facts.IDS]
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -160,7 +186,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         Raises:
           csv_batches.CsvFormatError: A source matches no file, its files'
-            headers differ, or a row cannot be read (names the file and line).
+            headers differ or lack an id column, or a row cannot be read
+            (names the file and line).
           ValueError: The output format asked for is not gzipped TFRecords of tf.Examples.
         """
         _check_formats(exec_properties)
@@ -172,22 +199,46 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples.split_names = artifact_utils.encode_split_names(list(source_files))
         settings = read_custom_config(exec_properties)
         label_key = settings.get("label")
+        id_columns = list(settings.get("id_columns", []))
         facts_path = counts.counts_path(examples.uri, FACTS_FILE)
+        ids_path = counts.counts_path(examples.uri, IDS_FILE)
+        headers = {
+            source: _header(source, files, id_columns) for source, files in source_files.items()
+        }
 
         with self._make_beam_pipeline() as pipeline:
-            label_counts = [
-                ingest_source(pipeline, source, files, _header(source, files), examples, label_key)
-                for source, files in source_files.items()
-            ]
+            label_counts, ids = zip(
+                *(
+                    ingest_source(
+                        pipeline, source, files, headers[source], examples, label_key, id_columns
+                    )
+                    for source, files in source_files.items()
+                )
+            )
             (
                 label_counts
                 | "FlattenLabelCounts" >> beam.Flatten()
                 | "WriteLabelCounts" >> counts.WriteCounted(facts_path)
             )
+            if id_columns:
+                (
+                    ids
+                    | "FlattenIds" >> beam.Flatten()
+                    | "WriteIdFacts" >> id_facts.WriteIdFacts(ids_path)
+                )
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         if exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY):
             examples_utils.set_file_format(examples, "tfrecords_gzip")
 
+        if settings.get("reference"):
+            [paths] = source_files.values()
+            measured = {
+                "rows": sum(counts.read_counts(facts_path).values()),
+                **facts.content_fingerprint(paths),
+                "ids": id_facts.read_id_facts(ids_path, id_columns),
+            }
+            examples.set_string_custom_property(REFERENCE_FACTS_PROPERTY, json.dumps(measured))
+            return
         if not label_key:
             return
         label_counts_read = counts.nest(counts.read_counts(facts_path))
@@ -205,13 +256,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
 
 
-def _header(source: str, files: Sequence[str]) -> list[str]:
+def _header(source: str, files: Sequence[str], id_columns: Sequence[str] = ()) -> list[str]:
     """The column names every file of a source shares.
 
     Raises:
       csv_batches.CsvFormatError: The source matches no file, two files' headers
-        differ, or a header names a column twice (stock CsvExampleGen would keep
-        the last such column's values and drop the others without a word).
+        differ, a header names a column twice (stock CsvExampleGen would keep
+        the last such column's values and drop the others without a word), or
+        lacks an id column.
     """
     if not files:
         raise csv_batches.CsvFormatError(f"source {source!r}: its pattern matches no CSV file")
@@ -227,6 +279,11 @@ def _header(source: str, files: Sequence[str]) -> list[str]:
             raise csv_batches.CsvFormatError(
                 f"source {source!r}: {path} has the header {other}, but {files[0]} has {names}"
             )
+    missing = [column for column in id_columns if column not in names]
+    if missing:
+        raise csv_batches.CsvFormatError(
+            f"source {source!r}: {files[0]} has no id column {missing[0]!r} (columns: {names})"
+        )
     return names
 
 

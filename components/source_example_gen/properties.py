@@ -5,3 +5,6 @@ so the metadata commands can read them without loading TensorFlow)."""
 SOURCE_FACTS_PROPERTY = "source_facts"
 # Per source: the config's inventory entry (owner, cost, labelling method, ...).
 SOURCE_INVENTORY_PROPERTY = "source_inventory"
+# A reference dataset's (spam list, id map): rows, files, bytes, sha256, and per
+# id column {"distinct": n, "digest": hex} (see id_facts).
+REFERENCE_FACTS_PROPERTY = "reference_facts"

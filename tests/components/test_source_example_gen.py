@@ -16,9 +16,10 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx import v1 as tfx
 
-from components.source_example_gen import facts
-from components.source_example_gen.component import CsvSourceExampleGen
+from components.source_example_gen import facts, id_facts
+from components.source_example_gen.component import CsvSourceExampleGen, reference_example_gen
 from components.source_example_gen.properties import (
+    REFERENCE_FACTS_PROPERTY,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
@@ -63,6 +64,12 @@ def ingested(tmp_path_factory):
     )
     _write(root / "data/web/b.csv", "user_id,label,score,empty,big,note\nw5,0,2.5,,5,x\n")
     _write(root / "data/crowd/users.csv", "user_id,label\nc1,0\nc2,0\nc3,1\n")
+    # A reference dataset in two files: ids repeat across rows and files, an
+    # INT column reads 007 as 7 (as CleanExamples sees it), an empty cell is no id.
+    _write(root / "data/id_map/a.csv", "alias,canonical\n007,1\n8,1\n\n")
+    _write(root / "data/id_map/b.csv", "alias,canonical\n9,\n7,2\n")
+    _write(root / "data/id_map/notes.txt", "not read: only *.csv files are the dataset\n")
+    _write(root / "data/spam/spam.csv", "user_id\n")  # an empty list: a header only
     sources = [
         SourceConfig("web", str(root / "data/web")),
         SourceConfig("crowd", str(root / "data/crowd")),
@@ -76,6 +83,9 @@ def ingested(tmp_path_factory):
     one_source = CsvSourceExampleGen(
         input_base=one_base, input_config=one_config, label="label"
     ).with_id("OneSource")
+    reference = reference_example_gen(str(root / "data/id_map"), ["alias", "canonical"]).with_id(
+        "Reference"
+    )
     connection = tfx.orchestration.metadata.sqlite_metadata_connection_config(
         str(root / "metadata.sqlite")
     )
@@ -83,7 +93,13 @@ def ingested(tmp_path_factory):
         tfx.dsl.Pipeline(
             pipeline_name="ingest",
             pipeline_root=str(root / "pipeline"),
-            components=[ours, stock, one_source],
+            components=[
+                ours,
+                stock,
+                one_source,
+                reference,
+                reference_example_gen(str(root / "data/spam"), ["user_id"]).with_id("Empty"),
+            ],
             metadata_connection_config=connection,
         )
     )
@@ -176,3 +192,58 @@ def test_label_value_of_each_kind():
         facts.MISSING_LABEL,
         facts.MISSING_LABEL,
     ]
+
+
+def test_a_reference_dataset_records_rows_sha256_and_the_ids_it_holds(ingested):
+    _, artifacts, root = ingested
+    artifact = artifacts["Reference"]
+    assert artifact.properties["split_names"].string_value == '["all"]'
+    assert len(_examples(os.path.join(artifact.uri, "Split-all"))) == 4
+    recorded = json.loads(artifact.custom_properties[REFERENCE_FACTS_PROPERTY].string_value)
+    files = [str(root / "data/id_map/a.csv"), str(root / "data/id_map/b.csv")]
+    assert recorded == {
+        "rows": 4,
+        **facts.content_fingerprint(files),
+        "ids": {
+            "alias": id_facts.facts_of(["7", "8", "9"]),
+            "canonical": id_facts.facts_of(["1", "2"]),
+        },
+    }
+    assert recorded["files"] == 2 and recorded["ids"]["alias"]["distinct"] == 3
+    # A reference dataset is no source: the inventory and --where never see it.
+    assert SOURCE_FACTS_PROPERTY not in artifact.custom_properties
+    assert REFERENCE_FACTS_PROPERTY not in artifacts["Ours"].custom_properties
+
+
+def test_the_id_set_digest_ignores_order_and_repeats_and_sees_one_id_more():
+    digest = id_facts.facts_of(["a", "b", "c"])
+    assert id_facts.facts_of(["c", "a", "b", "a"]) == digest
+    assert digest["distinct"] == 3 and len(digest["digest"]) == 64
+    assert id_facts.facts_of(["a", "b"])["digest"] != digest["digest"]
+    assert id_facts.facts_of([]) == {"distinct": 0, "digest": "0" * 64}
+
+
+def test_id_facts_in_beam_equal_the_in_memory_ones(tmp_path):
+    import apache_beam as beam
+
+    path = str(tmp_path / "ids.json")
+    pairs = [("spam", "u1"), ("spam", "u2"), ("spam", "u1"), ("alias", "x")]
+    with beam.Pipeline() as pipeline:
+        _ = pipeline | beam.Create(pairs) | id_facts.WriteIdFacts(path)
+    assert id_facts.read_id_facts(path, ["spam", "alias", "canonical"]) == {
+        "spam": id_facts.facts_of(["u1", "u2"]),
+        "alias": id_facts.facts_of(["x"]),
+        "canonical": {"distinct": 0, "digest": "0" * 64},
+    }
+
+
+def test_an_empty_reference_dataset_holds_no_rows_and_no_ids(ingested):
+    _, artifacts, root = ingested
+    artifact = artifacts["Empty"]
+    assert _examples(os.path.join(artifact.uri, "Split-all")) == []
+    recorded = json.loads(artifact.custom_properties[REFERENCE_FACTS_PROPERTY].string_value)
+    assert recorded == {
+        "rows": 0,
+        **facts.content_fingerprint([str(root / "data/spam/spam.csv")]),
+        "ids": {"user_id": {"distinct": 0, "digest": "0" * 64}},
+    }
