@@ -2,7 +2,7 @@
 
     cascade-lineage runs
     cascade-lineage show REF
-    cascade-lineage downstream REF [--type Model]
+    cascade-lineage downstream REF [--type Model]    # a raw input path: by dataset version
     cascade-lineage downstream --where labelling_method=crowd --type Model
     cascade-lineage upstream REF
     cascade-lineage graph [REF | --run RUN] --format dot|svg|png [--output FILE]
@@ -25,9 +25,10 @@ from ml_metadata import metadata_store
 
 from cli import common, flags
 from cli.lineage_dot import render, to_dot
-from cli.lineage_text import format_artifact, format_graph, format_runs
+from cli.lineage_text import format_artifact, format_graph, format_runs, format_versions
 from core.errors import CascadeError
 from metadata import run_results
+from metadata.dataset_versions import downstream_by_version
 from metadata.lineage import Lineage
 
 
@@ -166,6 +167,15 @@ def run(args: argparse.Namespace) -> str:
         else:
             roots, title = lineage.resolve(args.ref), f"downstream of {args.ref}"
         graph = lineage.downstream(roots, args.type)
+        # A raw input path is a dataset that may have changed between runs:
+        # the answer is grouped by the version each ingestion read.
+        splits = {} if args.where else lineage.ingested_splits(args.ref)
+        if splits and set(splits) == set(roots):
+            versions = downstream_by_version(store, roots, args.type, splits)
+            if as_json:
+                answer = {**graph.to_json(), "versions": [v.to_json() for v in versions]}
+                return json.dumps(answer, indent=2, default=str)
+            return format_versions(graph, versions, title)
         if as_json:
             return json.dumps(graph.to_json(), indent=2, default=str)
         return format_graph(graph, title, parameters=False)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 import json
-from typing import Any
+from typing import Any, Sequence
 
 from metadata import artifact_files
+from metadata.dataset_versions import DatasetVersion
 from metadata.lineage import ArtifactInfo, ExecutionInfo, Lineage, LineageGraph
 
 # Parameters shown in text output; --format json shows them all.
@@ -116,6 +117,32 @@ def format_graph(graph: LineageGraph, title: str, parameters: bool) -> str:
             "were recorded (deleted, or on another machine's disk)"
         )
     lines.append("runs: " + (", ".join(graph.runs) or "none"))
+    return "\n".join(lines)
+
+
+def version_title(version: DatasetVersion, number: int, total: int) -> str:
+    """A version's heading: its place, the first 12 digits of its sha256, its rows
+    and when the store first saw it."""
+    if version.sha256 is None:
+        facts = "no sha256 or rows recorded by its ExampleGen"
+    else:
+        facts = f"sha256 {version.sha256[:12]}, {version.rows:,} rows"
+    return f"version {number} of {total} ({facts}, first seen {_time(version.first_seen_ms)})"
+
+
+def format_versions(graph: LineageGraph, versions: Sequence[DatasetVersion], title: str) -> str:
+    """`downstream PATH`: the whole answer's size, then each version of the dataset
+    (first seen first) with what it fed, as `format_graph` lists it."""
+    lines = [
+        f"{title}: {len(versions)} version{'s' if len(versions) != 1 else ''}, "
+        f"{len(graph.artifacts)} artifacts, {len(graph.executions)} executions, "
+        f"{len(graph.runs)} runs"
+    ]
+    for number, version in enumerate(versions, start=1):
+        lines.append("")
+        lines.append(
+            format_graph(version.graph, version_title(version, number, len(versions)), False)
+        )
     return "\n".join(lines)
 
 

@@ -243,18 +243,36 @@ class Lineage:
 
     def _ingested_by(self, path: str) -> list[int]:
         """Output artifacts of ExampleGen executions whose input includes `path`."""
+        return sorted(self.ingested_splits(path))
+
+    def ingested_splits(self, path: str) -> dict[int, frozenset[str]]:
+        """What read a raw input path: the ExampleGens' output artifacts, each with
+        the input splits (sources) whose files the path is or holds.
+
+        Args:
+          path: A file or folder (local or a URI).
+
+        Returns:
+          Artifact id -> split names; empty when no ExampleGen read the path.
+        """
         target = path.rstrip("/") if "://" in path else os.path.abspath(path)
-        found: set[int] = set()
+        found: dict[int, frozenset[str]] = {}
         for execution in self._store.get_executions():
             props = execution.custom_properties
             if "input_base" not in props:
                 continue
             base = props["input_base"].string_value.rstrip("/")
-            if not _path_in_input(target, base, _split_patterns(props)):
+            declared = _splits(props)
+            splits = frozenset(
+                name for name, pattern in declared if _path_in_input(target, base, [pattern])
+            )
+            if not splits and (declared or not _path_in_input(target, base, [])):
                 continue
             events = self._store.get_events_by_execution_ids([execution.id])
-            found.update(e.artifact_id for e in events if e.type in _OUTPUT_TYPES)
-        return sorted(found)
+            for event in events:
+                if event.type in _OUTPUT_TYPES:
+                    found[event.artifact_id] = found.get(event.artifact_id, frozenset()) | splits
+        return found
 
     def ingested_where(self, conditions: Mapping[str, str]) -> list[int]:
         """Ingested Examples with a source whose provenance matches every condition.
@@ -567,14 +585,15 @@ def _same(recorded: Any, wanted: str) -> bool:
     return str(recorded) == wanted
 
 
-def _split_patterns(props: Mapping[str, metadata_store_pb2.Value]) -> list[str]:
+def _splits(props: Mapping[str, metadata_store_pb2.Value]) -> list[tuple[str, str]]:
+    """An ExampleGen execution's input splits: (name, pattern) pairs."""
     if "input_config" not in props:
         return []
     try:
         config = json.loads(props["input_config"].string_value or "{}")
     except json.JSONDecodeError:
         return []
-    return [split.get("pattern", "") for split in config.get("splits", [])]
+    return [(split.get("name", ""), split.get("pattern", "")) for split in config.get("splits", [])]
 
 
 def _path_in_input(target: str, base: str, patterns: Sequence[str]) -> bool:
