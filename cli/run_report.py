@@ -43,6 +43,18 @@ def _cleaning_lines(accounting: dict, rejected_uri: Optional[str]) -> list[str]:
     return lines
 
 
+def _small_strata_lines(small: dict[str, dict[str, int]]) -> list[str]:
+    """The strata too small for every split to get a row: their rows, and where they went."""
+    width = max(len(stratum) for stratum in small)
+    lines = ["  small strata (fewer rows than there are splits, so some splits get none):"]
+    for stratum, per_split in small.items():
+        rows = sum(per_split.values())
+        went = ", ".join(f"{split} {n:,}" for split, n in per_split.items())
+        unit = "row" if rows == 1 else "rows"
+        lines.append(f"    {stratum:<{width}}  {rows:>2,} {unit}: {went}")
+    return lines
+
+
 _METRIC_COLUMNS = (
     ("AUC", "auc"),
     ("accuracy", "binary_accuracy"),
@@ -82,6 +94,8 @@ def format_summary(summary: RunSummary, output_root: str, store_name: str) -> st
         lines.append("  rows per split:")
         for split, per_stratum in summary.split_counts.items():
             lines.append(f"    {split:<6} {sum(per_stratum.values()):>7,}  {_by_key(per_stratum)}")
+    if summary.small_strata:
+        lines += [""] + _small_strata_lines(summary.small_strata)
     if summary.evaluation:
         lines += [""] + _evaluation_lines(summary.evaluation)
     lines += [

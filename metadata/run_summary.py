@@ -38,6 +38,9 @@ class RunSummary:
     cleaning: Optional[dict] = None
     rejected_uri: Optional[str] = None
     evaluation: Optional[dict[str, dict[str, float]]] = None
+    # Stratum -> rows per split (every split, in order), for the strata with
+    # fewer rows than there are splits (see `small_strata`).
+    small_strata: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
 
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
@@ -92,6 +95,30 @@ def newest_run_since(
     return recent[-1].name if recent else None
 
 
+def small_strata(
+    split_counts: dict[str, dict[str, int]], stratum_counts: dict[str, int], splits: int
+) -> dict[str, dict[str, int]]:
+    """The strata with fewer rows than there are splits, and where their rows went.
+
+    StratifiedSplit allows them (a split then gets none of the stratum) and
+    warns about them in the run's log; these are the same strata, read from
+    the counts it records on its output.
+
+    Args:
+      split_counts: Split -> stratum -> rows, splits in their configured order.
+      stratum_counts: Stratum -> rows over all splits.
+      splits: The number of splits the ratios name (an unlabeled split is not one).
+
+    Returns:
+      Stratum -> split -> rows (every split, 0 included), by stratum name.
+    """
+    return {
+        stratum: {split: per_stratum.get(stratum, 0) for split, per_stratum in split_counts.items()}
+        for stratum, n in sorted(stratum_counts.items())
+        if n < splits
+    }
+
+
 def _output_artifacts(
     store: metadata_store.MetadataStore, execution_id: int
 ) -> list[metadata_store_pb2.Artifact]:
@@ -122,6 +149,7 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
     components = []
     pushed_model = None
     split_counts: dict[str, dict[str, int]] = {}
+    small: dict[str, dict[str, int]] = {}
     cleaning = rejected_uri = None
     for execution in executions:
         components.append(
@@ -148,4 +176,18 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
                 if "ratios" in props:  # list splits in their configured order
                     order = list(json.loads(props["ratios"].string_value))
                     split_counts = {k: split_counts[k] for k in order if k in split_counts}
-    return RunSummary(run_id, components, pushed_model, split_counts, cleaning, rejected_uri)
+                if "stratum_counts" in props and "ratios" in props:
+                    small = small_strata(
+                        split_counts,
+                        json.loads(props["stratum_counts"].string_value),
+                        len(json.loads(props["ratios"].string_value)),
+                    )
+    return RunSummary(
+        run_id,
+        components,
+        pushed_model,
+        split_counts,
+        cleaning,
+        rejected_uri,
+        small_strata=small,
+    )

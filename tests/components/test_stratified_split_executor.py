@@ -25,6 +25,7 @@ from components.stratified_split.allocation import exact_ratios, largest_remaind
 from components.stratified_split.component import StratifiedSplit
 from components.stratified_split.executor import Executor, SplitInputError
 from components.stratified_split.options import SplitOptions
+from metadata import run_summary
 
 PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
 SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
@@ -564,6 +565,13 @@ def test_stratum_smaller_than_the_number_of_splits_is_allowed_and_counted(tmp_pa
     assert sum(map(len, membership.values())) == 103
     assert "stratum label=2 has 2 examples, fewer than the 3 splits" in caplog.text
     assert "stratum label=3 has 1 examples, fewer than the 3 splits" in caplog.text
+    # The run summary lists the same strata from what the step records.
+    assert run_summary.small_strata(
+        counts, json.loads(output.get_string_custom_property("stratum_counts")), len(NAMES)
+    ) == {
+        "label=2": {"train": 1, "dev": 1, "test": 0},
+        "label=3": {"train": 1, "dev": 0, "test": 0},
+    }
     # label=2: |1/2 - 0.6| = 0.1, |1/2 - 0.2| = 0.3, |0 - 0.2| = 0.2;
     # label=3: |1 - 0.6| = 0.4, |0 - 0.2| = 0.2 twice.
     assert output.get_string_custom_property("max_ratio_deviation") == "0.400000"
