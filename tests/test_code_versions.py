@@ -49,6 +49,7 @@ def test_a_component_covers_its_folder_and_the_shared_modules_it_imports():
 def test_transform_and_trainer_cover_only_the_modules_they_load():
     assert code_versions.source_files(["transforms.preprocessing"]) == [
         "transforms/__init__.py",
+        "transforms/exact_moments.py",
         "transforms/features.py",
         "transforms/preprocessing.py",
     ]
@@ -71,6 +72,7 @@ def test_a_copy_of_the_tree_has_the_same_versions(tree: Path):
         # Shared by all three custom components.
         ("components/common/counts.py", {"CsvExampleGen", "CleanExamples", "StratifiedSplit"}),
         ("transforms/preprocessing.py", {"Transform"}),
+        ("transforms/exact_moments.py", {"Transform"}),
         ("transforms/features.py", {"Transform", "Trainer"}),
         ("models/model.py", {"Trainer"}),
         # Neither loads the commands, the metadata room, serving or the factory.

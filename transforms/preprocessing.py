@@ -15,6 +15,14 @@ Per feature kind (see `transforms.features`):
   timestamp       epoch seconds (UTC) -> hour-of-day sine/cosine and day of week
                   (0 = Monday, 7 = missing); missing -> sine/cosine 0 with a
                   `<name>_missing` indicator.
+
+Same input, same constants, same outputs, bit for bit: means and variances
+come from `transforms.exact_moments` (exact sums, not tft's order-dependent
+float merges), and log1p, sine and cosine are computed in float64, then cast
+to float32. TensorFlow's float32 kernels for those take a vectorized path for
+most elements and a scalar one for the rest, which round differently, so a
+value's float32 result would depend on its position in the batch; its float64
+kernels give one result per value.
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ from typing import Any, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from transforms import features
+from transforms import exact_moments, features
 
 RawTensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
 
@@ -72,13 +80,13 @@ def _scale_observed(values: tf.Tensor, observed: tf.Tensor, present: tf.Tensor) 
     """Z-scores `values` with the mean/variance of `observed`; missing rows get 0.
 
     Imputing with the mean before scaling is the same as writing 0 afterwards, so
-    missing rows sit exactly at the analysis data's mean.
+    missing rows sit exactly at the analysis data's mean. `values` and
+    `observed` are float64; the result is float32.
     """
-    mean = tft.mean(observed)
-    variance = tft.var(observed)
+    mean, variance = exact_moments.mean_and_var(observed)
     std = tf.sqrt(variance)
     scaled = tf.where(std > 0, (values - mean) / tf.where(std > 0, std, 1.0), values - mean)
-    return tf.where(present, scaled, tf.zeros_like(scaled))
+    return tf.cast(tf.where(present, scaled, tf.zeros_like(scaled)), tf.float32)
 
 
 def _log1p_nonnegative(x: tf.Tensor) -> tf.Tensor:
@@ -97,7 +105,7 @@ def _cast(x: RawTensor, dtype: tf.DType) -> RawTensor:
 
 def _transform_numeric(x: RawTensor, skewed: bool) -> tuple[tf.Tensor, tf.Tensor]:
     """Returns (scaled value, missing indicator) for a (skewed) numeric column."""
-    x = _cast(x, tf.float32)
+    x = _cast(x, tf.float64)
     values, present = _to_dense(x, 0.0)
     observed = _observed_values(x)
     if skewed:
@@ -139,13 +147,15 @@ def _transform_timestamp(x: RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor,
     """Returns (hour sine, hour cosine, day of week, missing) for epoch seconds."""
     seconds, present = _to_dense(_cast(x, tf.int64), tf.constant(0, tf.int64))
     seconds_of_day = tf.math.floormod(seconds, SECONDS_PER_DAY)
-    angle = tf.cast(seconds_of_day, tf.float32) * (2.0 * math.pi / SECONDS_PER_DAY)
+    angle = tf.cast(seconds_of_day, tf.float64) * (2.0 * math.pi / SECONDS_PER_DAY)
     day_of_week = tf.math.floormod(seconds // SECONDS_PER_DAY + EPOCH_DAY_OF_WEEK, 7)
     day_of_week = tf.where(
         present, day_of_week, tf.constant(features.MISSING_DAY_OF_WEEK, tf.int64)
     )
     mask = tf.cast(present, tf.float32)
-    return tf.sin(angle) * mask, tf.cos(angle) * mask, day_of_week, 1.0 - mask
+    hour_sin = tf.cast(tf.sin(angle), tf.float32)
+    hour_cos = tf.cast(tf.cos(angle), tf.float32)
+    return hour_sin * mask, hour_cos * mask, day_of_week, 1.0 - mask
 
 
 def preprocessing_fn(
