@@ -80,7 +80,7 @@ def _child(args: Sequence[str]) -> dict:
             skew_check.find_reference(store, model_dir),
             result.statistics,
             columns,
-            skew_check.thresholds(None),
+            None,
             scoring.checks_dir(output),
         )
         skewed = len(outcome.report.skewed)

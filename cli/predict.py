@@ -183,7 +183,7 @@ def _score_check_and_record(
             reference,
             result.statistics,
             columns,
-            skew_check.thresholds(config),
+            config,
             scoring.checks_dir(output),
             result.absent_columns,
         )

@@ -99,7 +99,7 @@ def run(args: argparse.Namespace) -> str:
             reference,
             data.statistics,
             columns,
-            skew_check.thresholds(config),
+            config,
             output,
             data.absent_columns,
         )

@@ -22,7 +22,9 @@ from metadata import scoring_records
 from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
 from models.raw_features import RawColumn
+from pipeline.config import SKEW_CALIBRATED, ServingConfig
 from serving import skew, statistics
+from serving.calibration import read_calibration
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,12 +36,33 @@ class SkewOutcome:
     record: SkewCheckRecord
 
 
-def thresholds(config: Any) -> skew.SkewThresholds:
-    """The config's `serving.skew` thresholds (the defaults without a config)."""
-    if config is None:
-        return skew.SkewThresholds()
-    return skew.SkewThresholds(
-        default=config.serving.skew_default, per_feature=dict(config.serving.skew_per_feature)
+def thresholds(config: Any, reference: TrainingStatistics) -> skew.Thresholds:
+    """The thresholds the config's `serving.skew` asks for, for this model.
+
+    Calibrated mode (the default, also without a config) uses the calibration
+    made beside the model's training statistics; a model without one (its
+    pipeline ran in fixed mode) is checked with the fixed thresholds, and the
+    table's heading says so.
+
+    Raises:
+      CascadeError: The calibration file is missing or unreadable.
+    """
+    serving = config.serving if config is not None else ServingConfig()
+    fixed = skew.SkewThresholds(
+        default=serving.skew_default, per_feature=dict(serving.skew_per_feature)
+    )
+    if serving.skew_mode != SKEW_CALIBRATED:
+        return fixed
+    if reference.calibration_uri is None:
+        return dataclasses.replace(
+            fixed,
+            note=f"no calibration beside training statistics {reference.artifact_id}",
+        )
+    return skew.CalibratedThresholds(
+        calibration=read_calibration(reference.calibration_uri),
+        false_alarm_rate=serving.skew_false_alarm_rate,
+        min_values=serving.skew_min_rows,
+        per_feature=dict(serving.skew_per_feature),
     )
 
 
@@ -58,7 +81,7 @@ def check(
     reference: TrainingStatistics,
     serving_stats: Any,
     columns: Sequence[RawColumn],
-    limits: skew.SkewThresholds,
+    config: Any,
     checks_dir: str,
     absent: Sequence[str] = (),
 ) -> SkewOutcome:
@@ -68,7 +91,7 @@ def check(
       reference: The model's training statistics.
       serving_stats: The serving data's DatasetFeatureStatisticsList.
       columns: The model's raw columns.
-      limits: Per-feature thresholds.
+      config: The pipeline config (its `serving.skew`), or None for the defaults.
       checks_dir: Folder for `statistics/` and `anomalies/` (TFX layouts).
       absent: Model columns the serving data does not have.
 
@@ -76,7 +99,11 @@ def check(
       CascadeError: The statistics cannot be compared (naming why).
     """
     report = skew.compare(
-        statistics.read_statistics(reference.path), serving_stats, columns, limits, absent
+        statistics.read_statistics(reference.path),
+        serving_stats,
+        columns,
+        thresholds(config, reference),
+        absent,
     )
     statistics_uri = os.path.join(checks_dir, "statistics")
     anomalies_uri = os.path.join(checks_dir, "anomalies")

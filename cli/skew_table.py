@@ -6,27 +6,44 @@ from serving.skew import SkewReport
 
 
 def skew_table(report: SkewReport, reference: str) -> str:
-    """The report as text: a heading, then feature, measure, distance, threshold, verdict.
+    """The report as text: a heading, then one line per feature.
+
+    Each line gives the feature, its measure, its values in the serving data
+    (the sample size its threshold is for), the distance, the threshold and
+    the verdict.
 
     Args:
       report: The comparison (`serving.skew.compare`).
       reference: What the serving data was compared with, for the heading.
     """
     skewed = report.skewed
-    verdict = (
-        f"{len(skewed)} of {len(report.features)} features over their threshold"
-        if skewed
-        else f"no skew: all {len(report.features)} features within their thresholds"
-    )
+    judged = [f for f in report.features if not f.low_power or f.skewed]
+    if skewed:
+        verdict = f"{len(skewed)} of {len(report.features)} features over their threshold"
+    elif judged:
+        verdict = (
+            f"no skew: {len(judged)} of {len(report.features)} features within their thresholds"
+        )
+    else:
+        verdict = "no verdict: too few rows for the check to tell"
     lines = [
         f"  skew check: {report.serving_rows:,} serving rows vs {report.training_rows:,} "
         f"training rows ({reference}): {verdict}",
-        f"    {'feature':<22} {'measure':<15} {'distance':>9} {'threshold':>10}  verdict",
+        f"  {report.thresholds}",
+        f"    {'feature':<22} {'measure':<15} {'values':>8} {'distance':>9} {'threshold':>10}  "
+        "verdict",
     ]
     for feature in report.features:
         note = f" ({feature.note})" if feature.note else ""
         lines.append(
-            f"    {feature.feature:<22} {feature.measure:<15} {feature.distance:>9.4f} "
-            f"{feature.threshold:>10.4f}  {feature.verdict}{note}"
+            f"    {feature.feature:<22} {feature.measure:<15} {feature.values:>8,} "
+            f"{feature.distance:>9.4f} {feature.threshold:>10.4f}  {feature.verdict}{note}"
+        )
+    low = [f.feature for f in report.features if f.low_power and not f.skewed]
+    if low:
+        lines.append(
+            f"  {len(low)} feature(s) have too few serving values for a verdict: "
+            "the distance between samples this small and the training data varies too "
+            "much to tell skew from chance"
         )
     return "\n".join(lines)

@@ -33,6 +33,8 @@ SKEW_CHECK_EXECUTION = "cascade.SkewCheck"
 SERVING_DATA = "cascade.ServingData"
 PREDICTIONS = "cascade.Predictions"
 MODEL_FOLDER = "cascade.ModelFolder"
+# SkewCalibration's output (see serving.calibration).
+SKEW_CALIBRATION = "cascade.SkewCalibration"
 
 # Custom properties Pusher sets on its PushedModel output.
 PUSHED_DESTINATION = "pushed_destination"

@@ -13,7 +13,8 @@ import json
 import os
 from typing import Any, Optional, Sequence
 
-from ml_metadata import metadata_store
+from ml_metadata import errors, metadata_store
+from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
 from metadata import names
@@ -31,10 +32,15 @@ class TrainingStatistics:
     Attributes:
       artifact_id: The ExampleStatistics artifact.
       path: Its training split's `FeatureStats.pb`.
+      calibration_id: The newest SkewCalibration made from these statistics
+        (None when there is none: a pipeline run in fixed skew mode).
+      calibration_uri: That calibration's folder.
     """
 
     artifact_id: int
     path: str
+    calibration_id: Optional[int] = None
+    calibration_uri: Optional[str] = None
 
 
 def _split_names(properties: dict) -> list[str]:
@@ -95,4 +101,43 @@ def training_statistics(
             f"the training statistics of the model in {model_dir} (artifact {chosen.id}) "
             f"were written to {path}, which no longer exists; {hint}"
         )
-    return TrainingStatistics(chosen.id, path)
+    calibration = calibration_of(store, chosen.id)
+    return TrainingStatistics(
+        chosen.id,
+        path,
+        calibration_id=calibration.id if calibration is not None else None,
+        calibration_uri=calibration.uri if calibration is not None else None,
+    )
+
+
+def calibration_of(
+    store: metadata_store.MetadataStore, statistics_id: int
+) -> Optional[metadata_store_pb2.Artifact]:
+    """The newest live SkewCalibration an execution made from a statistics artifact.
+
+    The calibration is not upstream of the model (it only reads the training
+    data), so it is found beside the statistics: among the outputs of the
+    executions that read them.
+    """
+    try:
+        calibration_type = store.get_artifact_type(names.SKEW_CALIBRATION)
+    except errors.NotFoundError:
+        return None
+    readers = [
+        e.execution_id
+        for e in store.get_events_by_artifact_ids([statistics_id])
+        if e.type in names.INPUT_EVENTS
+    ]
+    if not readers:
+        return None
+    made = {
+        e.artifact_id
+        for e in store.get_events_by_execution_ids(readers)
+        if e.type in names.OUTPUT_EVENTS
+    }
+    candidates = [
+        a
+        for a in store.get_artifacts_by_id(sorted(made))
+        if a.type_id == calibration_type.id and a.state == metadata_store_pb2.Artifact.LIVE
+    ]
+    return max(candidates, key=lambda a: a.id) if candidates else None

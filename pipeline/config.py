@@ -31,8 +31,8 @@ _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
 # checked before any work.
 COMPONENT_IDS = (
     "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
-    "StatisticsGen", "SchemaGen", "ExampleValidator", "Transform", "Trainer", "Evaluator",
-    "Pusher",
+    "StatisticsGen", "SkewCalibration", "SchemaGen", "ExampleValidator", "Transform",
+    "Trainer", "Evaluator", "Pusher",
 )  # fmt: skip
 
 
@@ -111,19 +111,35 @@ class EvaluationConfig:
     slice_by: tuple[str, ...] = ("source",)
 
 
+SKEW_CALIBRATED = "calibrated"
+SKEW_FIXED = "fixed"
+
+
 @dataclasses.dataclass(frozen=True)
 class ServingConfig:
     """What every scoring checks: the largest training/serving distance per feature.
 
     Attributes:
-      skew_default: The threshold of every feature without its own (L-infinity
-        distance for categorical features, Jensen-Shannon divergence for
-        numeric ones; both lie in [0, 1]).
-      skew_per_feature: Feature name -> its own threshold.
+      skew_mode: `calibrated` (thresholds from resamples of the training data,
+        for the serving sample's size; see `serving.calibration`) or `fixed`.
+      skew_default: The fixed threshold of every feature without its own
+        (L-infinity distance for categorical features, Jensen-Shannon
+        divergence for numeric ones; both lie in [0, 1]). In calibrated mode,
+        the threshold used for a model that has no calibration.
+      skew_per_feature: Feature name -> its own fixed threshold (in either mode).
+      skew_false_alarm_rate: The per-feature false-alarm rate calibrated
+        thresholds aim at.
+      skew_min_rows: Calibrated mode gives no verdict on a feature with fewer
+        serving values than this (the check has little power there).
+      skew_resamples: Resamples per size the pipeline's SkewCalibration draws.
     """
 
+    skew_mode: str = SKEW_CALIBRATED
     skew_default: float = 0.1
     skew_per_feature: tuple[tuple[str, float], ...] = ()
+    skew_false_alarm_rate: float = 0.001
+    skew_min_rows: int = 100
+    skew_resamples: int = 100
 
 
 @dataclasses.dataclass(frozen=True)
@@ -506,7 +522,29 @@ def _read_serving(r: _Reader, raw: Any, features: Sequence[FeatureColumn]) -> Se
     raw = r.mapping(raw, "serving")
     r.only_keys(raw, "serving", {"skew"})
     skew = r.mapping(raw.get("skew", {}), "serving.skew")
-    r.only_keys(skew, "serving.skew", {"default", "per_feature"})
+    r.only_keys(
+        skew,
+        "serving.skew",
+        {"mode", "default", "per_feature", "false_alarm_rate", "min_rows", "resamples"},
+    )
+    mode = skew.get("mode", ServingConfig.skew_mode)
+    if mode not in (SKEW_CALIBRATED, SKEW_FIXED):
+        raise r.error(
+            "serving.skew.mode",
+            f"expected {SKEW_CALIBRATED} or {SKEW_FIXED}, got {_describe(mode)}",
+        )
+    rate = r.number(
+        skew.get("false_alarm_rate", ServingConfig.skew_false_alarm_rate),
+        "serving.skew.false_alarm_rate",
+        1e-6,
+        0.5,
+    )
+    min_rows = r.integer(
+        skew.get("min_rows", ServingConfig.skew_min_rows), "serving.skew.min_rows", 1
+    )
+    resamples = r.integer(
+        skew.get("resamples", ServingConfig.skew_resamples), "serving.skew.resamples", 2
+    )
     default = r.number(
         skew.get("default", ServingConfig.skew_default), "serving.skew.default", 0.0, 1.0
     )
@@ -518,7 +556,14 @@ def _read_serving(r: _Reader, raw: Any, features: Sequence[FeatureColumn]) -> Se
         if name not in names:
             raise r.error(field, f"not a feature (features: {', '.join(names)})")
         thresholds.append((name, r.number(value, field, 0.0, 1.0)))
-    return ServingConfig(skew_default=default, skew_per_feature=tuple(thresholds))
+    return ServingConfig(
+        skew_mode=mode,
+        skew_default=default,
+        skew_per_feature=tuple(thresholds),
+        skew_false_alarm_rate=rate,
+        skew_min_rows=min_rows,
+        skew_resamples=resamples,
+    )
 
 
 def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:

@@ -15,12 +15,13 @@ from google.protobuf.wrappers_pb2 import BoolValue
 from tfx import v1 as tfx
 
 from components.clean_examples.component import CleanExamples
+from components.skew_calibration.component import SkewCalibration
 from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core.errors import CascadeError
 from pipeline import code_versions
-from pipeline.config import PipelineConfig, SourceConfig
+from pipeline.config import SKEW_CALIBRATED, PipelineConfig, SourceConfig
 from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms import features
@@ -29,6 +30,8 @@ PREPROCESSING_FN = "transforms.preprocessing.preprocessing_fn"
 RUN_FN = "models.model.run_fn"
 # The custom_config key of Transform's and Trainer's code version (see code_versions).
 CODE_VERSION = "code_version"
+# The split Transform analyzes and the Trainer trains on.
+TRAINING_SPLIT = "train"
 
 
 def _common_base(paths: Sequence[str]) -> str:
@@ -222,7 +225,9 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
         examples=split_examples,
         schema=schema_gen.outputs["schema"],
         preprocessing_fn=PREPROCESSING_FN,
-        splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=list(config.split.names)),
+        splits_config=tfx.proto.SplitsConfig(
+            analyze=[TRAINING_SPLIT], transform=list(config.split.names)
+        ),
         # StatisticsGen has described every split already; Transform's own
         # pre- and post-transform statistics would be two more TFDV passes.
         disable_statistics=True,
@@ -238,7 +243,7 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(splits=["train"], num_steps=training.train_steps),
+        train_args=tfx.proto.TrainArgs(splits=[TRAINING_SPLIT], num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=["dev"], num_steps=training.eval_steps),
         custom_config={
             **feature_config,
@@ -294,8 +299,9 @@ def create_pipeline(
 
     Returns:
       The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
-      StratifiedSplit -> StatisticsGen -> SchemaGen ->
-      ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher.
+      StratifiedSplit -> StatisticsGen (-> SkewCalibration, in calibrated skew
+      mode) -> SchemaGen -> ExampleValidator -> Transform -> Trainer ->
+      Evaluator -> Pusher.
 
     Raises:
       CascadeError: `until` names no component of the pipeline.
@@ -325,8 +331,22 @@ def create_pipeline(
     split_examples = split.outputs["split_examples"]
 
     training_half = training_components(config, split_examples)
+    statistics_gen = training_half[0]
+    calibration = []
+    if config.serving.skew_mode == SKEW_CALIBRATED:
+        calibration = [
+            SkewCalibration(
+                statistics=statistics_gen.outputs["statistics"],
+                examples=split_examples,
+                features=[f.name for f in config.features],
+                split=TRAINING_SPLIT,
+                seed=config.split.seed,
+                resamples=config.serving.skew_resamples,
+                code_version=code_versions.component_version("components.skew_calibration"),
+            )
+        ]
 
-    components = [example_gen, *cleaning, split, *training_half]
+    components = [example_gen, *cleaning, split, statistics_gen, *calibration, *training_half[1:]]
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.output.pipeline_root,

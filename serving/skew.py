@@ -4,7 +4,11 @@ The comparison is TFDV's own (`tfdv.validate_statistics` with
 `serving_statistics`): L-infinity distance between the value distributions of a
 categorical (string) feature, Jensen-Shannon divergence between the histograms
 of a numeric one. Each feature's threshold comes from the config's
-`serving.skew` (a default and per-feature overrides).
+`serving.skew`: calibrated on the training data for the serving sample's size
+(`CalibratedThresholds`, see `serving.calibration`), or fixed
+(`SkewThresholds`: a default and per-feature overrides). A calibrated check
+gives no verdict on a feature with fewer serving values than its minimum: at
+that size the check has little power.
 
 A model feature the serving data does not have at all, or has no value for in
 any row, cannot be compared: it is reported as skew (distance 1, the maximum of
@@ -15,13 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import Mapping, Optional, Sequence
+from typing import Mapping, Optional, Protocol, Sequence
 
 from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_pb2
 
 from core.environment import stderr_to_file
 from core.errors import CascadeError
 from models.raw_features import STRING, RawColumn
+from serving.calibration import Calibration
 from serving.statistics import raw_schema
 
 L_INFINITY = "L-infinity"
@@ -31,6 +36,7 @@ DEFAULT_THRESHOLD = 0.1
 
 OK = "ok"
 SKEW = "SKEW"
+LOW_POWER = "too few rows"
 ANOMALIES_FILE = "SchemaDiff.pb"
 
 
@@ -41,13 +47,77 @@ class SkewThresholds:
     Attributes:
       default: For every feature without its own threshold.
       per_feature: Feature name -> threshold.
+      note: Why fixed thresholds are used where calibrated ones were asked for.
     """
 
     default: float = DEFAULT_THRESHOLD
     per_feature: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    note: str = ""
 
-    def for_feature(self, name: str) -> float:
+    def for_feature(self, name: str, serving_values: int = 0) -> float:
+        """The feature's threshold; a fixed one does not depend on the sample."""
         return self.per_feature.get(name, self.default)
+
+    def too_few(self, serving_values: int) -> bool:
+        """Fixed thresholds judge every sample, however small."""
+        return False
+
+    def describe(self) -> str:
+        return f"fixed thresholds ({self.note})" if self.note else "fixed thresholds"
+
+
+@dataclasses.dataclass(frozen=True)
+class CalibratedThresholds:
+    """Thresholds from the training data's own resampled distances.
+
+    Attributes:
+      calibration: The model's calibration (`serving.calibration`).
+      false_alarm_rate: The per-feature rate the thresholds aim at.
+      min_values: Fewer serving values than this get no verdict.
+      per_feature: Feature name -> a fixed threshold that overrides calibration.
+    """
+
+    calibration: Calibration
+    false_alarm_rate: float
+    min_values: int
+    per_feature: Mapping[str, float] = dataclasses.field(default_factory=dict)
+
+    def for_feature(self, name: str, serving_values: int = 0) -> float:
+        """The feature's threshold for a sample with `serving_values` values.
+
+        Raises:
+          CascadeError: The calibration does not cover the feature.
+        """
+        if name in self.per_feature:
+            return self.per_feature[name]
+        feature = self.calibration.features.get(name)
+        if feature is None:
+            raise CascadeError(
+                f"the skew calibration has no feature {name!r} (it covers "
+                f"{', '.join(sorted(self.calibration.features)) or 'none'}): it was not made "
+                "for this model's training data"
+            )
+        return feature.threshold(max(serving_values, 1), self.false_alarm_rate)
+
+    def too_few(self, serving_values: int) -> bool:
+        return serving_values < self.min_values
+
+    def describe(self) -> str:
+        return (
+            f"thresholds calibrated on {self.calibration.resamples} resamples per size of "
+            f"{self.calibration.training_rows:,} training rows, aiming at "
+            f"{self.false_alarm_rate:.2%} false alarms per feature"
+        )
+
+
+class Thresholds(Protocol):
+    """What `compare` asks of thresholds, fixed or calibrated."""
+
+    def for_feature(self, name: str, serving_values: int = 0) -> float: ...
+
+    def too_few(self, serving_values: int) -> bool: ...
+
+    def describe(self) -> str: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +130,8 @@ class FeatureSkew:
       distance: The measured distance (MAX_DISTANCE when not comparable).
       threshold: The feature's threshold.
       note: Why it could not be compared ("" when it was).
+      values: The feature's values in the serving data (rows where present).
+      low_power: Too few values for a verdict (calibrated thresholds only).
     """
 
     feature: str
@@ -67,15 +139,21 @@ class FeatureSkew:
     distance: float
     threshold: float
     note: str = ""
+    values: int = 0
+    low_power: bool = False
 
     @property
     def skewed(self) -> bool:
         """Over its threshold, or not comparable (which is always a breach)."""
-        return bool(self.note) or self.distance > self.threshold
+        if self.note:
+            return True
+        return not self.low_power and self.distance > self.threshold
 
     @property
     def verdict(self) -> str:
-        return SKEW if self.skewed else OK
+        if self.skewed:
+            return SKEW
+        return LOW_POWER if self.low_power else OK
 
 
 @dataclasses.dataclass(frozen=True)
@@ -86,6 +164,7 @@ class SkewReport:
     anomalies: anomalies_pb2.Anomalies
     serving_rows: int
     training_rows: int
+    thresholds: str = "fixed thresholds"
 
     @property
     def skewed(self) -> tuple[FeatureSkew, ...]:
@@ -127,13 +206,25 @@ def _non_missing(feature: statistics_pb2.FeatureNameStatistics) -> int:
     return int(stats.common_stats.num_non_missing)
 
 
+def values_per_feature(
+    stats: statistics_pb2.DatasetFeatureStatisticsList,
+) -> dict[str, int]:
+    """Feature name -> rows holding a value, from a one-dataset statistics list.
+
+    Raises:
+      CascadeError: The list does not hold exactly one dataset.
+    """
+    dataset = _only_dataset(stats, "given")
+    return {_feature_name(f): _non_missing(f) for f in dataset.features}
+
+
 def _comparison_schema(
-    columns: Sequence[RawColumn], thresholds: SkewThresholds
+    columns: Sequence[RawColumn], limits: Mapping[str, float]
 ) -> schema_pb2.Schema:
     schema = raw_schema(columns)
     for feature, column in zip(schema.feature, columns):
         comparator = feature.skew_comparator
-        threshold = thresholds.for_feature(column.name)
+        threshold = limits[column.name]
         if measure_for(column) == L_INFINITY:
             comparator.infinity_norm.threshold = threshold
         else:
@@ -168,7 +259,7 @@ def compare(
     training: statistics_pb2.DatasetFeatureStatisticsList,
     serving: statistics_pb2.DatasetFeatureStatisticsList,
     columns: Sequence[RawColumn],
-    thresholds: Optional[SkewThresholds] = None,
+    thresholds: Optional[Thresholds] = None,
     absent: Sequence[str] = (),
 ) -> SkewReport:
     """Compares serving statistics with training statistics, feature by feature.
@@ -177,7 +268,7 @@ def compare(
       training: The statistics of the split the model was trained on.
       serving: The serving data's statistics (`serving.statistics`).
       columns: The model's raw columns: the features compared.
-      thresholds: Per-feature thresholds (default: 0.1 for every feature).
+      thresholds: Fixed or calibrated thresholds (default: 0.1 for every feature).
       absent: Columns the serving data does not have at all (its header lacks
         them); reported as absent rather than as holding no value.
 
@@ -185,8 +276,9 @@ def compare(
       The report: every column, skewed ones first, then by distance/threshold.
 
     Raises:
-      CascadeError: The training statistics lack a model feature, or a
-        statistics list does not hold exactly one dataset.
+      CascadeError: The training statistics lack a model feature, a
+        statistics list does not hold exactly one dataset, or the calibration
+        does not cover a feature.
     """
     import tensorflow_data_validation as tfdv
 
@@ -203,12 +295,14 @@ def compare(
         )
     serve_features = {_feature_name(f): f for f in serve_set.features}
     comparable = {n for n in names if n in serve_features and _non_missing(serve_features[n])}
+    values = {n: _non_missing(serve_features[n]) for n in comparable}
+    limits = {c.name: thresholds.for_feature(c.name, values.get(c.name, 0)) for c in columns}
     # TFDV's C++ validator logs a warning to stderr for each feature it looks
     # up in only one of the two lists; the report below says it in words.
     with stderr_to_file(os.devnull):
         anomalies = tfdv.validate_statistics(
             statistics=_restricted(train_set, names),
-            schema=_comparison_schema(columns, thresholds),
+            schema=_comparison_schema(columns, limits),
             serving_statistics=_restricted(serve_set, comparable),
         )
     measured = {
@@ -218,7 +312,6 @@ def compare(
     }
     results = []
     for column in columns:
-        threshold = thresholds.for_feature(column.name)
         if column.name in absent or column.name not in serve_features:
             note = "absent from the serving data"
         elif column.name not in comparable:
@@ -228,14 +321,26 @@ def compare(
         else:
             note = ""
         distance = measured[column.name] if not note else MAX_DISTANCE
-        results.append(FeatureSkew(column.name, measure_for(column), distance, threshold, note))
-    results.sort(key=lambda f: (not f.skewed, -f.distance / f.threshold, f.feature))
+        count = values.get(column.name, 0)
+        results.append(
+            FeatureSkew(
+                feature=column.name,
+                measure=measure_for(column),
+                distance=distance,
+                threshold=limits[column.name],
+                note=note,
+                values=count,
+                low_power=not note and thresholds.too_few(count),
+            )
+        )
+    results.sort(key=lambda f: (not f.skewed, f.low_power, -f.distance / f.threshold, f.feature))
     _add_uncompared(anomalies, [f for f in results if f.note])
     return SkewReport(
         features=tuple(results),
         anomalies=anomalies,
         serving_rows=int(serve_set.num_examples),
         training_rows=int(train_set.num_examples),
+        thresholds=thresholds.describe(),
     )
 
 

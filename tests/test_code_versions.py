@@ -15,6 +15,7 @@ COMPONENTS = {
     "CsvExampleGen": "components.source_example_gen",
     "CleanExamples": "components.clean_examples",
     "StratifiedSplit": "components.stratified_split",
+    "SkewCalibration": "components.skew_calibration",
 }
 
 

@@ -351,7 +351,12 @@ def test_missing_required_key(tmp_path, key):
         (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "min_auc, slice_by"),
         (("output", "dir"), "x", "output.dir", "root"),
         (("serving", "skw"), {}, "serving.skw", "skew"),
-        (("serving", "skew", "defualt"), 0.2, "serving.skew.defualt", "default, per_feature"),
+        (
+            ("serving", "skew", "defualt"),
+            0.2,
+            "serving.skew.defualt",
+            "default, false_alarm_rate, min_rows, mode, per_feature, resamples",
+        ),
         (("sources", 1, "folder"), "x", "sources[1].folder", "name, path"),
         (
             ("features", 2, "type"),

@@ -70,6 +70,9 @@ def test_each_custom_step_is_keyed_by_the_version_of_its_own_code(demo):
     assert components["StratifiedSplit"].exec_properties["code_version"] == (
         code_versions.component_version("components.stratified_split")
     )
+    assert components["SkewCalibration"].exec_properties["code_version"] == (
+        code_versions.component_version("components.skew_calibration")
+    )
     assert _custom_config(components["Transform"])["code_version"] == (
         code_versions.code_version(["transforms.preprocessing"])
     )
@@ -80,10 +83,11 @@ def test_each_custom_step_is_keyed_by_the_version_of_its_own_code(demo):
         components["CleanExamples"].exec_properties["code_version"],
         components["StratifiedSplit"].exec_properties["code_version"],
         settings["code_version"],
+        components["SkewCalibration"].exec_properties["code_version"],
         _custom_config(components["Transform"])["code_version"],
         _custom_config(components["Trainer"])["code_version"],
     }
-    assert len(versions) == 5
+    assert len(versions) == 6
 
 
 def test_reference_datasets_are_ingested_with_their_id_columns_as_one_split(demo):
@@ -140,9 +144,10 @@ def test_until_keeps_a_component_and_everything_upstream_of_it_in_order():
         "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
         "StatisticsGen", "SchemaGen",
     }  # fmt: skip
-    # ExampleValidator's anomalies feed no other step, so Pusher does not need it.
+    # ExampleValidator's anomalies and SkewCalibration's thresholds feed no
+    # other step, so Pusher does not need them.
     to_pusher = [c.id for c in create_pipeline(config, None, [], until="Pusher").components]
-    assert to_pusher == [c for c in full if c != "ExampleValidator"]
+    assert to_pusher == [c for c in full if c not in ("ExampleValidator", "SkewCalibration")]
 
 
 def test_until_an_unknown_component_names_the_choices_before_any_work(tmp_path, capsys):

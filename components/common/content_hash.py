@@ -72,7 +72,7 @@ def mix(x: int) -> int:
     return x
 
 
-def _mix_array(x: np.ndarray) -> np.ndarray:
+def mix_array(x: np.ndarray) -> np.ndarray:
     """`mix` on every element of a uint64 array (NumPy wraps uint64 products mod 2**64)."""
     x = x ^ (x >> _U64(33))
     x = x * _U64(0xFF51AFD7ED558CCD)
@@ -164,11 +164,11 @@ def batch_hashes(batch: pa.RecordBatch, seed: int) -> np.ndarray:
         if pa.types.is_null(column.type):  # no record gives this feature a kind
             continue
         present, features = _column_hashes(column)
-        features = _mix_array(features + _U64(bytes_hash(name.encode("utf-8"))))
+        features = mix_array(features + _U64(bytes_hash(name.encode("utf-8"))))
         content += np.where(present, features, _U64(0))
     low, high = seed & MASK, (seed >> 64) & MASK
-    positions = _mix_array(content + _U64((low + SEED) & MASK))
-    return _mix_array(positions + _U64(high))
+    positions = mix_array(content + _U64((low + SEED) & MASK))
+    return mix_array(positions + _U64(high))
 
 
 def _column_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -185,25 +185,25 @@ def _column_hashes(column: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     )
     weighted = value_hashes * _powers(Q, int(lengths.max(initial=0)))[index_in_list]
     combined = _segment_sums(weighted, offsets - start)
-    return present, _mix_array(combined + lengths.astype(_U64) * _U64(LENGTH))
+    return present, mix_array(combined + lengths.astype(_U64) * _U64(LENGTH))
 
 
 def _value_hashes(values: pa.Array) -> np.ndarray:
     """The hash of each value of a flattened column (int64, float32 or binary)."""
     if pa.types.is_integer(values.type):
         raw = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.int64).view(_U64)
-        return _mix_array(raw + _U64(INT64))
+        return mix_array(raw + _U64(INT64))
     if pa.types.is_floating(values.type):
         floats = np.asarray(values.to_numpy(zero_copy_only=False), dtype=np.float32)
         bits = floats.view(np.uint32).astype(_U64)
         bits[np.isnan(floats)] = CANONICAL_NAN
-        return _mix_array(bits + _U64(FLOAT))
+        return mix_array(bits + _U64(FLOAT))
     offsets = _offsets(values)
     buffer = values.buffers()[2]
     data = np.frombuffer(buffer, dtype=np.uint8) if buffer is not None else np.zeros(0, np.uint8)
     polys = _bytes_polys(data, offsets)
     lengths = np.diff(offsets)
-    return _mix_array(polys + lengths.astype(_U64) * _U64(LENGTH) + _U64(BYTES))
+    return mix_array(polys + lengths.astype(_U64) * _U64(LENGTH) + _U64(BYTES))
 
 
 def _bytes_polys(data: np.ndarray, offsets: np.ndarray) -> np.ndarray:

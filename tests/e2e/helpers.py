@@ -21,6 +21,7 @@ COMPONENTS = [
     "StratifiedSplit",
     "StatisticsGen",
     "SchemaGen",
+    "SkewCalibration",
     "ExampleValidator",
     "Transform",
     "Trainer",

@@ -1,0 +1,1 @@
+"""SkewCalibration: per-feature skew thresholds drawn from resamples of the training data."""
