@@ -1,8 +1,9 @@
-"""Lineage through real runs: a bad spam list is replaced, and lineage tells what
-the bad one affected; answers are checked against MLMD's own lineage queries."""
+"""Lineage through real runs: a bad spam list is fixed in place, and lineage tells
+what each version affected; answers are checked against MLMD's own lineage queries."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from cli import lineage as lineage_cli
+from components.source_example_gen import facts, id_facts
 from metadata import connection as metadata
 from pipeline import code_versions
 from metadata.lineage import Lineage
@@ -19,6 +21,7 @@ from tests.e2e.helpers import run_cascade
 
 pytestmark = pytest.mark.e2e
 PIPELINE = "cascade-demo"
+INGESTION = ("CsvExampleGen", "SpamListGen", "IdMapGen")
 # Everything derived from the spam list in one run (the ExampleGens are upstream).
 AFFECTED = [
     "CleanExamples",
@@ -33,23 +36,34 @@ AFFECTED = [
 ]
 
 
+def _list_facts(folder) -> dict:
+    """The facts a spam list folder's file should have recorded: rows, sha256, ids."""
+    [path] = sorted(folder.glob("*.csv"))
+    with open(path, newline="") as f:
+        ids = [row["user_id"] for row in csv.DictReader(f)]
+    return {
+        "rows": len(ids),
+        **facts.content_fingerprint([str(path)]),
+        "ids": {"user_id": id_facts.facts_of(ids)},
+    }
+
+
 @pytest.fixture(scope="module")
 def corrected_runs(demo_slice, tmp_path_factory):
-    """Run 1 with the demo spam list; run 2 with a corrected copy in another folder."""
+    """Run 1 with the demo spam list; the list fixed in place; run 2 into the same
+    output root and store (on a copy of the demo slice's data, which other tests share)."""
     root = tmp_path_factory.mktemp("lineage")
-    data = demo_slice.parent / "data"
-    bad_list = data / "spam_accounts"
-    corrected = data / "spam_accounts_v2"
-    corrected.mkdir(exist_ok=True)
-    lines = (bad_list / "spam_accounts.csv").read_text().splitlines()
-    # The correction: the last five accounts were wrongly flagged.
-    (corrected / "spam_accounts.csv").write_text("\n".join(lines[:-5]) + "\n")
-    config_v2 = demo_slice.parent / "demo_slice_v2.yaml"
-    config_v2.write_text(
-        demo_slice.read_text().replace("data/spam_accounts", "data/spam_accounts_v2")
-    )
+    shutil.copytree(demo_slice.parent / "data", root / "data")
+    config = root / "demo_slice.yaml"
+    config.write_text(demo_slice.read_text())
+    spam_list = root / "data" / "spam_accounts"
     output = root / "out"
-    for config in (demo_slice, config_v2):
+    versions = []
+    for run in (1, 2):
+        if run == 2:  # The fix: the last five accounts were wrongly flagged.
+            lines = (spam_list / "spam_accounts.csv").read_text().splitlines()
+            (spam_list / "spam_accounts.csv").write_text("\n".join(lines[:-5]) + "\n")
+        versions.append(_list_facts(spam_list))
         result = run_cascade(["--config", str(config), "--output-root", str(output)])
         assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     store = mlmd_queries.open_store(str(output / "metadata.sqlite"))
@@ -57,7 +71,8 @@ def corrected_runs(demo_slice, tmp_path_factory):
     return {
         "store": store,
         "metadata": str(output / "metadata.sqlite"),
-        "bad_list": str(bad_list),
+        "spam_list": str(spam_list),
+        "versions": versions,
         "run1": mlmd_queries.executions_by_component(store, first, PIPELINE),
         "run2": mlmd_queries.executions_by_component(store, second, PIPELINE),
     }
@@ -80,33 +95,83 @@ def _mlmd_downstream(store, artifact_ids) -> tuple[set[int], set[int]]:
     return {a.id for a in graph.artifacts}, {e.id for e in graph.executions}
 
 
-def test_downstream_of_the_bad_spam_list_is_exactly_run_one(corrected_runs):
+def _affected(store, executions) -> tuple[int, set[int], set[int]]:
+    """(the run's spam list artifact, the artifacts and executions derived from it):
+    every step of the run but the three ingestions, which are upstream of it."""
+    [spam_artifact] = mlmd_queries.outputs(store, executions["SpamListGen"].id)["examples"]
+    derived = [e for c, e in executions.items() if c not in INGESTION]
+    assert {c for c in executions if c not in INGESTION} >= set(AFFECTED)
+    artifacts = {spam_artifact}
+    for execution in derived:
+        for ids in mlmd_queries.outputs(store, execution.id).values():
+            artifacts.update(ids)
+    return spam_artifact, artifacts, {e.id for e in derived}
+
+
+def test_each_spam_list_version_records_its_rows_sha256_and_ids(corrected_runs):
     runs = corrected_runs
     store = runs["store"]
-    answer = json.loads(_cli(runs, "downstream", runs["bad_list"], "--format", "json"))
+    for run, expected in zip(("run1", "run2"), runs["versions"]):
+        [artifact] = mlmd_queries.outputs(store, runs[run]["SpamListGen"].id)["examples"]
+        [recorded] = store.get_artifacts_by_id([artifact])
+        assert json.loads(recorded.custom_properties["reference_facts"].string_value) == expected
+    first, fixed = runs["versions"]
+    assert (first["rows"], fixed["rows"]) == (156, 151)
+    assert fixed["ids"]["user_id"]["distinct"] == first["ids"]["user_id"]["distinct"] - 5
 
-    [spam_artifact] = mlmd_queries.outputs(store, runs["run1"]["SpamListGen"].id)["examples"]
-    assert answer["roots"] == [spam_artifact]
-    expected_executions = {runs["run1"][c].id for c in AFFECTED}
-    assert {e["id"] for e in answer["executions"]} == expected_executions
-    expected_artifacts = {spam_artifact}
-    for component in AFFECTED:
-        for ids in mlmd_queries.outputs(store, runs["run1"][component].id).values():
-            expected_artifacts.update(ids)
-    assert {a["id"] for a in answer["artifacts"]} == expected_artifacts
-    run1_name = mlmd_queries.runs(store)[0].name
-    assert answer["runs"] == [run1_name]
-    # Nothing of run 2: its executions consumed the corrected list's artifacts.
-    run2_outputs = {
-        i
-        for e in runs["run2"].values()
-        for ids in mlmd_queries.outputs(store, e.id).values()
-        for i in ids
+
+def test_downstream_of_the_spam_list_is_grouped_by_version(corrected_runs):
+    runs = corrected_runs
+    store = runs["store"]
+    answer = json.loads(_cli(runs, "downstream", runs["spam_list"], "--format", "json"))
+
+    first, fixed = answer["versions"]
+    run_names = [r.name for r in mlmd_queries.runs(store)]
+    for version, run, expected, run_name in zip(
+        (first, fixed), ("run1", "run2"), runs["versions"], run_names
+    ):
+        spam_artifact, artifacts, executions = _affected(store, runs[run])
+        assert (version["sha256"], version["rows"]) == (expected["sha256"], expected["rows"])
+        [recorded] = store.get_artifacts_by_id([spam_artifact])
+        assert version["first_seen_ms"] == recorded.create_time_since_epoch
+        assert version["roots"] == [spam_artifact]
+        assert {a["id"] for a in version["artifacts"]} == artifacts
+        assert {e["id"] for e in version["executions"]} == executions
+        assert version["runs"] == [run_name]
+        # The same answer as MLMD's own lineage query.
+        assert (artifacts, executions) == _mlmd_downstream(store, [spam_artifact])
+    # The two versions share nothing; together they are the whole answer.
+    assert not {a["id"] for a in first["artifacts"]} & {a["id"] for a in fixed["artifacts"]}
+    assert {a["id"] for a in answer["artifacts"]} == {
+        a["id"] for v in (first, fixed) for a in v["artifacts"]
     }
-    run2_new = run2_outputs - expected_artifacts - {spam_artifact}
-    assert run2_new and not run2_new & {a["id"] for a in answer["artifacts"]}
-    # The same answer as MLMD's own lineage query.
-    assert (expected_artifacts, expected_executions) == _mlmd_downstream(store, [spam_artifact])
+    assert answer["runs"] == run_names
+    # The file names the same dataset as its folder.
+    by_file = json.loads(
+        _cli(runs, "downstream", runs["spam_list"] + "/spam_accounts.csv", "--format", "json")
+    )
+    assert by_file["versions"] == answer["versions"]
+
+
+def test_downstream_text_lists_each_versions_models(corrected_runs):
+    runs = corrected_runs
+    store = runs["store"]
+    text = _cli(runs, "downstream", runs["spam_list"], "--type", "Model")
+
+    title, first, fixed = text.split("\n\nversion ")
+    assert (
+        title == f"downstream of {runs['spam_list']}: 2 versions, 4 artifacts, 2 executions, 2 runs"
+    )
+    for block, number, run, expected in zip(
+        (first, fixed), (1, 2), ("run1", "run2"), runs["versions"]
+    ):
+        assert block.startswith(
+            f"{number} of 2 (sha256 {expected['sha256'][:12]}, {expected['rows']} rows, first seen "
+        )
+        [model] = mlmd_queries.outputs(store, runs[run]["Trainer"].id)["model"]
+        assert [line for line in block.splitlines() if "wrote #" in line] == [
+            f"    wrote #{model} Model {store.get_artifacts_by_id([model])[0].uri}"
+        ]
 
 
 def test_downstream_type_filter_lists_the_affected_models(corrected_runs):
@@ -115,7 +180,7 @@ def test_downstream_type_filter_lists_the_affected_models(corrected_runs):
         _cli(
             runs,
             "downstream",
-            runs["bad_list"],
+            runs["spam_list"],
             "--type",
             "Model",
             "--type",
@@ -124,11 +189,10 @@ def test_downstream_type_filter_lists_the_affected_models(corrected_runs):
             "json",
         )
     )
-    types = sorted(a["type"] for a in answer["artifacts"] if a["id"] not in answer["roots"])
-    assert types == ["Model", "PushedModel"]
-    assert sorted(e["component"] for e in answer["executions"]) == ["Pusher", "Trainer"]
-    text = _cli(runs, "downstream", runs["bad_list"], "--type", "Model")
-    assert "Trainer (execution #" in text and " Model " in text
+    for version in answer["versions"]:
+        types = sorted(a["type"] for a in version["artifacts"] if a["id"] not in version["roots"])
+        assert types == ["Model", "PushedModel"]
+        assert sorted(e["component"] for e in version["executions"]) == ["Pusher", "Trainer"]
 
 
 def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(corrected_runs):
@@ -142,7 +206,7 @@ def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(correcte
         "ExampleValidator"
     }
     by_component = {e["component"]: e for e in answer["executions"]}
-    assert by_component["SpamListGen"]["parameters"]["input_base"].endswith("spam_accounts_v2")
+    assert by_component["SpamListGen"]["parameters"]["input_base"] == runs["spam_list"]
     assert "num_files:1" in by_component["CsvExampleGen"]["parameters"]["input_fingerprint"]
     split_options = by_component["StratifiedSplit"]["parameters"]
     assert split_options["seed"] == 42 and json.loads(split_options["ratios"])[0] == ["train", 0.6]
@@ -197,7 +261,7 @@ def test_show_and_runs(corrected_runs):
 
 def test_graph_as_dot_and_svg(corrected_runs, tmp_path):
     runs = corrected_runs
-    dot = _cli(runs, "graph", runs["bad_list"], "--format", "dot")
+    dot = _cli(runs, "graph", runs["spam_list"], "--format", "dot")
     assert dot.startswith("digraph lineage {") and "Pusher" in dot and "SpamListGen" in dot
     if shutil.which("dot") is None:
         message = "graphviz is not installed (make system-deps installs it)"
