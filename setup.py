@@ -20,6 +20,7 @@ setuptools.setup(
             "components*",
             "transforms*",
             "models*",
+            "validation*",
             "metadata*",
             "serving*",
             "cli*",

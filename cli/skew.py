@@ -58,7 +58,8 @@ def run(args: argparse.Namespace) -> str:
     from cli import skew_check
     from metadata import scoring_records
     from pipeline import config as config_lib
-    from serving import scoring, statistics
+    from serving import scoring
+    from serving.csv_statistics import csv_statistics
     from serving.model import read_columns, resolve_model_dir
 
     config = config_lib.load_config(args.config, output_root=args.output_root)
@@ -73,7 +74,7 @@ def run(args: argparse.Namespace) -> str:
     output = args.output or scoring.default_output(
         config.output.root, args.input, folder="skew_checks", suffix=""
     )
-    data = statistics.csv_statistics(args.input, columns)
+    data = csv_statistics(args.input, columns)
     lines = [f"read {data.rows:,} rows of {args.input} in {data.seconds:.1f}s"]
     if data.absent_columns:
         lines.append(

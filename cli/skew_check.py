@@ -23,8 +23,8 @@ from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
 from models.raw_features import RawColumn
 from pipeline.config import SKEW_CALIBRATED, ServingConfig
-from serving import skew, statistics
-from serving.calibration import read_calibration
+from validation import skew, statistics
+from validation.calibration import read_calibration
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.skew import SkewReport
+from validation.skew import SkewReport
 
 
 def skew_table(report: SkewReport, reference: str) -> str:
@@ -13,7 +13,7 @@ def skew_table(report: SkewReport, reference: str) -> str:
     the verdict.
 
     Args:
-      report: The comparison (`serving.skew.compare`).
+      report: The comparison (`validation.skew.compare`).
       reference: What the serving data was compared with, for the heading.
     """
     skewed = report.skewed

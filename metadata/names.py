@@ -33,7 +33,8 @@ SKEW_CHECK_EXECUTION = "cascade.SkewCheck"
 SERVING_DATA = "cascade.ServingData"
 PREDICTIONS = "cascade.Predictions"
 MODEL_FOLDER = "cascade.ModelFolder"
-# SkewCalibration's output (see serving.calibration).
+# SkewCalibration's output type (components.skew_calibration.spec names it;
+# importing that here would load TFX into every lineage query).
 SKEW_CALIBRATION = "cascade.SkewCalibration"
 
 # Custom properties Pusher sets on its PushedModel output.

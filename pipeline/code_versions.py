@@ -29,6 +29,7 @@ PROJECT_PACKAGES = (
     "pipeline",
     "serving",
     "transforms",
+    "validation",
 )
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

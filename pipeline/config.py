@@ -121,7 +121,7 @@ class ServingConfig:
 
     Attributes:
       skew_mode: `calibrated` (thresholds from resamples of the training data,
-        for the serving sample's size; see `serving.calibration`) or `fixed`.
+        for the serving sample's size; see `validation.calibration`) or `fixed`.
       skew_default: The fixed threshold of every feature without its own
         (L-infinity distance for categorical features, Jensen-Shannon
         divergence for numeric ones; both lie in [0, 1]). In calibrated mode,

@@ -39,7 +39,7 @@ from models.raw_features import RawColumn
 from serving import serving_input
 from serving.beam_input import DIGESTS, ERRORS, ROWS, CheckedExamples, ReadChunks
 from serving.scoring import LINE_COLUMN, SCORE_COLUMN, format_score, same_path
-from serving.statistics import STATS_FILE, beam_statistics
+from validation.statistics import STATS_FILE, beam_statistics
 
 SHARD_PREFIX = "part"
 REPORT_FILE = "scoring_report.json"
@@ -301,7 +301,7 @@ def score_files(
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    from serving.statistics import read_statistics
+    from validation.statistics import read_statistics
 
     started = time.monotonic()
     files = serving_input.input_files(input_pattern)

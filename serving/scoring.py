@@ -30,7 +30,7 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 from core import interrupts
 from core.errors import CascadeError
 from serving.model import ServingModel
-from serving.statistics import StatisticsAccumulator
+from validation.statistics import StatisticsAccumulator
 
 BATCH_SIZE = 1024
 SCORE_COLUMN = "score"

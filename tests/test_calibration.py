@@ -10,8 +10,8 @@ import pytest
 from scipy import stats
 
 from core.errors import CascadeError
-from serving import calibration
-from serving.calibration import (
+from validation import calibration
+from validation.calibration import (
     Calibration,
     FeatureCalibration,
     ResampledDistance,
@@ -26,7 +26,7 @@ def test_resample_sizes_stop_at_the_training_split_and_at_the_largest_size():
     assert resample_sizes(2_768) == (100, 300, 1_000, 2_768)
     assert resample_sizes(1_000) == (100, 300, 1_000)
     assert resample_sizes(50) == (50,)
-    assert resample_sizes(5_000_000) == (100, 300, 1_000, 3_000, 10_000, 30_000)
+    assert resample_sizes(5_000_000) == (100, 300, 1_000, 3_000, 10_000)
 
 
 def test_effective_size_is_the_harmonic_combination():

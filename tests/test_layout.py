@@ -1,9 +1,11 @@
 """The project's rooms and the one direction their imports run.
 
     core          errors and process setup; imports nothing of ours
-    components    the custom components TFX runs
     transforms    what the Transform component loads
     models        what the Trainer loads (it serves through the Transform layer)
+    validation    TFDV statistics of raw columns, the skew distance and its
+                  calibration: shared by SkewCalibration and every scoring
+    components    the custom components TFX runs
     pipeline      config, factory, runner profiles, preflight, code versions
     metadata      everything that reads or writes the store
     serving       scoring and batch transform (reads record files with the
@@ -26,14 +28,18 @@ from pipeline.code_versions import PROJECT_PACKAGES, ROOT, imported_modules, mod
 
 ALLOWED = {
     "core": set(),
-    "components": {"core"},
     "transforms": {"core"},
     "models": {"core", "transforms"},
+    "validation": {"core", "models"},
+    "components": {"core", "models", "validation"},
     "pipeline": {"core", "components", "transforms", "models"},
     "metadata": {"core", "components", "transforms", "models", "pipeline"},
-    "serving": {"core", "components", "transforms", "models"},
-    "cli": {"core", "components", "transforms", "models", "pipeline", "metadata", "serving"},
-}
+    "serving": {"core", "components", "transforms", "models", "validation"},
+    "cli": {
+        "core", "components", "transforms", "models", "validation", "pipeline", "metadata",
+        "serving",
+    },
+}  # fmt: skip
 
 
 def _modules() -> dict[str, str]:

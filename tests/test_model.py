@@ -38,7 +38,8 @@ from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
 from models import raw_features  # noqa: E402
 from pipeline import runners  # noqa: E402
-from serving import batch_transform, beam_scoring, scoring, serving_input, skew  # noqa: E402
+from serving import batch_transform, beam_scoring, scoring, serving_input  # noqa: E402
+from validation import skew  # noqa: E402
 from serving.model import ServingModel  # noqa: E402
 from transforms import features, preprocessing  # noqa: E402
 

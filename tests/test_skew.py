@@ -14,7 +14,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2  # noqa: E402
 
 from core.errors import CascadeError  # noqa: E402
 from models.raw_features import FLOAT, INT64, STRING, RawColumn  # noqa: E402
-from serving import skew, statistics  # noqa: E402
+from serving import csv_statistics  # noqa: E402
+from validation import skew, statistics  # noqa: E402
 
 COLUMNS = [
     RawColumn("country", STRING, required=False),
@@ -152,7 +153,77 @@ def test_statistics_and_anomalies_are_written_in_tfx_layout(tmp_path):
 def test_csv_statistics_hash_the_file_in_the_same_pass(tmp_path):
     source = tmp_path / "in.csv"
     source.write_text('country,age,amount\nUS,30,1.5\n"D\nE",40,\nDE,,2\n')
-    data = statistics.csv_statistics(str(source), COLUMNS)
+    data = csv_statistics.csv_statistics(str(source), COLUMNS)
     assert data.rows == 3
     assert data.input_sha256 == hashlib.sha256(source.read_bytes()).hexdigest()
     assert data.statistics.datasets[0].num_examples == 3
+
+
+def _calibration(threshold_at_100: float, threshold_at_10000: float):
+    """A calibration whose thresholds fall from one value at 100 values to another at 10,000."""
+    from validation.calibration import Calibration, FeatureCalibration, SizePoint
+
+    def point(values: int, mean: float) -> SizePoint:
+        return SizePoint(rows=values, values=values, mean=mean, sd=0.0, largest=0.0, resamples=9)
+
+    features = {
+        c.name: FeatureCalibration(
+            c.name,
+            skew.measure_for(c),
+            10**9,
+            (point(100, threshold_at_100), point(10_000, threshold_at_10000)),
+        )
+        for c in COLUMNS
+    }
+    return Calibration(seed=1, resamples=9, training_rows=10**9, features=features)
+
+
+def test_calibrated_thresholds_follow_the_serving_sample_size_and_reach_tfdvs_anomalies():
+    training = _stats(_rows(1, 2000))
+    limits = skew.CalibratedThresholds(_calibration(0.3, 0.003), 0.001, min_values=100)
+    small = skew.compare(training, _stats(_rows(2, 100)), COLUMNS, limits)
+    large = skew.compare(training, _stats(_rows(2, 1000)), COLUMNS, limits)
+    assert [f.threshold for f in small.features] == [pytest.approx(0.3, rel=1e-3)] * 3
+    assert [f.threshold for f in large.features] == [pytest.approx(0.03, rel=1e-3)] * 3
+    assert [f.values for f in large.features] == [1000] * 3
+    measured = {
+        ".".join(i.path.step): i.skew_measurements[0] for i in large.anomalies.drift_skew_info
+    }
+    assert measured["country"].threshold == pytest.approx(0.03, rel=1e-3)
+    assert large.thresholds == (
+        "thresholds calibrated on 9 resamples per size of 1,000,000,000 training rows, "
+        "aiming at 0.10% false alarms per feature"
+    )
+
+
+def test_calibrated_mode_gives_no_verdict_under_its_minimum_and_per_feature_pins_a_threshold():
+    training = _stats(_rows(1, 2000))
+    shifted = _stats(_rows(3, 60, us_share=1.0))
+    limits = skew.CalibratedThresholds(
+        _calibration(0.01, 0.001), 0.001, min_values=100, per_feature={"amount": 0.5}
+    )
+    report = skew.compare(training, shifted, COLUMNS, limits)
+    by_name = {f.feature: f for f in report.features}
+    assert by_name["country"].distance > by_name["country"].threshold
+    assert (by_name["country"].low_power, by_name["country"].verdict) == (True, skew.LOW_POWER)
+    assert report.skewed == ()
+    assert by_name["amount"].threshold == 0.5
+    judged = skew.CalibratedThresholds(
+        _calibration(0.01, 0.001), 0.001, min_values=50, per_feature={"amount": 0.5}
+    )
+    flagged = [f.feature for f in skew.compare(training, shifted, COLUMNS, judged).skewed]
+    assert "country" in flagged and "amount" not in flagged
+
+
+def test_a_calibration_without_a_model_feature_is_refused_by_name():
+    from validation.calibration import Calibration
+
+    training = _stats(_rows(1, 200))
+    calibration = _calibration(0.1, 0.01)
+    partial = Calibration(1, 9, 10, {"age": calibration.features["age"]})
+    with pytest.raises(
+        CascadeError, match=r"the skew calibration has no feature 'country' \(it covers age\)"
+    ):
+        skew.compare(
+            training, _stats(_rows(2, 200)), COLUMNS, skew.CalibratedThresholds(partial, 0.001, 100)
+        )

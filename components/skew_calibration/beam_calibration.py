@@ -1,9 +1,9 @@
 """The calibration's Beam job: resample the training split, measure each resample.
 
 Each resample is gathered under its (size, replicate) key, described with the
-TFDV statistics a scoring computes (`serving.statistics.StatisticsAccumulator`)
+TFDV statistics a scoring computes (`validation.statistics.StatisticsAccumulator`)
 and compared with the training statistics by the skew check itself
-(`serving.skew.compare`), so the calibrated thresholds are thresholds of the
+(`validation.skew.compare`), so the calibrated thresholds are thresholds of the
 very distance the check reports.
 """
 
@@ -17,9 +17,9 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from components.skew_calibration import resample
 from models.raw_features import RawColumn
-from serving import skew
-from serving.calibration import ResampledDistance
-from serving.statistics import StatisticsAccumulator
+from validation import skew
+from validation.calibration import ResampledDistance
+from validation.statistics import StatisticsAccumulator
 
 
 class MeasureResample(beam.DoFn):

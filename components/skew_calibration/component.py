@@ -1,7 +1,7 @@
 """SkewCalibration: a class-style Beam component that calibrates the skew check.
 
 Reads the training split and its StatisticsGen statistics, draws seeded
-Poisson resamples of the split at several sizes (`serving.calibration`), and
+Poisson resamples of the split at several sizes (`validation.calibration`), and
 measures each with the skew check's own distance. Its output sits beside the
 training statistics in lineage; every later scoring of a model trained on
 them looks it up to choose thresholds for its sample size.
@@ -18,7 +18,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from components.skew_calibration import executor, spec
-from serving.calibration import DEFAULT_RESAMPLES
+from validation.calibration import DEFAULT_RESAMPLES
 
 
 class SkewCalibration(tfx.types.BaseBeamComponent):

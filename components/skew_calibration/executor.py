@@ -20,7 +20,7 @@ from tfx.v1.dsl.io import fileio
 from components.common import examples_io
 from components.skew_calibration import beam_calibration, spec
 from models.raw_features import FLOAT, INT64, STRING, RawColumn
-from serving import calibration, skew, statistics
+from validation import calibration, skew, statistics
 
 DISTANCES_FILE = "resampled_distances.jsonl"
 _DTYPES = {"INT": INT64, "FLOAT": FLOAT, "STRING": STRING, "BYTES": STRING}

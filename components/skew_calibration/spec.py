@@ -8,7 +8,6 @@ from tfx import v1 as tfx
 # components (stock ones and tfx-addons alike) import them from here.
 from tfx.types import component_spec, standard_artifacts
 
-from metadata import names
 
 STATISTICS_KEY = "statistics"
 EXAMPLES_KEY = "examples"
@@ -24,9 +23,9 @@ CODE_VERSION_KEY = "code_version"
 
 
 class SkewCalibrationArtifact(tfx.dsl.Artifact):
-    """A folder holding `calibration.json` (see `serving.calibration`)."""
+    """A folder holding `calibration.json` (see `validation.calibration`)."""
 
-    TYPE_NAME = names.SKEW_CALIBRATION
+    TYPE_NAME = "cascade.SkewCalibration"
 
 
 class SkewCalibrationSpec(component_spec.ComponentSpec):

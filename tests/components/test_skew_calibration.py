@@ -15,7 +15,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.common import content_hash
 from components.skew_calibration import executor, resample, spec
 from components.skew_calibration.component import SkewCalibration
-from serving import calibration, statistics
+from validation import calibration, statistics
 
 SEED = 11
 FEATURES = ["country", "age"]
@@ -206,3 +206,9 @@ def test_the_component_refuses_no_features_and_too_few_resamples():
     component = SkewCalibration(statistics_channel, examples_channel, features=["a", "b"], seed=4)
     assert component.exec_properties[spec.FEATURES_KEY] == '["a", "b"]'
     assert component.exec_properties[spec.RESAMPLES_KEY] == calibration.DEFAULT_RESAMPLES
+
+
+def test_the_store_reads_calibrations_by_the_components_own_type_name():
+    from metadata import names
+
+    assert spec.SkewCalibrationArtifact.TYPE_NAME == names.SKEW_CALIBRATION

@@ -58,16 +58,24 @@ def _own_store(two_runs, tmp_path: Path) -> Path:
     return copy
 
 
+VERDICTS = ("ok", "SKEW", "too few rows")
+
+
 def _table(stdout: str) -> dict[str, tuple[float, float, str]]:
-    """feature -> (distance, threshold, verdict) from the printed skew table."""
+    """feature -> (distance, threshold, verdict) from the printed skew table.
+
+    A row reads: feature, measure, serving values, distance, threshold,
+    verdict (and a note in parentheses).
+    """
     rows = {}
     lines = stdout.splitlines()
     start = next(i for i, line in enumerate(lines) if line.split()[:2] == ["feature", "measure"])
     for line in lines[start + 1 :]:
-        parts = line.split()
-        if len(parts) < 5 or parts[-1] not in ("ok", "SKEW") and "(" not in line:
+        parts = line.split(maxsplit=5)
+        verdict = parts[5].split(" (")[0] if len(parts) == 6 else ""
+        if verdict not in VERDICTS:
             break
-        rows[parts[0]] = (float(parts[2]), float(parts[3]), parts[4])
+        rows[parts[0]] = (float(parts[3]), float(parts[4]), verdict)
     return rows
 
 
@@ -172,7 +180,7 @@ def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check
         "cli.predict", [*common, "--output", str(tmp_path / "one.csv"), "--fail-on-skew"]
     )
     assert single.returncode == 0, single.stderr[-3000:] + single.stdout[-3000:]
-    assert "no skew: all 9 features within their thresholds" in single.stdout
+    assert "no skew: 9 of 9 features within their thresholds" in single.stdout
     beam = _run_module(
         "cli.predict",
         [
@@ -245,7 +253,8 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     )
     result = _run_module("cli.predict", [*common, "--input", str(without), "--no-record"])
     assert result.returncode == 0, result.stderr[-3000:]
-    assert _table(result.stdout)["industry"] == (1.0, 0.1, "SKEW")
+    distance, _, verdict = _table(result.stdout)["industry"]
+    assert (distance, verdict) == (1.0, "SKEW")
     [line] = [line for line in result.stdout.splitlines() if line.split()[:1] == ["industry"]]
     assert line.endswith("SKEW (absent from the serving data)")
     assert "note: the input has no column 'industry'" in result.stdout
@@ -278,3 +287,60 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "skew check" not in result.stdout
+
+
+def test_thresholds_are_calibrated_beside_the_training_statistics_and_fixed_on_request(
+    two_runs, demo_slice, tmp_path
+):
+    metadata = _own_store(two_runs, tmp_path)
+    store = mlmd_queries.open_store(str(metadata))
+    [calibration] = store.get_artifacts_by_type("cascade.SkewCalibration")
+    [producer] = [
+        e.execution_id
+        for e in store.get_events_by_artifact_ids([calibration.id])
+        if e.type == e.OUTPUT
+    ]
+    read = {
+        a.type_id
+        for a in store.get_artifacts_by_id(
+            [
+                e.artifact_id
+                for e in store.get_events_by_execution_ids([producer])
+                if e.type == e.INPUT
+            ]
+        )
+    }
+    types = {t.id: t.name for t in store.get_artifact_types()}
+    assert sorted(types[t] for t in read) == ["ExampleStatistics", "Examples"]
+    assert calibration.custom_properties["resamples"].string_value == "100"
+
+    common = _common(two_runs, demo_slice, metadata)
+    checked = _run_module("cli.skew", [*common, "--input", str(DRIFTED), "--no-record"])
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    heading = checked.stdout.splitlines()[2]
+    assert heading.startswith("  thresholds calibrated on 100 resamples per size of ")
+    assert heading.endswith("training rows, aiming at 0.10% false alarms per feature")
+    table = _table(checked.stdout)
+    assert [n for n, (_, _, v) in table.items() if v == "SKEW"] == ["country"]
+    assert len({threshold for _, threshold, _ in table.values()}) > 1, "per feature"
+
+    # 60 rows: every feature has too few values for a verdict, so none is flagged.
+    tiny = tmp_path / "tiny.csv"
+    tiny.write_text("\n".join(DRIFTED.read_text().splitlines()[:61]) + "\n")
+    result = _run_module("cli.skew", [*common, "--input", str(tiny), "--no-record"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert {v for _, _, v in _table(result.stdout).values()} == {"too few rows"}
+    assert "no verdict: too few rows for the check to tell" in result.stdout
+
+    # mode: fixed uses the config's thresholds.
+    fixed = tmp_path / "fixed.yaml"
+    text = demo_slice.read_text()
+    assert "    mode: calibrated\n" in text
+    fixed.write_text(text.replace("    mode: calibrated\n", "    mode: fixed\n"))
+    result = _run_module(
+        "cli.skew", [*common[2:], "--config", str(fixed), "--input", str(tiny), "--no-record"]
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.splitlines()[2] == "  fixed thresholds"
+    assert {threshold for _, threshold, _ in _table(result.stdout).values()} == {0.1}
+    assert {v for _, _, v in _table(result.stdout).values()} <= {"ok", "SKEW"}

@@ -53,7 +53,9 @@ DEFAULT_RESAMPLES = 100
 DEFAULT_MIN_ROWS = 100
 # The resample sizes (rows), each kept while smaller than the training split;
 # the training split's own size (capped at the last) is added as the top one.
-RESAMPLE_SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000)
+# Above the last, thresholds stay at its value (the conservative side), and
+# each resample costs its size in statistics work.
+RESAMPLE_SIZES = (100, 300, 1_000, 3_000, 10_000)
 CALIBRATION_FILE = "calibration.json"
 FORMAT_VERSION = 1
 # log(0) is undefined; a distance this small is as good as 0 for a threshold.

@@ -5,7 +5,7 @@ The comparison is TFDV's own (`tfdv.validate_statistics` with
 categorical (string) feature, Jensen-Shannon divergence between the histograms
 of a numeric one. Each feature's threshold comes from the config's
 `serving.skew`: calibrated on the training data for the serving sample's size
-(`CalibratedThresholds`, see `serving.calibration`), or fixed
+(`CalibratedThresholds`, see `validation.calibration`), or fixed
 (`SkewThresholds`: a default and per-feature overrides). A calibrated check
 gives no verdict on a feature with fewer serving values than its minimum: at
 that size the check has little power.
@@ -26,8 +26,8 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2, schema_pb2, statistics_p
 from core.environment import stderr_to_file
 from core.errors import CascadeError
 from models.raw_features import STRING, RawColumn
-from serving.calibration import Calibration
-from serving.statistics import raw_schema
+from validation.calibration import Calibration
+from validation.statistics import raw_schema
 
 L_INFINITY = "L-infinity"
 JENSEN_SHANNON = "Jensen-Shannon"
@@ -71,7 +71,7 @@ class CalibratedThresholds:
     """Thresholds from the training data's own resampled distances.
 
     Attributes:
-      calibration: The model's calibration (`serving.calibration`).
+      calibration: The model's calibration (`validation.calibration`).
       false_alarm_rate: The per-feature rate the thresholds aim at.
       min_values: Fewer serving values than this get no verdict.
       per_feature: Feature name -> a fixed threshold that overrides calibration.
@@ -266,7 +266,7 @@ def compare(
 
     Args:
       training: The statistics of the split the model was trained on.
-      serving: The serving data's statistics (`serving.statistics`).
+      serving: The serving data's statistics (`validation.statistics`).
       columns: The model's raw columns: the features compared.
       thresholds: Fixed or calibrated thresholds (default: 0.1 for every feature).
       absent: Columns the serving data does not have at all (its header lacks
