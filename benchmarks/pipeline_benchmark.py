@@ -5,7 +5,8 @@ the spam list and id map), each in its own process and run once:
 
   cascade   Cascade's pipeline: CsvExampleGen (one split per source) ->
             SpamListGen, IdMapGen -> CleanExamples -> StratifiedSplit ->
-            the training half below
+            the training half below, plus SkewCalibration beside
+            StatisticsGen (stock TFX has no counterpart)
   stock     stock TFX: CsvExampleGen over every source's CSV with its 3-way
             hash split (6:2:2) -> the training half below
 

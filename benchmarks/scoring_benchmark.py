@@ -77,10 +77,9 @@ def _child(args: Sequence[str]) -> dict:
     if with_check:
         store = open_store(connection_config(sqlite_path=metadata, read_only=True), metadata)
         outcome = skew_check.check(
-            skew_check.find_reference(store, model_dir),
+            skew_check.find_reference(store, model_dir, columns, None),
             result.statistics,
             columns,
-            None,
             scoring.checks_dir(output),
         )
         skewed = len(outcome.report.skewed)

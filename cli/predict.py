@@ -183,7 +183,6 @@ def _score_check_and_record(
             reference,
             result.statistics,
             columns,
-            config,
             scoring.checks_dir(output),
             result.absent_columns,
         )
@@ -263,7 +262,9 @@ def run(args: argparse.Namespace) -> str:
             [("--input", args.input), ("--output", output), ("--model", model_dir)]
         )
     # Found before scoring, so a model without training statistics fails at once.
-    reference = None if args.no_skew_check else skew_check.find_reference(store, model_dir)
+    reference = (
+        None if args.no_skew_check else skew_check.find_reference(store, model_dir, columns, config)
+    )
     # A SQLite store takes one writer at a time: its lock is taken before
     # scoring, while a signal can still stop the wait, and held until the
     # scoring is recorded (so published predictions are always recorded).

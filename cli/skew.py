@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> str:
         args.model or scoring_records.latest_pushed_model(store, config.name)
     )
     columns = read_columns(model_dir)
-    reference = skew_check.find_reference(store, model_dir)
+    reference = skew_check.find_reference(store, model_dir, columns, config)
     output = args.output or scoring.default_output(
         config.output.root, args.input, folder="skew_checks", suffix=""
     )
@@ -100,7 +100,6 @@ def run(args: argparse.Namespace) -> str:
             reference,
             data.statistics,
             columns,
-            config,
             output,
             data.absent_columns,
         )

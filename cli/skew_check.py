@@ -36,7 +36,22 @@ class SkewOutcome:
     record: SkewCheckRecord
 
 
-def thresholds(config: Any, reference: TrainingStatistics) -> skew.Thresholds:
+@dataclasses.dataclass(frozen=True)
+class Reference:
+    """What a model's serving data is checked against, found before any scoring.
+
+    Attributes:
+      statistics: The model's training statistics (and its calibration, if any).
+      thresholds: The thresholds the config asks for, ready for every column.
+    """
+
+    statistics: TrainingStatistics
+    thresholds: skew.Thresholds
+
+
+def thresholds(
+    config: Any, reference: TrainingStatistics, columns: Sequence[RawColumn]
+) -> skew.Thresholds:
     """The thresholds the config's `serving.skew` asks for, for this model.
 
     Calibrated mode (the default, also without a config) uses the calibration
@@ -45,7 +60,8 @@ def thresholds(config: Any, reference: TrainingStatistics) -> skew.Thresholds:
     table's heading says so.
 
     Raises:
-      CascadeError: The calibration file is missing or unreadable.
+      CascadeError: The calibration file is missing, unreadable or made for
+        other features than the model's columns.
     """
     serving = config.serving if config is not None else ServingConfig()
     fixed = skew.SkewThresholds(
@@ -56,62 +72,78 @@ def thresholds(config: Any, reference: TrainingStatistics) -> skew.Thresholds:
     if reference.calibration_uri is None:
         return dataclasses.replace(
             fixed,
-            note=f"no calibration beside training statistics {reference.artifact_id}",
+            note=f"no calibration of training statistics {reference.artifact_id} covers "
+            "this model's features",
         )
-    return skew.CalibratedThresholds(
+    calibrated = skew.CalibratedThresholds(
         calibration=read_calibration(reference.calibration_uri),
         false_alarm_rate=serving.skew_false_alarm_rate,
         min_values=serving.skew_min_rows,
         per_feature=dict(serving.skew_per_feature),
+        fallback=serving.skew_default,
     )
+    calibrated.check_covers([c.name for c in columns], reference.calibration_uri)
+    return calibrated
 
 
-def find_reference(store: metadata_store.MetadataStore, model_dir: str) -> TrainingStatistics:
-    """The training statistics of the model in `model_dir` (looked up before any scoring).
+def find_reference(
+    store: metadata_store.MetadataStore,
+    model_dir: str,
+    columns: Sequence[RawColumn],
+    config: Any,
+) -> Reference:
+    """The training statistics and thresholds for the model in `model_dir`.
+
+    Looked up before any scoring, so a model without statistics, or a broken
+    calibration, fails before predictions are written.
 
     Raises:
-      CascadeError: The model or its statistics are not in the store.
+      CascadeError: The model or its statistics are not in the store, or the
+        calibration cannot be used (naming its file).
     """
-    return training_statistics(
-        store, scoring_records.model_artifact_ids(store, model_dir), model_dir
+    found = training_statistics(
+        store,
+        scoring_records.model_artifact_ids(store, model_dir),
+        model_dir,
+        [c.name for c in columns],
     )
+    return Reference(found, thresholds(config, found, columns))
 
 
 def check(
-    reference: TrainingStatistics,
+    reference: Reference,
     serving_stats: Any,
     columns: Sequence[RawColumn],
-    config: Any,
     checks_dir: str,
     absent: Sequence[str] = (),
 ) -> SkewOutcome:
     """Compares, then writes the serving statistics and anomalies under `checks_dir`.
 
     Args:
-      reference: The model's training statistics.
+      reference: The model's training statistics and thresholds (`find_reference`).
       serving_stats: The serving data's DatasetFeatureStatisticsList.
       columns: The model's raw columns.
-      config: The pipeline config (its `serving.skew`), or None for the defaults.
       checks_dir: Folder for `statistics/` and `anomalies/` (TFX layouts).
       absent: Model columns the serving data does not have.
 
     Raises:
       CascadeError: The statistics cannot be compared (naming why).
     """
+    training = reference.statistics
     report = skew.compare(
-        statistics.read_statistics(reference.path),
+        statistics.read_statistics(training.path),
         serving_stats,
         columns,
-        thresholds(config, reference),
+        reference.thresholds,
         absent,
     )
     statistics_uri = os.path.join(checks_dir, "statistics")
     anomalies_uri = os.path.join(checks_dir, "anomalies")
     statistics.write_statistics(serving_stats, statistics_uri)
     skew.write_anomalies(report.anomalies, anomalies_uri, statistics.SERVING_SPLIT)
-    table = skew_table(report, f"training statistics, artifact {reference.artifact_id}")
+    table = skew_table(report, f"training statistics, artifact {training.artifact_id}")
     record = SkewCheckRecord(
-        training_statistics_id=reference.artifact_id,
+        training_statistics_id=training.artifact_id,
         statistics_uri=statistics_uri,
         anomalies_uri=anomalies_uri,
         skewed=tuple(f.feature for f in report.skewed),

@@ -56,7 +56,10 @@ def _component(graph: Any, execution_id: Optional[int]) -> str:
 
 
 def training_statistics(
-    store: metadata_store.MetadataStore, model_ids: Sequence[int], model_dir: str
+    store: metadata_store.MetadataStore,
+    model_ids: Sequence[int],
+    model_dir: str,
+    features: Sequence[str] = (),
 ) -> TrainingStatistics:
     """The StatisticsGen output upstream of a model, and its training split's file.
 
@@ -64,6 +67,7 @@ def training_statistics(
       store: The metadata store.
       model_ids: The model's artifacts (Model or PushedModel).
       model_dir: The model folder, named in errors.
+      features: The model's raw features; the calibration chosen covers them.
 
     Returns:
       The newest such statistics artifact with a training split.
@@ -101,7 +105,7 @@ def training_statistics(
             f"the training statistics of the model in {model_dir} (artifact {chosen.id}) "
             f"were written to {path}, which no longer exists; {hint}"
         )
-    calibration = calibration_of(store, chosen.id)
+    calibration = calibration_of(store, chosen.id, features)
     return TrainingStatistics(
         chosen.id,
         path,
@@ -111,33 +115,47 @@ def training_statistics(
 
 
 def calibration_of(
-    store: metadata_store.MetadataStore, statistics_id: int
+    store: metadata_store.MetadataStore, statistics_id: int, features: Sequence[str] = ()
 ) -> Optional[metadata_store_pb2.Artifact]:
-    """The newest live SkewCalibration an execution made from a statistics artifact.
+    """The SkewCalibration made from a statistics artifact for these features.
 
     The calibration is not upstream of the model (it only reads the training
-    data), so it is found beside the statistics: among the outputs of the
-    executions that read them.
+    data), so it is found beside the statistics: a live SkewCalibration
+    output of an execution that read them, made for (at least) `features`.
+    Of several (a code, seed or resamples change while the statistics stayed
+    cached), the one a run used last wins: the one output by the newest
+    execution, cached ones included.
     """
     try:
         calibration_type = store.get_artifact_type(names.SKEW_CALIBRATION)
     except errors.NotFoundError:
         return None
-    readers = [
-        e.execution_id
-        for e in store.get_events_by_artifact_ids([statistics_id])
-        if e.type in names.INPUT_EVENTS
-    ]
-    if not readers:
-        return None
-    made = {
-        e.artifact_id
-        for e in store.get_events_by_execution_ids(readers)
-        if e.type in names.OUTPUT_EVENTS
+    calibrations = {
+        a.id: a
+        for a in store.get_artifacts_by_type(calibration_type.name)
+        if a.state == metadata_store_pb2.Artifact.LIVE and _covers(a, features)
     }
-    candidates = [
-        a
-        for a in store.get_artifacts_by_id(sorted(made))
-        if a.type_id == calibration_type.id and a.state == metadata_store_pb2.Artifact.LIVE
-    ]
-    return max(candidates, key=lambda a: a.id) if candidates else None
+    if not calibrations:
+        return None
+    made_by: dict[int, set[int]] = {}
+    for event in store.get_events_by_artifact_ids(list(calibrations)):
+        if event.type in names.OUTPUT_EVENTS:
+            made_by.setdefault(event.execution_id, set()).add(event.artifact_id)
+    read_statistics = {
+        e.execution_id
+        for e in store.get_events_by_execution_ids(list(made_by))
+        if e.type in names.INPUT_EVENTS and e.artifact_id == statistics_id
+    }
+    if not read_statistics:
+        return None
+    newest = max(read_statistics)
+    return calibrations[max(made_by[newest])]
+
+
+def _covers(calibration: metadata_store_pb2.Artifact, features: Sequence[str]) -> bool:
+    """Whether a calibration was made for every one of `features` (its `features` property)."""
+    try:
+        made_for = set(json.loads(calibration.custom_properties["features"].string_value))
+    except (KeyError, ValueError, TypeError):
+        return False
+    return set(features) <= made_for

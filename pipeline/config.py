@@ -20,6 +20,7 @@ from core.errors import ConfigError
 from models.training import TrainingConfig
 from pipeline.inventory import SourceInventory, read_inventory
 from transforms.features import FeatureColumn, FeatureKind
+from validation import calibration
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
@@ -137,9 +138,9 @@ class ServingConfig:
     skew_mode: str = SKEW_CALIBRATED
     skew_default: float = 0.1
     skew_per_feature: tuple[tuple[str, float], ...] = ()
-    skew_false_alarm_rate: float = 0.001
-    skew_min_rows: int = 100
-    skew_resamples: int = 100
+    skew_false_alarm_rate: float = calibration.DEFAULT_FALSE_ALARM_RATE
+    skew_min_rows: int = calibration.DEFAULT_MIN_ROWS
+    skew_resamples: int = calibration.DEFAULT_RESAMPLES
 
 
 @dataclasses.dataclass(frozen=True)

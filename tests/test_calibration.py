@@ -59,8 +59,8 @@ def _point(rows: int, values: float, threshold_mean: float) -> SizePoint:
     )
 
 
-def _feature(points, training_values=1_000_000) -> FeatureCalibration:
-    return FeatureCalibration("f", "L-infinity", training_values, tuple(points))
+def _feature(points, training_values=1_000_000, name="f") -> FeatureCalibration:
+    return FeatureCalibration(name, "L-infinity", training_values, tuple(points))
 
 
 def test_thresholds_interpolate_in_log_size_and_log_threshold():
@@ -98,34 +98,42 @@ def test_the_largest_resampled_distance_is_a_floor():
     assert smooth.threshold(0.001) == pytest.approx(gamma_quantile(0.01, 0.004, 0.999))
 
 
-def test_summarize_groups_by_feature_and_size():
+def test_summarize_groups_by_feature_and_size_and_drops_thin_points():
     measured = [
         ResampledDistance("a", 100, 90, 0.1),
         ResampledDistance("a", 100, 110, 0.3),
         ResampledDistance("a", 300, 300, 0.05),
+        ResampledDistance("a", 300, 300, 0.07),
+        ResampledDistance("a", 1000, 990, 0.01),
         ResampledDistance("b", 100, 100, 0.2),
     ]
     result = calibration.summarize(
         measured,
-        measures={"a": "Jensen-Shannon", "b": "L-infinity"},
+        measures={"a": "Jensen-Shannon", "b": "L-infinity", "c": "L-infinity"},
         training_values={"a": 2_000, "b": 1_990},
         seed=7,
-        resamples=2,
+        resamples=3,
         training_rows=2_000,
     )
     a = result.features["a"]
     assert (a.measure, a.training_values) == ("Jensen-Shannon", 2_000)
-    assert a.points[0] == SizePoint(
-        rows=100,
-        values=100.0,
-        mean=0.2,
-        sd=pytest.approx(math.sqrt(0.02)),
-        largest=0.3,
-        resamples=2,
+    # Two of three resamples hold a value at 100 and 300 rows; one at 1,000: no point.
+    assert a.points == (
+        SizePoint(100, 100.0, 0.2, pytest.approx(math.sqrt(0.02)), 0.3, 2),
+        SizePoint(300, 300.0, pytest.approx(0.06), pytest.approx(math.sqrt(0.0002)), 0.07, 2),
     )
-    assert a.points[1] == SizePoint(300, 300.0, 0.05, 0.0, 0.05, 1)
-    assert result.features["b"].points == (SizePoint(100, 100.0, 0.2, 0.0, 0.2, 1),)
-    assert (result.seed, result.resamples, result.training_rows) == (7, 2, 2_000)
+    # b appears in one resample, c in none: too sparse to calibrate.
+    assert sorted(result.features) == ["a"]
+    assert result.uncalibrated == ("b", "c")
+    assert result.covered == {"a", "b", "c"}
+    assert (result.seed, result.resamples, result.training_rows) == (7, 3, 2_000)
+
+
+def test_a_threshold_is_never_above_the_largest_distance():
+    wide = SizePoint(rows=100, values=100, mean=0.4, sd=0.5, largest=0.9, resamples=100)
+    assert wide.threshold(0.001) == 1.0
+    feature = _feature([_point(100, 100, 0.9), _point(10_000, 10_000, 0.009)])
+    assert feature.threshold(2, 0.001) == 1.0
 
 
 def test_a_calibration_survives_its_file(tmp_path):
@@ -133,24 +141,72 @@ def test_a_calibration_survives_its_file(tmp_path):
         seed=3,
         resamples=100,
         training_rows=2_768,
-        features={"age": _feature([_point(100, 99.5, 0.1), _point(2_768, 2_700.2, 0.01)])},
+        features={
+            "age": _feature([_point(100, 99.5, 0.1), _point(2_768, 2_700.2, 0.01)], name="age")
+        },
+        uncalibrated=("rare",),
     )
     calibration.write_calibration(original, str(tmp_path))
-    assert calibration.read_calibration(str(tmp_path)) == Calibration(
-        3,
-        100,
-        2_768,
-        {
-            "age": FeatureCalibration(
-                "age",
-                **{
-                    "measure": "L-infinity",
-                    "training_values": 1_000_000,
-                    "points": original.features["age"].points,
-                },
-            )
-        },
-    )
+    assert calibration.read_calibration(str(tmp_path)) == original
+
+
+def _written(tmp_path, data) -> str:
+    (tmp_path / "calibration.json").write_text(json.dumps(data))
+    return str(tmp_path)
+
+
+GOOD = {
+    "format_version": 1,
+    "seed": 1,
+    "resamples": 10,
+    "training_rows": 500,
+    "features": {
+        "age": {
+            "measure": "Jensen-Shannon",
+            "training_values": 480,
+            "points": [
+                {
+                    "rows": 100,
+                    "values": 96.0,
+                    "mean": 0.05,
+                    "sd": 0.01,
+                    "largest": 0.08,
+                    "resamples": 10,
+                }
+            ],
+        }
+    },
+}
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda d: d.update(features=[]), "features is list, expected a mapping"),
+        (
+            lambda d: d["features"]["age"].update(points=[]),
+            "features.age.points expected a non-empty list",
+        ),
+        (
+            lambda d: d["features"]["age"]["points"][0].update(mean="0.1"),
+            "features.age.points[0].mean is '0.1', expected a finite number >= 0",
+        ),
+        (
+            lambda d: d["features"]["age"]["points"][0].update(sd=float("nan")),
+            "features.age.points[0].sd is nan, expected a finite number >= 0",
+        ),
+        (lambda d: d.pop("seed"), "seed is None, expected a whole number >= 0"),
+        (lambda d: d.update(format_version=2), "format_version is 2, expected 1"),
+        (lambda d: d.update(uncalibrated="rare"), "uncalibrated expected a list of feature names"),
+    ],
+)
+def test_a_damaged_calibration_file_names_the_field(tmp_path, edit, message):
+    assert calibration.read_calibration(_written(tmp_path, GOOD)).features["age"].points
+    data = json.loads(json.dumps(GOOD))
+    edit(data)
+    with pytest.raises(CascadeError) as raised:
+        calibration.read_calibration(_written(tmp_path, data))
+    assert str(raised.value) == (f"{tmp_path}/calibration.json: not a skew calibration: {message}")
 
 
 def test_a_missing_or_foreign_calibration_file_is_named(tmp_path):
@@ -158,9 +214,6 @@ def test_a_missing_or_foreign_calibration_file_is_named(tmp_path):
         CascadeError, match=r"the skew calibration .*calibration.json does not exist"
     ):
         calibration.read_calibration(str(tmp_path))
-    (tmp_path / "calibration.json").write_text(json.dumps({"format_version": 1, "seed": 1}))
-    with pytest.raises(CascadeError, match=r"calibration.json: not a skew calibration \(KeyError"):
-        calibration.read_calibration(str(tmp_path))
     (tmp_path / "calibration.json").write_text("{")
-    with pytest.raises(CascadeError, match=r"calibration.json: not JSON"):
+    with pytest.raises(CascadeError, match=r"calibration.json: not a skew calibration: not JSON"):
         calibration.read_calibration(str(tmp_path))

@@ -32,7 +32,7 @@ ALLOWED = {
     "models": {"core", "transforms"},
     "validation": {"core", "models"},
     "components": {"core", "models", "validation"},
-    "pipeline": {"core", "components", "transforms", "models"},
+    "pipeline": {"core", "components", "transforms", "models", "validation"},
     "metadata": {"core", "components", "transforms", "models", "pipeline"},
     "serving": {"core", "components", "transforms", "models", "validation"},
     "cli": {

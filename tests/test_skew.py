@@ -220,9 +220,19 @@ def test_a_calibration_without_a_model_feature_is_refused_by_name():
 
     training = _stats(_rows(1, 200))
     calibration = _calibration(0.1, 0.01)
-    partial = Calibration(1, 9, 10, {"age": calibration.features["age"]})
+    partial = Calibration(1, 9, 10, {"age": calibration.features["age"]}, uncalibrated=("amount",))
+    limits = skew.CalibratedThresholds(partial, 0.001, 100, fallback=0.25)
+    with pytest.raises(CascadeError) as raised:
+        limits.check_covers(["age", "amount", "country"], "/x/calibration")
+    assert str(raised.value) == (
+        "the skew calibration /x/calibration has no feature 'country' (it covers age, amount): "
+        "it was not made for this model's features"
+    )
+    # A feature too sparse to calibrate gets the fixed fallback, and the heading says so.
+    assert limits.for_feature("amount", 500) == 0.25
+    assert limits.describe().endswith("; amount: too sparse in training to calibrate, fixed 0.25")
     with pytest.raises(
-        CascadeError, match=r"the skew calibration has no feature 'country' \(it covers age\)"
+        CascadeError, match=r"the skew calibration of this model has no feature 'country'"
     ):
         skew.compare(
             training, _stats(_rows(2, 200)), COLUMNS, skew.CalibratedThresholds(partial, 0.001, 100)

@@ -60,6 +60,8 @@ CALIBRATION_FILE = "calibration.json"
 FORMAT_VERSION = 1
 # log(0) is undefined; a distance this small is as good as 0 for a threshold.
 _SMALLEST_DISTANCE = 1e-9
+# Both distances lie in [0, 1]; a threshold above 1 could never be crossed.
+_LARGEST_DISTANCE = 1.0
 
 
 def resample_sizes(training_rows: int) -> tuple[int, ...]:
@@ -105,8 +107,9 @@ class SizePoint:
     resamples: int
 
     def threshold(self, false_alarm_rate: float) -> float:
-        """max(gamma quantile, largest): see the module docstring."""
-        return max(gamma_quantile(self.mean, self.sd, 1.0 - false_alarm_rate), self.largest)
+        """max(gamma quantile, largest), at most 1: see the module docstring."""
+        fitted = gamma_quantile(self.mean, self.sd, 1.0 - false_alarm_rate)
+        return min(max(fitted, self.largest), _LARGEST_DISTANCE)
 
 
 def gamma_quantile(mean: float, sd: float, q: float) -> float:
@@ -132,7 +135,7 @@ class FeatureCalibration:
 
     Attributes:
       feature: The raw feature name.
-      measure: The distance (`serving.skew.L_INFINITY` or `JENSEN_SHANNON`).
+      measure: The distance (`validation.skew.L_INFINITY` or `JENSEN_SHANNON`).
       training_values: Values of the feature in the training split.
       points: One `SizePoint` per resample size, by increasing values.
     """
@@ -163,7 +166,7 @@ class FeatureCalibration:
         if x <= at[0][0]:
             (x0, y0), (x1, y1) = at[0], at[1]
             slope = min((y1 - y0) / (x1 - x0), 0.0) if x1 > x0 else 0.0
-            return math.exp(y0 + slope * (x - x0))
+            return min(math.exp(y0 + slope * (x - x0)), _LARGEST_DISTANCE)
         for (x0, y0), (x1, y1) in zip(at, at[1:]):
             if x0 <= x <= x1:
                 if x1 == x0:
@@ -181,12 +184,20 @@ class Calibration:
       resamples: Resamples drawn per size.
       training_rows: Rows in the training split.
       features: Feature name -> its calibration.
+      uncalibrated: Features asked for but too sparse in the training split to
+        calibrate (at no size did at least half the resamples hold a value).
     """
 
     seed: int
     resamples: int
     training_rows: int
     features: Mapping[str, FeatureCalibration]
+    uncalibrated: tuple[str, ...] = ()
+
+    @property
+    def covered(self) -> frozenset[str]:
+        """Every feature the calibration was made for, calibrated or not."""
+        return frozenset(self.features) | frozenset(self.uncalibrated)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,38 +213,91 @@ class Calibration:
                 }
                 for name, f in sorted(self.features.items())
             },
+            "uncalibrated": sorted(self.uncalibrated),
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], where: str) -> "Calibration":
-        """Reads `to_json` output back.
+    def from_json(cls, data: Any, where: str) -> "Calibration":
+        """Reads `to_json` output back, checking every field.
 
         Raises:
-          CascadeError: The data is not a calibration of this format (naming `where`).
+          CascadeError: The data is not a calibration of this format, naming
+            `where` and the first field that is wrong.
         """
-        try:
-            if data["format_version"] != FORMAT_VERSION:
-                raise CascadeError(
-                    f"{where}: calibration format {data['format_version']}, "
-                    f"expected {FORMAT_VERSION}"
-                )
-            features = {
-                name: FeatureCalibration(
-                    feature=name,
-                    measure=str(f["measure"]),
-                    training_values=int(f["training_values"]),
-                    points=tuple(SizePoint(**p) for p in f["points"]),
-                )
-                for name, f in data["features"].items()
-            }
-            return cls(
-                seed=int(data["seed"]),
-                resamples=int(data["resamples"]),
-                training_rows=int(data["training_rows"]),
-                features=features,
+        fields = _Fields(where)
+        data = fields.mapping(data, "the file")
+        version = data.get("format_version")
+        if version != FORMAT_VERSION:
+            raise fields.error("format_version", f"is {version!r}, expected {FORMAT_VERSION}")
+        features = {}
+        for name, raw in fields.mapping(data.get("features"), "features").items():
+            at = f"features.{name}"
+            raw = fields.mapping(raw, at)
+            points = raw.get("points")
+            if not isinstance(points, list) or not points:
+                raise fields.error(f"{at}.points", "expected a non-empty list")
+            features[name] = FeatureCalibration(
+                feature=name,
+                measure=fields.text(raw.get("measure"), f"{at}.measure"),
+                training_values=fields.count(raw.get("training_values"), f"{at}.training_values"),
+                points=tuple(fields.point(p, f"{at}.points[{i}]") for i, p in enumerate(points)),
             )
-        except (KeyError, TypeError, ValueError) as e:
-            raise CascadeError(f"{where}: not a skew calibration ({e!r})") from e
+        uncalibrated = data.get("uncalibrated", [])
+        if not isinstance(uncalibrated, list) or not all(isinstance(u, str) for u in uncalibrated):
+            raise fields.error("uncalibrated", "expected a list of feature names")
+        return cls(
+            seed=fields.count(data.get("seed"), "seed"),
+            resamples=fields.count(data.get("resamples"), "resamples"),
+            training_rows=fields.count(data.get("training_rows"), "training_rows"),
+            features=features,
+            uncalibrated=tuple(uncalibrated),
+        )
+
+
+class _Fields:
+    """Typed reads of a calibration file's fields, naming the file and field on error."""
+
+    def __init__(self, where: str) -> None:
+        self.where = where
+
+    def error(self, field: str, message: str) -> CascadeError:
+        return CascadeError(f"{self.where}: not a skew calibration: {field} {message}")
+
+    def mapping(self, value: Any, field: str) -> Mapping[str, Any]:
+        if not isinstance(value, dict):
+            raise self.error(field, f"is {type(value).__name__}, expected a mapping")
+        return value
+
+    def text(self, value: Any, field: str) -> str:
+        if not isinstance(value, str) or not value:
+            raise self.error(field, f"is {value!r}, expected a name")
+        return value
+
+    def count(self, value: Any, field: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise self.error(field, f"is {value!r}, expected a whole number >= 0")
+        return value
+
+    def number(self, value: Any, field: str) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise self.error(field, f"is {value!r}, expected a finite number >= 0")
+        return float(value)
+
+    def point(self, value: Any, field: str) -> SizePoint:
+        raw = self.mapping(value, field)
+        return SizePoint(
+            rows=self.count(raw.get("rows"), f"{field}.rows"),
+            values=self.number(raw.get("values"), f"{field}.values"),
+            mean=self.number(raw.get("mean"), f"{field}.mean"),
+            sd=self.number(raw.get("sd"), f"{field}.sd"),
+            largest=self.number(raw.get("largest"), f"{field}.largest"),
+            resamples=self.count(raw.get("resamples"), f"{field}.resamples"),
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -272,16 +336,21 @@ def summarize(
       training_rows: Rows in the training split.
 
     Returns:
-      The calibration; a feature absent from every resample (no values in
-      training) is left out.
+      The calibration. A size where fewer than half the resamples (at least
+      2) held a value of a feature gives that feature no point: its spread
+      would rest on a handful of draws. A feature left with no point is
+      listed as uncalibrated.
     """
-    grouped: dict[str, dict[int, list[ResampledDistance]]] = {}
+    least = max(2, math.ceil(resamples / 2))
+    grouped: dict[str, dict[int, list[ResampledDistance]]] = {n: {} for n in measures}
     for m in measured:
         grouped.setdefault(m.feature, {}).setdefault(m.rows, []).append(m)
     features = {}
     for name, by_size in grouped.items():
         points = []
         for rows, ms in sorted(by_size.items()):
+            if len(ms) < least:
+                continue
             distances = [m.distance for m in ms]
             points.append(
                 SizePoint(
@@ -293,6 +362,8 @@ def summarize(
                     resamples=len(ms),
                 )
             )
+        if not points:
+            continue
         points.sort(key=lambda p: (p.values, p.rows))
         features[name] = FeatureCalibration(
             feature=name,
@@ -300,7 +371,8 @@ def summarize(
             training_values=int(training_values.get(name, 0)),
             points=tuple(points),
         )
-    return Calibration(seed, resamples, training_rows, features)
+    uncalibrated = tuple(sorted(n for n in grouped if n not in features))
+    return Calibration(seed, resamples, training_rows, features, uncalibrated)
 
 
 def write_calibration(calibration: Calibration, uri: str) -> str:
@@ -330,5 +402,5 @@ def read_calibration(uri: str) -> Calibration:
         try:
             data = json.loads(f.read())
         except ValueError as e:
-            raise CascadeError(f"{path}: not JSON ({e})") from e
+            raise CascadeError(f"{path}: not a skew calibration: not JSON ({e})") from e
     return Calibration.from_json(data, path)

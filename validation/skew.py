@@ -75,12 +75,31 @@ class CalibratedThresholds:
       false_alarm_rate: The per-feature rate the thresholds aim at.
       min_values: Fewer serving values than this get no verdict.
       per_feature: Feature name -> a fixed threshold that overrides calibration.
+      fallback: The threshold of a feature too sparse in training to calibrate.
     """
 
     calibration: Calibration
     false_alarm_rate: float
     min_values: int
     per_feature: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    fallback: float = DEFAULT_THRESHOLD
+
+    def check_covers(self, names: Sequence[str], where: str) -> None:
+        """Fails before any work when the calibration was made for other features.
+
+        Raises:
+          CascadeError: Naming the features `where` (the calibration) lacks.
+        """
+        missing = [
+            n for n in names if n not in self.per_feature and n not in self.calibration.covered
+        ]
+        if missing:
+            raise CascadeError(
+                f"the skew calibration {where} has no feature "
+                f"{', '.join(repr(m) for m in missing)} (it covers "
+                f"{', '.join(sorted(self.calibration.covered)) or 'none'}): it was not made for "
+                "this model's features"
+            )
 
     def for_feature(self, name: str, serving_values: int = 0) -> float:
         """The feature's threshold for a sample with `serving_values` values.
@@ -91,23 +110,27 @@ class CalibratedThresholds:
         if name in self.per_feature:
             return self.per_feature[name]
         feature = self.calibration.features.get(name)
-        if feature is None:
-            raise CascadeError(
-                f"the skew calibration has no feature {name!r} (it covers "
-                f"{', '.join(sorted(self.calibration.features)) or 'none'}): it was not made "
-                "for this model's training data"
-            )
-        return feature.threshold(max(serving_values, 1), self.false_alarm_rate)
+        if feature is not None:
+            return feature.threshold(max(serving_values, 1), self.false_alarm_rate)
+        self.check_covers([name], "of this model")
+        return self.fallback
 
     def too_few(self, serving_values: int) -> bool:
         return serving_values < self.min_values
 
     def describe(self) -> str:
-        return (
+        text = (
             f"thresholds calibrated on {self.calibration.resamples} resamples per size of "
             f"{self.calibration.training_rows:,} training rows, aiming at "
             f"{self.false_alarm_rate:.2%} false alarms per feature"
         )
+        sparse = [n for n in self.calibration.uncalibrated if n not in self.per_feature]
+        if sparse:
+            text += (
+                f"; {', '.join(sparse)}: too sparse in training to calibrate, "
+                f"fixed {self.fallback:g}"
+            )
+        return text
 
 
 class Thresholds(Protocol):
@@ -333,7 +356,10 @@ def compare(
                 low_power=not note and thresholds.too_few(count),
             )
         )
-    results.sort(key=lambda f: (not f.skewed, f.low_power, -f.distance / f.threshold, f.feature))
+    # A threshold of 0 (fixed mode allows it) ranks by distance alone.
+    results.sort(
+        key=lambda f: (not f.skewed, f.low_power, -f.distance / max(f.threshold, 1e-12), f.feature)
+    )
     _add_uncompared(anomalies, [f for f in results if f.note])
     return SkewReport(
         features=tuple(results),

@@ -1,11 +1,13 @@
-"""TFDV statistics of serving data, computed while it is scored.
+"""TFDV statistics of raw columns: of serving data while it is scored, and of
+the training resamples SkewCalibration measures.
 
 The statistics are those StatisticsGen computes for training data (the same
 TFDV generators and options), over the model's raw columns, so the skew check
-(`serving.skew`) compares like with like. They come in two forms:
+(`validation.skew`) compares like with like. They come in two forms:
 
-* `StatisticsAccumulator`: batch by batch inside the single-process scorer,
-  in memory bounded by the generators' sketches, not by the data;
+* `StatisticsAccumulator`: batch by batch in one process (the single-process
+  scorer, each calibration resample), in memory bounded by the generators'
+  sketches, not by the data;
 * `beam_statistics`: TFDV's `GenerateStatistics` transform in the Beam scorer.
 
 Statistics are stored as an ExampleStatistics artifact folder in TFX's layout

@@ -127,7 +127,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "resamples": str(resamples),
             "resample_sizes": json.dumps(list(sizes)),
             "training_rows": str(split_rows),
-            "features": json.dumps(sorted(result.features)),
+            "features": json.dumps(sorted(features)),
+            "uncalibrated": json.dumps(list(result.uncalibrated)),
         }
         for name, value in properties.items():
             output.set_string_custom_property(name, value)

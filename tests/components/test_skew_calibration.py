@@ -173,6 +173,7 @@ def test_the_executor_measures_every_resample_with_the_skew_checks_distance(tmp_
         "resample_sizes": "[100, 300, 400]",
         "training_rows": "400",
         "features": '["age", "country"]',
+        "uncalibrated": "[]",
     }
     # Same data and seed: the same calibration, byte for byte.
     again = spec.SkewCalibrationArtifact()
@@ -190,7 +191,10 @@ def test_the_executor_names_a_feature_the_statistics_lack(tmp_path):
         match=r"SkewCalibration: feature 'income' is not in the training statistics .*statistics",
     ):
         _run(stats, examples, output, features=["country", "income"])
-    with pytest.raises(ValueError, match=r"'dev'"):
+    with pytest.raises(
+        ValueError,
+        match=r"Invalid split name 'dev': it is not in input artifact .*splits: train, test",
+    ):
         _run(stats, examples, output, split="dev")
 
 
