@@ -27,7 +27,7 @@ from core.environment import stderr_to_file
 from core.errors import CascadeError
 from models.raw_features import STRING, RawColumn
 from validation.calibration import Calibration
-from validation.statistics import raw_schema
+from validation.statistics import feature_name, raw_schema
 
 L_INFINITY = "L-infinity"
 JENSEN_SHANNON = "Jensen-Shannon"
@@ -214,14 +214,10 @@ def _restricted(
     kept = statistics_pb2.DatasetFeatureStatistics()
     kept.CopyFrom(dataset)
     del kept.features[:]
-    kept.features.extend(f for f in dataset.features if _feature_name(f) in names)
+    kept.features.extend(f for f in dataset.features if feature_name(f) in names)
     result = statistics_pb2.DatasetFeatureStatisticsList()
     result.datasets.append(kept)
     return result
-
-
-def _feature_name(feature: statistics_pb2.FeatureNameStatistics) -> str:
-    return ".".join(feature.path.step) if feature.path.step else feature.name
 
 
 def _non_missing(feature: statistics_pb2.FeatureNameStatistics) -> int:
@@ -238,7 +234,7 @@ def values_per_feature(
       CascadeError: The list does not hold exactly one dataset.
     """
     dataset = _only_dataset(stats, "given")
-    return {_feature_name(f): _non_missing(f) for f in dataset.features}
+    return {feature_name(f): _non_missing(f) for f in dataset.features}
 
 
 def _comparison_schema(
@@ -309,14 +305,14 @@ def compare(
     names = {c.name for c in columns}
     train_set = _only_dataset(training, "training")
     serve_set = _only_dataset(serving, "serving")
-    train_features = {_feature_name(f): f for f in train_set.features}
+    train_features = {feature_name(f): f for f in train_set.features}
     missing = sorted(names - set(train_features))
     if missing:
         raise CascadeError(
             f"the training statistics have no feature {', '.join(repr(m) for m in missing)}: "
             "they are not the statistics of this model's training data"
         )
-    serve_features = {_feature_name(f): f for f in serve_set.features}
+    serve_features = {feature_name(f): f for f in serve_set.features}
     comparable = {n for n in names if n in serve_features and _non_missing(serve_features[n])}
     values = {n: _non_missing(serve_features[n]) for n in comparable}
     limits = {c.name: thresholds.for_feature(c.name, values.get(c.name, 0)) for c in columns}

@@ -24,11 +24,15 @@ import apache_beam as beam
 import pyarrow as pa
 from tensorflow_metadata.proto.v0 import schema_pb2, statistics_pb2
 
-from models.raw_features import FLOAT, INT64, RawColumn
+from models.raw_features import FLOAT, INT64, STRING, RawColumn
 
 SERVING_SPLIT = "serving"
 STATS_FILE = "FeatureStats.pb"
 _FEATURE_TYPES = {INT64: schema_pb2.INT, FLOAT: schema_pb2.FLOAT}
+_STATISTICS_TYPES = {
+    statistics_pb2.FeatureNameStatistics.INT: INT64,
+    statistics_pb2.FeatureNameStatistics.FLOAT: FLOAT,
+}
 
 
 # Rows per RecordBatch fed to TFDV's generators: each batch costs a fixed
@@ -48,6 +52,31 @@ def raw_schema(columns: Sequence[RawColumn]) -> schema_pb2.Schema:
         feature = schema.feature.add(name=column.name)
         feature.type = _FEATURE_TYPES.get(column.dtype, schema_pb2.BYTES)
     return schema
+
+
+def feature_name(feature: statistics_pb2.FeatureNameStatistics) -> str:
+    """A feature's name in a statistics proto (its path, or its legacy name)."""
+    return ".".join(feature.path.step) if feature.path.step else feature.name
+
+
+def typed_columns(
+    stats: statistics_pb2.DatasetFeatureStatisticsList, names: Sequence[str]
+) -> tuple[list[RawColumn], list[str]]:
+    """The named features as raw columns, typed as the statistics type them.
+
+    The inverse of `raw_schema`: INT -> int64, FLOAT -> float, anything else
+    (BYTES, STRING) -> string.
+
+    Returns:
+      (the columns found, in `names` order; the names the statistics lack).
+    """
+    types = {feature_name(f): f.type for d in stats.datasets[:1] for f in d.features}
+    found = [
+        RawColumn(n, _STATISTICS_TYPES.get(types[n], STRING), required=False)
+        for n in names
+        if n in types
+    ]
+    return found, [n for n in names if n not in types]
 
 
 def stats_options(columns: Sequence[RawColumn]):

@@ -8,7 +8,6 @@ from typing import Any
 
 import apache_beam as beam
 from absl import logging
-from tensorflow_metadata.proto.v0 import statistics_pb2
 
 # BaseBeamExecutor is not exported by tfx.v1; it gives executors
 # `_make_beam_pipeline()`, which applies the pipeline's beam_pipeline_args
@@ -19,40 +18,13 @@ from tfx.v1.dsl.io import fileio
 
 from components.common import examples_io
 from components.skew_calibration import beam_calibration, spec
-from models.raw_features import FLOAT, INT64, STRING, RawColumn
 from validation import calibration, skew, statistics
 
 DISTANCES_FILE = "resampled_distances.jsonl"
-_DTYPES = {"INT": INT64, "FLOAT": FLOAT, "STRING": STRING, "BYTES": STRING}
 
 
 class CalibrationInputError(ValueError):
     """The inputs cannot be calibrated (a feature missing from the training statistics)."""
-
-
-def typed_columns(
-    training: statistics_pb2.DatasetFeatureStatisticsList,
-    features: list[str],
-    statistics_uri: str,
-) -> list[RawColumn]:
-    """The features as raw columns, typed as the training statistics type them.
-
-    Raises:
-      CalibrationInputError: A feature is not in the training statistics.
-    """
-    dataset = training.datasets[0]
-    types = {".".join(f.path.step) if f.path.step else f.name: f.type for f in dataset.features}
-    missing = [f for f in features if f not in types]
-    if missing:
-        raise CalibrationInputError(
-            f"SkewCalibration: feature {', '.join(repr(m) for m in missing)} is not in the "
-            f"training statistics {statistics_uri}"
-        )
-    type_name = statistics_pb2.FeatureNameStatistics.Type.Name
-    return [
-        RawColumn(name, _DTYPES.get(type_name(types[name]), STRING), required=False)
-        for name in features
-    ]
 
 
 def read_distances(path: str) -> list[calibration.ResampledDistance]:
@@ -99,7 +71,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             raise CalibrationInputError(
                 f"SkewCalibration: the {split!r} split of {examples.uri} holds no examples"
             )
-        columns = typed_columns(training, features, stats_artifact.uri)
+        columns, missing = statistics.typed_columns(training, features)
+        if missing:
+            raise CalibrationInputError(
+                f"SkewCalibration: feature {', '.join(repr(m) for m in missing)} is not in the "
+                f"training statistics {stats_artifact.uri}"
+            )
         sizes = calibration.resample_sizes(split_rows)
         distances_path = os.path.join(output.uri, DISTANCES_FILE)
         with self._make_beam_pipeline() as pipeline:
