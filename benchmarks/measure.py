@@ -92,12 +92,14 @@ def run_sizes_cli(
     child: Callable[[str, Sequence[str]], dict],
     benchmark: Callable[[int, str], list],
     format_table: Callable[[dict], str],
+    default_rows: Sequence[int] = (100_000, 1_000_000),
 ) -> int:
     """The command line every row-count benchmark shares.
 
     `--child STEP ARGS...` runs one step and prints its JSON report (what
-    `run_step` reads); otherwise `--rows N...` runs `benchmark` per size in a
-    work folder and prints `format_table` of the results.
+    `run_step` reads); otherwise `--rows N...` (default `default_rows`) runs
+    `benchmark` per size in a work folder and prints `format_table` of the
+    results.
 
     Returns:
       The exit code.
@@ -107,7 +109,7 @@ def run_sizes_cli(
         print(json.dumps(child(argv[1], argv[2:])))
         return 0
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument("--rows", type=int, nargs="+", default=list(default_rows))
     parser.add_argument("--work-dir", help="keep generated data and outputs here")
     args = parser.parse_args(argv)
     work = args.work_dir or tempfile.mkdtemp(prefix="cascade-bench-")
