@@ -18,7 +18,7 @@ StatisticsGen's.
 from __future__ import annotations
 
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 import pyarrow as pa
@@ -86,53 +86,123 @@ def stats_options(columns: Sequence[RawColumn]):
     return tfdv.StatsOptions(feature_allowlist=[c.name for c in columns])
 
 
-class StatisticsAccumulator:
-    """TFDV statistics accumulated batch by batch, in one process.
+class StatisticsCombineFn(beam.CombineFn):
+    """Lists of serialized raw tf.Examples -> their TFDV statistics, as a Beam combiner.
 
     TFDV's public in-memory entry point (`generate_statistics_from_dataframe`)
     needs the whole dataset in one DataFrame. Its combiner generators, used
     here through `stats_impl` (a private TFDV module: the only way to feed
-    them incrementally), keep bounded sketches instead, exactly as the Beam
-    transform does in each worker.
+    them incrementally), keep bounded sketches instead, exactly as TFDV's Beam
+    transform does in each worker. Records are buffered and decoded
+    `flush_rows` at a time, so many small inputs (a calibration resample's
+    share of each batch) cost one decode and one generator update per buffer;
+    a combine moves sketches and at most one buffer per key, never the data.
+
+    An accumulator is (records not yet decoded, the generators' accumulators
+    or None before the first decode).
+
+    Args:
+      columns: The raw columns; examples are decoded with them.
+      flush_rows: Records decoded at once.
+    """
+
+    def __init__(self, columns: Sequence[RawColumn], flush_rows: int = STATISTICS_BATCH_ROWS):
+        self._columns = list(columns)
+        self._flush_rows = flush_rows
+        self._generators = None
+        self._decoder = None
+
+    def _ready(self) -> None:
+        if self._generators is not None:
+            return
+        # Private modules: see the class docstring (stats_impl) and
+        # `DecodeExampleBatches` (example_coder).
+        from tensorflow_data_validation.statistics import stats_impl
+        from tfx_bsl.coders import example_coder
+
+        self._generators = stats_impl.get_generators(stats_options(self._columns), in_memory=True)
+        self._decoder = example_coder.ExamplesToRecordBatchDecoder(
+            raw_schema(self._columns).SerializeToString()
+        )
+
+    def setup(self) -> None:
+        self._ready()
+
+    def create_accumulator(self) -> tuple[list[bytes], Optional[list]]:
+        return [], None
+
+    def add_input(
+        self, accumulator: tuple[list[bytes], Optional[list]], records: Sequence[bytes]
+    ) -> tuple[list[bytes], Optional[list]]:
+        pending, sketches = accumulator
+        pending.extend(records)
+        if len(pending) >= self._flush_rows:
+            return [], self._decoded(pending, sketches)
+        return pending, sketches
+
+    def merge_accumulators(
+        self, accumulators: Iterable[tuple[list[bytes], Optional[list]]]
+    ) -> tuple[list[bytes], Optional[list]]:
+        self._ready()
+        pending: list[bytes] = []
+        merged: Optional[list] = None
+        for more, sketches in accumulators:
+            pending.extend(more)
+            if sketches is None:
+                continue
+            merged = (
+                sketches
+                if merged is None
+                else [
+                    g.merge_accumulators([a, b])
+                    for g, a, b in zip(self._generators, merged, sketches)
+                ]
+            )
+        if len(pending) >= self._flush_rows:
+            return [], self._decoded(pending, merged)
+        return pending, merged
+
+    def extract_output(
+        self, accumulator: tuple[list[bytes], Optional[list]]
+    ) -> statistics_pb2.DatasetFeatureStatisticsList:
+        from tensorflow_data_validation.statistics import stats_impl  # see _ready
+
+        pending, sketches = accumulator
+        sketches = self._decoded(pending, sketches)
+        return stats_impl.extract_statistics_output(sketches, self._generators)
+
+    def _decoded(self, records: list[bytes], sketches: Optional[list]) -> list:
+        """The generators' accumulators with `records` added."""
+        self._ready()
+        if sketches is None:
+            sketches = [g.create_accumulator() for g in self._generators]
+        if not records:
+            return sketches
+        batch: pa.RecordBatch = self._decoder.DecodeBatch(list(records))
+        return [g.add_input(a, batch) for g, a in zip(self._generators, sketches)]
+
+
+class StatisticsAccumulator:
+    """TFDV statistics accumulated batch by batch, in one process.
+
+    `StatisticsCombineFn` driven by hand: memory is bounded by the generators'
+    sketches and one buffer of STATISTICS_BATCH_ROWS records, not by the data.
 
     Args:
       columns: The model's raw columns; examples are decoded with them.
     """
 
     def __init__(self, columns: Sequence[RawColumn]) -> None:
-        # Private modules: see the class docstring (stats_impl) and
-        # `decode_examples` (example_coder).
-        from tensorflow_data_validation.statistics import stats_impl
-        from tfx_bsl.coders import example_coder
-
-        self._options = stats_options(columns)
-        self._generators = stats_impl.get_generators(self._options, in_memory=True)
-        self._accumulators = [g.create_accumulator() for g in self._generators]
-        self._decoder = example_coder.ExamplesToRecordBatchDecoder(
-            raw_schema(columns).SerializeToString()
-        )
-        self._stats_impl = stats_impl
-        self._pending: list[bytes] = []
+        self._combine = StatisticsCombineFn(columns)
+        self._accumulator = self._combine.create_accumulator()
 
     def add(self, examples: Sequence[bytes]) -> None:
         """Adds serialized raw tf.Examples (decoded STATISTICS_BATCH_ROWS at a time)."""
-        self._pending.extend(examples)
-        if len(self._pending) >= STATISTICS_BATCH_ROWS:
-            self._add_pending()
-
-    def _add_pending(self) -> None:
-        if not self._pending:
-            return
-        batch: pa.RecordBatch = self._decoder.DecodeBatch(self._pending)
-        self._pending = []
-        self._accumulators = [
-            g.add_input(a, batch) for g, a in zip(self._generators, self._accumulators)
-        ]
+        self._accumulator = self._combine.add_input(self._accumulator, examples)
 
     def result(self) -> statistics_pb2.DatasetFeatureStatisticsList:
         """The statistics of every example added so far."""
-        self._add_pending()
-        return self._stats_impl.extract_statistics_output(self._accumulators, self._generators)
+        return self._combine.extract_output(self._accumulator)
 
 
 class DecodeExampleBatches(beam.DoFn):

@@ -1,16 +1,17 @@
 """The calibration's Beam job: resample the training split, measure each resample.
 
-Each resample is gathered under its (size, replicate) key, described with the
-TFDV statistics a scoring computes (`validation.statistics.StatisticsAccumulator`)
-and compared with the training statistics by the skew check itself
-(`validation.skew.compare`), so the calibrated thresholds are thresholds of the
-very distance the check reports.
+Each resample is described, under its (size, replicate) key, with the TFDV
+statistics a scoring computes (`validation.statistics.StatisticsCombineFn`: a
+combiner, so only sketches and small buffers move between workers, never the
+resampled records) and compared with the training statistics by the skew
+check itself (`validation.skew.compare`), so the calibrated thresholds are
+thresholds of the very distance the check reports.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Iterable, Iterator, Sequence
+from typing import Iterator, Sequence
 
 import apache_beam as beam
 from tensorflow_metadata.proto.v0 import statistics_pb2
@@ -19,11 +20,16 @@ from components.skew_calibration import resample
 from models.raw_features import RawColumn
 from validation import skew
 from validation.calibration import ResampledDistance
-from validation.statistics import StatisticsAccumulator
+from validation.statistics import StatisticsCombineFn
+
+
+# Records a resample's statistics buffer before decoding them: small enough
+# that a buffer per resample and bundle stays a few MB in all.
+RESAMPLE_BUFFER_ROWS = 1024
 
 
 class MeasureResample(beam.DoFn):
-    """(size index, replicate), the resample's record lists -> one distance per feature.
+    """(size index, replicate), the resample's statistics -> one distance per feature.
 
     Args:
       columns: The features compared, typed as in the training data.
@@ -43,13 +49,11 @@ class MeasureResample(beam.DoFn):
         self._training = statistics_pb2.DatasetFeatureStatisticsList.FromString(self._serialized)
 
     def process(
-        self, element: tuple[tuple[int, int], Iterable[list[bytes]]]
+        self,
+        element: tuple[tuple[int, int], statistics_pb2.DatasetFeatureStatisticsList],
     ) -> Iterator[ResampledDistance]:
-        (size_index, _), shares = element
-        accumulator = StatisticsAccumulator(self._columns)
-        for records in shares:
-            accumulator.add(records)
-        report = skew.compare(self._training, accumulator.result(), self._columns)
+        (size_index, _), resample_statistics = element
+        report = skew.compare(self._training, resample_statistics, self._columns)
         for feature in report.features:
             if not feature.note:  # a feature with no value in this resample
                 yield ResampledDistance(
@@ -103,7 +107,8 @@ def MeasureResamples(  # noqa: N802 - Beam's PTransform naming
         batches
         | "DrawResamples"
         >> beam.FlatMap(resample.resample_batch, seed, sizes, split_rows, resamples)
-        | "GatherResamples" >> beam.GroupByKey()
+        | "DescribeResamples"
+        >> beam.CombinePerKey(StatisticsCombineFn(columns, RESAMPLE_BUFFER_ROWS))
         | "MeasureResamples"
         >> beam.ParDo(MeasureResample(columns, training_statistics.SerializeToString(), sizes))
     )
