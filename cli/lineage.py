@@ -5,7 +5,7 @@
     cascade-lineage downstream REF [--type Model]    # a raw input path: by dataset version
     cascade-lineage downstream --where labelling_method=crowd --type Model
     cascade-lineage upstream REF
-    cascade-lineage graph [REF | --run RUN] --format dot|svg|png [--output FILE]
+    cascade-lineage graph [REF | --run RUN] [-o FILE.dot|.svg|.png] [--format dot|svg|png]
     cascade-lineage inventory [--run RUN]
     cascade-lineage history [--metric auc] [--plot FILE.png]
 
@@ -24,7 +24,7 @@ from typing import Optional, Sequence
 from ml_metadata import metadata_store
 
 from cli import common, flags
-from cli.lineage_dot import render, to_dot
+from cli.lineage_dot import FORMATS, output_format, render, to_dot
 from cli.lineage_text import format_artifact, format_graph, format_runs, format_versions
 from core.errors import CascadeError
 from metadata import run_results
@@ -105,8 +105,18 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     graph = commands.add_parser("graph", help="draw the lineage of REF or of a run")
     graph.add_argument("ref", nargs="?")
     graph.add_argument("--run", help="draw a whole run instead")
-    graph.add_argument("--output", "-o", help="file to write (default: stdout for dot)")
-    with_format(graph, ("dot", "svg", "png"))
+    graph.add_argument(
+        "--output",
+        "-o",
+        help="file to write, in the format its extension names: .dot, .svg or .png "
+        "(default: stdout for dot)",
+    )
+    graph.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="dot, svg or png (default: from --output's extension, else dot); "
+        "refused when it contradicts the extension",
+    )
     inventory = commands.add_parser(
         "inventory", help="each source's declared inventory beside its measured facts"
     )
@@ -134,6 +144,15 @@ def run(args: argparse.Namespace) -> str:
     Raises:
       CascadeError: A bad REF, store or option, with a message naming it.
     """
+    if args.command == "graph":
+        # Checked before the store is opened: a wrong flag fails at once.
+        if bool(args.ref) == bool(args.run):
+            raise CascadeError("graph: give either REF or --run RUN")
+        if args.output:
+            flags.check_output_file(args.output, "--output")
+        image_format = output_format(args.output, args.format)
+        if not args.output and image_format != "dot":
+            flags.check_output_file(f"lineage.{image_format}", "--output")
     store = _store_from_args(args)
     lineage = Lineage(store)
     as_json = getattr(args, "format", "text") == "json"
@@ -193,10 +212,6 @@ def run(args: argparse.Namespace) -> str:
                 )
         return "\n".join(lines)
     # graph
-    if bool(args.ref) == bool(args.run):
-        raise CascadeError("graph: give either REF or --run RUN")
-    if args.output or args.format != "dot":
-        flags.check_output_file(args.output or f"lineage.{args.format}", "--output")
     if args.run:
         graph = lineage.run_graph(args.run)
     else:
@@ -207,14 +222,14 @@ def run(args: argparse.Namespace) -> str:
         graph.executions.update(below.executions)
         graph.edges |= below.edges
     dot_text = to_dot(graph)
-    if args.format == "dot":
+    if image_format == "dot":
         if args.output:
             with open(args.output, "w", encoding="utf-8") as f:
                 f.write(dot_text)
             return f"wrote {args.output}"
         return dot_text.rstrip("\n")
-    output = args.output or f"lineage.{args.format}"
-    render(dot_text, args.format, output)
+    output = args.output or f"lineage.{image_format}"
+    render(dot_text, image_format, output)
     return f"wrote {output}"
 
 

@@ -2,12 +2,50 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
+from typing import Optional
 
 from core.errors import CascadeError
 from metadata import artifact_files
 from metadata.lineage import LineageGraph
+
+
+FORMATS = ("dot", "svg", "png")
+
+
+def output_format(output: Optional[str], given: Optional[str]) -> str:
+    """The format `graph` writes: the output file's extension names it.
+
+    Args:
+      output: The `--output` file, or None for stdout (DOT) or `lineage.FORMAT`.
+      given: `--format`, or None.
+
+    Returns:
+      One of FORMATS: the extension's (`.dot`, `.svg`, `.png`, any case); else
+      `given`; else "dot".
+
+    Raises:
+      CascadeError: `given` contradicts the extension, or the extension names
+        no format and `given` is None.
+    """
+    if output is None:
+        return given or "dot"
+    extension = os.path.splitext(output)[1].lower().lstrip(".")
+    if extension in FORMATS:
+        if given is not None and given != extension:
+            raise CascadeError(
+                f"graph: --format {given} does not match --output {output} (a .{extension} "
+                "file); drop --format or make the two agree"
+            )
+        return extension
+    if given is None:
+        raise CascadeError(
+            f"graph: --output {output}: its extension names no format; name the file "
+            ".dot, .svg or .png, or give --format"
+        )
+    return given
 
 
 def to_dot(graph: LineageGraph) -> str:
@@ -48,7 +86,7 @@ def render(dot_text: str, image_format: str, output: str) -> None:
     if dot is None:
         raise CascadeError(
             "graphviz's 'dot' is not installed (Debian: apt-get install graphviz); "
-            "use --format dot for the text form"
+            "write the DOT text instead (an --output FILE.dot, or no --output)"
         )
     result = subprocess.run(
         [dot, f"-T{image_format}", "-o", output], input=dot_text.encode(), capture_output=True

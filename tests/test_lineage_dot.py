@@ -1,7 +1,13 @@
-"""DOT output of a lineage graph: labels, escaping, edges and the highlighted root."""
+"""DOT output of a lineage graph: labels, escaping, edges and the highlighted root;
+`graph`'s format from its output file's extension."""
 
-from metadata.lineage import ArtifactInfo, ExecutionInfo, LineageGraph
+import pytest
+from ml_metadata.proto import metadata_store_pb2 as pb
+
+from cli import lineage_dot
 from cli.lineage import to_dot
+from core.errors import CascadeError
+from metadata.lineage import ArtifactInfo, ExecutionInfo, LineageGraph
 
 
 def _graph() -> LineageGraph:
@@ -55,3 +61,97 @@ def test_graph_and_plot_into_a_missing_folder_name_it_before_any_work(tmp_path, 
                 f"error: {flag} {missing / name}: folder {missing} does not exist; create it first"
             )
     assert not missing.exists()
+
+
+@pytest.mark.parametrize(
+    "output, given, expected",
+    [
+        (None, None, "dot"),
+        (None, "svg", "svg"),
+        ("lineage.png", None, "png"),
+        ("out/lineage.SVG", None, "svg"),
+        ("lineage.dot", "dot", "dot"),
+        ("lineage.gv", "dot", "dot"),
+        ("lineage", "png", "png"),
+    ],
+)
+def test_the_graph_format_comes_from_the_output_files_extension(output, given, expected):
+    assert lineage_dot.output_format(output, given) == expected
+
+
+def test_a_format_that_contradicts_the_extension_is_refused():
+    with pytest.raises(CascadeError) as raised:
+        lineage_dot.output_format("lineage.png", "dot")
+    assert str(raised.value) == (
+        "graph: --format dot does not match --output lineage.png (a .png file); "
+        "drop --format or make the two agree"
+    )
+    with pytest.raises(CascadeError) as raised:
+        lineage_dot.output_format("lineage.jpg", None)
+    assert str(raised.value) == (
+        "graph: --output lineage.jpg: its extension names no format; name the file "
+        ".dot, .svg or .png, or give --format"
+    )
+
+
+@pytest.fixture
+def one_artifact_store(tmp_path) -> str:
+    """A SQLite store holding artifact #1."""
+    from metadata import connection
+
+    path = str(tmp_path / "metadata.sqlite")
+    store = connection.open_store(connection.connection_config(sqlite_path=path), path)
+    type_id = store.put_artifact_type(pb.ArtifactType(name="Examples"))
+    [artifact_id] = store.put_artifacts([pb.Artifact(type_id=type_id, uri="/out/examples/1")])
+    assert artifact_id == 1
+    return path
+
+
+def test_graph_writes_the_format_its_output_file_names(one_artifact_store, tmp_path, monkeypatch):
+    from cli import lineage as lineage_cli
+
+    rendered = []
+    monkeypatch.setattr(
+        lineage_cli, "render", lambda text, fmt, out: rendered.append((text[:16], fmt, out))
+    )
+
+    def graph(*argv: str) -> str:
+        return lineage_cli.run(lineage_cli.parse_args(["--metadata", one_artifact_store, *argv]))
+
+    dot_file = tmp_path / "lineage.dot"
+    assert graph("graph", "1", "-o", str(dot_file)) == f"wrote {dot_file}"
+    assert dot_file.read_text().startswith("digraph lineage {\n")
+    for name, given in (("lineage.png", []), ("lineage.svg", []), ("l.PNG", ["--format", "png"])):
+        output = str(tmp_path / name)
+        assert graph("graph", "1", "-o", output, *given) == f"wrote {output}"
+    assert rendered == [
+        ("digraph lineage ", "png", str(tmp_path / "lineage.png")),
+        ("digraph lineage ", "svg", str(tmp_path / "lineage.svg")),
+        ("digraph lineage ", "png", str(tmp_path / "l.PNG")),
+    ]
+    # Not PNG or SVG files holding DOT text.
+    assert not (tmp_path / "lineage.png").exists() and not (tmp_path / "lineage.svg").exists()
+
+
+@pytest.mark.parametrize(
+    "output, given, message",
+    [
+        ("lineage.png", "dot", "--format dot does not match --output {out} (a .png file)"),
+        ("lineage.svg", "png", "--format png does not match --output {out} (a .svg file)"),
+        ("lineage.dot", "svg", "--format svg does not match --output {out} (a .dot file)"),
+        ("lineage.jpg", None, "--output {out}: its extension names no format"),
+    ],
+)
+def test_graph_refuses_a_format_its_output_file_contradicts(
+    one_artifact_store, tmp_path, capsys, output, given, message
+):
+    from cli import lineage as lineage_cli
+
+    out = str(tmp_path / output)
+    argv = ["--metadata", one_artifact_store, "graph", "1", "-o", out]
+    assert lineage_cli.main(argv + (["--format", given] if given else [])) == 2
+    captured = capsys.readouterr()
+    [line] = captured.err.strip().splitlines()
+    assert line.startswith("error: graph: " + message.format(out=out))
+    assert captured.out == ""
+    assert not (tmp_path / output).exists()
