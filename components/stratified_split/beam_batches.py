@@ -18,7 +18,7 @@ record lands in the same split as through `beam_split.split_units`.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterator, Mapping, Optional, Sequence
+from typing import Iterator, Mapping, Sequence
 
 import apache_beam as beam
 
@@ -42,8 +42,7 @@ def bucket_counts(
 class PlaceBatch(beam.DoFn):
     """A batch of records -> (split index, [records]) per split it reaches.
 
-    Unlabeled examples get `unlabeled_index` (-1 when there is no unlabeled
-    split: counted, never written). Units in straddling buckets leave on
+    Unlabeled examples get index -1: counted, never written. Units in straddling buckets leave on
     `beam_split.STRADDLING` as ((stratum, bucket), unit). The records placed
     here are counted per (split name, stratum) on `counts.COUNTS` at the end
     of each bundle.
@@ -55,13 +54,11 @@ class PlaceBatch(beam.DoFn):
         stratify_by: Sequence[str],
         seed: int,
         split_names: Sequence[str],
-        unlabeled_index: Optional[int],
     ) -> None:
         self._label_key = label_key
         self._stratify_by = tuple(stratify_by)
         self._seed = seed
         self._split_names = tuple(split_names)
-        self._unlabeled_index = -1 if unlabeled_index is None else unlabeled_index
         self._counter = counts.BundleCounter()
 
     def start_bundle(self) -> None:
@@ -77,7 +74,7 @@ class PlaceBatch(beam.DoFn):
         )
         for record, (stratum, position) in zip(records, placements):
             if stratum == units.UNLABELED:
-                index = self._unlabeled_index
+                index = -1
             else:
                 bucket = allocation.bucket_of(position)
                 index = plans[stratum].split_of_bucket(bucket)
@@ -106,7 +103,6 @@ def split_batches(
     seed: int,
     ratios: Sequence[float],
     split_names: Sequence[str],
-    unlabeled_index: Optional[int],
 ) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
     """Batches of records -> (placed batches, ranked units, placement counts).
 
@@ -116,8 +112,7 @@ def split_batches(
         stream the placement pass (see `beam_split.split_units_branches`).
       label_key, stratify_by, seed: As for `units.example_unit`.
       ratios: Split ratios.
-      split_names: The output split names, by index (an unlabeled split last).
-      unlabeled_index: Where unlabeled examples go; None gives them index -1.
+      split_names: The output split names, by index.
 
     Returns:
       (split index, [records]) per batch and split; (split index, unit) per
@@ -130,7 +125,7 @@ def split_batches(
     plans = beam_split.plans_from_bucket_counts(counted, ratios)
     plans_side = beam.pvalue.AsDict(plans)
     placed = batches_to_place | "PlaceBatches" >> beam.ParDo(
-        PlaceBatch(label_key, stratify_by, seed, split_names, unlabeled_index), plans_side
+        PlaceBatch(label_key, stratify_by, seed, split_names), plans_side
     ).with_outputs(beam_split.STRADDLING, counts.COUNTS, main="placed")
     ranked = beam_split.rank_straddling(placed[beam_split.STRADDLING], plans_side)
     return placed.placed, ranked, placed[counts.COUNTS]

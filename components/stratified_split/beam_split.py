@@ -161,7 +161,6 @@ def split_units_branches(
     units_to_count: beam.PCollection,
     units_to_place: beam.PCollection,
     ratios: Sequence[float],
-    unlabeled_index: Optional[int],
 ) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
     """Units -> three PCollections of (split index, unit), exact per stratum.
 
@@ -172,11 +171,10 @@ def split_units_branches(
         stream the placement pass instead of holding every unit until the
         histograms are done; group mode passes the same PCollection twice.
       ratios: Split ratios.
-      unlabeled_index: Where unlabeled units go; None gives them index -1 so the
-        executor can count them and fail with their number.
 
     Returns:
-      (placed by bucket, ranked in straddling buckets, unlabeled): together,
+      (placed by bucket, ranked in straddling buckets, unlabeled at index -1,
+      so the executor counts them and fails with their number): together,
       every unit of `units_to_place` once.
     """
     plans = stratum_plans(_labelled_only(units_to_count, "Count"), ratios)
@@ -184,8 +182,7 @@ def split_units_branches(
         UNLABELED_UNITS, main="labelled"
     )
     placed, ranked = place_units_branches(separated.labelled, plans)
-    target = -1 if unlabeled_index is None else unlabeled_index
-    unlabeled = separated[UNLABELED_UNITS] | "PlaceUnlabeled" >> beam.Map(lambda u: (target, u))
+    unlabeled = separated[UNLABELED_UNITS] | "PlaceUnlabeled" >> beam.Map(lambda u: (-1, u))
     return placed, ranked, unlabeled
 
 
@@ -193,10 +190,9 @@ def split_units(
     units_to_count: beam.PCollection,
     units_to_place: beam.PCollection,
     ratios: Sequence[float],
-    unlabeled_index: Optional[int],
 ) -> beam.PCollection:
     """`split_units_branches`, flattened into one PCollection of (split index, unit)."""
     return (
-        split_units_branches(units_to_count, units_to_place, ratios, unlabeled_index)
+        split_units_branches(units_to_count, units_to_place, ratios)
         | "FlattenAll" >> beam.Flatten()
     )

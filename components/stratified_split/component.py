@@ -1,6 +1,6 @@
 """StratifiedSplit: a class-style Beam component for exact stratified splits.
 
-Reads an Examples artifact (all or some of its splits) and writes an Examples
+Reads every split of an Examples artifact and writes an Examples
 artifact whose named splits hold exactly round(n * ratio) examples of every
 stratum (label value, optionally jointly with other features), by largest
 remainder. Membership depends only on the seed and each example's content (or
@@ -37,9 +37,6 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
         stratify_by: Sequence[str] = (),
         group_by: Optional[str] = None,
         seed: int = 0,
-        input_splits: Sequence[str] = (),
-        unlabeled_split: Optional[str] = None,
-        input_split_feature: Optional[str] = None,
         code_version: Optional[str] = None,
     ) -> None:
         """Builds the component; bad options fail here, when the pipeline is built.
@@ -52,11 +49,6 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
           stratify_by: Features stratified jointly with the label (e.g. `source`).
           group_by: Keep all examples with the same value in one split.
           seed: Chooses the membership; same seed + same input = same splits.
-          input_splits: Input splits to read (default: all).
-          unlabeled_split: Name of an extra split for examples with no label;
-            by default such examples fail the component with their count.
-          input_split_feature: Record each example's input split name in this
-            feature (provenance when the input has one split per source).
           code_version: A fingerprint of the code; a new one invalidates TFX's cache.
 
         Raises:
@@ -69,9 +61,6 @@ class StratifiedSplit(tfx.types.BaseBeamComponent):
             stratify_by=tuple(stratify_by),
             group_by=group_by,
             seed=seed,
-            input_splits=tuple(input_splits),
-            unlabeled_split=unlabeled_split,
-            input_split_feature=input_split_feature,
         )
         super().__init__(
             spec=spec.StratifiedSplitSpec(

@@ -15,7 +15,6 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact, artifact_utils
 
 from components.common import counts, examples_io
-from components.common.provenance import tag_source
 from components.stratified_split import beam_batches, beam_split, spec, units
 from components.stratified_split.options import SplitOptions
 
@@ -112,7 +111,7 @@ def _max_deviation(split_counts: dict[str, int], options: SplitOptions) -> float
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Reads the input splits, places every example, writes the named splits."""
+    """Reads every input split, places every example, writes the named splits."""
 
     def Do(  # noqa: N802 - TFX's executor interface
         self,
@@ -128,19 +127,17 @@ class Executor(base_beam_executor.BaseBeamExecutor):
           exec_properties: See `spec.StratifiedSplitSpec` and `SplitOptions`.
 
         Raises:
-          ValueError: Invalid options or an unknown input split.
-          SplitInputError: Empty input, a missing feature, or unlabeled
-            examples without an `unlabeled_split`.
+          ValueError: Invalid options.
+          SplitInputError: Empty input, a missing feature, or unlabeled examples.
         """
         options = SplitOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         output = artifact_utils.get_single_instance(output_dict[spec.SPLIT_EXAMPLES_KEY])
-        input_splits = examples_io.check_splits(examples, list(options.input_splits))
+        input_splits = examples_io.split_names(examples)
         check_input(examples, input_splits, options)
 
-        output_names = options.output_split_names
         # Split names first: artifact_utils locates each Split-<name>/ folder by them.
-        examples_io.set_output_splits(output, output_names, examples)
+        examples_io.set_output_splits(output, options.split_names, examples)
         files = {
             name: counts.counts_path(output.uri, name)
             for name in (SPLIT_COUNTS_FILE, UNIT_COUNTS_FILE, INPUT_COUNTS_FILE)
@@ -194,15 +191,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         files: dict[str, str],
     ) -> list[beam.PCollection]:
         """The batched split of single examples; returns its split-count PCollections."""
-        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
-        batches = Executor._read(pipeline, examples, input_splits, options, "Read")
+        batches = Executor._read(pipeline, examples, input_splits, "Read")
         (
             batches
             | "CountInputInBatch" >> beam.Map(lambda batch: (("examples",), len(batch)))
             | "CountInput" >> counts.WriteCounted(files[INPUT_COUNTS_FILE])
         )
         # A second read streams the placement pass (see beam_split.split_units).
-        to_count = Executor._read(pipeline, examples, input_splits, options, "Reread")
+        to_count = Executor._read(pipeline, examples, input_splits, "Reread")
         placed, ranked, placed_counts = beam_batches.split_batches(
             to_count,
             batches,
@@ -210,13 +206,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             options.stratify_by,
             options.seed,
             options.ratio_values,
-            options.output_split_names,
-            unlabeled_index,
+            options.split_names,
         )
         parts = placed | "PartitionBatchesBySplit" >> beam.Partition(
-            _partition_of_batch, len(options.output_split_names) + 1
+            _partition_of_batch, len(options.split_names) + 1
         )
-        for index, name in enumerate(options.output_split_names):
+        for index, name in enumerate(options.split_names):
             examples_io.write_split_batches(
                 parts[index] | f"Take{name.capitalize()}Batches" >> beam.Values(),
                 output,
@@ -238,11 +233,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         files: dict[str, str],
     ) -> tuple[list[beam.PCollection], list[beam.PCollection]]:
         """The split of groups, unit by unit; returns its split- and group-count PCollections."""
-        output_names = options.output_split_names
-        unlabeled_index = len(options.split_names) if options.unlabeled_split else None
-        records = Executor._read(
-            pipeline, examples, input_splits, options, "Read"
-        ) | "Unbatch" >> beam.FlatMap(lambda batch: batch)
+        output_names = options.split_names
+        records = Executor._read(pipeline, examples, input_splits, "Read") | (
+            "Unbatch" >> beam.FlatMap(lambda batch: batch)
+        )
         (
             records
             | "KeyInputRecord" >> beam.Map(lambda _: ("examples",))
@@ -251,9 +245,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         group_units = records | "MakeUnits" >> beam_split.ToUnits(
             options.label, options.stratify_by, options.group_by, options.seed
         )
-        branches = beam_split.split_units_branches(
-            group_units, group_units, options.ratio_values, unlabeled_index
-        )
+        branches = beam_split.split_units_branches(group_units, group_units, options.ratio_values)
         split_counts, group_counts = [], []
         # Each branch is written on its own so none waits for another (see
         # beam_split.place_units_branches); only the small counts are joined.
@@ -270,12 +262,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 )
                 | f"CountGroups{label}" >> beam.combiners.Count.PerElement()
             )
-            # Labelled units only reach the named splits; unlabeled ones only
-            # the unlabeled split (if any).
-            if branch == "unlabeled":
-                targets = [options.unlabeled_split] if options.unlabeled_split else []
-            else:
-                targets = list(options.split_names)
+            # Unlabeled units are counted, never written (the step then fails).
+            targets = [] if branch == "unlabeled" else options.split_names
             split_counts.append(Executor._write_units(placed, branch, options, output, targets))
         return split_counts, group_counts
 
@@ -291,9 +279,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         Returns:
           ((split name, stratum), n) counts of every record, written or not
-          (unlabeled ones without an unlabeled split are counted only).
+          (unlabeled ones are counted only).
         """
-        output_names = options.output_split_names
+        output_names = options.split_names
         label = branch.capitalize()
         exploded = placed | f"Explode{label}" >> beam.FlatMap(_explode, output_names, options)
         split_counts = (
@@ -318,20 +306,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         pipeline: beam.Pipeline,
         examples: artifact.Artifact,
         input_splits: list[str],
-        options: SplitOptions,
         label: str,
     ) -> beam.PCollection:
-        """Reads every input split as batches of records (optionally tagged with their split)."""
-        reads = []
-        for split in input_splits:
-            batches = examples_io.read_split_batches(pipeline, examples, split, label)
-            if options.input_split_feature:
-                batches = batches | f"{label}Tag{split.capitalize()}Source" >> beam.Map(
-                    lambda batch, feature, name: [tag_source(r, feature, name) for r in batch],
-                    options.input_split_feature,
-                    split,
-                )
-            reads.append(batches)
+        """Reads every input split as batches of records."""
+        reads = [
+            examples_io.read_split_batches(pipeline, examples, split, label)
+            for split in input_splits
+        ]
         return reads | f"{label}FlattenInputSplits" >> beam.Flatten()
 
     @staticmethod
@@ -347,15 +328,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         unlabeled = sum(
             n for k, n in split_counts.items() if k.partition("/")[2] == units.UNLABELED
         )
-        # With an unlabeled split, unlabeled examples of a labelled group stay
-        # with their group (counted under <unlabeled> in its split).
-        if unlabeled and not options.unlabeled_split:
+        if unlabeled:
             raise SplitInputError(
                 f"StratifiedSplit: {unlabeled} of {total_in} examples have no value for label "
-                f"{options.label!r}; fix the data or set unlabeled_split to keep them apart"
+                f"{options.label!r}; fix the data"
             )
         nested = counts.nest(split_counts)
-        ordered = {name: nested.get(name, {}) for name in options.output_split_names}
+        ordered = {name: nested.get(name, {}) for name in options.split_names}
         strata: dict[str, int] = {}
         for key, n in split_counts.items():
             stratum = key.partition("/")[2]
@@ -387,7 +366,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 strata[stratum],
                 len(options.ratios),
             )
-        per_split = {name: sum(ordered[name].values()) for name in options.output_split_names}
+        per_split = {name: sum(ordered[name].values()) for name in options.split_names}
         logging.info(
             "StratifiedSplit placed %s examples in %d strata: %s (max deviation from ratios %.4f)",
             f"{total_in:,}",

@@ -23,11 +23,6 @@ class SplitOptions:
       stratify_by: Extra features stratified jointly with the label.
       group_by: If set, all examples sharing its value go to the same split.
       seed: Chooses the (deterministic) membership.
-      input_splits: Input splits to read; empty = all.
-      unlabeled_split: If set, examples without a label go to this extra split;
-        otherwise they make the component fail with their count.
-      input_split_feature: If set, each example gets this bytes feature holding
-        the name of the input split it was read from (provenance, e.g. `source`).
     """
 
     ratios: tuple[tuple[str, float], ...]
@@ -35,9 +30,6 @@ class SplitOptions:
     stratify_by: tuple[str, ...] = ()
     group_by: Optional[str] = None
     seed: int = 0
-    input_splits: tuple[str, ...] = ()
-    unlabeled_split: Optional[str] = None
-    input_split_feature: Optional[str] = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -45,11 +37,6 @@ class SplitOptions:
     @property
     def split_names(self) -> list[str]:
         return [name for name, _ in self.ratios]
-
-    @property
-    def output_split_names(self) -> list[str]:
-        extra = [self.unlabeled_split] if self.unlabeled_split else []
-        return self.split_names + extra
 
     @property
     def ratio_values(self) -> list[float]:
@@ -61,7 +48,7 @@ class SplitOptions:
         keys = [self.label, *self.stratify_by]
         if self.group_by:
             keys.append(self.group_by)
-        return [k for k in keys if k != self.input_split_feature]
+        return keys
 
     def to_exec_properties(self) -> dict[str, Any]:
         """Returns the component's execution parameters (JSON strings for lists)."""
@@ -71,9 +58,6 @@ class SplitOptions:
             spec.STRATIFY_BY_KEY: json.dumps(list(self.stratify_by)),
             spec.GROUP_BY_KEY: self.group_by,
             spec.SEED_KEY: self.seed,
-            spec.INPUT_SPLITS_KEY: json.dumps(list(self.input_splits)),
-            spec.UNLABELED_SPLIT_KEY: self.unlabeled_split,
-            spec.INPUT_SPLIT_FEATURE_KEY: self.input_split_feature,
         }
 
     @classmethod
@@ -85,9 +69,6 @@ class SplitOptions:
             stratify_by=tuple(json.loads(properties.get(spec.STRATIFY_BY_KEY) or "[]")),
             group_by=properties.get(spec.GROUP_BY_KEY) or None,
             seed=int(properties[spec.SEED_KEY]),
-            input_splits=tuple(json.loads(properties.get(spec.INPUT_SPLITS_KEY) or "[]")),
-            unlabeled_split=properties.get(spec.UNLABELED_SPLIT_KEY) or None,
-            input_split_feature=properties.get(spec.INPUT_SPLIT_FEATURE_KEY) or None,
         )
 
 
@@ -96,12 +77,12 @@ def _validate(options: SplitOptions) -> None:
     names = options.split_names
     if len(names) < 2:
         raise ValueError(f"StratifiedSplit needs at least two splits, got {names}")
-    for name in names + ([options.unlabeled_split] if options.unlabeled_split else []):
+    for name in names:
         if not isinstance(name, str) or not _SPLIT_NAME.match(name):
             raise ValueError(
                 f"StratifiedSplit: invalid split name {name!r} (letters, digits, '_' and '-')"
             )
-    lowered = [n.lower() for n in options.output_split_names]
+    lowered = [n.lower() for n in names]
     duplicates = sorted({n for n in lowered if lowered.count(n) > 1})
     if duplicates:
         raise ValueError(f"StratifiedSplit: split name {duplicates[0]!r} is used more than once")

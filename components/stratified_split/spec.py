@@ -14,9 +14,6 @@ LABEL_KEY = "label"
 STRATIFY_BY_KEY = "stratify_by"  # JSON [name, ...]
 GROUP_BY_KEY = "group_by"
 SEED_KEY = "seed"
-INPUT_SPLITS_KEY = "input_splits"  # JSON [name, ...]; [] = all
-UNLABELED_SPLIT_KEY = "unlabeled_split"
-INPUT_SPLIT_FEATURE_KEY = "input_split_feature"
 # A fingerprint of the component's code: TFX's cache key sees parameters, not
 # code, so a new version would otherwise reuse outputs of the old one.
 CODE_VERSION_KEY = "code_version"
@@ -31,9 +28,6 @@ class StratifiedSplitSpec(component_spec.ComponentSpec):
         STRATIFY_BY_KEY: component_spec.ExecutionParameter(type=str),
         GROUP_BY_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         SEED_KEY: component_spec.ExecutionParameter(type=int),
-        INPUT_SPLITS_KEY: component_spec.ExecutionParameter(type=str),
-        UNLABELED_SPLIT_KEY: component_spec.ExecutionParameter(type=str, optional=True),
-        INPUT_SPLIT_FEATURE_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         CODE_VERSION_KEY: component_spec.ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {EXAMPLES_KEY: component_spec.ChannelParameter(type=standard_artifacts.Examples)}

@@ -1,9 +1,15 @@
-"""Shared component helpers: fingerprints, source tagging, counts, record files, features."""
+"""Shared component helpers: fingerprints, counts, record files, features."""
 
 from __future__ import annotations
 
 import glob
+import hashlib
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import apache_beam as beam
 import pytest
@@ -17,9 +23,16 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.common import counts, examples_io, tfrecord_format
 from components.common.example_features import has_value, string_features
 from components.common.fingerprint import fingerprint64
-from components.common.provenance import tag_source
 
 KEYS = [f"record-{i:05d}".encode() for i in range(10_000)]
+ROOT = Path(__file__).resolve().parents[2]
+# The first 500 KEYS' fingerprints under seed 3, computed in a process of its own.
+FINGERPRINTS_IN_ANOTHER_PROCESS = """
+import json
+from components.common.fingerprint import fingerprint64
+keys = [f"record-{i:05d}".encode() for i in range(500)]
+print(json.dumps([fingerprint64(3, key) for key in keys]))
+"""
 
 
 def make_example(**features: list) -> tf.train.Example:
@@ -46,12 +59,26 @@ def test_fingerprint64_is_pinned_blake2b_value():
     assert fingerprint64(7, b"cascade") == int.from_bytes(digest, "little")
 
 
-def test_fingerprint64_is_deterministic_across_calls():
-    first = [fingerprint64(3, key) for key in KEYS[:500]]
-    second = [fingerprint64(3, key) for key in KEYS[:500]]
-    assert first == second
+def test_fingerprint64_is_the_same_in_processes_with_other_hash_salts():
+    # Python's own hash() changes with PYTHONHASHSEED; a fingerprint must not.
+    ours = [fingerprint64(3, key) for key in KEYS[:500]]
+    for hash_seed in ("1", "2"):
+        child = subprocess.run(
+            [sys.executable, "-c", FINGERPRINTS_IN_ANOTHER_PROCESS],
+            env={**os.environ, "PYTHONHASHSEED": hash_seed, "PYTHONPATH": str(ROOT)},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert json.loads(child.stdout) == ours
+    # And pinned: the sha256 of the 500 fingerprints as 8-byte little-endian integers.
+    packed = b"".join(value.to_bytes(8, "little") for value in ours)
+    assert hashlib.sha256(packed).hexdigest() == (
+        "343ad0268034c6b0af56ebb2ef45c6ab8c379e61872d56fd93fdcfcca65183da"
+    )
     # Distinct keys give distinct fingerprints (a collision in 500 draws of 2**64 is ~1e-14).
-    assert len(set(first)) == 500
+    assert len(set(ours)) == 500
 
 
 def test_fingerprint64_differs_by_seed():
@@ -67,65 +94,6 @@ def test_fingerprint64_spans_zero_to_two_to_the_64():
     top_bit = sum(v >= 2**63 for v in values)
     assert 4_800 <= top_bit <= 5_200
     assert min(values) < 2**56
-
-
-# --- tag_source ----------------------------------------------------------------------------
-
-
-def test_tag_source_adds_bytes_feature_and_keeps_others():
-    original = make_example(x=[1.5], label=[1], id=[b"u1"])
-    tagged = tf.train.Example.FromString(tag_source(original.SerializeToString(), "source", "web"))
-    assert list(tagged.features.feature["source"].bytes_list.value) == [b"web"]
-    del tagged.features.feature["source"]
-    assert tagged == original
-
-
-def test_tag_source_uses_the_given_feature_name():
-    tagged = tf.train.Example.FromString(
-        tag_source(make_example(x=[1.0]).SerializeToString(), "origin", "mobile")
-    )
-    assert sorted(tagged.features.feature) == ["origin", "x"]
-    assert list(tagged.features.feature["origin"].bytes_list.value) == [b"mobile"]
-
-
-def test_tag_source_is_idempotent_for_the_same_source():
-    once = tag_source(make_example(x=[2.0], label=[0]).SerializeToString(), "source", "web")
-    assert tag_source(once, "source", "web") == once
-
-
-def test_tag_source_fills_an_empty_source_feature():
-    example = make_example(x=[2.0])
-    example.features.feature["source"].bytes_list.SetInParent()  # present, no value
-    tagged = tf.train.Example.FromString(
-        tag_source(example.SerializeToString(), "source", "partner")
-    )
-    assert list(tagged.features.feature["source"].bytes_list.value) == [b"partner"]
-
-
-def test_tag_source_output_does_not_depend_on_feature_insertion_order():
-    # Fingerprints are taken of these bytes, so equal examples must serialize equally.
-    a = make_example(a=[1], b=[b"x"], c=[0.5], d=[7])
-    b = make_example(d=[7], c=[0.5], b=[b"x"], a=[1])
-    assert tag_source(a.SerializeToString(), "source", "web") == tag_source(
-        b.SerializeToString(), "source", "web"
-    )
-
-
-@pytest.mark.parametrize(
-    "existing",
-    [
-        {"source": [b"mobile"]},
-        {"source": [b"web", b"mobile"]},
-        {"source": [b"web", b"web"]},
-        {"source": [3]},  # an int64 column named `source` must not be silently overwritten
-        {"source": [0.5]},
-    ],
-    ids=["other-bytes", "two-values", "repeated", "int64", "float"],
-)
-def test_tag_source_rejects_a_conflicting_existing_value(existing):
-    serialized = make_example(x=[1.0], **existing).SerializeToString()
-    with pytest.raises(ValueError, match=r"already has a 'source' feature.*rename that column"):
-        tag_source(serialized, "source", "web")
 
 
 # --- counts.nest / read_counts -------------------------------------------------------------

@@ -94,12 +94,9 @@ def test_stratified_split_translates_to_a_dataflow_job(tmp_path):
             "stratify_by": "[]",
             "group_by": None,
             "seed": 7,
-            "input_splits": "[]",
-            "unlabeled_split": None,
-            "input_split_feature": None,
         }
     )
-    output = _gcs_examples("split", options.output_split_names, examples)
+    output = _gcs_examples("split", options.split_names, examples)
     pipeline = dataflow_pipeline()
     SplitExecutor._split(pipeline, examples, ["train"], options, output, _split_files(output))
     steps = translate(pipeline)

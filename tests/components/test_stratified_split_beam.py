@@ -24,9 +24,9 @@ SEED = 17
 # (TestPipeline is imported as BeamTestPipeline so pytest does not try to collect it.)
 
 
-def split_together(all_units, ratios, unlabeled_index):
+def split_together(all_units, ratios):
     """split_units with the same PCollection for the histogram and the placement pass."""
-    return split_units(all_units, all_units, ratios, unlabeled_index)
+    return split_units(all_units, all_units, ratios)
 
 
 def make_record(index: int, label, source: str, user: int | None = None) -> bytes:
@@ -51,28 +51,27 @@ def synthetic_records(n: int = 300, seed: int = 5) -> list[bytes]:
     return records
 
 
-def expected_pairs(records, stratify_by, ratios, unlabeled_index):
-    """(split, record) pairs from the in-memory reference."""
+def expected_pairs(records, stratify_by, ratios):
+    """(split, record) pairs from the in-memory reference; unlabeled records at -1."""
     example_units = [units.example_unit(r, "label", stratify_by, SEED) for r in records]
     labelled = [u for u in example_units if u[0] != units.UNLABELED]
     splits = allocation.assign_in_memory([u[:3] for u in labelled], ratios)
     pairs = [(s, u[3][0]) for s, u in zip(splits, labelled)]
-    target = -1 if unlabeled_index is None else unlabeled_index
-    pairs += [(target, u[3][0]) for u in example_units if u[0] == units.UNLABELED]
+    pairs += [(-1, u[3][0]) for u in example_units if u[0] == units.UNLABELED]
     return pairs
 
 
-def run_example_split(records, stratify_by, unlabeled_index):
+def run_example_split(records, stratify_by):
     with BeamTestPipeline() as pipeline:
         made = (
             pipeline
             | "CreateRecords" >> beam.Create(records)
             | "MakeUnits" >> ToUnits("label", stratify_by, None, SEED)
         )
-        pairs = split_together(made, RATIOS, unlabeled_index) | "ToSplitRecordPairs" >> (
+        pairs = split_together(made, RATIOS) | "ToSplitRecordPairs" >> (
             beam.MapTuple(lambda split, unit: (split, unit[3][0]))
         )
-        assert_that(pairs, equal_to(expected_pairs(records, stratify_by, RATIOS, unlabeled_index)))
+        assert_that(pairs, equal_to(expected_pairs(records, stratify_by, RATIOS)))
 
 
 def test_to_units_makes_one_unit_per_example_with_its_fingerprint():
@@ -89,11 +88,11 @@ def test_to_units_makes_one_unit_per_example_with_its_fingerprint():
 
 
 def test_split_units_equals_in_memory_reference_with_unlabeled_marked():
-    run_example_split(synthetic_records(), stratify_by=(), unlabeled_index=None)
+    run_example_split(synthetic_records(), stratify_by=())
 
 
-def test_split_units_joint_strata_and_unlabeled_split():
-    run_example_split(synthetic_records(seed=8), stratify_by=("source",), unlabeled_index=3)
+def test_split_units_joint_strata():
+    run_example_split(synthetic_records(seed=8), stratify_by=("source",))
 
 
 def test_split_units_exact_counts_per_stratum():
@@ -101,7 +100,7 @@ def test_split_units_exact_counts_per_stratum():
     with BeamTestPipeline() as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), None, SEED)
         counted = (
-            split_together(made, RATIOS, None)
+            split_together(made, RATIOS)
             | beam.MapTuple(lambda split, unit: (unit[0], split))
             | beam.combiners.Count.PerElement()
         )
@@ -137,10 +136,10 @@ def test_split_units_with_a_second_read_for_the_histogram_pass():
             | "CreateToCount" >> beam.Create(shuffled)
             | "MakeUnitsToCount" >> (ToUnits("label", ("source",), None, SEED))
         )
-        pairs = split_units(to_count, to_place, RATIOS, None) | beam.MapTuple(
+        pairs = split_units(to_count, to_place, RATIOS) | beam.MapTuple(
             lambda split, unit: (split, unit[3][0])
         )
-        assert_that(pairs, equal_to(expected_pairs(records, ("source",), RATIOS, None)))
+        assert_that(pairs, equal_to(expected_pairs(records, ("source",), RATIOS)))
 
 
 def crowded_units(n: int = 400, seed: int = 2) -> list[units.Unit]:
@@ -174,7 +173,7 @@ def test_split_units_ranks_straddling_buckets_exactly():
             | beam.Create(range(len(crowded)))
             | "MakeCrowdedUnits" >> beam.Map(lambda i: crowded[i]).with_output_types(typing.Any)
         )
-        pairs = split_together(made, ratios, None) | beam.MapTuple(
+        pairs = split_together(made, ratios) | beam.MapTuple(
             lambda split, unit: (split, unit[3][0])
         )
         assert_that(pairs, equal_to(expected))
@@ -187,7 +186,7 @@ def test_to_units_and_split_units_with_coarse_buckets(monkeypatch):
     assert allocation.bucket_of(2**64 - 1) == 3
     records = synthetic_records(240, seed=11)
     assert max(units.example_unit(r, "label", (), SEED)[1] for r in records) >= 2**63
-    run_example_split(records, stratify_by=("source",), unlabeled_index=None)
+    run_example_split(records, stratify_by=("source",))
 
 
 def grouped_records(seed: int = 4) -> tuple[list[bytes], dict[bytes, str]]:
@@ -246,7 +245,7 @@ def test_group_mode_keeps_groups_together_and_places_groups_exactly():
     records, user_of = grouped_records()
     with BeamTestPipeline() as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), "user", SEED)
-        placed = split_together(made, RATIOS, None)
+        placed = split_together(made, RATIOS)
         assert_that(placed, check_groups(records, user_of, RATIOS))
 
 
@@ -256,7 +255,7 @@ def test_group_mode_with_coarse_buckets(monkeypatch):
     records, user_of = grouped_records(seed=6)
     with BeamTestPipeline() as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), "user", SEED)
-        placed = split_together(made, [0.5, 0.3, 0.2], None)
+        placed = split_together(made, [0.5, 0.3, 0.2])
         assert_that(placed, check_groups(records, user_of, [0.5, 0.3, 0.2]))
 
 
@@ -296,15 +295,15 @@ def test_example_position_depends_on_content_not_on_byte_order():
 # --- the batched split of single examples -----------------------------------------------------
 
 
-def run_batched_split(records, stratify_by, unlabeled_index, batch_size=37):
+def run_batched_split(records, stratify_by, batch_size=37):
     """split_batches on batches of `records` (read twice: in other batches, other order)
     must give the in-memory reference's pairs and count them per (split, stratum)."""
-    names = ["train", "dev", "test"] + (["unlabeled"] if unlabeled_index is not None else [])
+    names = ["train", "dev", "test"]
     to_place = [records[i : i + batch_size] for i in range(0, len(records), batch_size)]
     shuffled = list(records)
     random.Random(3).shuffle(shuffled)
     to_count = [shuffled[i : i + 50] for i in range(0, len(shuffled), 50)]
-    expected = expected_pairs(records, stratify_by, RATIOS, unlabeled_index)
+    expected = expected_pairs(records, stratify_by, RATIOS)
     strata = {r: units.example_unit(r, "label", stratify_by, SEED)[0] for r in records}
     expected_counts = Counter(
         (names[s] if s >= 0 else units.UNLABELED, strata[r]) for s, r in expected
@@ -318,7 +317,6 @@ def run_batched_split(records, stratify_by, unlabeled_index, batch_size=37):
             SEED,
             RATIOS,
             names,
-            unlabeled_index,
         )
         pairs = (
             placed | "PairsOfBatches" >> beam.FlatMap(lambda p: [(p[0], r) for r in p[1]]),
@@ -333,24 +331,22 @@ def run_batched_split(records, stratify_by, unlabeled_index, batch_size=37):
 
 
 def test_split_batches_equals_in_memory_reference_with_unlabeled_marked():
-    run_batched_split(synthetic_records(), stratify_by=(), unlabeled_index=None)
+    run_batched_split(synthetic_records(), stratify_by=())
 
 
-def test_split_batches_joint_strata_and_unlabeled_split():
-    run_batched_split(synthetic_records(seed=8), stratify_by=("source",), unlabeled_index=3)
+def test_split_batches_joint_strata():
+    run_batched_split(synthetic_records(seed=8), stratify_by=("source",))
 
 
 def test_split_batches_exact_counts_per_stratum():
     records = [make_record(i, 1 if i < 30 else 0, "web") for i in range(100)]
-    pairs = expected_pairs(records, (), RATIOS, None)
+    pairs = expected_pairs(records, (), RATIOS)
     per_label = Counter((units.example_unit(r, "label", (), SEED)[0], s) for s, r in pairs)
     assert [per_label["label=1", i] for i in range(3)] == [18, 6, 6]
-    run_batched_split(records, stratify_by=(), unlabeled_index=None, batch_size=7)
+    run_batched_split(records, stratify_by=(), batch_size=7)
 
 
 def test_split_batches_with_coarse_buckets_ranks_through_the_straddling_path(monkeypatch):
     # Four buckets: nearly every example is in a straddling bucket and is ranked.
     monkeypatch.setattr(allocation, "_BUCKET_SHIFT", 62)
-    run_batched_split(
-        synthetic_records(240, seed=11), stratify_by=("source",), unlabeled_index=None
-    )
+    run_batched_split(synthetic_records(240, seed=11), stratify_by=("source",))

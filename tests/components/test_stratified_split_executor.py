@@ -19,7 +19,6 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact_utils, standard_artifacts
 
-from components.common.provenance import tag_source
 from components.stratified_split import spec
 from components.stratified_split.allocation import exact_ratios, largest_remainder
 from components.stratified_split.component import StratifiedSplit
@@ -280,9 +279,10 @@ def test_multi_processing_runner_gives_identical_membership(determinism_runs, mo
 # --- strata across input splits -------------------------------------------------------------
 
 
-def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
-    web = labelled_records(60, positives=20, start=0)
-    mobile = labelled_records(40, positives=12, start=1000)
+def test_every_input_split_is_read_and_stratified_by_source(tmp_path):
+    # Each example carries its `source`, as CleanExamples tags it.
+    web = labelled_records(60, positives=20, start=0, source="web")
+    mobile = labelled_records(40, positives=12, start=1000, source="mobile")
     examples = write_examples(tmp_path, {"web": [web], "mobile": [mobile]})
     component = StratifiedSplit(
         examples=tfx.dsl.Channel(type=standard_artifacts.Examples),
@@ -290,7 +290,6 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
         ratios=dict(SPLITS),
         stratify_by=["source"],
         seed=7,
-        input_split_feature="source",
     )
     output = run_split(tmp_path, examples, component.exec_properties)
     # 40/20 web and 28/12 mobile examples; e.g. 28 * 0.6/0.2/0.2 = 16.8/5.6/5.6 -> 17/6/5.
@@ -315,10 +314,7 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
         },
     }
     membership = read_membership(output)
-    tagged = [tag_source(r, "source", "web") for r in web] + [
-        tag_source(r, "source", "mobile") for r in mobile
-    ]
-    assert sorted(r for rs in membership.values() for r in rs) == sorted(tagged)
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(web + mobile)
     # The files agree with the recorded counts, stratum by stratum.
     from_files = {
         split: dict(
@@ -334,32 +330,6 @@ def test_two_input_splits_tagged_and_stratified_by_source(tmp_path):
         "label=1|source=web": 20,
     }
     assert output.get_string_custom_property("stratify_by") == '["source"]'
-
-
-def test_input_splits_option_reads_only_those(tmp_path):
-    train = labelled_records(60, positives=20, start=0)
-    eval_ = labelled_records(40, positives=10, start=100)
-    holdout = labelled_records(25, positives=5, start=500)
-    examples = write_examples(tmp_path, {"train": [train], "eval": [eval_], "holdout": [holdout]})
-    output = run_split(tmp_path, examples, options(input_splits=("train", "eval")))
-    membership = read_membership(output)
-    assert sorted(r for rs in membership.values() for r in rs) == sorted(train + eval_)
-    assert output.get_string_custom_property("input_examples") == "100"
-    assert json.loads(output.get_string_custom_property("stratum_counts")) == {
-        "label=0": 70,
-        "label=1": 30,
-    }
-
-
-def test_unknown_input_split_is_rejected_before_beam(tmp_path, monkeypatch):
-    examples = write_examples(tmp_path, {"train": [labelled_records(10, 3)]})
-    fail_if_beam_starts(monkeypatch)
-    with pytest.raises(
-        ValueError,
-        match=r"Invalid split name 'eval': it is not in input artifact "
-        r".*\(splits: train\)",
-    ):
-        run_split(tmp_path, examples, options(input_splits=("eval",)))
 
 
 # --- group mode ---------------------------------------------------------------------------
@@ -462,27 +432,22 @@ def test_unlabeled_examples_fail_with_their_count_by_default(tmp_path):
     examples = write_examples(tmp_path, {"train": [labelled[:20] + unlabeled + labelled[20:]]})
     with pytest.raises(
         SplitInputError,
-        match=r"3 of 50 examples have no value for label 'label'; fix the data or set "
-        r"unlabeled_split",
+        match=r"3 of 50 examples have no value for label 'label'; fix the data$",
     ):
         run_split(tmp_path, examples, options())
 
 
-def test_unlabeled_split_keeps_unlabeled_examples_apart(tmp_path):
-    labelled, unlabeled = with_unlabeled()
-    examples = write_examples(tmp_path, {"train": [unlabeled + labelled]})
-    output = run_split(tmp_path, examples, options(unlabeled_split="unlabeled"))
-    assert artifact_utils.decode_split_names(output.split_names) == NAMES + ["unlabeled"]
-    membership = read_membership(output)
-    assert membership["unlabeled"] == sorted(unlabeled)
-    # 17 positives -> 10.2/3.4/3.4 -> 10/4/3; 30 negatives -> 18/6/6.
-    assert json.loads(output.get_string_custom_property("split_counts")) == {
-        "train": {"label=0": 18, "label=1": 10},
-        "dev": {"label=0": 6, "label=1": 4},
-        "test": {"label=0": 6, "label=1": 3},
-        "unlabeled": {"<unlabeled>": 3},
-    }
-    assert output.get_string_custom_property("input_examples") == "50"
+def test_unlabeled_examples_in_group_mode_fail_with_their_count(tmp_path):
+    # Two unlabeled examples share a user with labelled ones; one has a user of its own.
+    records = [
+        make_record(id=i, x=1.0, label=1 if i < 17 else 0, user=f"u{i % 5}") for i in range(47)
+    ] + [make_record(id=900 + i, x=1.0, user=user) for i, user in enumerate(["u1", "u1", "u9"])]
+    examples = write_examples(tmp_path, {"train": [records]})
+    with pytest.raises(
+        SplitInputError,
+        match=r"3 of 50 examples have no value for label 'label'; fix the data$",
+    ):
+        run_split(tmp_path, examples, options(group_by="user"))
 
 
 # --- bad input fails before the Beam job ------------------------------------------------------
@@ -592,9 +557,6 @@ def test_component_exec_properties():
         stratify_by=("source",),
         group_by="user",
         seed=11,
-        input_splits=("train",),
-        unlabeled_split="unlabeled",
-        input_split_feature="source",
         code_version="abc123",
     )
     assert component.exec_properties == {
@@ -603,15 +565,19 @@ def test_component_exec_properties():
         "stratify_by": '["source"]',
         "group_by": "user",
         "seed": 11,
-        "input_splits": '["train"]',
-        "unlabeled_split": "unlabeled",
-        "input_split_feature": "source",
         "code_version": "abc123",
     }
     assert component.outputs[spec.SPLIT_EXAMPLES_KEY].type == standard_artifacts.Examples
     restored = SplitOptions.from_exec_properties(component.exec_properties)
-    assert restored.output_split_names == ["train", "eval", "unlabeled"]
-    assert restored.feature_keys == ["label", "user"]  # `source` is added by the executor
+    assert restored == SplitOptions(
+        ratios=(("train", 0.8), ("eval", 0.2)),
+        label="label",
+        stratify_by=("source",),
+        group_by="user",
+        seed=11,
+    )
+    assert restored.split_names == ["train", "eval"]
+    assert restored.feature_keys == ["label", "source", "user"]
 
 
 def test_component_defaults():
@@ -622,9 +588,6 @@ def test_component_defaults():
         "stratify_by": "[]",
         "group_by": None,
         "seed": 0,
-        "input_splits": "[]",
-        "unlabeled_split": None,
-        "input_split_feature": None,
         "code_version": None,
     }
 
@@ -646,10 +609,8 @@ def test_component_defaults():
             {"ratios": [("train", 0.5), ("Train", 0.5)]},
             r"split name 'train' is used more than once",
         ),
-        ({"unlabeled_split": "dev"}, r"split name 'dev' is used more than once"),
         ({"ratios": [("train", 0.5), ("dev/1", 0.5)]}, r"invalid split name 'dev/1'"),
         ({"ratios": [("train", 0.5), ("", 0.5)]}, r"invalid split name ''"),
-        ({"unlabeled_split": "no label"}, r"invalid split name 'no label'"),
         ({"seed": -1}, r"seed must be an integer in \[0, 2\*\*63\), got -1"),
         ({"seed": 2**63}, r"seed must be an integer in \[0, 2\*\*63\), got 9223372036854775808"),
         ({"seed": 1.5}, r"seed must be an integer in \[0, 2\*\*63\), got 1.5"),
