@@ -20,7 +20,7 @@ from typing import Callable, Iterable, Sequence
 
 from components.clean_examples import rules
 from core.errors import InputDataError
-from pipeline import column_types
+from core import csv_contract
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,9 +44,9 @@ def _float32_text(cell: str) -> str:
 
 def id_text(kind: int) -> Callable[[str], str]:
     """How a cell of a column of `kind` reads as an id in CleanExamples."""
-    if kind == column_types.INT:
+    if kind == csv_contract.INT:
         return lambda cell: str(int(cell))
-    if kind == column_types.FLOAT:
+    if kind == csv_contract.FLOAT:
         return _float32_text
     return lambda cell: cell
 
@@ -63,20 +63,27 @@ class IdMapRows:
     alias_column: str
     canonical_column: str
     rows: list[tuple[str, str, str, int]] = dataclasses.field(default_factory=list)
-    types: column_types.SourceTypes = dataclasses.field(init=False)
+    types: csv_contract.ColumnTypes = dataclasses.field(init=False)
 
     def __post_init__(self) -> None:
-        self.types = column_types.SourceTypes([self.alias_column, self.canonical_column])
+        self.types = csv_contract.ColumnTypes([self.alias_column, self.canonical_column])
 
-    def add(self, header: Sequence[str], row: Sequence[str], path: str, line: int) -> None:
-        """Keeps one data row's two ids (a short row has none)."""
+    def add(self, header: Sequence[str], row: Sequence[bytes], path: str, line: int) -> None:
+        """Keeps one data row's two ids (a short row has none).
+
+        Args:
+          header: The file's column names.
+          row: The row's cells as the CSV contract reads them (bytes).
+          path: The file, for messages.
+          line: The line the row starts on.
+        """
         alias_index = header.index(self.alias_column)
         canonical_index = header.index(self.canonical_column)
         if len(row) <= max(alias_index, canonical_index):
             return
         pair = [row[alias_index], row[canonical_index]]
         self.types.add(pair, path, line)
-        self.rows.append((pair[0], pair[1], path, line))
+        self.rows.append((pair[0].decode("utf-8"), pair[1].decode("utf-8"), path, line))
 
     def links(self) -> list[Link]:
         """The rows that link two different ids, in file and row order."""

@@ -8,20 +8,21 @@ memory), which costs seconds per million rows.
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import math
 import time
-from typing import Callable, Iterator, Optional
+from typing import Callable, Iterator, Optional, Sequence
 
 # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
 from tfx.dsl.io import fileio
 
 from components.clean_examples.options import RESERVED_FEATURES
-from pipeline import column_types, id_map_check
+from pipeline import id_map_check
 from pipeline.config import PipelineConfig
-from core.csv_fields import csv_example_gen_cells, duplicate_column
+from core import csv_contract
+from core.csv_contract import CSV_EXAMPLE_GEN_CELL_CHARS, TYPE_NAMES, ColumnTypes, duplicate_column
 from core.errors import InputDataError
+from core.provenance import SOURCE_FEATURE
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
 
@@ -39,9 +40,7 @@ class SourceSummary:
     files: list[str]
     rows: int = 0
     positives: int = 0
-    types: Optional[column_types.SourceTypes] = dataclasses.field(
-        default=None, repr=False, compare=False
-    )
+    types: Optional[ColumnTypes] = dataclasses.field(default=None, repr=False, compare=False)
 
 
 def _csv_files(path: str, field: str) -> list[str]:
@@ -56,51 +55,62 @@ def _csv_files(path: str, field: str) -> list[str]:
     return [f.decode() if isinstance(f, bytes) else f for f in files]
 
 
-def _rows(path: str) -> Iterator[list[str]]:
-    """Yields the fields of each CSV row, header included.
+def _rows(path: str) -> Iterator[tuple[int, Optional[list[str]], list[bytes]]]:
+    """Yields (line, cells as text, cells as read) per CSV record, by the CSV contract.
 
-    The csv module's default cell limit (131,072 characters) applies: it is
-    the limit of CsvExampleGen's own CSV reader (tfx_bsl's, also Python's
-    `csv`) in every worker, so a longer cell is named here, not in a worker.
+    The first item is the header: (1, its names or None for an empty file, []).
+    Records are read as CsvExampleGen reads them (`core.csv_contract`): blank
+    ones skipped, each numbered by the line it starts on. Its cell limit
+    (131,072 characters) applies, so a longer cell is named here, not in a
+    worker.
     """
-    line = 0
-    limit = csv_example_gen_cells()
-    with fileio.open(path, "r") as f:
-        reader = csv.reader(f)
-        try:
-            for row in reader:
-                line = reader.line_num
-                yield row
-        except UnicodeDecodeError as e:
-            raise InputDataError(f"{path}: not UTF-8 text ({e.reason})") from None
-        except csv.Error as e:
-            if "field larger than field limit" in str(e):
-                raise InputDataError(
-                    f"{path}: row {line + 1}: a cell is longer than "
-                    f"{limit:,} characters, the most CsvExampleGen's CSV "
-                    "reader takes; shorten it"
-                ) from None
-            raise InputDataError(f"{path}: malformed CSV: {e}") from None
+    try:
+        with fileio.open(path, "rb") as f:
+            records = csv_contract.read_csv(f, path)
+            _, header = next(records)
+            yield 1, header, []
+            for line, cells in records:
+                yield line, [cell.decode("utf-8") for cell in cells], cells
+    except csv_contract.CsvFormatError as e:
+        raise _preflight_error(e) from None
+
+
+def _preflight_error(error: csv_contract.CsvFormatError) -> InputDataError:
+    """A contract error in preflight's words (file, and row when there is one)."""
+    if error.kind == "utf8":
+        return InputDataError(f"{error.path}: {error.problem.replace('UTF-8', 'UTF-8 text', 1)}")
+    if error.kind == "cell_size":
+        return InputDataError(
+            f"{error.path}: row {error.line}: a cell is longer than "
+            f"{CSV_EXAMPLE_GEN_CELL_CHARS:,} characters, the most CsvExampleGen's CSV "
+            "reader takes; shorten it"
+        )
+    if error.kind in ("quotes", "csv"):
+        return InputDataError(f"{error.path}: row {error.line}: malformed CSV: {error.problem}")
+    return InputDataError(str(error))
 
 
 def _check_header_names(path: str, header: list[str]) -> None:
     """Fails on header names CsvExampleGen would take differently from what the user sees.
 
+    A byte-order mark is refused by the contract's reader itself, in every reader.
+
     Raises:
-      InputDataError: A byte-order mark before the first name, or a repeated name.
+      InputDataError: A repeated name, or a name in quotes.
     """
-    if header and header[0].startswith("\ufeff"):
-        raise InputDataError(
-            f'{path}: the file starts with a UTF-8 byte-order mark (as Excel\'s "CSV UTF-8" '
-            f"writes), which CsvExampleGen would make part of the column name "
-            f"{header[0].lstrip(chr(0xFEFF))!r}; save it as CSV without one"
-        )
     repeated = duplicate_column(header)
     if repeated:
         name, first, second = repeated
         raise InputDataError(
             f"{path}: column {name!r} appears twice in the header (columns {first} and "
             f"{second}); one of them would silently win, so rename one"
+        )
+    quoted = csv_contract.quoted_name(header)
+    if quoted is not None:
+        raise InputDataError(
+            f"{path}: header column {quoted!r} holds quotes, which CsvExampleGen keeps as "
+            "part of its name (it splits the header line on commas); write the header "
+            "without quotes"
         )
 
 
@@ -116,7 +126,7 @@ def _check_file(
 ) -> tuple[list[str], set[str]]:
     """Checks one CSV file; returns its header and the columns that had a value."""
     rows = _rows(path)
-    header = next(rows, None)
+    _, header, _ = next(rows)
     if header is None:
         raise InputDataError(f"{path}: file is empty (expected a header line and rows)")
     # CsvExampleGen takes line 1, as it is, for the column names.
@@ -144,7 +154,7 @@ def _check_file(
             f"(columns: {', '.join(header)})"
         )
     if summary.types is None:
-        summary.types = column_types.SourceTypes(header)
+        summary.types = ColumnTypes(header)
     elif header != summary.types.header:
         raise InputDataError(
             f"{path}: header differs from {summary.files[0]} in the same source; "
@@ -156,11 +166,9 @@ def _check_file(
     numeric = [(f.name, index[f.name]) for f in config.features if f.kind in _NUMERIC_KINDS]
     seen_values: set[str] = set()
     data_rows = 0
-    for line, row in enumerate(rows, start=2):
-        # Skip only blank lines, as CsvExampleGen does; it reads ",,," as a row
-        # with every value (the label too) missing.
-        if not row:
-            continue
+    # Blank lines are skipped, as CsvExampleGen skips them; it reads ",,," as a
+    # row with every value (the label too) missing.
+    for line, row, cells in rows:
         data_rows += 1
         if len(row) != len(header):
             raise InputDataError(
@@ -182,7 +190,7 @@ def _check_file(
                     "but the config says it is numeric"
                 )
         seen_values.update(name for name, i in index.items() if row[i].strip())
-        types.add(row, path, line)
+        types.add(cells, path, line)
     if data_rows == 0:
         raise InputDataError(f"{path}: file has a header but no data rows")
     summary.rows += data_rows
@@ -227,7 +235,7 @@ def _check_reference(
     id_rows = id_map_check.IdMapRows(*id_map) if id_map else None
     for file_path in files:
         reader = _rows(file_path)
-        header = next(reader, None)
+        _, header, _ = next(reader)
         if header is None:
             raise InputDataError(f"{file_path}: file is empty (expected a header line)")
         _check_header_names(file_path, header)
@@ -238,11 +246,11 @@ def _check_reference(
                     f"(columns: {', '.join(header)})"
                 )
         if id_rows is None:
-            rows += sum(1 for row in reader if row)
+            rows += sum(1 for _ in reader)
             continue
-        for line, row in enumerate(reader, start=2):
-            rows += bool(row)
-            id_rows.add(header, row, file_path, line)
+        for line, _, cells in reader:
+            rows += 1
+            id_rows.add(header, cells, file_path, line)
     if id_rows is not None:
         id_map_check.check_links(id_rows.links(), field)
     return rows
@@ -303,7 +311,7 @@ def check_sources(
         pipeline adds, differs in header from its source's first
         file, has a label other than 0/1, a non-numeric value in a numeric
         column; a column's inferred type differs between sources (see
-        `pipeline.column_types`); or a configured column has no value anywhere.
+        `check_type_agreement`); or a configured column has no value anywhere.
     """
     summaries = []
     columns_with_values: set[str] = set()
@@ -323,7 +331,7 @@ def check_sources(
                 )
             columns_with_values |= seen
         summaries.append(summary)
-    column_types.check_agreement(
+    check_type_agreement(
         [(s.name, s.types) for s in summaries],
         [f.name for f in config.features if f.kind in _NUMERIC_KINDS],
     )
@@ -337,7 +345,7 @@ def check_sources(
     named_columns += [("split.stratify_by", key) for key in config.split.stratify_by]
     if config.split.group_by:
         named_columns.append(("split.group_by", config.split.group_by))
-    tags = ["source"] + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
+    tags = [SOURCE_FEATURE] + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
     for field, key in named_columns:
         if key not in tags and key not in columns_with_values:
             raise InputDataError(
@@ -345,3 +353,53 @@ def check_sources(
                 f"is not in the data (nor a tag: {', '.join(tags)})"
             )
     return summaries
+
+
+def _why(cell: csv_contract.Cell) -> str:
+    if csv_contract.is_long_integer(cell.value):
+        return " (an integer beyond int64 is read as text)"
+    return ""
+
+
+def check_type_agreement(
+    sources: Sequence[tuple[str, ColumnTypes]], numeric: Sequence[str]
+) -> None:
+    """Fails if a column's type differs between sources, or a numeric feature is text.
+
+    CsvExampleGen types each source (one input split) on its own, so one
+    column can come out INT in one source and STRING in another, and the run
+    would fail minutes later with "Feature had wrong type", naming no file or
+    row. The types here are the CSV contract's (`core.csv_contract.ColumnTypes`,
+    tfx_bsl's own rule), fed the rows preflight reads anyway.
+
+    Args:
+      sources: (source name, its column types), in config order.
+      numeric: Columns the config declares numeric.
+
+    Raises:
+      InputDataError: Naming the column, and the source, file, row and value
+        on each side.
+    """
+    for name, types in sources:
+        for column in numeric:
+            kind, cell = types.of(column)
+            if kind == csv_contract.STRING and cell is not None:
+                raise InputDataError(
+                    f"column {column!r} is numeric in the config, but source {name} has text "
+                    f"in it ({cell.describe()}){_why(cell)}, so CsvExampleGen would read "
+                    "the column as text"
+                )
+    columns = dict.fromkeys(column for _, types in sources for column in types.header)
+    for column in columns:
+        typed = [(name, *types.of(column)) for name, types in sources]
+        known = [(name, kind, cell) for name, kind, cell in typed if kind != csv_contract.UNKNOWN]
+        for (name_a, kind_a, cell_a), (name_b, kind_b, cell_b) in zip(
+            known[:1] * len(known), known[1:]
+        ):
+            if kind_a != kind_b:
+                raise InputDataError(
+                    f"column {column!r} has {TYPE_NAMES[kind_a]} values in source {name_a} "
+                    f"({cell_a.describe()}){_why(cell_a)} but {TYPE_NAMES[kind_b]} values in "
+                    f"source {name_b} ({cell_b.describe()}){_why(cell_b)}; CsvExampleGen types "
+                    "each source on its own and TFX would fail on the mix, so make them agree"
+                )

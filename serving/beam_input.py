@@ -180,4 +180,4 @@ class CheckedExamples(beam.DoFn):
             except ValueError as e:
                 yield line, f"line {line}, {e}", None
                 continue
-            yield line, tuple(row.get(k) or "" for k in self._keep), example
+            yield line, tuple(serving_input.kept_cells(row, self._keep).values()), example

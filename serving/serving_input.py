@@ -1,7 +1,10 @@
 """Raw serving data, checked against the model's raw features, as tf.Examples.
 
 Serving data reaches the one tf.Transform graph as serialized raw tf.Examples,
-exactly like training data. This module builds them from CSV rows (or checks
+exactly like training data. CSV files are read by the CSV contract
+(`core/csv_contract.py`), as CsvExampleGen reads training data: the same
+header names, records and cells, a byte-order mark refused; only the cell
+size limit is lifted. This module builds the examples from CSV rows (or checks
 given tf.Examples) against the raw feature list the model exports with itself,
 so a bad value is reported as "file, line, column: what is wrong" instead of a
 TensorFlow parse error deep inside a SavedModel call.
@@ -12,18 +15,19 @@ Transform's raw schema restricted to the model's feature columns.
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import io
 import math
 import os
-from typing import Any, Iterator, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 import tensorflow as tf
 from google.protobuf import message
 
-from core.csv_fields import allow_large_cells, duplicate_column
+from core import csv_contract
+from core.csv_contract import duplicate_column
 from core.errors import InputDataError
-from core.hashing import text_lines
+from core.hashing import HashingReader
 from models.raw_features import FLOAT, INT64, STRING, RawColumn
 
 _KINDS = {INT64: "int64_list", FLOAT: "float_list", STRING: "bytes_list"}
@@ -62,23 +66,32 @@ def check_header(header: Optional[Sequence[str]], columns: Sequence[RawColumn], 
         )
     missing = [c.name for c in columns if c.required and c.name not in header]
     if missing:
+        quoted = csv_contract.quoted_name(header)
+        hint = (
+            f"; the header names {quoted!r} with its quotes, as CsvExampleGen reads a header"
+            if quoted is not None
+            else ""
+        )
         raise ServingInputError(
             f"{where}: missing required column{'s' if len(missing) > 1 else ''} "
             f"{', '.join(repr(m) for m in missing)} (the model needs a value in every row)"
+            f"{hint}"
         )
 
 
-def _parse_value(text: str, column: RawColumn) -> Any:
+def _parse_value(cell: bytes, column: RawColumn) -> Any:
     """A cell as the column's type; numbers must be finite, as in training data."""
     if column.dtype == STRING:
-        return text.encode("utf-8")
-    value = float(text) if column.dtype == FLOAT else int(text)
+        return cell
+    value = float(cell) if column.dtype == FLOAT else int(cell)
     if not math.isfinite(value):
-        raise ValueError(text)
+        raise ValueError(cell)
     return value
 
 
-def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawColumn]) -> bytes:
+def csv_row_to_example(
+    row: Mapping[str, Union[str, bytes, None]], columns: Sequence[RawColumn]
+) -> bytes:
     """Builds the serialized raw tf.Example of one CSV row.
 
     Cells are read as CsvExampleGen reads training data: an empty cell is a
@@ -86,7 +99,7 @@ def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawCo
     spaces around them and must be finite.
 
     Args:
-      row: Column name -> cell text (csv.DictReader's row).
+      row: Column name -> cell, as the CSV contract reads it (bytes) or as text.
       columns: The model's raw columns; other cells are ignored.
 
     Raises:
@@ -96,17 +109,20 @@ def csv_row_to_example(row: Mapping[str, Optional[str]], columns: Sequence[RawCo
     example = tf.train.Example()
     features = example.features.feature
     for column in columns:
-        text = row.get(column.name) or ""
+        cell = row.get(column.name) or b""
+        if isinstance(cell, str):
+            cell = cell.encode("utf-8")
         if column.dtype != STRING:
-            text = text.strip()
-        if not text:
+            cell = cell.strip()
+        if not cell:
             if column.required:
                 raise ValueError(f"column {column.name!r}: no value, but the model needs one")
             continue
         try:
-            value = _parse_value(text, column)
+            value = _parse_value(cell, column)
         except ValueError:
             kind = "an integer" if column.dtype == INT64 else "a finite number"
+            text = cell.decode("utf-8", "replace")
             raise ValueError(f"column {column.name!r}: {text!r} is not {kind}") from None
         getattr(features[column.name], _KINDS[column.dtype]).value.append(value)
     return example.SerializeToString()
@@ -144,28 +160,33 @@ def check_example(record: bytes, columns: Sequence[RawColumn]) -> bytes:
 
 
 def read_header(path: str) -> list[str]:
-    """The column names of a CSV file ([] for an empty file).
+    """The column names of a CSV file, by the CSV contract ([] for an empty file).
 
     Raises:
-      ServingInputError: The file is missing or unreadable (naming it).
+      ServingInputError: The file is missing or unreadable, or starts with a
+        byte-order mark (naming it).
     """
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    allow_large_cells()
     try:
-        with fileio.open(path, "r") as lines:
-            return _clean_header(next(csv.reader(lines), []))
-    except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
+        with fileio.open(path, "rb") as f:
+            _, header = next(csv_contract.read_csv(f, path, large_cells=True))
+            return header or []
+    except csv_contract.CsvFormatError as e:
+        raise _serving_error(e) from None
+    except (OSError, UnicodeDecodeError, tf.errors.OpError) as e:
         raise ServingInputError(f"{path}: cannot read it as CSV: {reason(e)}") from None
 
 
-def _clean_header(names: Optional[Sequence[str]]) -> list[str]:
-    """Header names without a UTF-8 byte-order mark (spreadsheets write one)."""
-    names = list(names or [])
-    if names:
-        names[0] = names[0].lstrip("\ufeff")
-    return names
+def _serving_error(error: csv_contract.CsvFormatError) -> ServingInputError:
+    """A contract error in serving's words (a line's problem: 'cannot read it as CSV')."""
+    if error.line is None:
+        return ServingInputError(str(error))
+    return ServingInputError(
+        f"{error.path}, line {error.line}: cannot read it as CSV: {error.problem}",
+        line=error.line,
+    )
 
 
 def reason(error: BaseException) -> str:
@@ -179,8 +200,9 @@ def read_csv_cells(
 ) -> Iterator[tuple[int, list[str]]]:
     """Yields (0, header) first, then (line number, cells) per CSV row, after checking the header.
 
-    The line number is the line the row starts on (a quoted cell may span
-    lines); every row has as many cells as the header.
+    Rows are read by the CSV contract (`core.csv_contract`): cells are bytes,
+    blank lines are skipped and the line number is the line the row starts on
+    (a quoted cell may span lines); every row has as many cells as the header.
 
     Args:
       path: The CSV file (any `fileio` path, `gs://` included).
@@ -190,36 +212,37 @@ def read_csv_cells(
         every row has been yielded it holds the whole file's hash.
 
     Raises:
-      ServingInputError: The file is missing, empty or not CSV text; a required
-        or kept column is missing; or a row has more or fewer cells than the
-        header (naming the line).
+      ServingInputError: The file is missing, empty, not CSV text or starts
+        with a byte-order mark; a required or kept column is missing; or a row
+        has more or fewer cells than the header (naming the line).
     """
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    allow_large_cells()
     line = 0
     digest = digest if digest is not None else hashlib.sha256()
     try:
         with fileio.open(path, "rb") as raw:
-            reader = csv.reader(text_lines(raw, digest))
-            header = _clean_header(next(reader, None))
-            line = reader.line_num
+            lines = io.BufferedReader(HashingReader(raw, digest), 1 << 20)
+            records = csv_contract.read_csv(lines, path, large_cells=True)
+            line, header = next(records)
+            header = header or []
             check_header(header, columns, path)
             absent = [k for k in keep if k not in header]
             if absent:
                 raise ServingInputError(f"{path}: no column {absent[0]!r} to keep")
             yield 0, header
-            for cells in reader:
-                line, start = reader.line_num, line + 1
+            for line, cells in records:
                 if len(cells) != len(header):
                     raise ServingInputError(
-                        f"{path}, line {start}: {len(cells)} cells, but the header has "
+                        f"{path}, line {line}: {len(cells)} cells, but the header has "
                         f"{len(header)} columns",
-                        line=start,
+                        line=line,
                     )
-                yield start, cells
-    except (OSError, UnicodeDecodeError, csv.Error, tf.errors.OpError) as e:
+                yield line, cells
+    except csv_contract.CsvFormatError as e:
+        raise _serving_error(e) from None
+    except (OSError, UnicodeDecodeError, tf.errors.OpError) as e:
         where = f"{path}, line {line + 1}" if line else path
         raise ServingInputError(
             f"{where}: cannot read it as CSV: {reason(e)}", line=line + 1 if line else None
@@ -228,10 +251,10 @@ def read_csv_cells(
 
 def read_csv_rows(
     path: str, columns: Sequence[RawColumn], keep: Sequence[str] = (), digest: Any = None
-) -> Iterator[tuple[int, dict[str, str]]]:
+) -> Iterator[tuple[int, dict[str, bytes]]]:
     """Yields (line number, row) per CSV row, after checking the header.
 
-    As `read_csv_cells`, with each row as column name -> cell text.
+    As `read_csv_cells`, with each row as column name -> cell (bytes).
     """
     cells = read_csv_cells(path, columns, keep, digest)
     _, header = next(cells)
@@ -259,7 +282,12 @@ def read_csv_examples(
             example = csv_row_to_example(row, columns)
         except ValueError as e:
             raise ServingInputError(f"{path}, line {line}, {e}") from None
-        yield line, {k: row.get(k) or "" for k in keep}, example
+        yield line, kept_cells(row, keep), example
+
+
+def kept_cells(row: Mapping[str, bytes], keep: Sequence[str]) -> dict[str, str]:
+    """The kept columns of a row, as text ("" for an empty or absent cell)."""
+    return {k: (row.get(k) or b"").decode("utf-8") for k in keep}
 
 
 def is_csv(path: str) -> bool:

@@ -593,6 +593,30 @@ def test_byte_order_mark_in_the_spam_list_is_named_plainly(project, capsys):
     )
 
 
+def test_a_quoted_header_name_is_named_plainly(project, capsys):
+    # The CSV contract reads the header as CsvExampleGen does: quotes stay in the name.
+    path = project.csv["web"]
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace(HEADER[1], f'"{HEADER[1]}"', 1), encoding="utf-8")
+
+    assert run_cli(project, capsys) == (
+        f"{path}: header column '\"{HEADER[1]}\"' holds quotes, which CsvExampleGen keeps "
+        "as part of its name (it splits the header line on commas); write the header "
+        "without quotes"
+    )
+
+
+def test_a_quoted_cell_never_closed_is_named_by_its_row(project, capsys):
+    path = project.csv["partner"]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines[4] = lines[4].replace(",", ',"', 1)
+    path.write_text("".join(lines), encoding="utf-8")
+
+    assert run_cli(project, capsys) == (
+        f"{path}: row 5: malformed CSV: a quoted cell is never closed"
+    )
+
+
 def test_duplicate_header_name_in_a_source(project, capsys):
     path = project.csv["mobile"]
     header = HEADER[:-1] + [HEADER[1]]

@@ -92,7 +92,7 @@ def test_a_row_with_too_few_or_too_many_cells_is_named(tmp_path):
         list(serving_input.read_csv_examples(str(path), COLUMNS))
 
 
-def test_a_missing_or_binary_file_is_one_clear_error_and_a_bom_is_ignored(tmp_path):
+def test_a_missing_or_binary_file_is_one_clear_error(tmp_path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(ServingInputError, match=rf"^{missing}: cannot read it as CSV"):
         list(serving_input.read_csv_examples(str(missing), COLUMNS))
@@ -100,11 +100,42 @@ def test_a_missing_or_binary_file_is_one_clear_error_and_a_bom_is_ignored(tmp_pa
     binary.write_bytes(b"age,status\n\xff\xfe\x00,x\n")
     with pytest.raises(ServingInputError, match=rf"^{binary}, line 2: cannot read it as CSV"):
         list(serving_input.read_csv_examples(str(binary), COLUMNS))
+
+
+def test_a_byte_order_mark_is_refused_as_in_training_data(tmp_path):
+    # The CSV contract's one rule for a byte-order mark: every reader refuses it.
     bom = tmp_path / "bom.csv"
     bom.write_bytes("\ufeffstatus,age\nemployed,3\n".encode("utf-8"))
-    assert serving_input.read_header(str(bom)) == ["status", "age"]
-    [(_, _, example)] = serving_input.read_csv_examples(str(bom), COLUMNS)
-    assert _features(example) == {"status": [b"employed"], "age": [3]}
+    message = (
+        f'{bom}: the file starts with a UTF-8 byte-order mark (as Excel\'s "CSV UTF-8" '
+        "writes), which CsvExampleGen would make part of the column name 'status'; "
+        "save it as CSV without one"
+    )
+    with pytest.raises(ServingInputError) as raised:
+        serving_input.read_header(str(bom))
+    assert str(raised.value) == message
+    with pytest.raises(ServingInputError) as raised:
+        list(serving_input.read_csv_examples(str(bom), COLUMNS))
+    assert str(raised.value) == message
+
+
+def test_header_names_keep_their_quotes_as_csv_example_gen_reads_them(tmp_path):
+    source = tmp_path / "quoted.csv"
+    source.write_text('"status",age\nemployed,3\n')
+    assert serving_input.read_header(str(source)) == ['"status"', "age"]
+    with pytest.raises(ServingInputError) as raised:
+        list(serving_input.read_csv_examples(str(source), COLUMNS))
+    assert str(raised.value) == (
+        f"{source}: missing required column 'status' (the model needs a value in every row); "
+        "the header names '\"status\"' with its quotes, as CsvExampleGen reads a header"
+    )
+
+
+def test_blank_lines_are_skipped_as_csv_example_gen_skips_them(tmp_path):
+    source = tmp_path / "blank.csv"
+    source.write_text("status,age\n\nemployed,3\n\n")
+    [(line, _, example)] = serving_input.read_csv_examples(str(source), COLUMNS)
+    assert (line, _features(example)) == (3, {"status": [b"employed"], "age": [3]})
 
 
 def test_reading_a_csv_without_a_required_column_or_header_fails_up_front(tmp_path):

@@ -6,10 +6,12 @@ element, infers each column's type over the whole split (tfx_bsl's
 and builds every tf.Example in Python. This module gives the same examples
 with the per-row work done per batch:
 
-- `read_row_batches` reads a file's records exactly as the stock reader does
-  (header skipped, lines joined while their quotes are unbalanced) and parses
-  them with tfx_bsl's own CSV line parser, so cells are the stock cells;
-- `infer_types` types a batch's columns by the stock rule, with whole-column
+- `read_row_batches` reads a file's records by the CSV contract
+  (`core/csv_contract.py`: the stock reader's header, records and tfx_bsl's
+  own line parser, CsvExampleGen's cell size limit), so cells are the stock
+  cells;
+- `infer_types` types a batch's columns by the stock rule (the contract's
+  `infer_cell_type`, tfx_bsl's own function), with whole-column
   regular expressions for the common cases (plain integers or decimals) and
   the rule itself cell by cell otherwise, stopping at the first STRING cell;
 - `encode` turns a batch into serialized tf.Examples through tfx_bsl's
@@ -22,22 +24,19 @@ order the features differently, which protobuf allows and no reader sees.
 
 from __future__ import annotations
 
-import csv
 import re
-from typing import BinaryIO, Iterator, Mapping, Optional, Sequence
+from typing import Iterator, Mapping, Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
 from apache_beam.io.filesystems import FileSystems
-from tfx.utils import io_utils
-from tfx_bsl.coders import csv_decoder, example_coder
+from tfx_bsl.coders import example_coder
 
 from components.common.example_features import kindless_features, text_of
+from core import csv_contract
 
-ColumnType = csv_decoder.ColumnType
-# The stock rule for one cell. Private in tfx_bsl; used so that every type is
-# CsvExampleGen's by construction, not by a copy that could drift.
-infer_cell_type = csv_decoder._InferValueType  # noqa: SLF001
+# The executor and tests name these through this module.
+from core.csv_contract import ColumnType, CsvFormatError, infer_cell_type
 
 ROWS_PER_BATCH = 2000
 MISSING_LABEL = "<missing>"
@@ -49,18 +48,18 @@ _NUMBER = rb"-?(?:[0-9]{1,18}|[0-9]*\.[0-9]+|[0-9]+\.)(?:[eE][-+]?[0-9]{1,3})?"
 _FLOAT_COLUMN = re.compile(rb"(?:%s)?(?:\n(?:%s)?)*" % (_NUMBER, _NUMBER))
 
 
-class CsvFormatError(ValueError):
-    """A CSV file cannot be read as CsvExampleGen reads it (names the file and line)."""
-
-
 def read_header(path: str) -> list[str]:
     """The column names in a CSV file's first line, as CsvExampleGen reads them.
 
-    That is the stock reader itself (`io_utils.load_csv_column_names`, not in
-    tfx.v1): the line stripped and split on commas, quotes and spaces inside
-    kept, so the feature names are stock's.
+    That is the stock reader itself (`csv_contract.read_header`): the line
+    stripped and split on commas, quotes and spaces inside kept, so the
+    feature names are stock's.
+
+    Raises:
+      CsvFormatError: The file starts with a byte-order mark (refused by every
+        reader, see `core.csv_contract`), or its first line is not UTF-8.
     """
-    return io_utils.load_csv_column_names(path)
+    return csv_contract.read_header(path)
 
 
 def read_row_batches(
@@ -79,20 +78,17 @@ def read_row_batches(
         its quotes never balance, it is not UTF-8, or the CSV parser refuses
         it (a cell over 131,072 characters): names the file and line.
     """
-    parser = _StockParser()
     rows: list[list[bytes]] = []
     with FileSystems.open(path) as f:
-        for line_number, record in _records(f, path):
-            try:
-                cells = parser.cells(record)
-            except csv.Error as e:  # e.g. a cell over the csv module's size limit
-                raise CsvFormatError(f"{path}, line {line_number}: {e}") from e
-            if not cells:  # blank lines are skipped, as CsvExampleGen does
-                continue
+        records = csv_contract.read_csv(f, path)
+        next(records)  # the header, read on its own by the executor
+        for line_number, cells in records:
             if len(cells) != columns:
-                raise CsvFormatError(
-                    f"{path}, line {line_number}: {len(cells)} cells where the header "
-                    f"has {columns} columns"
+                raise CsvFormatError.at(
+                    path,
+                    line_number,
+                    f"{len(cells)} cells where the header has {columns} columns",
+                    "cells",
                 )
             rows.append(cells)
             if len(rows) >= rows_per_batch:
@@ -100,32 +96,6 @@ def read_row_batches(
                 rows = []
     if rows:
         yield rows
-
-
-def _records(f: BinaryIO, path: str) -> Iterator[tuple[int, str]]:
-    """(line number, record) after the header: lines joined while a record's quotes
-    are unbalanced, as the stock reader (`_CsvLineBuffer`) joins them."""
-    f.readline()
-    pending: list[str] = []
-    quotes = 0
-    start = 0
-    for line_number, raw in enumerate(f, start=2):
-        try:
-            line = raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise CsvFormatError(f"{path}, line {line_number}: not UTF-8 ({e.reason})") from e
-        if not pending:
-            start = line_number
-            if '"' not in line:
-                yield start, line
-                continue
-        pending.append(line)
-        quotes += line.count('"')
-        if quotes % 2 == 0:
-            yield start, "".join(pending)
-            pending, quotes = [], 0
-    if pending:
-        raise CsvFormatError(f"{path}, line {start}: a quoted cell is never closed")
 
 
 def infer_types(rows: Sequence[Sequence[bytes]], names: Sequence[str]) -> dict[str, int]:
@@ -248,18 +218,6 @@ def label_texts(
     return [
         MISSING_LABEL if text is None else text for text in column_texts(rows, index, column_type)
     ]
-
-
-class _StockParser:
-    """tfx_bsl's CSV line parser with CsvExampleGen's delimiter: a record's cells as bytes."""
-
-    def __init__(self) -> None:
-        self._parse = csv_decoder.ParseCSVLine(delimiter=",")
-        self._parse.setup()
-
-    def cells(self, record: str) -> list[bytes]:
-        [(cells, _)] = self._parse.process(record)
-        return cells
 
 
 _ENCODER: list = []

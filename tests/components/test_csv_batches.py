@@ -143,6 +143,19 @@ def test_the_header_is_read_as_csv_example_gen_reads_it(tmp_path, header, names)
     assert csv_batches.read_header(str(path)) == names
 
 
+def test_a_byte_order_mark_is_refused_by_the_header_and_the_row_reader(tmp_path):
+    # The CSV contract's one rule: stock would name the column "\ufeffuser_id".
+    path = tmp_path / "bom.csv"
+    path.write_bytes(b"\xef\xbb\xbfuser_id,age\nu1,3\n")
+    message = "the column name 'user_id'; save it as CSV without one"
+    with pytest.raises(csv_batches.CsvFormatError, match=message):
+        csv_batches.read_header(str(path))
+    with pytest.raises(csv_batches.CsvFormatError, match=message):
+        list(csv_batches.read_row_batches(str(path), 2))
+    with pytest.raises(csv_batches.CsvFormatError, match=message):
+        source_executor._header("web", [str(path)])  # noqa: SLF001
+
+
 def test_a_header_naming_a_column_twice_is_refused(tmp_path):
     path = tmp_path / "twice.csv"
     path.write_text("user_id,age,age\nu1,3,4\n")
