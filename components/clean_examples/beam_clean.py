@@ -191,7 +191,7 @@ def shard_of(canonical: str, shards: int) -> int:
     return fingerprint64(0, canonical.encode("utf-8")) % shards
 
 
-class RowFacts(beam.DoFn):
+class PackRowFacts(beam.DoFn):
     """Pass 1: each valid row's facts, (canonical id, (source, timestamp, label,
     row fingerprint)), packed per shard of people.
 
@@ -244,7 +244,7 @@ def decide_person(
     """Spam removal and merge for one canonical id, on row facts.
 
     Args:
-      canonical_and_values: A canonical id with its rows' facts (from RowFacts)
+      canonical_and_values: A canonical id with its rows' facts (from PackRowFacts)
         and SPAM_MARK once if the id is on the spam list.
       source_priority: Sources in the order that breaks recency ties.
 

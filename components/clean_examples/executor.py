@@ -243,7 +243,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             people = [
                 examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
-                >> beam.ParDo(beam_clean.RowFacts(options, shards), source, aliases)
+                >> beam.ParDo(beam_clean.PackRowFacts(options, shards), source, aliases)
                 for source in sources
             ]
             if spam_list is not None:

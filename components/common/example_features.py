@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import functools
-from typing import Mapping, Union
+from typing import Mapping
 
 import tensorflow as tf
 
-FeatureValue = Union[str, int, float]
 # `example.features.feature`: a protobuf map of feature name -> tf.train.Feature.
 FeatureMap = Mapping[str, tf.train.Feature]
 

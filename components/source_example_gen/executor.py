@@ -53,9 +53,6 @@ from components.source_example_gen.properties import (
 
 FACTS_FILE = "source_label_counts"
 IDS_FILE = "id_facts"
-# Where GenerateExamplesByBeam finds the counts file (exec_properties is the
-# only thing the base executor passes it; it adds `_beam_pipeline_args` the same way).
-_FACTS_PATH_KEY = "_cascade_label_counts_path"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
