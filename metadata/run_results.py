@@ -23,11 +23,11 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from core.provenance import SOURCE_FEATURE
 from metadata import names
 
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
 EVALUATION_PROPERTY = "evaluation"
-SOURCE_FEATURE = "source"
 TRAIN_SPLIT = "train"
 OVERALL = "overall"
 # Rows of sources beyond the ones TFDV's statistics name (more than 1,000 sources).

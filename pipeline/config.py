@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from core.errors import ConfigError
+from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
 from pipeline.inventory import SourceInventory, read_inventory
 from transforms.features import FeatureColumn, FeatureKind
@@ -109,7 +110,7 @@ class EvaluationConfig:
     """Evaluator settings: the blessing threshold and the slices reported."""
 
     min_auc: float = 0.6
-    slice_by: tuple[str, ...] = ("source",)
+    slice_by: tuple[str, ...] = (SOURCE_FEATURE,)
 
 
 SKEW_CALIBRATED = "calibrated"

@@ -8,8 +8,8 @@ import json
 from typing import Any, Mapping, Optional
 
 from components.clean_examples import spec
+from core.provenance import SOURCE_FEATURE
 
-SOURCE_FEATURE = "source"
 CANONICAL_ID_FEATURE = "canonical_id"
 REJECT_REASON_FEATURE = "reject_reason"
 RESERVED_FEATURES = (SOURCE_FEATURE, CANONICAL_ID_FEATURE, REJECT_REASON_FEATURE)
