@@ -7,6 +7,8 @@ import csv
 import json
 import os
 import shutil
+import subprocess
+import sys
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
@@ -17,7 +19,7 @@ from metadata import connection as metadata
 from pipeline import code_versions
 from metadata.lineage import Lineage
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import run_cascade
+from tests.e2e.helpers import ROOT, run_cascade
 
 pytestmark = pytest.mark.e2e
 PIPELINE = "cascade-demo"
@@ -317,3 +319,60 @@ def test_lineage_api_reads_a_store_without_changing_it(corrected_runs):
     lineage = Lineage(metadata.open_store(config, corrected_runs["metadata"]))
     assert len(lineage.runs()) == 2
     assert os.path.getmtime(corrected_runs["metadata"]) == before
+
+
+# Imports a lineage query must not pay for: TensorFlow alone is seconds of start-up.
+HEAVY_MODULES = {"tensorflow", "tfx", "apache_beam", "tfx_bsl"}
+# Runs `cascade-lineage ARGS` and prints, last, the top-level modules loaded at exit.
+_MODULES_AT_EXIT = (
+    "import json, sys\n"
+    "from cli import lineage\n"
+    "code = lineage.main(sys.argv[1:])\n"
+    "print(json.dumps({'exit': code, 'modules': sorted({m.split('.')[0] for m in sys.modules})}))\n"
+)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["runs"],
+        ["show", "{pushed}"],
+        ["upstream", "{pushed}"],
+        ["downstream", "{spam_list}"],
+        ["downstream", "--where", "labelling_method=crowd", "--type", "Model"],
+        ["inventory"],
+        ["history"],
+    ],
+    ids=lambda command: "-".join(c for c in command if not c.startswith(("{", "-")))[:30],
+)
+def test_lineage_queries_import_no_tensorflow(corrected_runs, demo_slice, command):
+    """Each query answers from the store without importing TensorFlow, TFX or Beam
+    (artifact files are checked with the standard library), in text and JSON,
+    through the config's store as a user runs it."""
+    runs = corrected_runs
+    [pushed] = mlmd_queries.outputs(runs["store"], runs["run2"]["Pusher"].id)["pushed_model"]
+    output = os.path.dirname(runs["metadata"])
+    config = os.path.join(os.path.dirname(output), "as_run.yaml")
+    text = demo_slice.read_text()
+    assert "root: outputs" in text
+    with open(config, "w") as f:
+        f.write(text.replace("root: outputs", f"root: {output}"))
+    argv = [c.format(pushed=pushed, spam_list=runs["spam_list"]) for c in command]
+    for formatting in ([], ["--format", "json"]):
+        result = subprocess.run(
+            [sys.executable, "-c", _MODULES_AT_EXIT, "--config", config, *argv, *formatting],
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        *answer, last = result.stdout.strip().splitlines()
+        at_exit = json.loads(last)
+        assert at_exit["exit"] == 0, result.stderr[-3000:]
+        assert answer, "the command printed nothing"
+        assert HEAVY_MODULES.isdisjoint(at_exit["modules"]), (
+            f"{' '.join(argv + formatting)} imported "
+            f"{sorted(HEAVY_MODULES & set(at_exit['modules']))}"
+        )
