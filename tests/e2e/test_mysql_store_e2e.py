@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
@@ -56,6 +57,22 @@ def mysql_run(server, demo_slice, tmp_path_factory, monkeypatch_module):
     return server, output, result
 
 
+def _runs(flags: list[str]) -> list[dict]:
+    """The store's runs as `cascade-lineage runs --format json` lists them."""
+    return json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+
+
+def _assert_only_the_demo_run(runs: list[dict], stdout: str) -> None:
+    """`runs` is exactly the one run `mysql_run` printed: every step complete."""
+    [run_id] = re.findall(r"^Run (\S+)$", stdout, re.MULTILINE)
+    assert [(r["run"], r["pipeline"], r["status"]) for r in runs] == [
+        (run_id, "cascade-demo", "COMPLETE")
+    ]
+    executions = runs[0]["executions"]
+    assert sorted(e["component"] for e in executions) == sorted(COMPONENTS)
+    assert [e["state"] for e in executions] == ["COMPLETE"] * len(COMPONENTS)
+
+
 @pytest.fixture(scope="module")
 def monkeypatch_module():
     with pytest.MonkeyPatch.context() as patch:
@@ -72,11 +89,9 @@ def test_run_records_to_mysql_and_never_shows_the_password(mysql_run):
 
 
 def test_lineage_through_mysql_matches_mlmd(mysql_run, demo_slice):
-    server, _, _ = mysql_run
+    server, _, result = mysql_run
     flags = _mysql_flags(server)
-    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
-    assert [r["status"] for r in runs] == ["COMPLETE"]
-    assert len(runs[0]["executions"]) == 12
+    _assert_only_the_demo_run(_runs(flags), result.stdout)
 
     spam_folder = str(demo_slice.parent / "data" / "spam_accounts")
     answer = json.loads(
@@ -107,14 +122,15 @@ def test_wrong_password_is_one_clear_error(server, capsys, monkeypatch):
     assert err.count("\n") == 1 and "wrong-password" not in err
 
 
-def test_password_file_is_read(server, tmp_path, monkeypatch):
+def test_password_file_is_read(mysql_run, tmp_path, monkeypatch):
+    server, _, result = mysql_run
     monkeypatch.delenv(metadata.PASSWORD_ENV, raising=False)
     secret = tmp_path / "password"
     secret.write_text(mariadb.PASSWORD + "\n")
     os.chmod(secret, 0o600)
     flags = [*_mysql_flags(server), "--mysql-password-file", str(secret)]
-    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
-    assert isinstance(runs, list)
+    # With the password from the file alone, the store's one run is read in full.
+    _assert_only_the_demo_run(_runs(flags), result.stdout)
     # A wrong password in the file is refused: the file really is what is used.
     secret.write_text("wrong\n")
     with pytest.raises(CascadeError, match=r"^cannot open the metadata store mysql://"):
