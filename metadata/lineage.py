@@ -29,11 +29,12 @@ from components.source_example_gen.properties import (
     SOURCE_INVENTORY_PROPERTY,
 )
 from core.errors import CascadeError
+from core.provenance import SOURCE_FEATURE
 from metadata import artifact_files, names, subgraph
 from pipeline.inventory import INVENTORY_FIELDS
 
 # What `--where` can filter ingested sources by.
-PROVENANCE_FIELDS = ("source", *INVENTORY_FIELDS)
+PROVENANCE_FIELDS = (SOURCE_FEATURE, *INVENTORY_FIELDS)
 _OUTPUT_TYPES = names.OUTPUT_EVENTS
 _INPUT_TYPES = names.INPUT_EVENTS
 # Artifacts per event read when finding producers.
@@ -302,7 +303,7 @@ class Lineage:
             declared = artifact.custom_properties.get(SOURCE_INVENTORY_PROPERTY)
             inventory = json.loads(declared.string_value) if declared is not None else {}
             for source in json.loads(facts.string_value):
-                record = {"source": source, **inventory.get(source, {})}
+                record = {SOURCE_FEATURE: source, **inventory.get(source, {})}
                 for key in conditions:
                     if key in record:
                         seen[key].add(str(record[key]))
