@@ -1,4 +1,4 @@
-"""The `cascade-lineage` command (also `python -m pipeline.lineage`).
+"""The `cascade-lineage` command (also `python -m cli.lineage`).
 
     cascade-lineage runs
     cascade-lineage show REF
@@ -11,7 +11,11 @@
 
 The store is the SQLite file of the config's output root (default: the demo's),
 opened read-only, or `--metadata FILE`, or a MySQL store (`--mysql-host ...`).
-`--format json` prints the shape documented in README ("Lineage").
+`--format json` prints the shape documented in README ("Lineage"); `graph`
+writes the format its `-o` file's extension names.
+
+Start-up matters here (a one-line answer from a small file): nothing on these
+paths imports TensorFlow, TFX or Beam (tests/e2e/test_lineage_e2e.py checks).
 """
 
 from __future__ import annotations
