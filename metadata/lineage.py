@@ -3,8 +3,8 @@
 TFX records every artifact, execution and event in MLMD; this module walks those
 records so two questions take one command:
 
-    python -m pipeline.lineage downstream data/demo/spam_accounts   # what did it affect?
-    python -m pipeline.lineage upstream 42                         # where did it come from?
+    cascade-lineage downstream data/demo/spam_accounts   # what did it affect?
+    cascade-lineage upstream 42                          # where did it come from?
 
 A REF is an MLMD artifact id, an artifact URI, or a raw input path (a file or
 folder an ExampleGen read), which stands for the ExampleGen outputs that
