@@ -25,18 +25,13 @@ import sys
 import time
 from typing import Optional, Sequence
 
-# The demo config's model features.
-FEATURES = (
-    "age",
-    "years_experience",
-    "profile_views_30d",
-    "applications_30d",
-    "education",
-    "industry",
-    "country",
-    "employment_status",
-    "signup_ts",
-)
+
+def _demo_features() -> list[str]:
+    """The demo config's model features (what the pipeline calibrates)."""
+    from benchmarks import steps
+    from pipeline.config import load_config
+
+    return [f.name for f in load_config(os.path.join(steps.ROOT, "configs", "demo.yaml")).features]
 
 
 def _child(step: str, args: Sequence[str]) -> dict:
@@ -71,7 +66,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
         {spec.STATISTICS_KEY: [statistics], spec.EXAMPLES_KEY: [examples]},
         {spec.CALIBRATION_KEY: [output]},
         {
-            spec.FEATURES_KEY: json.dumps(list(FEATURES)),
+            spec.FEATURES_KEY: json.dumps(_demo_features()),
             spec.SPLIT_KEY: "train",
             spec.SEED_KEY: 42,
             spec.RESAMPLES_KEY: 100,
