@@ -5,10 +5,26 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-from typing import Callable
+from typing import Any, Callable
 
 from core import interrupts
 from core.errors import CascadeError, CheckFailedError
+
+
+def _quiet_while_finalizing() -> None:
+    """Drops errors raised by finalizers while the interpreter shuts down.
+
+    An interrupted Beam job leaves TensorFlow functions behind; their
+    finalizers run after TensorFlow's modules are torn down and each prints
+    a TypeError after the command's error line. Nothing can act on them then.
+    """
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if not sys.is_finalizing():
+            default(unraisable)
+
+    sys.unraisablehook = hook
 
 
 def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -> int:
@@ -31,6 +47,7 @@ def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -
     except BaseException as e:  # noqa: B036 - re-raised below unless it is ours
         signum = interrupts.interrupting_signal(e)
         if signum is not None:
+            _quiet_while_finalizing()
             print(
                 f"error: interrupted by {signal.Signals(signum).name}; its staged output was "
                 "removed and nothing was recorded",

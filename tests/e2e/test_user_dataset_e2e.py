@@ -102,6 +102,7 @@ def test_user_dataset_runs_end_to_end_with_only_a_config(tmp_path):
             "CleanExamples",
             "StratifiedSplit",
             "StatisticsGen",
+            "SkewCalibration",
             "SchemaGen",
             "ExampleValidator",
             "Transform",
