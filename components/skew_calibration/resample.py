@@ -19,8 +19,8 @@ import numpy as np
 from components.common import content_hash
 
 _U64 = np.uint64
-# A row is drawn at most this many times; Poisson(rate <= 1) exceeds it with
-# probability under 1e-15.
+# A row is drawn at most this many times: a Poisson(rate <= 1) draw of 16 or
+# more (probability under 2e-14) counts as 16.
 _MAX_DRAWS = 16
 _SALT = 0x2545F4914F6CDD1D
 
