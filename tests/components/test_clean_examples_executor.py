@@ -25,7 +25,7 @@ from components.clean_examples.executor import CleaningInputError, Executor
 from components.clean_examples.options import CleanOptions
 from components.common import examples_io
 from components.common.example_features import feature_values
-from tests.example_bytes import reversed_feature_order
+from tests.components.example_bytes import reversed_feature_order
 
 PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
 SOURCES = ("web", "mobile", "partner")

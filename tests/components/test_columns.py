@@ -21,7 +21,7 @@ from components.clean_examples import beam_clean
 from components.clean_examples.options import CleanOptions
 from components.common import columns
 from components.common.example_features import canonical_bytes, text_of
-from tests.example_strategies import NAMES, batches, example_bytes
+from tests.components.example_strategies import NAMES, batches, example_bytes
 
 OPTIONS = [
     CleanOptions(

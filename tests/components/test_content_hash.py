@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from components.common import columns, content_hash
 from components.stratified_split import units
-from tests.example_bytes import reversed_feature_order
-from tests.example_strategies import batches, example_bytes
+from tests.components.example_bytes import reversed_feature_order
+from tests.components.example_strategies import batches, example_bytes
 
 SEEDS = st.integers(0, 2**128 - 1)
 

@@ -17,7 +17,7 @@ from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 
 from components.stratified_split import allocation, beam_batches, units
 from components.stratified_split.beam_split import ToUnits, split_units
-from tests.example_bytes import reversed_feature_order
+from tests.components.example_bytes import reversed_feature_order
 
 RATIOS = [0.6, 0.2, 0.2]
 SEED = 17

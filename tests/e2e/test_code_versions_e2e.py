@@ -70,7 +70,7 @@ def test_editing_the_split_reruns_it_and_its_downstream_only(copied, demo_slice)
     tree, out = copied
     _edit(tree, "components/stratified_split/allocation.py")
     # Code no step runs: that it changes no code version is tested file by
-    # file in tests/test_code_versions.py; here it rides along unnoticed.
+    # file in tests/pipeline/test_code_versions.py; here it rides along unnoticed.
     _edit(tree, "cli/predict.py")
     _edit(tree, "metadata/lineage.py")
     _run(tree, out, demo_slice)

@@ -11,7 +11,7 @@ from cli import lineage as lineage_cli
 from cli import predict
 from metadata import connection, store_file
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = str(ROOT / "configs" / "demo.yaml")
 
 

@@ -28,7 +28,7 @@ from pipeline.config import (
 from core.errors import ConfigError
 from transforms.features import FeatureColumn, FeatureKind
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 DEMO_DATA = REPO_ROOT / "data" / "demo"
 

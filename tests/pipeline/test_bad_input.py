@@ -20,7 +20,7 @@ from typing import Any, Callable
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+REPO_ROOT = Path(__file__).resolve().parents[2]
 if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the package.
     sys.path.insert(0, str(REPO_ROOT))
 

@@ -13,7 +13,7 @@ import yaml
 
 from pipeline.config import load_config
 from core.errors import ConfigError
-from tests.test_config import BASE
+from tests.pipeline.test_config import BASE
 
 ENTRY = {
     "owner": "growth-team",

@@ -29,7 +29,7 @@ with store_lock.writing(sys.argv[1], "run_local.py, pipeline 'other'"):
 
 def _holder(store: str) -> subprocess.Popen:
     """A second process that holds the store's lock until a line arrives on its stdin."""
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     process = subprocess.Popen(
         [sys.executable, "-c", HOLD, store],
         stdin=subprocess.PIPE,

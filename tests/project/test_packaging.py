@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SHIPPED_PACKAGES = ("pipeline", "components", "transforms", "models")
 NOT_SHIPPED = ("tests/", "benchmarks/", "data/", "configs/")
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 # Code that runs inside TFX components and Beam jobs, on artifact URIs.
 CHECKED_PACKAGES = ("components", "transforms", "models")
 LOCAL_ONLY_CALLS = {

@@ -13,7 +13,7 @@ from pipeline.config import SourceConfig, load_config
 from pipeline.pipeline import create_pipeline, example_gen_input_config
 from tests.e2e.helpers import COMPONENTS
 
-DEMO_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "demo.yaml"
+DEMO_CONFIG = Path(__file__).resolve().parents[2] / "configs" / "demo.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -19,7 +19,7 @@ from typing import Dict, List, Sequence
 
 import pytest
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
+DEMO_DIR = Path(__file__).resolve().parents[2] / "data" / "demo"
 GENERATOR = DEMO_DIR / "generate.py"
 SOURCES = ("web", "mobile", "partner")
 EXPECTED_ROWS = {"web": 2500, "mobile": 1500, "partner": 1000}

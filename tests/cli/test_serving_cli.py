@@ -9,7 +9,7 @@ import pytest
 from cli import batch_transform as batch
 from cli import predict
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = str(ROOT / "configs" / "demo.yaml")
 
 
