@@ -23,6 +23,7 @@ setuptools.setup(
             "validation*",
             "metadata*",
             "serving*",
+            "services*",
             "cli*",
         ]
     ),
@@ -36,6 +37,7 @@ setuptools.setup(
         "dill==0.4.1",
         "pyyaml==6.0.4",
         "matplotlib==3.10.9",
+        "argcomplete==3.7.2",
     ],
-    entry_points={"console_scripts": ["cascade-lineage=cli.lineage:main"]},
+    entry_points={"console_scripts": ["cascade=cli.main:main"]},
 )

@@ -1,4 +1,4 @@
-"""Flags several commands share, and turning them into the objects they name.
+"""Flags several commands share, and turning them into the requests' parts.
 
 The config and store flags (`--config`, `--output-root`, `--metadata`, the
 `--mysql-*` group) and the runner flags (`--profile` and the Dataflow group)
@@ -8,50 +8,75 @@ are spelled, defaulted and checked here once.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
-from typing import ContextManager, Optional
-
-from ml_metadata.metadata_store import MetadataStore
+from typing import TYPE_CHECKING, Optional
 
 from core.errors import CascadeError
-from metadata import store_lock
-from metadata.connection import PASSWORD_ENV, MySqlOptions, connection_config, open_store
+from metadata.connection import PASSWORD_ENV, MySqlOptions
 from pipeline.runners import (
     DEFAULT_MACHINE_TYPE,
     DEFAULT_MAX_WORKERS,
     PROFILES,
     DataflowOptions,
 )
+from services.store import StoreOptions
+
+if TYPE_CHECKING:
+    from pipeline.config import PipelineConfig
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The config every command reads unless --config names another: the demo's.
 DEFAULT_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
 
 
-def add_config_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds --config, --output-root and --metadata (which store and outputs to use)."""
-    parser.add_argument("--config", default=DEFAULT_CONFIG, help="pipeline config")
-    parser.add_argument("--output-root", help="override the config's output.root")
-    parser.add_argument("--metadata", help="SQLite metadata file (default: the config's)")
+def config_and_store_flags() -> argparse.ArgumentParser:
+    """The flag group every command shares: which config, outputs and metadata store.
 
-
-def add_mysql_flags(parser: argparse.ArgumentParser) -> None:
-    """Adds --mysql-host/--mysql-port/--mysql-database/--mysql-user/--mysql-password-file."""
-    group = parser.add_argument_group(
+    `--config`, `--output-root`, `--metadata` and the `--mysql-*` group, as a
+    parent parser for `add_parser(..., parents=[...])`.
+    """
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("config and store")
+    group.add_argument(
+        "--config",
+        default=DEFAULT_CONFIG,
+        metavar="FILE",
+        help="pipeline YAML config (default: the demo's)",
+    )
+    group.add_argument("--output-root", metavar="DIR", help="override the config's output.root")
+    group.add_argument(
+        "--metadata",
+        metavar="FILE",
+        help="SQLite metadata file (default: <output.root>/metadata.sqlite)",
+    )
+    mysql = parent.add_argument_group(
         "shared MySQL metadata store",
         f"password from ${PASSWORD_ENV} or --mysql-password-file, never a flag",
     )
-    group.add_argument("--mysql-host", help="use a MySQL/MariaDB store on this host")
-    group.add_argument("--mysql-port", type=int, default=3306)
-    group.add_argument("--mysql-database", default="cascade_metadata")
-    group.add_argument("--mysql-user", default="cascade")
-    group.add_argument("--mysql-password-file", help="file holding the password")
+    mysql.add_argument(
+        "--mysql-host", metavar="HOST", help="use a MySQL/MariaDB store on this host"
+    )
+    mysql.add_argument("--mysql-port", type=int, default=3306, metavar="PORT")
+    mysql.add_argument("--mysql-database", default="cascade_metadata", metavar="NAME")
+    mysql.add_argument("--mysql-user", default="cascade", metavar="USER")
+    mysql.add_argument("--mysql-password-file", metavar="FILE", help="file holding the password")
+    return parent
+
+
+def load_config(args: argparse.Namespace) -> PipelineConfig:
+    """The config `--config` names, with `--output-root` applied.
+
+    Raises:
+      ConfigError: The file is missing, unreadable or invalid (naming the field).
+    """
+    from pipeline import config as config_lib
+
+    return config_lib.load_config(args.config, output_root=args.output_root)
 
 
 def mysql_from_args(args: argparse.Namespace) -> Optional[MySqlOptions]:
     """The MySQL options given on the command line, or None for SQLite."""
-    if not getattr(args, "mysql_host", None):
+    if not args.mysql_host:
         return None
     return MySqlOptions(
         host=args.mysql_host,
@@ -62,42 +87,24 @@ def mysql_from_args(args: argparse.Namespace) -> Optional[MySqlOptions]:
     )
 
 
-def store_from_args(args: argparse.Namespace, sqlite_path: str, read_only: bool) -> MetadataStore:
-    """Opens the store a command's `--mysql-*` flags name, or else the SQLite file.
+def store_options(
+    args: argparse.Namespace, config: Optional[PipelineConfig] = None
+) -> StoreOptions:
+    """The store the flags name: MySQL, `--metadata`, or the config's SQLite file.
 
     Args:
-      args: Parsed arguments with the `add_mysql_flags` flags.
-      sqlite_path: The SQLite file to use without `--mysql-host`.
-      read_only: Open SQLite read-only; then the file must already exist.
+      args: Parsed arguments with the `config_and_store_flags` group.
+      config: The loaded config, if the command has one; loaded here only
+        when the store is the config's own file.
 
     Raises:
-      CascadeError: The store cannot be opened (in one sentence).
+      ConfigError: The config is needed for the store's path and is invalid.
     """
     mysql = mysql_from_args(args)
-    if mysql is not None:
-        return open_store(connection_config(mysql=mysql), mysql.describe())
-    if not read_only and not os.path.isfile(sqlite_path):
-        raise CascadeError(f"metadata store {sqlite_path} does not exist (run the pipeline first)")
-    return open_store(connection_config(sqlite_path=sqlite_path, read_only=read_only), sqlite_path)
-
-
-def writing_to_store(
-    args: argparse.Namespace,
-    sqlite_path: str,
-    purpose: str,
-    advice: str = "run again when it has finished",
-) -> ContextManager:
-    """The write lock of the SQLite store (`metadata.store_lock`); nothing for MySQL.
-
-    Args:
-      args: Parsed arguments with the `add_mysql_flags` flags.
-      sqlite_path: The SQLite file used without `--mysql-host`.
-      purpose: Who writes, as another writer will be told.
-      advice: What to do if the store stays in use too long.
-    """
-    if mysql_from_args(args) is not None:
-        return contextlib.nullcontext()
-    return store_lock.writing(sqlite_path, purpose, advice=advice)
+    path = args.metadata
+    if path is None and mysql is None:
+        path = (config or load_config(args)).output.metadata_path
+    return StoreOptions(sqlite_path=path or "", mysql=mysql)
 
 
 def add_runner_flags(

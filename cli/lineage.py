@@ -1,13 +1,11 @@
-"""The `cascade-lineage` command (also `python -m cli.lineage`).
+"""`cascade lineage`: lineage questions answered from ML Metadata.
 
-    cascade-lineage runs
-    cascade-lineage show REF
-    cascade-lineage downstream REF [--type Model]    # a raw input path: by dataset version
-    cascade-lineage downstream --where labelling_method=crowd --type Model
-    cascade-lineage upstream REF
-    cascade-lineage graph [REF | --run RUN] [-o FILE.dot|.svg|.png] [--format dot|svg|png]
-    cascade-lineage inventory [--run RUN]
-    cascade-lineage history [--metric auc] [--plot FILE.png]
+    cascade lineage runs
+    cascade lineage show REF
+    cascade lineage downstream REF [--type Model]    # a raw input path: by dataset version
+    cascade lineage downstream --where labelling_method=crowd --type Model
+    cascade lineage upstream REF
+    cascade lineage graph [REF | --run RUN] [-o FILE.dot|.svg|.png] [--format dot|svg|png]
 
 The store is the SQLite file of the config's output root (default: the demo's),
 opened read-only, or `--metadata FILE`, or a MySQL store (`--mysql-host ...`).
@@ -22,28 +20,82 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from typing import Optional, Sequence
+from typing import Any, Sequence
 
-from ml_metadata import metadata_store
-
-from cli import common, flags
+from cli import flags
 from cli.lineage_dot import FORMATS, output_format, render, to_dot
 from cli.lineage_text import format_artifact, format_graph, format_runs, format_versions
 from core.errors import CascadeError
-from metadata import run_results
-from metadata.dataset_versions import downstream_by_version
-from metadata.lineage import Lineage
 
 
-def _store_from_args(args: argparse.Namespace) -> metadata_store.MetadataStore:
-    """The metadata store the flags name, opened read-only."""
-    path = args.metadata
-    if path is None and flags.mysql_from_args(args) is None:
-        from pipeline import config as config_lib
+def add_format_flag(parser: argparse.ArgumentParser) -> None:
+    """Adds `--format text|json` (text is for people; json's shape is in README)."""
+    parser.add_argument("--format", choices=("text", "json"), default="text")
 
-        path = config_lib.load_config(args.config).output.metadata_path
-    return flags.store_from_args(args, path or "", read_only=True)
+
+def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Adds `lineage` and its questions to the `cascade` command tree."""
+    lineage = commands.add_parser(
+        "lineage",
+        help="lineage questions: runs, show, upstream, downstream, graph",
+        description="Lineage questions answered from ML Metadata (read-only).",
+    )
+    questions = lineage.add_subparsers(dest="question", required=True, metavar="QUESTION")
+    runs = questions.add_parser("runs", parents=[shared], help="pipeline runs and their executions")
+    add_format_flag(runs)
+    runs.set_defaults(handler=_runs)
+    show = questions.add_parser("show", parents=[shared], help="one artifact and what produced it")
+    show.add_argument("ref", help="artifact id, URI or path")
+    add_format_flag(show)
+    show.set_defaults(handler=_show)
+    down = questions.add_parser(
+        "downstream",
+        parents=[shared],
+        help="everything derived from REF, or from the sources --where selects",
+    )
+    down.add_argument("ref", nargs="?", help="artifact id, URI or raw input path")
+    down.add_argument(
+        "--where",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="start from ingested data with a source whose provenance matches "
+        "(source, owner, labelling_method, ...); repeat to require several",
+    )
+    down.add_argument("--type", action="append", default=[], help="keep only this artifact type")
+    add_format_flag(down)
+    down.set_defaults(handler=_downstream)
+    up = questions.add_parser("upstream", parents=[shared], help="where REF came from")
+    up.add_argument("ref", help="artifact id, URI or path (e.g. the pushed model)")
+    add_format_flag(up)
+    up.set_defaults(handler=_upstream)
+    graph = questions.add_parser(
+        "graph", parents=[shared], help="draw the lineage of REF or of a run"
+    )
+    graph.add_argument("ref", nargs="?", help="artifact id, URI or path")
+    graph.add_argument("--run", help="draw a whole run instead")
+    graph.add_argument(
+        "--output",
+        "-o",
+        help="file to write, in the format its extension names: .dot, .svg or .png "
+        "(default: stdout for dot)",
+    )
+    graph.add_argument(
+        "--format",
+        choices=FORMATS,
+        help="dot, svg or png (default: from --output's extension, else dot); "
+        "refused when it contradicts the extension",
+    )
+    graph.set_defaults(handler=_graph)
+
+
+def open_store(args: argparse.Namespace) -> Any:
+    """The metadata store the flags name, opened read-only.
+
+    Raises:
+      CascadeError: The config is invalid, or the store missing or unreadable.
+    """
+    return flags.store_options(args).open(read_only=True)
 
 
 def _where(conditions: Sequence[str]) -> dict[str, str]:
@@ -69,162 +121,73 @@ def _where(conditions: Sequence[str]) -> dict[str, str]:
     return parsed
 
 
-def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
-    """Parses the command line; argparse exits 2 with usage on bad flags."""
-    parser = argparse.ArgumentParser(
-        prog="cascade-lineage", description="Lineage questions answered from ML Metadata."
-    )
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--metadata", help="SQLite metadata file (opened read-only)")
-    where.add_argument(
-        "--config", default=flags.DEFAULT_CONFIG, help="pipeline config whose store to read"
-    )
-    flags.add_mysql_flags(parser)
-    commands = parser.add_subparsers(dest="command", required=True)
+def _runs(args: argparse.Namespace) -> str:
+    """`lineage runs`: every run, newest last, with its executions' states."""
+    from metadata.lineage import Lineage
 
-    def with_format(sub: argparse.ArgumentParser, choices=("text", "json")) -> None:
-        sub.add_argument("--format", choices=choices, default=choices[0])
-
-    with_format(commands.add_parser("runs", help="pipeline runs and their executions"))
-    show = commands.add_parser("show", help="one artifact and what produced it")
-    show.add_argument("ref")
-    with_format(show)
-    down = commands.add_parser(
-        "downstream", help="everything derived from REF, or from the sources --where selects"
-    )
-    down.add_argument("ref", nargs="?")
-    down.add_argument(
-        "--where",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="start from ingested data with a source whose provenance matches "
-        "(source, owner, labelling_method, ...); repeat to require several",
-    )
-    down.add_argument("--type", action="append", default=[], help="keep only this artifact type")
-    with_format(down)
-    up = commands.add_parser("upstream", help="where REF came from")
-    up.add_argument("ref")
-    with_format(up)
-    graph = commands.add_parser("graph", help="draw the lineage of REF or of a run")
-    graph.add_argument("ref", nargs="?")
-    graph.add_argument("--run", help="draw a whole run instead")
-    graph.add_argument(
-        "--output",
-        "-o",
-        help="file to write, in the format its extension names: .dot, .svg or .png "
-        "(default: stdout for dot)",
-    )
-    graph.add_argument(
-        "--format",
-        choices=FORMATS,
-        help="dot, svg or png (default: from --output's extension, else dot); "
-        "refused when it contradicts the extension",
-    )
-    inventory = commands.add_parser(
-        "inventory", help="each source's declared inventory beside its measured facts"
-    )
-    inventory.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
-    inventory.add_argument("--run", help="a run id (default: the latest run)")
-    with_format(inventory)
-    history = commands.add_parser(
-        "history", help="training rows per source, growth and test metric, run by run"
-    )
-    history.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
-    history.add_argument(
-        "--metric",
-        default="auc",
-        choices=[m for m in run_results.METRICS if m != "example_count"],
-        help="the overall test metric to show (default auc)",
-    )
-    history.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")
-    with_format(history)
-    return parser.parse_args(argv)
+    runs = Lineage(open_store(args)).runs()
+    return json.dumps(runs, indent=2) if args.format == "json" else format_runs(runs)
 
 
-def run(args: argparse.Namespace) -> str:
-    """Runs one command; returns what to print.
+def _show(args: argparse.Namespace) -> str:
+    """`lineage show REF`: the artifacts REF names and what produced each."""
+    from metadata.lineage import Lineage
 
-    Raises:
-      CascadeError: A bad REF, store or option, with a message naming it.
-    """
-    if args.command == "graph":
-        # Checked before the store is opened: a wrong flag fails at once.
-        if bool(args.ref) == bool(args.run):
-            raise CascadeError("graph: give either REF or --run RUN")
-        if args.output:
-            flags.check_output_file(args.output, "--output")
-        image_format = output_format(args.output, args.format)
-        if not args.output and image_format != "dot":
-            flags.check_output_file(f"lineage.{image_format}", "--output")
-    store = _store_from_args(args)
-    lineage = Lineage(store)
-    as_json = getattr(args, "format", "text") == "json"
-    if args.command == "inventory":
-        from cli.inventory_table import format_inventory
-        from metadata import inventory_report
+    lineage = Lineage(open_store(args))
+    ids = lineage.resolve(args.ref)
+    if args.format == "json":
+        return json.dumps([lineage.artifact(i).__dict__ for i in ids], indent=2, default=str)
+    return "\n\n".join(format_artifact(lineage, i) for i in ids)
 
-        found = inventory_report.read_inventory(store, args.pipeline, args.run)
-        if as_json:
-            return json.dumps(found.to_json(), indent=2)
-        return format_inventory(found)
-    if args.command == "history":
-        return _history(store, args)
-    if args.command == "runs":
-        runs = lineage.runs()
-        return json.dumps(runs, indent=2) if as_json else format_runs(runs)
-    if args.command == "show":
-        ids = lineage.resolve(args.ref)
-        if as_json:
-            return json.dumps([lineage.artifact(i).__dict__ for i in ids], indent=2, default=str)
-        return "\n\n".join(format_artifact(lineage, i) for i in ids)
-    if args.command == "downstream":
-        if bool(args.ref) == bool(args.where):
-            raise CascadeError("downstream: give either REF or --where FIELD=VALUE")
-        if args.where:
-            conditions = _where(args.where)
-            roots = lineage.ingested_where(conditions)
-            title = "downstream of sources with " + " and ".join(
-                f"{k}={v}" for k, v in conditions.items()
+
+def _downstream(args: argparse.Namespace) -> str:
+    """`lineage downstream`: what REF (or the sources --where selects) fed."""
+    from services import lineage_queries
+
+    if bool(args.ref) == bool(args.where):
+        raise CascadeError("downstream: give either REF or --where FIELD=VALUE")
+    where = _where(args.where) if args.where else None
+    answer = lineage_queries.downstream(open_store(args), args.ref, where, args.type)
+    if args.format == "json":
+        body = answer.graph.to_json()
+        if answer.versions is not None:
+            body["versions"] = [v.to_json() for v in answer.versions]
+        return json.dumps(body, indent=2, default=str)
+    if answer.versions is not None:
+        return format_versions(answer.graph, answer.versions, answer.title)
+    return format_graph(answer.graph, answer.title, parameters=False)
+
+
+def _upstream(args: argparse.Namespace) -> str:
+    """`lineage upstream REF`: where REF came from, and the config of each run."""
+    from services import lineage_queries
+
+    answer = lineage_queries.upstream(open_store(args), args.ref)
+    if args.format == "json":
+        body = {**answer.graph.to_json(), "run_configs": answer.run_configs}
+        return json.dumps(body, indent=2, default=str)
+    lines = [format_graph(answer.graph, f"upstream of {args.ref}", parameters=True)]
+    for run_id, config in answer.run_configs.items():
+        if config["config_hash"]:
+            lines.append(
+                f"  run {run_id}: config {config['config_path']} (sha256 {config['config_hash']})"
             )
-        else:
-            roots, title = lineage.resolve(args.ref), f"downstream of {args.ref}"
-        graph = lineage.downstream(roots, args.type)
-        # A raw input path is a dataset that may have changed between runs:
-        # the answer is grouped by the version each ingestion read.
-        splits = {} if args.where else lineage.ingested_splits(args.ref)
-        if splits and set(splits) == set(roots):
-            versions = downstream_by_version(store, roots, args.type, splits)
-            if as_json:
-                answer = {**graph.to_json(), "versions": [v.to_json() for v in versions]}
-                return json.dumps(answer, indent=2, default=str)
-            return format_versions(graph, versions, title)
-        if as_json:
-            return json.dumps(graph.to_json(), indent=2, default=str)
-        return format_graph(graph, title, parameters=False)
-    if args.command == "upstream":
-        graph = lineage.upstream(lineage.resolve(args.ref))
-        configs = lineage.run_configs(graph.runs)
-        if as_json:
-            return json.dumps({**graph.to_json(), "run_configs": configs}, indent=2, default=str)
-        lines = [format_graph(graph, f"upstream of {args.ref}", parameters=True)]
-        for run_id, config in configs.items():
-            if config["config_hash"]:
-                lines.append(
-                    f"  run {run_id}: config {config['config_path']} "
-                    f"(sha256 {config['config_hash']})"
-                )
-        return "\n".join(lines)
-    # graph
-    if args.run:
-        graph = lineage.run_graph(args.run)
-    else:
-        ids = lineage.resolve(args.ref)
-        graph = lineage.upstream(ids)
-        below = lineage.downstream(ids)
-        graph.artifacts.update(below.artifacts)
-        graph.executions.update(below.executions)
-        graph.edges |= below.edges
+    return "\n".join(lines)
+
+
+def _graph(args: argparse.Namespace) -> str:
+    """`lineage graph`: a DOT, SVG or PNG drawing of REF's neighbourhood or of a run."""
+    from services import lineage_queries
+
+    # Checked before the store is opened: a wrong flag fails at once.
+    if bool(args.ref) == bool(args.run):
+        raise CascadeError("graph: give either REF or --run RUN")
+    if args.output:
+        flags.check_output_file(args.output, "--output")
+    image_format = output_format(args.output, args.format)
+    if not args.output and image_format != "dot":
+        flags.check_output_file(f"lineage.{image_format}", "--output")
+    graph = lineage_queries.neighbourhood(open_store(args), args.ref, args.run)
     dot_text = to_dot(graph)
     if image_format == "dot":
         if args.output:
@@ -235,38 +198,3 @@ def run(args: argparse.Namespace) -> str:
     output = args.output or f"lineage.{image_format}"
     render(dot_text, image_format, output)
     return f"wrote {output}"
-
-
-def _history(store: metadata_store.MetadataStore, args: argparse.Namespace) -> str:
-    """`history`: the table (or JSON), and the plot when --plot is given."""
-    from cli.history_table import format_history
-    from metadata import history
-
-    if args.plot and not args.plot.lower().endswith(".png"):
-        raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
-    if args.plot:
-        flags.check_output_file(args.plot, "--plot")
-    name, points = history.runs_history(store, args.pipeline, args.metric)
-    if args.format == "json":
-        text = json.dumps(history.to_json(name, points, args.metric), indent=2)
-    else:
-        text = format_history(name, points, args.metric)
-    if args.plot:
-        from cli.history_plot import plot_history
-
-        try:
-            plotted = len(plot_history(name, points, args.metric, args.plot))
-        except OSError as e:
-            raise CascadeError(f"--plot {args.plot}: cannot write it: {e.strerror or e}") from e
-        if args.format != "json":
-            text += f"\n\nwrote {args.plot} ({plotted} run{'s' if plotted != 1 else ''} plotted)"
-    return text
-
-
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Entry point: prints the answer; exit 2 with one `error:` line on user errors."""
-    return common.report(run, parse_args(argv))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

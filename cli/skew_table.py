@@ -1,8 +1,14 @@
-"""The skew check's per-feature table, worst feature first."""
+"""The skew check's report: its per-feature table, worst feature first, and `--fail-on-skew`."""
 
 from __future__ import annotations
 
-from validation.skew import SkewReport
+from typing import TYPE_CHECKING, Optional
+
+from core.errors import CheckFailedError
+
+if TYPE_CHECKING:  # the types only: importing them would import Beam (`cascade --help` stays fast)
+    from services.skew_check import SkewOutcome
+    from validation.skew import SkewReport
 
 
 def skew_table(report: SkewReport, reference: str) -> str:
@@ -47,3 +53,23 @@ def skew_table(report: SkewReport, reference: str) -> str:
             "much to tell skew from chance"
         )
     return "\n".join(lines)
+
+
+def fail_if_skewed(outcome: Optional[SkewOutcome], report_text: str, what_was_kept: str) -> None:
+    """`--fail-on-skew`: raises CheckFailedError when a feature is over its threshold.
+
+    Args:
+      outcome: The check (None: no check was made).
+      report_text: The command's whole report, printed before the error.
+      what_was_kept: What the command still wrote, for the error line.
+
+    Raises:
+      CheckFailedError: Naming the skewed features (exit code 1).
+    """
+    if outcome is None or not outcome.report.skewed:
+        return
+    names = ", ".join(f.feature for f in outcome.report.skewed)
+    raise CheckFailedError(
+        f"training/serving skew over the threshold in {names} (--fail-on-skew); {what_was_kept}",
+        report_text,
+    )

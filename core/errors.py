@@ -13,11 +13,11 @@ class InputDataError(CascadeError):
     """An input dataset is missing, empty, or holds values the config forbids."""
 
 
-class CheckFailedError(CascadeError):
-    """A check the user asked to be strict about found a problem (e.g. `--fail-on-skew`).
+class ReportedFailureError(CascadeError):
+    """The command did its work, and the work failed: its report is printed, then the error.
 
-    The command's report is still printed; the exit code is 1, not 2, so a
-    scheduler can tell "the data drifted" from "the command was wrong".
+    The exit code is 1, not 2, so a scheduler can tell "the data drifted" or
+    "a step failed" from "the command was wrong".
 
     Attributes:
       report: The text the command would have printed.
@@ -28,3 +28,11 @@ class CheckFailedError(CascadeError):
     def __init__(self, message: str, report: str) -> None:
         super().__init__(message)
         self.report = report
+
+
+class CheckFailedError(ReportedFailureError):
+    """A check the user asked to be strict about found a problem (e.g. `--fail-on-skew`)."""
+
+
+class RunFailedError(ReportedFailureError):
+    """A pipeline step failed; the summary of what ran is the report."""

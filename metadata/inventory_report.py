@@ -4,7 +4,7 @@ The run's ingesting artifact (CsvExampleGen's Examples) carries, per source,
 what the config declared (`source_inventory`) and what ingestion measured
 (`source_facts`); see `components.source_example_gen`. This module joins the
 two into one row per source and adds the cost per labelled example
-(`cli.inventory_table` prints it).
+(`cascade inventory` prints it).
 """
 
 from __future__ import annotations

@@ -28,6 +28,7 @@ PROJECT_PACKAGES = (
     "models",
     "pipeline",
     "serving",
+    "services",
     "transforms",
     "validation",
 )

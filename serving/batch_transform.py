@@ -5,7 +5,7 @@ model outside TensorFlow, an audit of what the model saw): the Transform
 component's graph is read as is (`tft_beam.ReadTransformFn`, no re-analysis)
 and applied with `tft_beam.TransformDataset`, so the features are those of
 training and of the serving signature, bit for bit. It runs on the same runner
-profiles as the pipeline (the command is `cli.batch_transform`).
+profiles as the pipeline (the command is `cascade transform`).
 
 Input: CSV files with a header (checked like batch scoring's input: file, line
 and column of every bad cell) or TFRecord files of raw tf.Examples (`*.gz` is

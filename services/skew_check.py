@@ -1,6 +1,6 @@
-"""The skew check every scoring makes: find the reference, compare, store, record.
+"""The skew check every scoring makes: find the reference, compare, write, record.
 
-Shared by `cli.predict` (after scoring) and `cli.skew` (on its own). The
+Used by `services.scoring` (after scoring) and on its own (`check_csv`). The
 reference is the training split's statistics of the model being used, found
 through lineage (`metadata.training_statistics`); thresholds come from the
 config's `serving.skew`. The serving statistics and the anomalies are written
@@ -10,30 +10,35 @@ scoring, so lineage links them to the model and the predictions.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 from typing import Any, Optional, Sequence
 
 from ml_metadata import metadata_store
 
-from cli.skew_table import skew_table
-from core.errors import CheckFailedError
+from core import interrupts
 from metadata import scoring_records
 from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
 from models.raw_features import RawColumn
-from pipeline.config import SKEW_CALIBRATED, ServingConfig
+from pipeline.config import SKEW_CALIBRATED, PipelineConfig, ServingConfig
+from services.store import StoreOptions
 from validation import skew, statistics
 from validation.calibration import read_calibration
 
 
 @dataclasses.dataclass(frozen=True)
 class SkewOutcome:
-    """A finished check: the report, its table and what to record."""
+    """A finished check: the comparison and what to record of it."""
 
     report: skew.SkewReport
-    table: str
     record: SkewCheckRecord
+
+    @property
+    def reference_name(self) -> str:
+        """What the serving data was compared with, for a report's heading."""
+        return f"training statistics, artifact {self.record.training_statistics_id}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,7 +146,6 @@ def check(
     anomalies_uri = os.path.join(checks_dir, "anomalies")
     statistics.write_statistics(serving_stats, statistics_uri)
     skew.write_anomalies(report.anomalies, anomalies_uri, statistics.SERVING_SPLIT)
-    table = skew_table(report, f"training statistics, artifact {training.artifact_id}")
     record = SkewCheckRecord(
         training_statistics_id=training.artifact_id,
         statistics_uri=statistics_uri,
@@ -150,24 +154,84 @@ def check(
         max_distance=max((f.distance for f in report.features), default=0.0),
         split=statistics.SERVING_SPLIT,
     )
-    return SkewOutcome(report, table, record)
+    return SkewOutcome(report, record)
 
 
-def fail_if_skewed(outcome: Optional[SkewOutcome], report_text: str, what_was_kept: str) -> None:
-    """`--fail-on-skew`: raises CheckFailedError when a feature is over its threshold.
+@dataclasses.dataclass(frozen=True)
+class SkewCheckRequest:
+    """A skew check of one CSV file, without scoring.
 
-    Args:
-      outcome: The check (None: no check was made).
-      report_text: The command's whole report, printed before the error.
-      what_was_kept: What the command still wrote, for the error line.
+    Attributes:
+      input: The raw CSV (with a header).
+      config: The pipeline config (names the pipeline, the default model and
+        the thresholds).
+      store: The metadata store holding the model's lineage.
+      model: The serving model folder (None: the latest pushed one in MLMD).
+      output: Folder for the statistics and anomalies (None: a new one under
+        `<output.root>/skew_checks/`).
+      record: Record the check in MLMD as a `cascade.SkewCheck` execution.
+    """
+
+    input: str
+    config: PipelineConfig
+    store: StoreOptions
+    model: Optional[str] = None
+    output: Optional[str] = None
+    record: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class SkewCheckResult:
+    """A finished check of a CSV file.
+
+    Attributes:
+      data: The pass over the CSV (rows, columns it lacks, its statistics).
+      output: The folder holding the statistics and anomalies.
+      outcome: The comparison, or None when the file has no rows.
+      recorded: The MLMD ids written, or None without recording.
+    """
+
+    data: Any
+    output: str
+    outcome: Optional[SkewOutcome]
+    recorded: Optional[scoring_records.RecordedScoring]
+
+
+def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
+    """Computes the CSV's statistics, compares them with the model's training data,
+    writes them and records the check.
 
     Raises:
-      CheckFailedError: Naming the skewed features (exit code 1).
+      CascadeError: Config, store, model or input problems, in one sentence.
     """
-    if outcome is None or not outcome.report.skewed:
-        return
-    names = ", ".join(f.feature for f in outcome.report.skewed)
-    raise CheckFailedError(
-        f"training/serving skew over the threshold in {names} (--fail-on-skew); {what_was_kept}",
-        report_text,
+    from serving import scoring
+    from serving.csv_statistics import csv_statistics
+    from serving.model import read_columns, resolve_model_dir
+
+    config = request.config
+    store = request.store.open(read_only=not request.record)
+    model_dir = resolve_model_dir(
+        request.model or scoring_records.latest_pushed_model(store, config.name)
     )
+    columns = read_columns(model_dir)
+    reference = find_reference(store, model_dir, columns, config)
+    output = request.output or scoring.default_output(
+        config.output.root, request.input, folder="skew_checks", suffix=""
+    )
+    data = csv_statistics(request.input, columns)
+    if not data.rows:
+        return SkewCheckResult(data, output, None, None)
+    # A SQLite store takes one writer at a time: its lock is taken while a
+    # signal can still stop the wait; then writing and recording run to their
+    # end (see core.interrupts).
+    with contextlib.ExitStack() as held:
+        if request.record:
+            held.enter_context(request.store.writing(f"skew, pipeline {config.name!r}"))
+        interrupts.finish_without_interrupts()
+        outcome = check(reference, data.statistics, columns, output, data.absent_columns)
+        recorded = None
+        if request.record:
+            recorded = scoring_records.record_skew_check(
+                store, config.name, model_dir, request.input, data, outcome.record
+            )
+    return SkewCheckResult(data, output, outcome, recorded)

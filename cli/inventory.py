@@ -1,10 +1,49 @@
-"""The `inventory` command's table: declared fields beside measured rows, cost per label."""
+"""`cascade inventory`: each source's declared inventory beside its measured facts.
+
+    cascade inventory [--run RUN] [--pipeline NAME] [--format json]
+
+The table puts what the config declares (owner, labelling method, cost)
+beside what the run measured (rows ingested, kept, labelled) and the cost
+per labelled example. Read-only; no TensorFlow import.
+"""
 
 from __future__ import annotations
 
-from typing import Optional
+import argparse
+import json
+from typing import Any, Optional
 
+from cli.lineage import add_format_flag, open_store
 from metadata.inventory_report import Inventory
+
+
+def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Adds `inventory` to the `cascade` command tree."""
+    parser = commands.add_parser(
+        "inventory",
+        parents=[shared],
+        help="each source's declared inventory beside its measured facts",
+        description="Each source's declared inventory (owner, labelling, cost) beside the rows "
+        "a run measured.",
+    )
+    parser.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
+    parser.add_argument("--run", help="a run id (default: the latest run)")
+    add_format_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> str:
+    """Reads the inventory of a run; returns the table or JSON.
+
+    Raises:
+      CascadeError: The store, pipeline or run cannot be found (naming it).
+    """
+    from metadata import inventory_report
+
+    found = inventory_report.read_inventory(open_store(args), args.pipeline, args.run)
+    if args.format == "json":
+        return json.dumps(found.to_json(), indent=2)
+    return format_inventory(found)
 
 
 def _money(amount: Optional[float], currency: str, digits: int = 0) -> str:

@@ -4,7 +4,7 @@ TFX's LocalDagRunner runs the components one after another and says so only
 in its log ("Component X is running." / "Component X is finished.", and the
 launcher's "A cached execution N is used."), which the run sends to its log
 file. `ComponentProgress` is a logging handler that watches for those records
-and prints a short line to the terminal for each, with the elapsed time, so a
+and says a short line for each, with the elapsed time, so a
 run of many minutes is never silent. The messages are matched by their format
 strings in TFX 1.16 (pinned); `tests/e2e` checks the lines a real run prints.
 """
@@ -12,9 +12,8 @@ strings in TFX 1.16 (pinned); `tests/e2e` checks the lines a real run prints.
 from __future__ import annotations
 
 import logging
-import sys
 import time
-from typing import Callable, Optional, TextIO
+from typing import Callable
 
 _STARTED = "Component %s is running."
 _FINISHED = "Component %s is finished."
@@ -23,23 +22,26 @@ _NEW = "Going to run a new execution %d"
 
 
 class ComponentProgress(logging.Handler):
-    """Prints `[i/n] <component> started` and `... done in 12.3s (cached)` lines.
+    """Says `[i/n] <component> ...` and `... ran in 12.3s (run 40s)` lines.
+
+    It also keeps the ids of the executions the run made or reused, which
+    name the run in MLMD afterwards.
 
     Args:
       total: How many components the run has.
-      stream: Where the lines go (the terminal's stdout, not the log file).
+      say: Takes each line (the command prints it to the terminal, not the log).
       clock: Seconds, monotonic (tests pass a fake one).
     """
 
     def __init__(
         self,
         total: int,
-        stream: Optional[TextIO] = None,
+        say: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(level=logging.INFO)
         self._total = total
-        self._stream = stream
+        self._say = say
         self._clock = clock
         self._count = 0
         self._started: dict[str, tuple[int, float]] = {}
@@ -66,17 +68,13 @@ class ComponentProgress(logging.Handler):
         self._count += 1
         self._cached = False
         self._started[component] = (self._count, self._clock())
-        self._print(f"  [{self._count:>{len(str(self._total))}}/{self._total}] {component} ...")
+        self._say(f"  [{self._count:>{len(str(self._total))}}/{self._total}] {component} ...")
 
     def _finish(self, component: str) -> None:
         now = self._clock()
         number, started = self._started.get(component, (self._count, now))
         how = "cached" if self._cached else "ran"
-        self._print(
+        self._say(
             f"  [{number:>{len(str(self._total))}}/{self._total}] {component} {how} "
             f"in {now - started:.1f}s (run {now - self._run_started:.0f}s)"
         )
-
-    def _print(self, line: str) -> None:
-        stream = self._stream or sys.stdout
-        print(line, file=stream, flush=True)

@@ -1,0 +1,102 @@
+"""`cascade history`: training rows per source, growth and test metric, run by run.
+
+    cascade history [--metric auc] [--plot FILE.png] [--format json]
+
+Did more data help? The table lists each run's training rows per source and
+in all, the growth from the run before (with a warning when it is
+implausible) and the overall test metric; `--plot` draws rows against the
+metric. Read-only; no TensorFlow import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+from cli import flags
+from cli.lineage import add_format_flag, open_store
+from core.errors import CascadeError
+from metadata.history import RunPoint, growth_warnings
+from metadata.run_results import METRICS
+
+
+def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
+    """Adds `history` to the `cascade` command tree."""
+    parser = commands.add_parser(
+        "history",
+        parents=[shared],
+        help="training rows per source, growth and test metric, run by run",
+        description="Training rows per source, growth and the test metric, run by run.",
+    )
+    parser.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
+    parser.add_argument(
+        "--metric",
+        default="auc",
+        choices=[m for m in METRICS if m != "example_count"],
+        help="the overall test metric to show (default auc)",
+    )
+    parser.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")
+    add_format_flag(parser)
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> str:
+    """The table (or JSON), and the plot when --plot is given.
+
+    Raises:
+      CascadeError: A bad --plot file, or the store or pipeline cannot be found.
+    """
+    from metadata import history
+
+    if args.plot and not args.plot.lower().endswith(".png"):
+        raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
+    if args.plot:
+        flags.check_output_file(args.plot, "--plot")
+    name, points = history.runs_history(open_store(args), args.pipeline, args.metric)
+    if args.format == "json":
+        text = json.dumps(history.to_json(name, points, args.metric), indent=2)
+    else:
+        text = format_history(name, points, args.metric)
+    if args.plot:
+        from cli.history_plot import plot_history
+
+        try:
+            plotted = len(plot_history(name, points, args.metric, args.plot))
+        except OSError as e:
+            raise CascadeError(f"--plot {args.plot}: cannot write it: {e.strerror or e}") from e
+        if args.format != "json":
+            text += f"\n\nwrote {args.plot} ({plotted} run{'s' if plotted != 1 else ''} plotted)"
+    return text
+
+
+def format_history(pipeline: str, points: list[RunPoint], metric: str) -> str:
+    """A table: run, training rows per source and in all, growth, metric."""
+    sources = sorted({s for p in points for s in p.training_rows_per_source})
+    header = ["#", "run", *sources, "train rows", "growth", f"test {metric}"]
+    table = [header]
+    for i, p in enumerate(points, 1):
+        table.append(
+            [
+                str(i),
+                p.run,
+                *(
+                    f"{p.training_rows_per_source[s]:,}" if s in p.training_rows_per_source else "-"
+                    for s in sources
+                ),
+                f"{p.training_rows:,}" if p.training_rows is not None else "-",
+                f"{p.growth:.2f}x" if p.growth is not None else "-",
+                f"{p.metric:.3f}" if p.metric is not None else "-",
+            ]
+        )
+    widths = [max(len(line[i]) for line in table) for i in range(len(header))]
+    lines = [f"Training data and test {metric} of {pipeline}, run by run", ""]
+    for line in table:
+        cells = [v.ljust(widths[i]) if i == 1 else v.rjust(widths[i]) for i, v in enumerate(line)]
+        lines.append("  " + "  ".join(cells))
+    if not points:
+        lines.append("  (no runs)")
+    warnings = growth_warnings(points)
+    if warnings:
+        lines += [""] + warnings
+    return "\n".join(lines)
