@@ -23,7 +23,6 @@ Tab completion: `eval "$(register-python-argcomplete cascade)"` (argcomplete).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Optional, Sequence
 
 import argcomplete
@@ -60,15 +59,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _parse(parser: argparse.ArgumentParser, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    """Parses a command line, then the subcommand's checks of flags that go together
+    (argparse exits 2 with usage on bad flags)."""
+    args = parser.parse_args(argv)
+    if hasattr(args, "check_flags"):
+        args.check_flags(args)
+    return args
+
+
+def execute(argv: Sequence[str]) -> str:
+    """Runs a `cascade` command line in this process and returns its report.
+
+    For programs and tests: nothing is printed but what the command prints
+    while it runs, and errors propagate (a CascadeError names the problem).
+    """
+    args = _parse(build_parser(), argv)
+    return args.handler(args)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Parses the command line and runs the subcommand; returns the exit code."""
     parser = build_parser()
     argcomplete.autocomplete(parser)
-    args = parser.parse_args(argv)
-    if hasattr(args, "check_flags"):
-        args.check_flags(args)
+    args = _parse(parser, argv)
     return common.report(args.handler, args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

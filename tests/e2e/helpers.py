@@ -1,4 +1,4 @@
-"""Helpers for end-to-end runs: small datasets and running `run_local.py` for real."""
+"""Helpers for end-to-end runs: small datasets and running `cascade` for real."""
 
 from __future__ import annotations
 
@@ -32,10 +32,14 @@ COMPONENTS = [
 SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 
 
+# `cascade ARGS` exactly as the console script runs it, from any project tree.
+_CASCADE = "import sys; from cli.main import main; sys.exit(main(sys.argv[1:]))"
+
+
 def _cascade_command(args: Sequence[str], root: Path) -> dict:
-    """The keyword arguments that run `run_local.py args...` as a user would."""
+    """The keyword arguments that run `cascade args...` as a user would."""
     return dict(
-        args=[sys.executable, str(root / "run_local.py"), *args],
+        args=[sys.executable, "-c", _CASCADE, *args],
         cwd=root,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(root)},
@@ -45,10 +49,10 @@ def _cascade_command(args: Sequence[str], root: Path) -> dict:
 def run_cascade(
     args: Sequence[str], timeout: int = 900, root: Path = ROOT
 ) -> subprocess.CompletedProcess:
-    """Runs `run_local.py` in a fresh process, as a user would.
+    """Runs `cascade args...` (e.g. `["run", "--config", ...]`) in a fresh process.
 
     Args:
-      args: The command line.
+      args: The command line after `cascade`.
       timeout: Seconds before the run is killed.
       root: The project tree to run (a copy, to run edited code).
     """
@@ -56,11 +60,16 @@ def run_cascade(
 
 
 def start_cascade(args: Sequence[str], root: Path = ROOT) -> subprocess.Popen:
-    """Starts `run_local.py` in a fresh process and returns at once (stdout and
+    """Starts `cascade args...` in a fresh process and returns at once (stdout and
     stderr piped; `communicate()` collects them)."""
     return subprocess.Popen(
         **_cascade_command(args, root), stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
+
+
+def cascade_script() -> str:
+    """The `cascade` console script of this interpreter's environment (`pip install -e .`)."""
+    return os.path.join(os.path.dirname(sys.executable), "cascade")
 
 
 def finish_all(
