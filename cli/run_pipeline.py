@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
+import shutil
+import sys
 from typing import Any, Optional
 
 from cli import flags
@@ -101,30 +104,44 @@ def next_steps(args: argparse.Namespace, config: Any, pushed: Optional[str]) -> 
     Each names the same config and store flags the run was given, so it finds
     this run's store wherever `--output-root`, `--metadata` or `--mysql-*` put it.
     """
-    store = " ".join(f"{flag} {value}" for flag, value in _store_flags(args))
-    plot = os.path.join(config.output.root, "history.png")
+    store = "".join(f" {flag} {shlex.quote(value)}" for flag, value in _store_flags(args))
+    plot = shlex.quote(os.path.join(config.output.root, "history.png"))
+    cascade = cascade_invocation()
     lines = [
         "\nNext:",
-        f"  what went in, at what cost?  cascade inventory {store}",
-        f"  did more data help?  cascade history {store} --plot {plot}",
+        f"  what went in, at what cost?  {cascade} inventory{store}",
+        f"  did more data help?  {cascade} history{store} --plot {plot}",
     ]
     if config.cleaning.spam_list:
         lines.append(
-            f"  what did the spam list feed?  cascade lineage downstream "
-            f"{config.cleaning.spam_list.path} --type Model {store}"
+            f"  what did the spam list feed?  {cascade} lineage downstream "
+            f"{shlex.quote(config.cleaning.spam_list.path)} --type Model{store}"
         )
     if pushed:
-        lines.append(f"  where did the model come from?  cascade lineage upstream {pushed} {store}")
-        keep = f" --keep {config.id_key}" if config.id_key else ""
-        new_rows = _serving_example(config) or "NEW.csv"
         lines.append(
-            f"  score new rows with it (skew checked):  cascade predict --input {new_rows}{keep} "
+            f"  where did the model come from?  {cascade} lineage upstream {shlex.quote(pushed)}{store}"
+        )
+        keep = f" --keep {config.id_key}" if config.id_key else ""
+        new_rows = shlex.quote(_serving_example(config) or "NEW.csv")
+        lines.append(
+            f"  score new rows with it (skew checked):  {cascade} predict --input {new_rows}{keep}"
             f"{store}"
         )
         lines.append(
-            f"  is new data like the training data?  cascade skew --input {new_rows} {store}"
+            f"  is new data like the training data?  {cascade} skew --input {new_rows}{store}"
         )
-    return [line.rstrip() for line in lines]
+    return lines
+
+
+def cascade_invocation() -> str:
+    """How to type `cascade` here: the word itself if the PATH finds this environment's
+    console script, else that script's path (e.g. `.venv/bin/cascade` from the project)."""
+    script = os.path.join(os.path.dirname(sys.executable), "cascade")
+    found = shutil.which("cascade")
+    if not os.path.exists(script) or (found and os.path.samefile(found, script)):
+        return "cascade"
+    relative = os.path.relpath(script)
+    return script if relative.startswith("..") else relative
 
 
 def _store_flags(args: argparse.Namespace) -> list[tuple[str, str]]:
