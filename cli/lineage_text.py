@@ -157,6 +157,8 @@ def format_runs(runs: list[dict[str, Any]]) -> str:
         )
         if run.get("config_hash"):
             lines.append(f"    config {run['config_path']} (sha256 {run['config_hash'][:12]})")
+        if run.get("reason"):
+            lines.append(f"    why: {run['reason']}")
         lines.append(
             "    " + ", ".join(f"{e['component']} {e['state']}" for e in run["executions"])
         )

@@ -60,6 +60,7 @@ def run(args: argparse.Namespace) -> str:
       RunFailedError: A step failed (the summary of what ran is its report).
     """
     from cli.run_report import format_summary
+    from metadata import run_verdict
     from services import pipeline_run
 
     config = flags.load_config(args)
@@ -86,9 +87,20 @@ def run(args: argparse.Namespace) -> str:
     lines = []
     if result.summary is not None:
         lines.append(
-            format_summary(result.summary, request.config.output.root, request.store.describe())
+            format_summary(
+                result.summary,
+                request.config.output.root,
+                request.store.describe(),
+                result.verdict,
+            )
         )
     lines.append(f"\n  total wall time: {result.seconds:.1f}s")
+    if result.verdict is not None and result.verdict.status == run_verdict.GATED:
+        raise RunFailedError(
+            f"the data gate stopped the run: {result.verdict.reason.split(': ', 1)[-1]}; "
+            "nothing was trained or pushed (the anomalies stay recorded in ML Metadata)",
+            "\n".join(lines),
+        )
     if result.failure is not None:
         raise RunFailedError(
             f"the pipeline failed: {result.failure}\n       full log: {result.log_path}",

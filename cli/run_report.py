@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from metadata.run_summary import RunSummary
+from metadata.run_verdict import GATED, NOT_PUSHED, RunVerdict
 
 
 def _by_key(per_stratum: dict[str, int]) -> str:
@@ -80,8 +81,20 @@ def _evaluation_lines(evaluation: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
-def format_summary(summary: RunSummary, output_root: str, store_name: str) -> str:
-    """Renders a run summary as a short plain-text table and pointers."""
+def format_summary(
+    summary: RunSummary,
+    output_root: str,
+    store_name: str,
+    verdict: Optional[RunVerdict] = None,
+) -> str:
+    """Renders a run summary as a short plain-text table and pointers.
+
+    Args:
+      summary: The run as MLMD holds it.
+      output_root: Where its files are.
+      store_name: Its metadata store, as messages name it.
+      verdict: The data gate's tables and what became of the model, if known.
+    """
     width = max([len(c.component_id) for c in summary.components] + [9])
     lines = [f"Run {summary.run_id}", ""]
     lines.append(f"  {'component':<{width}}  {'status':<9} {'wall time':>9}")
@@ -96,12 +109,25 @@ def format_summary(summary: RunSummary, output_root: str, store_name: str) -> st
             lines.append(f"    {split:<6} {sum(per_stratum.values()):>7,}  {_by_key(per_stratum)}")
     if summary.small_strata:
         lines += [""] + _small_strata_lines(summary.small_strata)
+    if verdict is not None and verdict.gate:
+        lines += ["", "  data gate:"] + [f"  {line}" for line in verdict.gate]
     if summary.evaluation:
         lines += [""] + _evaluation_lines(summary.evaluation)
     lines += [
         "",
         f"  outputs:        {output_root}",
         f"  metadata store: {store_name}",
-        f"  pushed model:   {summary.pushed_model or 'none (not blessed by the Evaluator)'}",
+        f"  pushed model:   {_pushed_line(summary, verdict)}",
     ]
     return "\n".join(lines)
+
+
+def _pushed_line(summary: RunSummary, verdict: Optional[RunVerdict]) -> str:
+    """Where the model went, or plainly why it was not pushed."""
+    if summary.pushed_model:
+        return summary.pushed_model
+    if verdict is not None and verdict.status == GATED:
+        return "none (the data gate stopped the run before Transform)"
+    if verdict is not None and verdict.status == NOT_PUSHED and verdict.reason:
+        return f"none: not pushed: {verdict.reason}"
+    return "none (not blessed by the Evaluator)"

@@ -30,7 +30,7 @@ from components.source_example_gen.properties import (
 )
 from core.errors import CascadeError
 from core.provenance import SOURCE_FEATURE
-from metadata import artifact_files, names, subgraph
+from metadata import artifact_files, names, run_verdict, subgraph
 from pipeline.inventory import INVENTORY_FIELDS
 
 # What `--where` can filter ingested sources by.
@@ -523,6 +523,9 @@ class Lineage:
             ]
             config = _values(context.custom_properties)
             status = run_status(states, finished=names.CONFIG_PATH in config)
+            verdict, reason = run_verdict.recorded(context)
+            if verdict in (run_verdict.GATED, run_verdict.NOT_PUSHED):
+                status = verdict
             result.append(
                 {
                     "run": context.name,
@@ -531,6 +534,7 @@ class Lineage:
                     "status": status,
                     "config_path": config.get(names.CONFIG_PATH),
                     "config_hash": config.get(names.CONFIG_HASH),
+                    "reason": reason,
                     "executions": [
                         {
                             "id": e.id,

@@ -25,6 +25,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from core.provenance import SOURCE_FEATURE
 from metadata import names
+from pipeline.config import CANDIDATE_MODEL
 
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
 EVALUATION_PROPERTY = "evaluation"
@@ -80,7 +81,14 @@ def read_evaluation(evaluation_uri: str) -> dict[str, dict[str, float]]:
             # Evaluations made with TFMA's default metrics also hold the model's
             # compiled metrics under the same names; only the configured ones
             # carry `example_weighted`.
-            if item.key.name in METRICS and item.key.HasField("example_weighted"):
+            # With a baseline, TFMA adds the baseline's metrics and the
+            # differences; the report is the candidate's.
+            if (
+                item.key.name in METRICS
+                and item.key.HasField("example_weighted")
+                and not item.key.is_diff
+                and item.key.model_name in ("", CANDIDATE_MODEL)
+            ):
                 values[item.key.name] = item.value.double_value.value
         per_slice[slice_name(tfma.slicer.deserialize_slice_key(metrics.slice_key))] = values
     # Overall first, then the per-source slices, then the others.

@@ -19,6 +19,7 @@ import yaml
 from core.errors import ConfigError
 from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
+from pipeline.gate_config import DriftConfig, GateConfig, read_drift, read_gate
 from pipeline.inventory import SourceInventory, read_inventory
 from transforms.features import FeatureColumn, FeatureKind
 from validation import calibration
@@ -33,8 +34,8 @@ _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
 # checked before any work.
 COMPONENT_IDS = (
     "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
-    "StatisticsGen", "SkewCalibration", "SchemaGen", "ExampleValidator", "Transform",
-    "Trainer", "Evaluator", "Pusher",
+    "StatisticsGen", "SkewCalibration", "SchemaGen", "ExampleValidator", "DataGate",
+    "Transform", "Trainer", "Evaluator", "Pusher",
 )  # fmt: skip
 
 
@@ -107,11 +108,24 @@ class CleaningConfig:
 
 @dataclasses.dataclass(frozen=True)
 class EvaluationConfig:
-    """Evaluator settings: the blessing threshold and the slices reported."""
+    """Evaluator settings: the blessing thresholds and the slices reported.
+
+    Attributes:
+      min_auc: The test AUC a model needs to be blessed.
+      max_auc_drop: How much lower than the served model's (the latest
+        blessed one) the test AUC may be; a first run has nothing to compare.
+      slice_by: The features the metrics are sliced by.
+    """
 
     min_auc: float = 0.6
+    max_auc_drop: float = 0.01
     slice_by: tuple[str, ...] = (SOURCE_FEATURE,)
 
+
+# The Evaluator's names for the model under test and the one it must not fall
+# behind (the latest blessed model).
+CANDIDATE_MODEL = "candidate"
+BASELINE_MODEL = "baseline"
 
 SKEW_CALIBRATED = "calibrated"
 SKEW_FIXED = "fixed"
@@ -194,6 +208,8 @@ class PipelineConfig:
       config_hash: sha256 of that file's bytes, recorded with the run.
       inventory: What each source is, cost and who labelled it (see
         `pipeline.inventory`), or None when the config declares none.
+      gate: The anomalies a run tolerates (see `pipeline.gate_config`).
+      drift: Drift between runs: thresholds and what a breach does.
     """
 
     name: str
@@ -210,6 +226,8 @@ class PipelineConfig:
     config_hash: str
     inventory: Optional[dict[str, SourceInventory]] = None
     serving: ServingConfig = ServingConfig()
+    gate: GateConfig = GateConfig()
+    drift: DriftConfig = DriftConfig()
 
     @property
     def required_columns(self) -> list[str]:
@@ -506,13 +524,19 @@ def _read_evaluation(r: _Reader, raw: Any) -> EvaluationConfig:
     if raw is None:
         return EvaluationConfig()
     raw = r.mapping(raw, "evaluation")
-    r.only_keys(raw, "evaluation", {"min_auc", "slice_by"})
+    r.only_keys(raw, "evaluation", {"min_auc", "max_auc_drop", "slice_by"})
     slice_by = raw.get("slice_by", list(EvaluationConfig.slice_by))
     if not isinstance(slice_by, list):
         raise r.error("evaluation.slice_by", f"expected a list, got {_describe(slice_by)}")
     return EvaluationConfig(
         min_auc=r.number(
             raw.get("min_auc", EvaluationConfig.min_auc), "evaluation.min_auc", 0.0, 1.0
+        ),
+        max_auc_drop=r.number(
+            raw.get("max_auc_drop", EvaluationConfig.max_auc_drop),
+            "evaluation.max_auc_drop",
+            0.0,
+            1.0,
         ),
         slice_by=tuple(r.string(v, f"evaluation.slice_by[{i}]") for i, v in enumerate(slice_by)),
     )
@@ -580,6 +604,12 @@ def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
         raise r.error("id_key", f"{id_key!r} is also the label")
 
 
+def _column_names(fields: Mapping[str, Any]) -> list[str]:
+    """Every column a run validates: the features, the label, the id and the `source` tag."""
+    names = [f.name for f in fields["features"]] + [fields["label"], SOURCE_FEATURE]
+    return names + ([fields["id_key"]] if fields["id_key"] else [])
+
+
 _TOP_LEVEL_KEYS = {
     "name",
     "sources",
@@ -593,6 +623,8 @@ _TOP_LEVEL_KEYS = {
     "output",
     "inventory",
     "serving",
+    "gate",
+    "drift",
 }
 
 
@@ -652,6 +684,8 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         training=_read_training(r, raw.get("training")),
         evaluation=_read_evaluation(r, raw.get("evaluation")),
         serving=_read_serving(r, raw.get("serving"), fields["features"]),
+        gate=read_gate(r, raw.get("gate"), _column_names(fields)),
+        drift=read_drift(r, raw.get("drift"), [f.name for f in fields["features"]]),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         config_path=path,

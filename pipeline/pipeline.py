@@ -15,13 +15,21 @@ from google.protobuf.wrappers_pb2 import BoolValue
 from tfx import v1 as tfx
 
 from components.clean_examples.component import CleanExamples
+from components.data_gate.baseline import ServedModelStatisticsStrategy
+from components.data_gate.component import DataGate
 from components.skew_calibration.component import SkewCalibration
 from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core.errors import CascadeError
 from pipeline import code_versions
-from pipeline.config import SKEW_CALIBRATED, PipelineConfig, SourceConfig
+from pipeline.config import (
+    BASELINE_MODEL,
+    CANDIDATE_MODEL,
+    SKEW_CALIBRATED,
+    PipelineConfig,
+    SourceConfig,
+)
 from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms import features
@@ -32,6 +40,9 @@ RUN_FN = "models.model.run_fn"
 CODE_VERSION = "code_version"
 # The split Transform analyzes and the Trainer trains on.
 TRAINING_SPLIT = "train"
+# The resolver nodes' ids (they run no execution of their own).
+BASELINE_MODEL_NODE = "BaselineModel"
+SERVED_STATISTICS_NODE = "ServedStatistics"
 
 
 def _common_base(paths: Sequence[str]) -> str:
@@ -143,15 +154,30 @@ def slice_keys(config: PipelineConfig) -> list[str]:
 
 
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
-    """Returns the Evaluator's config: metrics overall and per slice, AUC threshold.
+    """Returns the Evaluator's config: metrics overall and per slice, and the blessing.
+
+    A model is blessed when its test AUC reaches `evaluation.min_auc` and is
+    at most `evaluation.max_auc_drop` below the baseline's, the latest blessed
+    model (TFX drops the change threshold while there is no baseline).
 
     Only the metrics named here are computed. TFMA would otherwise add the
     model's compiled Keras metrics and loss ("default metrics"), which repeat
     AUC and accuracy through a Keras model loaded in each combiner and updated
     per slice: about a third of the Evaluator's time, for numbers no report reads.
     """
+    evaluation = config.evaluation
     return tfma.EvalConfig(
-        model_specs=[tfma.ModelSpec(label_key=config.label, signature_name="serving_default")],
+        model_specs=[
+            tfma.ModelSpec(
+                name=CANDIDATE_MODEL, label_key=config.label, signature_name="serving_default"
+            ),
+            tfma.ModelSpec(
+                name=BASELINE_MODEL,
+                label_key=config.label,
+                signature_name="serving_default",
+                is_baseline=True,
+            ),
+        ],
         options=tfma.Options(include_default_metrics=BoolValue(value=False)),
         slicing_specs=[tfma.SlicingSpec()]
         + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(config)],
@@ -166,8 +192,12 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                         class_name="AUC",
                         threshold=tfma.MetricThreshold(
                             value_threshold=tfma.GenericValueThreshold(
-                                lower_bound={"value": config.evaluation.min_auc}
-                            )
+                                lower_bound={"value": evaluation.min_auc}
+                            ),
+                            change_threshold=tfma.GenericChangeThreshold(
+                                direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                                absolute={"value": -evaluation.max_auc_drop},
+                            ),
                         ),
                     ),
                 ]
@@ -197,21 +227,8 @@ def needed_by(components: Sequence[Any], target: str) -> list[Any]:
     return [c for c in components if c.id in needed]
 
 
-def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
-    """The stock half of the pipeline, from split examples to a pushed model.
-
-    StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer ->
-    Evaluator -> Pusher on examples with the config's split names. Kept apart so
-    the stock-TFX baseline of `benchmarks.pipeline_benchmark` trains exactly
-    this on CsvExampleGen's hash split.
-
-    Args:
-      config: The validated pipeline config.
-      split_examples: Examples with the splits `config.split.names`.
-
-    Returns:
-      The seven components, in running order.
-    """
+def validation_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
+    """StatisticsGen -> SchemaGen -> ExampleValidator on the split examples."""
     statistics_gen = tfx.components.StatisticsGen(examples=split_examples)
     schema_gen = tfx.components.SchemaGen(
         statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
@@ -219,11 +236,54 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )
+    return [statistics_gen, schema_gen, example_validator]
 
+
+def baseline_model_resolver() -> tfx.dsl.Resolver:
+    """The latest blessed model of the pipeline: the Evaluator's baseline.
+
+    Resolves to nothing before any model is blessed; the Evaluator then
+    checks the absolute bounds alone (TFX ignores change thresholds without
+    a baseline).
+    """
+    return tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ModelBlessing),
+    ).with_id(BASELINE_MODEL_NODE)
+
+
+def served_statistics_resolver() -> tfx.dsl.Resolver:
+    """The training statistics of the newest pushed model: drift's reference."""
+    return tfx.dsl.Resolver(
+        strategy_class=ServedModelStatisticsStrategy,
+        pushed_model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.PushedModel),
+        statistics=tfx.dsl.Channel(type=tfx.types.standard_artifacts.ExampleStatistics),
+    ).with_id(SERVED_STATISTICS_NODE)
+
+
+def model_components(
+    config: PipelineConfig,
+    split_examples: tfx.dsl.Channel,
+    schema: tfx.dsl.Channel,
+    baseline_model: Optional[tfx.dsl.Channel] = None,
+) -> list:
+    """Transform -> Trainer -> Evaluator -> Pusher, from split examples and a schema.
+
+    Args:
+      config: The validated pipeline config.
+      split_examples: Examples with the splits `config.split.names`.
+      schema: The schema Transform and the Trainer read.
+      baseline_model: The model the Evaluator compares with (None: absolute
+        bounds only).
+
+    Returns:
+      The four components, in running order.
+    """
     feature_config = features.to_custom_config(config.features, config.label)
     transform = tfx.components.Transform(
         examples=split_examples,
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         preprocessing_fn=PREPROCESSING_FN,
         splits_config=tfx.proto.SplitsConfig(
             analyze=[TRAINING_SPLIT], transform=list(config.split.names)
@@ -242,7 +302,7 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
         run_fn=RUN_FN,
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
+        schema=schema,
         train_args=tfx.proto.TrainArgs(splits=[TRAINING_SPLIT], num_steps=training.train_steps),
         eval_args=tfx.proto.EvalArgs(splits=["dev"], num_steps=training.eval_steps),
         custom_config={
@@ -256,6 +316,7 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
     evaluator = tfx.components.Evaluator(
         examples=split_examples,
         model=trainer.outputs["model"],
+        baseline_model=baseline_model,
         eval_config=eval_config(config),
         example_splits=["test"],
     )
@@ -269,16 +330,25 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
             )
         ),
     )
+    return [transform, trainer, evaluator, pusher]
 
-    return [
-        statistics_gen,
-        schema_gen,
-        example_validator,
-        transform,
-        trainer,
-        evaluator,
-        pusher,
-    ]
+
+def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
+    """Stock TFX from split examples to a pushed model: no gate, no baseline.
+
+    StatisticsGen -> SchemaGen -> ExampleValidator -> Transform -> Trainer ->
+    Evaluator -> Pusher. The stock-TFX side of `benchmarks.pipeline_benchmark`
+    trains exactly this on CsvExampleGen's hash split.
+
+    Args:
+      config: The validated pipeline config.
+      split_examples: Examples with the splits `config.split.names`.
+
+    Returns:
+      The seven components, in running order.
+    """
+    checks = validation_components(config, split_examples)
+    return checks + model_components(config, split_examples, checks[1].outputs["schema"])
 
 
 def create_pipeline(
@@ -300,8 +370,9 @@ def create_pipeline(
     Returns:
       The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
       StratifiedSplit -> StatisticsGen (-> SkewCalibration, in calibrated skew
-      mode) -> SchemaGen -> ExampleValidator -> Transform -> Trainer ->
-      Evaluator -> Pusher.
+      mode) -> SchemaGen -> ExampleValidator -> DataGate (anomalies, and
+      drift from the served model's training statistics) -> Transform ->
+      Trainer -> Evaluator (against the latest blessed model) -> Pusher.
 
     Raises:
       CascadeError: `until` names no component of the pipeline.
@@ -330,13 +401,13 @@ def create_pipeline(
     )
     split_examples = split.outputs["split_examples"]
 
-    training_half = training_components(config, split_examples)
-    statistics_gen = training_half[0]
+    statistics_gen, schema_gen, example_validator = validation_components(config, split_examples)
+    statistics = statistics_gen.outputs["statistics"]
     calibration = []
     if config.serving.skew_mode == SKEW_CALIBRATED:
         calibration = [
             SkewCalibration(
-                statistics=statistics_gen.outputs["statistics"],
+                statistics=statistics,
                 examples=split_examples,
                 features=[f.name for f in config.features],
                 split=TRAINING_SPLIT,
@@ -345,8 +416,37 @@ def create_pipeline(
                 code_version=code_versions.component_version("components.skew_calibration"),
             )
         ]
+    served = served_statistics_resolver()
+    gate = DataGate(
+        statistics=statistics,
+        anomalies=example_validator.outputs["anomalies"],
+        schema=schema_gen.outputs["schema"],
+        features=[f.name for f in config.features],
+        allow_anomalies_json=config.gate.to_json(),
+        drift_json=config.drift.to_json(),
+        baseline_statistics=served.outputs["statistics"],
+        calibration=calibration[0].outputs["calibration"] if calibration else None,
+        split=TRAINING_SPLIT,
+        code_version=code_versions.component_version("components.data_gate"),
+    ).with_id("DataGate")
+    baseline = baseline_model_resolver()
+    model_half = model_components(
+        config, split_examples, gate.outputs["gated_schema"], baseline.outputs["model"]
+    )
 
-    components = [example_gen, *cleaning, split, statistics_gen, *calibration, *training_half[1:]]
+    components = [
+        example_gen,
+        *cleaning,
+        split,
+        statistics_gen,
+        *calibration,
+        schema_gen,
+        example_validator,
+        served,
+        gate,
+        baseline,
+        *model_half,
+    ]
     return tfx.dsl.Pipeline(
         pipeline_name=config.name,
         pipeline_root=config.output.pipeline_root,

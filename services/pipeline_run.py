@@ -22,6 +22,7 @@ from typing import Callable, Optional
 from core.environment import RedactSecrets
 from core.errors import CascadeError
 from metadata.run_summary import RunSummary
+from metadata.run_verdict import RunVerdict
 from pipeline import config as config_lib
 from pipeline import preflight
 from pipeline.runners import DataflowOptions
@@ -68,12 +69,14 @@ class RunResult:
       seconds: Wall time of the orchestration.
       failure: Why the run failed, in one line with secrets redacted, or None.
       log_path: The run's log file.
+      verdict: What became of the model: gated, not pushed (and why), pushed.
     """
 
     summary: Optional[RunSummary]
     seconds: float
     failure: Optional[str]
     log_path: str
+    verdict: Optional[RunVerdict] = None
 
 
 def prepare(request: RunRequest) -> RunRequest:
@@ -153,7 +156,7 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
-    from metadata import run_results, run_summary, runs
+    from metadata import run_results, run_summary, run_verdict, runs
     from pipeline import runners
     from pipeline.pipeline import create_pipeline
     from services.run_progress import ComponentProgress
@@ -193,15 +196,17 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     run_id = run_summary.run_id_of_executions(
         store, progress.execution_ids
     ) or run_summary.newest_run_since(store, config.name, started_ms)
-    summary = None
+    summary = verdict = None
     if run_id is not None:
         run_summary.record_run_config(store, run_id, config)
         results = run_results.collect(store, run_id)
         run_results.record(store, run_id, results)
+        verdict = run_verdict.collect(store, run_id)
+        run_verdict.record(store, run_id, verdict)
         summary = dataclasses.replace(
             run_summary.summarize_run(store, run_id), evaluation=results.evaluation
         )
-    return RunResult(summary, seconds, failure, config.output.log_path)
+    return RunResult(summary, seconds, failure, config.output.log_path, verdict)
 
 
 def failure_reason(failure: BaseException, redact: RedactSecrets) -> str:

@@ -1,0 +1,170 @@
+"""Why a run did or did not push a model: gated, not blessed, or pushed.
+
+After a run, the runner reads the gate's and the Evaluator's outputs and
+records the verdict on the run's `pipeline_run` context, so `lineage runs`
+and `history` say it from the store alone:
+
+- GATED: DataGate stopped the run before Transform; the reason is the first
+  line of the message TFX recorded on its failed execution.
+- NOT_PUSHED: the Evaluator did not bless the model; the reason names the
+  failed threshold, e.g. "test AUC 0.791 vs serving model 0.828 (allowed
+  drop 0.010)".
+- PUSHED: the model went to the serving folder.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from typing import Any, Optional
+
+from ml_metadata import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+
+from metadata import names, run_results
+
+GATED = "GATED"
+NOT_PUSHED = "NOT_PUSHED"
+PUSHED = "PUSHED"
+VERDICT_PROPERTY = "verdict"
+REASON_PROPERTY = "verdict_reason"
+GATE_COMPONENT = "DataGate"
+GATE_REPORT_FILE = "gate.json"
+GATE_REPORT_TYPE = "cascade.DataGateReport"
+# TFX records a failed executor's ExecutionResult (as JSON) under this property.
+EXECUTION_RESULT_PROPERTY = "__execution_result__"
+
+
+@dataclasses.dataclass(frozen=True)
+class RunVerdict:
+    """What became of a run's model, and the gate's report.
+
+    Attributes:
+      status: GATED, NOT_PUSHED, PUSHED, or "" (the run stopped elsewhere).
+      reason: Why, in one line ("" for PUSHED).
+      gate: The gate's report lines (anomalies and drift tables), if it ran.
+    """
+
+    status: str
+    reason: str
+    gate: tuple[str, ...] = ()
+
+
+def gate_failure(store: metadata_store.MetadataStore, run_id: str) -> Optional[str]:
+    """The message of the run's failed DataGate execution, or None."""
+    context = names.run_context(store, run_id)
+    if context is None:
+        return None
+    for execution in store.get_executions_by_context(context.id):
+        if execution.last_known_state != metadata_store_pb2.Execution.FAILED:
+            continue
+        result = execution.custom_properties.get(EXECUTION_RESULT_PROPERTY)
+        if result is None:
+            continue
+        contexts = store.get_contexts_by_execution(execution.id)
+        if names.component_of(contexts, execution) != GATE_COMPONENT:
+            continue
+        try:
+            return str(json.loads(result.string_value).get("resultMessage", ""))
+        except ValueError:
+            return result.string_value
+    return None
+
+
+def _gate_report_lines(uri: str) -> tuple[str, ...]:
+    """A passed gate's tables, read from its `gate.json`."""
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
+
+    from components.data_gate.verdict import Verdict
+
+    path = os.path.join(uri, GATE_REPORT_FILE)
+    if not fileio.exists(path):
+        return ()
+    with fileio.open(path, "r") as f:
+        return tuple(Verdict.from_json(json.loads(f.read())).describe())
+
+
+def blessing_reason(evaluation_uri: str) -> str:
+    """Why the Evaluator did not bless its model, in one line.
+
+    Reads TFMA's validation result: an AUC below `min_auc`, or more than the
+    allowed drop below the baseline (the latest blessed model).
+    """
+    import tensorflow_model_analysis as tfma
+
+    from pipeline.config import BASELINE_MODEL, CANDIDATE_MODEL
+
+    result = tfma.load_validation_result(evaluation_uri)
+    if result.validation_ok:
+        return ""
+    metrics = _overall_auc(evaluation_uri)
+    reasons = []
+    for per_slice in result.metric_validations_per_slice:
+        for failure in per_slice.failures:
+            key, threshold = failure.metric_key, failure.metric_threshold
+            if key.is_diff and threshold.HasField("change_threshold"):
+                allowed = -threshold.change_threshold.absolute.value
+                reasons.append(
+                    f"test AUC {metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving model "
+                    f"{metrics.get(BASELINE_MODEL, float('nan')):.3f} (allowed drop {allowed:.3f})"
+                )
+            elif threshold.HasField("value_threshold"):
+                reasons.append(
+                    f"test {key.name.upper() if key.name == 'auc' else key.name} "
+                    f"{failure.metric_value.double_value.value:.3f} below the minimum "
+                    f"{threshold.value_threshold.lower_bound.value:.3f}"
+                )
+    return "; ".join(dict.fromkeys(reasons)) or "the Evaluator did not bless the model"
+
+
+def _overall_auc(evaluation_uri: str) -> dict[str, float]:
+    """Model name -> overall test AUC (candidate and baseline)."""
+    import tensorflow_model_analysis as tfma
+
+    found = {}
+    for metrics in tfma.load_metrics(evaluation_uri):
+        if tfma.slicer.deserialize_slice_key(metrics.slice_key):
+            continue
+        for item in metrics.metric_keys_and_values:
+            if item.key.name == "auc" and not item.key.is_diff:
+                found[item.key.model_name] = item.value.double_value.value
+    return found
+
+
+def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
+    """Reads what became of the run's model from its DataGate, Evaluator and Pusher."""
+    failure = gate_failure(store, run_id)
+    if failure is not None:
+        first = next((line.strip() for line in failure.splitlines() if line.strip()), "")
+        return RunVerdict(GATED, first, tuple(failure.splitlines()))
+    outputs = run_results.outputs_by_component(store, run_id)
+    gate = [a for a in outputs.get(GATE_COMPONENT, []) if a.type == GATE_REPORT_TYPE]
+    lines = _gate_report_lines(max(gate, key=lambda a: a.id).uri) if gate else ()
+    pushed = [a for a in outputs.get("Pusher", []) if a.type == names.PUSHED_MODEL]
+    if not pushed:
+        return RunVerdict("", "", lines)
+    if names.was_pushed(max(pushed, key=lambda a: a.id)):
+        return RunVerdict(PUSHED, "", lines)
+    evaluation = [a for a in outputs.get("Evaluator", []) if a.type == names.MODEL_EVALUATION]
+    reason = blessing_reason(max(evaluation, key=lambda a: a.id).uri) if evaluation else ""
+    return RunVerdict(NOT_PUSHED, reason, lines)
+
+
+def record(store: metadata_store.MetadataStore, run_id: str, verdict: RunVerdict) -> None:
+    """Writes the status and reason on the run's context."""
+    context = names.run_context(store, run_id)
+    if context is None or not verdict.status:
+        return
+    context.custom_properties[VERDICT_PROPERTY].string_value = verdict.status
+    context.custom_properties[REASON_PROPERTY].string_value = verdict.reason
+    store.put_contexts([context])
+
+
+def recorded(context: metadata_store_pb2.Context) -> tuple[str, str]:
+    """(status, reason) as `record` wrote them on a run context; ("", "") if not."""
+    props: Any = context.custom_properties
+    status = props[VERDICT_PROPERTY].string_value if VERDICT_PROPERTY in props else ""
+    reason = props[REASON_PROPERTY].string_value if REASON_PROPERTY in props else ""
+    return status, reason
