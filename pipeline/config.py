@@ -34,8 +34,8 @@ _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
 # checked before any work.
 COMPONENT_IDS = (
     "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
-    "StatisticsGen", "SkewCalibration", "SchemaGen", "ExampleValidator", "DataGate",
-    "Transform", "Trainer", "Evaluator", "Pusher",
+    "StatisticsGen", "SkewCalibration", "SchemaGen", "ExampleValidator", "ServedStatistics",
+    "DataGate", "Transform", "Trainer", "BaselineModel", "Evaluator", "Pusher",
 )  # fmt: skip
 
 
