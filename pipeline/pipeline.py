@@ -431,8 +431,13 @@ def create_pipeline(
     ).with_id("DataGate")
     baseline = baseline_model_resolver()
     model_half = model_components(
-        config, split_examples, gate.outputs["gated_schema"], baseline.outputs["model"]
+        config, split_examples, schema_gen.outputs["schema"], baseline.outputs["model"]
     )
+    # Transform waits for the gate, and a gated run ends there. It reads the
+    # schema from SchemaGen, not through the gate, so a gate that ran again
+    # (a new model was pushed since) leaves Transform's and the Trainer's
+    # cache keys as they were.
+    model_half[0].add_upstream_node(gate)
 
     components = [
         example_gen,

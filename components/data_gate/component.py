@@ -3,8 +3,8 @@
 It reads ExampleValidator's anomalies (against the curated schema, when the
 config names one) and compares the run's training statistics with those of
 the model being served (drift, with the skew check's measures and, when the
-run calibrated them, its thresholds). Transform and the Trainer read the
-schema through it, so nothing trains on data the gate stopped.
+run calibrated them, its thresholds). Transform runs after it (a task
+dependency), so nothing trains on data the gate stopped.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from components.data_gate import executor, spec
 
 
 class DataGate(tfx.types.BaseComponent):
-    """Passes the schema on, or stops the run with the anomalies and drift that caused it."""
+    """Lets the run go on, or stops it with the anomalies and drift that caused it."""
 
     SPEC_CLASS = spec.DataGateSpec
     EXECUTOR_SPEC = executor_spec.ExecutorClassSpec(executor.Executor)
@@ -44,7 +44,7 @@ class DataGate(tfx.types.BaseComponent):
         Args:
           statistics: StatisticsGen's statistics of this run's split examples.
           anomalies: ExampleValidator's anomalies of those statistics.
-          schema: The schema they were validated against.
+          schema: The schema they were validated against (recorded as an input).
           features: The model's raw features, compared for drift.
           allow_anomalies_json: `pipeline.gate_config.GateConfig.to_json()`.
           drift_json: `pipeline.gate_config.DriftConfig.to_json()`.
@@ -61,7 +61,6 @@ class DataGate(tfx.types.BaseComponent):
                 schema=schema,
                 baseline_statistics=baseline_statistics,
                 calibration=calibration,
-                gated_schema=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Schema),
                 report=tfx.dsl.Channel(type=spec.DataGateReport),
                 allow_anomalies=allow_anomalies_json,
                 drift=drift_json,

@@ -1,7 +1,6 @@
-"""DataGate's executor: judges the anomalies and the drift, then passes the schema on or stops.
+"""DataGate's executor: judges the anomalies and the drift, then lets the run go on or stops it.
 
-A passed gate copies the schema to its `gated_schema` output (what Transform
-and the Trainer read) and writes `gate.json`. A gated run ends here: the
+A passed gate writes `gate.json`. A gated run ends here: the
 executor reports a failed execution through TFX's executor output, so TFX
 records the message (the gate's tables) on the execution in MLMD, publishes
 nothing, and runs nothing downstream; ExampleValidator's anomalies stay
@@ -30,7 +29,6 @@ from components.data_gate import spec, verdict
 from validation import calibration, skew, statistics
 
 ANOMALIES_FILE = "SchemaDiff.pb"
-SCHEMA_FILE = "schema.pbtxt"
 # The executor output's code for a gated run (non-zero: the execution failed).
 GATED_CODE = 1
 
@@ -95,7 +93,7 @@ def judge_drift(
 
 
 class Executor(base_executor.BaseExecutor):
-    """Passes the schema on when the data may be trained on; otherwise stops the run."""
+    """Lets the run go on when its data may be trained on; otherwise stops it."""
 
     def Do(  # noqa: N802 - TFX's executor interface
         self,
@@ -109,7 +107,7 @@ class Executor(base_executor.BaseExecutor):
           input_dict: `statistics`, `anomalies`, `schema`; optionally
             `baseline_statistics` (the served model's training statistics)
             and `calibration` (this run's SkewCalibration).
-          output_dict: `gated_schema` and `report`, one artifact each.
+          output_dict: `report`: one artifact to fill.
           exec_properties: See `spec.DataGateSpec`.
 
         Raises:
@@ -117,7 +115,6 @@ class Executor(base_executor.BaseExecutor):
         """
         current = artifact_utils.get_single_instance(input_dict[spec.STATISTICS_KEY])
         anomalies = artifact_utils.get_single_instance(input_dict[spec.ANOMALIES_KEY])
-        schema = artifact_utils.get_single_instance(input_dict[spec.SCHEMA_KEY])
         baseline = _optional(input_dict, spec.BASELINE_STATISTICS_KEY)
         calibrated = _optional(input_dict, spec.CALIBRATION_KEY)
         settings = json.loads(exec_properties[spec.DRIFT_KEY])
@@ -140,12 +137,6 @@ class Executor(base_executor.BaseExecutor):
             "drifted", json.dumps([d.feature for d in judged.drifted])
         )
         report.set_int_custom_property("anomalies", len(rows))
-        gated_schema = artifact_utils.get_single_instance(output_dict[spec.GATED_SCHEMA_KEY])
-        fileio.copy(
-            os.path.join(schema.uri, SCHEMA_FILE),
-            os.path.join(gated_schema.uri, SCHEMA_FILE),
-            overwrite=True,
-        )
         for line in judged.describe():
             logging.info("DataGate: %s", line)
 

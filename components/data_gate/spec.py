@@ -15,7 +15,6 @@ ANOMALIES_KEY = "anomalies"
 SCHEMA_KEY = "schema"
 BASELINE_STATISTICS_KEY = "baseline_statistics"
 CALIBRATION_KEY = "calibration"
-GATED_SCHEMA_KEY = "gated_schema"
 REPORT_KEY = "report"
 
 ALLOW_ANOMALIES_KEY = "allow_anomalies"  # JSON {feature: [type, ...]}
@@ -56,7 +55,4 @@ class DataGateSpec(component_spec.ComponentSpec):
             type=SkewCalibrationArtifact, optional=True
         ),
     }
-    OUTPUTS = {
-        GATED_SCHEMA_KEY: component_spec.ChannelParameter(type=standard_artifacts.Schema),
-        REPORT_KEY: component_spec.ChannelParameter(type=DataGateReport),
-    }
+    OUTPUTS = {REPORT_KEY: component_spec.ChannelParameter(type=DataGateReport)}
