@@ -102,17 +102,25 @@ def blessing_reason(evaluation_uri: str) -> str:
     metrics = _overall_auc(evaluation_uri)
     reasons = []
     for per_slice in result.metric_validations_per_slice:
+        where = run_results.slice_name(
+            tuple(
+                (key.column, getattr(key, key.WhichOneof("kind")))
+                for key in per_slice.slice_key.single_slice_keys
+            )
+        )
+        on = "" if where == run_results.OVERALL else f" on {where}"
         for failure in per_slice.failures:
             key, threshold = failure.metric_key, failure.metric_threshold
             if key.is_diff and threshold.HasField("change_threshold"):
                 allowed = -threshold.change_threshold.absolute.value
                 reasons.append(
-                    f"test AUC {metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving model "
-                    f"{metrics.get(BASELINE_MODEL, float('nan')):.3f} (allowed drop {allowed:.3f})"
+                    f"test AUC{on} {metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving "
+                    f"model {metrics.get(BASELINE_MODEL, float('nan')):.3f} "
+                    f"(allowed drop {allowed:.3f})"
                 )
             elif threshold.HasField("value_threshold"):
                 reasons.append(
-                    f"test {key.name.upper() if key.name == 'auc' else key.name} "
+                    f"test {'AUC' if key.name == 'auc' else key.name}{on} "
                     f"{failure.metric_value.double_value.value:.3f} below the minimum "
                     f"{threshold.value_threshold.lower_bound.value:.3f}"
                 )
