@@ -88,8 +88,7 @@ def judge_drift(
     # The served model's data plays the sample: calibrated thresholds are
     # looked up at the two sizes' effective size, as for a serving sample.
     report = skew.compare(current, served, columns, thresholds)
-    note = f"statistics {baseline.uri}; {report.thresholds}"
-    return verdict.drift_rows(report), note
+    return verdict.drift_rows(report), report.thresholds
 
 
 class Executor(base_executor.BaseExecutor):
