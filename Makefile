@@ -13,9 +13,9 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 .PHONY: demo demo-growth test lint venv lock clean system-deps
 
 demo: $(STAMP)
-	$(VENV)/bin/python run_local.py
+	$(VENV)/bin/cascade run
 
-# The demo on 10%, 30% and 100% of its data, then `cascade-lineage history --plot`.
+# The demo on 10%, 30% and 100% of its data, then `cascade history --plot`.
 demo-growth: $(STAMP)
 	$(VENV)/bin/python data/demo/grow.py
 

@@ -3,7 +3,7 @@
 `requirements.lock` pins the full resolved set for local installs. Dataflow
 workers install this package with pip on top of Beam's image, so the direct
 dependencies are pinned here too, to the versions the lock (and the test suite)
-uses; tests/test_packaging.py keeps the two in step.
+uses; tests/project/test_packaging.py keeps the two in step.
 """
 
 import setuptools

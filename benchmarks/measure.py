@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -41,6 +42,15 @@ def _tree_rss(process: psutil.Process) -> int:
         except psutil.NoSuchProcess:
             pass
     return total
+
+
+def cascade_command() -> list[str]:
+    """The `cascade` console script beside this interpreter, as users run it (its
+    entry point through this interpreter when the project is not installed)."""
+    script = os.path.join(os.path.dirname(sys.executable), "cascade")
+    if os.path.exists(script):
+        return [script]
+    return [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 
 
 def run_step(

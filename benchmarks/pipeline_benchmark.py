@@ -100,7 +100,7 @@ def stock_pipeline(config_path: str, data: str, out: str):
 
 
 def cascade_pipeline(config_path: str, out: str):
-    """Cascade's pipeline from the config, as `run_local.py` builds it, without cache."""
+    """Cascade's pipeline from the config, as `cascade run` builds it, without cache."""
     from tfx import v1 as tfx
 
     from pipeline import config as config_lib

@@ -2,7 +2,8 @@
 
 Times, each in its own process:
 
-  demo     the whole demo pipeline (`run_local.py --no-cache`) under each profile
+  demo     the whole demo pipeline (`cascade run --no-cache`'s work:
+           `services.pipeline_run`, checks included) under each profile
   split    StratifiedSplit alone on `--rows` ingested demo rows under each profile
 
 and prints wall time, peak RSS (the process tree, multi_processing workers
@@ -20,6 +21,7 @@ import time
 from typing import Optional, Sequence
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DEMO_CONFIG = os.path.join(ROOT, "configs", "demo.yaml")
 PROFILES = ("local", "local-parallel")
 LABEL = "looking_for_job"
 
@@ -31,11 +33,25 @@ def _child(step: str, args: Sequence[str]) -> dict:
     if step == "demo":
         profile, out = args
         sys.path.insert(0, ROOT)
-        import run_local
+        from pipeline import config as config_lib
+        from services import pipeline_run
+        from services.store import StoreOptions
 
         started = time.monotonic()
-        code = run_local.main(["--output-root", out, "--profile", profile, "--no-cache"])
-        assert code == 0, f"the demo pipeline failed under {profile}"
+        config = config_lib.load_config(DEMO_CONFIG, output_root=out)
+        request = pipeline_run.prepare(
+            pipeline_run.RunRequest(
+                config=config,
+                store=StoreOptions(sqlite_path=config.output.metadata_path),
+                profile=profile,
+                use_cache=False,
+            )
+        )
+        pipeline_run.check_inputs(request, say=lambda line: None)
+        result = pipeline_run.run_pipeline(request, say=lambda line: None)
+        assert result.failure is None, (
+            f"the demo pipeline failed under {profile}: {result.failure} (log: {result.log_path})"
+        )
         return {"seconds": time.monotonic() - started}
     if step == "ingest":
         seconds, uri = steps.run_example_gen(args[0], args[1], output_buckets=[("all", 1)])

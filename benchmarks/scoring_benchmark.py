@@ -4,13 +4,15 @@ With the pushed model of a demo run (`--output-root`, default: train one), it
 writes `--rows` demo rows without the label as one CSV and scores them, each
 in its own process:
 
-  one process       `serving.scoring.score_csv` (`cli.predict` without --profile)
+  one process       `serving.scoring.score_csv` (`cascade predict` without --profile)
   beam local        `serving.beam_scoring` on the `local` profile (one worker)
   beam parallel     the same on `local-parallel` (a worker per core)
 
 each once without and once with the skew check (TFDV statistics of the rows
 while scoring, then the comparison with the model's training statistics found
-through MLMD, and writing both artifacts). It prints wall time (imports
+through MLMD, and writing both artifacts). Each scoring is the work of
+`cascade predict --model M --output O --no-record [--no-skew-check]
+[--profile P]`: `services.scoring.score`, whose check is `services.skew_check`. It prints wall time (imports
 excluded), rows/s, peak RSS of the process tree and the check's added time.
 Targets: the check adds <= 20% to scoring time; Beam on local-parallel scores
 at least as many rows/s as one process.
@@ -52,38 +54,30 @@ def _child(args: Sequence[str]) -> dict:
     path, check, model_dir, csv_path, output, metadata = args
     with_check = check == "check"
     # Imports first: the time measured is scoring's own (model loading included).
-    from cli import skew_check
-    from metadata.connection import connection_config, open_store
-    from pipeline import runners
-    from serving import beam_scoring, scoring
-    from serving.model import ServingModel, read_columns
+    from serving import beam_scoring, scoring  # noqa: F401 - imported before the clock starts
+    from serving.model import ServingModel  # noqa: F401
+    from services import scoring as scoring_service
+    from services import skew_check  # noqa: F401
+    from services.store import StoreOptions
 
-    columns = read_columns(model_dir)
     started = time.monotonic()
-    if PATHS[path] is None:
-        result = scoring.score_csv(
-            ServingModel(model_dir), csv_path, output, with_statistics=with_check
+    outcome = scoring_service.score(
+        scoring_service.ScoreRequest(
+            input=csv_path,
+            config=None,
+            store=StoreOptions(sqlite_path=metadata),
+            output=output,
+            model=model_dir,
+            record=False,
+            check_skew=with_check,
+            profile=PATHS[path],
         )
-    else:
-        result = beam_scoring.score_files(
-            csv_path,
-            model_dir,
-            columns,
-            output,
-            runners.beam_pipeline_args(PATHS[path], "", own_job=True),
-            with_statistics=with_check,
-        )
-    skewed = None
+    )
+    seconds = time.monotonic() - started
     if with_check:
-        store = open_store(connection_config(sqlite_path=metadata, read_only=True), metadata)
-        outcome = skew_check.check(
-            skew_check.find_reference(store, model_dir, columns, None),
-            result.statistics,
-            columns,
-            scoring.checks_dir(output),
-        )
-        skewed = len(outcome.report.skewed)
-    return {"seconds": time.monotonic() - started, "rows": result.rows, "skewed": skewed}
+        assert outcome.skew is not None, "the skew check did not run"
+    skewed = len(outcome.skew.report.skewed) if outcome.skew is not None else None
+    return {"seconds": seconds, "rows": outcome.scoring.rows, "skewed": skewed}
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,9 +35,12 @@ WARM_UP_CALLS = 20
 
 
 def train_demo(output_root: str) -> None:
-    """Runs the demo pipeline into `output_root` (no cache)."""
+    """Runs the demo pipeline into `output_root` (`cascade run`, in its own process)."""
+    from benchmarks.measure import cascade_command
+
     subprocess.run(
-        [sys.executable, os.path.join(ROOT, "run_local.py"), "--output-root", output_root],
+        [*cascade_command(), "run", "--output-root", output_root],
+        cwd=ROOT,
         check=True,
         capture_output=True,
     )

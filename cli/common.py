@@ -59,6 +59,9 @@ def report(run: Callable[[argparse.Namespace], str], args: argparse.Namespace) -
         return 128 + signal.SIGPIPE
     except BaseException as e:  # noqa: B036 - re-raised below unless it is ours
         signum = interrupts.interrupting_signal(e)
+        if signum is None and isinstance(e, KeyboardInterrupt):
+            # Python's own SIGINT handler, if something put it back (Ctrl-C all the same).
+            signum = signal.SIGINT
         if signum is not None:
             _quiet_while_finalizing()
             print(

@@ -54,7 +54,7 @@ TYPE_NAMES = {INT: "integer", FLOAT: "floating-point", STRING: "text"}
 # The stock rule for one cell's type. It is private in tfx_bsl (there is no
 # public function for one cell), and it is called here rather than copied so
 # that every type Cascade infers is CsvExampleGen's by construction;
-# tests/test_csv_contract.py pins it against stock CsvExampleGen's inference
+# tests/core/test_csv_contract.py pins it against stock CsvExampleGen's inference
 # on generated cells, so a tfx_bsl upgrade that moves it fails there first.
 infer_cell_type = csv_decoder._InferValueType  # noqa: SLF001
 

@@ -30,7 +30,7 @@ _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
 
 # The ids `pipeline.create_pipeline` gives its nodes (the
 # ExampleGens of the spam list and id map only when the config names them);
-# tests/test_pipeline.py checks the two agree. Known here, `--until` is
+# tests/pipeline/test_pipeline.py checks the two agree. Known here, `--until` is
 # checked before any work.
 COMPONENT_IDS = (
     "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",

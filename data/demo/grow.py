@@ -5,7 +5,8 @@ and check the model at each step. This script does that with the demo: for
 each share (default 10%, 30%, 100%) it copies the first rows of every source,
 runs the pipeline into one fresh output root and metadata store (an earlier
 growth run there is removed first), and at the end
-prints `cascade-lineage history` and draws its plot.
+prints `cascade history` and draws its plot. Each run is `cascade run
+--config <output root>/growth.yaml`, in its own process.
 
     .venv/bin/python data/demo/grow.py                       # or: make demo-growth
     .venv/bin/python data/demo/grow.py --shares 0.05 0.5 1 --output-root outputs/grow
@@ -31,6 +32,15 @@ SOURCES = ("web", "mobile", "partner")
 REFERENCE = ("spam_accounts", "id_map")
 # The config this script writes; its presence marks a folder the script may clear.
 CONFIG_NAME = "growth.yaml"
+
+
+def cascade_command() -> list[str]:
+    """The `cascade` console script beside this interpreter (its entry point through
+    this interpreter when the project is not installed)."""
+    script = os.path.join(os.path.dirname(sys.executable), "cascade")
+    if os.path.exists(script):
+        return [script]
+    return [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 
 
 def copy_share(source_csv: str, target_csv: str, share: float) -> int:
@@ -111,7 +121,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         }
         print(f"run on {share:.0%} of the demo data: {sum(rows.values()):,} rows ...", flush=True)
         result = subprocess.run(
-            [sys.executable, os.path.join(ROOT, "run_local.py"), "--config", config],
+            [*cascade_command(), "run", "--config", config],
+            cwd=ROOT,
             capture_output=True,
             text=True,
         )
@@ -119,12 +130,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             print(result.stdout[-2000:] + result.stderr[-2000:], file=sys.stderr)
             return result.returncode
     sys.path.insert(0, ROOT)
-    from cli import lineage as lineage_cli
+    from cli.main import main as cascade
 
     plot = os.path.join(output_root, "history.png")
     print()
-    return lineage_cli.main(
-        ["--metadata", os.path.join(output_root, "metadata.sqlite"), "history", "--plot", plot]
+    return cascade(
+        ["history", "--metadata", os.path.join(output_root, "metadata.sqlite"), "--plot", plot]
     )
 
 

@@ -5,7 +5,8 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from cli import lineage_dot
-from cli.lineage import to_dot
+from cli.lineage_dot import to_dot
+from cli.main import execute, main
 from core.errors import CascadeError
 from metadata.lineage import ArtifactInfo, ExecutionInfo, LineageGraph
 
@@ -41,18 +42,21 @@ def test_dot_escapes_quotes_and_backslashes():
 
 
 def test_graph_and_plot_into_a_missing_folder_name_it_before_any_work(tmp_path, capsys):
-    from cli import lineage as lineage_cli
     from metadata import connection
 
     store = tmp_path / "metadata.sqlite"
     connection.open_store(connection.connection_config(sqlite_path=str(store)), str(store))
     missing = tmp_path / "no_such_folder"
     for argv, flag, name in (
-        (["graph", "1", "--output", str(missing / "g.dot")], "--output", "g.dot"),
-        (["graph", "1", "--format", "svg", "--output", str(tmp_path)], "--output", None),
+        (["lineage", "graph", "1", "--output", str(missing / "g.dot")], "--output", "g.dot"),
+        (
+            ["lineage", "graph", "1", "--format", "svg", "--output", str(tmp_path)],
+            "--output",
+            None,
+        ),
         (["history", "--plot", str(missing / "h.png")], "--plot", "h.png"),
     ):
-        assert lineage_cli.main(["--metadata", str(store), *argv]) == 2
+        assert main([*argv, "--metadata", str(store)]) == 2
         [line] = capsys.readouterr().err.strip().splitlines()
         if name is None:
             assert line == f"error: {flag} {tmp_path} is a folder; name a file"
@@ -108,15 +112,15 @@ def one_artifact_store(tmp_path) -> str:
 
 
 def test_graph_writes_the_format_its_output_file_names(one_artifact_store, tmp_path, monkeypatch):
-    from cli import lineage as lineage_cli
+    from cli import lineage as lineage_command
 
     rendered = []
     monkeypatch.setattr(
-        lineage_cli, "render", lambda text, fmt, out: rendered.append((text[:16], fmt, out))
+        lineage_command, "render", lambda text, fmt, out: rendered.append((text[:16], fmt, out))
     )
 
     def graph(*argv: str) -> str:
-        return lineage_cli.run(lineage_cli.parse_args(["--metadata", one_artifact_store, *argv]))
+        return execute(["lineage", *argv, "--metadata", one_artifact_store])
 
     dot_file = tmp_path / "lineage.dot"
     assert graph("graph", "1", "-o", str(dot_file)) == f"wrote {dot_file}"
@@ -145,11 +149,9 @@ def test_graph_writes_the_format_its_output_file_names(one_artifact_store, tmp_p
 def test_graph_refuses_a_format_its_output_file_contradicts(
     one_artifact_store, tmp_path, capsys, output, given, message
 ):
-    from cli import lineage as lineage_cli
-
     out = str(tmp_path / output)
-    argv = ["--metadata", one_artifact_store, "graph", "1", "-o", out]
-    assert lineage_cli.main(argv + (["--format", given] if given else [])) == 2
+    argv = ["lineage", "graph", "1", "-o", out, "--metadata", one_artifact_store]
+    assert main(argv + (["--format", given] if given else [])) == 2
     captured = capsys.readouterr()
     [line] = captured.err.strip().splitlines()
     assert line.startswith("error: graph: " + message.format(out=out))

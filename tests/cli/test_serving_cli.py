@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import batch_transform as batch
-from cli import predict
+from cli.main import main
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONFIG = str(ROOT / "configs" / "demo.yaml")
@@ -22,8 +21,16 @@ def _one_error_line(capsys: pytest.CaptureFixture) -> str:
 def test_predict_without_a_store_says_to_run_the_pipeline(tmp_path, capsys):
     source = tmp_path / "new.csv"
     source.write_text("age\n3\n")
-    code = predict.main(
-        ["--config", DEMO_CONFIG, "--output-root", str(tmp_path / "out"), "--input", str(source)]
+    code = main(
+        [
+            "predict",
+            "--config",
+            DEMO_CONFIG,
+            "--output-root",
+            str(tmp_path / "out"),
+            "--input",
+            str(source),
+        ]
     )
     assert code == 2
     store = tmp_path / "out" / "metadata.sqlite"
@@ -37,8 +44,17 @@ def test_predict_with_a_missing_model_folder_names_it(tmp_path, capsys):
     source = tmp_path / "new.csv"
     source.write_text("age\n3\n")
     missing = tmp_path / "no_model"
-    code = predict.main(
-        ["--config", DEMO_CONFIG, "--input", str(source), "--model", str(missing), "--no-record"]
+    code = main(
+        [
+            "predict",
+            "--config",
+            DEMO_CONFIG,
+            "--input",
+            str(source),
+            "--model",
+            str(missing),
+            "--no-record",
+        ]
     )
     assert code == 2
     assert _one_error_line(capsys) == f"error: model folder {missing} does not exist"
@@ -49,8 +65,17 @@ def test_predict_with_a_folder_that_is_no_serving_model_says_so(tmp_path, capsys
     source.write_text("age\n3\n")
     folder = tmp_path / "not_a_model"
     folder.mkdir()
-    code = predict.main(
-        ["--config", DEMO_CONFIG, "--input", str(source), "--model", str(folder), "--no-record"]
+    code = main(
+        [
+            "predict",
+            "--config",
+            DEMO_CONFIG,
+            "--input",
+            str(source),
+            "--model",
+            str(folder),
+            "--no-record",
+        ]
     )
     assert code == 2
     assert _one_error_line(capsys) == (
@@ -60,15 +85,16 @@ def test_predict_with_a_folder_that_is_no_serving_model_says_so(tmp_path, capsys
 
 def test_predict_rejects_a_non_positive_batch_size(capsys):
     with pytest.raises(SystemExit) as exit_:
-        predict.parse_args(["--input", "x.csv", "--batch-size", "0"])
+        main(["predict", "--input", "x.csv", "--batch-size", "0"])
     assert exit_.value.code == 2
-    assert "--batch-size must be positive, got 0" in capsys.readouterr().err
+    assert "argument --batch-size: must be positive, got 0" in capsys.readouterr().err
 
 
 def test_batch_transform_with_no_matching_input_names_the_pattern(tmp_path, capsys):
     pattern = str(tmp_path / "nothing" / "*.csv")
-    code = batch.main(
+    code = main(
         [
+            "transform",
             "--config",
             DEMO_CONFIG,
             "--input",
@@ -84,8 +110,9 @@ def test_batch_transform_with_no_matching_input_names_the_pattern(tmp_path, caps
 
 
 def test_batch_transform_on_dataflow_needs_gcs_input_before_any_network_call(tmp_path, capsys):
-    code = batch.main(
+    code = main(
         [
+            "transform",
             "--config",
             DEMO_CONFIG,
             "--input",
@@ -111,7 +138,7 @@ def test_batch_transform_on_dataflow_needs_gcs_input_before_any_network_call(tmp
 
 def test_predict_in_one_process_refuses_a_folder_and_names_the_beam_profile(tmp_path, capsys):
     (tmp_path / "a.csv").write_text("age\n3\n")
-    code = predict.main(["--config", DEMO_CONFIG, "--input", str(tmp_path), "--no-record"])
+    code = main(["predict", "--config", DEMO_CONFIG, "--input", str(tmp_path), "--no-record"])
     assert code == 2
     assert _one_error_line(capsys) == (
         f"error: --input {tmp_path} is a folder or a pattern: one process scores one CSV file; "
@@ -126,7 +153,7 @@ def test_predict_flags_that_contradict_each_other_are_usage_errors(capsys):
         (["--profile", "local", "--shards", "-1"], "--shards must be 0 or more"),
     ]:
         with pytest.raises(SystemExit) as exit_info:
-            predict.parse_args(["--input", "x.csv", *flags])
+            main(["predict", "--input", "x.csv", *flags])
         assert exit_info.value.code == 2
         assert message in capsys.readouterr().err
 

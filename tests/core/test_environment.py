@@ -60,11 +60,15 @@ def test_a_logged_exception_is_redacted_in_the_log_file(tmp_path):
     assert "hunter2" not in text and 'password: "***"' in text
 
 
-def test_the_failed_run_line_is_redacted():
-    from cli.run_pipeline import failure_message
+def test_the_failed_run_reason_is_redacted():
+    from services.pipeline_run import failure_reason
 
     error = RuntimeError("access denied for user cascade with password s3cret-pw")
-    line = failure_message(error, "out/run.log", RedactSecrets(["s3cret-pw"]))
-    assert "s3cret-pw" not in line
-    assert "error: the pipeline failed: RuntimeError: access denied" in line
-    assert "full log: out/run.log" in line
+    reason = failure_reason(error, RedactSecrets(["s3cret-pw"]))
+    assert "s3cret-pw" not in reason
+    assert reason == "RuntimeError: access denied for user cascade with password ***"
+    # A proto's password field is redacted even when the secret is not known.
+    quoted = RuntimeError('config { mysql { password: "hunter2" } }')
+    assert failure_reason(quoted, RedactSecrets()) == (
+        'RuntimeError: config { mysql { password: "***" } }'
+    )

@@ -62,7 +62,7 @@ def copied(demo_slice, tmp_path_factory):
 
 
 def _run(tree: Path, out: Path, demo_slice: Path) -> None:
-    result = run_cascade(["--config", str(demo_slice), "--output-root", str(out)], root=tree)
+    result = run_cascade(["run", "--config", str(demo_slice), "--output-root", str(out)], root=tree)
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
 
 

@@ -13,9 +13,9 @@ import json
 import pytest
 from PIL import Image
 
-from cli import lineage as lineage_cli
 from metadata import history
 from cli.history_plot import plot_history
+from cli.main import execute
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, copy_rows, demo_config_in, run_cascade
 
@@ -40,13 +40,14 @@ def grown(tmp_path_factory):
         config.write_text(text)
         for source, n in rows.items():
             copy_rows(DEMO_DATA / source / "users.csv", root / "data" / source / "users.csv", n)
-        result = run_cascade(["--config", str(config)])
+        result = run_cascade(["run", "--config", str(config)])
         assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     return root / "outputs" / "metadata.sqlite"
 
 
 def _cli(store_path, *args) -> str:
-    return lineage_cli.run(lineage_cli.parse_args(["--metadata", str(store_path), *args]))
+    """`cascade ARGS --metadata STORE`, in this process: the report."""
+    return execute([*args, "--metadata", str(store_path)])
 
 
 def test_history_lists_every_run_with_rows_per_source_growth_and_metric(grown):
@@ -93,6 +94,7 @@ def test_provenance_filter_follows_the_labelling_change(grown):
     crowd = json.loads(
         _cli(
             store_path,
+            "lineage",
             "downstream",
             "--where",
             "labelling_method=crowd",

@@ -11,7 +11,8 @@ import pytest
 import tensorflow_model_analysis as tfma
 import yaml
 
-from cli import lineage as lineage_cli
+from cli.main import execute
+from core.errors import CascadeError
 from metadata import inventory_report, run_results
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import SLICE_ROWS
@@ -55,15 +56,13 @@ def test_inventory_and_measured_facts_are_custom_properties_in_mlmd(store, demo_
 def test_inventory_command_prints_declared_beside_measured(two_runs, demo_slice):
     output_root, _, _ = two_runs
     store_flag = ["--metadata", str(output_root / "metadata.sqlite")]
-    shown = json.loads(
-        lineage_cli.run(lineage_cli.parse_args([*store_flag, "inventory", "--format", "json"]))
-    )
+    shown = json.loads(execute(["inventory", "--format", "json", *store_flag]))
     declared = _declared(demo_slice)
     assert [s["source"] for s in shown["sources"]] == list(SLICE_ROWS)
     for row in shown["sources"]:
         cost = declared[row["source"]]["collection_cost"]
         assert row["cost_per_labelled_example"] == pytest.approx(cost / row["measured"]["labelled"])
-    text = lineage_cli.run(lineage_cli.parse_args([*store_flag, "inventory"]))
+    text = execute(["inventory", *store_flag])
     partner = next(line for line in text.splitlines() if line.strip().startswith("partner "))
     assert "crowd" in partner and f"{SLICE_ROWS['partner']:,}" in partner
     assert "total" in text
@@ -113,21 +112,13 @@ def test_run_summary_shows_the_per_source_metric_table(two_runs):
 
 def test_lineage_lists_models_trained_on_crowd_labelled_sources(two_runs, store):
     output_root, _, _ = two_runs
-    args = ["--metadata", str(output_root / "metadata.sqlite"), "downstream"]
+    args = ["lineage", "downstream", "--metadata", str(output_root / "metadata.sqlite")]
     crowd = json.loads(
-        lineage_cli.run(
-            lineage_cli.parse_args(
-                [*args, "--where", "labelling_method=crowd", "--type", "Model", "--format", "json"]
-            )
-        )
+        execute([*args, "--where", "labelling_method=crowd", "--type", "Model", "--format", "json"])
     )
     models = [a for a in crowd["artifacts"] if a["type"] == "Model"]
     assert len(models) == 1  # the second run reused the first run's model
     assert crowd["roots"] == [_ingested(store).id]
     # Conditions combine: no source is both crowd-labelled and from the web.
-    with pytest.raises(lineage_cli.CascadeError, match="no ingested source has"):
-        lineage_cli.run(
-            lineage_cli.parse_args(
-                [*args, "--where", "labelling_method=crowd", "--where", "source=web"]
-            )
-        )
+    with pytest.raises(CascadeError, match="no ingested source has"):
+        execute([*args, "--where", "labelling_method=crowd", "--where", "source=web"])

@@ -1,7 +1,7 @@
 """A run killed outright (SIGKILL) during Trainer, then rerun with the same command.
 
 The rerun must complete reusing what the killed run finished (CACHED), run the
-killed step again, consume no partial artifact, and `cascade-lineage runs`
+killed step again, consume no partial artifact, and `cascade lineage runs`
 must not call the killed run COMPLETE.
 """
 
@@ -11,15 +11,14 @@ import json
 import os
 import re
 import subprocess
-import sys
 import time
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from cli import lineage as lineage_cli
+from cli.main import execute
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import ROOT, run_cascade
+from tests.e2e.helpers import ROOT, cascade_script, run_cascade
 
 pytestmark = pytest.mark.e2e
 
@@ -38,9 +37,9 @@ COMPLETE = metadata_store_pb2.Execution.COMPLETE
 def killed_then_rerun(demo_slice, tmp_path_factory):
     """(output root, the rerun's result) after a run SIGKILLed while Trainer runs."""
     root = tmp_path_factory.mktemp("killed")
-    args = ["--config", str(demo_slice), "--output-root", str(root)]
+    args = ["run", "--config", str(demo_slice), "--output-root", str(root)]
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "run_local.py"), *args],
+        [cascade_script(), *args],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
@@ -93,8 +92,8 @@ def test_no_partial_artifact_is_consumed(killed_then_rerun):
 
 def test_runs_does_not_call_the_killed_run_complete(killed_then_rerun):
     root, _ = killed_then_rerun
-    argv = ["--metadata", str(root / "metadata.sqlite"), "runs", "--format", "json"]
-    runs = json.loads(lineage_cli.run(lineage_cli.parse_args(argv)))
+    argv = ["lineage", "runs", "--metadata", str(root / "metadata.sqlite"), "--format", "json"]
+    runs = json.loads(execute(argv))
     assert [r["status"] for r in runs] == ["UNFINISHED", "COMPLETE"]
     trainer = [e["state"] for e in runs[0]["executions"] if e["component"] == KILLED_IN]
     assert trainer == ["RUNNING"]

@@ -6,20 +6,20 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
-import sys
 
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from cli import lineage as lineage_cli
+from cli.main import execute, main
 from components.source_example_gen import facts, id_facts
 from metadata import connection as metadata
 from pipeline import code_versions
 from metadata.lineage import Lineage
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import ROOT, run_cascade
+from tests.e2e.helpers import ROOT, cascade_script, run_cascade
 
 pytestmark = pytest.mark.e2e
 PIPELINE = "cascade-demo"
@@ -66,7 +66,7 @@ def corrected_runs(demo_slice, tmp_path_factory):
             lines = (spam_list / "spam_accounts.csv").read_text().splitlines()
             (spam_list / "spam_accounts.csv").write_text("\n".join(lines[:-5]) + "\n")
         versions.append(_list_facts(spam_list))
-        result = run_cascade(["--config", str(config), "--output-root", str(output)])
+        result = run_cascade(["run", "--config", str(config), "--output-root", str(output)])
         assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     store = mlmd_queries.open_store(str(output / "metadata.sqlite"))
     first, second = mlmd_queries.runs(store)
@@ -81,7 +81,8 @@ def corrected_runs(demo_slice, tmp_path_factory):
 
 
 def _cli(runs, *argv: str) -> str:
-    return lineage_cli.run(lineage_cli.parse_args(["--metadata", runs["metadata"], *argv]))
+    """`cascade lineage ARGV --metadata STORE`, in this process: the report."""
+    return execute(["lineage", *argv, "--metadata", runs["metadata"]])
 
 
 def _mlmd_downstream(store, artifact_ids) -> tuple[set[int], set[int]]:
@@ -299,14 +300,14 @@ def test_graph_as_dot_and_svg(corrected_runs, tmp_path):
     ],
 )
 def test_unknown_ref_is_one_clear_error(corrected_runs, capsys, ref, message):
-    code = lineage_cli.main(["--metadata", corrected_runs["metadata"], "show", ref])
+    code = main(["lineage", "show", ref, "--metadata", corrected_runs["metadata"]])
     assert code == 2
     assert capsys.readouterr().err == f"error: {message}\n"
 
 
 def test_missing_store_is_one_clear_error(tmp_path, capsys):
     path = tmp_path / "none.sqlite"
-    assert lineage_cli.main(["--metadata", str(path), "runs"]) == 2
+    assert main(["lineage", "runs", "--metadata", str(path)]) == 2
     assert capsys.readouterr().err == (
         f"error: metadata store {path} does not exist (run the pipeline first)\n"
     )
@@ -323,32 +324,72 @@ def test_lineage_api_reads_a_store_without_changing_it(corrected_runs):
 
 # Imports a lineage query must not pay for: TensorFlow alone is seconds of start-up.
 HEAVY_MODULES = {"tensorflow", "tfx", "apache_beam", "tfx_bsl"}
-# Runs `cascade-lineage ARGS` and prints, last, the top-level modules loaded at exit.
+# A `sitecustomize` for the real `cascade` script: at exit, it writes the
+# top-level modules the command loaded to the file $CASCADE_MODULES_AT_EXIT names.
 _MODULES_AT_EXIT = (
-    "import json, sys\n"
-    "from cli import lineage\n"
-    "code = lineage.main(sys.argv[1:])\n"
-    "print(json.dumps({'exit': code, 'modules': sorted({m.split('.')[0] for m in sys.modules})}))\n"
+    "import atexit, json, os, sys\n"
+    "def _modules_at_exit():\n"
+    "    with open(os.environ['CASCADE_MODULES_AT_EXIT'], 'w') as f:\n"
+    "        json.dump(sorted({m.split('.')[0] for m in sys.modules}), f)\n"
+    "atexit.register(_modules_at_exit)\n"
 )
+TEXT_AND_JSON = ([], ["--format", "json"])
+
+
+def _run_script(argv: list[str], tmp_path) -> tuple[subprocess.CompletedProcess, set[str]]:
+    """Runs the `cascade` console script as a user would: its result, and the
+    top-level modules loaded when it exited."""
+    site = tmp_path / "site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(_MODULES_AT_EXIT)
+    at_exit = tmp_path / "modules.json"
+    at_exit.unlink(missing_ok=True)
+    result = subprocess.run(
+        [cascade_script(), *argv],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "PYTHONPATH": f"{site}{os.pathsep}{ROOT}",
+            "CASCADE_MODULES_AT_EXIT": str(at_exit),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    modules = set(json.loads(at_exit.read_text()))
+    # The modules are those of the command itself, not of another interpreter.
+    assert "cli" in modules, sorted(modules)
+    return result, modules
 
 
 @pytest.mark.parametrize(
-    "command",
+    "command, formats",
     [
-        ["runs"],
-        ["show", "{pushed}"],
-        ["upstream", "{pushed}"],
-        ["downstream", "{spam_list}"],
-        ["downstream", "--where", "labelling_method=crowd", "--type", "Model"],
-        ["inventory"],
-        ["history"],
+        pytest.param(["lineage", "runs"], TEXT_AND_JSON, id="lineage-runs"),
+        pytest.param(["lineage", "show", "{pushed}"], TEXT_AND_JSON, id="lineage-show"),
+        pytest.param(["lineage", "upstream", "{pushed}"], TEXT_AND_JSON, id="lineage-upstream"),
+        pytest.param(
+            ["lineage", "downstream", "{spam_list}"], TEXT_AND_JSON, id="lineage-downstream"
+        ),
+        pytest.param(
+            ["lineage", "downstream", "--where", "labelling_method=crowd", "--type", "Model"],
+            TEXT_AND_JSON,
+            id="lineage-downstream-where",
+        ),
+        pytest.param(
+            ["lineage", "graph", "{spam_list}"], ([], ["--format", "dot"]), id="lineage-graph"
+        ),
+        pytest.param(["lineage", "graph", "--run", "{run}"], ([],), id="lineage-graph-run"),
+        pytest.param(["inventory"], TEXT_AND_JSON, id="inventory"),
+        pytest.param(["history"], TEXT_AND_JSON, id="history"),
     ],
-    ids=lambda command: "-".join(c for c in command if not c.startswith(("{", "-")))[:30],
 )
-def test_lineage_queries_import_no_tensorflow(corrected_runs, demo_slice, command):
+def test_read_only_commands_import_no_tensorflow(
+    corrected_runs, demo_slice, tmp_path, command, formats
+):
     """Each query answers from the store without importing TensorFlow, TFX or Beam
-    (artifact files are checked with the standard library), in text and JSON,
-    through the config's store as a user runs it."""
+    (artifact files are checked with the standard library), in each format,
+    through the `cascade` console script and the config's store as a user runs it."""
     runs = corrected_runs
     [pushed] = mlmd_queries.outputs(runs["store"], runs["run2"]["Pusher"].id)["pushed_model"]
     output = os.path.dirname(runs["metadata"])
@@ -357,22 +398,71 @@ def test_lineage_queries_import_no_tensorflow(corrected_runs, demo_slice, comman
     assert "root: outputs" in text
     with open(config, "w") as f:
         f.write(text.replace("root: outputs", f"root: {output}"))
-    argv = [c.format(pushed=pushed, spam_list=runs["spam_list"]) for c in command]
-    for formatting in ([], ["--format", "json"]):
-        result = subprocess.run(
-            [sys.executable, "-c", _MODULES_AT_EXIT, "--config", config, *argv, *formatting],
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+    first_run = mlmd_queries.runs(runs["store"])[0].name
+    argv = [c.format(pushed=pushed, spam_list=runs["spam_list"], run=first_run) for c in command]
+    for formatting in formats:
+        result, modules = _run_script([*argv, "--config", config, *formatting], tmp_path)
         assert result.returncode == 0, result.stderr[-3000:]
-        *answer, last = result.stdout.strip().splitlines()
-        at_exit = json.loads(last)
-        assert at_exit["exit"] == 0, result.stderr[-3000:]
-        assert answer, "the command printed nothing"
-        assert HEAVY_MODULES.isdisjoint(at_exit["modules"]), (
-            f"{' '.join(argv + formatting)} imported "
-            f"{sorted(HEAVY_MODULES & set(at_exit['modules']))}"
+        assert result.stdout.strip(), "the command printed nothing"
+        assert HEAVY_MODULES.isdisjoint(modules), (
+            f"cascade {' '.join(argv + formatting)} imported {sorted(HEAVY_MODULES & modules)}"
         )
+
+
+def _listed(help_text: str) -> list[str]:
+    """The subcommands a `--help` lists, in its order."""
+    return re.findall(r"^    (\S+)", help_text, re.MULTILINE)
+
+
+@pytest.mark.parametrize(
+    "argv, subcommands",
+    [
+        (["--help"], ["run", "predict", "skew", "transform", "lineage", "inventory", "history"]),
+        (["lineage", "--help"], ["runs", "show", "downstream", "upstream", "graph"]),
+    ],
+    ids=["cascade", "lineage"],
+)
+def test_help_lists_the_subcommands(tmp_path, argv, subcommands):
+    result, modules = _run_script(argv, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.startswith(f"usage: cascade {' '.join(argv[:-1])}".rstrip() + " [-h] ")
+    assert _listed(result.stdout) == subcommands
+    # Building the command tree imports nothing heavy.
+    assert HEAVY_MODULES.isdisjoint(modules), sorted(HEAVY_MODULES & modules)
+
+
+@pytest.mark.parametrize(
+    "argv, choices",
+    [
+        (["nosuch"], "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history'"),
+        (["lineage", "nosuch"], "'runs', 'show', 'downstream', 'upstream', 'graph'"),
+    ],
+    ids=["cascade", "lineage"],
+)
+def test_an_unknown_subcommand_exits_2_with_usage(tmp_path, argv, choices):
+    result, _ = _run_script(argv, tmp_path)
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"usage: cascade {' '.join(argv[:-1])}".rstrip() + " [-h] ")
+    assert f"invalid choice: 'nosuch' (choose from {choices})" in result.stderr
+
+
+def test_metadata_names_the_store_even_with_a_config(corrected_runs, demo_slice, tmp_path):
+    """`--metadata` wins over the store of `--config` (and its `--output-root`)."""
+    elsewhere = tmp_path / "elsewhere"
+    listed = json.loads(
+        _cli(
+            corrected_runs,
+            "runs",
+            "--config",
+            str(demo_slice),
+            "--output-root",
+            str(elsewhere),
+            "--format",
+            "json",
+        )
+    )
+    assert [r["run"] for r in listed] == [
+        r.name for r in mlmd_queries.runs(corrected_runs["store"])
+    ]
+    assert not elsewhere.exists()

@@ -9,7 +9,7 @@ import re
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from cli import lineage as lineage_cli
+from cli.main import execute, main
 from metadata import connection as metadata
 from core.errors import CascadeError
 from tests.e2e import mariadb
@@ -51,15 +51,15 @@ def mysql_run(server, demo_slice, tmp_path_factory, monkeypatch_module):
     monkeypatch_module.setenv(metadata.PASSWORD_ENV, mariadb.PASSWORD)
     output = tmp_path_factory.mktemp("mysql_out")
     result = run_cascade(
-        ["--config", str(demo_slice), "--output-root", str(output), *_mysql_flags(server)]
+        ["run", "--config", str(demo_slice), "--output-root", str(output), *_mysql_flags(server)]
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     return server, output, result
 
 
 def _runs(flags: list[str]) -> list[dict]:
-    """The store's runs as `cascade-lineage runs --format json` lists them."""
-    return json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+    """The store's runs as `cascade lineage runs --format json` lists them."""
+    return json.loads(execute(["lineage", "runs", *flags, "--format", "json"]))
 
 
 def _assert_only_the_demo_run(runs: list[dict], stdout: str) -> None:
@@ -94,11 +94,7 @@ def test_lineage_through_mysql_matches_mlmd(mysql_run, demo_slice):
     _assert_only_the_demo_run(_runs(flags), result.stdout)
 
     spam_folder = str(demo_slice.parent / "data" / "spam_accounts")
-    answer = json.loads(
-        lineage_cli.run(
-            lineage_cli.parse_args([*flags, "downstream", spam_folder, "--format", "json"])
-        )
-    )
+    answer = json.loads(execute(["lineage", "downstream", spam_folder, *flags, "--format", "json"]))
     store = metadata.open_store(metadata.connection_config(mysql=server), server.describe())
     query = metadata_store_pb2.LineageSubgraphQueryOptions(
         starting_artifacts=metadata_store_pb2.LineageSubgraphQueryOptions.StartingNodes(
@@ -115,7 +111,7 @@ def test_lineage_through_mysql_matches_mlmd(mysql_run, demo_slice):
 
 def test_wrong_password_is_one_clear_error(server, capsys, monkeypatch):
     monkeypatch.setenv(metadata.PASSWORD_ENV, "wrong-password")
-    code = lineage_cli.main([*_mysql_flags(server), "runs"])
+    code = main(["lineage", "runs", *_mysql_flags(server)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(f"error: cannot open the metadata store {server.describe()}: ")
@@ -134,13 +130,13 @@ def test_password_file_is_read(mysql_run, tmp_path, monkeypatch):
     # A wrong password in the file is refused: the file really is what is used.
     secret.write_text("wrong\n")
     with pytest.raises(CascadeError, match=r"^cannot open the metadata store mysql://"):
-        lineage_cli.run(lineage_cli.parse_args([*flags, "runs"]))
+        execute(["lineage", "runs", *flags])
 
 
 def test_unreachable_server_is_one_clear_error(capsys, monkeypatch):
     monkeypatch.setenv(metadata.PASSWORD_ENV, "hunter2-not-shown")
     port = mariadb._free_port()  # nothing listens there
-    code = lineage_cli.main(["--mysql-host", "127.0.0.1", "--mysql-port", str(port), "runs"])
+    code = main(["lineage", "runs", "--mysql-host", "127.0.0.1", "--mysql-port", str(port)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith(
@@ -164,7 +160,7 @@ def two_at_once(server, demo_slice, tmp_path_factory, monkeypatch_module):
     for name, config in configs.items():
         output = tmp_path_factory.mktemp(f"mysql_concurrent_{name}")
         processes[name] = start_cascade(
-            ["--config", str(config), "--output-root", str(output), "--until", UNTIL, *flags]
+            ["run", "--config", str(config), "--output-root", str(output), "--until", UNTIL] + flags
         )
     return flags, finish_all(processes)
 
@@ -174,7 +170,7 @@ def test_two_pipelines_run_at_once_on_one_store_and_both_complete(two_at_once):
     for name, (code, stdout, stderr) in results.items():
         assert code == 0, f"{name}: {stderr[-3000:]}{stdout[-3000:]}"
         assert "waiting for the metadata store" not in stdout  # MySQL takes both at once
-    runs = json.loads(lineage_cli.run(lineage_cli.parse_args([*flags, "runs", "--format", "json"])))
+    runs = _runs(flags)
     assert sorted(r["pipeline"] for r in runs) == ["cascade-demo", "cascade-other-mysql"]
     for run in runs:
         assert run["status"] == "COMPLETE", run

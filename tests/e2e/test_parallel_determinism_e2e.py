@@ -43,7 +43,15 @@ def parallel_root(demo_slice, tmp_path_factory):
     """One run of the demo slice with the local-parallel profile, up to Transform."""
     root = tmp_path_factory.mktemp("parallel_out")
     result = run_cascade(
-        ["--config", str(demo_slice), "--output-root", str(root), "--profile", "local-parallel"]
+        [
+            "run",
+            "--config",
+            str(demo_slice),
+            "--output-root",
+            str(root),
+            "--profile",
+            "local-parallel",
+        ]
         + ["--until", "Transform"]
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]

@@ -9,7 +9,6 @@ import os
 import re
 import shlex
 import subprocess
-import sys
 
 import pytest
 import tensorflow as tf
@@ -17,7 +16,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import COMPONENTS, DEMO_DATA, ROOT, SLICE_ROWS
+from tests.e2e.helpers import COMPONENTS, DEMO_DATA, ROOT, SLICE_ROWS, cascade_script
 
 PIPELINE = "cascade-demo"
 # (consumer, input key) <- (producer, output key): the events that must link them.
@@ -198,7 +197,7 @@ def test_second_run_reuses_every_step_from_cache(store):
         ), f"{component} did not reuse the first run's outputs"
 
 
-def test_summary_names_components_outputs_and_pushed_model(two_runs):
+def test_summary_names_components_outputs_and_pushed_model(two_runs, demo_slice, tmp_path):
     output_root, first, second = two_runs
     for component in COMPONENTS:
         assert f"  {component} " in first.stdout
@@ -207,7 +206,7 @@ def test_summary_names_components_outputs_and_pushed_model(two_runs):
     assert f"metadata store: {output_root / 'metadata.sqlite'}" in first.stdout
     assert f"pushed model:   {output_root / 'serving_model'}" in first.stdout
     assert "Next:" in first.stdout
-    _the_suggested_lineage_commands_work(first.stdout)
+    _the_suggested_commands_work(first.stdout, demo_slice, output_root, tmp_path)
     # TF and Beam logs go to the log file, not the console.
     assert "INFO:" not in first.stdout + first.stderr
     assert os.path.getsize(output_root / "run.log") > 0
@@ -247,28 +246,56 @@ def test_progress_shows_each_component_start_and_finish_in_order(two_runs):
     assert order[-1] == "Pusher"
 
 
-def _the_suggested_lineage_commands_work(stdout: str) -> None:
-    """Runs every lineage command the summary suggests: each finds this run's store."""
-    commands = [
-        line.split(".venv/bin/cascade-lineage ", 1)[1]
-        for line in stdout.split("Next:", 1)[1].splitlines()
-        if ".venv/bin/cascade-lineage " in line
+def _the_suggested_commands_work(stdout: str, demo_slice, output_root, scratch) -> None:
+    """Runs every command the summary suggests with the installed `cascade` console
+    script: each finds this run's store (and the predict and skew hints the demo's
+    serving CSV beside the sources)."""
+    commands = []
+    for line in stdout.split("Next:", 1)[1].splitlines():
+        if not line.strip():
+            continue
+        # "  question?  cascade COMMAND ...": the command after the two spaces.
+        invocation, *command = shlex.split(line.strip().split("  ", 1)[1])
+        assert invocation == "cascade" or os.path.samefile(
+            os.path.join(ROOT, invocation), cascade_script()
+        ), line
+        commands.append(command)
+    names = [c[0] if c[0] != "lineage" else f"lineage {c[1]}" for c in commands]
+    assert names == [
+        "inventory",
+        "history",
+        "lineage downstream",
+        "lineage upstream",
+        "predict",
+        "skew",
     ]
-    assert [c.split()[2] for c in commands] == ["inventory", "history", "downstream", "upstream"]
-    for command in commands:
+    serving = demo_slice.parent / "data" / "serving" / "new_users.csv"
+    expected = {
+        "inventory": "Data inventory of cascade-demo",
+        "history": "(2 runs plotted)",  # both runs of the fixture, the second cached
+        "lineage downstream": "Trainer (execution",
+        "lineage upstream": "Trainer (execution",
+        "predict": "scored 2,000 rows of ",
+        "skew": "read 2,000 rows of ",
+    }
+    for name, command in zip(names, commands):
+        flags = [(flag, command[i + 1]) for i, flag in enumerate(command) if flag.startswith("--")]
+        assert ("--config", str(demo_slice)) in flags, command
+        assert ("--output-root", str(output_root)) in flags, command
+        if name in ("predict", "skew"):
+            assert ("--input", str(serving)) in flags, command
+            # Into a scratch folder and not recorded: the shared store stays the runs'.
+            command = [*command, "--no-record", "--output", str(scratch / name)]
         result = subprocess.run(
-            [sys.executable, "-m", "cli.lineage", *shlex.split(command)],
+            [cascade_script(), *command],
             cwd=ROOT,
             capture_output=True,
             text=True,
             timeout=300,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
-        assert result.returncode == 0, command + "\n" + result.stderr[-2000:]
-        expected = {
-            "inventory": "Data inventory of cascade-demo",
-            "history": "(2 runs plotted)",  # both runs of the fixture, the second cached
-        }.get(command.split()[2], "Trainer (execution")
-        assert expected in result.stdout, command
+        assert result.returncode == 0, shlex.join(command) + "\n" + result.stderr[-2000:]
+        assert expected[name] in result.stdout, shlex.join(command) + "\n" + result.stdout
 
 
 def _raw_example(row: dict[str, str], int_columns: set[str]) -> bytes:

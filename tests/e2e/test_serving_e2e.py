@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Sequence
@@ -25,7 +24,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, ROOT
+from tests.e2e.helpers import DEMO_DATA, run_cascade, start_cascade
 from tests.transformed_rows import assert_same_rows, read_examples
 from models import raw_features
 
@@ -35,16 +34,9 @@ PIPELINE = "cascade-demo"
 SCORED_ROWS = 60
 
 
-def _run_module(module: str, args: Sequence[str]) -> subprocess.CompletedProcess:
-    """Runs `python -m module args` from the repository root, as a user would."""
-    return subprocess.run(
-        [sys.executable, "-m", module, *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "PYTHONWARNINGS": "ignore"},
-    )
+def _cascade(args: Sequence[str]) -> subprocess.CompletedProcess:
+    """Runs `cascade args...` in a fresh process from the project root, as a user would."""
+    return run_cascade(args, timeout=600)
 
 
 def _serving_csv(path: Path, label: str, rows: int = SCORED_ROWS, edit=None) -> Path:
@@ -75,7 +67,7 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
     label = yaml.safe_load(demo_slice.read_text())["label"]
     source = _serving_csv(tmp_path / "new_users.csv", label)
     common = ["--config", str(demo_slice), "--output-root", str(output_root)]
-    scored = _run_module("cli.predict", [*common, "--input", str(source), "--keep", "user_id"])
+    scored = _cascade(["predict", *common, "--input", str(source), "--keep", "user_id"])
     assert scored.returncode == 0, scored.stderr[-3000:]
     assert f"scored {SCORED_ROWS} rows of {source}" in scored.stdout
     [predictions] = [
@@ -104,18 +96,18 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
     assert (output.type, output.uri) == ("cascade.Predictions", str(predictions))
 
     spam_list = demo_slice.parent / "data" / "spam_accounts"
-    lineage = _run_module(
-        "cli.lineage",
+    lineage = _cascade(
         [
-            "--metadata",
-            str(output_root / "metadata.sqlite"),
+            "lineage",
             "downstream",
             str(spam_list),
             "--type",
             "cascade.Predictions",
             "--format",
             "json",
-        ],
+            "--metadata",
+            str(output_root / "metadata.sqlite"),
+        ]
     )
     assert lineage.returncode == 0, lineage.stderr[-3000:]
     found = json.loads(lineage.stdout)["artifacts"]
@@ -134,7 +126,7 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
     common = ["--config", str(demo_slice), "--output-root", str(output_root), "--no-record"]
 
     no_column = _serving_csv(tmp_path / "no_column.csv", label, edit=lambda r: r.pop(required))
-    result = _run_module("cli.predict", [*common, "--input", str(no_column)])
+    result = _cascade(["predict", *common, "--input", str(no_column)])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {no_column}: missing required column '{required}' "
@@ -147,7 +139,7 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
             row[integer] = "many"
 
     bad_cell = _serving_csv(tmp_path / "bad_cell.csv", label, edit=spoil_third_row)
-    result = _run_module("cli.predict", [*common, "--input", str(bad_cell)])
+    result = _cascade(["predict", *common, "--input", str(bad_cell)])
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: {bad_cell}, line 4, column '{integer}': 'many' is not an integer"
@@ -184,9 +176,9 @@ def test_training_serving_and_batch_transform_features_are_identical(
     serving = {k: v.numpy() for k, v in transform(examples=tf.constant(records)).items()}
 
     batch_out = tmp_path / "batch"
-    result = _run_module(
-        "cli.batch_transform",
+    result = _cascade(
         [
+            "transform",
             "--config",
             str(demo_slice),
             "--output-root",
@@ -195,7 +187,7 @@ def test_training_serving_and_batch_transform_features_are_identical(
             os.path.join(split_dir, "Split-train", "*"),
             "--output",
             str(batch_out),
-        ],
+        ]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"transformed {len(records):,} rows" in result.stdout
@@ -228,12 +220,10 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     source.write_text("\n".join([lines[0], *lines[1:] * 300]) + "\n")
     executions = [e.id for e in mlmd_queries.open_store(str(store_copy)).get_executions()]
     output = tmp_path / "predictions.csv"
-    command = [sys.executable, "-m", "cli.predict", "--config", str(demo_slice)]
+    command = ["predict", "--config", str(demo_slice)]
     command += ["--metadata", str(store_copy), "--input", str(source), "--output", str(output)]
     command += ["--profile", profile] if profile else []
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = start_cascade(command)
     _wait_for(f"{output}.{'partial' if profile is None else 'job'}-*", process)
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
@@ -259,12 +249,10 @@ def test_batch_transform_stopped_by_sigterm_leaves_no_output(two_runs, demo_slic
     source = tmp_path / "many.csv"
     source.write_text("\n".join([lines[0], *lines[1:] * 300]) + "\n")  # 600,000 rows
     output = tmp_path / "transformed"
-    command = [sys.executable, "-m", "cli.batch_transform", "--config", str(demo_slice)]
+    command = ["transform", "--config", str(demo_slice)]
     command += ["--metadata", str(output_root / "metadata.sqlite")]
     command += ["--input", str(source), "--output", str(output)]
-    process = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    process = start_cascade(command)
     _wait_for(f"{output}/*", process)  # the job has started writing
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)

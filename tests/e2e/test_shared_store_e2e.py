@@ -19,8 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import lineage as lineage_cli
-from cli import predict as predict_cli
+from cli.main import execute, main
 from metadata.lineage import Lineage
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import (
@@ -48,7 +47,9 @@ def two_at_once(demo_slice, tmp_path_factory):
         "cascade-other": renamed_config(demo_slice, "cascade-other"),
     }
     processes = {
-        name: start_cascade(["--config", str(config), "--output-root", str(root), "--until", UNTIL])
+        name: start_cascade(
+            ["run", "--config", str(config), "--output-root", str(root), "--until", UNTIL]
+        )
         for name, config in configs.items()
     }
     return root, finish_all(processes)
@@ -70,15 +71,14 @@ def test_the_second_run_waited_for_the_first_and_said_for_whom(two_at_once):
     [(name, stdout)] = waited.items()
     [other] = set(results) - {name}
     assert (
-        f"waiting for the metadata store {store}: it is in use by run_local.py, "
+        f"waiting for the metadata store {store}: it is in use by cascade run, "
         f"pipeline {other!r} (pid "
     ) in stdout
 
 
 def test_each_pipeline_has_one_complete_run_summarised_as_its_own(two_at_once):
     root, results = two_at_once
-    argv = ["--metadata", str(root / "metadata.sqlite"), "runs", "--format", "json"]
-    runs = json.loads(lineage_cli.run(lineage_cli.parse_args(argv)))
+    runs = json.loads(_lineage(root / "metadata.sqlite", "runs", "--format", "json"))
     assert sorted(r["pipeline"] for r in runs) == sorted(results)
     for run in runs:
         assert run["status"] == "COMPLETE", run
@@ -89,8 +89,9 @@ def test_each_pipeline_has_one_complete_run_summarised_as_its_own(two_at_once):
         assert f"Run {run['run']}\n" in stdout
 
 
-def _lineage(store: Path, *args: str) -> str:
-    return lineage_cli.run(lineage_cli.parse_args(["--metadata", str(store), *args]))
+def _lineage(store: Path, question: str, *args: str) -> str:
+    """`cascade lineage QUESTION --metadata STORE ARGS`, in this process: the report."""
+    return execute(["lineage", question, "--metadata", str(store), *args])
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +110,9 @@ def statistics_deleted_then_rerun(two_at_once, demo_slice):
     ]
     shutil.rmtree(statistics["uri"])
     text = _lineage(store, "downstream", str(demo_slice.parent / "data" / "spam_accounts"))
-    rerun = run_cascade(["--config", str(demo_slice), "--output-root", str(root), "--until", UNTIL])
+    rerun = run_cascade(
+        ["run", "--config", str(demo_slice), "--output-root", str(root), "--until", UNTIL]
+    )
     return root, statistics, text, rerun
 
 
@@ -143,15 +146,15 @@ def test_commands_on_a_store_without_their_pipeline_say_whose_store_it_is(
     third = renamed_config(demo_slice, "cascade-third")
     serving = demo_slice.parent / "serving.csv"
     serving.write_text("user_id,age\nu1,30\n")
-    code = predict_cli.main(
-        ["--config", str(third), "--output-root", str(root), "--input", str(serving)]
+    code = main(
+        ["predict", "--config", str(third), "--output-root", str(root), "--input", str(serving)]
     )
     error = capsys.readouterr().err
     assert code == 2
     assert error.startswith("error: no pushed model for pipeline 'cascade-third'")
     assert "only of 'cascade-demo', 'cascade-other'" in error
-    code = lineage_cli.main(
-        ["--metadata", str(root / "metadata.sqlite"), "history", "--pipeline", "cascade-third"]
+    code = main(
+        ["history", "--metadata", str(root / "metadata.sqlite"), "--pipeline", "cascade-third"]
     )
     error = capsys.readouterr().err
     assert code == 2

@@ -14,14 +14,14 @@ import importlib.util
 import json
 import random
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from tests.e2e import mlmd_queries
-from tests.e2e.test_serving_e2e import _run_module
-from tests.e2e.helpers import DEMO_DATA
+from tests.e2e.helpers import DEMO_DATA, run_cascade
 
 pytestmark = pytest.mark.e2e
 
@@ -49,6 +49,11 @@ def _undrifted_csv(path: Path) -> Path:
         writer.writerow(generate.SERVING_COLUMNS)
         writer.writerows(generate.format_row(r, generate.SERVING_COLUMNS) for r in rows)
     return path
+
+
+def _cascade(args: list[str]) -> subprocess.CompletedProcess:
+    """Runs `cascade args...` in a fresh process from the project root, as a user would."""
+    return run_cascade(args, timeout=600)
 
 
 def _own_store(two_runs, tmp_path: Path) -> Path:
@@ -105,9 +110,9 @@ def test_the_drifted_feature_is_flagged_recorded_and_reached_from_the_spam_list(
 ):
     metadata = _own_store(two_runs, tmp_path)
     output = tmp_path / "drifted_predictions.csv"
-    scored = _run_module(
-        "cli.predict",
+    scored = _cascade(
         [
+            "predict",
             *_common(two_runs, demo_slice, metadata),
             "--input",
             str(DRIFTED),
@@ -152,18 +157,18 @@ def test_the_drifted_feature_is_flagged_recorded_and_reached_from_the_spam_list(
     assert serving_stats.uri == str(tmp_path / "drifted_predictions.checks" / "statistics")
 
     spam_list = demo_slice.parent / "data" / "spam_accounts"
-    lineage = _run_module(
-        "cli.lineage",
+    lineage = _cascade(
         [
-            "--metadata",
-            str(metadata),
+            "lineage",
             "downstream",
             str(spam_list),
             "--type",
             "ExampleStatistics",
             "--format",
             "json",
-        ],
+            "--metadata",
+            str(metadata),
+        ]
     )
     assert lineage.returncode == 0, lineage.stderr[-3000:]
     found = {a["uri"] for a in json.loads(lineage.stdout)["artifacts"]}
@@ -176,14 +181,12 @@ def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check
     metadata = _own_store(two_runs, tmp_path)
     source = _undrifted_csv(tmp_path / "undrifted.csv")
     common = [*_common(two_runs, demo_slice, metadata), "--input", str(source), "--keep", "user_id"]
-    single = _run_module(
-        "cli.predict", [*common, "--output", str(tmp_path / "one.csv"), "--fail-on-skew"]
-    )
+    single = _cascade(["predict", *common, "--output", str(tmp_path / "one.csv"), "--fail-on-skew"])
     assert single.returncode == 0, single.stderr[-3000:] + single.stdout[-3000:]
     assert "no skew: 9 of 9 features within their thresholds" in single.stdout
-    beam = _run_module(
-        "cli.predict",
+    beam = _cascade(
         [
+            "predict",
             *common,
             "--output",
             str(tmp_path / "beam"),
@@ -223,8 +226,8 @@ def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check
 def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path):
     metadata = _own_store(two_runs, tmp_path)
     common = _common(two_runs, demo_slice, metadata)
-    checked = _run_module(
-        "cli.skew", [*common, "--input", str(DRIFTED), "--output", str(tmp_path / "check")]
+    checked = _cascade(
+        ["skew", *common, "--input", str(DRIFTED), "--output", str(tmp_path / "check")]
     )
     assert checked.returncode == 0, checked.stderr[-3000:]
     assert [n for n, (_, _, v) in _table(checked.stdout).items() if v == "SKEW"] == ["country"]
@@ -238,7 +241,7 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     # A header and no rows: scored as 0 rows, nothing to compare, exit 0.
     empty = tmp_path / "empty.csv"
     empty.write_text(DRIFTED.read_text().splitlines()[0] + "\n")
-    result = _run_module("cli.predict", [*common, "--input", str(empty), "--no-record"])
+    result = _cascade(["predict", *common, "--input", str(empty), "--no-record"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert "skew check: no rows, so nothing to compare" in result.stdout
 
@@ -251,7 +254,7 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
         "\n".join(",".join(c for i, c in enumerate(line.split(",")) if i != drop) for line in lines)
         + "\n"
     )
-    result = _run_module("cli.predict", [*common, "--input", str(without), "--no-record"])
+    result = _cascade(["predict", *common, "--input", str(without), "--no-record"])
     assert result.returncode == 0, result.stderr[-3000:]
     distance, _, verdict = _table(result.stdout)["industry"]
     assert (distance, verdict) == (1.0, "SKEW")
@@ -265,17 +268,17 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
     [pushed] = (output_root / "serving_model").iterdir()
     foreign = tmp_path / "foreign_model"
     shutil.copytree(pushed, foreign)
-    result = _run_module(
-        "cli.predict", [*common, "--input", str(DRIFTED), "--model", str(foreign), "--no-record"]
+    result = _cascade(
+        ["predict", *common, "--input", str(DRIFTED), "--model", str(foreign), "--no-record"]
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"error: the model in {foreign} is not in the metadata store, so the statistics of its "
         "training data cannot be found; score with --no-skew-check to skip the comparison"
     ]
-    result = _run_module(
-        "cli.predict",
+    result = _cascade(
         [
+            "predict",
             *common,
             "--input",
             str(DRIFTED),
@@ -316,7 +319,7 @@ def test_thresholds_are_calibrated_beside_the_training_statistics_and_fixed_on_r
     assert calibration.custom_properties["resamples"].string_value == "100"
 
     common = _common(two_runs, demo_slice, metadata)
-    checked = _run_module("cli.skew", [*common, "--input", str(DRIFTED), "--no-record"])
+    checked = _cascade(["skew", *common, "--input", str(DRIFTED), "--no-record"])
     assert checked.returncode == 0, checked.stderr[-3000:]
     heading = checked.stdout.splitlines()[2]
     assert heading.startswith("  thresholds calibrated on 100 resamples per size of ")
@@ -328,7 +331,7 @@ def test_thresholds_are_calibrated_beside_the_training_statistics_and_fixed_on_r
     # 60 rows: every feature has too few values for a verdict, so none is flagged.
     tiny = tmp_path / "tiny.csv"
     tiny.write_text("\n".join(DRIFTED.read_text().splitlines()[:61]) + "\n")
-    result = _run_module("cli.skew", [*common, "--input", str(tiny), "--no-record"])
+    result = _cascade(["skew", *common, "--input", str(tiny), "--no-record"])
     assert result.returncode == 0, result.stderr[-3000:]
     assert {v for _, _, v in _table(result.stdout).values()} == {"too few rows"}
     assert "no verdict: too few rows for the check to tell" in result.stdout
@@ -338,8 +341,8 @@ def test_thresholds_are_calibrated_beside_the_training_statistics_and_fixed_on_r
     text = demo_slice.read_text()
     assert "    mode: calibrated\n" in text
     fixed.write_text(text.replace("    mode: calibrated\n", "    mode: fixed\n"))
-    result = _run_module(
-        "cli.skew", [*common[2:], "--config", str(fixed), "--input", str(tiny), "--no-record"]
+    result = _cascade(
+        ["skew", *common[2:], "--config", str(fixed), "--input", str(tiny), "--no-record"]
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.splitlines()[2] == "  fixed thresholds"

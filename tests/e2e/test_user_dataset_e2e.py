@@ -87,7 +87,7 @@ def test_user_dataset_runs_end_to_end_with_only_a_config(tmp_path):
     config.write_text(CONFIG)
     output_root = tmp_path / "out"
 
-    result = run_cascade(["--config", str(config), "--output-root", str(output_root)])
+    result = run_cascade(["run", "--config", str(config), "--output-root", str(output_root)])
 
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     assert "stores 500 rows, online 400 rows" in result.stdout

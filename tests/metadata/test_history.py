@@ -6,8 +6,8 @@ import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
-from cli import lineage as lineage_cli
-from cli.history_table import format_history
+from cli.history import format_history
+from cli.main import execute
 from metadata import history, run_results
 from core.errors import CascadeError
 
@@ -103,11 +103,11 @@ def test_several_pipelines_need_pipeline_flag(tmp_path):
     [
         (["history", "--plot", "out.jpg"], "--plot out.jpg: the plot is a PNG"),
         (["inventory", "--run", "nope"], "no run 'nope' of pipeline 'p'"),
-        (["downstream", "--where", "crowd"], "--where 'crowd': expected FIELD=VALUE"),
-        (["downstream", "1", "--where", "source=web"], "give either REF or --where"),
-        (["downstream", "--where", "colour=red"], "--where: unknown field 'colour'"),
+        (["lineage", "downstream", "--where", "crowd"], "--where 'crowd': expected FIELD=VALUE"),
+        (["lineage", "downstream", "1", "--where", "source=web"], "give either REF or --where"),
+        (["lineage", "downstream", "--where", "colour=red"], "--where: unknown field 'colour'"),
         (
-            ["downstream", "--where", "source=web", "--where", "source=app"],
+            ["lineage", "downstream", "--where", "source=web", "--where", "source=app"],
             "source is already required to be 'web'",
         ),
         (
@@ -120,17 +120,15 @@ def test_command_errors_name_the_flag(tmp_path, args, message):
     store = _store(tmp_path)
     _add_run(store, "p", "r1", {"web": 10}, 0.7)
     del store
-    parsed = lineage_cli.parse_args(["--metadata", str(tmp_path / "metadata.sqlite"), *args])
     with pytest.raises(CascadeError, match=message):
-        lineage_cli.run(parsed)
+        execute([*args, "--metadata", str(tmp_path / "metadata.sqlite")])
 
 
 def test_inventory_of_a_run_that_ingested_nothing_says_so(tmp_path):
     store = _store(tmp_path)
     _add_run(store, "p", "r1", {}, 0.7)
-    parsed = lineage_cli.parse_args(["--metadata", str(tmp_path / "metadata.sqlite"), "inventory"])
     with pytest.raises(CascadeError, match="run r1 of p has no ingested examples"):
-        lineage_cli.run(parsed)
+        execute(["inventory", "--metadata", str(tmp_path / "metadata.sqlite")])
 
 
 def test_slice_names():

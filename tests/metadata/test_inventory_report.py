@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cli.inventory_table import format_inventory
+from cli.inventory import format_inventory
 from metadata.inventory_report import Inventory, SourceRow
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from cli import lineage as lineage_cli
-from cli import predict
+from cli.main import main
 from metadata import connection, store_file
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -79,12 +78,14 @@ def test_lineage_and_predict_on_a_foreign_sqlite_file_exit_2_naming_it(tmp_path,
         f"error: metadata store {foreign} is a SQLite database but not an ML Metadata store "
         "(its tables: customers); name another file"
     )
-    assert lineage_cli.main(["--metadata", str(foreign), "runs"]) == 2
+    assert main(["lineage", "runs", "--metadata", str(foreign)]) == 2
     assert _one_error_line(capsys) == expected
     source = tmp_path / "new.csv"
     source.write_text("age\n3\n")
     assert (
-        predict.main(["--config", DEMO_CONFIG, "--metadata", str(foreign), "--input", str(source)])
+        main(
+            ["predict", "--config", DEMO_CONFIG, "--metadata", str(foreign), "--input", str(source)]
+        )
         == 2
     )
     assert _one_error_line(capsys) == expected
@@ -92,10 +93,8 @@ def test_lineage_and_predict_on_a_foreign_sqlite_file_exit_2_naming_it(tmp_path,
 
 
 def test_a_run_into_a_foreign_store_stops_before_tfx(tmp_path, capsys):
-    from cli import run_pipeline
-
     foreign = _sqlite_with_a_table(tmp_path / "metadata.sqlite")
-    code = run_pipeline.main(["--config", DEMO_CONFIG, "--output-root", str(tmp_path)])
+    code = main(["run", "--config", DEMO_CONFIG, "--output-root", str(tmp_path)])
     assert code == 2
     assert _one_error_line(capsys) == (
         f"error: metadata store {foreign} is a SQLite database but not an ML Metadata store "

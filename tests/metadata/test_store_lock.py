@@ -1,7 +1,7 @@
 """metadata.store_lock: one writer at a time on a SQLite store, waiting and killed holders.
 
 The other writer is a real second process holding the lock, as a second
-run_local.py would; it lets go when the test writes a line to its stdin.
+`cascade run` would; it lets go when the test writes a line to its stdin.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from metadata import store_lock
 HOLD = """
 import sys
 from metadata import store_lock
-with store_lock.writing(sys.argv[1], "run_local.py, pipeline 'other'"):
+with store_lock.writing(sys.argv[1], "cascade run, pipeline 'other'"):
     print("holding", flush=True)
     sys.stdin.readline()
 """
@@ -57,7 +57,7 @@ def test_a_second_writer_that_cannot_wait_is_told_who_holds_the_store(tmp_path) 
             ):
                 pass
         message = str(e.value)
-        assert message.startswith(f"metadata store {store} is in use by run_local.py, ")
+        assert message.startswith(f"metadata store {store} is in use by cascade run, ")
         assert f"pipeline 'other' (pid {holder.pid}, since " in message
         assert "; try later (a SQLite store takes one writer at a time" in message
     finally:
@@ -82,7 +82,7 @@ def test_a_second_writer_waits_until_the_first_lets_go(tmp_path) -> None:
             time.sleep(0.05)
         assert said == [
             f"waiting for the metadata store {store}: it is in use by "
-            f"run_local.py, pipeline 'other' (pid {holder.pid}, since {said[0].split('since ')[1]}"
+            f"cascade run, pipeline 'other' (pid {holder.pid}, since {said[0].split('since ')[1]}"
         ]
         assert not acquired.is_set()
     finally:

@@ -1,18 +1,22 @@
-"""End-user mistakes through the CLI: `run_local.main([...])` must return 2 and
-print one line `error: ...` naming the file, field or row, before any TFX step.
+"""End-user mistakes through the CLI: `cascade run` (`cli.main.main(["run", ...])`)
+must return 2 and print one line `error: ...` naming the file, field or row,
+before any TFX step.
 
 Each test builds a small dataset in `tmp_path` (30 rows of the demo's web users
 per source) and a config that is the demo's with its paths replaced, breaks one
 thing, and runs the CLI with `--output-root` in `tmp_path`. A fixture makes any
 attempt to start the pipeline fail the test, so a missed check cannot turn into
-a slow TFX run.
+a slow TFX run. `run_local.py`, the thin script over `cascade run`, is run once
+as a subprocess.
 """
 
 from __future__ import annotations
 
 import csv
+import os
 import re
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -20,15 +24,14 @@ from typing import Any, Callable
 import pytest
 import yaml
 
+from cli.main import main
+from metadata import connection
+from pipeline import config as config_lib
+from pipeline import preflight
+from services import pipeline_run
+from services import store as store_service
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the package.
-    sys.path.insert(0, str(REPO_ROOT))
-
-import run_local  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402
-from metadata import connection  # noqa: E402
-from pipeline import preflight  # noqa: E402
-
 DEMO_CONFIG = REPO_ROOT / "configs" / "demo.yaml"
 DEMO_WEB_CSV = REPO_ROOT / "data" / "demo" / "web" / "users.csv"
 SOURCES = ("web", "mobile", "partner")
@@ -116,6 +119,8 @@ def no_pipeline_run(monkeypatch: pytest.MonkeyPatch) -> None:
         raise AssertionError("the pipeline was started (a metadata connection was made)")
 
     monkeypatch.setattr(connection, "connection_config", refuse)
+    monkeypatch.setattr(store_service, "connection_config", refuse)
+    monkeypatch.setattr(pipeline_run, "run_pipeline", refuse)
 
 
 def run_cli(project: Project, capsys: pytest.CaptureFixture[str], *extra: str) -> str:
@@ -124,8 +129,15 @@ def run_cli(project: Project, capsys: pytest.CaptureFixture[str], *extra: str) -
     Returns:
       The stderr line without the `error: ` prefix.
     """
-    code = run_local.main(
-        ["--config", str(project.config_path), "--output-root", str(project.output_root), *extra]
+    code = main(
+        [
+            "run",
+            "--config",
+            str(project.config_path),
+            "--output-root",
+            str(project.output_root),
+            *extra,
+        ]
     )
     captured = capsys.readouterr()
 
@@ -238,18 +250,52 @@ def test_missing_config_file(project, capsys):
     )
 
 
+BAD_PROFILE = (
+    "cascade run: error: argument --profile/--runner: invalid choice: 'nope' "
+    "(choose from 'local', 'local-parallel', 'dataflow')"
+)
+
+
 def test_bad_cli_flag(project, capsys):
     with pytest.raises(SystemExit) as excinfo:
-        run_local.main(["--config", str(project.config_path), "--profile", "nope"])
+        main(["run", "--config", str(project.config_path), "--profile", "nope"])
     captured = capsys.readouterr()
 
     assert excinfo.value.code == 2
     assert captured.out == ""
-    assert captured.err.splitlines()[-1].endswith(
-        "error: argument --profile/--runner: invalid choice: 'nope' "
-        "(choose from 'local', 'local-parallel', 'dataflow')"
-    )
+    assert captured.err.splitlines()[0].startswith("usage: cascade run ")
+    assert captured.err.splitlines()[-1] == BAD_PROFILE
     assert not project.output_root.exists()
+
+
+def test_run_local_py_is_cascade_run(project):
+    """The thin script: a bad flag is argparse's usage and exit 2, a user error one line."""
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+
+    def run_local(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, str(REPO_ROOT / "run_local.py"), *argv],
+            cwd=project.root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    bad_flag = run_local("--config", str(project.config_path), "--profile", "nope")
+    assert bad_flag.returncode == 2, bad_flag.stderr
+    assert bad_flag.stdout == ""
+    assert bad_flag.stderr.splitlines()[0].startswith("usage: cascade run ")
+    assert bad_flag.stderr.splitlines()[-1] == BAD_PROFILE
+
+    project.config_path.unlink()
+    missing = run_local("--config", str(project.config_path), "--output-root", "out")
+    assert missing.returncode == 2, missing.stderr
+    assert missing.stdout == ""
+    assert missing.stderr == (
+        f"error: {project.config_path}: cannot read config: No such file or directory\n"
+    )
+    assert not project.output_root.exists() and not (project.root / "out").exists()
 
 
 # ---------------------------------------------------------------------------

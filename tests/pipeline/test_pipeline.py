@@ -151,10 +151,10 @@ def test_until_keeps_a_component_and_everything_upstream_of_it_in_order():
 
 
 def test_until_an_unknown_component_names_the_choices_before_any_work(tmp_path, capsys):
-    from cli import run_pipeline
+    from cli.main import main
 
     output_root = tmp_path / "out"
-    assert run_pipeline.main(["--until", "Trainr", "--output-root", str(output_root)]) == 2
+    assert main(["run", "--until", "Trainr", "--output-root", str(output_root)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: --until Trainr: no such component (one of: CsvExampleGen, ")
     assert line.endswith(", Trainer, Evaluator, Pusher)")

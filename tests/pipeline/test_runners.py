@@ -4,22 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli import flags
+from cli.main import main
+from core.errors import CascadeError
+from pipeline import config as config_lib
+from pipeline import runners
+from pipeline.runners import DataflowOptions
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
-if str(REPO_ROOT) not in sys.path:  # run_local.py is a script, not in the package.
-    sys.path.insert(0, str(REPO_ROOT))
-
-import run_local  # noqa: E402
-from pipeline import config as config_lib  # noqa: E402
-from cli import flags  # noqa: E402
-from pipeline import runners  # noqa: E402
-from core.errors import CascadeError  # noqa: E402
-from pipeline.runners import DataflowOptions  # noqa: E402
-
 GOOD = DataflowOptions(project="my-project", region="us-central1", bucket="gs://my-bucket/team")
 
 
@@ -125,9 +121,10 @@ def test_artifacts_move_to_the_artifact_root_and_the_rest_stays_local():
     assert moved.serving_model_dir == "/runs/demo/serving_model"
 
 
-def test_run_local_on_dataflow_refuses_local_data_before_any_network_call(capsys):
-    code = run_local.main(
+def test_run_on_dataflow_refuses_local_data_before_any_network_call(capsys):
+    code = main(
         [
+            "run",
             "--runner",
             "dataflow",
             "--project",

@@ -9,12 +9,14 @@ dependencies agree with the pinned set the pipeline is tested with.
 
 from __future__ import annotations
 
+import ast
 import shutil
 import subprocess
 import sys
 import tarfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from packaging.requirements import Requirement
@@ -56,9 +58,13 @@ def _build(tmp_path: Path, *command: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def wheel_files(tmp_path_factory) -> set[str]:
+def wheel(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("wheel")
-    wheel = _build(tmp, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", ".", "-w")
+    return _build(tmp, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", ".", "-w")
+
+
+@pytest.fixture(scope="module")
+def wheel_files(wheel: Path) -> set[str]:
     with zipfile.ZipFile(wheel) as archive:
         return set(archive.namelist())
 
@@ -75,6 +81,41 @@ def sdist_files(tmp_path_factory) -> set[str]:
 def test_wheel_ships_every_module_the_beam_steps_import(wheel_files):
     assert _expected_modules() <= wheel_files
     assert not [f for f in wheel_files if f.startswith(NOT_SHIPPED)]
+
+
+def test_the_wheel_installs_one_command_cascade_with_every_module_it_runs(wheel, wheel_files):
+    from pipeline.code_versions import PROJECT_PACKAGES
+
+    with zipfile.ZipFile(wheel) as archive:
+        [entry_points] = [
+            n for n in archive.namelist() if n.endswith(".dist-info/entry_points.txt")
+        ]
+        text = archive.read(entry_points).decode()
+    assert text.split() == ["[console_scripts]", "cascade", "=", "cli.main:main"]
+    every_module = {
+        str(path.relative_to(ROOT))
+        for package in PROJECT_PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert {"cli/main.py", "services/scoring.py"} <= every_module
+    assert sorted(every_module - wheel_files) == []
+
+
+def test_setup_py_declares_the_one_console_script():
+    assert _setup_keyword("entry_points") == {"console_scripts": ["cascade=cli.main:main"]}
+
+
+def test_argcomplete_is_pinned_in_setup_py_and_the_lock_alike():
+    """`cascade` imports argcomplete at start-up: a direct dependency, pinned like the rest."""
+    [wanted] = [r for r in _install_requires() if r.name == "argcomplete"]
+    locked = [
+        line.strip()
+        for line in (ROOT / "requirements.lock").read_text().splitlines()
+        if line.lower().startswith("argcomplete==")
+    ]
+    assert str(wanted.specifier).startswith("==")
+    assert locked == [f"argcomplete{wanted.specifier}"]
 
 
 def test_sdist_for_dataflow_workers_ships_every_module(sdist_files):
@@ -100,12 +141,15 @@ def test_install_requires_pin_what_the_lock_pins():
         )
 
 
-def _install_requires() -> list[Requirement]:
-    """setup.py's install_requires, read without running setuptools.setup()."""
-    import ast
-
+def _setup_keyword(name: str) -> Any:
+    """The literal value of a setup() keyword, read without running setuptools.setup()."""
     tree = ast.parse((ROOT / "setup.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.keyword) and node.arg == "install_requires":
-            return [Requirement(ast.literal_eval(e)) for e in node.value.elts]
-    return []
+    [value] = [
+        node.value for node in ast.walk(tree) if isinstance(node, ast.keyword) and node.arg == name
+    ]
+    return ast.literal_eval(value)
+
+
+def _install_requires() -> list[Requirement]:
+    """setup.py's install_requires."""
+    return [Requirement(r) for r in _setup_keyword("install_requires")]

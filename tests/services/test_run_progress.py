@@ -1,17 +1,16 @@
-"""Live progress lines from TFX's own log records (see cli.progress)."""
+"""Live progress lines from TFX's own log records (see services.run_progress)."""
 
 from __future__ import annotations
 
-import io
 import logging
 
-from cli.progress import ComponentProgress
+from services.run_progress import ComponentProgress
 
 
 def test_each_component_gets_a_start_and_a_finish_line_with_times() -> None:
     ticks = iter([0.0, 1.0, 3.5, 4.0, 4.25])
-    out = io.StringIO()
-    progress = ComponentProgress(12, stream=out, clock=lambda: next(ticks))
+    said: list[str] = []
+    progress = ComponentProgress(12, said.append, clock=lambda: next(ticks))
     logger = logging.getLogger("absl")
     logger.addHandler(progress)
     level = logger.level
@@ -26,7 +25,7 @@ def test_each_component_gets_a_start_and_a_finish_line_with_times() -> None:
     finally:
         logger.removeHandler(progress)
         logger.setLevel(level)
-    assert out.getvalue().splitlines() == [
+    assert said == [
         "  [ 1/12] CsvExampleGen ...",
         "  [ 1/12] CsvExampleGen ran in 2.5s (run 4s)",
         "  [ 2/12] SpamListGen ...",
