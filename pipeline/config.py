@@ -194,6 +194,9 @@ class PipelineConfig:
       config_hash: sha256 of that file's bytes, recorded with the run.
       inventory: What each source is, cost and who labelled it (see
         `pipeline.inventory`), or None when the config declares none.
+      schema: A curated schema file (TFDV text format) the pipeline imports
+        with ImportSchemaGen instead of inferring one with SchemaGen, or None
+        (see `pipeline.schema_file`).
     """
 
     name: str
@@ -210,6 +213,7 @@ class PipelineConfig:
     config_hash: str
     inventory: Optional[dict[str, SourceInventory]] = None
     serving: ServingConfig = ServingConfig()
+    schema: Optional[str] = None
 
     @property
     def required_columns(self) -> list[str]:
@@ -593,6 +597,7 @@ _TOP_LEVEL_KEYS = {
     "output",
     "inventory",
     "serving",
+    "schema",
 }
 
 
@@ -654,6 +659,9 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         serving=_read_serving(r, raw.get("serving"), fields["features"]),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
+        schema=_resolve_path(r.string(raw["schema"], "schema"), base_dir)
+        if "schema" in raw
+        else None,
         config_path=path,
         config_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )
