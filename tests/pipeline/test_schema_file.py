@@ -85,9 +85,7 @@ def test_schema_must_be_a_path(tmp_path, value, described):
 
     with pytest.raises(ConfigError) as excinfo:
         load_config(str(path))
-    assert str(excinfo.value) == (
-        f"{path}: schema: expected a non-empty string, got {described}"
-    )
+    assert str(excinfo.value) == (f"{path}: schema: expected a non-empty string, got {described}")
 
 
 # ---------------------------------------------------------------------------
