@@ -201,3 +201,23 @@ def test_the_content_hash_follows_the_bytes(tmp_path):
     after = schema_file.content_sha256(config.schema)
 
     assert before != after and len(after) == 64
+
+
+# ---------------------------------------------------------------------------
+# Through `cascade run`: exit 2, one line, before TFX starts
+
+
+def test_cascade_run_refuses_a_schema_that_does_not_parse(tmp_path, capsys):
+    from cli.main import main
+
+    config = _config(tmp_path, text=SCHEMA + "feature {\n  name: 'x'\n  typo: 1\n}\n")
+
+    code = main(["run", "--config", config.config_path, "--output-root", str(tmp_path / "out")])
+
+    captured = capsys.readouterr()
+    assert (code, captured.out) == (2, "")
+    assert captured.err == (
+        f"error: {config.schema}: line 9, column 3: not a TFDV schema in text format: "
+        'Message type "tensorflow.metadata.v0.Feature" has no field named "typo".\n'
+    )
+    assert not (tmp_path / "out").exists()
