@@ -8,6 +8,7 @@
     cascade lineage runs|show|upstream|downstream|graph
     cascade inventory                 # what went in, at what cost?
     cascade history --plot h.png      # did more data help?
+    cascade schema export             # the newest run's schema, to review and curate
 
 Every subcommand takes the same config and store flags (`--config`,
 `--output-root`, `--metadata`, `--mysql-*`). Exit codes: 0 done; 1 the run
@@ -36,12 +37,22 @@ from cli import (
     lineage,
     predict,
     run_pipeline,
+    schema,
     skew,
 )
 
 # The subcommands in the order `cascade --help` lists them; each module's
 # `add_commands` adds its parsers and sets `handler` (and `on_interrupt`).
-_COMMAND_MODULES = (run_pipeline, predict, skew, batch_transform, lineage, inventory, history)
+_COMMAND_MODULES = (
+    run_pipeline,
+    predict,
+    skew,
+    batch_transform,
+    lineage,
+    inventory,
+    history,
+    schema,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

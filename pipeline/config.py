@@ -210,6 +210,9 @@ class PipelineConfig:
         `pipeline.inventory`), or None when the config declares none.
       gate: The anomalies a run tolerates (see `pipeline.gate_config`).
       drift: Drift between runs: thresholds and what a breach does.
+      schema: A curated schema file (TFDV text format) the pipeline imports
+        with ImportSchemaGen instead of inferring one with SchemaGen, or None
+        (see `pipeline.schema_file`).
     """
 
     name: str
@@ -228,6 +231,7 @@ class PipelineConfig:
     serving: ServingConfig = ServingConfig()
     gate: GateConfig = GateConfig()
     drift: DriftConfig = DriftConfig()
+    schema: Optional[str] = None
 
     @property
     def required_columns(self) -> list[str]:
@@ -625,6 +629,7 @@ _TOP_LEVEL_KEYS = {
     "serving",
     "gate",
     "drift",
+    "schema",
 }
 
 
@@ -688,6 +693,9 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         drift=read_drift(r, raw.get("drift"), [f.name for f in fields["features"]]),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
+        schema=_resolve_path(r.string(raw["schema"], "schema"), base_dir)
+        if "schema" in raw
+        else None,
         config_path=path,
         config_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
     )

@@ -22,7 +22,7 @@ from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core.errors import CascadeError
-from pipeline import code_versions
+from pipeline import code_versions, schema_file
 from pipeline.config import (
     BASELINE_MODEL,
     CANDIDATE_MODEL,
@@ -239,12 +239,43 @@ def needed_by(components: Sequence[Any], target: str) -> list[Any]:
     return [c for c in components if c.id in needed]
 
 
+def schema_component(
+    config: PipelineConfig, statistics: tfx.types.BaseChannel
+) -> tfx.types.BaseComponent:
+    """The node with id "SchemaGen": the schema inferred from `statistics`, or the
+    config's curated schema file.
+
+    With `schema:` in the config, ImportSchemaGen copies that file into the
+    pipeline. Its only parameter is the path, so the file's sha256 is set on
+    its output as the custom property `schema_sha256`: an output's properties
+    are part of TFX's cache key, so an edited file is imported again, and the
+    Schema artifact in MLMD says which content it holds.
+
+    Args:
+      config: The validated config.
+      statistics: StatisticsGen's output, which SchemaGen infers from.
+
+    Returns:
+      SchemaGen, or ImportSchemaGen with the id "SchemaGen" (component
+      lists, `--until SchemaGen` and run summaries name the node the same).
+
+    Raises:
+      InputDataError: The schema file cannot be read (preflight reports
+        this first).
+    """
+    if config.schema is None:
+        return tfx.components.SchemaGen(statistics=statistics, infer_feature_shape=True)
+    imported = tfx.components.ImportSchemaGen(schema_file=config.schema).with_id("SchemaGen")
+    imported.outputs["schema"].additional_custom_properties[schema_file.SCHEMA_SHA256_PROPERTY] = (
+        schema_file.content_sha256(config.schema)
+    )
+    return imported
+
+
 def validation_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
     """StatisticsGen -> SchemaGen -> ExampleValidator on the split examples."""
     statistics_gen = tfx.components.StatisticsGen(examples=split_examples)
-    schema_gen = tfx.components.SchemaGen(
-        statistics=statistics_gen.outputs["statistics"], infer_feature_shape=True
-    )
+    schema_gen = schema_component(config, statistics_gen.outputs["statistics"])
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
     )

@@ -112,11 +112,16 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
       say: Takes progress lines while large files are checked.
 
     Raises:
-      CascadeError: A source, the spam list or the id map is unusable, or the
-        output root would hold or overwrite input data (naming the file).
+      CascadeError: A source, the spam list, the id map or the curated schema
+        is unusable (`pipeline.schema_file`), or the output root would hold or
+        overwrite input data (naming the file).
     """
     from pipeline.output_space import check_output_root
 
+    if request.config.schema is not None:
+        from pipeline.schema_file import check_schema
+
+        check_schema(request.config)
     sources = preflight.check_sources(request.config, report=say)
     reference = preflight.check_reference_data(request.config)
     check_output_root(request.config.output.root, [f for s in sources for f in s.files])
