@@ -230,9 +230,12 @@ def needed_by(components: Sequence[Any], target: str) -> list[Any]:
     needed = {target}
     pending = [by_id[target]]
     while pending:
-        # Each input channel names the component that produces it.
-        for channel in pending.pop().inputs.values():
-            producer = getattr(channel, "producer_component_id", None)
+        component = pending.pop()
+        # Each input channel names the component that produces it; a task
+        # dependency (Transform waits for DataGate) names the node itself.
+        producers = [getattr(c, "producer_component_id", None) for c in component.inputs.values()]
+        producers += [node.id for node in component.upstream_nodes]
+        for producer in producers:
             if producer in by_id and producer not in needed:
                 needed.add(producer)
                 pending.append(by_id[producer])

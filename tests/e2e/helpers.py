@@ -12,7 +12,8 @@ from typing import Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_DATA = ROOT / "data" / "demo"
-# The demo pipeline's nodes, in the order they run.
+# The demo pipeline's nodes, in pipeline order (the two resolvers pick inputs
+# for DataGate and the Evaluator).
 COMPONENTS = [
     "CsvExampleGen",
     "SpamListGen",
@@ -23,11 +24,19 @@ COMPONENTS = [
     "SchemaGen",
     "SkewCalibration",
     "ExampleValidator",
+    "ServedStatistics",
+    "DataGate",
     "Transform",
     "Trainer",
+    "BaselineModel",
     "Evaluator",
     "Pusher",
 ]
+RESOLVERS = ("ServedStatistics", "BaselineModel")
+# What a second run of unchanged data runs again: the resolvers (they always
+# run), the gate (a model is served now, so it compares drift with it), and
+# the Evaluator and Pusher (the first run's model is now the baseline).
+AGAIN_ON_SECOND_RUN = ("ServedStatistics", "DataGate", "BaselineModel", "Evaluator", "Pusher")
 # Rows per source in the demo slice the end-to-end tests run on.
 SLICE_ROWS = {"web": 600, "mobile": 400, "partner": 300}
 

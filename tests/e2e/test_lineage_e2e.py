@@ -417,7 +417,10 @@ def _listed(help_text: str) -> list[str]:
 @pytest.mark.parametrize(
     "argv, subcommands",
     [
-        (["--help"], ["run", "predict", "skew", "transform", "lineage", "inventory", "history"]),
+        (
+            ["--help"],
+            ["run", "predict", "skew", "transform", "lineage", "inventory", "history", "schema"],
+        ),
         (["lineage", "--help"], ["runs", "show", "downstream", "upstream", "graph"]),
     ],
     ids=["cascade", "lineage"],

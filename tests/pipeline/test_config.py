@@ -348,7 +348,7 @@ def test_missing_required_key(tmp_path, key):
         (("outputs",), {"root": "x"}, "outputs", TOP_LEVEL_KEYS),
         (("training", "learning_rte"), 0.1, "training.learning_rte", TRAINING_KEYS),
         (("split", "sed"), 1, "split.sed", "group_by, ratios, seed, stratify_by"),
-        (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "min_auc, slice_by"),
+        (("evaluation", "min_acu"), 0.5, "evaluation.min_acu", "max_auc_drop, min_auc, slice_by"),
         (("output", "dir"), "x", "output.dir", "root"),
         (("serving", "skw"), {}, "serving.skw", "skew"),
         (

@@ -144,10 +144,13 @@ def test_until_keeps_a_component_and_everything_upstream_of_it_in_order():
         "CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit",
         "StatisticsGen", "SchemaGen",
     }  # fmt: skip
-    # ExampleValidator's anomalies and SkewCalibration's thresholds feed no
-    # other step, so Pusher does not need them.
+    # Transform waits for DataGate, which reads ExampleValidator's anomalies,
+    # SkewCalibration's thresholds and the served model's statistics: Pusher
+    # needs every step.
     to_pusher = [c.id for c in create_pipeline(config, None, [], until="Pusher").components]
-    assert to_pusher == [c for c in full if c not in ("ExampleValidator", "SkewCalibration")]
+    assert to_pusher == full
+    to_transform = [c.id for c in create_pipeline(config, None, [], until="Transform").components]
+    assert "DataGate" in to_transform and "BaselineModel" not in to_transform
 
 
 def test_until_an_unknown_component_names_the_choices_before_any_work(tmp_path, capsys):
@@ -157,7 +160,7 @@ def test_until_an_unknown_component_names_the_choices_before_any_work(tmp_path, 
     assert main(["run", "--until", "Trainr", "--output-root", str(output_root)]) == 2
     [line] = capsys.readouterr().err.strip().splitlines()
     assert line.startswith("error: --until Trainr: no such component (one of: CsvExampleGen, ")
-    assert line.endswith(", Trainer, Evaluator, Pusher)")
+    assert line.endswith(", Trainer, BaselineModel, Evaluator, Pusher)")
     assert not output_root.exists()
 
 
