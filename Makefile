@@ -10,7 +10,7 @@ PYTHON ?= $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.1
 	/usr/local/bin/python3.10 /usr/bin/python3.10; do \
 	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1 && { echo "$$p"; break; }; done)
 
-.PHONY: demo demo-growth test lint venv lock clean system-deps
+.PHONY: demo demo-growth demo-production test lint venv lock clean system-deps
 
 demo: $(STAMP)
 	$(VENV)/bin/cascade run
@@ -18,6 +18,11 @@ demo: $(STAMP)
 # The demo on 10%, 30% and 100% of its data, then `cascade history --plot`.
 demo-growth: $(STAMP)
 	$(VENV)/bin/python data/demo/grow.py
+
+# The production loop on four days of arriving demo data (data/demo/production.py):
+# pushed, pushed, stopped at the data gate, not pushed; then `cascade lineage runs`.
+demo-production: $(STAMP)
+	$(VENV)/bin/python data/demo/production.py
 
 # The suite on two pytest-xdist workers (one per core here); each test file
 # stays on one worker (see tests/conftest.py). TEST_WORKERS=0 runs it serially.
