@@ -101,6 +101,17 @@ def finish_all(
     return {name: (processes[name].returncode, *finished[name]) for name in processes}
 
 
+def newest_pushed(output_root: Path) -> str:
+    """The newest version Pusher wrote under `<output_root>/serving_model` (the one served).
+
+    A second run of unchanged data pushes the same model again: its Evaluator
+    ran again with the first run's model as the baseline.
+    """
+    versions = sorted((output_root / "serving_model").iterdir(), key=lambda p: int(p.name))
+    assert versions, f"no model pushed under {output_root}"
+    return str(versions[-1])
+
+
 def renamed_config(config: Path, name: str) -> Path:
     """A copy of `config` beside it for another pipeline name (same data)."""
     text = config.read_text()

@@ -17,6 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import (
+    newest_pushed,
     AGAIN_ON_SECOND_RUN,
     COMPONENTS,
     DEMO_DATA,
@@ -327,7 +328,7 @@ def _raw_example(row: dict[str, str], int_columns: set[str]) -> bytes:
 
 def test_pushed_model_scores_raw_demo_examples(two_runs, demo_slice):
     output_root, _, _ = two_runs
-    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    pushed = newest_pushed(output_root)
     config = yaml.safe_load(demo_slice.read_text())
     int_columns = {"signup_ts", "age", "years_experience", "profile_views_30d", "applications_30d"}
     with open(DEMO_DATA / "partner" / "users.csv", newline="") as f:
@@ -341,3 +342,11 @@ def test_pushed_model_scores_raw_demo_examples(two_runs, demo_slice):
     assert float(tf.reduce_min(scores)) >= 0.0 and float(tf.reduce_max(scores)) <= 1.0
     # A trained model separates users: scores are not all the same.
     assert float(tf.math.reduce_std(scores)) > 0.01
+
+
+def test_the_second_run_pushes_the_same_model_again(two_runs):
+    output_root, _, _ = two_runs
+    versions = sorted((output_root / "serving_model").iterdir(), key=lambda p: int(p.name))
+    assert len(versions) == 2
+    first, second = ((v / "saved_model.pb").read_bytes() for v in versions)
+    assert first == second

@@ -24,7 +24,7 @@ import yaml
 from ml_metadata.proto import metadata_store_pb2
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, run_cascade, start_cascade
+from tests.e2e.helpers import DEMO_DATA, run_cascade, start_cascade, newest_pushed
 from tests.transformed_rows import assert_same_rows, read_examples
 from models import raw_features
 
@@ -88,7 +88,7 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
     [model] = store.get_artifacts_by_id(inputs["model"])
     [data] = store.get_artifacts_by_id(inputs["serving_data"])
     [output] = store.get_artifacts_by_id(mlmd_queries.outputs(store, execution.id)["predictions"])
-    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    pushed = newest_pushed(output_root)
     assert model.type == "PushedModel"
     assert model.custom_properties["pushed_destination"].string_value == pushed
     assert (data.type, data.uri) == ("cascade.ServingData", str(source))
@@ -117,7 +117,7 @@ def test_predict_scores_a_new_csv_and_lineage_reaches_the_predictions(
 def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, tmp_path):
     output_root, _, _ = two_runs
     label = yaml.safe_load(demo_slice.read_text())["label"]
-    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    pushed = newest_pushed(output_root)
     columns = raw_features.columns_from_json(
         Path(pushed, raw_features.RAW_FEATURES_FILE).read_text()
     )
@@ -170,7 +170,7 @@ def test_training_serving_and_batch_transform_features_are_identical(
         sorted(glob.glob(os.path.join(materialized_dir, "Split-train", "*"))), spec
     )
 
-    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    pushed = newest_pushed(output_root)
     transform = tf.saved_model.load(pushed).signatures["transform_features"]
     records = list(tf.data.TFRecordDataset(raw_train, compression_type="GZIP").as_numpy_iterator())
     serving = {k: v.numpy() for k, v in transform(examples=tf.constant(records)).items()}
