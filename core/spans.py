@@ -16,9 +16,6 @@ import datetime
 import re
 from typing import Mapping, Optional, Sequence
 
-# The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds seconds to a command.
-from tfx.dsl.io import fileio
-
 from core.errors import InputDataError
 
 SPAN_SPEC = "{SPAN}"
@@ -122,6 +119,10 @@ def find_spans(pattern: str) -> dict[int, SpanFolder]:
     Returns:
       Span number -> its folder (of the newest version), by span.
     """
+    # The module tfx.v1.dsl.io.fileio re-exports (tfx.v1 adds seconds to a
+    # command); imported here so `describe` costs the read-only commands nothing.
+    from tfx.dsl.io import fileio
+
     glob = _PLACEHOLDER.sub("*", pattern).rstrip("/") + "/*.csv"
     regex = _regex(pattern.rstrip("/"))
     found: dict[int, SpanFolder] = {}
@@ -207,3 +208,15 @@ def window(
                     "each span it reads"
                 )
     return {field: [spans[s] for s in chosen] for field, spans in found.items()}
+
+
+def describe(numbers: Sequence[int]) -> str:
+    """Spans as people read them: "span 3", "spans 1-3", "spans 1, 3" ("" for none)."""
+    found = sorted(set(numbers))
+    if not found:
+        return ""
+    if len(found) == 1:
+        return f"span {found[0]}"
+    if found == list(range(found[0], found[-1] + 1)):
+        return f"spans {found[0]}-{found[-1]}"
+    return "spans " + ", ".join(str(n) for n in found)
