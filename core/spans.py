@@ -67,7 +67,7 @@ def static_root(path: str) -> str:
     if "{" not in path:
         return path
     head = path[: path.index("{")]
-    return head[: head.rstrip("/").rfind("/") + 1].rstrip("/") if "/" in head else "."
+    return (head[: head.rfind("/")] or "/") if "/" in head else "."
 
 
 def date_to_span(year: int, month: int, day: int) -> int:
