@@ -180,3 +180,18 @@ def test_cascade_run_names_a_span_pattern_that_matches_nothing_before_tfx(tmp_pa
         f"*.csv files in {tmp_path}/data/web\n"
     )
     assert not (tmp_path / "out").exists()
+
+
+def test_the_daily_demo_config_reads_the_newest_two_spans():
+    root = Path(__file__).resolve().parents[2]
+
+    config = load_config(str(root / "configs" / "demo_daily.yaml"))
+    summaries = preflight.check_sources(config)
+
+    assert config.spans == SpansConfig(window=2)
+    assert [(s.name, s.spans, s.rows) for s in summaries] == [
+        ("web", [2, 3], 1667),
+        ("mobile", [2, 3], 1000),
+        ("partner", [2, 3], 667),
+    ]
+    assert preflight.check_reference_data(config) == {"spam_list": 156, "id_map": 238}
