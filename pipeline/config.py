@@ -683,6 +683,13 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
+        lines = text.splitlines()
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        if span_patterns.SPAN_SPEC in line or span_patterns.DATE_SPECS[0] in line:
+            problem += (
+                " (a path with {SPAN} inside a {...} mapping needs quotes, "
+                "e.g. path: 'data/web/span-{SPAN}', or one key per line)"
+            )
         raise ConfigError(f"{path}: {where}malformed YAML: {problem}") from None
     raw = r.mapping(raw, "(top level)")
     r.only_keys(raw, "", _TOP_LEVEL_KEYS)

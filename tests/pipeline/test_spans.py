@@ -195,3 +195,28 @@ def test_the_daily_demo_config_reads_the_newest_two_spans():
         ("partner", [2, 3], 667),
     ]
     assert preflight.check_reference_data(config) == {"spam_list": 156, "id_map": 238}
+
+
+def test_a_span_path_in_a_flow_mapping_gets_a_hint_to_quote_it(tmp_path):
+    text = CONFIG.replace(
+        "  - name: web\n    path: data/web/span-{SPAN}\n",
+        "  - {name: web, path: data/web/span-{SPAN}}\n",
+    )
+    path = _config(tmp_path, text)
+
+    assert _config_error(path) == (
+        f"{path}: line 4, column 37: malformed YAML: expected ',' or '}}', but got '{{' "
+        "(a path with {SPAN} inside a {...} mapping needs quotes, e.g. path: "
+        "'data/web/span-{SPAN}', or one key per line)"
+    )
+
+
+def test_a_quoted_span_path_in_a_flow_mapping_loads(tmp_path):
+    text = CONFIG.replace(
+        "  - name: web\n    path: data/web/span-{SPAN}\n",
+        "  - {name: web, path: 'data/web/span-{SPAN}'}\n",
+    )
+
+    config = load_config(str(_config(tmp_path, text)))
+
+    assert config.sources[0].path == f"{tmp_path}/data/web/span-{{SPAN}}"
