@@ -63,9 +63,9 @@ IDS_FILE = "id_facts"
 SPAN_ROWS_FILE = "span_rows"
 # The tagged output of the (source, span) row counts.
 SPAN_COUNTS = "span_counts"
-# exec_properties keys TFX's ExampleGen driver sets (tfx.components.example_gen.utils).
+# The exec_properties key of the span TFX's ExampleGen driver resolved
+# (tfx.components.example_gen.utils.SPAN_PROPERTY_NAME).
 SPAN_PROPERTY = "span"
-VERSION_PROPERTY = "version"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
@@ -238,6 +238,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             headers differ or lack an id column, or a row cannot be read
             (names the file and line).
           ValueError: The output format asked for is not gzipped TFRecords of tf.Examples.
+          core.errors.InputDataError: A span of the window has no folder for
+            one source (preflight says so first, before TFX starts).
         """
         _check_formats(exec_properties)
         examples = artifact_utils.get_single_instance(
