@@ -46,9 +46,11 @@ class SpanWindowDriver(driver.FileBasedDriver):
         if setting is None or setting.size <= 1:
             return exec_properties
         newest = exec_properties[utils.SPAN_PROPERTY_NAME]
-        folders = spans.window(list(setting.patterns.items()), setting.size, newest)
+        # By source name: the custom config's mapping comes back in no fixed
+        # order, and the fingerprint must be the same text for the same files.
+        folders = spans.window(sorted(setting.patterns.items()), setting.size, newest)
         fingerprints = [exec_properties.get(utils.FINGERPRINT_PROPERTY_NAME) or ""]
-        for source, found in folders.items():
+        for source, found in sorted(folders.items()):
             for folder in found:
                 if folder.span == newest:
                     continue
