@@ -2,8 +2,8 @@
 
     cascade history [--metric auc] [--plot FILE.png] [--format json]
 
-Did more data help? The table lists each run's training rows per source and
-in all, the growth from the run before (with a warning when it is
+Did more data help? The table lists each run's spans read (when the sources
+arrive as spans), training rows per source and in all, the growth from the run before (with a warning when it is
 implausible) and the overall test metric; `--plot` draws rows against the
 metric. Read-only; no TensorFlow import.
 """
@@ -70,16 +70,33 @@ def run(args: argparse.Namespace) -> str:
     return text
 
 
+def _spans_cell(spans_per_source: dict[str, list[int]]) -> str:
+    """The spans a run read: "spans 1-2" when every source read the same ones,
+    else per source ("web spans 1-2, mobile span 2"); "-" when unspanned."""
+    from core import spans
+
+    if not spans_per_source:
+        return "-"
+    distinct = {tuple(numbers) for numbers in spans_per_source.values()}
+    if len(distinct) == 1:
+        return spans.describe(list(distinct.pop()))
+    return ", ".join(f"{s} {spans.describe(n)}" for s, n in spans_per_source.items())
+
+
 def format_history(pipeline: str, points: list[RunPoint], metric: str) -> str:
-    """A table: run, training rows per source and in all, growth, metric."""
+    """A table: run, the spans read (spanned sources), training rows per source and
+    in all, growth, metric."""
     sources = sorted({s for p in points for s in p.training_rows_per_source})
-    header = ["#", "run", *sources, "train rows", "growth", f"test {metric}"]
+    spanned = any(p.spans_per_source for p in points)
+    header = ["#", "run", *(["spans"] if spanned else []), *sources]
+    header += ["train rows", "growth", f"test {metric}"]
     table = [header]
     for i, p in enumerate(points, 1):
         table.append(
             [
                 str(i),
                 p.run,
+                *([_spans_cell(p.spans_per_source)] if spanned else []),
                 *(
                     f"{p.training_rows_per_source[s]:,}" if s in p.training_rows_per_source else "-"
                     for s in sources
@@ -91,8 +108,11 @@ def format_history(pipeline: str, points: list[RunPoint], metric: str) -> str:
         )
     widths = [max(len(line[i]) for line in table) for i in range(len(header))]
     lines = [f"Training data and test {metric} of {pipeline}, run by run", ""]
+    left = {1, 2} if spanned else {1}
     for line in table:
-        cells = [v.ljust(widths[i]) if i == 1 else v.rjust(widths[i]) for i, v in enumerate(line)]
+        cells = [
+            v.ljust(widths[i]) if i in left else v.rjust(widths[i]) for i, v in enumerate(line)
+        ]
         lines.append("  " + "  ".join(cells))
     if not points:
         lines.append("  (no runs)")

@@ -4,7 +4,8 @@
 
 The table puts what the config declares (owner, labelling method, cost)
 beside what the run measured (rows ingested, kept, labelled) and the cost
-per labelled example. Read-only; no TensorFlow import.
+per labelled example; a spanned source's line names the spans read and
+their rows. Read-only; no TensorFlow import.
 """
 
 from __future__ import annotations
@@ -52,6 +53,14 @@ def _money(amount: Optional[float], currency: str, digits: int = 0) -> str:
 
 def _percent(rate: Optional[float]) -> str:
     return "-" if rate is None else f"{rate:.1%}"
+
+
+def _spans_text(spans_read: list[dict[str, Any]]) -> str:
+    """A spanned source's spans and their rows: "spans 1-2 (span 1: 50 rows, span 2: 60 rows)"."""
+    from core import spans
+
+    rows = ", ".join(f"span {s['span']}: {s.get('rows', 0):,} rows" for s in spans_read)
+    return f"{spans.describe([s['span'] for s in spans_read])} ({rows})"
 
 
 def format_inventory(inventory: Inventory) -> str:
@@ -131,6 +140,8 @@ def format_inventory(inventory: Inventory) -> str:
     for row in inventory.sources:
         m = row.measured
         files = f"{m['files']} file{'s' if m['files'] != 1 else ''}, {m['bytes']:,} bytes, sha256 {m['sha256'][:12]}"
+        if m.get("spans"):
+            files += "; " + _spans_text(m["spans"])
         if row.declared:
             d = row.declared
             lines.append(

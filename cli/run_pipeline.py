@@ -18,6 +18,7 @@ import sys
 from typing import Any, Optional
 
 from cli import flags
+from core import spans
 from core.errors import RunFailedError
 
 
@@ -78,7 +79,10 @@ def run(args: argparse.Namespace) -> str:
     checked = pipeline_run.check_inputs(request, _say)
     _say(
         f"Cascade: {config.name} from {args.config}: "
-        + ", ".join(f"{s.name} {s.rows:,} rows" for s in checked.sources)
+        + ", ".join(
+            f"{s.name} {s.rows:,} rows" + (f" ({spans.describe(s.spans)})" if s.spans else "")
+            for s in checked.sources
+        )
         + "".join(
             f"; {name.replace('_', ' ')} {n:,} rows" for name, n in checked.reference_rows.items()
         )
@@ -127,7 +131,8 @@ def next_steps(args: argparse.Namespace, config: Any, pushed: Optional[str]) -> 
     if config.cleaning.spam_list:
         lines.append(
             f"  what did the spam list feed?  {cascade} lineage downstream "
-            f"{shlex.quote(config.cleaning.spam_list.path)} --type Model{store}"
+            # A spanned list's folder of spans: what every span's ExampleGen read.
+            f"{shlex.quote(spans.static_root(config.cleaning.spam_list.path))} --type Model{store}"
         )
     if pushed:
         lines.append(

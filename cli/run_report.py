@@ -81,6 +81,13 @@ def _evaluation_lines(evaluation: dict[str, dict[str, float]]) -> list[str]:
     return lines
 
 
+def _spans_by_source(spans_read: dict[str, list[int]]) -> list[str]:
+    """One text per source, e.g. `web spans 1-2`, in the order they were ingested."""
+    from core import spans
+
+    return [f"{source} {spans.describe(numbers)}" for source, numbers in spans_read.items()]
+
+
 def format_summary(
     summary: RunSummary,
     output_root: str,
@@ -100,6 +107,8 @@ def format_summary(
     lines.append(f"  {'component':<{width}}  {'status':<9} {'wall time':>9}")
     for c in summary.components:
         lines.append(f"  {c.component_id:<{width}}  {c.state:<9} {c.seconds:>8.1f}s")
+    if summary.spans:
+        lines += ["", "  spans read: " + "; ".join(_spans_by_source(summary.spans))]
     if summary.cleaning:
         lines += [""] + _cleaning_lines(summary.cleaning, summary.rejected_uri)
     if summary.split_counts:

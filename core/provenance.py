@@ -8,3 +8,7 @@ accepts it as a tag, and the run summary counts training rows by it.
 from __future__ import annotations
 
 SOURCE_FEATURE = "source"
+
+# ExampleGen tags each row of a spanned source with the span it came from (an
+# int64 feature); unspanned sources get no such feature.
+SPAN_FEATURE = "span"

@@ -2,7 +2,7 @@
 
 Grow the data gradually, no more than 10x at a time, and check the model at
 each step: this module lists, per run of a pipeline, the training rows per
-source, the growth over the previous run and the test metric, and warns when
+source (and the spans read, when the sources arrive as spans), the growth over the previous run and the test metric, and warns when
 a run grew the training data more than `MAX_GROWTH` times. All of it comes
 from the run contexts in MLMD (see `run_results`).
 """
@@ -29,6 +29,8 @@ class RunPoint:
     training_rows_per_source: dict[str, int]
     metric: Optional[float]
     growth: Optional[float]  # total training rows / the previous measured run's
+    # Source -> the spans the run read ({} when the sources are not spanned).
+    spans_per_source: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
     @property
     def training_rows(self) -> Optional[int]:
@@ -69,6 +71,7 @@ def runs_history(
                 results.training_rows_per_source,
                 metric_value,
                 growth,
+                results.spans_per_source,
             )
         )
         if rows:

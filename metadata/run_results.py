@@ -7,7 +7,9 @@ command) needs the metadata store alone:
 - `training_rows_per_source`: training rows per source, from StatisticsGen's
   statistics of the train split (the `source` tag's value counts);
 - `evaluation`: the Evaluator's test metrics, overall and per slice
-  ({"overall": {...}, "source=web": {...}, "labelling_method=crowd": {...}}).
+  ({"overall": {...}, "source=web": {...}, "labelling_method=crowd": {...}});
+- `spans_per_source`: the spans each spanned source was read from, from
+  CsvExampleGen's Examples ({} when the sources are not spanned).
 
 Cached steps count: a run that reused an earlier run's model records that
 model's metrics.
@@ -24,11 +26,12 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.provenance import SOURCE_FEATURE
-from metadata import names
+from metadata import names, run_summary
 from pipeline.config import CANDIDATE_MODEL
 
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
 EVALUATION_PROPERTY = "evaluation"
+SPANS_PROPERTY = "spans_per_source"
 TRAIN_SPLIT = "train"
 OVERALL = "overall"
 # Rows of sources beyond the ones TFDV's statistics name (more than 1,000 sources).
@@ -43,6 +46,7 @@ class RunResults:
 
     training_rows_per_source: dict[str, int]
     evaluation: dict[str, dict[str, float]]
+    spans_per_source: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
     @property
     def training_rows(self) -> Optional[int]:
@@ -171,9 +175,11 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
     """Reads a run's training rows per source and test metrics from its artifacts."""
     statistics = _component_output(store, run_id, "StatisticsGen", names.EXAMPLE_STATISTICS)
     evaluation = _component_output(store, run_id, "Evaluator", names.MODEL_EVALUATION)
+    ingested = _component_output(store, run_id, "CsvExampleGen", names.EXAMPLES)
     return RunResults(
         training_rows_per_source=read_rows_per_source(statistics.uri) if statistics else {},
         evaluation=read_evaluation(evaluation.uri) if evaluation else {},
+        spans_per_source=run_summary.spans_read(ingested) if ingested else {},
     )
 
 
@@ -186,6 +192,10 @@ def record(store: metadata_store.MetadataStore, run_id: str, results: RunResults
         results.training_rows_per_source
     )
     context.custom_properties[EVALUATION_PROPERTY].string_value = json.dumps(results.evaluation)
+    if results.spans_per_source:
+        context.custom_properties[SPANS_PROPERTY].string_value = json.dumps(
+            results.spans_per_source
+        )
     store.put_contexts([context])
 
 
@@ -196,4 +206,4 @@ def recorded(context: metadata_store_pb2.Context) -> RunResults:
         value = context.custom_properties.get(name)
         return json.loads(value.string_value) if value is not None and value.string_value else {}
 
-    return RunResults(load(TRAINING_ROWS_PROPERTY), load(EVALUATION_PROPERTY))
+    return RunResults(load(TRAINING_ROWS_PROPERTY), load(EVALUATION_PROPERTY), load(SPANS_PROPERTY))

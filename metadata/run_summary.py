@@ -14,6 +14,7 @@ from typing import Any, Optional
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
+from components.source_example_gen.properties import SOURCE_FACTS_PROPERTY
 from metadata import names, runs
 
 
@@ -41,6 +42,8 @@ class RunSummary:
     # Stratum -> rows per split (every split, in order), for the strata with
     # fewer rows than there are splits (see `small_strata`).
     small_strata: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    # Source -> the spans ingested (spanned sources only; see `spans_read`).
+    spans: dict[str, list[int]] = dataclasses.field(default_factory=dict)
 
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
@@ -119,6 +122,22 @@ def small_strata(
     }
 
 
+def spans_read(artifact: metadata_store_pb2.Artifact) -> dict[str, list[int]]:
+    """Source -> the spans an ingesting Examples artifact read ({} when unspanned).
+
+    CsvSourceExampleGen records them per source in its `source_facts`.
+    """
+    value = artifact.custom_properties.get(SOURCE_FACTS_PROPERTY)
+    if value is None or not value.string_value:
+        return {}
+    facts = json.loads(value.string_value)
+    return {
+        source: [entry["span"] for entry in measured["spans"]]
+        for source, measured in facts.items()
+        if measured.get("spans")
+    }
+
+
 def _output_artifacts(
     store: metadata_store.MetadataStore, execution_id: int
 ) -> list[metadata_store_pb2.Artifact]:
@@ -151,6 +170,7 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
     split_counts: dict[str, dict[str, int]] = {}
     small: dict[str, dict[str, int]] = {}
     cleaning = rejected_uri = None
+    spans: dict[str, list[int]] = {}
     for execution in executions:
         components.append(
             ComponentRun(
@@ -165,6 +185,7 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
         )
         for artifact in _output_artifacts(store, execution.id):
             props = artifact.custom_properties
+            spans = spans_read(artifact) or spans
             if names.was_pushed(artifact):
                 pushed_model = props[names.PUSHED_DESTINATION].string_value
             if "accounting" in props and "kept" in props:
@@ -190,4 +211,5 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
         cleaning,
         rejected_uri,
         small_strata=small,
+        spans=spans,
     )

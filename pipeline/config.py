@@ -16,6 +16,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 import yaml
 
+from core import spans as span_patterns
 from core.errors import ConfigError
 from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
@@ -41,10 +42,32 @@ COMPONENT_IDS = (
 
 @dataclasses.dataclass(frozen=True)
 class SourceConfig:
-    """One raw data source: a folder of CSV files with a header line."""
+    """One raw data source: a folder of CSV files with a header line.
+
+    Attributes:
+      name: The source's name (its ExampleGen split and `source` tag).
+      path: The folder; with `{SPAN}` (or `{YYYY}`, `{MM}`, `{DD}`, and
+        optionally `{VERSION}`) it names one folder per span (see `core.spans`).
+    """
 
     name: str
     path: str
+
+    @property
+    def spanned(self) -> bool:
+        """Whether the path names span folders."""
+        return span_patterns.is_spanned(self.path)
+
+
+@dataclasses.dataclass(frozen=True)
+class SpansConfig:
+    """Which spans of spanned sources a run reads.
+
+    Attributes:
+      window: The newest this many spans (1: the newest span only).
+    """
+
+    window: int = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,6 +236,7 @@ class PipelineConfig:
       schema: A curated schema file (TFDV text format) the pipeline imports
         with ImportSchemaGen instead of inferring one with SchemaGen, or None
         (see `pipeline.schema_file`).
+      spans: Which spans a run reads, when the sources are spanned.
     """
 
     name: str
@@ -232,6 +256,12 @@ class PipelineConfig:
     gate: GateConfig = GateConfig()
     drift: DriftConfig = DriftConfig()
     schema: Optional[str] = None
+    spans: SpansConfig = SpansConfig()
+
+    @property
+    def spanned(self) -> bool:
+        """Whether the sources arrive as spans (all of them do, or none)."""
+        return bool(self.sources) and self.sources[0].spanned
 
     @property
     def required_columns(self) -> list[str]:
@@ -344,12 +374,22 @@ def _read_sources(r: _Reader, raw: Any, base_dir: str) -> tuple[SourceConfig, ..
         item = r.mapping(item, field)
         r.only_keys(item, field, {"name", "path"})
         name = r.name(item.get("name"), f"{field}.name")
-        path = _resolve_path(r.string(item.get("path"), f"{field}.path"), base_dir)
+        path = _data_path(r, item.get("path"), f"{field}.path", base_dir)
         sources.append(SourceConfig(name=name, path=path))
     names = [s.name for s in sources]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
         raise r.error("sources", f"source name {duplicates[0]!r} is used more than once")
+    # One ExampleGen resolves one span for all its input splits (TFX requires
+    # every split's pattern to have the same placeholders).
+    for i, source in enumerate(sources[1:], start=1):
+        if source.spanned != sources[0].spanned:
+            spanned, plain = (i, 0) if source.spanned else (0, i)
+            raise r.error(
+                f"sources[{i}].path",
+                f"sources[{spanned}].path names span folders but sources[{plain}].path "
+                "does not; the sources of one pipeline arrive as spans all, or none",
+            )
     # ExampleGen reads every source from one input base: one filesystem.
     first = _scheme(sources[0].path)
     for i, source in enumerate(sources[1:], start=1):
@@ -361,6 +401,30 @@ def _read_sources(r: _Reader, raw: Any, base_dir: str) -> tuple[SourceConfig, ..
                 "(all local, or all on the same storage such as gs://)",
             )
     return tuple(sources)
+
+
+def _data_path(r: _Reader, value: Any, field: str, base_dir: str) -> str:
+    """A dataset folder's path, resolved; its span placeholders, if any, checked."""
+    path = _resolve_path(r.string(value, field), base_dir)
+    problem = span_patterns.check_pattern(path)
+    if problem:
+        raise r.error(field, f"{value}: {problem}")
+    return path
+
+
+def _read_spans(r: _Reader, raw: Any, sources: Sequence[SourceConfig]) -> SpansConfig:
+    if raw is None:
+        return SpansConfig()
+    raw = r.mapping(raw, "spans")
+    r.only_keys(raw, "spans", {"window"})
+    window = r.integer(raw.get("window", SpansConfig.window), "spans.window", 1)
+    if not sources[0].spanned:
+        raise r.error(
+            "spans",
+            "no source path names span folders (e.g. path: data/web/span-{SPAN}); "
+            "remove `spans` or add {SPAN} to the source paths",
+        )
+    return SpansConfig(window=window)
 
 
 def _scheme(path: str) -> str:
@@ -457,14 +521,14 @@ def _read_cleaning(r: _Reader, raw: Any, fields: dict[str, Any], base_dir: str) 
         item = r.mapping(raw["spam_list"], "cleaning.spam_list")
         r.only_keys(item, "cleaning.spam_list", {"path", "id_column"})
         spam_list = SpamListConfig(
-            path=_resolve_path(r.string(item.get("path"), "cleaning.spam_list.path"), base_dir),
+            path=_data_path(r, item.get("path"), "cleaning.spam_list.path", base_dir),
             id_column=r.string(item.get("id_column"), "cleaning.spam_list.id_column"),
         )
     if raw.get("id_map") is not None:
         item = r.mapping(raw["id_map"], "cleaning.id_map")
         r.only_keys(item, "cleaning.id_map", {"path", "alias_column", "canonical_column"})
         id_map = IdMapConfig(
-            path=_resolve_path(r.string(item.get("path"), "cleaning.id_map.path"), base_dir),
+            path=_data_path(r, item.get("path"), "cleaning.id_map.path", base_dir),
             alias_column=r.string(item.get("alias_column"), "cleaning.id_map.alias_column"),
             canonical_column=r.string(
                 item.get("canonical_column"), "cleaning.id_map.canonical_column"
@@ -630,6 +694,7 @@ _TOP_LEVEL_KEYS = {
     "gate",
     "drift",
     "schema",
+    "spans",
 }
 
 
@@ -655,6 +720,13 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         mark = getattr(e, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(e, "problem", None) or str(e)
+        lines = text.splitlines()
+        line = lines[mark.line] if mark and mark.line < len(lines) else ""
+        if span_patterns.SPAN_SPEC in line or span_patterns.DATE_SPECS[0] in line:
+            problem += (
+                " (a path with {SPAN} inside a {...} mapping needs quotes, "
+                "e.g. path: 'data/web/span-{SPAN}', or one key per line)"
+            )
         raise ConfigError(f"{path}: {where}malformed YAML: {problem}") from None
     raw = r.mapping(raw, "(top level)")
     r.only_keys(raw, "", _TOP_LEVEL_KEYS)
@@ -691,6 +763,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         serving=_read_serving(r, raw.get("serving"), fields["features"]),
         gate=read_gate(r, raw.get("gate"), _column_names(fields)),
         drift=read_drift(r, raw.get("drift"), [f.name for f in fields["features"]]),
+        spans=_read_spans(r, raw.get("spans"), fields["sources"]),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         schema=_resolve_path(r.string(raw["schema"], "schema"), base_dir)

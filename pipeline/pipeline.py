@@ -21,6 +21,7 @@ from components.skew_calibration.component import SkewCalibration
 from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
+from core import spans
 from core.errors import CascadeError
 from pipeline import code_versions, schema_file
 from pipeline.config import (
@@ -73,8 +74,10 @@ def example_gen_input_config(
 
     One input split per source keeps provenance: every example's split name says
     which source it came from, and ExampleGen fingerprints each source's files.
+    A spanned path keeps its placeholders in the pattern (`web/span-{SPAN}/*.csv`),
+    for TFX's driver to resolve; the input base lies above them.
     """
-    base = _common_base([s.path for s in sources])
+    base = _common_base([spans.static_root(s.path) for s in sources])
     splits = []
     for source in sources:
         relative = (
@@ -432,6 +435,7 @@ def create_pipeline(
         label=config.label,
         inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
         code_version=code_versions.component_version("components.source_example_gen"),
+        span_window_size=config.spans.window,
     ).with_id("CsvExampleGen")
 
     cleaning = cleaning_components(config, example_gen.outputs["examples"])

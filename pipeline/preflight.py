@@ -19,10 +19,10 @@ from tfx.dsl.io import fileio
 from components.clean_examples.options import RESERVED_FEATURES
 from pipeline import id_map_check
 from pipeline.config import PipelineConfig
-from core import csv_contract
+from core import csv_contract, spans
 from core.csv_contract import CSV_EXAMPLE_GEN_CELL_CHARS, TYPE_NAMES, ColumnTypes, duplicate_column
 from core.errors import InputDataError
-from core.provenance import SOURCE_FEATURE
+from core.provenance import SOURCE_FEATURE, SPAN_FEATURE
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
 
@@ -34,13 +34,18 @@ LARGE_FILE_BYTES = 64 * 2**20
 
 @dataclasses.dataclass
 class SourceSummary:
-    """What preflight saw in one source."""
+    """What preflight saw in one source.
+
+    Attributes:
+      spans: The spans read, oldest first ([] for an unspanned source).
+    """
 
     name: str
     files: list[str]
     rows: int = 0
     positives: int = 0
     types: Optional[ColumnTypes] = dataclasses.field(default=None, repr=False, compare=False)
+    spans: list[int] = dataclasses.field(default_factory=list)
 
 
 def _csv_files(path: str, field: str) -> list[str]:
@@ -139,7 +144,7 @@ def _check_file(
             f"{path}: header column {padded[0]!r} has surrounding spaces, "
             "which would become part of its name"
         )
-    added = list(RESERVED_FEATURES) + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
+    added = _added_features(config)
     clash = [c for c in header if c in added]
     if clash:
         raise InputDataError(
@@ -197,6 +202,13 @@ def _check_file(
     return header, seen_values
 
 
+def _added_features(config: PipelineConfig) -> list[str]:
+    """The features the pipeline adds to every row: CleanExamples' tags, and
+    the span of a spanned source."""
+    added = list(RESERVED_FEATURES) + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
+    return added + ([SPAN_FEATURE] if config.spanned else [])
+
+
 def _config_field(config: PipelineConfig, column: str) -> str:
     if column == config.label:
         return "label"
@@ -230,6 +242,8 @@ def _check_reference(
       id_map: (alias column, canonical column) when the dataset is the id
         map: its links are then checked too (see `pipeline.id_map_check`).
     """
+    if spans.is_spanned(path):
+        path = spans.newest(path, field).path
     files = _csv_files(path, field)
     rows = 0
     id_rows = id_map_check.IdMapRows(*id_map) if id_map else None
@@ -303,21 +317,39 @@ def check_sources(
       large_bytes: What counts as a large file.
 
     Returns:
-      Per source: its files, row count and positives.
+      Per source: its files (of every span read), row count and positives.
 
     Raises:
       InputDataError: A folder is missing or empty, a file is empty or malformed,
         lacks a configured column, has a column named like a feature the
         pipeline adds, differs in header from its source's first
         file, has a label other than 0/1, a non-numeric value in a numeric
-        column; a column's inferred type differs between sources (see
+        column; a span pattern matches no folder, or a span of the window has
+        no folder for one source; a column's inferred type differs between sources (see
         `check_type_agreement`); or a configured column has no value anywhere.
     """
     summaries = []
     columns_with_values: set[str] = set()
-    for i, source in enumerate(config.sources):
-        field = f"{config.config_path}: sources[{i}] ({source.name})"
-        summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
+    fields = [
+        f"{config.config_path}: sources[{i}] ({source.name})"
+        for i, source in enumerate(config.sources)
+    ]
+    windows = (
+        spans.window(
+            [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
+        )
+        if config.spanned
+        else {}
+    )
+    for field, source in zip(fields, config.sources):
+        if config.spanned:
+            summary = SourceSummary(
+                name=source.name,
+                files=[f for folder in windows[field] for f in _csv_files(folder.path, field)],
+                spans=[folder.span for folder in windows[field]],
+            )
+        else:
+            summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
         for path in summary.files:
             size = fileio.stat(path).length if report else 0
             if report and size >= large_bytes:
@@ -346,6 +378,7 @@ def check_sources(
     if config.split.group_by:
         named_columns.append(("split.group_by", config.split.group_by))
     tags = [SOURCE_FEATURE] + ([LABELLING_METHOD_FEATURE] if config.inventory else [])
+    tags += [SPAN_FEATURE] if config.spanned else []
     for field, key in named_columns:
         if key not in tags and key not in columns_with_values:
             raise InputDataError(

@@ -19,13 +19,16 @@ from tfx import v1 as tfx
 from tfx.components.example_gen.component import FileBasedExampleGen
 from tfx.dsl.components.base import executor_spec
 
-from components.source_example_gen import executor
+from components.source_example_gen import executor, span_window
+from components.source_example_gen.driver import SpanWindowDriver
+from core import spans
 
 
 class CsvSourceExampleGen(FileBasedExampleGen):
     """Ingests CSV sources, one split each, recording facts and inventory per source."""
 
     EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+    DRIVER_CLASS = SpanWindowDriver
 
     def __init__(
         self,
@@ -36,6 +39,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         code_version: Optional[str] = None,
         id_columns: Sequence[str] = (),
         reference: bool = False,
+        span_window_size: int = 1,
     ) -> None:
         """Builds the component.
 
@@ -51,6 +55,9 @@ class CsvSourceExampleGen(FileBasedExampleGen):
           id_columns: Columns whose distinct ids are counted and digested.
           reference: Record the facts as a reference dataset's
             (`reference_facts`, one split) instead of per source.
+          span_window_size: With `{SPAN}` patterns, read the newest this
+            many spans (TFX's driver resolves the newest; the executor reads
+            the older ones of the window too).
         """
         settings = struct_pb2.Struct()
         settings.update({"inventory": dict(inventory or {}), "id_columns": list(id_columns)})
@@ -60,6 +67,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
             settings.update({"reference": True})
         if code_version:
             settings.update({"code_version": code_version})
+        settings.update(span_window.settings(input_base, input_config, span_window_size))
         packed = any_pb2.Any()
         packed.Pack(settings)
         output_config = None
@@ -94,14 +102,18 @@ def reference_example_gen(
     as one split `all`, with its rows, content sha256 and ids recorded.
 
     Args:
-      path: The dataset's folder.
+      path: The dataset's folder; with `{SPAN}` (see `core.spans`), the newest
+        span's folder.
       id_columns: The columns holding ids (the spam ids; aliases and canonical ids).
       code_version: As for CsvSourceExampleGen.
     """
+    base = spans.static_root(path)
+    folder = path[len(base) :].strip("/")
+    pattern = f"{folder}/*.csv" if folder else "*.csv"
     return CsvSourceExampleGen(
-        input_base=path,
+        input_base=base,
         input_config=tfx.proto.Input(
-            splits=[tfx.proto.Input.Split(name=REFERENCE_SPLIT, pattern="*.csv")]
+            splits=[tfx.proto.Input.Split(name=REFERENCE_SPLIT, pattern=pattern)]
         ),
         code_version=code_version,
         id_columns=id_columns,

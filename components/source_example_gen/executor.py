@@ -15,6 +15,9 @@ properties:
   and a content fingerprint of its files (see `facts`);
 - `source_inventory`: per source, what the config's inventory declares (owner,
   cost, labelling method...), when the config has one;
+- per spanned source, within `source_facts`: `spans`, each span read with
+  its version, folder and rows (a window of several spans, or the newest);
+  each row of a spanned source carries its span as the int64 feature `span`;
 - `reference_facts`, for a reference dataset (spam list, id map: one split,
   no label) instead of `source_facts`: its rows, content fingerprint and, per
   id column, the distinct ids and a digest of their set.
@@ -30,6 +33,7 @@ import os
 from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import apache_beam as beam
+import tensorflow as tf
 from google.protobuf import json_format, struct_pb2
 
 # artifact_utils, examples_utils, the ExampleGen split-name helper and the
@@ -44,15 +48,24 @@ from tfx.types import artifact_utils, standard_component_specs
 from tfx.v1.dsl.io import fileio
 
 from components.common import counts, examples_io
-from components.source_example_gen import csv_batches, facts, id_facts
+from components.source_example_gen import csv_batches, facts, id_facts, span_window
 from components.source_example_gen.properties import (
     REFERENCE_FACTS_PROPERTY,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
 
+from core import spans
+from core.provenance import SPAN_FEATURE
+
 FACTS_FILE = "source_label_counts"
 IDS_FILE = "id_facts"
+SPAN_ROWS_FILE = "span_rows"
+# The tagged output of the (source, span) row counts.
+SPAN_COUNTS = "span_counts"
+# The exec_properties key of the span TFX's ExampleGen driver resolved
+# (tfx.components.example_gen.utils.SPAN_PROPERTY_NAME).
+SPAN_PROPERTY = "span"
 
 
 def read_custom_config(exec_properties: dict[str, Any]) -> dict[str, Any]:
@@ -89,8 +102,9 @@ class EncodeBatch(beam.DoFn):
     """A batch of one source's rows -> its serialized tf.Examples, as one list.
 
     Rows are counted per (source, label value) and the counts leave on
-    `counts.COUNTS` at the end of each bundle. The batch's distinct
-    (column, id) pairs of each id column leave on `id_facts.IDS`.
+    `counts.COUNTS` at the end of each bundle; for a spanned source, also per
+    (source, span) on SPAN_COUNTS. The batch's distinct (column, id) pairs of
+    each id column leave on `id_facts.IDS`.
     """
 
     def __init__(
@@ -105,11 +119,16 @@ class EncodeBatch(beam.DoFn):
         self._label_index = self._names.index(label_key) if label_key in self._names else None
         self._id_columns = tuple(id_columns)
         self._counter = counts.BundleCounter()
+        self._span_counter = counts.BundleCounter()
 
     def start_bundle(self) -> None:
         self._counter = counts.BundleCounter()
+        self._span_counter = counts.BundleCounter()
 
-    def process(self, rows: list[list[bytes]], types: Mapping[str, int]) -> Iterator[Any]:
+    def process(
+        self, batch: tuple[Optional[int], list[list[bytes]]], types: Mapping[str, int]
+    ) -> Iterator[Any]:
+        span, rows = batch
         label_type = (
             types.get(self._names[self._label_index], csv_batches.ColumnType.UNKNOWN)
             if self._label_index is not None
@@ -123,29 +142,62 @@ class EncodeBatch(beam.DoFn):
             ids = set(csv_batches.column_texts(rows, index, column_type)) - {None}
             for value in sorted(ids):
                 yield beam.pvalue.TaggedOutput(id_facts.IDS, (column, value))
-        yield csv_batches.encode(rows, self._names, types)
+        records = csv_batches.encode(rows, self._names, types)
+        if span is None:
+            yield records
+            return
+        self._span_counter.add((self._source, str(span)), len(rows))
+        tag = span_feature(span)
+        yield [record + tag for record in records]
 
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
         yield from self._counter.emit()
+        for counted in self._span_counter.emit():
+            yield beam.pvalue.TaggedOutput(SPAN_COUNTS, counted.value)
+
+
+def span_feature(span: int) -> bytes:
+    """Bytes that, appended to a serialized tf.Example, set its int64 `span` feature
+    (protobuf merges concatenated messages; see `example_features.string_features`)."""
+    example = tf.train.Example()
+    example.features.feature[SPAN_FEATURE].int64_list.value.append(span)
+    return example.SerializeToString()
+
+
+def _span_batches(item: tuple[Optional[int], str], columns: int) -> Iterator[tuple]:
+    """(span, file) -> (span, rows) per batch of the file's rows."""
+    span, path = item
+    for rows in csv_batches.read_row_batches(path, columns):
+        yield span, rows
+
+
+def _batch_types(batch: tuple[Optional[int], list[list[bytes]]], names: Sequence[str]) -> dict:
+    """A (span, rows) batch's column types (see `csv_batches.infer_types`)."""
+    return csv_batches.infer_types(batch[1], names)
 
 
 def ingest_source(
     pipeline: beam.Pipeline,
     source: str,
-    files: Sequence[str],
+    files: Sequence[tuple[Optional[int], str]],
     names: Sequence[str],
     examples: Any,
     label_key: Optional[str],
     id_columns: Sequence[str] = (),
-) -> tuple[beam.PCollection, beam.PCollection]:
+) -> tuple[beam.PCollection, beam.PCollection, beam.PCollection]:
     """Reads one source's CSV files into its split of `examples`.
 
     Each file is read twice, by one worker each time: once to type the
     columns, once to encode and write, so no row waits in memory for the types.
+    The types are the source's over every span read, as one split has one type
+    per column.
+
+    Args:
+      files: (span, file) pairs; span None for an unspanned source.
 
     Returns:
       (label counts as (source, label) -> n pairs, the (column, id) pairs of
-      `id_columns`, distinct per batch).
+      `id_columns`, distinct per batch, row counts as (source, span) -> n pairs).
     """
     step = f"[{source}]"
     columns = len(names)
@@ -155,19 +207,19 @@ def ingest_source(
             pipeline
             | f"{label}Files{step}" >> beam.Create(list(files))
             | f"{label}Spread{step}" >> beam.Reshuffle()
-            | f"{label}Rows{step}" >> beam.FlatMap(csv_batches.read_row_batches, columns)
+            | f"{label}Rows{step}" >> beam.FlatMap(_span_batches, columns)
         )
 
     types = (
         row_batches("Type")
-        | f"TypeBatches{step}" >> beam.Map(csv_batches.infer_types, names)
+        | f"TypeBatches{step}" >> beam.Map(_batch_types, names)
         | f"MergeTypes{step}" >> beam.CombineGlobally(MergeTypes())
     )
     encoded = row_batches("Encode") | f"EncodeBatches{step}" >> beam.ParDo(
         EncodeBatch(source, names, label_key, id_columns), beam.pvalue.AsSingleton(types)
-    ).with_outputs(counts.COUNTS, id_facts.IDS, main="records")
+    ).with_outputs(counts.COUNTS, id_facts.IDS, SPAN_COUNTS, main="records")
     examples_io.write_split_batches(encoded.records, examples, source)
-    return encoded[counts.COUNTS], encoded[id_facts.IDS]
+    return encoded[counts.COUNTS], encoded[id_facts.IDS], encoded[SPAN_COUNTS]
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -186,30 +238,48 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             headers differ or lack an id column, or a row cannot be read
             (names the file and line).
           ValueError: The output format asked for is not gzipped TFRecords of tf.Examples.
+          core.errors.InputDataError: A span of the window has no folder for
+            one source (preflight says so first, before TFX starts).
         """
         _check_formats(exec_properties)
         examples = artifact_utils.get_single_instance(
             output_dict[standard_component_specs.EXAMPLES_KEY]
         )
-        source_files = _source_files(exec_properties)
+        settings = read_custom_config(exec_properties)
+        source_spans = _source_spans(exec_properties, settings)
+        source_files = {
+            source: [path for _, paths in found for path in paths]
+            for source, found in source_spans.items()
+        }
         _check_output_splits(exec_properties, list(source_files))
         examples.split_names = artifact_utils.encode_split_names(list(source_files))
-        settings = read_custom_config(exec_properties)
         label_key = settings.get("label")
         id_columns = list(settings.get("id_columns", []))
         facts_path = counts.counts_path(examples.uri, FACTS_FILE)
         ids_path = counts.counts_path(examples.uri, IDS_FILE)
+        span_rows_path = counts.counts_path(examples.uri, SPAN_ROWS_FILE)
         headers = {
             source: _header(source, files, id_columns) for source, files in source_files.items()
         }
+        spanned = any(folder is not None for found in source_spans.values() for folder, _ in found)
 
         with self._make_beam_pipeline() as pipeline:
-            label_counts, ids = zip(
+            label_counts, ids, span_counts = zip(
                 *(
                     ingest_source(
-                        pipeline, source, files, headers[source], examples, label_key, id_columns
+                        pipeline,
+                        source,
+                        [
+                            (folder.span if folder else None, path)
+                            for folder, paths in source_spans[source]
+                            for path in paths
+                        ],
+                        headers[source],
+                        examples,
+                        label_key,
+                        id_columns,
                     )
-                    for source, files in source_files.items()
+                    for source in source_files
                 )
             )
             (
@@ -223,6 +293,12 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     | "FlattenIds" >> beam.Flatten()
                     | "WriteIdFacts" >> id_facts.WriteIdFacts(ids_path)
                 )
+            if spanned and not settings.get("reference"):
+                (
+                    span_counts
+                    | "FlattenSpanCounts" >> beam.Flatten()
+                    | "WriteSpanCounts" >> counts.WriteCounted(span_rows_path)
+                )
         examples_utils.set_payload_format(examples, example_gen_pb2.FORMAT_TF_EXAMPLE)
         if exec_properties.get(standard_component_specs.OUTPUT_FILE_FORMAT_KEY):
             examples_utils.set_file_format(examples, "tfrecords_gzip")
@@ -234,23 +310,40 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 **facts.content_fingerprint(paths),
                 "ids": id_facts.read_id_facts(ids_path, id_columns),
             }
+            [found] = source_spans.values()
+            if spanned:
+                measured["span"] = span_record(found[0][0], None)
             examples.set_string_custom_property(REFERENCE_FACTS_PROPERTY, json.dumps(measured))
             return
         if not label_key:
             return
         label_counts_read = counts.nest(counts.read_counts(facts_path))
-        measured = {
-            source: {
+        span_rows = counts.nest(counts.read_counts(span_rows_path)) if spanned else {}
+        measured = {}
+        for source, paths in source_files.items():
+            measured[source] = {
                 **facts.summarize_labels(label_counts_read.get(source, {})),
                 **facts.content_fingerprint(paths),
             }
-            for source, paths in source_files.items()
-        }
+            if spanned:
+                rows = span_rows.get(source, {})
+                measured[source]["spans"] = [
+                    span_record(folder, rows.get(str(folder.span), 0))
+                    for folder, _ in source_spans[source]
+                ]
         examples.set_string_custom_property(SOURCE_FACTS_PROPERTY, json.dumps(measured))
         if settings.get("inventory"):
             examples.set_string_custom_property(
                 SOURCE_INVENTORY_PROPERTY, json.dumps(settings["inventory"])
             )
+
+
+def span_record(folder: spans.SpanFolder, rows: Optional[int]) -> dict[str, Any]:
+    """One span's entry in the facts: {"span", "version", "folder"} and "rows" when counted."""
+    record: dict[str, Any] = {"span": folder.span, "version": folder.version, "folder": folder.path}
+    if rows is not None:
+        record["rows"] = rows
+    return record
 
 
 def _header(source: str, files: Sequence[str], id_columns: Sequence[str] = ()) -> list[str]:
@@ -307,6 +400,41 @@ def _check_output_splits(exec_properties: dict[str, Any], sources: list[str]) ->
         raise ValueError(
             f"CsvSourceExampleGen writes one split per source ({sources}), not {outputs}"
         )
+
+
+def _source_spans(
+    exec_properties: dict[str, Any], settings: Mapping[str, Any]
+) -> dict[str, list[tuple[Optional[spans.SpanFolder], list[str]]]]:
+    """Source (input split) name -> (span folder, its files) per span read.
+
+    Unspanned: one entry (None, the files the split's pattern matches). Spanned:
+    the window's spans up to the one TFX's driver resolved, oldest first.
+
+    Raises:
+      core.errors.InputDataError: A span of the window lacks one source.
+    """
+    window = span_window.from_settings(settings)
+    if window is None:
+        return {source: [(None, files)] for source, files in _source_files(exec_properties).items()}
+    newest = exec_properties.get(SPAN_PROPERTY)
+    # In input-config order: the custom config's mapping comes back sorted by name.
+    order = list(_source_files(exec_properties))
+    folders = spans.window(
+        [(source, window.patterns[source]) for source in order],
+        window.size,
+        int(newest) if newest is not None else None,
+    )
+    return {
+        source: [
+            (folder, sorted(_text(f) for f in fileio.glob(os.path.join(folder.path, "*.csv"))))
+            for folder in found
+        ]
+        for source, found in folders.items()
+    }
+
+
+def _text(path: Any) -> str:
+    return path.decode() if isinstance(path, bytes) else path
 
 
 def _source_files(exec_properties: dict[str, Any]) -> dict[str, list[str]]:

@@ -32,9 +32,14 @@ All randomness comes from one ``random.Random(20261128)``; Python ``hash()`` is
 never used, so the output is byte-identical on every run and platform.
 ``--scale`` multiplies the row counts (e.g. for benchmarks).
 
+``--daily DAYS`` writes the same users as arriving data instead: one span
+folder per day (``<source>/span-<day>/users.csv``, default under
+``data/demo-daily``), each source's rows cut into ``DAYS`` equal days, and the
+spam list and id map as known on each day (see ``split_into_days``).
+
 Usage::
 
-    python data/demo/generate.py [--out DIR] [--scale FLOAT]
+    python data/demo/generate.py [--out DIR] [--scale FLOAT] [--daily DAYS]
 """
 
 from __future__ import annotations
@@ -49,6 +54,8 @@ import random
 from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 SEED = 20261128
+# The folder `--daily` writes to, beside data/demo.
+DAILY_DIR = "demo-daily"
 
 COLUMNS: Tuple[str, ...] = (
     "user_id",
@@ -809,6 +816,58 @@ def write_csv(path: str, header: Sequence[str], records: Sequence[Sequence[objec
         writer.writerows(records)
 
 
+def split_into_days(data: DemoData, days: int) -> List[DemoData]:
+    """The same users arriving over ``days`` days.
+
+    Day ``d`` holds the ``d``-th of ``days`` equal slices of each source (its
+    rows are shuffled already). Its spam list holds the entries about users
+    seen by that day and the spam ids that are in no source; its id map holds
+    the aliases seen by that day. So each day's lists are complete for every
+    day up to it, and the newest is the one to use.
+
+    Args:
+        data: Generated data.
+        days: How many days (spans).
+
+    Returns:
+        One DemoData per day, in order.
+    """
+    out = []
+    seen: Set[str] = set()
+    extra = set(data.extra_spam_ids)
+    for day in range(days):
+        sources = {}
+        for name in SOURCES:
+            rows = data.sources[name]
+            sources[name] = rows[len(rows) * day // days : len(rows) * (day + 1) // days]
+            seen.update(row.user_id for row in sources[name])
+        spam = [entry for entry in data.spam if entry[0] in seen or entry[0] in extra]
+        id_map = [pair for pair in data.id_map if pair[0] in seen]
+        out.append(DemoData(sources, spam, id_map, data.extra_spam_ids))
+    return out
+
+
+def write_daily_data(days: Sequence[DemoData], out_dir: str) -> Dict[str, str]:
+    """Write each day as a span folder: ``<name>/span-<day>/<file>.csv``, days from 1.
+
+    Args:
+        days: The days, as ``split_into_days`` returns them.
+        out_dir: Root folder.
+
+    Returns:
+        Mapping of "<name> span <day>" to written path.
+    """
+    paths = {}
+    for day, data in enumerate(days, start=1):
+        for name, path in write_demo_data(data, out_dir).items():
+            folder, file_name = os.path.split(path)
+            span_path = os.path.join(folder, f"span-{day}", file_name)
+            os.makedirs(os.path.dirname(span_path), exist_ok=True)
+            os.replace(path, span_path)
+            paths[f"{name} span {day}"] = span_path
+    return paths
+
+
 def write_demo_data(
     data: DemoData, out_dir: str, serving: Sequence[UserRow] = ()
 ) -> Dict[str, str]:
@@ -873,13 +932,18 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         argv: Arguments without the program name; ``None`` uses ``sys.argv``.
 
     Returns:
-        Namespace with ``out`` and ``scale``.
+        Namespace with ``out``, ``scale``, ``spam_rate`` and ``daily``.
     """
     parser = argparse.ArgumentParser(description="Generate the Cascade demo data.")
     parser.add_argument(
         "--out",
-        default=os.path.dirname(os.path.abspath(__file__)),
-        help="output folder (default: the folder of this script)",
+        help="output folder (default: the folder of this script; with --daily, data/demo-daily)",
+    )
+    parser.add_argument(
+        "--daily",
+        type=int,
+        metavar="DAYS",
+        help="write the users as DAYS daily spans (<source>/span-<day>/users.csv)",
     )
     parser.add_argument(
         "--scale", type=float, default=1.0, help="multiplier for row counts (default 1.0)"
@@ -895,6 +959,11 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
         parser.error("--scale must be positive")
     if not 0 <= args.spam_rate < 1:
         parser.error("--spam-rate must be in [0, 1)")
+    if args.daily is not None and args.daily < 1:
+        parser.error("--daily must be at least 1")
+    here = os.path.dirname(os.path.abspath(__file__))
+    if args.out is None:
+        args.out = here if args.daily is None else os.path.join(os.path.dirname(here), DAILY_DIR)
     return args
 
 
@@ -902,13 +971,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Generate the demo data and write it to disk.
 
     Args:
-        argv: Command-line arguments (``--out DIR``, ``--scale FLOAT``).
+        argv: Command-line arguments (``--out DIR``, ``--scale FLOAT``,
+            ``--daily DAYS``).
 
     Returns:
         Process exit code (0).
     """
     args = parse_args(argv)
     data = generate(args.scale, args.spam_rate)
+    if args.daily is not None:
+        days = split_into_days(data, args.daily)
+        for path in write_daily_data(days, args.out).values():
+            with open(path, encoding="utf-8") as handle:
+                print(f"{path}: {sum(1 for _ in handle) - 1} rows")
+        return 0
     paths = write_demo_data(data, args.out, generate_serving(args.scale))
     print(summarize(data, paths))
     return 0

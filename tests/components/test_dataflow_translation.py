@@ -33,8 +33,8 @@ def test_csv_source_example_gen_translates_to_a_dataflow_job(tmp_path):
     output.uri = f"{BUCKET}/cascade/dry-run/examples/1"
     output.split_names = artifact_utils.encode_split_names(["web"])
     pipeline = dataflow_pipeline()
-    counted, _ = source_executor.ingest_source(
-        pipeline, "web", [str(csv_file)], ["user_id", "label"], output, "label"
+    counted, _, _ = source_executor.ingest_source(
+        pipeline, "web", [(None, str(csv_file))], ["user_id", "label"], output, "label"
     )
     counted | counts.WriteCounted(counts.counts_path(output.uri, "label_counts"))
     steps = translate(pipeline)

@@ -427,3 +427,39 @@ def test_duplicates_mostly_consistent(id_map: List[Row], by_id: Dict[str, Row]) 
         assert all(a == c for a, c in both), column
     conflicts = sum(a["looking_for_job"] != c["looking_for_job"] for a, c in pairs)
     assert 1 <= conflicts <= 0.1 * len(pairs), conflicts
+
+
+DAILY_DIR = DEMO_DIR.parent / "demo-daily"
+DAYS = 3
+
+
+def test_daily_spans_are_the_generator_output_and_the_demo_users(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, str(GENERATOR), "--out", str(tmp_path), "--daily", str(DAYS)],
+        capture_output=True,
+        check=True,
+    )
+    committed = sorted(str(p.relative_to(DAILY_DIR)) for p in DAILY_DIR.rglob("*.csv"))
+    written = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*.csv"))
+    assert written == committed
+    for relative in committed:
+        assert (tmp_path / relative).read_bytes() == (DAILY_DIR / relative).read_bytes(), relative
+
+    def rows(path: Path) -> List[List[str]]:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.reader(handle))
+
+    for name in SOURCES:
+        days = [rows(DAILY_DIR / name / f"span-{day}" / "users.csv") for day in range(1, DAYS + 1)]
+        demo = rows(DEMO_DIR / name / "users.csv")
+        assert [row for day in days for row in day[1:]] == demo[1:], name
+        assert [len(day) - 1 for day in days] == [
+            len(demo[1:]) * (d + 1) // DAYS - len(demo[1:]) * d // DAYS for d in range(DAYS)
+        ]
+    newest = f"span-{DAYS}"
+    assert rows(DAILY_DIR / "spam_accounts" / newest / "spam_accounts.csv") == rows(
+        DEMO_DIR / "spam_accounts" / "spam_accounts.csv"
+    )
+    assert rows(DAILY_DIR / "id_map" / newest / "id_map.csv") == rows(
+        DEMO_DIR / "id_map" / "id_map.csv"
+    )
