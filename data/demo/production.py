@@ -117,16 +117,16 @@ def curate(schema_path: str) -> None:
 
 
 def cascade(args: Sequence[str], output_root: str) -> int:
-    """Runs `cascade ARGS` in its own process, printing the command and all it prints."""
-    script = os.path.join(os.path.dirname(sys.executable), "cascade")
-    command = (
-        [script]
-        if os.path.exists(script)
-        else [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
-    )
+    """Runs `cascade ARGS` of this project tree in its own process, in `output_root`;
+    prints the command and everything it prints, and returns its exit code."""
     print(f"$ cascade {' '.join(args)}", flush=True)
     result = subprocess.run(
-        [*command, *args], cwd=output_root, capture_output=True, text=True, check=False
+        [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())", *args],
+        cwd=output_root,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     print(result.stdout.rstrip("\n"))
     if result.stderr.strip():
