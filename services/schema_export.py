@@ -16,11 +16,12 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
-from typing import Optional
+from typing import Any, Optional
 
 from google.protobuf import text_format
 
 from core.errors import CascadeError
+from core.provenance import SPAN_FEATURE
 from metadata.run_schema import RunSchema, latest_schema
 from pipeline.schema_file import parse_schema
 from services.store import StoreOptions
@@ -103,6 +104,19 @@ def _write(path: str, data: bytes) -> None:
         raise
 
 
+def open_span_domain(schema: Any) -> None:
+    """Drops the domain SchemaGen inferred for the `span` feature, in place.
+
+    Every row carries the span it arrived in, so each new span holds a value
+    no earlier span had: a schema kept from one day's data (SchemaGen types a
+    feature whose only value is 1 as a boolean) would flag every later day.
+    The feature stays an INT feature that every row must have.
+    """
+    for feature in schema.feature:
+        if feature.name == SPAN_FEATURE:
+            feature.ClearField("domain_info")
+
+
 def schema_text(source: RunSchema, pipeline: str, body: str) -> str:
     """The exported file: a comment header naming its origin, then the schema."""
     how = "imported by ImportSchemaGen" if source.imported else "inferred by SchemaGen"
@@ -144,6 +158,7 @@ def export_schema(request: ExportRequest) -> ExportResult:
             f"{source.file}, which cannot be read: {reason}"
         ) from None
     schema = parse_schema(data.decode("utf-8", errors="replace"), source.file)
+    open_span_domain(schema)
     text = schema_text(source, request.pipeline, text_format.MessageToString(schema))
     try:
         _write(request.output, text.encode("utf-8"))

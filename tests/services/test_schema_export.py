@@ -157,3 +157,21 @@ def test_exporting_a_local_schema_imports_no_tensorflow(inferred, tmp_path):
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_the_span_feature_keeps_its_type_but_no_domain():
+    from google.protobuf import text_format
+    from tensorflow_metadata.proto.v0 import schema_pb2
+
+    from services.schema_export import open_span_domain
+
+    schema = text_format.Parse(
+        'feature { name: "span" type: INT bool_domain {} presence { min_fraction: 1.0 } }\n'
+        'feature { name: "flag" type: INT bool_domain {} }',
+        schema_pb2.Schema(),
+    )
+    open_span_domain(schema)
+    span, flag = schema.feature
+    assert span.type == schema_pb2.INT and span.presence.min_fraction == 1.0
+    assert span.WhichOneof("domain_info") is None
+    assert flag.HasField("bool_domain")
