@@ -1,0 +1,71 @@
+"""Why a model was not pushed, read from TFMA's own files (`metadata.run_verdict`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from metadata.run_verdict import blessing_reason
+
+
+def _write(path: Path, records: list) -> None:
+    import tensorflow as tf
+
+    with tf.io.TFRecordWriter(str(path)) as writer:
+        for record in records:
+            writer.write(record.SerializeToString())
+
+
+def _evaluation(folder: Path, failures: list[tuple[str, object]]) -> str:
+    """An Evaluator output folder: overall AUC of both models, and the given failures."""
+    from tensorflow_model_analysis.proto import metrics_for_slice_pb2, validation_result_pb2
+
+    metrics = metrics_for_slice_pb2.MetricsForSlice()
+    for model, auc in (("candidate", 0.7012), ("baseline", 0.7534)):
+        item = metrics.metric_keys_and_values.add()
+        item.key.name, item.key.model_name = "auc", model
+        item.value.double_value.value = auc
+    _write(folder / "metrics-00000-of-00001.tfrecord", [metrics])
+    result = validation_result_pb2.ValidationResult(validation_ok=not failures)
+    for slice_column, failure in failures:
+        per_slice = result.metric_validations_per_slice.add()
+        if slice_column:
+            key = per_slice.slice_key.single_slice_keys.add()
+            key.column, key.bytes_value = slice_column, b"web"
+        per_slice.failures.append(failure)
+    _write(folder / "validations-00000-of-00001.tfrecord", [result])
+    return str(folder)
+
+
+def _failure(is_diff: bool, value: float):
+    from tensorflow_model_analysis.proto import validation_result_pb2
+
+    failure = validation_result_pb2.ValidationFailure()
+    failure.metric_key.name = "auc"
+    failure.metric_key.model_name = "candidate"
+    failure.metric_key.is_diff = is_diff
+    failure.metric_value.double_value.value = value
+    if is_diff:
+        failure.metric_threshold.change_threshold.absolute.value = -0.02
+    else:
+        failure.metric_threshold.value_threshold.lower_bound.value = 0.7
+    return failure
+
+
+def test_a_blessed_model_has_no_reason(tmp_path: Path) -> None:
+    assert blessing_reason(_evaluation(tmp_path, [])) == ""
+
+
+def test_a_drop_names_both_models_auc_and_the_allowed_drop(tmp_path: Path) -> None:
+    folder = _evaluation(tmp_path, [("", _failure(is_diff=True, value=-0.0522))])
+    assert blessing_reason(folder) == "test AUC 0.701 vs serving model 0.753 (allowed drop 0.020)"
+
+
+def test_a_slice_below_the_minimum_is_named(tmp_path: Path) -> None:
+    folder = _evaluation(
+        tmp_path,
+        [("source", _failure(is_diff=False, value=0.6123)), ("", _failure(True, -0.0522))],
+    )
+    assert blessing_reason(folder) == (
+        "test AUC on source=web 0.612 below the minimum 0.700; "
+        "test AUC 0.701 vs serving model 0.753 (allowed drop 0.020)"
+    )
