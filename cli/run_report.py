@@ -128,6 +128,8 @@ def format_summary(
         f"  metadata store: {store_name}",
         f"  pushed model:   {_pushed_line(summary, verdict)}",
     ]
+    if verdict is not None and verdict.comparison:
+        lines.append(f"  compared with:  {verdict.comparison}")
     return "\n".join(lines)
 
 

@@ -44,11 +44,14 @@ class RunVerdict:
       status: GATED, NOT_PUSHED, PUSHED, or "" (the run stopped elsewhere).
       reason: Why, in one line ("" for PUSHED).
       gate: The gate's report lines (anomalies and drift tables), if it ran.
+      comparison: How the model compared with the served one, in one line
+        ("" when the Evaluator did not run).
     """
 
     status: str
     reason: str
     gate: tuple[str, ...] = ()
+    comparison: str = ""
 
 
 def gate_failure(store: metadata_store.MetadataStore, run_id: str) -> Optional[str]:
@@ -127,6 +130,19 @@ def blessing_reason(evaluation_uri: str) -> str:
     return "; ".join(dict.fromkeys(reasons)) or "the Evaluator did not bless the model"
 
 
+def comparison(evaluation_uri: str) -> str:
+    """The model's overall test AUC beside the served model's, on the same test split."""
+    from pipeline.config import BASELINE_MODEL, CANDIDATE_MODEL
+
+    auc = _overall_auc(evaluation_uri)
+    if BASELINE_MODEL not in auc:
+        return "nothing: no model was blessed before this one"
+    return (
+        f"test AUC {auc[CANDIDATE_MODEL]:.3f}, the served model's "
+        f"{auc[BASELINE_MODEL]:.3f} on the same test split"
+    )
+
+
 def _overall_auc(evaluation_uri: str) -> dict[str, float]:
     """Model name -> overall test AUC (candidate and baseline)."""
     import tensorflow_model_analysis as tfma
@@ -151,13 +167,15 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
     gate = [a for a in outputs.get(GATE_COMPONENT, []) if a.type == GATE_REPORT_TYPE]
     lines = _gate_report_lines(max(gate, key=lambda a: a.id).uri) if gate else ()
     pushed = [a for a in outputs.get("Pusher", []) if a.type == names.PUSHED_MODEL]
-    if not pushed:
-        return RunVerdict("", "", lines)
-    if names.was_pushed(max(pushed, key=lambda a: a.id)):
-        return RunVerdict(PUSHED, "", lines)
     evaluation = [a for a in outputs.get("Evaluator", []) if a.type == names.MODEL_EVALUATION]
-    reason = blessing_reason(max(evaluation, key=lambda a: a.id).uri) if evaluation else ""
-    return RunVerdict(NOT_PUSHED, reason, lines)
+    evaluated = max(evaluation, key=lambda a: a.id).uri if evaluation else None
+    compared = comparison(evaluated) if evaluated else ""
+    if not pushed:
+        return RunVerdict("", "", lines, compared)
+    if names.was_pushed(max(pushed, key=lambda a: a.id)):
+        return RunVerdict(PUSHED, "", lines, compared)
+    reason = blessing_reason(evaluated) if evaluated else ""
+    return RunVerdict(NOT_PUSHED, reason, lines, compared)
 
 
 def record(store: metadata_store.MetadataStore, run_id: str, verdict: RunVerdict) -> None:

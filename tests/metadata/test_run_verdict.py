@@ -69,3 +69,24 @@ def test_a_slice_below_the_minimum_is_named(tmp_path: Path) -> None:
         "test AUC on source=web 0.612 below the minimum 0.700; "
         "test AUC 0.701 vs serving model 0.753 (allowed drop 0.020)"
     )
+
+
+def test_the_comparison_names_both_models_or_says_there_was_none(tmp_path: Path) -> None:
+    from metadata.run_verdict import comparison
+
+    folder = _evaluation(tmp_path, [])
+    assert comparison(folder) == "test AUC 0.701, the served model's 0.753 on the same test split"
+
+
+def test_a_first_model_is_compared_with_nothing(tmp_path: Path) -> None:
+    import tensorflow as tf  # noqa: F401 - the writer below
+    from tensorflow_model_analysis.proto import metrics_for_slice_pb2
+
+    from metadata.run_verdict import comparison
+
+    metrics = metrics_for_slice_pb2.MetricsForSlice()
+    item = metrics.metric_keys_and_values.add()
+    item.key.name = "auc"
+    item.value.double_value.value = 0.8
+    _write(tmp_path / "metrics-00000-of-00001.tfrecord", [metrics])
+    assert comparison(str(tmp_path)) == "nothing: no model was blessed before this one"
