@@ -98,6 +98,11 @@ def _mlmd_downstream(store, artifact_ids) -> tuple[set[int], set[int]]:
     return {a.id for a in graph.artifacts}, {e.id for e in graph.executions}
 
 
+# The steps of a run that read what the served model came from: DataGate (its
+# training statistics) and the Evaluator (the model itself), then Pusher.
+COMPARED_WITH_THE_SERVED_MODEL = ("DataGate", "Evaluator", "Pusher")
+
+
 def _affected(store, executions) -> tuple[int, set[int], set[int]]:
     """(the run's spam list artifact, the artifacts and executions derived from it):
     every step of the run but the three ingestions, which are upstream of it."""
@@ -134,13 +139,22 @@ def test_downstream_of_the_spam_list_is_grouped_by_version(corrected_runs):
         (first, fixed), ("run1", "run2"), runs["versions"], run_names
     ):
         spam_artifact, artifacts, executions = _affected(store, runs[run])
+        if run == "run1":
+            # Run 2 compared its data and model with run 1's, the served ones (the
+            # gate's drift reference, the Evaluator's baseline): what the first
+            # version fed reaches run 2's gate report, evaluation and push.
+            for component in COMPARED_WITH_THE_SERVED_MODEL:
+                execution = runs["run2"][component]
+                executions.add(execution.id)
+                for ids in mlmd_queries.outputs(store, execution.id).values():
+                    artifacts.update(ids)
         assert (version["sha256"], version["rows"]) == (expected["sha256"], expected["rows"])
         [recorded] = store.get_artifacts_by_id([spam_artifact])
         assert version["first_seen_ms"] == recorded.create_time_since_epoch
         assert version["roots"] == [spam_artifact]
         assert {a["id"] for a in version["artifacts"]} == artifacts
         assert {e["id"] for e in version["executions"]} == executions
-        assert version["runs"] == [run_name]
+        assert version["runs"] == (run_names if run == "run1" else [run_name])
         # The same answer as MLMD's own lineage query.
         assert (artifacts, executions) == _mlmd_downstream(store, [spam_artifact])
     # The two versions share nothing; together they are the whole answer.
@@ -192,10 +206,13 @@ def test_downstream_type_filter_lists_the_affected_models(corrected_runs):
             "json",
         )
     )
-    for version in answer["versions"]:
+    first, fixed = answer["versions"]
+    # The first version's model was run 2's baseline: run 2's push follows from it too.
+    for version, pushes in ((first, 2), (fixed, 1)):
         types = sorted(a["type"] for a in version["artifacts"] if a["id"] not in version["roots"])
-        assert types == ["Model", "PushedModel"]
-        assert sorted(e["component"] for e in version["executions"]) == ["Pusher", "Trainer"]
+        assert types == ["Model"] + ["PushedModel"] * pushes
+        components = sorted(e["component"] for e in version["executions"])
+        assert components == ["Pusher"] * pushes + ["Trainer"]
 
 
 def test_upstream_of_the_pushed_model_reaches_raw_files_with_parameters(corrected_runs):
@@ -437,7 +454,10 @@ def test_help_lists_the_subcommands(tmp_path, argv, subcommands):
 @pytest.mark.parametrize(
     "argv, choices",
     [
-        (["nosuch"], "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history'"),
+        (
+            ["nosuch"],
+            "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history', 'schema'",
+        ),
         (["lineage", "nosuch"], "'runs', 'show', 'downstream', 'upstream', 'graph'"),
     ],
     ids=["cascade", "lineage"],

@@ -69,6 +69,9 @@ def test_until_runs_the_component_and_what_it_needs_only(parallel_root):
     ran = re.findall(r"^  \[\s*\d+/(\d+)\] (\S+) ran in ", result.stdout, re.MULTILINE)
     needed = {"CsvExampleGen", "SpamListGen", "IdMapGen", "CleanExamples", "StratifiedSplit"}
     needed |= {"StatisticsGen", "SchemaGen", "Transform"}
+    # Transform waits for DataGate, which reads ExampleValidator's anomalies,
+    # SkewCalibration's thresholds and the served model's statistics.
+    needed |= {"ExampleValidator", "SkewCalibration", "ServedStatistics", "DataGate"}
     assert {total for total, _ in ran} == {str(len(needed))}
     assert sorted(name for _, name in ran) == sorted(needed)
     assert [name for _, name in ran][-1] == "Transform"

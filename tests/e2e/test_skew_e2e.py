@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import DEMO_DATA, run_cascade
+from tests.e2e.helpers import DEMO_DATA, newest_pushed, run_cascade
 
 pytestmark = pytest.mark.e2e
 
@@ -265,7 +265,7 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
 
     # A model folder the store does not know has no training statistics to compare with.
     output_root, _, _ = two_runs
-    [pushed] = (output_root / "serving_model").iterdir()
+    pushed = newest_pushed(output_root)
     foreign = tmp_path / "foreign_model"
     shutil.copytree(pushed, foreign)
     result = _cascade(

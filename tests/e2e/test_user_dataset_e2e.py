@@ -105,8 +105,11 @@ def test_user_dataset_runs_end_to_end_with_only_a_config(tmp_path):
             "SkewCalibration",
             "SchemaGen",
             "ExampleValidator",
+            "ServedStatistics",
+            "DataGate",
             "Transform",
             "Trainer",
+            "BaselineModel",
             "Evaluator",
             "Pusher",
         ]
