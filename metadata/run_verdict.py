@@ -161,8 +161,9 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
     """Reads what became of the run's model from its DataGate, Evaluator and Pusher."""
     failure = gate_failure(store, run_id)
     if failure is not None:
-        first = next((line.strip() for line in failure.splitlines() if line.strip()), "")
-        return RunVerdict(GATED, first, tuple(failure.splitlines()))
+        from components.data_gate.verdict import first_line
+
+        return RunVerdict(GATED, first_line(failure), tuple(failure.splitlines()))
     outputs = run_results.outputs_by_component(store, run_id)
     gate = [a for a in outputs.get(GATE_COMPONENT, []) if a.type == GATE_REPORT_TYPE]
     lines = _gate_report_lines(max(gate, key=lambda a: a.id).uri) if gate else ()

@@ -25,10 +25,10 @@ import dataclasses
 import json
 from typing import Any, Mapping, Sequence
 
+from components.data_gate.verdict import ANY_ANOMALY
 from pipeline.inventory import FieldReader
 from validation.calibration import DEFAULT_FALSE_ALARM_RATE
 
-ANY_ANOMALY = "*"
 DRIFT_WARN = "warn"
 DRIFT_FAIL = "fail"
 DRIFT_OFF = "off"

@@ -16,7 +16,7 @@ from tensorflow_metadata.proto.v0 import anomalies_pb2
 ANY_ANOMALY = "*"
 GATED = "GATED"
 PASSED = "PASSED"
-# The first words of a gated run's message: `metadata.lineage` finds the gate by them.
+# The first words of a gated run's message (and of its one-line reason).
 GATED_PREFIX = "stopped before Transform"
 
 
@@ -219,5 +219,5 @@ def gated_message(verdict: Verdict) -> str:
 
 
 def first_line(message: Optional[str]) -> str:
-    """A gated run's reason in one line (`runs` shows it)."""
-    return (message or "").strip().splitlines()[0].strip() if message else ""
+    """A gated run's reason in one line: the message's first line (`runs` shows it)."""
+    return next((line.strip() for line in (message or "").splitlines() if line.strip()), "")

@@ -101,3 +101,10 @@ def test_the_report_round_trips_through_json() -> None:
     )
     assert Verdict.from_json(judged.to_json()) == judged
     assert judged.to_json()["verdict"] == "PASSED"
+
+
+def test_first_line_skips_blank_lines_and_is_empty_for_no_message() -> None:
+    assert first_line("\n  \n  stopped before Transform: x\n  table") == (
+        "stopped before Transform: x"
+    )
+    assert first_line("  \n ") == "" and first_line(None) == ""

@@ -67,11 +67,14 @@ def test_sections_are_read_into_the_gate_parameters(tmp_path: Path) -> None:
             {"gate": {"allow_anomalies": {"age": "FEATURE_TYPE_NOT_PRESENT"}}},
             "gate.allow_anomalies.age: expected a list of TFDV anomaly types",
         ),
-        ({"gate": {"allow": {}}}, "gate"),
+        ({"gate": {"allow": {}}}, "gate.allow: unknown key (expected one of: allow_anomalies)"),
         ({"drift": {"on_breach": "stop"}}, "drift.on_breach: expected one of warn, fail, off"),
         ({"drift": {"per_feature": {"height": 0.1}}}, "drift.per_feature.height: not a feature"),
-        ({"drift": {"default": 2}}, "drift.default"),
-        ({"evaluation": {"max_auc_drop": -0.1}}, "evaluation.max_auc_drop"),
+        ({"drift": {"default": 2}}, "drift.default: expected a number in [0.0, 1.0], got int 2"),
+        (
+            {"evaluation": {"max_auc_drop": -0.1}},
+            "evaluation.max_auc_drop: expected a number in [0.0, 1.0], got float -0.1",
+        ),
     ],
 )
 def test_bad_sections_name_the_field(tmp_path: Path, sections: dict, message: str) -> None:
