@@ -39,5 +39,25 @@ setuptools.setup(
         "matplotlib==3.10.9",
         "argcomplete==3.7.2",
     ],
+    extras_require={
+        # Scheduled runs on Apache Airflow (`cascade schedule airflow`). TFX 1.16's
+        # Airflow support needs Airflow < 3. The providers Airflow 2.10 installs by
+        # default are pinned too: their newest releases require Airflow 3.
+        "airflow": [
+            "apache-airflow==2.10.5",
+            "apache-airflow-providers-common-compat==1.3.0",
+            "apache-airflow-providers-common-io==1.5.0",
+            "apache-airflow-providers-common-sql==1.21.0",
+            "apache-airflow-providers-fab==1.5.2",
+            "apache-airflow-providers-ftp==3.12.0",
+            "apache-airflow-providers-http==5.0.0",
+            "apache-airflow-providers-imap==3.8.0",
+            "apache-airflow-providers-smtp==1.9.0",
+            "apache-airflow-providers-sqlite==4.0.0",
+        ],
+        # Vertex AI Pipelines / Kubeflow Pipelines v2 specs (`cascade schedule vertex`):
+        # TFX's KubeflowV2DagRunner needs only the pipeline-spec protos, not kfp.
+        "vertex": ["kfp-pipeline-spec==0.2.2"],
+    },
     entry_points={"console_scripts": ["cascade=cli.main:main"]},
 )
