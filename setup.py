@@ -24,6 +24,7 @@ setuptools.setup(
             "metadata*",
             "serving*",
             "services*",
+            "scheduling*",
             "cli*",
         ]
     ),

@@ -9,6 +9,7 @@
     cascade inventory                 # what went in, at what cost?
     cascade history --plot h.png      # did more data help?
     cascade schema export             # the newest run's schema, to review and curate
+    cascade schedule airflow|vertex   # the pipeline for Airflow or Vertex AI Pipelines
 
 Every subcommand takes the same config and store flags (`--config`,
 `--output-root`, `--metadata`, `--mysql-*`). Exit codes: 0 done; 1 the run
@@ -37,6 +38,7 @@ from cli import (
     lineage,
     predict,
     run_pipeline,
+    schedule,
     schema,
     skew,
 )
@@ -52,6 +54,7 @@ _COMMAND_MODULES = (
     inventory,
     history,
     schema,
+    schedule,
 )
 
 

@@ -27,6 +27,7 @@ PROJECT_PACKAGES = (
     "metadata",
     "models",
     "pipeline",
+    "scheduling",
     "serving",
     "services",
     "transforms",

@@ -22,6 +22,7 @@ from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
 from pipeline.gate_config import DriftConfig, GateConfig, read_drift, read_gate
 from pipeline.inventory import SourceInventory, read_inventory
+from pipeline.schedule_config import ScheduleConfig, VertexConfig, read_schedule, read_vertex
 from transforms.features import FeatureColumn, FeatureKind
 from validation import calibration
 
@@ -237,6 +238,9 @@ class PipelineConfig:
         with ImportSchemaGen instead of inferring one with SchemaGen, or None
         (see `pipeline.schema_file`).
       spans: Which spans a run reads, when the sources are spanned.
+      schedule: When Airflow runs the pipeline (see `pipeline.schedule_config`),
+        or None.
+      vertex: The container image of the Vertex AI pipeline spec, or None.
     """
 
     name: str
@@ -257,6 +261,8 @@ class PipelineConfig:
     drift: DriftConfig = DriftConfig()
     schema: Optional[str] = None
     spans: SpansConfig = SpansConfig()
+    schedule: Optional[ScheduleConfig] = None
+    vertex: Optional[VertexConfig] = None
 
     @property
     def spanned(self) -> bool:
@@ -695,6 +701,8 @@ _TOP_LEVEL_KEYS = {
     "drift",
     "schema",
     "spans",
+    "schedule",
+    "vertex",
 }
 
 
@@ -764,6 +772,8 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         gate=read_gate(r, raw.get("gate"), _column_names(fields)),
         drift=read_drift(r, raw.get("drift"), [f.name for f in fields["features"]]),
         spans=_read_spans(r, raw.get("spans"), fields["sources"]),
+        schedule=read_schedule(r, raw.get("schedule")),
+        vertex=read_vertex(r, raw.get("vertex")),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         schema=_resolve_path(r.string(raw["schema"], "schema"), base_dir)

@@ -406,6 +406,7 @@ def create_pipeline(
     beam_pipeline_args: Sequence[str],
     enable_cache: bool = True,
     until: Optional[str] = None,
+    span_range: Any = None,
 ) -> tfx.dsl.Pipeline:
     """Builds Cascade's pipeline from a validated config.
 
@@ -415,6 +416,9 @@ def create_pipeline(
       beam_pipeline_args: Beam options for every Beam-based component.
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
       until: Only this component and those it needs (e.g. "Transform").
+      span_range: The span the sources' ExampleGen reads: a string
+        RuntimeParameter holding TFX's RangeConfig as JSON, filled in by a
+        scheduler per run (`scheduling.airflow_dag`); None reads the newest.
 
     Returns:
       The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
@@ -436,6 +440,7 @@ def create_pipeline(
         inventory={name: entry.to_json() for name, entry in (config.inventory or {}).items()},
         code_version=code_versions.component_version("components.source_example_gen"),
         span_window_size=config.spans.window,
+        range_config=span_range,
     ).with_id("CsvExampleGen")
 
     cleaning = cleaning_components(config, example_gen.outputs["examples"])

@@ -40,6 +40,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         id_columns: Sequence[str] = (),
         reference: bool = False,
         span_window_size: int = 1,
+        range_config: Any = None,
     ) -> None:
         """Builds the component.
 
@@ -58,6 +59,9 @@ class CsvSourceExampleGen(FileBasedExampleGen):
           span_window_size: With `{SPAN}` patterns, read the newest this
             many spans (TFX's driver resolves the newest; the executor reads
             the older ones of the window too).
+          range_config: TFX's RangeConfig of the (newest) span to read, or a
+            string RuntimeParameter holding one as JSON (a scheduler fills it
+            in per run); None reads the newest span.
         """
         settings = struct_pb2.Struct()
         settings.update({"inventory": dict(inventory or {}), "id_columns": list(id_columns)})
@@ -88,6 +92,7 @@ class CsvSourceExampleGen(FileBasedExampleGen):
             input_config=input_config,
             output_config=output_config,
             custom_config=tfx.proto.CustomConfig(custom_config=packed),
+            range_config=range_config,
         )
 
 

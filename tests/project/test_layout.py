@@ -40,9 +40,13 @@ ALLOWED = {
         "core", "components", "transforms", "models", "validation", "pipeline", "metadata",
         "serving",
     },
-    "cli": {
+    "scheduling": {
         "core", "components", "transforms", "models", "validation", "pipeline", "metadata",
         "serving", "services",
+    },
+    "cli": {
+        "core", "components", "transforms", "models", "validation", "pipeline", "metadata",
+        "serving", "services", "scheduling",
     },
 }  # fmt: skip
 
