@@ -17,7 +17,7 @@ import dataclasses
 import logging
 import os
 import time
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from core.environment import RedactSecrets
 from core.errors import CascadeError
@@ -161,7 +161,7 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
-    from metadata import run_results, run_summary, run_verdict, runs
+    from metadata import run_summary, runs
     from pipeline import runners
     from pipeline.pipeline import create_pipeline
     from services.run_progress import ComponentProgress
@@ -203,15 +203,37 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     ) or run_summary.newest_run_since(store, config.name, started_ms)
     summary = verdict = None
     if run_id is not None:
-        run_summary.record_run_config(store, run_id, config)
-        results = run_results.collect(store, run_id)
-        run_results.record(store, run_id, results)
-        verdict = run_verdict.collect(store, run_id)
-        run_verdict.record(store, run_id, verdict)
+        results, verdict = record_run(store, run_id, config)
         summary = dataclasses.replace(
             run_summary.summarize_run(store, run_id), evaluation=results.evaluation
         )
     return RunResult(summary, seconds, failure, config.output.log_path, verdict)
+
+
+def record_run(
+    store: Any, run_id: str, config: config_lib.PipelineConfig
+) -> tuple[Any, RunVerdict]:
+    """Records on a run's MLMD context its config, headline results and verdict.
+
+    Safe to call again as the run goes on (a scheduler calls it after every
+    task): each call rewrites the same properties from what MLMD holds.
+
+    Args:
+      store: The metadata store (an ml_metadata MetadataStore).
+      run_id: The run (its `pipeline_run` context name).
+      config: The config the run was built from.
+
+    Returns:
+      (the run's `metadata.run_results.RunResults`, its verdict).
+    """
+    from metadata import run_results, run_summary, run_verdict
+
+    run_summary.record_run_config(store, run_id, config)
+    results = run_results.collect(store, run_id)
+    run_results.record(store, run_id, results)
+    verdict = run_verdict.collect(store, run_id)
+    run_verdict.record(store, run_id, verdict)
+    return results, verdict
 
 
 def failure_reason(failure: BaseException, redact: RedactSecrets) -> str:
