@@ -60,6 +60,26 @@ class DagRequest:
     dataflow: Optional[DataflowOptions] = None
 
 
+def check_airflow_installed() -> None:
+    """Fails unless Airflow can be imported, without importing it.
+
+    Importing Airflow writes `$AIRFLOW_HOME/airflow.cfg` (`~/airflow` by
+    default) when there is none, so a command that only writes a DAG file
+    looks for the package instead.
+
+    Raises:
+      CascadeError: Airflow is not installed (naming the extra to install).
+    """
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("airflow") is not None
+    except ValueError:  # `sys.modules["airflow"]` is None: blocked from importing
+        found = False
+    if not found:
+        raise CascadeError(f"Apache Airflow is not installed: {EXTRA_HINT}")
+
+
 def import_airflow() -> Any:
     """Imports Airflow's DAG module.
 

@@ -18,7 +18,7 @@ from core.errors import CascadeError
 from metadata.connection import MySqlOptions
 from pipeline.config import PipelineConfig, load_config
 from pipeline.runners import DataflowOptions
-from scheduling.airflow_dag import DagRequest, build_dag, import_airflow
+from scheduling.airflow_dag import DagRequest, build_dag, check_airflow_installed
 from services.store import StoreOptions
 
 _TEMPLATE = '''"""Airflow DAG of the Cascade pipeline {name!r}, written by `cascade schedule airflow`.
@@ -133,7 +133,7 @@ def write_dag_file(request: DagFileRequest) -> DagFileResult:
       CascadeError: Airflow is not installed, the dags folder does not exist,
         or the file exists and `force` is not set.
     """
-    import_airflow()
+    check_airflow_installed()
     if not os.path.isdir(request.dags_folder):
         raise CascadeError(
             f"--dags-folder {request.dags_folder} does not exist (create it, or point "

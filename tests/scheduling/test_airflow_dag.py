@@ -94,6 +94,8 @@ def parsed(scheduled_config, tmp_path_factory) -> dict:
     home = tmp_path_factory.mktemp("airflow_home")
     written = _write_dag(home, scheduled_config)
     assert written.returncode == 0, written.stderr
+    # Writing the file does not import Airflow, which would create its config.
+    assert not (home / "airflow.cfg").exists()
     return {"home": home, "written": written.stdout, **_parse_dags(home)}
 
 
