@@ -45,9 +45,10 @@ def run_status(states: Sequence[str], finished: bool) -> str:
     """A run's status from its executions' states.
 
     Args:
-      states: Each execution's MLMD state name.
-      finished: Whether `run_local.py` got to record the run's config, which
-        it does once LocalDagRunner has returned (failed or not). A run killed
+      states: Each node's MLMD state name (its latest execution's).
+      finished: Whether the run's config was recorded, which `cascade run`
+        does once LocalDagRunner has returned (failed or not), and a scheduled
+        run after its last task or a failed one. A run killed
         outright (SIGKILL, a lost machine) never does, and may leave its steps
         COMPLETE or RUNNING with later steps never started.
 
@@ -521,8 +522,11 @@ class Lineage:
             states = [
                 metadata_store_pb2.Execution.State.Name(e.last_known_state) for e in executions
             ]
+            # A node tried again in the same run (a scheduler's retry) counts by
+            # its latest try.
+            latest = {component_of.get(e.id, e.type): state for e, state in zip(executions, states)}
             config = _values(context.custom_properties)
-            status = run_status(states, finished=names.CONFIG_PATH in config)
+            status = run_status(list(latest.values()), finished=names.CONFIG_PATH in config)
             verdict, reason = run_verdict.recorded(context)
             if verdict in (run_verdict.GATED, run_verdict.NOT_PUSHED):
                 status = verdict

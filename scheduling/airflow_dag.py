@@ -13,11 +13,13 @@ What a scheduled run adds:
   * its MLMD run id is Airflow's run id and the DAG run's number in Airflow's
     database (`scheduled__2026-12-05T03:00:00+00:00#7`): a retried or cleared
     task joins its run, so it reads the outputs its upstream tasks made; a
-    run Airflow creates again (`airflow dags test` twice) is a new MLMD run;
+    run Airflow creates again for the same date is a new MLMD run (see
+    `mlmd_run_id`);
   * with sources spanned by date (`{YYYY}{MM}{DD}`), the logical date's span
     is read (a missing span fails CsvExampleGen, and the retries wait for it);
-  * every task records the run's config, results and verdict on its MLMD
-    context as it ends, so the run reads as complete after its last task.
+  * the last task, and a task that fails, record the run's config, results
+    and verdict on its MLMD context, as `cascade run` does when its run ends:
+    until then `cascade lineage runs` shows the run UNFINISHED.
 The MySQL password is read when a task runs (from `CASCADE_MYSQL_PASSWORD`
 or the password file), never written into the DAG, and redacted from task logs.
 """
@@ -30,15 +32,20 @@ import functools
 import logging
 from typing import Any, Optional
 
+from ml_metadata.proto import metadata_store_pb2
+
 from core import spans
 from core.environment import RedactSecrets, prepare_tensorflow
 from core.errors import CascadeError
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
+from services.pipeline_run import record_run
 from services.store import StoreOptions
 
 # The runtime parameter CsvExampleGen's RangeConfig is read from.
 SPAN_RANGE_PARAMETER = "span_range"
+# The states of a node's execution that ran or was served from cache.
+_SUCCEEDED = (metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED)
 EXTRA_HINT = "pip install -c requirements.lock '.[airflow]'  (or: make airflow)"
 
 
@@ -199,9 +206,48 @@ def compile_pipeline(request: DagRequest) -> Any:
     return compiler.Compiler().compile(pipeline)
 
 
-def mlmd_run_id(dag_run: Any) -> str:
-    """The MLMD run id of an Airflow DAG run: its run id and its database number."""
-    return f"{dag_run.run_id}#{dag_run.id}"
+def mlmd_run_id(store: Any, pipeline_name: str, node_id: str, context: dict[str, Any]) -> str:
+    """The MLMD run a task of an Airflow DAG run records in.
+
+    It is Airflow's run id and the DAG run's number in Airflow's database
+    (`scheduled__2026-12-05T03:00:00+00:00#7`), so every try of every task of
+    a DAG run joins one MLMD run: TFX's launcher then runs a retried node
+    again in place of its failed try, and a cleared node that succeeded
+    already exits without running. A DAG run that Airflow creates anew for
+    the same date (`airflow dags test` again; a SQLite Airflow database may
+    give it the same number) is a new incarnation: its first try of a node
+    that already succeeded in the run starts the next MLMD run, `...#7.2`,
+    which its other tasks join.
+
+    Args:
+      store: The metadata store.
+      pipeline_name: The pipeline's name (its node contexts are `<name>.<node>`).
+      node_id: The task's node.
+      context: Airflow's task context (`dag_run`, `ti`).
+
+    Returns:
+      The MLMD run id.
+    """
+    from metadata import names
+
+    base = f"{context['dag_run'].run_id}#{context['dag_run'].id}"
+    incarnation = 1
+    while store.get_context_by_type_and_name(names.RUN_CONTEXT, f"{base}.{incarnation + 1}"):
+        incarnation += 1
+    run_id = base if incarnation == 1 else f"{base}.{incarnation}"
+    run = store.get_context_by_type_and_name(names.RUN_CONTEXT, run_id)
+    if run is None or context["ti"].try_number > 1:
+        return run_id
+    node = store.get_context_by_type_and_name(names.NODE_CONTEXT, f"{pipeline_name}.{node_id}")
+    if node is None:
+        return run_id
+    in_run = {e.id for e in store.get_executions_by_context(run.id)}
+    succeeded = [
+        e
+        for e in store.get_executions_by_context(node.id)
+        if e.id in in_run and e.last_known_state in _SUCCEEDED
+    ]
+    return f"{base}.{incarnation + 1}" if succeeded else run_id
 
 
 def run_node(serialized_ir: bytes, node_id: str, request: DagRequest, **context: Any) -> None:
@@ -233,25 +279,28 @@ def run_node(serialized_ir: bytes, node_id: str, request: DagRequest, **context:
         handler.addFilter(redact)
     try:
         ir = pipeline_pb2.Pipeline.FromString(serialized_ir)
-        dag_run = context["dag_run"]
-        run_id = mlmd_run_id(dag_run)
-        runtime_parameter_utils.substitute_runtime_parameter(
-            ir,
-            {
-                constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id,
-                SPAN_RANGE_PARAMETER: span_range_json(
-                    request.config, context["logical_date"].date()
-                ),
-            },
-        )
-        [node] = [n for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
-        deployment = runner_utils.extract_local_deployment_config(ir)
-        logging.info(
-            "Cascade: node %s, run %s, store %s", node_id, run_id, request.store.describe()
-        )
         with request.store.writing(f"Airflow task {request.config.name}.{node_id}"):
             # Fails fast, naming the server, when the store cannot be reached.
             store = request.store.open(read_only=False, create=True)
+            run_id = mlmd_run_id(store, request.config.name, node_id, context)
+            logging.info(
+                "Cascade: node %s, MLMD run %s, store %s",
+                node_id,
+                run_id,
+                request.store.describe(),
+            )
+            runtime_parameter_utils.substitute_runtime_parameter(
+                ir,
+                {
+                    constants.PIPELINE_RUN_ID_PARAMETER_NAME: run_id,
+                    SPAN_RANGE_PARAMETER: span_range_json(
+                        request.config, context["logical_date"].date()
+                    ),
+                },
+            )
+            [node] = [n for n in ir.nodes if n.pipeline_node.node_info.id == node_id]
+            deployment = runner_utils.extract_local_deployment_config(ir)
+            last = not node.pipeline_node.downstream_nodes
             try:
                 launcher.Launcher(
                     pipeline_node=node.pipeline_node,
@@ -261,9 +310,12 @@ def run_node(serialized_ir: bytes, node_id: str, request: DagRequest, **context:
                     executor_spec=runner_utils.extract_executor_spec(deployment, node_id),
                     custom_driver_spec=runner_utils.extract_custom_driver_spec(deployment, node_id),
                 ).launch()
-            finally:
-                from services.pipeline_run import record_run
-
+            except Exception:
+                # The run may end here: say so in MLMD (a retry that succeeds
+                # goes on, and the last task records the run again).
+                record_run(store, run_id, request.config)
+                raise
+            if last:
                 record_run(store, run_id, request.config)
     finally:
         for handler in handlers:

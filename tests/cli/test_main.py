@@ -26,7 +26,9 @@ from core.environment import RedactSecrets
 from core.errors import CascadeError, CheckFailedError
 
 ROOT = Path(__file__).resolve().parents[2]
-COMMANDS = ["run", "predict", "skew", "transform", "lineage", "inventory", "history", "schema"]
+COMMANDS = [
+    "run", "predict", "skew", "transform", "lineage", "inventory", "history", "schema", "schedule",
+]  # fmt: skip
 QUESTIONS = ["runs", "show", "downstream", "upstream", "graph"]
 # Every leaf command, with the arguments it needs to parse.
 LEAVES = [
@@ -42,6 +44,8 @@ LEAVES = [
     ["inventory"],
     ["history"],
     ["schema", "export"],
+    ["schedule", "airflow"],
+    ["schedule", "vertex", "--output", "spec.json"],
 ]
 SHARED_FLAGS = (
     "--config",
@@ -111,7 +115,7 @@ def test_the_help_tree_lists_every_command(capsys):
 
 @pytest.mark.parametrize("leaf", LEAVES, ids=lambda leaf: " ".join(leaf[:2]))
 def test_every_command_takes_the_shared_config_and_store_flags(capsys, leaf):
-    command = leaf[:2] if leaf[0] in ("lineage", "schema") else leaf[:1]
+    command = leaf[:2] if leaf[0] in ("lineage", "schema", "schedule") else leaf[:1]
     text = _help(capsys, *command)
     assert text.startswith(f"usage: cascade {' '.join(command)} ")
     assert "\nconfig and store:\n" in text
