@@ -32,6 +32,7 @@ from pipeline.config import (
     SourceConfig,
 )
 from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
+from pipeline.gate_config import DRIFT_OFF
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms import features
 
@@ -424,7 +425,8 @@ def create_pipeline(
       The pipeline: CsvExampleGen (+ SpamListGen, IdMapGen) -> CleanExamples ->
       StratifiedSplit -> StatisticsGen (-> SkewCalibration, in calibrated skew
       mode) -> SchemaGen -> ExampleValidator -> DataGate (anomalies, and
-      drift from the served model's training statistics) -> Transform ->
+      drift from the served model's training statistics, resolved by
+      ServedStatistics unless `drift.on_breach` is off) -> Transform ->
       Trainer -> Evaluator (against the latest blessed model) -> Pusher.
 
     Raises:
@@ -471,7 +473,9 @@ def create_pipeline(
                 code_version=code_versions.component_version("components.skew_calibration"),
             )
         ]
-    served = served_statistics_resolver()
+    # With drift off nothing reads the served model's statistics; without the
+    # resolver, a newly pushed model leaves DataGate's cache key as it was.
+    served = [served_statistics_resolver()] if config.drift.on_breach != DRIFT_OFF else []
     gate = DataGate(
         statistics=statistics,
         anomalies=example_validator.outputs["anomalies"],
@@ -479,7 +483,7 @@ def create_pipeline(
         features=[f.name for f in config.features],
         allow_anomalies_json=config.gate.to_json(),
         drift_json=config.drift.to_json(),
-        baseline_statistics=served.outputs["statistics"],
+        baseline_statistics=served[0].outputs["statistics"] if served else None,
         calibration=calibration[0].outputs["calibration"] if calibration else None,
         split=TRAINING_SPLIT,
         code_version=code_versions.component_version("components.data_gate"),
@@ -502,7 +506,7 @@ def create_pipeline(
         *calibration,
         schema_gen,
         example_validator,
-        served,
+        *served,
         gate,
         baseline,
         *model_half,

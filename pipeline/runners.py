@@ -156,11 +156,15 @@ def beam_pipeline_args(
     )
 
 
-def check_on_gcs(paths: Iterable[tuple[str, str]]) -> None:
-    """Checks that data Dataflow workers read is on GCS.
+def check_on_gcs(
+    paths: Iterable[tuple[str, str]],
+    reason: str = "with --runner dataflow the workers read the data",
+) -> None:
+    """Checks that data remote workers read is on GCS.
 
     Args:
       paths: (what, path) pairs, e.g. ("sources[0].path", "data/demo/web").
+      reason: Who reads the data, for the error line.
 
     Raises:
       CascadeError: The first local path, naming its field.
@@ -168,6 +172,5 @@ def check_on_gcs(paths: Iterable[tuple[str, str]]) -> None:
     for what, path in paths:
         if not str(path).startswith("gs://"):
             raise CascadeError(
-                f"{what}: {path} is a local path; with --runner dataflow the workers "
-                "read the data, so it must be on GCS (gs://...)"
+                f"{what}: {path} is a local path; {reason}, so it must be on GCS (gs://...)"
             )

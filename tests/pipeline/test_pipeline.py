@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import posixpath
 from pathlib import Path
@@ -169,3 +170,16 @@ def test_the_known_component_ids_are_the_pipelines(demo):
 
     _, components = demo
     assert sorted(components) == sorted(COMPONENT_IDS)
+
+
+def test_with_drift_off_no_resolver_fetches_the_served_models_statistics():
+    config = load_config(str(DEMO_CONFIG))
+    off = dataclasses.replace(config, drift=dataclasses.replace(config.drift, on_breach="off"))
+    components = {c.id: c for c in create_pipeline(off, None, []).components}
+    assert "ServedStatistics" not in components
+    assert "baseline_statistics" not in components["DataGate"].inputs
+    assert json.loads(components["DataGate"].exec_properties["drift"])["on_breach"] == "off"
+    warn = {c.id: c for c in create_pipeline(config, None, []).components}
+    assert warn["DataGate"].inputs["baseline_statistics"].producer_component_id == (
+        "ServedStatistics"
+    )
