@@ -177,9 +177,11 @@ def print_ui_hint(home: str, output_root: str) -> None:
         f"Airflow's web UI, on this Airflow home (from the project's folder):\n"
         f"  AIRFLOW_HOME={home_arg} .venv/bin/airflow webserver --port 8080 --hostname 127.0.0.1\n"
         f"  then http://127.0.0.1:8080/dags/{DAG_ID}/grid (the graph: .../{DAG_ID}/graph)\n"
-        f"  the webserver writes {home_arg}/webserver_config.py on its first start; "
-        'AUTH_ROLE_PUBLIC = "Viewer"\n'
-        "  in it opens the UI read-only without a login (docs/airflow_screenshot.sh does this)\n"
+        f'  read-only without a login: AUTH_ROLE_PUBLIC = "Viewer" in {home_arg}/webserver_config.py\n'
+        "  (the webserver writes that file on its first start; docs/airflow_screenshot.sh\n"
+        "  gives the webserver a file of its own that says so)\n"
+        "  `dags test` records the run as started at its logical date (00:00 UTC), so the\n"
+        "  UI counts the run's duration from then\n"
         "or with a scheduler, to trigger runs (log in as admin; the password is in "
         f"{home_arg}/standalone_admin_password.txt):\n"
         f"  AIRFLOW_HOME={home_arg} AIRFLOW__CORE__LOAD_EXAMPLES=False .venv/bin/airflow standalone\n"
