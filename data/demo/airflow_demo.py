@@ -226,7 +226,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     ):
         print(
             f"error: --output-root {args.output_root}: not a folder this script made "
-            "(no home/ in it); give a new folder",
+            "(no home/ in it); give an empty folder",
             file=sys.stderr,
         )
         return 2
