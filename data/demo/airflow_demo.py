@@ -13,8 +13,8 @@ webserver), so nothing of an Airflow installation elsewhere is touched:
 - `cascade lineage runs` lists the runs in ML Metadata: Airflow's runs are
   there beside local ones, named by Airflow's run id.
 
-Run it again and `airflow dags test` replaces the DAG run of the same date;
-its tasks take seconds, as their outputs are in the store already. Last, it
+Run it again and `airflow dags test` replaces the DAG run of the same date:
+a new MLMD run, whose unchanged steps TFX serves from its cache. Last, it
 prints how to look at the DAG and its run in Airflow's web UI.
 
     .venv/bin/python data/demo/airflow_demo.py                  # or: make airflow
