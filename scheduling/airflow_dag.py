@@ -67,6 +67,27 @@ class DagRequest:
     dataflow: Optional[DataflowOptions] = None
 
 
+def prepared(request: DagRequest) -> DagRequest:
+    """The request as its runs will run: with Dataflow, the artifacts on GCS.
+
+    The same rule as `cascade run --runner dataflow` (`services.pipeline_run.prepare`).
+
+    Raises:
+      CascadeError: Dataflow is asked for with data that is not on GCS.
+    """
+    from services import pipeline_run
+
+    run = pipeline_run.prepare(
+        pipeline_run.RunRequest(
+            config=request.config,
+            store=request.store,
+            profile=request.profile,
+            dataflow=request.dataflow,
+        )
+    )
+    return dataclasses.replace(request, config=run.config)
+
+
 def check_airflow_installed() -> None:
     """Fails unless Airflow can be imported, without importing it.
 
@@ -138,6 +159,7 @@ def build_dag(request: DagRequest) -> Any:
     import pendulum
     from airflow.operators.python import PythonOperator
 
+    request = prepared(request)
     config = request.config
     ir = compile_pipeline(request)
     schedule = config.schedule

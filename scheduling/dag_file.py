@@ -18,7 +18,7 @@ from core.errors import CascadeError
 from metadata.connection import MySqlOptions
 from pipeline.config import PipelineConfig, load_config
 from pipeline.runners import DataflowOptions
-from scheduling.airflow_dag import DagRequest, build_dag, check_airflow_installed
+from scheduling.airflow_dag import DagRequest, build_dag, check_airflow_installed, prepared
 from services.store import StoreOptions
 
 _TEMPLATE = '''"""Airflow DAG of the Cascade pipeline {name!r}, written by `cascade schedule airflow`.
@@ -131,9 +131,18 @@ def write_dag_file(request: DagFileRequest) -> DagFileResult:
 
     Raises:
       CascadeError: Airflow is not installed, the dags folder does not exist,
-        or the file exists and `force` is not set.
+        the file exists and `force` is not set, or the Dataflow profile is
+        asked for with data that is not on GCS.
     """
     check_airflow_installed()
+    prepared(
+        DagRequest(
+            config=request.config,
+            store=request.store,
+            profile=request.profile,
+            dataflow=request.dataflow,
+        )
+    )
     if not os.path.isdir(request.dags_folder):
         raise CascadeError(
             f"--dags-folder {request.dags_folder} does not exist (create it, or point "

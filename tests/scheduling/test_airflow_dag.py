@@ -214,3 +214,25 @@ def test_a_date_span_is_the_logical_date_s_and_a_number_span_the_newest(tmp_path
         )
         == ""
     )
+
+
+def test_dataflow_needs_the_data_on_gcs_before_a_dag_file_is_written(
+    scheduled_config, tmp_path
+) -> None:
+    dataflow = ["--runner", "dataflow", "--project", "my-project", "--region", "us-central1"]
+    refused = _write_dag(tmp_path, scheduled_config, *dataflow, "--bucket", "gs://my-bucket")
+    assert refused.returncode == 2
+    assert refused.stderr.strip().endswith(
+        "is a local path; with --runner dataflow the workers read the data, so it must be on "
+        "GCS (gs://...)"
+    )
+    assert list((tmp_path / "dags").iterdir()) == []
+    gcs = tmp_path / "gcs.yaml"
+    gcs.write_text(
+        scheduled_config.read_text().replace(f"{ROOT}/data/demo/", "gs://my-bucket/data/")
+    )
+    written = _write_dag(tmp_path, gcs, *dataflow, "--bucket", "gs://my-bucket")
+    assert written.returncode == 0, written.stderr
+    assert "Beam: dataflow" in written.stdout
+    text = (tmp_path / "dags" / "cascade_demo.py").read_text()
+    assert "'profile': 'dataflow'" in text and "'bucket': 'gs://my-bucket'" in text
