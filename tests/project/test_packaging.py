@@ -153,3 +153,17 @@ def _setup_keyword(name: str) -> Any:
 def _install_requires() -> list[Requirement]:
     """setup.py's install_requires."""
     return [Requirement(r) for r in _setup_keyword("install_requires")]
+
+
+def test_the_extras_pin_what_the_lock_pins():
+    """`pip install .[airflow]` without the lock must still get the tested versions."""
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            locked[name.strip().lower().replace("_", "-")] = version.strip()
+    extras = _setup_keyword("extras_require")
+    assert sorted(extras) == ["airflow", "vertex"]
+    for requirement in (Requirement(r) for pins in extras.values() for r in pins):
+        name = requirement.name.lower().replace("_", "-")
+        assert str(requirement.specifier) == f"=={locked[name]}", requirement
