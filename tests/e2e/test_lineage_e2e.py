@@ -446,7 +446,17 @@ def _listed(help_text: str) -> list[str]:
     [
         (
             ["--help"],
-            ["run", "predict", "skew", "transform", "lineage", "inventory", "history", "schema"],
+            [
+                "run",
+                "predict",
+                "skew",
+                "transform",
+                "lineage",
+                "inventory",
+                "history",
+                "schema",
+                "schedule",
+            ],  # fmt: skip
         ),
         (["lineage", "--help"], ["runs", "show", "downstream", "upstream", "graph"]),
     ],
@@ -466,7 +476,8 @@ def test_help_lists_the_subcommands(tmp_path, argv, subcommands):
     [
         (
             ["nosuch"],
-            "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history', 'schema'",
+            "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history', "
+            "'schema', 'schedule'",
         ),
         (["lineage", "nosuch"], "'runs', 'show', 'downstream', 'upstream', 'graph'"),
     ],

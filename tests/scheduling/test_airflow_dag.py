@@ -96,12 +96,18 @@ def parsed(scheduled_config, tmp_path_factory) -> dict:
     assert written.returncode == 0, written.stderr
     # Writing the file does not import Airflow, which would create its config.
     assert not (home / "airflow.cfg").exists()
-    return {"home": home, "written": written.stdout, **_parse_dags(home)}
+    # A second pipeline's config, broken after its DAG file was written.
+    broken = home / "broken.yaml"
+    text = scheduled_config.read_text().replace("name: cascade-demo", "name: cascade-broken")
+    broken.write_text(text)
+    assert _write_dag(home, broken).returncode == 0
+    broken.write_text(text.replace('"0 3 * * *"', '"0 3 * * * *"'))
+    return {"home": home, "written": written.stdout, "broken": broken, **_parse_dags(home)}
 
 
 def test_airflow_parses_the_dag_file_without_errors(parsed) -> None:
-    assert parsed["errors"] == {}
     assert list(parsed["dags"]) == ["cascade-demo"]
+    assert list(parsed["errors"]) == [str(parsed["home"] / "dags" / "cascade_broken.py")]
 
 
 def test_one_task_per_component_wired_as_the_pipeline(parsed, scheduled_config) -> None:
@@ -141,15 +147,10 @@ def test_the_dag_file_holds_settings_only(parsed, scheduled_config) -> None:
 
 
 def test_a_config_broken_after_writing_is_airflow_s_import_error_naming_the_field(
-    scheduled_config, tmp_path
+    parsed,
 ) -> None:
-    config = tmp_path / "demo.yaml"
-    config.write_text(scheduled_config.read_text())
-    assert _write_dag(tmp_path, config).returncode == 0
-    config.write_text(scheduled_config.read_text().replace('"0 3 * * *"', '"0 3 * * * *"'))
-    errors = _parse_dags(tmp_path)["errors"]
-    [message] = errors.values()
-    assert f"{config}: schedule.cron: expected 5 fields" in message
+    [message] = parsed["errors"].values()
+    assert f"{parsed['broken']}: schedule.cron: expected 5 fields" in message
 
 
 def test_an_existing_dag_file_is_kept_without_force(parsed, scheduled_config) -> None:
