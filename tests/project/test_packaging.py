@@ -125,12 +125,7 @@ def test_sdist_for_dataflow_workers_ships_every_module(sdist_files):
 
 def test_install_requires_pin_what_the_lock_pins():
     """Workers resolve setup.py's dependencies themselves: each must be the tested version."""
-    locked = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if "==" in line and not line.startswith("#"):
-            name, version = line.split("==", 1)
-            locked[name.strip().lower().replace("_", "-")] = version.strip()
-    # requirements.lock spells names as pip freeze does; compare them normalized.
+    locked = _locked()
     requirements = _install_requires()
     assert len(requirements) >= 5
     for requirement in requirements:
@@ -139,6 +134,16 @@ def test_install_requires_pin_what_the_lock_pins():
         assert str(requirement.specifier) == f"=={locked[name]}", (
             f"setup.py wants {requirement}, requirements.lock pins {name}=={locked[name]}"
         )
+
+
+def _locked() -> dict[str, str]:
+    """requirements.lock's pins, by normalized name (the lock spells names as uv does)."""
+    locked = {}
+    for line in (ROOT / "requirements.lock").read_text().splitlines():
+        if "==" in line and not line.startswith("#"):
+            name, version = line.split("==", 1)
+            locked[name.strip().lower().replace("_", "-")] = version.strip()
+    return locked
 
 
 def _setup_keyword(name: str) -> Any:
@@ -157,11 +162,7 @@ def _install_requires() -> list[Requirement]:
 
 def test_the_extras_pin_what_the_lock_pins():
     """`pip install .[airflow]` without the lock must still get the tested versions."""
-    locked = {}
-    for line in (ROOT / "requirements.lock").read_text().splitlines():
-        if "==" in line and not line.startswith("#"):
-            name, version = line.split("==", 1)
-            locked[name.strip().lower().replace("_", "-")] = version.strip()
+    locked = _locked()
     extras = _setup_keyword("extras_require")
     assert sorted(extras) == ["airflow", "vertex"]
     for requirement in (Requirement(r) for pins in extras.values() for r in pins):
