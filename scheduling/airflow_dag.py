@@ -121,6 +121,23 @@ def import_airflow() -> Any:
     return dag
 
 
+def spanned_by_date(config: PipelineConfig) -> bool:
+    """Whether the sources' spans are named by date, so a logical date names one."""
+    return config.spanned and spans.DATE_SPECS[0] in config.sources[0].path
+
+
+def span_rule(config: PipelineConfig) -> str:
+    """What each scheduled run ingests, in words."""
+    if not config.spanned:
+        return "reads every file of every source (the sources are not spanned)"
+    if spanned_by_date(config):
+        window = config.spans.window
+        return "reads the span of its logical date" + (
+            f" and the {window - 1} before it" if window > 1 else ""
+        )
+    return "reads the newest numbered span (a date names no {SPAN} number)"
+
+
 def span_range_json(config: PipelineConfig, logical_date: datetime.date) -> str:
     """The RangeConfig (JSON) of the span a run of `logical_date` reads.
 
@@ -129,7 +146,7 @@ def span_range_json(config: PipelineConfig, logical_date: datetime.date) -> str:
       newest span, or every file) for numbered spans and unspanned sources,
       which a date does not name.
     """
-    if not config.spanned or spans.DATE_SPECS[0] not in config.sources[0].path:
+    if not spanned_by_date(config):
         return ""
     from google.protobuf import json_format
     from tfx import v1 as tfx
@@ -353,16 +370,12 @@ def _task_log_handlers() -> list[logging.Handler]:
 
 def _doc(config: PipelineConfig) -> str:
     """The DAG's description in Airflow's UI (Markdown)."""
-    lines = [
-        f"**Cascade pipeline `{config.name}`**, built from `{config.config_path}`.",
-        "",
-        "One task per TFX component; a task's MLMD records are those of a local "
-        "`cascade run`: `cascade lineage runs` lists this DAG's runs.",
-    ]
-    if config.spanned and spans.DATE_SPECS[0] in config.sources[0].path:
-        lines.append("Each run reads the span of its logical date.")
-    elif config.spanned:
-        lines.append("Sources are numbered spans: each run reads the newest span.")
-    else:
-        lines.append("Sources are not spanned: each run reads every file of every source.")
-    return "\n".join(lines)
+    return "\n".join(
+        [
+            f"**Cascade pipeline `{config.name}`**, built from `{config.config_path}`.",
+            "",
+            "One task per TFX component; a task's MLMD records are those of a local "
+            "`cascade run`: `cascade lineage runs` lists this DAG's runs.",
+            f"Each run {span_rule(config)}.",
+        ]
+    )

@@ -18,7 +18,13 @@ from core.errors import CascadeError
 from metadata.connection import MySqlOptions
 from pipeline.config import PipelineConfig, load_config
 from pipeline.runners import DataflowOptions
-from scheduling.airflow_dag import DagRequest, build_dag, check_airflow_installed, prepared
+from scheduling.airflow_dag import (
+    DagRequest,
+    build_dag,
+    check_airflow_installed,
+    prepared,
+    span_rule,
+)
 from services.store import StoreOptions
 
 _TEMPLATE = '''"""Airflow DAG of the Cascade pipeline {name!r}, written by `cascade schedule airflow`.
@@ -94,18 +100,6 @@ class DagFileResult:
         return lines
 
 
-def span_rule(config: PipelineConfig) -> str:
-    """What each scheduled run ingests, in words."""
-    if not config.spanned:
-        return "reads every file of every source (the sources are not spanned)"
-    if "{YYYY}" in config.sources[0].path:
-        window = config.spans.window
-        return "reads the span of its logical date" + (
-            f" and the {window - 1} before it" if window > 1 else ""
-        )
-    return "reads the newest numbered span (a date names no {SPAN} number)"
-
-
 def _today() -> str:
     import datetime
 
@@ -131,8 +125,8 @@ def write_dag_file(request: DagFileRequest) -> DagFileResult:
 
     Raises:
       CascadeError: Airflow is not installed, the dags folder does not exist,
-        the file exists and `force` is not set, or the Dataflow profile is
-        asked for with data that is not on GCS.
+        the file exists and `force` is not set or cannot be written, or the
+        Dataflow profile is asked for with data that is not on GCS.
     """
     check_airflow_installed()
     prepared(
@@ -155,8 +149,11 @@ def write_dag_file(request: DagFileRequest) -> DagFileResult:
         f"        {key!r}: {value!r},\n" for key, value in settings_of(request).items()
     )
     settings = "    {\n" + entries + "    }"
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(_TEMPLATE.format(name=request.config.name, settings=settings))
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(_TEMPLATE.format(name=request.config.name, settings=settings))
+    except OSError as e:
+        raise CascadeError(f"{path}: cannot write the DAG file ({e.strerror})") from None
     return DagFileResult(path=path, request=request)
 
 

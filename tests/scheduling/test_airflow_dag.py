@@ -237,3 +237,14 @@ def test_dataflow_needs_the_data_on_gcs_before_a_dag_file_is_written(
     assert "Beam: dataflow" in written.stdout
     text = (tmp_path / "dags" / "cascade_demo.py").read_text()
     assert "'profile': 'dataflow'" in text and "'bucket': 'gs://my-bucket'" in text
+
+
+def test_a_dag_file_that_cannot_be_written_is_named(scheduled_config, tmp_path) -> None:
+    # A folder where the file goes: not writable as a file, even for root.
+    (tmp_path / "dags" / "cascade_demo.py").mkdir(parents=True)
+    result = _write_dag(tmp_path, scheduled_config, "--force")
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"error: {tmp_path / 'dags' / 'cascade_demo.py'}: cannot write the DAG file "
+        "(Is a directory)"
+    )
