@@ -8,18 +8,27 @@ The model reads the Transform component's output (dense [batch] features named b
 `transforms.features`) and the exported SavedModel carries the Transform graph, so
 serving takes serialized *raw* tf.Examples:
 
-  serving_default     examples -> {"outputs": P(label = 1), float32 [batch, 1]}
+  serving_default     examples -> {
+                        "outputs": two classes: P(positive), float32 [batch, 1];
+                                   more: one probability per class, [batch, K],
+                        "probabilities": P(class) per class in class order, [batch, K],
+                        "predicted": the most probable class's name, string [batch]}
   transform_features  examples -> the transformed feature dict (label excluded)
+  transform_label     examples -> {`<label>_xf`: the label's target, int64 [batch]}
+                      (the Evaluator's label for a label that is not 0/1)
 
-Both parse only the configured feature columns, so extra features in the examples
-(the label, ids, provenance tags) are ignored. The model folder also carries
-`assets.extra/raw_features.json`, the raw columns it reads with their types and
-whether each is required, so batch scoring can check serving data and name a
-bad cell (see `serving.serving_input`) with nothing but the model folder.
+The first two parse only the configured feature columns, so extra features in
+the examples (the label, ids, provenance tags) are ignored. The model folder
+also carries `assets.extra/raw_features.json`, the raw columns it reads with
+their types and whether each is required, so batch scoring can check serving
+data and name a bad cell (see `serving.serving_input`) with nothing but the
+model folder, and `assets.extra/label.json`, the label with its classes (see
+`core.labels`).
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -32,15 +41,24 @@ from absl import logging  # noqa: E402
 from tfx import v1 as tfx  # noqa: E402
 from tfx_bsl.public import tfxio  # noqa: E402
 
+from core.labels import LabelSpec  # noqa: E402
 from models import raw_features  # noqa: E402
+from models.signature_names import (  # noqa: E402
+    EXAMPLES_INPUT,
+    LABEL_SIGNATURE,
+    OUTPUT_KEY,
+    PREDICTED_KEY,
+    PROBABILITIES_KEY,
+    SERVING_SIGNATURE,
+    TRANSFORM_SIGNATURE,
+)
 from models.training import TrainingConfig  # noqa: E402
 from transforms import features  # noqa: E402
+from transforms.preprocessing import label_target  # noqa: E402
 
-SERVING_SIGNATURE = "serving_default"
-TRANSFORM_SIGNATURE = "transform_features"
-EXAMPLES_INPUT = "examples"
-OUTPUT_KEY = "outputs"
 DEFAULT_SEED = 0
+# The label with its classes, beside raw_features.json (see `write_label`).
+LABEL_FILE = "assets.extra/label.json"
 
 
 def _id_bucket_count(
@@ -61,8 +79,9 @@ def build_model(
     columns: list[features.FeatureColumn],
     tf_transform_output: tft.TFTransformOutput,
     config: TrainingConfig,
+    label: LabelSpec,
 ) -> tf.keras.Model:
-    """Builds the compiled binary classifier over the transformed features.
+    """Builds the compiled classifier over the transformed features.
 
     Every input is a scalar per example (shape [], i.e. [batch] tensors), exactly
     as the preprocessing_fn emits them.
@@ -71,10 +90,13 @@ def build_model(
       columns: The configured feature columns.
       tf_transform_output: The Transform output, for vocabulary sizes.
       config: Layer widths and learning rate.
+      label: The label with its classes: two give a sigmoid output, more a
+        softmax over the classes.
 
     Returns:
-      A compiled model mapping the transformed feature dict to P(label = 1),
-      float32 [batch, 1].
+      A compiled model mapping the transformed feature dict to P(positive),
+      float32 [batch, 1], for two classes, or to one probability per class,
+      float32 [batch, K].
     """
     inputs: dict[str, tf.keras.Input] = {}
     parts: list[tf.Tensor] = []
@@ -94,15 +116,25 @@ def build_model(
     x = tf.keras.layers.Concatenate(name="features")(parts) if len(parts) > 1 else parts[0]
     for i, units in enumerate(config.hidden_units):
         x = tf.keras.layers.Dense(units, activation="relu", name=f"hidden_{i}")(x)
-    output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+    optimizer = tf.keras.optimizers.Adam(learning_rate=config.learning_rate)
+    if label.binary:
+        output = tf.keras.layers.Dense(1, activation="sigmoid", name="probability")(x)
+        model = tf.keras.Model(inputs=inputs, outputs=output)
+        model.compile(
+            optimizer=optimizer,
+            loss=tf.keras.losses.BinaryCrossentropy(),
+            metrics=[
+                tf.keras.metrics.AUC(name="auc"),
+                tf.keras.metrics.BinaryAccuracy(name="binary_accuracy"),
+            ],
+        )
+        return model
+    output = tf.keras.layers.Dense(len(label.classes), activation="softmax", name="probability")(x)
     model = tf.keras.Model(inputs=inputs, outputs=output)
     model.compile(
-        optimizer=tf.keras.optimizers.Adam(learning_rate=config.learning_rate),
-        loss=tf.keras.losses.BinaryCrossentropy(),
-        metrics=[
-            tf.keras.metrics.AUC(name="auc"),
-            tf.keras.metrics.BinaryAccuracy(name="binary_accuracy"),
-        ],
+        optimizer=optimizer,
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(),
+        metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
     )
     return model
 
@@ -111,32 +143,37 @@ def _input_dataset(
     file_pattern: list[str],
     data_accessor: tfx.components.DataAccessor,
     tf_transform_output: tft.TFTransformOutput,
-    label: str,
+    label: LabelSpec,
     batch_size: int,
     seed: int,
     repeat: bool,
 ) -> tf.data.Dataset:
-    """Returns (transformed features, float32 [batch, 1] label) batches.
+    """Returns (transformed features, target) batches.
+
+    The target is float32 [batch, 1] for two classes (1 = positive), the
+    int64 [batch] class index for more.
 
     Args:
       file_pattern: Transformed example files.
       data_accessor: The Trainer's data accessor.
       tf_transform_output: The Transform output, for the transformed schema.
-      label: The raw label column name.
+      label: The label with its classes.
       batch_size: Examples per batch.
       seed: Shuffle seed.
       repeat: Repeat forever (for step-counted training); else one pass.
     """
     options = tfxio.TensorFlowDatasetOptions(
         batch_size=batch_size,
-        label_key=features.label_output_name(label),
+        label_key=features.label_output_name(label.name),
         num_epochs=None if repeat else 1,
         shuffle_seed=seed,
     )
     dataset = data_accessor.tf_dataset_factory(
         file_pattern, options, tf_transform_output.transformed_metadata.schema
     )
-    return dataset.map(lambda x, y: (x, tf.cast(tf.reshape(y, [-1, 1]), tf.float32)))
+    if label.binary:
+        return dataset.map(lambda x, y: (x, tf.cast(tf.reshape(y, [-1, 1]), tf.float32)))
+    return dataset.map(lambda x, y: (x, tf.reshape(y, [-1])))
 
 
 def raw_serving_feature_spec(
@@ -169,10 +206,30 @@ def write_raw_features(
         f.write(raw_features.columns_to_json(raw_columns))
 
 
+def write_label(model_dir: str, label: LabelSpec) -> None:
+    """Writes the label with its classes into the model folder (`LABEL_FILE`)."""
+    path = os.path.join(model_dir, LABEL_FILE)
+    tfx.dsl.io.fileio.makedirs(os.path.dirname(path))
+    with tfx.dsl.io.fileio.open(path, "w") as f:
+        f.write(json.dumps(label.to_dict(), indent=2, sort_keys=True))
+
+
+def class_probabilities(outputs: tf.Tensor, label: LabelSpec) -> tf.Tensor:
+    """The model's output as one probability per class, in class order, [batch, K]."""
+    if not label.binary:
+        return outputs
+    positive = tf.reshape(outputs, [-1])
+    by_class = [1.0 - positive, positive]
+    if label.classes.index(label.positive_class) == 0:
+        by_class.reverse()
+    return tf.stack(by_class, axis=1)
+
+
 def _make_signatures(
     model: tf.keras.Model,
     columns: list[features.FeatureColumn],
     tf_transform_output: tft.TFTransformOutput,
+    label: LabelSpec,
 ) -> dict[str, Callable[..., Any]]:
     """Builds the serving signatures over serialized raw tf.Examples.
 
@@ -181,8 +238,11 @@ def _make_signatures(
     """
     model.tft_layer = tf_transform_output.transform_features_layer()
     feature_spec = raw_serving_feature_spec(columns, tf_transform_output)
+    label_spec = {label.name: tf_transform_output.raw_feature_spec()[label.name]}
+    label_key = features.label_output_name(label.name)
     model_inputs = sorted(model.input.keys())
     examples_spec = tf.TensorSpec([None], tf.string, name=EXAMPLES_INPUT)
+    class_names = tf.constant(list(label.classes), tf.string)
 
     def transform(examples: tf.Tensor) -> dict[str, tf.Tensor]:
         parsed = tf.io.parse_example(examples, feature_spec)
@@ -191,15 +251,27 @@ def _make_signatures(
 
     @tf.function(input_signature=[examples_spec])
     def serve(examples: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {OUTPUT_KEY: model(transform(examples))}
+        outputs = model(transform(examples))
+        probabilities = class_probabilities(outputs, label)
+        return {
+            OUTPUT_KEY: outputs,
+            PROBABILITIES_KEY: probabilities,
+            PREDICTED_KEY: tf.gather(class_names, tf.argmax(probabilities, axis=1)),
+        }
 
     @tf.function(input_signature=[examples_spec])
     def transform_features(examples: tf.Tensor) -> dict[str, tf.Tensor]:
         return transform(examples)
 
+    @tf.function(input_signature=[examples_spec])
+    def transform_label(examples: tf.Tensor) -> dict[str, tf.Tensor]:
+        parsed = tf.io.parse_example(examples, label_spec)
+        return {label_key: label_target(parsed[label.name], label)}
+
     return {
         SERVING_SIGNATURE: serve.get_concrete_function(),
         TRANSFORM_SIGNATURE: transform_features.get_concrete_function(),
+        LABEL_SIGNATURE: transform_label.get_concrete_function(),
     }
 
 
@@ -234,7 +306,8 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
       ValueError: The training config is invalid or no transform graph was given.
     """
     custom_config = fn_args.custom_config or {}
-    columns, label = features.from_custom_config(custom_config)
+    columns, _ = features.from_custom_config(custom_config)
+    label = features.label_from_custom_config(custom_config)
     config = TrainingConfig.from_custom_config(custom_config)
     seed = int(custom_config.get("seed", DEFAULT_SEED))
     transform_dir = fn_args.transform_graph_path or fn_args.transform_output
@@ -262,7 +335,7 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         seed,
         repeat=fn_args.eval_steps is not None,
     )
-    model = build_model(columns, tf_transform_output, config)
+    model = build_model(columns, tf_transform_output, config, label)
     epochs, steps_per_epoch = _steps_plan(fn_args.train_steps, config.epochs)
     logging.info(
         "Training on %d feature columns (%d model inputs), %s epochs x %s steps of %d "
@@ -290,9 +363,10 @@ def run_fn(fn_args: tfx.components.FnArgs) -> None:
         _format_metrics(eval_metrics),
     )
 
-    signatures = _make_signatures(model, columns, tf_transform_output)
+    signatures = _make_signatures(model, columns, tf_transform_output, label)
     model.save(fn_args.serving_model_dir, save_format="tf", signatures=signatures)
     write_raw_features(fn_args.serving_model_dir, columns, tf_transform_output)
+    write_label(fn_args.serving_model_dir, label)
     logging.info(
         "Exported serving model with signatures %s to %s",
         sorted(signatures),

@@ -17,6 +17,7 @@ from typing import Any, Mapping, Optional, Sequence
 import yaml
 
 from core import spans as span_patterns
+from core.labels import LabelError, LabelSpec, class_text
 from core.errors import ConfigError
 from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
@@ -219,7 +220,7 @@ class PipelineConfig:
     Attributes:
       name: Pipeline name (MLMD context); letters, digits, `_` and `-`.
       sources: Raw data sources, each becoming one ExampleGen input split.
-      label: The 0/1 label column.
+      label: The label column.
       id_key: The column identifying a user (kept out of the model), or None.
       features: Model input columns and how each is transformed.
       cleaning: Spam list, id map, dedupe rule and required columns.
@@ -241,6 +242,11 @@ class PipelineConfig:
       schedule: When Airflow runs the pipeline (see `pipeline.schedule_config`),
         or None.
       vertex: The container image of the Vertex AI pipeline spec, or None.
+      label_classes: The label's classes in model order: listed in the config,
+        or found in the input data when the pipeline is built (see
+        `with_label_classes`); None until then.
+      positive_class: The positive class of a two-class label, or None for
+        the default (the second class).
     """
 
     name: str
@@ -263,6 +269,29 @@ class PipelineConfig:
     spans: SpansConfig = SpansConfig()
     schedule: Optional[ScheduleConfig] = None
     vertex: Optional[VertexConfig] = None
+    label_classes: Optional[tuple[str, ...]] = None
+    positive_class: Optional[str] = None
+
+    @property
+    def label_spec(self) -> LabelSpec:
+        """The label column with its classes and positive class."""
+        return LabelSpec(self.label, self.label_classes, self.positive_class)
+
+    def with_label_classes(self, found: Sequence[str]) -> PipelineConfig:
+        """This config with the label classes found in the input data, sorted.
+
+        Listed classes stay as they are.
+
+        Raises:
+          ConfigError: Fewer than two classes, or `label.positive` is not one.
+        """
+        if self.label_classes is not None:
+            return self
+        try:
+            spec = self.label_spec.with_classes(found)
+        except LabelError as e:
+            raise ConfigError(f"{self.config_path}: label: {e} (in the input data)") from None
+        return dataclasses.replace(self, label_classes=spec.classes)
 
     @property
     def spanned(self) -> bool:
@@ -666,6 +695,51 @@ def _read_serving(r: _Reader, raw: Any, features: Sequence[FeatureColumn]) -> Se
     )
 
 
+def _read_label(r: _Reader, raw: Any) -> dict[str, Any]:
+    """Reads `label: NAME` or `label: {name, classes, positive}`.
+
+    Returns:
+      The config fields `label`, `label_classes` and `positive_class`.
+    """
+    if not isinstance(raw, Mapping):
+        return {"label": r.string(raw, "label"), "label_classes": None, "positive_class": None}
+    r.only_keys(raw, "label", {"name", "classes", "positive"})
+    if "name" not in raw:
+        raise r.error("label.name", "missing (required)")
+    name = r.string(raw["name"], "label.name")
+    classes = None
+    if "classes" in raw:
+        entries = r.sequence(raw["classes"], "label.classes")
+        texts = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, (Mapping, list)) or entry is None or not class_text(entry):
+                raise r.error(
+                    f"label.classes[{i}]", f"must be a class name or number, got {_describe(entry)}"
+                )
+            texts.append(class_text(entry))
+        classes = tuple(texts)
+    positive = None
+    if "positive" in raw:
+        value = raw["positive"]
+        if isinstance(value, (Mapping, list)) or value is None or not class_text(value):
+            raise r.error(
+                "label.positive", f"must be a class name or number, got {_describe(value)}"
+            )
+        positive = class_text(value)
+    spec = LabelSpec(name, classes, positive)
+    if classes is not None:
+        try:
+            spec.check()
+        except LabelError as e:
+            field = (
+                "label.positive"
+                if positive is not None and positive not in classes
+                else "label.classes"
+            )
+            raise r.error(field, str(e)) from None
+    return {"label": name, "label_classes": classes, "positive_class": positive}
+
+
 def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
     """Checks that the label, id and features do not overlap."""
     label, id_key = config_fields["label"], config_fields["id_key"]
@@ -746,7 +820,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
     fields: dict[str, Any] = {
         "name": r.name(raw["name"], "name"),
         "sources": _read_sources(r, raw["sources"], base_dir),
-        "label": r.string(raw["label"], "label"),
+        **_read_label(r, raw["label"]),
         "id_key": r.string(id_key, "id_key") if id_key is not None else None,
         "features": _read_features(r, raw["features"]),
     }

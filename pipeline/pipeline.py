@@ -23,7 +23,7 @@ from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core import spans
 from core.errors import CascadeError
-from pipeline import code_versions, schema_file
+from pipeline import code_versions, preflight, schema_file
 from pipeline.config import (
     BASELINE_MODEL,
     CANDIDATE_MODEL,
@@ -31,6 +31,7 @@ from pipeline.config import (
     PipelineConfig,
     SourceConfig,
 )
+from models.signature_names import LABEL_SIGNATURE, OUTPUT_KEY
 from models.training import CUSTOM_CONFIG_KEY as TRAINING_CONFIG_KEY
 from pipeline.gate_config import DRIFT_OFF
 from pipeline.inventory import LABELLING_METHOD_FEATURE
@@ -160,65 +161,112 @@ def slice_keys(config: PipelineConfig) -> list[str]:
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Returns the Evaluator's config: metrics overall and per slice, and the blessing.
 
-    A model is blessed when its test AUC reaches `evaluation.min_auc` on the
-    whole test split and on every slice, and its overall test AUC is at most
-    `evaluation.max_auc_drop` below the baseline's, the latest blessed model
-    (TFX drops the change threshold while there is no baseline).
+    Two classes: AUC, accuracy, precision and recall. A model is blessed when
+    its test AUC reaches `evaluation.min_auc` on the whole test split and on
+    every slice, and its overall test AUC is at most `evaluation.max_auc_drop`
+    below the baseline's, the latest blessed model (TFX drops the change
+    threshold while there is no baseline).
+
+    Three or more classes: accuracy, the confusion matrix, one-vs-rest AUC,
+    precision and recall per class, and their macro average (each class
+    weighing the same); the blessing bounds apply to the macro AUC.
+
+    The label the metrics compare with is the raw label column for a 0/1
+    label whose positive class is 1, else the model's `transform_label`
+    signature's output (the class index, or 1 for the positive class), so text
+    labels are judged by the same mapping the model was trained with.
 
     Only the metrics named here are computed. TFMA would otherwise add the
     model's compiled Keras metrics and loss ("default metrics"), which repeat
     AUC and accuracy through a Keras model loaded in each combiner and updated
     per slice: about a third of the Evaluator's time, for numbers no report reads.
+
+    Raises:
+      LabelError: The label's classes are not known yet (see
+        `PipelineConfig.with_label_classes`).
     """
     evaluation = config.evaluation
-    return tfma.EvalConfig(
-        model_specs=[
-            tfma.ModelSpec(
-                name=CANDIDATE_MODEL, label_key=config.label, signature_name="serving_default"
-            ),
-            tfma.ModelSpec(
-                name=BASELINE_MODEL,
-                label_key=config.label,
-                signature_name="serving_default",
-                is_baseline=True,
-            ),
+    label = config.label_spec
+    label.check()
+    raw_label = label.binary and label.classes == ("0", "1") and label.positive_class == "1"
+    label_fields: dict[str, Any] = (
+        {"label_key": config.label}
+        if raw_label
+        else {
+            "label_key": features.label_output_name(config.label),
+            "preprocessing_function_names": [LABEL_SIGNATURE],
+        }
+    )
+    model_fields = {"signature_name": "serving_default", "prediction_key": OUTPUT_KEY}
+    auc_threshold = dict(
+        # Every slice must reach min_auc.
+        threshold=tfma.MetricThreshold(
+            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_auc})
+        ),
+        # The drop is judged on the whole test split: a slice of a few hundred
+        # rows moves by more than that between any two models.
+        per_slice_thresholds=[
+            tfma.PerSliceMetricThreshold(
+                slicing_specs=[tfma.SlicingSpec()],
+                threshold=tfma.MetricThreshold(
+                    change_threshold=tfma.GenericChangeThreshold(
+                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+                        absolute={"value": -evaluation.max_auc_drop},
+                    )
+                ),
+            )
         ],
-        options=tfma.Options(include_default_metrics=BoolValue(value=False)),
-        slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(config)],
-        metrics_specs=[
+    )
+    if label.binary:
+        metrics_specs = [
             tfma.MetricsSpec(
                 metrics=[
                     tfma.MetricConfig(class_name="ExampleCount"),
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
                     tfma.MetricConfig(class_name="Precision"),
                     tfma.MetricConfig(class_name="Recall"),
-                    tfma.MetricConfig(
-                        class_name="AUC",
-                        # Every slice must reach min_auc.
-                        threshold=tfma.MetricThreshold(
-                            value_threshold=tfma.GenericValueThreshold(
-                                lower_bound={"value": evaluation.min_auc}
-                            )
-                        ),
-                        # The drop is judged on the whole test split: a slice of a
-                        # few hundred rows moves by more than that between any two
-                        # models.
-                        per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(
-                                slicing_specs=[tfma.SlicingSpec()],
-                                threshold=tfma.MetricThreshold(
-                                    change_threshold=tfma.GenericChangeThreshold(
-                                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                                        absolute={"value": -evaluation.max_auc_drop},
-                                    )
-                                ),
-                            )
-                        ],
-                    ),
+                    tfma.MetricConfig(class_name="AUC", **auc_threshold),
                 ]
             )
+        ]
+    else:
+        class_ids = list(range(len(label.classes)))
+        metrics_specs = [
+            tfma.MetricsSpec(
+                metrics=[
+                    tfma.MetricConfig(class_name="ExampleCount"),
+                    tfma.MetricConfig(class_name="SparseCategoricalAccuracy"),
+                    tfma.MetricConfig(class_name="MultiClassConfusionMatrixPlot"),
+                ]
+            ),
+            # One-vs-rest per class, reported, not gated.
+            tfma.MetricsSpec(
+                binarize=tfma.BinarizationOptions(class_ids={"values": class_ids}),
+                metrics=[
+                    tfma.MetricConfig(class_name="AUC"),
+                    tfma.MetricConfig(class_name="Precision"),
+                    tfma.MetricConfig(class_name="Recall"),
+                ],
+            ),
+            # The blessing: the macro-averaged AUC alone (with class weights and
+            # no binarization, TFMA computes the per-class AUCs privately, so
+            # the bounds do not apply to each class).
+            tfma.MetricsSpec(
+                aggregate=tfma.AggregationOptions(
+                    macro_average=True, class_weights={i: 1.0 for i in class_ids}
+                ),
+                metrics=[tfma.MetricConfig(class_name="AUC", **auc_threshold)],
+            ),
+        ]
+    return tfma.EvalConfig(
+        model_specs=[
+            tfma.ModelSpec(name=CANDIDATE_MODEL, **model_fields, **label_fields),
+            tfma.ModelSpec(name=BASELINE_MODEL, **model_fields, **label_fields, is_baseline=True),
         ],
+        options=tfma.Options(include_default_metrics=BoolValue(value=False)),
+        slicing_specs=[tfma.SlicingSpec()]
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(config)],
+        metrics_specs=metrics_specs,
     )
 
 
@@ -330,7 +378,7 @@ def model_components(
     Returns:
       The four components, in running order.
     """
-    feature_config = features.to_custom_config(config.features, config.label)
+    feature_config = features.to_custom_config(config.features, config.label_spec)
     transform = tfx.components.Transform(
         examples=split_examples,
         schema=schema,
@@ -431,7 +479,11 @@ def create_pipeline(
 
     Raises:
       CascadeError: `until` names no component of the pipeline.
+      ConfigError: The label's classes are not listed and the input data
+        holds fewer than two (or not the configured positive class).
     """
+    if config.label_classes is None:
+        config = config.with_label_classes(preflight.scan_label_classes(config))
     input_base, input_config = example_gen_input_config(config.sources)
     # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
     # facts and inventory as custom properties.

@@ -8,6 +8,7 @@ memory), which costs seconds per million rows.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import math
 import time
@@ -22,11 +23,11 @@ from pipeline.config import PipelineConfig
 from core import csv_contract, spans
 from core.csv_contract import CSV_EXAMPLE_GEN_CELL_CHARS, TYPE_NAMES, ColumnTypes, duplicate_column
 from core.errors import InputDataError
+from core.labels import class_text, describe_classes
 from core.provenance import SOURCE_FEATURE, SPAN_FEATURE
 from pipeline.inventory import LABELLING_METHOD_FEATURE
 from transforms.features import FeatureKind
 
-_LABEL_VALUES = {"0": 0, "1": 1}
 _NUMERIC_KINDS = (FeatureKind.NUMERIC, FeatureKind.SKEWED_NUMERIC, FeatureKind.TIMESTAMP)
 # Files from this size on get a progress line before and after their check.
 LARGE_FILE_BYTES = 64 * 2**20
@@ -37,13 +38,14 @@ class SourceSummary:
     """What preflight saw in one source.
 
     Attributes:
+      label_counts: Rows per label class (the label's stripped text).
       spans: The spans read, oldest first ([] for an unspanned source).
     """
 
     name: str
     files: list[str]
     rows: int = 0
-    positives: int = 0
+    label_counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     types: Optional[ColumnTypes] = dataclasses.field(default=None, repr=False, compare=False)
     spans: list[int] = dataclasses.field(default_factory=list)
 
@@ -179,14 +181,19 @@ def _check_file(
             raise InputDataError(
                 f"{path}: row {line}: {len(row)} fields, but the header has {len(header)}"
             )
-        label = row[label_index].strip()
-        if label not in _LABEL_VALUES:
-            shown = repr(label) if label else "empty"
+        label = class_text(row[label_index])
+        if not label:
             raise InputDataError(
-                f"{path}: row {line}: label column {config.label!r} is {shown}; "
-                "labels must be 0 or 1"
+                f"{path}: row {line}: label column {config.label!r} is empty; "
+                "every row needs a label"
             )
-        summary.positives += _LABEL_VALUES[label]
+        if config.label_classes is not None and label not in config.label_classes:
+            raise InputDataError(
+                f"{path}: row {line}: label column {config.label!r} is {label!r}, "
+                f"which is not one of the classes listed in {config.config_path} "
+                f"(label.classes: {describe_classes(config.label_classes)})"
+            )
+        summary.label_counts[label] += 1
         for name, i in numeric:
             value = row[i].strip()
             if value and not _is_number(value):
@@ -317,13 +324,13 @@ def check_sources(
       large_bytes: What counts as a large file.
 
     Returns:
-      Per source: its files (of every span read), row count and positives.
+      Per source: its files (of every span read), row count and rows per label class.
 
     Raises:
       InputDataError: A folder is missing or empty, a file is empty or malformed,
         lacks a configured column, has a column named like a feature the
         pipeline adds, differs in header from its source's first
-        file, has a label other than 0/1, a non-numeric value in a numeric
+        file, has an empty label or one outside `label.classes`, a non-numeric value in a numeric
         column; a span pattern matches no folder, or a span of the window has
         no folder for one source; a column's inferred type differs between sources (see
         `check_type_agreement`); or a configured column has no value anywhere.
@@ -386,6 +393,51 @@ def check_sources(
                 f"is not in the data (nor a tag: {', '.join(tags)})"
             )
     return summaries
+
+
+def found_label_classes(summaries: Sequence[SourceSummary]) -> list[str]:
+    """The label classes `check_sources` saw, across every source."""
+    found: collections.Counter = collections.Counter()
+    for summary in summaries:
+        found.update(summary.label_counts)
+    return list(found)
+
+
+def scan_label_classes(config: PipelineConfig) -> list[str]:
+    """The label classes in the files a run reads, from the label column alone.
+
+    For building a pipeline without a full preflight (a scheduler's DAG file,
+    benchmarks); `check_sources` finds the same classes while it checks.
+
+    Raises:
+      InputDataError: A folder or file cannot be read, or lacks the label column.
+    """
+    found: set[str] = set()
+    for path in _run_files(config):
+        rows = _rows(path)
+        _, header, _ = next(rows)
+        if not header or config.label not in header:
+            raise InputDataError(f"{path}: no label column {config.label!r} in the header")
+        index = header.index(config.label)
+        found.update(class_text(row[index]) for _, row, _ in rows if len(row) > index)
+    found.discard("")
+    return list(found)
+
+
+def _run_files(config: PipelineConfig) -> list[str]:
+    """Every source CSV file a run reads (the spans of the window, when spanned)."""
+    fields = [
+        f"{config.config_path}: sources[{i}] ({source.name})"
+        for i, source in enumerate(config.sources)
+    ]
+    if not config.spanned:
+        return [f for field, s in zip(fields, config.sources) for f in _csv_files(s.path, field)]
+    windows = spans.window(
+        [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
+    )
+    return [
+        f for field in fields for folder in windows[field] for f in _csv_files(folder.path, field)
+    ]
 
 
 def _why(cell: csv_contract.Cell) -> str:

@@ -11,6 +11,8 @@ import dataclasses
 import enum
 from typing import Any, Mapping, Sequence
 
+from core.labels import LabelSpec
+
 TRANSFORMED_SUFFIX = "_xf"
 MISSING_SUFFIX = "_missing"
 # Categorical values absent from the data are replaced by this token before the
@@ -91,18 +93,21 @@ def integer_outputs(column: FeatureColumn) -> list[str]:
     return []
 
 
-def to_custom_config(columns: Sequence[FeatureColumn], label: str) -> dict[str, Any]:
+def to_custom_config(columns: Sequence[FeatureColumn], label: LabelSpec) -> dict[str, Any]:
     """Serializes the feature columns and label for a TFX component's custom_config.
 
     Args:
       columns: The model's input columns.
-      label: The raw label column (0/1).
+      label: The label column with its classes (known: listed or found).
 
     Returns:
-      A JSON-serializable dict that `from_custom_config` reads back.
+      A JSON-serializable dict that `from_custom_config` and
+      `label_from_custom_config` read back.
     """
+    label.check()
     return {
-        "label": label,
+        "label": label.name,
+        "label_spec": label.to_dict(),
         "features": [
             {
                 "name": c.name,
@@ -141,6 +146,17 @@ def from_custom_config(
     return columns, custom_config["label"]
 
 
+def label_from_custom_config(custom_config: Mapping[str, Any]) -> LabelSpec:
+    """The label with its classes, as `to_custom_config` wrote it.
+
+    A custom_config that names the column alone is read as a 0/1 label.
+    """
+    if "label_spec" in custom_config:
+        return LabelSpec.from_dict(custom_config["label_spec"])
+    return LabelSpec(custom_config["label"], ("0", "1"))
+
+
 def label_output_name(label: str) -> str:
-    """Returns the transformed (int64 0/1) label's feature name."""
+    """Returns the transformed label's feature name: int64, the class index, or
+    for two classes 1 for the positive class and 0 for the other."""
     return transformed_name(label)

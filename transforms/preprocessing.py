@@ -33,6 +33,7 @@ from typing import Any, Mapping, Union
 import tensorflow as tf
 import tensorflow_transform as tft
 
+from core.labels import LabelSpec
 from transforms import exact_moments, features
 
 RawTensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
@@ -158,6 +159,35 @@ def _transform_timestamp(x: RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor,
     return hour_sin * mask, hour_cos * mask, day_of_week, 1.0 - mask
 
 
+def label_target(raw: RawTensor, label: LabelSpec) -> tf.Tensor:
+    """Maps raw label values to what the model learns, in the graph.
+
+    Values are compared as stripped text with the classes (see `core.labels`).
+
+    Args:
+      raw: The raw label feature, int64 or string.
+      label: The label with its classes.
+
+    Returns:
+      int64 [batch]: for two classes 1 for the positive class and 0 for the
+      other; for more, the class index. -1 for a value that is not a class (or
+      missing), so such a row is never taken for a class.
+    """
+    text, present = _to_dense(_as_strings(raw), "")
+    text = tf.strings.strip(text)
+    classes = tf.constant(list(label.classes), tf.string)
+    matches = tf.equal(tf.expand_dims(text, 1), tf.expand_dims(classes, 0))
+    index = tf.where(
+        tf.logical_and(present, tf.reduce_any(matches, axis=1)),
+        tf.argmax(tf.cast(matches, tf.int64), axis=1),
+        tf.constant(-1, tf.int64),
+    )
+    if not label.binary:
+        return index
+    positive = label.classes.index(label.positive_class)
+    return tf.where(index < 0, index, tf.cast(tf.equal(index, positive), tf.int64))
+
+
 def preprocessing_fn(
     inputs: Mapping[str, RawTensor], custom_config: Mapping[str, Any]
 ) -> dict[str, tf.Tensor]:
@@ -170,9 +200,11 @@ def preprocessing_fn(
 
     Returns:
       Dense [batch] transformed features named by `transforms.features`, and the
-      label as int64 when it is among `inputs` (it is absent at serving time).
+      label's target (see `label_target`) when it is among `inputs` (it is
+      absent at serving time).
     """
     columns, label = features.from_custom_config(custom_config)
+    label_spec = features.label_from_custom_config(custom_config)
     outputs: dict[str, tf.Tensor] = {}
     for column in columns:
         raw = inputs[column.name]
@@ -194,6 +226,5 @@ def preprocessing_fn(
         else:  # pragma: no cover - FeatureKind is closed; config validation rejects others
             raise ValueError(f"unsupported feature kind {column.kind!r} for {column.name!r}")
     if label in inputs:
-        label_values, _ = _to_dense(inputs[label], tf.constant(0, inputs[label].dtype))
-        outputs[features.label_output_name(label)] = tf.cast(label_values, tf.int64)
+        outputs[features.label_output_name(label)] = label_target(inputs[label], label_spec)
     return outputs

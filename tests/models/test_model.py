@@ -34,6 +34,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
 from models import model as model_lib  # noqa: E402
 from core.errors import CascadeError  # noqa: E402
+from core.labels import LabelSpec  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
 from models import raw_features  # noqa: E402
@@ -117,7 +118,7 @@ def _serialize(row: Row) -> bytes:
 
 
 def _custom_config() -> dict[str, Any]:
-    config = features.to_custom_config(COLUMNS, LABEL)
+    config = features.to_custom_config(COLUMNS, LabelSpec(LABEL, ("0", "1")))
     config["training"] = dict(TRAINING)
     config["seed"] = 3
     return config

@@ -7,6 +7,7 @@ import tensorflow as tf
 import tensorflow_transform.beam as tft_beam
 from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
 
+from core.labels import LabelSpec
 from transforms import features, preprocessing
 
 COLUMNS = [
@@ -15,7 +16,7 @@ COLUMNS = [
     features.FeatureColumn("country", features.FeatureKind.CATEGORICAL, min_frequency=2),
     features.FeatureColumn("signup_ts", features.FeatureKind.TIMESTAMP),
 ]
-CUSTOM_CONFIG = features.to_custom_config(COLUMNS, "label")
+CUSTOM_CONFIG = features.to_custom_config(COLUMNS, LabelSpec("label", ("0", "1")))
 # Optional columns parse as sparse; `views` and the label are always present (dense).
 RAW_SPEC = {
     "age": tf.io.VarLenFeature(tf.int64),
