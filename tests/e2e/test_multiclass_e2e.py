@@ -1,0 +1,228 @@
+"""A three-class text label end to end: found classes, exact split per class,
+a softmax model, multi-class metrics and the blessing on the macro AUC.
+
+The data is generated here: penguins from three islands, species as text.
+One island has a single Chinstrap, a stratum of one row.
+"""
+
+from __future__ import annotations
+
+import collections
+import csv
+import glob
+import json
+import os
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from components.stratified_split.allocation import exact_ratios, largest_remainder
+from tests.e2e import mlmd_queries
+from tests.e2e.helpers import run_cascade
+
+pytestmark = pytest.mark.e2e
+
+PIPELINE = "penguins"
+CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
+SPLITS = ("train", "dev", "test")
+RATIOS = (0.6, 0.2, 0.2)
+CONFIG = """
+name: penguins
+sources:
+  - {name: biscoe, path: data/biscoe}
+  - {name: dream, path: data/dream}
+  - {name: torgersen, path: data/torgersen}
+id_key: penguin_id
+label: species
+features:
+  - {name: bill_length_mm, kind: numeric}
+  - {name: bill_depth_mm, kind: numeric}
+  - {name: body_mass_g, kind: numeric}
+  - {name: sex, kind: categorical}
+split:
+  seed: 3
+  ratios: {train: 0.6, dev: 0.2, test: 0.2}
+  stratify_by: [source]
+training: {train_steps: 300, eval_steps: 10, epochs: 2}
+evaluation: {min_auc: 0.8, slice_by: [source]}
+"""
+# Mean bill length, bill depth (mm) and body mass (g) per species.
+SPECIES = {
+    "Adelie": (38.8, 18.3, 3700),
+    "Chinstrap": (48.8, 18.4, 3730),
+    "Gentoo": (47.5, 15.0, 5076),
+}
+HEADER = ["penguin_id", "bill_length_mm", "bill_depth_mm", "body_mass_g", "sex", "species"]
+
+
+def _write_island(
+    path: Path, rows: int, mix: dict[str, float], rng: random.Random, extra: list[str]
+) -> list[str]:
+    """Writes one island's CSV: `rows` penguins drawn from `mix`, then `extra`.
+
+    Returns:
+      The species of every row written, in order.
+    """
+    species = rng.choices(list(mix), weights=list(mix.values()), k=rows) + extra
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(HEADER)
+        for i, name in enumerate(species):
+            bill_length, bill_depth, mass = SPECIES[name]
+            writer.writerow(
+                [
+                    f"{path.parent.name}-{i:05d}",
+                    round(rng.gauss(bill_length, 2.5), 1),
+                    round(rng.gauss(bill_depth, 1.0), 1),
+                    int(rng.gauss(mass, 350)),
+                    rng.choice(["male", "female", ""]),
+                    name,
+                ]
+            )
+    return species
+
+
+@pytest.fixture(scope="module")
+def penguin_run(tmp_path_factory):
+    """One `cascade run` on generated penguins; returns (folder, result, input counts)."""
+    folder = tmp_path_factory.mktemp("penguins")
+    rng = random.Random(5)
+    written = {
+        "biscoe": _write_island(
+            folder / "data/biscoe/part-0.csv", 400, {"Adelie": 0.4, "Gentoo": 0.6}, rng, []
+        ),
+        "dream": _write_island(
+            folder / "data/dream/part-0.csv", 300, {"Adelie": 0.45, "Chinstrap": 0.55}, rng, []
+        ),
+        "torgersen": _write_island(
+            folder / "data/torgersen/part-0.csv", 120, {"Adelie": 1.0}, rng, ["Chinstrap"]
+        ),
+    }
+    (folder / "penguins.yaml").write_text(CONFIG)
+    result = run_cascade(
+        ["run", "--config", str(folder / "penguins.yaml"), "--output-root", str(folder / "out")]
+    )
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    counts = collections.Counter(
+        (species, source) for source, rows in written.items() for species in rows
+    )
+    return folder, result, counts
+
+
+def _output(store, component: str, key: str):
+    [run] = mlmd_queries.runs(store)
+    execution = mlmd_queries.executions_by_component(store, run, PIPELINE)[component]
+    [artifact_id] = mlmd_queries.outputs(store, execution.id)[key]
+    [artifact] = store.get_artifacts_by_id([artifact_id])
+    return execution, artifact
+
+
+def _split_counts(uri: str) -> dict[str, collections.Counter]:
+    """(species, source) -> rows, per split, read from the split's files."""
+    counts = {}
+    for split in SPLITS:
+        files = sorted(glob.glob(os.path.join(uri, f"Split-{split}", "*")))
+        counted: collections.Counter = collections.Counter()
+        for record in tf.data.TFRecordDataset(files, compression_type="GZIP"):
+            example = tf.train.Example.FromString(record.numpy())
+            feature = example.features.feature
+            counted[
+                (
+                    feature["species"].bytes_list.value[0].decode(),
+                    feature["source"].bytes_list.value[0].decode(),
+                )
+            ] += 1
+        counts[split] = counted
+    return counts
+
+
+def test_classes_found_in_the_data_sorted_and_recorded(penguin_run):
+    folder, result, _ = penguin_run
+    store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
+    trainer, model = _output(store, "Trainer", "model")
+
+    [pushed] = glob.glob(str(folder / "out/serving_model/*"))
+    with open(os.path.join(pushed, "assets.extra/label.json")) as f:
+        assert json.load(f) == {"name": "species", "classes": CLASSES, "positive": None}
+    custom_config = json.loads(trainer.custom_properties["custom_config"].string_value)
+    assert custom_config["label_spec"]["classes"] == CLASSES
+    assert os.path.isfile(os.path.join(model.uri, "Format-Serving/assets.extra/label.json"))
+
+
+def test_split_is_exact_for_every_class_and_source(penguin_run):
+    folder, result, written = penguin_run
+    store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
+    _, split = _output(store, "StratifiedSplit", "split_examples")
+    counts = _split_counts(split.uri)
+    ratios = exact_ratios(RATIOS)
+
+    # No row is removed (no spam list, no shared ids): each (class, source)
+    # stratum is cut by the largest remainder of n * (0.6, 0.2, 0.2).
+    assert sum(sum(c.values()) for c in counts.values()) == sum(written.values())
+    for stratum, n in written.items():
+        assert [counts[s][stratum] for s in SPLITS] == largest_remainder(n, ratios), stratum
+    # The stratum of one row goes whole to train and is named in the summary.
+    assert [counts[s][("Chinstrap", "torgersen")] for s in SPLITS] == [1, 0, 0]
+    assert "label=Chinstrap|source=torgersen   1 row: train 1, dev 0, test 0" in result.stdout
+    per_class = {
+        species: sum(n for (name, _), n in written.items() if name == species)
+        for species in CLASSES
+    }
+    for species in CLASSES:
+        sizes = [sum(n for (name, _), n in counts[s].items() if name == species) for s in SPLITS]
+        assert sum(sizes) == per_class[species]
+        assert all(
+            abs(Fraction(size) - r * per_class[species]) < 3 for size, r in zip(sizes, ratios)
+        )
+
+
+def test_softmax_model_serves_a_probability_per_class_and_the_predicted_class(penguin_run):
+    folder, _, _ = penguin_run
+    [pushed] = glob.glob(str(folder / "out/serving_model/*"))
+    examples = []
+    for species, (bill_length, bill_depth, mass) in SPECIES.items():
+        example = tf.train.Example()
+        feature = example.features.feature
+        feature["bill_length_mm"].float_list.value.append(bill_length)
+        feature["bill_depth_mm"].float_list.value.append(bill_depth)
+        feature["body_mass_g"].int64_list.value.append(mass)
+        feature["species"].bytes_list.value.append(species.encode())
+        examples.append(example.SerializeToString())
+
+    outputs = tf.saved_model.load(pushed).signatures["serving_default"](
+        examples=tf.constant(examples)
+    )
+
+    probabilities = outputs["probabilities"].numpy()
+    assert probabilities.shape == (3, 3)
+    assert probabilities.sum(axis=1) == pytest.approx([1.0, 1.0, 1.0], abs=1e-5)
+    # A typical penguin of each species is predicted as that species.
+    assert [p.decode() for p in outputs["predicted"].numpy()] == CLASSES
+
+
+def test_blessing_judges_the_macro_auc_of_the_test_split(penguin_run):
+    folder, _, _ = penguin_run
+    store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
+    _, blessing = _output(store, "Evaluator", "blessing")
+    _, evaluation = _output(store, "Evaluator", "evaluation")
+
+    assert blessing.custom_properties["blessed"].int_value == 1
+    with open(os.path.join(evaluation.uri, "eval_config.json")) as f:
+        eval_config = json.load(f)["evalConfig"]
+    # No model was blessed before: TFX leaves the baseline's spec out.
+    [candidate] = eval_config["modelSpecs"]
+    assert candidate["labelKey"] == "species_xf"
+    assert candidate["preprocessingFunctionNames"] == ["transform_label"]
+    gated = [
+        (metric["className"], spec.get("aggregate"))
+        for spec in eval_config["metricsSpecs"]
+        for metric in spec["metrics"]
+        if "threshold" in metric or "perSliceThresholds" in metric
+    ]
+    assert gated == [
+        ("AUC", {"macroAverage": True, "classWeights": {"0": 1.0, "1": 1.0, "2": 1.0}})
+    ]
