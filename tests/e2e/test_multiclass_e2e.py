@@ -1,27 +1,28 @@
 """A three-class text label end to end: found classes, exact split per class,
 a softmax model, multi-class metrics and the blessing on the macro AUC.
 
-The data is generated here: penguins from three islands, species as text.
-One island has a single Chinstrap, a stratum of one row.
+The run is configs/penguins.yaml's on data/penguins/generate.py's penguins,
+written afresh: three islands, the species as text, and on one island a
+single Chinstrap, a stratum of one row.
 """
 
 from __future__ import annotations
 
 import collections
-import csv
+import importlib.util
 import glob
 import json
 import os
-import random
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 import tensorflow as tf
 
 from components.stratified_split.allocation import exact_ratios, largest_remainder
 from tests.e2e import mlmd_queries
-from tests.e2e.helpers import run_cascade
+from tests.e2e.helpers import ROOT, run_cascade
+
+PENGUIN_DATA = ROOT / "data" / "penguins"
 
 pytestmark = pytest.mark.e2e
 
@@ -29,88 +30,32 @@ PIPELINE = "penguins"
 CLASSES = ["Adelie", "Chinstrap", "Gentoo"]
 SPLITS = ("train", "dev", "test")
 RATIOS = (0.6, 0.2, 0.2)
-CONFIG = """
-name: penguins
-sources:
-  - {name: biscoe, path: data/biscoe}
-  - {name: dream, path: data/dream}
-  - {name: torgersen, path: data/torgersen}
-id_key: penguin_id
-label: species
-features:
-  - {name: bill_length_mm, kind: numeric}
-  - {name: bill_depth_mm, kind: numeric}
-  - {name: body_mass_g, kind: numeric}
-  - {name: sex, kind: categorical}
-split:
-  seed: 3
-  ratios: {train: 0.6, dev: 0.2, test: 0.2}
-  stratify_by: [source]
-training: {train_steps: 300, eval_steps: 10, epochs: 2}
-evaluation: {min_auc: 0.8, slice_by: [source]}
-"""
-# Mean bill length, bill depth (mm) and body mass (g) per species.
-SPECIES = {
-    "Adelie": (38.8, 18.3, 3700),
-    "Chinstrap": (48.8, 18.4, 3730),
-    "Gentoo": (47.5, 15.0, 5076),
-}
-HEADER = ["penguin_id", "bill_length_mm", "bill_depth_mm", "body_mass_g", "sex", "species"]
 
 
-def _write_island(
-    path: Path, rows: int, mix: dict[str, float], rng: random.Random, extra: list[str]
-) -> list[str]:
-    """Writes one island's CSV: `rows` penguins drawn from `mix`, then `extra`.
-
-    Returns:
-      The species of every row written, in order.
-    """
-    species = rng.choices(list(mix), weights=list(mix.values()), k=rows) + extra
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerow(HEADER)
-        for i, name in enumerate(species):
-            bill_length, bill_depth, mass = SPECIES[name]
-            writer.writerow(
-                [
-                    f"{path.parent.name}-{i:05d}",
-                    round(rng.gauss(bill_length, 2.5), 1),
-                    round(rng.gauss(bill_depth, 1.0), 1),
-                    int(rng.gauss(mass, 350)),
-                    rng.choice(["male", "female", ""]),
-                    name,
-                ]
-            )
-    return species
+def _generator():
+    spec = importlib.util.spec_from_file_location("penguins_generate", PENGUIN_DATA / "generate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 @pytest.fixture(scope="module")
 def penguin_run(tmp_path_factory):
-    """One `cascade run` on generated penguins; returns (folder, result, input counts)."""
+    """`cascade run` of configs/penguins.yaml on freshly generated data; returns
+    (folder, result, rows per (species, island) written)."""
     folder = tmp_path_factory.mktemp("penguins")
-    rng = random.Random(5)
-    written = {
-        "biscoe": _write_island(
-            folder / "data/biscoe/part-0.csv", 400, {"Adelie": 0.4, "Gentoo": 0.6}, rng, []
-        ),
-        "dream": _write_island(
-            folder / "data/dream/part-0.csv", 300, {"Adelie": 0.45, "Chinstrap": 0.55}, rng, []
-        ),
-        "torgersen": _write_island(
-            folder / "data/torgersen/part-0.csv", 120, {"Adelie": 1.0}, rng, ["Chinstrap"]
-        ),
-    }
-    (folder / "penguins.yaml").write_text(CONFIG)
+    generate = _generator()
+    written = generate.write_penguins(str(folder / "data"))
+    config = (ROOT / "configs" / "penguins.yaml").read_text()
+    (folder / "penguins.yaml").write_text(config.replace("../data/penguins/", "data/"))
     result = run_cascade(
         ["run", "--config", str(folder / "penguins.yaml"), "--output-root", str(folder / "out")]
     )
     assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
     counts = collections.Counter(
-        (species, source) for source, rows in written.items() for species in rows
+        (species, island) for island, rows in written.items() for species in rows
     )
-    return folder, result, counts
+    return folder, result, counts, generate.SPECIES
 
 
 def _output(store, component: str, key: str):
@@ -141,7 +86,7 @@ def _split_counts(uri: str) -> dict[str, collections.Counter]:
 
 
 def test_classes_found_in_the_data_sorted_and_recorded(penguin_run):
-    folder, result, _ = penguin_run
+    folder, result, _, _ = penguin_run
     store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
     trainer, model = _output(store, "Trainer", "model")
 
@@ -154,7 +99,7 @@ def test_classes_found_in_the_data_sorted_and_recorded(penguin_run):
 
 
 def test_split_is_exact_for_every_class_and_source(penguin_run):
-    folder, result, written = penguin_run
+    folder, result, written, _ = penguin_run
     store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
     _, split = _output(store, "StratifiedSplit", "split_examples")
     counts = _split_counts(split.uri)
@@ -181,10 +126,10 @@ def test_split_is_exact_for_every_class_and_source(penguin_run):
 
 
 def test_softmax_model_serves_a_probability_per_class_and_the_predicted_class(penguin_run):
-    folder, _, _ = penguin_run
+    folder, _, _, species_means = penguin_run
     [pushed] = glob.glob(str(folder / "out/serving_model/*"))
     examples = []
-    for species, (bill_length, bill_depth, mass) in SPECIES.items():
+    for species, (bill_length, bill_depth, mass) in species_means.items():
         example = tf.train.Example()
         feature = example.features.feature
         feature["bill_length_mm"].float_list.value.append(bill_length)
@@ -205,7 +150,7 @@ def test_softmax_model_serves_a_probability_per_class_and_the_predicted_class(pe
 
 
 def test_blessing_judges_the_macro_auc_of_the_test_split(penguin_run):
-    folder, _, _ = penguin_run
+    folder, _, _, _ = penguin_run
     store = mlmd_queries.open_store(str(folder / "out/metadata.sqlite"))
     _, blessing = _output(store, "Evaluator", "blessing")
     _, evaluation = _output(store, "Evaluator", "evaluation")
