@@ -155,6 +155,8 @@ def _report_lines(args: argparse.Namespace, outcome: Any) -> list[str]:
             f"  note: the input has no column {', '.join(repr(c) for c in result.absent_columns)}; "
             "every row was scored with the training default for it"
         )
+    if result.unseen_classes is not None:
+        lines.append(f"  note: {result.unseen_classes.note()}")
     if outcome.skew is not None:
         lines.append(skew_table(outcome.skew.report, outcome.skew.reference_name))
         lines.append(f"  serving statistics and anomalies: {outcome.checks_dir}")

@@ -45,6 +45,7 @@ from core.labels import LabelSpec  # noqa: E402
 from models import raw_features  # noqa: E402
 from models.signature_names import (  # noqa: E402
     EXAMPLES_INPUT,
+    LABEL_FILE,
     LABEL_SIGNATURE,
     OUTPUT_KEY,
     PREDICTED_KEY,
@@ -57,8 +58,6 @@ from transforms import features  # noqa: E402
 from transforms.preprocessing import label_target  # noqa: E402
 
 DEFAULT_SEED = 0
-# The label with its classes, beside raw_features.json (see `write_label`).
-LABEL_FILE = "assets.extra/label.json"
 
 
 def _id_bucket_count(

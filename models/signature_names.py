@@ -1,4 +1,4 @@
-"""The names of an exported Cascade model's signatures and outputs.
+"""The names of an exported Cascade model's signatures, outputs and label file.
 
 Kept free of TensorFlow so the pipeline's Evaluator config and the serving code
 can name them without importing the model code.
@@ -13,3 +13,6 @@ EXAMPLES_INPUT = "examples"
 OUTPUT_KEY = "outputs"
 PROBABILITIES_KEY = "probabilities"
 PREDICTED_KEY = "predicted"
+# The label with its classes (`core.labels.LabelSpec.to_dict`), in the model
+# folder beside raw_features.json: every copy of the model carries it.
+LABEL_FILE = "assets.extra/label.json"

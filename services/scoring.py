@@ -160,11 +160,13 @@ def _run_scoring(request: ScoreRequest, model_dir: str, columns: Sequence[Any], 
         )
     from pipeline import runners
     from serving import beam_scoring
+    from serving.model import read_label
 
     return beam_scoring.score_files(
         request.input,
         model_dir,
         columns,
+        read_label(model_dir),
         output,
         runners.beam_pipeline_args(request.profile, "", request.dataflow, own_job=True),
         keep=request.keep,

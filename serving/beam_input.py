@@ -7,7 +7,9 @@ into chunks of rows (CSV cells, read by the single-process scorer's own
 reader, so the header, row shape and text checks are the same; or TFRecord
 records), and `CheckedExamples` -- after a reshuffle, on every worker --
 checks each row's values exactly as the single-process scorer does and builds
-its raw tf.Example. A bad cell is still named by file, line and column.
+its raw tf.Example. A bad cell is still named by file, line and column. The
+label column, which scoring does not read, is counted there too: its values
+that are not classes of the model (`serving.label_check`).
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from typing import Any, Iterator, Optional, Sequence
 
 import apache_beam as beam
 
+from core.labels import LabelSpec
 from models.raw_features import RawColumn
-from serving import serving_input
+from serving import label_check, serving_input
 
 ROWS = "rows"
 ERRORS = "errors"
 DIGESTS = "digests"
+UNSEEN = "unseen_classes"
 # Rows per Beam element: checking, scoring, formatting and statistics work on
 # chunks, so Beam's per-element cost is paid once per chunk, not per row.
 CHUNK_ROWS = 1024
@@ -139,38 +143,57 @@ class CheckedExamples(beam.DoFn):
     keys[i] = (file index, line or record number, kept cells) of examples[i].
     ERRORS: (path, number, message) per bad row, e.g. "line 7, column 'age':
     'x' is not an integer", the message the single-process scorer gives.
+    UNSEEN: per chunk whose good rows hold a label value that is not a class
+    of the model, their `label_check.UnseenClasses`.
 
     Args:
       columns: The model's raw columns.
       keep: Columns copied into the predictions.
+      label: The model's label (None, or a label without a name: the label
+        column is not looked at).
     """
 
-    def __init__(self, columns: Sequence[RawColumn], keep: Sequence[str]) -> None:
+    def __init__(
+        self, columns: Sequence[RawColumn], keep: Sequence[str], label: Optional[LabelSpec] = None
+    ) -> None:
         self._columns = list(columns)
         self._keep = list(keep)
+        self._label = label
+        self._label_column = label_check.label_column(label) if label is not None else None
 
     def process(self, chunk: Chunk) -> Iterator[object]:
         keys: list = []
         examples: list = []
-        for number, kept, example in self._examples(chunk):
+        labels: list = []
+        for number, kept, example, label_value in self._examples(chunk):
             if example is None:
                 yield beam.pvalue.TaggedOutput(ERRORS, (chunk.path, number, kept))
                 continue
             keys.append((chunk.index, number, kept))
             examples.append(example)
+            labels.append(label_value)
         if examples:
             yield tuple(keys), examples
+        if self._label_column is not None:
+            unseen = label_check.unseen_classes(self._label, labels)
+            if unseen is not None:
+                yield beam.pvalue.TaggedOutput(UNSEEN, unseen)
 
-    def _examples(self, chunk: Chunk) -> Iterator[tuple[int, Any, Any]]:
-        """(number, kept cells, example) per row; (number, message, None) per bad row."""
+    def _examples(self, chunk: Chunk) -> Iterator[tuple[int, Any, Any, Any]]:
+        """(number, kept cells, example, label value or None) per row;
+        (number, message, None, None) per bad row."""
+        column = self._label_column
         if chunk.header is None:
+            read = [*self._keep, column] if column is not None else self._keep
             for number, record in zip(chunk.numbers, chunk.rows):
                 try:
                     serving_input.check_example(record, self._columns)
                 except ValueError as e:
-                    yield number, f"record {number}, {e}", None
+                    yield number, f"record {number}, {e}", None, None
                     continue
-                yield number, _kept_from_example(record, self._keep), record
+                cells = _kept_from_example(record, read)
+                label_value = cells[-1] if column is not None else None
+                yield number, cells[: len(self._keep)], record, label_value
             return
         header = chunk.header
         for line, cells in zip(chunk.numbers, chunk.rows):
@@ -178,6 +201,7 @@ class CheckedExamples(beam.DoFn):
             try:
                 example = serving_input.csv_row_to_example(row, self._columns)
             except ValueError as e:
-                yield line, f"line {line}, {e}", None
+                yield line, f"line {line}, {e}", None, None
                 continue
-            yield line, tuple(serving_input.kept_cells(row, self._keep).values()), example
+            kept = tuple(serving_input.kept_cells(row, self._keep).values())
+            yield line, kept, example, row.get(column) if column is not None else None

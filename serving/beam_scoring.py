@@ -8,16 +8,20 @@ them, so a bad cell is named by file, line and column; see
 exported signature (`serving.model_handler`; the tf.Transform graph inside the
 model does all preprocessing), and written with Beam's text IO, so `gs://`
 paths work on every runner. TFDV statistics of the same rows are computed in
-the same job for the skew check.
+the same job for the skew check, and so are the label column's values that
+are not classes of the model (`serving.label_check`; the label is not read
+for scoring).
 
 Input: CSV files with a header, or TFRecord files of raw tf.Examples (`*.gz` is
 read as gzip). Each file is hashed while it is read (no second pass).
 Output: one CSV file (`shards=1`) or a folder of `part-SSSSS-of-NNNNN.csv`
-shards, each with the header `[file,] line, <keep...>, score`; `file` appears
-when the input is more than one file, and for TFRecord input `line` is the
-record's number. Rows are in no particular order: `line` (with `file`) says
-which input row a score belongs to. If any row or file is bad, nothing is
-written: the job's staging folder is removed and the first problems are named.
+shards, each with the header `[file,] line, <keep...>, <output columns...>`
+(`serving.model.output_columns`: `score` for a two-class label, `score_<class>`
+per class and `predicted` for more); `file` appears when the input is more
+than one file, and for TFRecord input `line` is the record's number. Rows are
+in no particular order: `line` (with `file`) says which input row a score
+belongs to. If any row or file is bad, nothing is written: the job's staging
+folder is removed and the first problems are named.
 """
 
 from __future__ import annotations
@@ -28,17 +32,20 @@ import hashlib
 import io
 import json
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Optional, Sequence
 
 import apache_beam as beam
 
 from core import interrupts
 from core.errors import CascadeError
+from core.labels import LabelSpec
 from core.write_errors import write_failure
 from models.raw_features import RawColumn
-from serving import serving_input
-from serving.beam_input import DIGESTS, ERRORS, ROWS, CheckedExamples, ReadChunks
-from serving.scoring import LINE_COLUMN, SCORE_COLUMN, format_score, same_path
+from serving import label_check, serving_input
+from serving.beam_input import DIGESTS, ERRORS, ROWS, UNSEEN, CheckedExamples, ReadChunks
+from serving.label_check import UnseenClasses
+from serving.model import output_columns
+from serving.scoring import LINE_COLUMN, same_path
 from validation.statistics import STATS_FILE, beam_statistics
 
 SHARD_PREFIX = "part"
@@ -58,6 +65,8 @@ class BeamScoringResult:
       input_files: How many files were read.
       statistics: TFDV statistics of the scored rows (None if not asked for).
       absent_columns: Optional model columns no CSV input file has.
+      unseen_classes: The rows whose label column holds a value that is not
+        a class of the model (None: no such row, or no label column).
     """
 
     rows: int
@@ -66,10 +75,13 @@ class BeamScoringResult:
     input_files: int
     statistics: Any = None
     absent_columns: tuple[str, ...] = ()
+    unseen_classes: Optional[UnseenClasses] = None
 
 
 class PredictionLines(beam.DoFn):
     """(keys, PredictionResult) of a batch -> its CSV lines, as one text element.
+
+    The result's inference holds each row's output cells (`ServingModel.score`).
 
     Args:
       files: The input files, by index (named in the `file` column when several).
@@ -82,9 +94,9 @@ class PredictionLines(beam.DoFn):
         keys, result = batch
         out = io.StringIO()
         writer = csv.writer(out, lineterminator="\n")
-        for (index, number, kept), score in zip(keys, result.inference):
+        for (index, number, kept), scores in zip(keys, result.inference):
             cells = [self._files[index]] if self._files else []
-            writer.writerow([*cells, number, *kept, format_score(score)])
+            writer.writerow([*cells, number, *kept, *scores])
         # WriteToText ends each element with a newline.
         yield out.getvalue()[:-1]
 
@@ -95,17 +107,19 @@ def _csv_line(cells: Sequence[Any]) -> str:
     return out.getvalue()
 
 
-def header(files: Sequence[str], keep: Sequence[str]) -> str:
-    """The predictions header for these inputs."""
-    return _csv_line([*([FILE_COLUMN] if len(files) > 1 else []), LINE_COLUMN, *keep, SCORE_COLUMN])
+def header(files: Sequence[str], keep: Sequence[str], label: LabelSpec) -> str:
+    """The predictions header for these inputs and the model's label."""
+    file_column = [FILE_COLUMN] if len(files) > 1 else []
+    return _csv_line([*file_column, LINE_COLUMN, *keep, *output_columns(label)])
 
 
-def _report(digests: list, problems: list, bad_count: int) -> str:
+def _report(digests: list, problems: list, bad_count: int, unseen: Optional[UnseenClasses]) -> str:
     return json.dumps(
         {
             "files": sorted([path, sha, rows] for path, sha, rows in digests),
             "bad_rows": bad_count,
             "first_problems": [f"{path}, {message}" for path, _, message in sorted(problems)],
+            "unseen_classes": dataclasses.asdict(unseen) if unseen is not None else None,
         }
     )
 
@@ -122,6 +136,7 @@ def build(
     files: Sequence[str],
     model_dir: str,
     columns: Sequence[RawColumn],
+    label: LabelSpec,
     keep: Sequence[str],
     job_dir: str,
     shards: int,
@@ -134,6 +149,8 @@ def build(
       files: The input files (CSV or TFRecord).
       model_dir: The SavedModel folder (Pusher's or Trainer's serving export).
       columns: The model's raw columns.
+      label: The model's label (`serving.model.read_label`): the output
+        columns, and the classes the label column's values are checked against.
       keep: Input columns copied into the predictions.
       job_dir: Staging folder: predictions, statistics and the report.
       shards: Output files (1: one CSV; 0: as many as the runner chooses).
@@ -158,22 +175,21 @@ def build(
         # The declared type keeps Beam from inferring a proto coder for the
         # (keys, examples) pairs from RunInference's input hint.
         | "CheckRows"
-        >> beam.ParDo(CheckedExamples(columns, keep))
+        >> beam.ParDo(CheckedExamples(columns, keep, label))
         .with_output_types(beam.typehints.Tuple[beam.typehints.Any, beam.typehints.List[bytes]])
-        .with_outputs(ERRORS, main=ROWS)
+        .with_outputs(ERRORS, UNSEEN, main=ROWS)
     )
     errors = (files_read[ERRORS], read[ERRORS]) | "AllProblems" >> beam.Flatten()
     target = predictions_target(job_dir, shards)
+    columns_line = header(files, keep, label)
     write = (
-        beam.io.WriteToText(
-            target, shard_name_template="", num_shards=1, header=header(files, keep)
-        )
+        beam.io.WriteToText(target, shard_name_template="", num_shards=1, header=columns_line)
         if shards == 1
         else beam.io.WriteToText(
             os.path.join(target, SHARD_PREFIX),
             file_name_suffix=".csv",
             num_shards=shards,
-            header=header(files, keep),
+            header=columns_line,
         )
     )
     (
@@ -196,6 +212,7 @@ def build(
     bad_count = errors | "CountProblems" >> beam.combiners.Count.Globally()
     # (path, number, message) tuples sort by file, then line as a number.
     first = errors | "FirstProblems" >> beam.combiners.Top.Smallest(serving_input.MAX_ERRORS_SHOWN)
+    unseen = read[UNSEEN] | "CountUnseenClasses" >> beam.CombineGlobally(label_check.merge_unseen)
     (
         digests
         | "Report"
@@ -203,6 +220,7 @@ def build(
             _report,
             problems=beam.pvalue.AsSingleton(first),
             bad_count=beam.pvalue.AsSingleton(bad_count),
+            unseen=beam.pvalue.AsSingleton(unseen),
         )
         | "WriteReport"
         >> beam.io.WriteToText(
@@ -269,6 +287,7 @@ def score_files(
     input_pattern: str,
     model_dir: str,
     columns: Sequence[RawColumn],
+    label: LabelSpec,
     output: str,
     beam_args: Sequence[str],
     keep: Sequence[str] = (),
@@ -281,6 +300,7 @@ def score_files(
       input_pattern: A file, glob or folder of CSV or TFRecord files.
       model_dir: The SavedModel folder.
       columns: The model's raw columns.
+      label: The model's label (`serving.model.read_label`).
       output: The predictions file (shards=1) or folder.
       beam_args: The runner profile's Beam args.
       keep: Input columns copied into the predictions.
@@ -288,7 +308,8 @@ def score_files(
       with_statistics: Also compute TFDV statistics of the rows.
 
     Returns:
-      Rows, wall time, input digest and statistics.
+      Rows, wall time, input digest and statistics, and the label values that
+      are not classes of the model.
 
     Raises:
       ServingInputError: No input file, or bad rows or files (nothing is written).
@@ -314,7 +335,17 @@ def score_files(
         options = PipelineOptions([*beam_args, f"--temp_location={job_dir}/tmp"])
         try:
             with beam.Pipeline(options=options) as pipeline:
-                build(pipeline, files, model_dir, columns, keep, job_dir, shards, with_statistics)
+                build(
+                    pipeline,
+                    files,
+                    model_dir,
+                    columns,
+                    label,
+                    keep,
+                    job_dir,
+                    shards,
+                    with_statistics,
+                )
         except Exception as e:  # noqa: BLE001 - re-raised unless it is a failed write
             reason = write_failure(e)
             if reason is None:
@@ -334,6 +365,7 @@ def score_files(
         if fileio.exists(job_dir):
             fileio.rmtree(job_dir)
     absent = tuple(c.name for c in columns if headers and not any(c.name in h for h in headers))
+    unseen = report["unseen_classes"]
     return BeamScoringResult(
         rows=sum(rows for _, _, rows in report["files"]),
         seconds=time.monotonic() - started,
@@ -341,4 +373,9 @@ def score_files(
         input_files=len(files),
         statistics=statistics,
         absent_columns=absent,
+        unseen_classes=(
+            UnseenClasses(unseen["column"], unseen["rows"], tuple(unseen["values"]))
+            if unseen is not None
+            else None
+        ),
     )

@@ -1,17 +1,32 @@
-"""The serving model: a Pusher's or Trainer's SavedModel, loaded with its raw columns.
+"""The serving model: a Pusher's or Trainer's SavedModel, loaded with its raw columns and label.
 
 Scoring goes through the exported `serving_default` signature, which carries
-the tf.Transform graph, so nothing is preprocessed outside the model.
+the tf.Transform graph, so nothing is preprocessed outside the model. What a
+scoring writes per row follows the label's classes (`output_columns`): for two
+classes one `score`, P(positive); for more, one `score_<class>` per class in
+class order and the `predicted` class.
 """
 
 from __future__ import annotations
 
 import gc
-
+import json
 import os
 from typing import Sequence
 
 from core.errors import CascadeError
+from core.labels import PREDICTED_COLUMN, LabelError, LabelSpec
+from models.signature_names import (
+    LABEL_FILE,
+    OUTPUT_KEY,
+    PREDICTED_KEY,
+    PROBABILITIES_KEY,
+    SERVING_SIGNATURE,
+)
+
+# The label name `read_label` gives a model folder without a label file: such a
+# model predicts a 0/1 label whose column it does not name.
+UNKNOWN_LABEL = ""
 
 
 def resolve_model_dir(path: str) -> str:
@@ -62,25 +77,88 @@ def read_columns(model_dir: str) -> list:
         return raw_features.columns_from_json(f.read())
 
 
+def read_label(model_dir: str) -> LabelSpec:
+    """The label a Cascade serving model predicts, with its classes (its `LABEL_FILE`).
+
+    Every scoring path reads the label here: the one-process scorer, the Beam
+    job's header and each Beam worker's model.
+
+    Args:
+      model_dir: The SavedModel folder (any `fileio` path, `gs://` included).
+
+    Returns:
+      The label from the model folder; for a folder without the file (a 0/1
+      model), the classes "0" and "1" under the name `UNKNOWN_LABEL`.
+
+    Raises:
+      CascadeError: The file is there but does not hold a label with two or
+        more classes (naming the file and what is wrong).
+    """
+    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
+    from tfx.dsl.io import fileio
+
+    path = os.path.join(model_dir, LABEL_FILE)
+    if not fileio.exists(path):
+        return LabelSpec(UNKNOWN_LABEL, ("0", "1"))
+    with fileio.open(path, "r") as f:
+        text = f.read()
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise CascadeError(f"{path} is not JSON: {e}") from None
+    if (
+        not isinstance(raw, dict)
+        or not isinstance(raw.get("name"), str)
+        or not isinstance(raw.get("classes"), list)
+    ):
+        raise CascadeError(
+            f'{path} is not a Cascade label file: expected {{"name": ..., "classes": [...], '
+            '"positive": ...}'
+        )
+    label = LabelSpec.from_dict(raw)
+    try:
+        label.check()
+    except LabelError as e:
+        raise CascadeError(f"{path}: {e}") from None
+    return label
+
+
+def output_columns(label: LabelSpec) -> list[str]:
+    """The predictions' columns after `line` and the kept ones.
+
+    `score` for two classes; `score_<class>` per class in class order, then
+    `predicted`, for more (see `core.labels`).
+    """
+    if label.binary:
+        return label.score_columns()
+    return [*label.score_columns(), PREDICTED_COLUMN]
+
+
+def format_score(score: float) -> str:
+    """A score as written: 8 decimals, finer than float32's spread between
+    batchings (~3e-7), so the written scores of both scorers agree within 1e-6."""
+    return f"{score:.8f}"
+
+
 class ServingModel:
-    """A loaded SavedModel's `serving_default` with the raw columns it reads.
+    """A loaded SavedModel's `serving_default` with the raw columns it reads and its label.
 
     Args:
       model_dir: The exported model folder (Trainer's or Pusher's copy).
 
     Raises:
-      CascadeError: The folder is not a Cascade serving model.
+      CascadeError: The folder is not a Cascade serving model, or its label
+        file is unreadable.
     """
 
     def __init__(self, model_dir: str) -> None:
         import tensorflow as tf
 
-        from models.model import OUTPUT_KEY, SERVING_SIGNATURE
-
         self.columns = read_columns(model_dir)
+        self.label = read_label(model_dir)
+        self.output_columns = output_columns(self.label)
         self._model = tf.saved_model.load(model_dir)
         self._serve = self._model.signatures[SERVING_SIGNATURE]
-        self._output_key = OUTPUT_KEY
         self._tf = tf
 
     def close(self) -> None:
@@ -94,9 +172,21 @@ class ServingModel:
         self._model = None
         gc.collect()
 
-    def score(self, examples: Sequence[bytes]) -> list[float]:
-        """P(label = 1) for each serialized raw tf.Example."""
+    def score(self, examples: Sequence[bytes]) -> list[tuple[str, ...]]:
+        """The `output_columns` cells of each serialized raw tf.Example.
+
+        Two classes: the signature's `outputs`, P(positive). More: its
+        `probabilities`, one per class in class order, then its `predicted`
+        class. Scores are written with `format_score`.
+        """
         if not examples:
             return []
         outputs = self._serve(examples=self._tf.constant(list(examples)))
-        return [float(p) for p in outputs[self._output_key].numpy().reshape(-1)]
+        if self.label.binary:
+            return [(format_score(float(p)),) for p in outputs[OUTPUT_KEY].numpy().reshape(-1)]
+        probabilities = outputs[PROBABILITIES_KEY].numpy()
+        predicted = outputs[PREDICTED_KEY].numpy()
+        return [
+            (*(format_score(float(p)) for p in row), name.decode("utf-8"))
+            for row, name in zip(probabilities, predicted)
+        ]

@@ -10,7 +10,9 @@ Each element is already a batch (a list of serialized raw tf.Examples, see
 `serving.beam_input`), so the handler asks Beam not to batch again. tfx_bsl's
 SavedModel handler would build a PredictionLog proto per row, with a
 TensorProto per output (`tf.make_tensor_proto`); this handler returns one
-list of scores per batch instead, which matters at millions of rows.
+list of output cells per batch instead (`ServingModel.score`: each row's
+scores, and its predicted class for three or more classes), which matters at
+millions of rows.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ class ServingModelHandler(ModelHandler[Sequence[bytes], PredictionResult, Servin
         self._model_dir = model_dir
 
     def load_model(self) -> ServingModel:
-        """Loads the SavedModel and its raw-column list.
+        """Loads the SavedModel, its raw-column list and its label.
 
         Beam keeps the model for the life of the worker process; it is closed
         when the process exits (see `ServingModel.close`).
@@ -51,7 +53,7 @@ class ServingModelHandler(ModelHandler[Sequence[bytes], PredictionResult, Servin
         model: ServingModel,
         inference_args: Optional[dict[str, Any]] = None,
     ) -> Iterable[PredictionResult]:
-        """One PredictionResult per element: its examples and their P(label = 1) scores."""
+        """One PredictionResult per element: its examples and their output cells."""
         return [PredictionResult(examples, model.score(examples)) for examples in batch]
 
     def get_num_bytes(self, batch: Sequence[Sequence[bytes]]) -> int:

@@ -9,9 +9,13 @@ required model column must be present; a value of the wrong type, a non-finite
 number, an empty required cell or a row with the wrong number of cells stops
 the run with the file, line and column, and no predictions file is written. A
 header with no rows is scored as 0 rows (a predictions file with only its
-header); a completely empty file is an error.
+header); a completely empty file is an error. A label column in the input is
+not read for scoring; its values that are not classes of the model are counted
+for a note (`serving.label_check`).
 Output: CSV with `line` (the line the row starts on), the kept columns, and
-`score` = P(label = 1).
+the model's output columns (`serving.model.output_columns`): `score` =
+P(positive) for a two-class label; `score_<class>` per class and `predicted`
+(the most probable class) for more.
 """
 
 from __future__ import annotations
@@ -29,18 +33,13 @@ from tensorflow_metadata.proto.v0 import statistics_pb2
 
 from core import interrupts
 from core.errors import CascadeError
+from serving import label_check
+from serving.label_check import UnseenClasses
 from serving.model import ServingModel
 from validation.statistics import StatisticsAccumulator
 
 BATCH_SIZE = 1024
-SCORE_COLUMN = "score"
 LINE_COLUMN = "line"
-
-
-def format_score(score: float) -> str:
-    """A score as written: 8 decimals, finer than float32's spread between
-    batchings (~3e-7), so the written scores of both scorers agree within 1e-6."""
-    return f"{score:.8f}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +55,8 @@ class ScoringResult:
       statistics: TFDV statistics of the scored rows' model columns (None
         when they were not asked for).
       input_files: How many files the input was.
+      unseen_classes: The rows whose label column holds a value that is not
+        a class of the model (None: no such row, or no label column).
     """
 
     rows: int
@@ -64,6 +65,7 @@ class ScoringResult:
     absent_columns: tuple[str, ...] = ()
     statistics: Optional[statistics_pb2.DatasetFeatureStatisticsList] = None
     input_files: int = 1
+    unseen_classes: Optional[UnseenClasses] = None
 
 
 def _batches(rows: Iterator[tuple], size: int) -> Iterator[list[tuple]]:
@@ -93,14 +95,15 @@ def score_csv(
     Args:
       model: The loaded serving model.
       input_path: Raw serving CSV with a header.
-      output_path: Where to write `line, <keep...>, score`.
+      output_path: Where to write `line, <keep...>, <model.output_columns...>`.
       keep: Input columns copied into the output (e.g. an id).
       batch_size: Rows per model call.
       with_statistics: Also compute TFDV statistics of the rows (for the
         skew check).
 
     Returns:
-      Rows scored, wall time, the input's digest and statistics.
+      Rows scored, wall time, the input's digest and statistics, and the
+      label values that are not classes of the model.
 
     Raises:
       ServingInputError: The input cannot be scored (names file, line, column).
@@ -115,7 +118,11 @@ def score_csv(
     started = time.monotonic()
     header = serving_input.read_header(input_path)  # fails early on a missing file
     digest = hashlib.sha256()
-    rows = serving_input.read_csv_examples(input_path, model.columns, keep, digest)
+    # The label's cells are read beside the kept ones, only to be counted.
+    label_column = label_check.label_column(model.label)
+    label_column = label_column if label_column in header else None
+    read = keep if label_column in (None, *keep) else [*keep, label_column]
+    rows = serving_input.read_csv_examples(input_path, model.columns, read, digest)
     accumulator = StatisticsAccumulator(model.columns) if with_statistics else None
     if fileio.isdir(output_path):
         raise CascadeError(f"--output {output_path} is a folder; name the predictions file")
@@ -125,17 +132,22 @@ def score_csv(
     # leaves a partial file where earlier predictions were.
     partial = f"{output_path}.partial-{os.getpid()}"
     scored = 0
+    unseen = None
     try:
         with _writing(output_path), fileio.open(partial, "w") as out:
             writer = csv.writer(out, lineterminator="\n")
-            writer.writerow([LINE_COLUMN, *keep, SCORE_COLUMN])
+            writer.writerow([LINE_COLUMN, *keep, *model.output_columns])
             for batch in _batches(rows, batch_size):
                 examples = [example for _, _, example in batch]
                 scores = model.score(examples)
                 if accumulator is not None:
                     accumulator.add(examples)
-                for (line, kept, _), score in zip(batch, scores):
-                    writer.writerow([line, *(kept[k] for k in keep), format_score(score)])
+                if label_column is not None:
+                    values = (kept[label_column] for _, kept, _ in batch)
+                    part = label_check.unseen_classes(model.label, values)
+                    unseen = label_check.merge_unseen([unseen, part])
+                for (line, kept, _), cells in zip(batch, scores):
+                    writer.writerow([line, *(kept[k] for k in keep), *cells])
                 scored += len(batch)
         # Publishing and recording run to their end (see core.interrupts).
         interrupts.finish_without_interrupts()
@@ -151,6 +163,7 @@ def score_csv(
         digest.hexdigest(),
         absent_columns=absent,
         statistics=accumulator.result() if accumulator is not None else None,
+        unseen_classes=unseen,
     )
 
 

@@ -9,13 +9,15 @@ only the exported SavedModel.
 
 from __future__ import annotations
 
+import argparse
 import csv
 import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Optional
 
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
 
@@ -32,6 +34,7 @@ from tfx.components.util import examples_utils, tfxio_utils  # noqa: E402
 from tfx.proto import example_gen_pb2  # noqa: E402
 from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 
+from cli import predict as predict_command  # noqa: E402
 from models import model as model_lib  # noqa: E402
 from core.errors import CascadeError  # noqa: E402
 from core.labels import LabelSpec  # noqa: E402
@@ -40,8 +43,10 @@ from tests.transformed_rows import assert_same_rows  # noqa: E402
 from models import raw_features  # noqa: E402
 from pipeline import runners  # noqa: E402
 from serving import batch_transform, beam_scoring, scoring, serving_input  # noqa: E402
+from serving.label_check import UnseenClasses  # noqa: E402
+from services.scoring import ScoreOutcome  # noqa: E402
 from validation import skew  # noqa: E402
-from serving.model import ServingModel  # noqa: E402
+from serving.model import UNKNOWN_LABEL, ServingModel, read_label  # noqa: E402
 from transforms import features, preprocessing  # noqa: E402
 
 LABEL = "label"
@@ -71,6 +76,7 @@ TRAINING = {
 }
 TRAIN_STEPS = 40
 EVAL_STEPS = 2
+BINARY = LabelSpec(LABEL, ("0", "1"))
 
 Row = dict[str, list[Any]]
 
@@ -117,26 +123,37 @@ def _serialize(row: Row) -> bytes:
     return example.SerializeToString()
 
 
-def _custom_config() -> dict[str, Any]:
-    config = features.to_custom_config(COLUMNS, LabelSpec(LABEL, ("0", "1")))
-    config["training"] = dict(TRAINING)
+def _custom_config(label: LabelSpec = BINARY, training: Mapping[str, Any] = TRAINING) -> dict:
+    config = features.to_custom_config(COLUMNS, label)
+    config["training"] = dict(training)
     config["seed"] = 3
     return config
 
 
-def _run_transform(rows: list[Row], work: Path) -> tuple[Path, Path]:
+def _run_transform(
+    rows: list[Row],
+    work: Path,
+    raw_spec: Mapping[str, Any] = RAW_FEATURE_SPEC,
+    config: Optional[dict] = None,
+) -> tuple[Path, Path]:
     """Runs the preprocessing_fn like the Transform component does.
+
+    Args:
+      rows: Raw rows; the first NUM_TRAIN are the train split.
+      work: Folder for the graph, the examples and tf.Transform's temp files.
+      raw_spec: The rows' raw feature spec.
+      config: The custom_config (default: the 0/1 label's).
 
     Returns:
       (transform graph dir, transformed examples dir with Split-train/Split-eval).
     """
     transform_dir = work / "transform_graph"
     examples_dir = work / "transformed_examples"
-    raw_metadata = dataset_metadata.DatasetMetadata.from_feature_spec(RAW_FEATURE_SPEC)
+    raw_metadata = dataset_metadata.DatasetMetadata.from_feature_spec(dict(raw_spec))
     metadata_io.write_metadata(
         raw_metadata, str(transform_dir / tft.TFTransformOutput.RAW_METADATA_DIR)
     )
-    config = _custom_config()
+    config = config or _custom_config()
     with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=str(work / "tft_tmp")):
         train = pipeline | "CreateTrainRows" >> beam.Create(rows[:NUM_TRAIN])
         eval_ = pipeline | "CreateEvalRows" >> beam.Create(rows[NUM_TRAIN:])
@@ -165,7 +182,13 @@ def _run_transform(rows: list[Row], work: Path) -> tuple[Path, Path]:
     return transform_dir, examples_dir
 
 
-def _fn_args(transform_dir: Path, examples_dir: Path, serving_dir: Path) -> Any:
+def _fn_args(
+    transform_dir: Path,
+    examples_dir: Path,
+    serving_dir: Path,
+    config: Optional[dict] = None,
+    train_steps: int = TRAIN_STEPS,
+) -> Any:
     """Builds the FnArgs the Trainer would, with TFX's own dataset factory."""
     examples = standard_artifacts.Examples()
     examples.uri = str(examples_dir)
@@ -184,13 +207,13 @@ def _fn_args(transform_dir: Path, examples_dir: Path, serving_dir: Path) -> Any:
     return tfx.components.FnArgs(
         train_files=[str(examples_dir / "Split-train" / "*")],
         eval_files=[str(examples_dir / "Split-eval" / "*")],
-        train_steps=TRAIN_STEPS,
+        train_steps=train_steps,
         eval_steps=EVAL_STEPS,
         transform_graph_path=str(transform_dir),
         transform_output=str(transform_dir),
         serving_model_dir=str(serving_dir),
         data_accessor=data_accessor,
-        custom_config=_custom_config(),
+        custom_config=config or _custom_config(),
     )
 
 
@@ -234,15 +257,18 @@ def _without(row: Row, *names: str) -> Row:
     return {k: v for k, v in row.items() if k not in names}
 
 
-def test_exports_both_signatures_over_serialized_examples(trained: Trained) -> None:
+def test_exports_the_signatures_over_serialized_examples(trained: Trained) -> None:
     loaded = tf.saved_model.load(str(trained.serving_dir))
-    assert set(loaded.signatures) == {"serving_default", "transform_features"}
+    assert set(loaded.signatures) == {"serving_default", "transform_features", "transform_label"}
     for signature in loaded.signatures.values():
         _, kwargs = signature.structured_input_signature
         assert kwargs == {"examples": tf.TensorSpec([None], tf.string, name="examples")}
     serve_outputs = loaded.signatures["serving_default"].structured_outputs
-    assert list(serve_outputs) == ["outputs"]
+    assert sorted(serve_outputs) == ["outputs", "predicted", "probabilities"]
+    assert serve_outputs["outputs"].shape.as_list() == [None, 1]
     assert serve_outputs["outputs"].dtype == tf.float32
+    assert serve_outputs["probabilities"].shape.as_list() == [None, 2]
+    assert serve_outputs["predicted"].dtype == tf.string
 
 
 def test_serving_default_scores_raw_examples_without_label(trained: Trained) -> None:
@@ -364,7 +390,7 @@ def _write_csv(path: Path, rows: list[Row], columns: list[str]) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_model_folder_carries_its_raw_columns(trained: Trained) -> None:
+def test_model_folder_carries_its_raw_columns_and_label(trained: Trained) -> None:
     text = (trained.serving_dir / raw_features.RAW_FEATURES_FILE).read_text()
     assert raw_features.columns_from_json(text) == [
         raw_features.RawColumn("amount", raw_features.FLOAT, required=False),
@@ -372,6 +398,9 @@ def test_model_folder_carries_its_raw_columns(trained: Trained) -> None:
         raw_features.RawColumn("country", raw_features.STRING, required=False),
         raw_features.RawColumn("signup_ts", raw_features.INT64, required=False),
     ]
+    label = json.loads((trained.serving_dir / model_lib.LABEL_FILE).read_text())
+    assert label == {"name": LABEL, "classes": ["0", "1"], "positive": None}
+    assert read_label(str(trained.serving_dir)) == BINARY
 
 
 def test_batch_scoring_gives_the_signature_scores(trained: Trained, tmp_path: Path) -> None:
@@ -549,8 +578,8 @@ def test_beam_scoring_gives_the_single_process_scores_digest_and_statistics(
     single = scoring.score_csv(model, str(source), str(tmp_path / "single.csv"), ["user_id"])
     output = tmp_path / "beam" / "predictions.csv"
     beam_result = beam_scoring.score_files(
-        str(source), str(trained.serving_dir), model.columns, str(output), _local_beam_args(),
-        keep=["user_id"],
+        str(source), str(trained.serving_dir), model.columns, model.label, str(output),
+        _local_beam_args(), keep=["user_id"],
     )  # fmt: skip
     assert (beam_result.rows, beam_result.input_files) == (len(rows), 1)
     assert beam_result.input_sha256 == single.input_sha256
@@ -583,8 +612,8 @@ def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
     columns = ServingModel(str(trained.serving_dir)).columns
     output = tmp_path / "sharded"
     result = beam_scoring.score_files(
-        str(inputs), str(trained.serving_dir), columns, str(output), _local_beam_args(),
-        keep=["user_id"], shards=2,
+        str(inputs), str(trained.serving_dir), columns, read_label(str(trained.serving_dir)),
+        str(output), _local_beam_args(), keep=["user_id"], shards=2,
     )  # fmt: skip
     assert (result.rows, result.input_files) == (len(rows), 2)
     shards = sorted(output.glob("part-*-of-00002.csv"))
@@ -623,8 +652,8 @@ def test_beam_scoring_with_a_bad_row_names_it_and_writes_nothing(
         rf"{bad}, line 3, column 'amount': 'lots' is not a finite number$",
     ):
         beam_scoring.score_files(
-            str(tmp_path / "in" / "*.csv"), str(trained.serving_dir), columns, str(previous),
-            _local_beam_args(),
+            str(tmp_path / "in" / "*.csv"), str(trained.serving_dir), columns,
+            read_label(str(trained.serving_dir)), str(previous), _local_beam_args(),
         )  # fmt: skip
     assert previous.read_text() == "line,score\n2,0.5\n", "a failed scoring overwrote a file"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in", "predictions.csv"]
@@ -638,6 +667,7 @@ def test_beam_scoring_translates_to_a_dataflow_job(trained: Trained) -> None:
         [f"{dataflow_dry_run.BUCKET}/serving/new.csv"],
         f"{dataflow_dry_run.BUCKET}/model",
         ServingModel(str(trained.serving_dir)).columns,
+        BINARY,
         ["user_id"],
         f"{dataflow_dry_run.BUCKET}/scoring/job",
         shards=0,
@@ -676,11 +706,176 @@ def test_a_full_disk_inside_a_beam_scoring_job_is_one_sentence_and_publishes_not
     columns = ServingModel(str(trained.serving_dir)).columns
     with pytest.raises(CascadeError) as raised:
         beam_scoring.score_files(
-            str(source), str(trained.serving_dir), columns, str(output), _local_beam_args(),
-            keep=["user_id"], with_statistics=False,
+            str(source), str(trained.serving_dir), columns, read_label(str(trained.serving_dir)),
+            str(output), _local_beam_args(), keep=["user_id"], with_statistics=False,
         )  # fmt: skip
     assert str(raised.value) == (
         f"cannot write the predictions {output}: No space left on device (the job's staging "
         "files beside it were removed; nothing was published)"
     )
     assert list(tiny_filesystem.iterdir()) == []
+
+
+# --- the label column in serving data, and a model folder without a label file -----------
+
+
+def _report_lines(result: Any, model_dir: Path, output: Path) -> list[str]:
+    """What `cascade predict` prints for a one-process scoring without a skew check."""
+    args = argparse.Namespace(profile=None, input="new_users.csv", no_skew_check=True)
+    outcome = ScoreOutcome(result, str(model_dir), str(output), "scoring.log", None, None, None)
+    return predict_command._report_lines(args, outcome)
+
+
+def test_the_label_column_in_serving_data_changes_no_score_and_a_non_class_is_one_note(
+    trained: Trained, tmp_path: Path
+) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    # Two values that are not classes (three rows) and one gap among the 0/1 labels.
+    labels = {0: b"yes", 1: b"2", 2: b"yes", 3: b""}
+    with_label = [{**r, LABEL: [labels.get(i, r[LABEL])]} for i, r in enumerate(rows)]
+    source = tmp_path / "labelled.csv"
+    _write_csv(source, with_label, [*SCORED_COLUMNS, LABEL])
+    model = ServingModel(str(trained.serving_dir))
+    output = tmp_path / "predictions.csv"
+    result = scoring.score_csv(model, str(source), str(output), ["user_id"], with_statistics=False)
+    lines = output.read_text().splitlines()
+    assert lines[0] == "line,user_id,score"
+    expected = _score(trained.serving_dir, [_without(r, LABEL, "user_id") for r in rows])[:, 0]
+    scores = [float(line.split(",")[2]) for line in lines[1:]]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-6)
+    assert result.unseen_classes == UnseenClasses(LABEL, 3, ("2", "yes"))
+    notes = [line for line in _report_lines(result, trained.serving_dir, output) if "note" in line]
+    assert notes == [
+        "  note: label column 'label': 3 rows hold a value that is not a class of the model "
+        "('2', 'yes'); the label is not read for scoring, so they were scored as any other row"
+    ]
+
+
+def test_a_model_folder_without_a_label_file_scores_as_a_0_1_model(
+    trained: Trained, tmp_path: Path
+) -> None:
+    older = tmp_path / "older_model"
+    shutil.copytree(trained.serving_dir, older)
+    (older / model_lib.LABEL_FILE).unlink()
+    assert read_label(str(older)) == LabelSpec(UNKNOWN_LABEL, ("0", "1"))
+    rows = trained.rows[NUM_TRAIN : NUM_TRAIN + 10]
+    source = tmp_path / "labelled.csv"
+    _write_csv(source, [{**r, LABEL: [b"yes"]} for r in rows], [*SCORED_COLUMNS, LABEL])
+    output = tmp_path / "predictions.csv"
+    result = scoring.score_csv(ServingModel(str(older)), str(source), str(output))
+    lines = output.read_text().splitlines()
+    assert lines[0] == "line,score"
+    expected = _score(trained.serving_dir, [_without(r, LABEL, "user_id") for r in rows])[:, 0]
+    scores = [float(line.split(",")[1]) for line in lines[1:]]
+    np.testing.assert_allclose(scores, expected, rtol=0, atol=1e-6)
+    # The label's column is not known, so no column is taken for it.
+    assert result.unseen_classes is None
+    assert not [line for line in _report_lines(result, older, output) if "note" in line]
+
+
+# --- a three-class text label ---------------------------------------------------------------
+
+SPECIES = "species"
+CLASSES = ("Adelie", "Chinstrap", "Gentoo")
+THREE_CLASSES = LabelSpec(SPECIES, CLASSES)
+THREE_CLASS_SPEC = {
+    **{name: spec for name, spec in RAW_FEATURE_SPEC.items() if name != LABEL},
+    SPECIES: tf.io.FixedLenFeature([], tf.string),
+}
+# A few steps: the tests check what the model serves, not how well it learned.
+THREE_CLASS_STEPS = 6
+THREE_CLASS_COLUMNS = ["score_Adelie", "score_Chinstrap", "score_Gentoo", "predicted"]
+
+
+def _species(index: int, row: Row) -> bytes:
+    """A class that follows the amount (row by row when it is missing)."""
+    if row["amount"]:
+        amount = row["amount"][0]
+        return CLASSES[0 if amount < 40.0 else 1 if amount < 60.0 else 2].encode()
+    return CLASSES[index % 3].encode()
+
+
+@dataclasses.dataclass
+class ThreeClass:
+    rows: list[Row]
+    serving_dir: Path
+
+
+@pytest.fixture(scope="module")
+def three_class(tmp_path_factory: pytest.TempPathFactory) -> ThreeClass:
+    """A model of the 0/1 fixture's features with a three-class text label, trained briefly."""
+    work = tmp_path_factory.mktemp("three_class_model")
+    rows = [{**_without(r, LABEL), SPECIES: _species(i, r)} for i, r in enumerate(_make_rows())]
+    config = _custom_config(THREE_CLASSES, {**TRAINING, "epochs": 1})
+    transform_dir, examples_dir = _run_transform(rows, work, THREE_CLASS_SPEC, config)
+    serving_dir = work / "serving_model"
+    model_lib.run_fn(_fn_args(transform_dir, examples_dir, serving_dir, config, THREE_CLASS_STEPS))
+    return ThreeClass(rows, serving_dir)
+
+
+def _serve(serving_dir: Path, rows: list[Row]) -> dict[str, np.ndarray]:
+    loaded = tf.saved_model.load(str(serving_dir))
+    serve = loaded.signatures[model_lib.SERVING_SIGNATURE]
+    outputs = serve(examples=tf.constant([_serialize(r) for r in rows]))
+    return {name: value.numpy() for name, value in outputs.items()}
+
+
+def test_a_three_class_model_serves_class_probabilities_and_the_most_probable_class(
+    three_class: ThreeClass,
+) -> None:
+    rows = [_without(r, SPECIES) for r in three_class.rows[NUM_TRAIN:]]
+    served = _serve(three_class.serving_dir, rows)
+    probabilities = served["probabilities"]
+    assert probabilities.shape == (len(rows), 3)
+    np.testing.assert_array_equal(served["outputs"], probabilities)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=0, atol=1e-5)
+    assert [p.decode() for p in served["predicted"]] == [
+        CLASSES[i] for i in probabilities.argmax(axis=1)
+    ]
+    label = json.loads((three_class.serving_dir / model_lib.LABEL_FILE).read_text())
+    assert label == {"name": SPECIES, "classes": list(CLASSES), "positive": None}
+    assert read_label(str(three_class.serving_dir)) == THREE_CLASSES
+
+
+def test_transform_label_maps_text_classes_to_indexes_and_an_unknown_class_to_minus_one(
+    three_class: ThreeClass,
+) -> None:
+    loaded = tf.saved_model.load(str(three_class.serving_dir))
+    values = [b"Gentoo", b"Adelie", b" Chinstrap ", b"Emperor"]
+    examples = tf.constant([_serialize({SPECIES: v}) for v in values])
+    targets = loaded.signatures[model_lib.LABEL_SIGNATURE](examples=examples)
+    assert list(targets) == [features.label_output_name(SPECIES)]
+    assert targets[features.label_output_name(SPECIES)].numpy().tolist() == [2, 0, 1, -1]
+
+
+def test_a_three_class_model_writes_a_score_per_class_and_the_predicted_class_on_both_paths(
+    three_class: ThreeClass, tmp_path: Path
+) -> None:
+    rows = three_class.rows[NUM_TRAIN:]
+    # The label column holds two values that are not classes (three rows) and one gap.
+    labels = {0: b"Emperor", 1: b"King", 2: b"Emperor", 3: b""}
+    with_label = [{**r, SPECIES: [labels.get(i, r[SPECIES])]} for i, r in enumerate(rows)]
+    source = tmp_path / "penguins.csv"
+    _write_csv(source, with_label, [*SCORED_COLUMNS, SPECIES])
+    served = _serve(three_class.serving_dir, [_without(r, SPECIES, "user_id") for r in rows])
+    model = ServingModel(str(three_class.serving_dir))
+    single = scoring.score_csv(
+        model, str(source), str(tmp_path / "single.csv"), ["user_id"], batch_size=7,
+        with_statistics=False,
+    )  # fmt: skip
+    on_beam = beam_scoring.score_files(
+        str(source), str(three_class.serving_dir), model.columns, model.label,
+        str(tmp_path / "beam.csv"), _local_beam_args(), keep=["user_id"], with_statistics=False,
+    )  # fmt: skip
+    for result, output in ((single, tmp_path / "single.csv"), (on_beam, tmp_path / "beam.csv")):
+        assert result.rows == len(rows)
+        assert result.unseen_classes == UnseenClasses(SPECIES, 3, ("Emperor", "King"))
+        header = output.read_text().splitlines()[0]
+        assert header == "line,user_id," + ",".join(THREE_CLASS_COLUMNS)
+        by_line = {int(r["line"]): r for r in _read_predictions([output])}
+        assert sorted(by_line) == list(range(2, len(rows) + 2))
+        written = [by_line[line] for line in sorted(by_line)]
+        assert [r["user_id"] for r in written] == [_cell(r, "user_id") for r in rows]
+        probabilities = [[float(r[c]) for c in THREE_CLASS_COLUMNS[:3]] for r in written]
+        np.testing.assert_allclose(probabilities, served["probabilities"], rtol=0, atol=1e-6)
+        assert [r["predicted"] for r in written] == [p.decode() for p in served["predicted"]]

@@ -9,9 +9,11 @@ from pathlib import Path
 import apache_beam as beam
 import tensorflow as tf
 
+from core.labels import LabelSpec
 from models.raw_features import FLOAT, INT64, STRING, RawColumn
 from serving import serving_input
-from serving.beam_input import DIGESTS, ERRORS, ROWS, CheckedExamples, ReadChunks
+from serving.beam_input import DIGESTS, ERRORS, ROWS, UNSEEN, CheckedExamples, ReadChunks
+from serving.label_check import UnseenClasses, merge_unseen
 
 COLUMNS = [
     RawColumn("age", INT64, required=True),
@@ -114,3 +116,40 @@ def test_a_bad_file_is_one_problem_and_has_no_digest(tmp_path: Path) -> None:
         (str(short_row), 3, "line 3: 2 cells, but the header has 3 columns"),
     ]
     assert [path for path, _, _ in digests] == [str(good)]
+
+
+def test_label_values_that_are_not_classes_are_counted_in_csv_and_tfrecord_rows(
+    tmp_path: Path,
+) -> None:
+    label = LabelSpec("species", ("Adelie", "Chinstrap", "Gentoo"))
+    table = tmp_path / "a.csv"
+    table.write_text("age,species,note\n1,Adelie,a\n2,Emperor,b\n3,,c\n4, Gentoo ,d\n5,King,e\n")
+    records = tmp_path / "b.tfrecord"
+    with tf.io.TFRecordWriter(str(records)) as writer:
+        for age, species in ((6, b"Emperor"), (7, b"Chinstrap"), (8, None), (9, b"Rockhopper")):
+            feature = {"age": tf.train.Feature(int64_list=tf.train.Int64List(value=[age]))}
+            if species is not None:
+                feature["species"] = tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[species])
+                )
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writer.write(example.SerializeToString())
+    with beam.Pipeline() as pipeline:
+        read = (
+            pipeline
+            | beam.Create(list(enumerate([str(table), str(records)])))
+            | "Read"
+            >> beam.ParDo(ReadChunks(COLUMNS, [], 2)).with_outputs(ERRORS, DIGESTS, main=ROWS)
+        )
+        checked = read[ROWS] | "Check" >> beam.ParDo(
+            CheckedExamples(COLUMNS, [], label)
+        ).with_outputs(ERRORS, UNSEEN, main=ROWS)
+        (
+            checked[UNSEEN]
+            | "CountUnseen" >> beam.CombineGlobally(merge_unseen)
+            | "Save" >> beam.Map(_save, str(tmp_path / "unseen.pickle"))
+        )
+    with open(tmp_path / "unseen.pickle", "rb") as f:
+        unseen = pickle.load(f)
+    # Blank and absent labels are missing, not unseen; " Gentoo " is Gentoo.
+    assert unseen == UnseenClasses("species", 4, ("Emperor", "King", "Rockhopper"))

@@ -159,6 +159,40 @@ def test_csv_statistics_hash_the_file_in_the_same_pass(tmp_path):
     assert data.statistics.datasets[0].num_examples == 3
 
 
+def _with_species(example: bytes, species: str) -> bytes:
+    parsed = tf.train.Example.FromString(example)
+    parsed.features.feature["species"].bytes_list.value.append(species.encode())
+    return parsed.SerializeToString()
+
+
+def test_a_text_label_column_in_serving_data_is_not_compared(tmp_path):
+    # StatisticsGen's training statistics describe the label too.
+    training_rows = [
+        _with_species(row, ("Adelie", "Gentoo")[i % 2]) for i, row in enumerate(_rows(1, 400))
+    ]
+    training = _stats(training_rows, [*COLUMNS, RawColumn("species", STRING, required=False)])
+    assert "species" in {statistics.feature_name(f) for f in training.datasets[0].features}
+    # Serving rows carry the label, with classes training never saw: as CSV
+    # (the one-process scorer) and as tf.Examples (TFRecord input on Beam).
+    source = tmp_path / "serving.csv"
+    source.write_text(
+        "country,age,amount,species\n"
+        + "".join(
+            f"{'US' if i % 2 else 'DE'},{20 + i % 40},{i % 97}.5,Emperor\n" for i in range(300)
+        )
+    )
+    from_csv = csv_statistics.csv_statistics(str(source), COLUMNS).statistics
+    examples = [_with_species(row, "Emperor") for row in _rows(2, 300)]
+    for serving in (from_csv, _stats(examples)):
+        served = {statistics.feature_name(f) for f in serving.datasets[0].features}
+        assert served == {"country", "age", "amount"}
+        report = skew.compare(training, serving, COLUMNS)
+        assert sorted(f.feature for f in report.features) == ["age", "amount", "country"]
+        assert "species" not in report.anomalies.anomaly_info
+        assert report.anomalies.drift_skew_info
+        assert all(i.path.step[0] != "species" for i in report.anomalies.drift_skew_info)
+
+
 def _calibration(threshold_at_100: float, threshold_at_10000: float):
     """A calibration whose thresholds fall from one value at 100 values to another at 10,000."""
     from validation.calibration import Calibration, FeatureCalibration, SizePoint
