@@ -55,7 +55,7 @@ from models.signature_names import (  # noqa: E402
 )
 from models.training import TrainingConfig  # noqa: E402
 from transforms import features  # noqa: E402
-from transforms.preprocessing import label_target  # noqa: E402
+from transforms.label_target import label_target  # noqa: E402
 
 DEFAULT_SEED = 0
 

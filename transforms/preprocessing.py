@@ -28,47 +28,20 @@ kernels give one result per value.
 from __future__ import annotations
 
 import math
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 import tensorflow as tf
 import tensorflow_transform as tft
 
-from core.labels import LabelSpec
-from transforms import exact_moments, features
+from transforms import exact_moments, features, label_target, tensors
 
-RawTensor = Union[tf.Tensor, tf.SparseTensor, tf.RaggedTensor]
 
 SECONDS_PER_DAY = 86400
 # 1970-01-01 was a Thursday; with Monday = 0 it is day 3.
 EPOCH_DAY_OF_WEEK = 3
 
 
-def _to_dense(x: RawTensor, default: Any) -> tuple[tf.Tensor, tf.Tensor]:
-    """Turns a [batch, 0 or 1] raw feature into a [batch] tensor and a presence mask.
-
-    Args:
-      x: A raw feature as parsed from tf.Examples: dense [batch, 1] when the
-        schema says it is always present, sparse or ragged when it may be missing.
-      default: The value used where `x` has no value.
-
-    Returns:
-      (values, present): `values` is [batch] with `default` where missing;
-      `present` is a [batch] bool tensor.
-    """
-    if isinstance(x, tf.RaggedTensor):
-        x = x.to_sparse()
-    if isinstance(x, tf.SparseTensor):
-        batch_size = x.dense_shape[0]
-        shaped = tf.SparseTensor(x.indices, x.values, [batch_size, 1])
-        values = tf.sparse.to_dense(shaped, default_value=default)
-        ones = tf.SparseTensor(x.indices, tf.ones_like(x.values, tf.int64), [batch_size, 1])
-        present = tf.sparse.to_dense(ones, default_value=0) > 0
-        return tf.squeeze(values, axis=1), tf.squeeze(present, axis=1)
-    values = tf.reshape(x, [-1])
-    return values, tf.ones_like(values, dtype=tf.bool)
-
-
-def _observed_values(x: RawTensor) -> tf.Tensor:
+def _observed_values(x: tensors.RawTensor) -> tf.Tensor:
     """Returns only the values present in `x`, for analyzers that must skip gaps."""
     if isinstance(x, tf.RaggedTensor):
         return x.flat_values
@@ -95,7 +68,7 @@ def _log1p_nonnegative(x: tf.Tensor) -> tf.Tensor:
     return tf.math.log1p(tf.maximum(x, 0.0))
 
 
-def _cast(x: RawTensor, dtype: tf.DType) -> RawTensor:
+def _cast(x: tensors.RawTensor, dtype: tf.DType) -> tensors.RawTensor:
     """Casts the values of a dense, sparse or ragged tensor."""
     if isinstance(x, tf.SparseTensor):
         return tf.SparseTensor(x.indices, tf.cast(x.values, dtype), x.dense_shape)
@@ -104,10 +77,10 @@ def _cast(x: RawTensor, dtype: tf.DType) -> RawTensor:
     return tf.cast(x, dtype)
 
 
-def _transform_numeric(x: RawTensor, skewed: bool) -> tuple[tf.Tensor, tf.Tensor]:
+def _transform_numeric(x: tensors.RawTensor, skewed: bool) -> tuple[tf.Tensor, tf.Tensor]:
     """Returns (scaled value, missing indicator) for a (skewed) numeric column."""
     x = _cast(x, tf.float64)
-    values, present = _to_dense(x, 0.0)
+    values, present = tensors.to_dense(x, 0.0)
     observed = _observed_values(x)
     if skewed:
         values = _log1p_nonnegative(values)
@@ -116,20 +89,9 @@ def _transform_numeric(x: RawTensor, skewed: bool) -> tuple[tf.Tensor, tf.Tensor
     return scaled, 1.0 - tf.cast(present, tf.float32)
 
 
-def _as_strings(x: RawTensor) -> RawTensor:
-    """Categorical columns may be inferred as numbers (e.g. codes); use their text."""
-    if x.dtype == tf.string:
-        return x
-    if isinstance(x, tf.SparseTensor):
-        return tf.SparseTensor(x.indices, tf.strings.as_string(x.values), x.dense_shape)
-    if isinstance(x, tf.RaggedTensor):
-        return x.with_flat_values(tf.strings.as_string(x.flat_values))
-    return tf.strings.as_string(x)
-
-
-def _transform_categorical(x: RawTensor, column: features.FeatureColumn) -> tf.Tensor:
+def _transform_categorical(x: tensors.RawTensor, column: features.FeatureColumn) -> tf.Tensor:
     """Returns vocabulary ids (OOV values hashed into extra ids) for a categorical."""
-    values, present = _to_dense(_as_strings(x), features.MISSING_CATEGORY)
+    values, present = tensors.to_dense(tensors.as_strings(x), features.MISSING_CATEGORY)
     stripped = tf.strings.strip(values)
     values = tf.where(
         tf.logical_and(present, tf.strings.length(stripped) > 0),
@@ -144,9 +106,9 @@ def _transform_categorical(x: RawTensor, column: features.FeatureColumn) -> tf.T
     )
 
 
-def _transform_timestamp(x: RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+def _transform_timestamp(x: tensors.RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
     """Returns (hour sine, hour cosine, day of week, missing) for epoch seconds."""
-    seconds, present = _to_dense(_cast(x, tf.int64), tf.constant(0, tf.int64))
+    seconds, present = tensors.to_dense(_cast(x, tf.int64), tf.constant(0, tf.int64))
     seconds_of_day = tf.math.floormod(seconds, SECONDS_PER_DAY)
     angle = tf.cast(seconds_of_day, tf.float64) * (2.0 * math.pi / SECONDS_PER_DAY)
     day_of_week = tf.math.floormod(seconds // SECONDS_PER_DAY + EPOCH_DAY_OF_WEEK, 7)
@@ -159,37 +121,8 @@ def _transform_timestamp(x: RawTensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor,
     return hour_sin * mask, hour_cos * mask, day_of_week, 1.0 - mask
 
 
-def label_target(raw: RawTensor, label: LabelSpec) -> tf.Tensor:
-    """Maps raw label values to what the model learns, in the graph.
-
-    Values are compared as stripped text with the classes (see `core.labels`).
-
-    Args:
-      raw: The raw label feature, int64 or string.
-      label: The label with its classes.
-
-    Returns:
-      int64 [batch]: for two classes 1 for the positive class and 0 for the
-      other; for more, the class index. -1 for a value that is not a class (or
-      missing), so such a row is never taken for a class.
-    """
-    text, present = _to_dense(_as_strings(raw), "")
-    text = tf.strings.strip(text)
-    classes = tf.constant(list(label.classes), tf.string)
-    matches = tf.equal(tf.expand_dims(text, 1), tf.expand_dims(classes, 0))
-    index = tf.where(
-        tf.logical_and(present, tf.reduce_any(matches, axis=1)),
-        tf.argmax(tf.cast(matches, tf.int64), axis=1),
-        tf.constant(-1, tf.int64),
-    )
-    if not label.binary:
-        return index
-    positive = label.classes.index(label.positive_class)
-    return tf.where(index < 0, index, tf.cast(tf.equal(index, positive), tf.int64))
-
-
 def preprocessing_fn(
-    inputs: Mapping[str, RawTensor], custom_config: Mapping[str, Any]
+    inputs: Mapping[str, tensors.RawTensor], custom_config: Mapping[str, Any]
 ) -> dict[str, tf.Tensor]:
     """Maps raw features to model inputs; TFX's Transform calls it with the config.
 
@@ -226,5 +159,7 @@ def preprocessing_fn(
         else:  # pragma: no cover - FeatureKind is closed; config validation rejects others
             raise ValueError(f"unsupported feature kind {column.kind!r} for {column.name!r}")
     if label in inputs:
-        outputs[features.label_output_name(label)] = label_target(inputs[label], label_spec)
+        outputs[features.label_output_name(label)] = label_target.label_target(
+            inputs[label], label_spec
+        )
     return outputs

@@ -50,13 +50,19 @@ def test_a_component_covers_its_folder_and_the_shared_modules_it_imports():
 
 def test_transform_and_trainer_cover_only_the_modules_they_load():
     assert code_versions.source_files(["transforms.preprocessing"]) == [
+        "core/__init__.py",
+        "core/labels.py",
         "transforms/__init__.py",
         "transforms/exact_moments.py",
         "transforms/features.py",
+        "transforms/label_target.py",
         "transforms/preprocessing.py",
+        "transforms/tensors.py",
     ]
     trainer = code_versions.source_files(["models.model"])
     assert "models/raw_features.py" in trainer and "transforms/features.py" in trainer
+    # The model's transform_label signature maps the label as the Transform does.
+    assert "transforms/label_target.py" in trainer
     assert "transforms/preprocessing.py" not in trainer
     assert not any(f.startswith(("serving/", "cli/", "services/", "pipeline/")) for f in trainer)
 
