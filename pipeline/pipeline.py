@@ -460,7 +460,10 @@ def create_pipeline(
     """Builds Cascade's pipeline from a validated config.
 
     Args:
-      config: The validated pipeline config.
+      config: The validated pipeline config. When its label classes are
+        neither listed nor found already (as `cascade run`'s preflight finds
+        them), they are found here, in the label column of the files a run
+        reads (`preflight.resolve_label_classes`).
       metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
       beam_pipeline_args: Beam options for every Beam-based component.
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
@@ -479,11 +482,11 @@ def create_pipeline(
 
     Raises:
       CascadeError: `until` names no component of the pipeline.
-      ConfigError: The label's classes are not listed and the input data
+      ConfigError: The label's classes are not known and the input data
         holds fewer than two (or not the configured positive class).
+      InputDataError: The classes are to be found and a source cannot be read.
     """
-    if config.label_classes is None:
-        config = config.with_label_classes(preflight.scan_label_classes(config))
+    config = preflight.resolve_label_classes(config)
     input_base, input_config = example_gen_input_config(config.sources)
     # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
     # facts and inventory as custom properties.
