@@ -47,8 +47,8 @@ def _child(step: str, args: Sequence[str]) -> dict:
                 use_cache=False,
             )
         )
-        pipeline_run.check_inputs(request, say=lambda line: None)
-        result = pipeline_run.run_pipeline(request, say=lambda line: None)
+        checked = pipeline_run.check_inputs(request, say=lambda line: None)
+        result = pipeline_run.run_pipeline(checked.request, say=lambda line: None)
         assert result.failure is None, (
             f"the demo pipeline failed under {profile}: {result.failure} (log: {result.log_path})"
         )

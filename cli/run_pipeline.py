@@ -20,6 +20,7 @@ from typing import Any, Optional
 from cli import flags
 from core import spans
 from core.errors import RunFailedError
+from core.labels import found_classes_line
 
 
 def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
@@ -77,6 +78,7 @@ def run(args: argparse.Namespace) -> str:
         )
     )
     checked = pipeline_run.check_inputs(request, _say)
+    request = checked.request
     _say(
         f"Cascade: {config.name} from {args.config}: "
         + ", ".join(
@@ -87,6 +89,8 @@ def run(args: argparse.Namespace) -> str:
             f"; {name.replace('_', ' ')} {n:,} rows" for name, n in checked.reference_rows.items()
         )
     )
+    if request.config.label_classes != config.label_classes:  # found, not listed
+        _say(found_classes_line(request.config.label_spec))
     result = pipeline_run.run_pipeline(request, _say)
     lines = []
     if result.summary is not None:

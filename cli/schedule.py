@@ -8,6 +8,8 @@ Airflow parses it (`scheduling.airflow_dag`): one task per TFX component, the
 config's `schedule:` for when and how often to retry, the same store and Beam
 profile as `cascade run`. `vertex` compiles the pipeline into a Vertex AI
 Pipelines / Kubeflow Pipelines v2 spec, offline (`scheduling.vertex_spec`).
+Label classes the config does not list are found in the input data once, by
+either command, and kept in the file or spec; the output says them.
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def run_airflow(args: argparse.Namespace) -> str:
 
     Raises:
       CascadeError: The config has problems, the dags folder does not exist,
-        the file exists without --force, or a Dataflow flag is wrong.
+        the file exists without --force, a Dataflow flag is wrong, or the
+        label classes to be found cannot be (see `dag_file.write_dag_file`).
     """
     from scheduling import dag_file
 
@@ -103,7 +106,8 @@ def run_vertex(args: argparse.Namespace) -> str:
 
     Raises:
       CascadeError: No image, a bad Dataflow flag, an existing --output without
-        --force, or the vertex extra is not installed.
+        --force, the vertex extra is not installed, or the label classes to be
+        found cannot be (see `vertex_spec.compile_spec`).
     """
     from scheduling import vertex_spec
 

@@ -33,7 +33,16 @@ _INTEGER = re.compile(r"[+-]?[0-9]+")
 
 
 class LabelError(ValueError):
-    """The label's classes are inconsistent (too few, or `positive` not among them)."""
+    """The label's classes are inconsistent (too few, or `positive` not among them).
+
+    Attributes:
+      field: The config field the problem is in (`label`, `label.classes` or
+        `label.positive`).
+    """
+
+    def __init__(self, message: str, field: str = "label") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def class_text(value: Any) -> str:
@@ -107,37 +116,56 @@ class LabelSpec:
 
         Raises:
           LabelError: Fewer than two classes were found, or `positive` is not
-            among them.
+            among them or names one of three or more.
         """
         classes = sort_classes(found)
         spec = dataclasses.replace(self, classes=classes)
-        spec.check()
+        spec.check(found=True)
         return spec
 
-    def check(self) -> None:
+    def check(self, found: bool = False) -> None:
         """Checks the classes: at least two, distinct, and `positive` among them.
 
+        Args:
+          found: The classes were found in the input data (not listed), which
+            the messages say.
+
         Raises:
-          LabelError: What is wrong, naming the classes.
+          LabelError: What is wrong, naming the classes and the config field.
         """
         classes = self._known()
+        shown = describe_classes(classes)
         if len(classes) < 2:
-            shown = f"only the class {classes[0]!r}" if classes else "no class"
-            raise LabelError(f"label {self.name!r} has {shown}; a model needs two or more")
+            only = f"only the class {classes[0]!r}" if classes else "no class"
+            if found:
+                raise LabelError(
+                    f"the input data holds {only} of label {self.name!r}; a model needs two or more"
+                )
+            raise LabelError(f"lists {only}; a model needs two or more", "label.classes")
         if len(set(classes)) != len(classes):
             repeated = sorted({c for c in classes if classes.count(c) > 1})
-            raise LabelError(f"label {self.name!r} lists {repeated[0]!r} twice")
-        if self.positive is not None:
-            if self.positive not in classes:
-                raise LabelError(
-                    f"positive class {self.positive!r} is not a class of label "
-                    f"{self.name!r} ({', '.join(classes)})"
-                )
-            if len(classes) != 2:
-                raise LabelError(
-                    f"positive names one class of a two-class label; {self.name!r} has "
-                    f"{len(classes)} classes ({', '.join(classes)})"
-                )
+            raise LabelError(f"lists {repeated[0]!r} twice", "label.classes")
+        if self.positive is None:
+            return
+        if self.positive not in classes:
+            among = (
+                f"the classes of label {self.name!r} in the input data"
+                if found
+                else "label.classes"
+            )
+            raise LabelError(f"{self.positive!r} is not one of {among} ({shown})", "label.positive")
+        if len(classes) != 2:
+            held = (
+                f"the input data holds {len(classes)} classes of label {self.name!r}"
+                if found
+                else f"label.classes lists {len(classes)}"
+            )
+            raise LabelError(
+                f"{self.positive!r} names the positive class of a two-class label, but {held} "
+                f"({shown}); leave positive out: each of three or more classes gets its own "
+                "probability",
+                "label.positive",
+            )
 
     def index(self, value: Any) -> Optional[int]:
         """The class index of a raw label value, or None if it is not a class."""
@@ -183,3 +211,20 @@ class LabelSpec:
 def describe_classes(classes: Sequence[str]) -> str:
     """`Adelie, Chinstrap, Gentoo` for messages."""
     return ", ".join(classes)
+
+
+def found_classes_line(spec: LabelSpec, kept: str = "") -> str:
+    """Says which classes were found in the input data, and how to fix them.
+
+    Args:
+      spec: The label, with the classes found.
+      kept: Where the found classes are kept, e.g. ", recorded in the DAG file".
+
+    Returns:
+      E.g. `label species: classes Adelie, Chinstrap, Gentoo (found in the
+      input data; list them under label.classes to fix them)`.
+    """
+    return (
+        f"label {spec.name}: classes {describe_classes(spec._known())} (found in the input "
+        f"data{kept}; list them under label.classes to fix them)"
+    )

@@ -282,15 +282,19 @@ class PipelineConfig:
 
         Listed classes stay as they are.
 
+        Args:
+          found: The label values in the input data, in any order, repeated or not.
+
         Raises:
-          ConfigError: Fewer than two classes, or `label.positive` is not one.
+          ConfigError: Fewer than two classes, or `label.positive` is not one
+            of them or names one of three or more (naming the config field).
         """
         if self.label_classes is not None:
             return self
         try:
             spec = self.label_spec.with_classes(found)
         except LabelError as e:
-            raise ConfigError(f"{self.config_path}: label: {e} (in the input data)") from None
+            raise ConfigError(f"{self.config_path}: {e.field}: {e}") from None
         return dataclasses.replace(self, label_classes=spec.classes)
 
     @property
@@ -695,8 +699,14 @@ def _read_serving(r: _Reader, raw: Any, features: Sequence[FeatureColumn]) -> Se
     )
 
 
-def _read_label(r: _Reader, raw: Any) -> dict[str, Any]:
+def _read_label(r: _Reader, raw: Any, written: Any) -> dict[str, Any]:
     """Reads `label: NAME` or `label: {name, classes, positive}`.
+
+    Args:
+      r: The reader.
+      raw: The `label` value as YAML types it.
+      written: The same value with every scalar as written (YAML's BaseLoader):
+        an unquoted `yes` is the class "yes", not the boolean true.
 
     Returns:
       The config fields `label`, `label_classes` and `positive_class`.
@@ -710,34 +720,33 @@ def _read_label(r: _Reader, raw: Any) -> dict[str, Any]:
     classes = None
     if "classes" in raw:
         entries = r.sequence(raw["classes"], "label.classes")
-        texts = []
-        for i, entry in enumerate(entries):
-            if isinstance(entry, (Mapping, list)) or entry is None or not class_text(entry):
-                raise r.error(
-                    f"label.classes[{i}]", f"must be a class name or number, got {_describe(entry)}"
-                )
-            texts.append(class_text(entry))
-        classes = tuple(texts)
+        classes = tuple(
+            _class_name(r, entry, as_written, f"label.classes[{i}]")
+            for i, (entry, as_written) in enumerate(zip(entries, written["classes"]))
+        )
     positive = None
     if "positive" in raw:
-        value = raw["positive"]
-        if isinstance(value, (Mapping, list)) or value is None or not class_text(value):
-            raise r.error(
-                "label.positive", f"must be a class name or number, got {_describe(value)}"
-            )
-        positive = class_text(value)
-    spec = LabelSpec(name, classes, positive)
+        positive = _class_name(r, raw["positive"], written["positive"], "label.positive")
     if classes is not None:
         try:
-            spec.check()
+            LabelSpec(name, classes, positive).check()
         except LabelError as e:
-            field = (
-                "label.positive"
-                if positive is not None and positive not in classes
-                else "label.classes"
-            )
-            raise r.error(field, str(e)) from None
+            raise r.error(e.field, str(e)) from None
     return {"label": name, "label_classes": classes, "positive_class": positive}
+
+
+def _class_name(r: _Reader, value: Any, written: Any, field: str) -> str:
+    """A class named in the config: its text, as written when YAML reads it as a boolean."""
+    if isinstance(value, (Mapping, list)) or value is None or not class_text(value):
+        raise r.error(field, f"expected a class name or number, got {_describe(value)}")
+    return str(written).strip() if isinstance(value, bool) else class_text(value)
+
+
+def _as_written(text: str, label: Any) -> Any:
+    """The config's `label` with every scalar as written, when it is a mapping."""
+    if not isinstance(label, Mapping):
+        return label
+    return yaml.load(text, Loader=yaml.BaseLoader)["label"]  # noqa: S506 - no object tags
 
 
 def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:
@@ -820,7 +829,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
     fields: dict[str, Any] = {
         "name": r.name(raw["name"], "name"),
         "sources": _read_sources(r, raw["sources"], base_dir),
-        **_read_label(r, raw["label"]),
+        **_read_label(r, raw["label"], _as_written(text, raw["label"])),
         "id_key": r.string(id_key, "id_key") if id_key is not None else None,
         "features": _read_features(r, raw["features"]),
     }

@@ -449,21 +449,6 @@ def model_components(
     return [transform, trainer, evaluator, pusher]
 
 
-def with_found_label_classes(config: PipelineConfig) -> PipelineConfig:
-    """The config with its label classes known: listed, or found in the files a
-    run reads (the label column is scanned; `cascade run` passes the classes
-    its preflight found instead).
-
-    Raises:
-      ConfigError: Fewer than two classes in the data, or not the configured
-        positive class.
-      InputDataError: A source file cannot be read or lacks the label column.
-    """
-    if config.label_classes is not None:
-        return config
-    return config.with_label_classes(preflight.scan_label_classes(config))
-
-
 def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
     """Stock TFX from split examples to a pushed model: no gate, no baseline.
 
@@ -478,7 +463,7 @@ def training_components(config: PipelineConfig, split_examples: tfx.dsl.Channel)
     Returns:
       The seven components, in running order.
     """
-    config = with_found_label_classes(config)
+    config = preflight.resolve_label_classes(config)
     checks = validation_components(config, split_examples)
     return checks + model_components(config, split_examples, checks[1].outputs["schema"])
 
@@ -494,7 +479,10 @@ def create_pipeline(
     """Builds Cascade's pipeline from a validated config.
 
     Args:
-      config: The validated pipeline config.
+      config: The validated pipeline config. When its label classes are
+        neither listed nor found already (as `cascade run`'s preflight finds
+        them), they are found here, in the label column of the files a run
+        reads (`preflight.resolve_label_classes`).
       metadata_connection_config: Where MLMD lives (SQLite file or MySQL).
       beam_pipeline_args: Beam options for every Beam-based component.
       enable_cache: Reuse outputs of executions whose inputs and parameters match.
@@ -513,10 +501,11 @@ def create_pipeline(
 
     Raises:
       CascadeError: `until` names no component of the pipeline.
-      ConfigError: The label's classes are not listed and the input data
+      ConfigError: The label's classes are not known and the input data
         holds fewer than two (or not the configured positive class).
+      InputDataError: The classes are to be found and a source cannot be read.
     """
-    config = with_found_label_classes(config)
+    config = preflight.resolve_label_classes(config)
     input_base, input_config = example_gen_input_config(config.sources)
     # The node keeps the stock id: its output is CsvExampleGen's, plus per-source
     # facts and inventory as custom properties.

@@ -51,12 +51,23 @@ class SourceSummary:
 
 
 def _csv_files(path: str, field: str) -> list[str]:
-    """Returns the CSV files in folder `path`; `field` names it in errors."""
-    if not fileio.exists(path):
+    """Returns the CSV files in folder `path`; `field` names it in errors.
+
+    Raises:
+      InputDataError: The folder does not exist, is a file, holds no CSV
+        file, or cannot be listed (e.g. a bucket that cannot be reached).
+    """
+    try:
+        exists = fileio.exists(path)
+        folder = exists and fileio.isdir(path)
+        files = sorted(fileio.glob(path.rstrip("/") + "/*.csv")) if folder else []
+    except Exception as e:  # noqa: BLE001 - each filesystem raises its own errors
+        reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
+        raise InputDataError(f"{field}: cannot read {path}: {reason}") from None
+    if not exists:
         raise InputDataError(f"{field}: input folder {path} does not exist")
-    if not fileio.isdir(path):
+    if not folder:
         raise InputDataError(f"{field}: {path} is not a folder (name the folder of CSV files)")
-    files = sorted(fileio.glob(path.rstrip("/") + "/*.csv"))
     if not files:
         raise InputDataError(f"{field}: input folder {path} has no *.csv files")
     return [f.decode() if isinstance(f, bytes) else f for f in files]
@@ -335,28 +346,9 @@ def check_sources(
         no folder for one source; a column's inferred type differs between sources (see
         `check_type_agreement`); or a configured column has no value anywhere.
     """
-    summaries = []
+    summaries = _sources_read(config)
     columns_with_values: set[str] = set()
-    fields = [
-        f"{config.config_path}: sources[{i}] ({source.name})"
-        for i, source in enumerate(config.sources)
-    ]
-    windows = (
-        spans.window(
-            [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
-        )
-        if config.spanned
-        else {}
-    )
-    for field, source in zip(fields, config.sources):
-        if config.spanned:
-            summary = SourceSummary(
-                name=source.name,
-                files=[f for folder in windows[field] for f in _csv_files(folder.path, field)],
-                spans=[folder.span for folder in windows[field]],
-            )
-        else:
-            summary = SourceSummary(name=source.name, files=_csv_files(source.path, field))
+    for summary in summaries:
         for path in summary.files:
             size = fileio.stat(path).length if report else 0
             if report and size >= large_bytes:
@@ -369,7 +361,6 @@ def check_sources(
                     f"in {time.monotonic() - started:.1f}s"
                 )
             columns_with_values |= seen
-        summaries.append(summary)
     check_type_agreement(
         [(s.name, s.types) for s in summaries],
         [f.name for f in config.features if f.kind in _NUMERIC_KINDS],
@@ -395,6 +386,36 @@ def check_sources(
     return summaries
 
 
+def _sources_read(config: PipelineConfig) -> list[SourceSummary]:
+    """Per source, the CSV files a run reads (of every span of the window, when
+    spanned), in a summary with nothing counted yet.
+
+    Raises:
+      InputDataError: A folder is missing or has no CSV files, a span pattern
+        matches no folder, or a span of the window has no folder for one source.
+    """
+    fields = [
+        f"{config.config_path}: sources[{i}] ({source.name})"
+        for i, source in enumerate(config.sources)
+    ]
+    if not config.spanned:
+        return [
+            SourceSummary(name=source.name, files=_csv_files(source.path, field))
+            for field, source in zip(fields, config.sources)
+        ]
+    windows = spans.window(
+        [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
+    )
+    return [
+        SourceSummary(
+            name=source.name,
+            files=[f for folder in windows[field] for f in _csv_files(folder.path, field)],
+            spans=[folder.span for folder in windows[field]],
+        )
+        for field, source in zip(fields, config.sources)
+    ]
+
+
 def found_label_classes(summaries: Sequence[SourceSummary]) -> list[str]:
     """The label classes `check_sources` saw, across every source."""
     found: collections.Counter = collections.Counter()
@@ -406,14 +427,14 @@ def found_label_classes(summaries: Sequence[SourceSummary]) -> list[str]:
 def scan_label_classes(config: PipelineConfig) -> list[str]:
     """The label classes in the files a run reads, from the label column alone.
 
-    For building a pipeline without a full preflight (a scheduler's DAG file,
-    benchmarks); `check_sources` finds the same classes while it checks.
+    For building a pipeline without a full preflight (a scheduler's DAG file or
+    spec, benchmarks); `check_sources` finds the same classes while it checks.
 
     Raises:
       InputDataError: A folder or file cannot be read, or lacks the label column.
     """
     found: set[str] = set()
-    for path in _run_files(config):
+    for path in [f for summary in _sources_read(config) for f in summary.files]:
         rows = _rows(path)
         _, header, _ = next(rows)
         if not header or config.label not in header:
@@ -424,20 +445,18 @@ def scan_label_classes(config: PipelineConfig) -> list[str]:
     return list(found)
 
 
-def _run_files(config: PipelineConfig) -> list[str]:
-    """Every source CSV file a run reads (the spans of the window, when spanned)."""
-    fields = [
-        f"{config.config_path}: sources[{i}] ({source.name})"
-        for i, source in enumerate(config.sources)
-    ]
-    if not config.spanned:
-        return [f for field, s in zip(fields, config.sources) for f in _csv_files(s.path, field)]
-    windows = spans.window(
-        [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
-    )
-    return [
-        f for field in fields for folder in windows[field] for f in _csv_files(folder.path, field)
-    ]
+def resolve_label_classes(config: PipelineConfig) -> PipelineConfig:
+    """The config with its label classes known: as listed, else found by
+    `scan_label_classes` (the classes a pipeline built from it is fixed to).
+
+    Raises:
+      InputDataError: A source cannot be read, or a file lacks the label column.
+      ConfigError: Fewer than two classes were found, or `label.positive` is not
+        one of them or names one of three or more.
+    """
+    if config.label_classes is not None:
+        return config
+    return config.with_label_classes(scan_label_classes(config))
 
 
 def _why(cell: csv_contract.Cell) -> str:

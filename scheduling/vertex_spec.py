@@ -5,7 +5,9 @@ Kubeflow Pipelines v2 PipelineJob (JSON) that Vertex AI Pipelines runs: one
 container task per component, every task in one image, each Beam step
 started from its task as a Dataflow job. Compiling reads no data and calls
 no service (but for a curated schema on GCS, whose sha256 goes into the
-spec, and a `gs://` output); nothing is submitted.
+spec, a `gs://` output, and the label column of the input data when the
+config lists no label classes: the ones found are compiled into the spec);
+nothing is submitted.
 
 Files: artifacts under `<bucket>/cascade/<pipeline>/pipeline` (the spec's
 pipeline root); the pushed model under `<output.root>/serving_model` when
@@ -28,6 +30,7 @@ import sys
 from typing import Collection, Optional, Sequence
 
 from core.errors import CascadeError
+from core.labels import LabelSpec, found_classes_line
 from pipeline.config import OutputConfig, PipelineConfig
 from pipeline.gate_config import DRIFT_FAIL, DRIFT_OFF
 from pipeline.runners import DataflowOptions
@@ -74,6 +77,9 @@ class VertexSpecResult:
       beam_sdk_image: Beam's SDK image of the version this spec was compiled
         with: the worker boot the Dataflow workers' image needs.
       notes: What the spec does differently from `cascade run`, one line each.
+      label: The label, its classes as compiled into the spec.
+      classes_found: The classes were found in the input data (the config
+        lists none).
     """
 
     output: str
@@ -85,6 +91,8 @@ class VertexSpecResult:
     serving_model_dir: str
     beam_sdk_image: str
     notes: tuple[str, ...] = ()
+    label: Optional[LabelSpec] = None
+    classes_found: bool = False
 
     def report_lines(self) -> list[str]:
         """What was written, what differs from a local run, and how to submit it."""
@@ -106,6 +114,11 @@ class VertexSpecResult:
             f"artifacts under {self.pipeline_root}; the pushed model in "
             f"{self.serving_model_dir}; metadata in the project's Vertex ML Metadata",
             *(f"note: {note}" for note in self.notes),
+            *(
+                [found_classes_line(self.label, ", compiled into the spec")]
+                if self.label is not None and self.classes_found
+                else []
+            ),
             f"To run it: {self.image} must hold this project ({EXTRA_INSTALL}){boot}; "
             "the data must be at its gs:// paths; the project needs the Vertex AI and "
             "Dataflow APIs, and the job's service account may start Dataflow jobs and "
@@ -134,13 +147,18 @@ def compile_spec(request: VertexSpecRequest) -> VertexSpecResult:
         no image (neither `--image` nor `vertex.image`); `output` exists
         without `force` or names a YAML file; a dataset or the curated
         schema is not on GCS (naming the config field); `drift.on_breach` is
-        `fail`, which a spec cannot hold; or the spec cannot be written.
+        `fail`, which a spec cannot hold; label classes are to be found and a
+        source cannot be read, or holds fewer than two or not the configured
+        positive one; or the spec cannot be written.
     """
+    from pipeline import preflight
+
     _check_extra()
     dataflow = _dataflow(request.dataflow)
     image = _image(request)
     _check_output(request.output, request.force)
     config, notes = vertex_config(request.config, dataflow)
+    config = preflight.resolve_label_classes(config)
 
     # Heavy imports only once the request is known to be good.
     import apache_beam
@@ -172,6 +190,8 @@ def compile_spec(request: VertexSpecRequest) -> VertexSpecResult:
         serving_model_dir=config.output.serving_model_dir,
         beam_sdk_image=f"apache/beam_python{python}_sdk:{apache_beam.__version__}",
         notes=tuple(notes),
+        label=config.label_spec,
+        classes_found=request.config.label_classes is None,
     )
 
 

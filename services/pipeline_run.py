@@ -54,8 +54,16 @@ class RunRequest:
 
 @dataclasses.dataclass(frozen=True)
 class CheckedInputs:
-    """What the preflight found: rows per source and per reference dataset."""
+    """What the preflight found.
 
+    Attributes:
+      request: The run to run: its config's label classes are known, as
+        listed or as found in the sources.
+      sources: Per source: files, rows and rows per label class.
+      reference_rows: Rows per reference dataset, e.g. {"spam_list": 156}.
+    """
+
+    request: RunRequest
     sources: list[preflight.SourceSummary]
     reference_rows: dict[str, int]
 
@@ -107,32 +115,41 @@ def prepare(request: RunRequest) -> RunRequest:
 def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInputs:
     """Checks every source and reference dataset, and that outputs cannot overwrite them.
 
+    Label classes the config does not list are taken from what the check saw,
+    so building the pipeline reads no file again.
+
     Args:
       request: The run (after `prepare`).
       say: Takes progress lines while large files are checked.
 
+    Returns:
+      The request to run (its label classes known) and what the check counted.
+
     Raises:
       CascadeError: A source, the spam list, the id map or the curated schema
-        is unusable (`pipeline.schema_file`), or the output root would hold or
-        overwrite input data (naming the file).
+        is unusable (`pipeline.schema_file`), the sources hold fewer than two
+        label classes or not the configured positive one, or the output root
+        would hold or overwrite input data (naming the file).
     """
     from pipeline.output_space import check_output_root
 
-    if request.config.schema is not None:
+    config = request.config
+    if config.schema is not None:
         from pipeline.schema_file import check_schema
 
-        check_schema(request.config)
-    sources = preflight.check_sources(request.config, report=say)
-    reference = preflight.check_reference_data(request.config)
-    check_output_root(request.config.output.root, [f for s in sources for f in s.files])
-    return CheckedInputs(sources, reference)
+        check_schema(config)
+    sources = preflight.check_sources(config, report=say)
+    config = config.with_label_classes(preflight.found_label_classes(sources))
+    reference = preflight.check_reference_data(config)
+    check_output_root(config.output.root, [f for s in sources for f in s.files])
+    return CheckedInputs(dataclasses.replace(request, config=config), sources, reference)
 
 
 def run_pipeline(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     """Runs the pipeline under the store's write lock and records the run.
 
     Args:
-      request: The run (after `prepare` and `check_inputs`).
+      request: The run, as `check_inputs` returns it.
       say: Takes the lines a person watching the run wants: other pipelines
         sharing the store, the start, one line per component start and finish.
 

@@ -216,7 +216,9 @@ def test_a_failed_run_prints_its_summary_and_the_redacted_reason_and_exits_1(
         return pipeline_run.RunResult(None, 2.5, reason, str(tmp_path / "run.log"))
 
     monkeypatch.setattr(
-        pipeline_run, "check_inputs", lambda request, say: pipeline_run.CheckedInputs([], {})
+        pipeline_run,
+        "check_inputs",
+        lambda request, say: pipeline_run.CheckedInputs(request, [], {}),
     )
     monkeypatch.setattr(pipeline_run, "run_pipeline", failed_run)
     assert main(["run", "--output-root", str(tmp_path / "out")]) == 1

@@ -164,8 +164,12 @@ def test_the_unbroken_project_passes_preflight(project):
     assert [(s.name, s.files, s.rows) for s in summaries] == [
         (source, [str(project.csv[source])], ROWS_PER_SOURCE) for source in SOURCES
     ]
-    assert [s.positives for s in summaries] == [
-        sum(row[HEADER.index(LABEL)] == "1" for row in project.rows(source)) for source in SOURCES
+    assert [dict(s.label_counts) for s in summaries] == [
+        {
+            value: sum(row[HEADER.index(LABEL)] == value for row in project.rows(source))
+            for value in ("0", "1")
+        }
+        for source in SOURCES
     ]
     assert config.output.root == str(project.output_root)
 
@@ -322,6 +326,22 @@ def test_input_path_is_a_file(project, capsys):
     )
 
 
+def test_an_input_folder_that_cannot_be_listed(project, capsys, monkeypatch):
+    def unreachable(path: str) -> bool:
+        # As TensorFlow's GCS filesystem fails without a network: two lines.
+        raise OSError(
+            "Error executing an HTTP request: libcurl code 6 meaning 'Couldn't resolve host "
+            f"name'\n\t when reading metadata of {path}"
+        )
+
+    monkeypatch.setattr(preflight.fileio, "exists", unreachable)
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: sources[0] (web): cannot read {project.root / 'data' / 'web'}: "
+        "Error executing an HTTP request: libcurl code 6 meaning 'Couldn't resolve host name'"
+    )
+
+
 def test_input_folder_without_csv_files(project, capsys):
     folder = project.root / "data" / "partner"
     project.csv["partner"].rename(folder / "users.txt")
@@ -369,17 +389,133 @@ def test_header_only_csv(project, capsys):
 # Bad values and malformed rows
 
 
-@pytest.mark.parametrize(
-    "value, shown", [("yes", "'yes'"), ("2", "'2'"), ("", "empty"), ("1.0", "'1.0'")]
-)
-def test_label_not_0_or_1(project, capsys, value, shown):
+def set_label(project: Project, label: Any) -> None:
+    """Sets the config's `label:` to `label`, written as YAML flow text (unquoted scalars)."""
+    text = project.config_path.read_text(encoding="utf-8")
+    assert f"label: {LABEL}\n" in text
+    project.config_path.write_text(text.replace(f"label: {LABEL}\n", f"label: {label}\n"))
+
+
+def relabel(project: Project, values: list[str], column: str = LABEL) -> None:
+    """Gives the label column of every source the `values` in turn, named `column`."""
+    header = [column if name == LABEL else name for name in HEADER]
+    index = HEADER.index(LABEL)
+    for source in SOURCES:
+        rows = project.rows(source)
+        for i, row in enumerate(rows):
+            row[index] = values[i % len(values)]
+        write_csv(project.csv[source], header, rows)
+
+
+def found_classes(project: Project) -> tuple[str, ...]:
+    """The label classes as a run takes them: listed, or found by its preflight."""
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+    summaries = preflight.check_sources(config)
+    return config.with_label_classes(preflight.found_label_classes(summaries)).label_classes
+
+
+@pytest.mark.parametrize("value", ["yes", "2", "1.0"])
+def test_a_label_outside_the_listed_classes(project, capsys, value):
+    set_label(project, f"{{name: {LABEL}, classes: [0, 1]}}")
     line = project.set_cell("partner", 11, LABEL, value)
 
     assert line == 13
     assert run_cli(project, capsys) == (
-        f"{project.csv['partner']}: row 13: label column 'looking_for_job' is {shown}; "
-        "labels must be 0 or 1"
+        f"{project.csv['partner']}: row 13: label column 'looking_for_job' is {value!r}, "
+        f"which is not one of the classes listed in {project.config_path} "
+        "(label.classes: 0, 1)"
     )
+
+
+def test_an_empty_label_cell(project, capsys):
+    project.set_cell("partner", 11, LABEL, " ")
+
+    assert run_cli(project, capsys) == (
+        f"{project.csv['partner']}: row 13: label column 'looking_for_job' is empty; "
+        "every row needs a label"
+    )
+
+
+def test_one_class_only_in_the_data(project, capsys):
+    relabel(project, ["0"])
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: label: the input data holds only the class '0' of label "
+        "'looking_for_job'; a model needs two or more"
+    )
+
+
+def test_a_positive_class_for_three_classes_found_in_the_data(project, capsys):
+    set_label(project, f"{{name: {LABEL}, positive: 1}}")
+    project.set_cell("web", 3, LABEL, "2")
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: label.positive: '1' names the positive class of a two-class "
+        "label, but the input data holds 3 classes of label 'looking_for_job' (0, 1, 2); "
+        "leave positive out: each of three or more classes gets its own probability"
+    )
+
+
+def test_a_positive_class_not_in_the_data(project, capsys):
+    set_label(project, f"{{name: {LABEL}, positive: yes}}")
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: label.positive: 'yes' is not one of the classes of label "
+        "'looking_for_job' in the input data (0, 1)"
+    )
+
+
+def test_a_text_label_of_two_classes_with_positive_yes_passes_preflight(project):
+    relabel(project, ["yes", "no", "no"])
+    set_label(project, f"{{name: {LABEL}, positive: yes}}")  # unquoted: YAML's true
+
+    assert found_classes(project) == ("no", "yes")
+    config = config_lib.load_config(str(project.config_path))
+    assert config.positive_class == "yes"
+
+
+def test_a_text_label_of_three_classes_is_found_sorted(project):
+    relabel(project, ["Gentoo", "Adelie", "Chinstrap"], column="species")
+    set_label(project, "species")
+
+    assert found_classes(project) == ("Adelie", "Chinstrap", "Gentoo")
+
+
+def test_integer_classes_found_sort_as_numbers(project):
+    relabel(project, ["10", "2", "1"])
+
+    assert found_classes(project) == ("1", "2", "10")
+
+
+@pytest.mark.parametrize("listed", [False, True], ids=["found", "listed"])
+def test_a_run_takes_the_classes_its_preflight_found_and_says_them(
+    project, capsys, monkeypatch, listed
+):
+    relabel(project, ["Gentoo", "Adelie", "Chinstrap"], column="species")
+    set_label(
+        project, "{name: species, classes: [Gentoo, Adelie, Chinstrap]}" if listed else "species"
+    )
+    ran = []
+
+    def run(request: pipeline_run.RunRequest, say: Callable[[str], None]) -> Any:
+        ran.append(request)
+        return pipeline_run.RunResult(None, 1.0, None, str(project.output_root / "run.log"))
+
+    monkeypatch.setattr(pipeline_run, "run_pipeline", run)
+    monkeypatch.setattr(preflight, "scan_label_classes", None)  # the run reads no file again
+
+    assert main(["run", "--config", str(project.config_path)]) == 0
+    [request] = ran
+    classes = ("Gentoo", "Adelie", "Chinstrap") if listed else ("Adelie", "Chinstrap", "Gentoo")
+    assert request.config.label_classes == classes
+    assert preflight.resolve_label_classes(request.config) is request.config
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith(f"Cascade: cascade-demo from {project.config_path}: web 30 rows")
+    found = (
+        "label species: classes Adelie, Chinstrap, Gentoo (found in the input data; list "
+        "them under label.classes to fix them)"
+    )
+    assert lines[1] != found if listed else lines[1] == found
 
 
 @pytest.mark.parametrize(
@@ -457,7 +593,7 @@ def test_row_with_every_field_empty(project, capsys):
 
     assert run_cli(project, capsys) == (
         f"{project.csv['web']}: row 9: label column 'looking_for_job' is empty; "
-        "labels must be 0 or 1"
+        "every row needs a label"
     )
 
 

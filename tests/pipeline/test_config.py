@@ -631,6 +631,85 @@ def test_parse_config_names_the_given_path():
 
 
 # ---------------------------------------------------------------------------
+# label
+
+
+def _label(label: str) -> str:
+    """BASE's YAML with `label:` written as `label` (so scalars stay unquoted)."""
+    text = yaml.safe_dump(BASE, sort_keys=False)
+    return text.replace("label: looking_for_job\n", f"label: {label}\n")
+
+
+@pytest.mark.parametrize(
+    "label, classes, positive",
+    [
+        ("looking_for_job", None, None),
+        ("{name: looking_for_job}", None, None),
+        ("{name: looking_for_job, classes: [0, 1]}", ("0", "1"), None),
+        ("{name: looking_for_job, classes: [0, 1], positive: 0}", ("0", "1"), "0"),
+        # Unquoted yes, no, on, off are YAML booleans; a class is the text as written.
+        ("{name: looking_for_job, classes: [no, yes], positive: yes}", ("no", "yes"), "yes"),
+        ("{name: looking_for_job, positive: On}", None, "On"),
+        ("{name: looking_for_job, classes: [Gentoo, Adelie, ' Chinstrap ']}",
+         ("Gentoo", "Adelie", "Chinstrap"), None),
+    ],
+    ids=["name", "mapping", "integers", "positive", "yes-no", "positive-unlisted", "text"],
+)  # fmt: skip
+def test_label_classes_and_positive(label, classes, positive):
+    config = parse_config(_label(label), "cascade.yaml")
+
+    assert (config.label, config.label_classes, config.positive_class) == (
+        "looking_for_job",
+        classes,
+        positive,
+    )
+
+
+@pytest.mark.parametrize(
+    "label, field, message",
+    [
+        ("{name: looking_for_job, classes: [0, 1], positive: 2}", "label.positive",
+         "'2' is not one of label.classes (0, 1)"),
+        ("{name: looking_for_job, classes: [a, b, c], positive: a}", "label.positive",
+         "'a' names the positive class of a two-class label, but label.classes lists 3 "
+         "(a, b, c); leave positive out: each of three or more classes gets its own "
+         "probability"),
+        ("{name: looking_for_job, classes: [a, b, a]}", "label.classes", "lists 'a' twice"),
+        ("{name: looking_for_job, classes: [1, '1']}", "label.classes", "lists '1' twice"),
+        ("{name: looking_for_job, classes: [a]}", "label.classes",
+         "lists only the class 'a'; a model needs two or more"),
+        ("{name: looking_for_job, classes: []}", "label.classes",
+         "expected a non-empty list, got list []"),
+        ("{name: looking_for_job, classes: a}", "label.classes",
+         "expected a non-empty list, got str 'a'"),
+        ("{classes: [a, b]}", "label.name", "missing (required)"),
+        ("{name: looking_for_job, class: [a, b]}", "label.class",
+         "unknown key (expected one of: classes, name, positive)"),
+        ("{name: looking_for_job, classes: [a, {b: 1}]}", "label.classes[1]",
+         "expected a class name or number, got dict {'b': 1}"),
+        ("{name: looking_for_job, classes: [a, [b]]}", "label.classes[1]",
+         "expected a class name or number, got list ['b']"),
+        ("{name: looking_for_job, classes: [a, '  ']}", "label.classes[1]",
+         "expected a class name or number, got str '  '"),
+        ("{name: looking_for_job, classes: [a, null]}", "label.classes[1]",
+         "expected a class name or number, got nothing"),
+        ("{name: looking_for_job, positive: }", "label.positive",
+         "expected a class name or number, got nothing"),
+    ],
+    ids=[
+        "positive-not-listed", "positive-of-three", "duplicate", "duplicate-as-number",
+        "one-class", "no-classes", "classes-not-a-list", "no-name", "unknown-key",
+        "class-mapping", "class-list", "class-blank", "class-null", "positive-null",
+    ],
+)  # fmt: skip
+def test_invalid_label(label, field, message):
+    with pytest.raises(ConfigError) as excinfo:
+        parse_config(_label(label), "cascade.yaml")
+
+    assert str(excinfo.value) == f"cascade.yaml: {field}: {message}"
+
+
+# ---------------------------------------------------------------------------
 # cleaning
 
 

@@ -16,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from core.errors import ConfigError
+from pipeline import preflight
 from pipeline.config import load_config, parse_config
+from scheduling import dag_file
 from scheduling.airflow_dag import span_range_json
 from tests.e2e.helpers import COMPONENTS, ROOT, cascade_script
 
@@ -30,10 +33,16 @@ schedule:
 _PARSE = """
 import json, sys
 from airflow.models import DagBag
+from pipeline import preflight
+scans = []
+scan = preflight.scan_label_classes
+preflight.scan_label_classes = lambda config: scans.append(config.config_path) or scan(config)
 bag = DagBag(sys.argv[1], include_examples=False)
 dags = {}
 for dag_id, dag in bag.dags.items():
+    request = dag.tasks[0].python_callable.keywords["request"]
     dags[dag_id] = {
+        "label_classes": request.config.label_classes,
         "schedule": dag.schedule_interval,
         "catchup": dag.catchup,
         "max_active_runs": dag.max_active_runs,
@@ -47,7 +56,8 @@ for dag_id, dag in bag.dags.items():
             for t in dag.tasks
         },
     }
-print(json.dumps({"dags": dags, "errors": {k: v for k, v in bag.import_errors.items()}}))
+errors = {k: v for k, v in bag.import_errors.items()}
+print(json.dumps({"dags": dags, "errors": errors, "scans": scans}))
 """
 
 
@@ -132,18 +142,65 @@ def test_schedule_and_retries_come_from_the_config(parsed) -> None:
     assert {(t["retries"], t["retry_delay"]) for t in dag["tasks"].values()} == {(2, 45.0)}
 
 
-def test_the_report_says_when_it_runs_and_that_every_run_reads_every_file(parsed) -> None:
-    written = parsed["written"]
-    assert "schedule: 0 3 * * * from 2026-12-01 (catchup off), 2 retries 45 s apart" in written
-    assert "each run: reads every file of every source (the sources are not spanned)" in written
-    assert "airflow dags test cascade-demo " in written
+def test_the_report_says_when_it_runs_what_every_run_reads_and_the_classes_found(
+    parsed,
+) -> None:
+    written = parsed["written"].splitlines()
+    assert written[1:4] == [
+        "  schedule: 0 3 * * * from 2026-12-01 (catchup off), 2 retries 45 s apart",
+        "  each run: reads every file of every source (the sources are not spanned)",
+        "  label looking_for_job: classes 0, 1 (found in the input data, recorded in the DAG "
+        "file; list them under label.classes to fix them)",
+    ]
+    assert written[-1].startswith("  airflow dags test cascade-demo ")
 
 
 def test_the_dag_file_holds_settings_only(parsed, scheduled_config) -> None:
     text = (parsed["home"] / "dags" / "cascade_demo.py").read_text()
     assert f"'config': {str(scheduled_config)!r}" in text
     assert "'profile': 'local'" in text
+    assert "'label': {'name': 'looking_for_job', 'classes': ['0', '1']}" in text
     assert "from scheduling.dag_file import load_dag" in text
+
+
+def test_the_dag_built_at_each_parse_reads_no_data_for_the_label_classes(parsed) -> None:
+    assert parsed["scans"] == []
+    assert parsed["dags"]["cascade-demo"]["label_classes"] == ["0", "1"]
+
+
+def _settings(config: Path, label: str, classes: list[str]) -> dict:
+    return {"config": str(config), "profile": "local", "label": {"name": label, "classes": classes}}
+
+
+def test_listed_classes_win_over_recorded_ones_and_recorded_ones_are_not_searched(
+    scheduled_config, tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setattr(preflight, "scan_label_classes", None)  # calling it would fail
+    recorded = dag_file.dag_request(_settings(scheduled_config, "looking_for_job", ["0", "1"]))
+    assert recorded.config.label_classes == ("0", "1")
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(
+        scheduled_config.read_text().replace(
+            "label: looking_for_job", "label: {name: looking_for_job, classes: [1, 0]}"
+        )
+    )
+    request = dag_file.dag_request(_settings(listed, "looking_for_job", ["0", "1"]))
+    assert request.config.label_classes == ("1", "0")
+
+
+def test_a_label_the_dag_file_records_no_classes_of_is_named(scheduled_config, tmp_path) -> None:
+    renamed = tmp_path / "renamed.yaml"
+    renamed.write_text(
+        scheduled_config.read_text().replace("label: looking_for_job", "label: wants_job")
+    )
+    with pytest.raises(ConfigError) as raised:
+        dag_file.dag_request(_settings(renamed, "looking_for_job", ["0", "1"]))
+    assert str(raised.value) == (
+        f"{renamed}: label: lists no classes, and the DAG file records none of label "
+        "'wants_job' (it records those of label 'looking_for_job'); list them under "
+        "label.classes, or write the file again (cascade schedule airflow --force) to "
+        "find them in the input data"
+    )
 
 
 def test_a_config_broken_after_writing_is_airflow_s_import_error_naming_the_field(
@@ -230,13 +287,18 @@ def test_dataflow_needs_the_data_on_gcs_before_a_dag_file_is_written(
     assert list((tmp_path / "dags").iterdir()) == []
     gcs = tmp_path / "gcs.yaml"
     gcs.write_text(
-        scheduled_config.read_text().replace(f"{ROOT}/data/demo/", "gs://my-bucket/data/")
+        scheduled_config.read_text()
+        .replace(f"{ROOT}/data/demo/", "gs://my-bucket/data/")
+        # Listed classes: no data is read (it is not there).
+        .replace("label: looking_for_job", "label: {name: looking_for_job, classes: [0, 1]}")
     )
     written = _write_dag(tmp_path, gcs, *dataflow, "--bucket", "gs://my-bucket")
     assert written.returncode == 0, written.stderr
     assert "Beam: dataflow" in written.stdout
+    assert "label looking_for_job" not in written.stdout
     text = (tmp_path / "dags" / "cascade_demo.py").read_text()
     assert "'profile': 'dataflow'" in text and "'bucket': 'gs://my-bucket'" in text
+    assert "'label': {'name': 'looking_for_job', 'classes': ['0', '1']}" in text
 
 
 def test_a_dag_file_that_cannot_be_written_is_named(scheduled_config, tmp_path) -> None:

@@ -1,8 +1,9 @@
 """scheduling.vertex_spec: `cascade schedule vertex` compiles the demo into a Vertex AI
 Pipelines spec with no network, and refuses what Vertex could not run, in one line.
 
-The demo's sources are rewritten to `gs://` paths; nothing reads them. The
-spec is compiled once per module with every socket refused.
+The demo's sources are rewritten to `gs://` paths; nothing reads them: the
+label classes the demo does not list are what a stub of the label column's
+scan finds. The spec is compiled once per module with every socket refused.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from cli.main import execute, main
 from core.errors import CascadeError
-from pipeline import code_versions
+from pipeline import code_versions, preflight
 from pipeline.config import COMPONENT_IDS, SpansConfig, load_config
 from pipeline.runners import DataflowOptions
 from scheduling import vertex_spec
@@ -61,6 +62,14 @@ def no_network():
         yield
 
 
+@contextlib.contextmanager
+def label_values(*values: str):
+    """The label column of the gs:// sources holds `values` (no file is read)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(preflight, "scan_label_classes", lambda config: list(values))
+        yield
+
+
 def _vertex(config: str, output: Path, *flags: str) -> list[str]:
     return ["schedule", "vertex", "--config", config, *DATAFLOW, "--output", str(output), *flags]
 
@@ -89,7 +98,7 @@ def compiled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("vertex")
     config = gcs_config(folder, f"vertex:\n  image: {IMAGE}\n")
     output = folder / "spec.json"
-    with no_network():
+    with no_network(), label_values("1", "0"):
         report = execute(_vertex(config, output))
     return report, json.loads(output.read_text(encoding="utf-8")), folder
 
@@ -186,6 +195,16 @@ def test_drift_is_not_compared_and_the_report_says_why(compiled):
     ]
 
 
+def test_label_classes_found_in_the_data_are_compiled_into_the_spec_and_said(compiled):
+    report, spec, _ = compiled
+    label = {"name": "looking_for_job", "classes": ["0", "1"], "positive": None}
+    assert _custom_config(spec, "Transform")["label_spec"] == label
+    assert (
+        "label looking_for_job: classes 0, 1 (found in the input data, compiled into the "
+        "spec; list them under label.classes to fix them)"
+    ) in report.splitlines()
+
+
 def test_the_report_names_the_spec_its_steps_and_how_to_submit_it(compiled):
     report, _, folder = compiled
     lines = report.splitlines()
@@ -247,7 +266,7 @@ def test_image_flag_overrides_the_configs_and_force_overwrites(compiled):
     output.write_text("old", encoding="utf-8")
     other, workers = "europe-docker.pkg.dev/p/r/cascade:2", "europe-docker.pkg.dev/p/r/workers:2"
     flags = ["--image", other, "--sdk-container-image", workers, "--force"]
-    with no_network():
+    with no_network(), label_values("0", "1"):
         report = execute(_vertex(config, output, *flags))
     spec = json.loads(output.read_text(encoding="utf-8"))
     images = {e["container"]["image"] for e in _executors(spec).values() if "container" in e}
