@@ -9,6 +9,7 @@ single Chinstrap, a stratum of one row.
 from __future__ import annotations
 
 import collections
+import csv
 import importlib.util
 import glob
 import json
@@ -171,3 +172,45 @@ def test_blessing_judges_the_macro_auc_of_the_test_split(penguin_run):
     assert gated == [
         ("AUC", {"macroAverage": True, "classWeights": {"0": 1.0, "1": 1.0, "2": 1.0}})
     ]
+
+
+def test_predict_writes_a_score_per_class_and_the_predicted_class(penguin_run, tmp_path):
+    folder, _, _, _ = penguin_run
+    serving = folder / "data" / "serving" / "new_penguins.csv"
+    output = tmp_path / "predictions.csv"
+
+    result = run_cascade(
+        [
+            "predict",
+            "--config",
+            str(folder / "penguins.yaml"),
+            "--output-root",
+            str(folder / "out"),
+            "--input",
+            str(serving),
+            "--output",
+            str(output),
+            "--no-record",
+            "--keep",
+            "penguin_id",
+        ]
+    )
+
+    assert result.returncode == 0, result.stderr[-3000:] + result.stdout[-3000:]
+    # Two serving rows name a species training never saw: scored, and noted once.
+    notes = [line for line in result.stdout.splitlines() if "note:" in line]
+    assert len(notes) == 1 and "'Emperor'" in notes[0] and "2 rows" in notes[0], result.stdout
+    with open(output, newline="") as f:
+        rows = list(csv.DictReader(f))
+    with open(serving, newline="") as f:
+        served = list(csv.DictReader(f))
+    assert len(rows) == len(served)
+    assert list(rows[0]) == ["line", "penguin_id"] + [f"score_{c}" for c in CLASSES] + ["predicted"]
+    for row in rows:
+        scores = [float(row[f"score_{c}"]) for c in CLASSES]
+        assert sum(scores) == pytest.approx(1.0, abs=1e-4)
+        assert row["predicted"] == CLASSES[scores.index(max(scores))]
+    # The model tells the species apart on data it never saw.
+    known = [(row, s) for row, s in zip(rows, served) if s["species"] in CLASSES]
+    accuracy = sum(row["predicted"] == s["species"] for row, s in known) / len(known)
+    assert accuracy > 0.8
