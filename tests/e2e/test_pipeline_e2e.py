@@ -350,3 +350,19 @@ def test_the_second_run_pushes_the_same_model_again(two_runs):
     assert len(versions) == 2
     first, second = ((v / "saved_model.pb").read_bytes() for v in versions)
     assert first == second
+
+
+def test_a_0_1_label_keeps_the_binary_metrics_and_score_column(store, two_runs):
+    output_root, _, _ = two_runs
+    first_run = mlmd_queries.runs(store)[0]
+    evaluation = json.loads(first_run.custom_properties["evaluation"].string_value)
+    # The classes of a 0/1 label are found as 0 and 1, with 1 the positive class:
+    # the same metrics as a binary model always had, overall and per slice.
+    assert set(evaluation) >= {"overall", "source=web", "labelling_method=crowd"}
+    for metrics in evaluation.values():
+        assert sorted(metrics) == sorted(
+            ["example_count", "auc", "binary_accuracy", "precision", "recall"]
+        )
+    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
+    with open(os.path.join(pushed, "assets.extra", "label.json")) as f:
+        assert json.load(f) == {"name": "looking_for_job", "classes": ["0", "1"], "positive": None}
