@@ -1,11 +1,12 @@
 """`cascade history`: training rows per source, growth and test metric, run by run.
 
-    cascade history [--metric auc] [--plot FILE.png] [--format json]
+    cascade history [--metric METRIC] [--plot FILE.png] [--format json]
 
 Did more data help? The table lists each run's spans read (when the sources
 arrive as spans), training rows per source and in all, the growth from the run before (with a warning when it is
-implausible) and the overall test metric; `--plot` draws rows against the
-metric. Read-only; no TensorFlow import.
+implausible) and the overall test metric (by default the one the blessing
+judges: AUC, or the macro AUC for three or more classes); `--plot` draws rows
+against the metric. Read-only; no TensorFlow import.
 """
 
 from __future__ import annotations
@@ -18,7 +19,17 @@ from cli import flags
 from cli.lineage import add_format_flag, open_store
 from core.errors import CascadeError
 from metadata.history import RunPoint, growth_warnings
-from metadata.run_results import METRICS
+from metadata.run_results import (
+    CLASS_SEPARATOR,
+    METRICS,
+    MULTI_CLASS_METRICS,
+    PER_CLASS_METRICS,
+    is_metric,
+)
+
+# What --metric accepts (example counts are not a metric to follow).
+METRIC_CHOICES = [m for m in dict.fromkeys(METRICS + MULTI_CLASS_METRICS) if m != "example_count"]
+PER_CLASS_CHOICES = ", ".join(f"{m}{CLASS_SEPARATOR}CLASS" for m in PER_CLASS_METRICS)
 
 
 def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
@@ -32,13 +43,27 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
     parser.add_argument("--pipeline", help="pipeline name (default: the store's only one)")
     parser.add_argument(
         "--metric",
-        default="auc",
-        choices=[m for m in METRICS if m != "example_count"],
-        help="the overall test metric to show (default auc)",
+        type=metric_name,
+        help=f"the overall test metric to show: {', '.join(METRIC_CHOICES)}, or per class "
+        f"{PER_CLASS_CHOICES} (default auc, or macro_auc for three or more classes)",
     )
     parser.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")
     add_format_flag(parser)
     parser.set_defaults(handler=run)
+
+
+def metric_name(text: str) -> str:
+    """The --metric value, checked.
+
+    Raises:
+      argparse.ArgumentTypeError: It names no recorded metric (listing them).
+    """
+    if is_metric(text) and text != "example_count":
+        return text
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a recorded metric; choose one of {', '.join(METRIC_CHOICES)}, "
+        f"or per class {PER_CLASS_CHOICES} (e.g. recall{CLASS_SEPARATOR}Adelie)"
+    )
 
 
 def run(args: argparse.Namespace) -> str:
@@ -53,16 +78,18 @@ def run(args: argparse.Namespace) -> str:
         raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
     if args.plot:
         flags.check_output_file(args.plot, "--plot")
-    name, points = history.runs_history(open_store(args), args.pipeline, args.metric)
+    store = open_store(args)
+    metric = args.metric or history.default_metric(store, args.pipeline)
+    name, points = history.runs_history(store, args.pipeline, metric)
     if args.format == "json":
-        text = json.dumps(history.to_json(name, points, args.metric), indent=2)
+        text = json.dumps(history.to_json(name, points, metric), indent=2)
     else:
-        text = format_history(name, points, args.metric)
+        text = format_history(name, points, metric)
     if args.plot:
         from cli.history_plot import plot_history
 
         try:
-            plotted = len(plot_history(name, points, args.metric, args.plot))
+            plotted = len(plot_history(name, points, metric, args.plot))
         except OSError as e:
             raise CascadeError(f"--plot {args.plot}: cannot write it: {e.strerror or e}") from e
         if args.format != "json":

@@ -9,8 +9,7 @@ from __future__ import annotations
 import io
 
 from metadata.history import RunPoint
-
-METRIC_NAMES = {"auc": "AUC", "binary_accuracy": "accuracy"}
+from metadata.run_results import metric_title
 
 
 def plot_history(
@@ -44,7 +43,7 @@ def plot_history(
         # Each run's own row count as a tick reads better than powers of ten.
         axes.minorticks_off()
         axes.set_xticks(sorted({x for x, _ in xy}), [f"{x:,}" for x in sorted({x for x, _ in xy})])
-    shown = METRIC_NAMES.get(metric, metric)
+    shown = metric_title(metric)
     axes.set_xlabel("training rows (log scale)")
     axes.set_ylabel(f"test {shown}")
     axes.set_title(f"{pipeline}: test {shown} vs training rows, {len(xy)} runs")

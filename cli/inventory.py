@@ -3,9 +3,10 @@
     cascade inventory [--run RUN] [--pipeline NAME] [--format json]
 
 The table puts what the config declares (owner, labelling method, cost)
-beside what the run measured (rows ingested, kept, labelled) and the cost
-per labelled example; a spanned source's line names the spans read and
-their rows. Read-only; no TensorFlow import.
+beside what the run measured (rows ingested, kept, labelled, and the share of
+positives for a 0/1 label, else the share of each class) and the cost per
+labelled example; a spanned source's line names the spans read and their
+rows. Read-only; no TensorFlow import.
 """
 
 from __future__ import annotations
@@ -55,6 +56,14 @@ def _percent(rate: Optional[float]) -> str:
     return "-" if rate is None else f"{rate:.1%}"
 
 
+def _class_shares(class_counts: dict[str, int]) -> str:
+    """Each class's share of the labelled rows: "Adelie 44% · Chinstrap 20% · Gentoo 36%"."""
+    labelled = sum(class_counts.values())
+    if not labelled:
+        return "-"
+    return " · ".join(f"{c} {n / labelled:.0%}" for c, n in class_counts.items())
+
+
 def _spans_text(spans_read: list[dict[str, Any]]) -> str:
     """A spanned source's spans and their rows: "spans 1-2 (span 1: 50 rows, span 2: 60 rows)"."""
     from core import spans
@@ -64,7 +73,12 @@ def _spans_text(spans_read: list[dict[str, Any]]) -> str:
 
 
 def format_inventory(inventory: Inventory) -> str:
-    """The inventory as a table, then each source's description and files."""
+    """The inventory as a table, then each source's description and files.
+
+    The label's column is the positive share for a 0/1 label, else each
+    class's share of the source's labelled rows.
+    """
+    zero_one = inventory.zero_one_label
     header = (
         "source",
         "owner",
@@ -74,7 +88,7 @@ def format_inventory(inventory: Inventory) -> str:
         "cost",
         "rows",
         "labelled",
-        "positive",
+        "positive" if zero_one else "classes",
         "cost/label",
     )
     table = [header]
@@ -91,7 +105,7 @@ def format_inventory(inventory: Inventory) -> str:
                 _money(d.get("collection_cost"), currency),
                 f"{m['rows']:,}",
                 f"{m['labelled']:,}",
-                _percent(m.get("positive_rate")),
+                _percent(m.get("positive_rate")) if zero_one else _class_shares(row.class_counts),
                 _money(row.cost_per_labelled_example, currency, 2),
             )
         )
@@ -108,6 +122,10 @@ def format_inventory(inventory: Inventory) -> str:
         total_cost = per_label = "-"
     positives = sum(r.measured.get("label_counts", {}).get("1", 0) for r in inventory.sources)
     binary = all(r.measured.get("positive_rate") is not None for r in inventory.sources)
+    if zero_one:
+        label_total = _percent(positives / labelled) if binary and labelled else "-"
+    else:
+        label_total = _class_shares(inventory.class_counts)
     table.append(
         (
             "total",
@@ -118,7 +136,7 @@ def format_inventory(inventory: Inventory) -> str:
             total_cost,
             f"{rows:,}",
             f"{labelled:,}",
-            _percent(positives / labelled) if binary and labelled else "-",
+            label_total,
             per_label,
         )
     )

@@ -17,7 +17,10 @@ from ml_metadata import metadata_store
 from metadata import run_results, runs
 
 MAX_GROWTH = 10.0
+# The metric shown unless one is asked for: a two-class label's AUC, and for
+# three or more classes the macro AUC (both the metric the blessing judges).
 DEFAULT_METRIC = "auc"
+MULTI_CLASS_DEFAULT_METRIC = "macro_auc"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,7 +51,8 @@ def runs_history(
     Args:
       store: The metadata store.
       pipeline: The pipeline's name (None: the store's only pipeline).
-      metric: The overall test metric to show (e.g. auc, binary_accuracy).
+      metric: The overall test metric to show (e.g. auc, binary_accuracy,
+        macro_auc, recall:Adelie; see `run_results.is_metric`).
 
     Returns:
       (pipeline name, one RunPoint per run).
@@ -77,6 +81,22 @@ def runs_history(
         if rows:
             previous = rows
     return name, points
+
+
+def default_metric(store: metadata_store.MetadataStore, pipeline: Optional[str]) -> str:
+    """The metric `history` shows unless asked: `auc` when a run of the pipeline
+    recorded it, else `macro_auc` when one recorded that, else `auc`.
+
+    Raises:
+      CascadeError: No such pipeline, or several and none chosen.
+    """
+    name = runs.pipeline_name(store, pipeline)
+    recorded = set()
+    for context in runs.run_contexts(store, name):
+        recorded |= set(run_results.recorded(context).evaluation.get(run_results.OVERALL, {}))
+    if DEFAULT_METRIC not in recorded and MULTI_CLASS_DEFAULT_METRIC in recorded:
+        return MULTI_CLASS_DEFAULT_METRIC
+    return DEFAULT_METRIC
 
 
 def growth_warnings(points: list[RunPoint], limit: float = MAX_GROWTH) -> list[str]:

@@ -17,11 +17,13 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from components.source_example_gen.properties import (
+    MISSING_LABEL,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
-from metadata import run_results, runs
 from core.errors import CascadeError
+from core.labels import sort_classes
+from metadata import run_results, runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,6 +33,18 @@ class SourceRow:
     source: str
     declared: Optional[dict[str, Any]]
     measured: dict[str, Any]
+
+    @property
+    def class_counts(self) -> dict[str, int]:
+        """Labelled rows per label class, classes sorted (`core.labels.sort_classes`)."""
+        counts = self.measured.get("label_counts", {})
+        return {c: counts[c] for c in sort_classes(set(counts) - {MISSING_LABEL})}
+
+    @property
+    def zero_one_label(self) -> bool:
+        """Whether the source's labels are all 0 or 1 (its positive rate is measured),
+        or it has none."""
+        return self.measured.get("positive_rate") is not None or not self.class_counts
 
     @property
     def cost_per_labelled_example(self) -> Optional[float]:
@@ -49,6 +63,21 @@ class Inventory:
     artifact_id: int
     artifact_uri: str
     sources: list[SourceRow]
+
+    @property
+    def zero_one_label(self) -> bool:
+        """Whether every source's labels are 0 or 1: the table shows the positive
+        share, else each source's share per class."""
+        return all(row.zero_one_label for row in self.sources)
+
+    @property
+    def class_counts(self) -> dict[str, int]:
+        """Labelled rows per label class over all sources, classes sorted."""
+        totals: dict[str, int] = {}
+        for row in self.sources:
+            for c, n in row.class_counts.items():
+                totals[c] = totals.get(c, 0) + n
+        return {c: totals[c] for c in sort_classes(totals)}
 
     def to_json(self) -> dict[str, Any]:
         """The `--format json` shape (see README, "Data inventory")."""

@@ -44,6 +44,11 @@ class RunSummary:
     small_strata: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
     # Source -> the spans ingested (spanned sources only; see `spans_read`).
     spans: dict[str, list[int]] = dataclasses.field(default_factory=dict)
+    # Split -> label class -> rows, splits in their configured order.
+    class_counts: dict[str, dict[str, int]] = dataclasses.field(default_factory=dict)
+    # The overall test confusion matrix, actual class -> predicted class -> rows
+    # (three or more classes; see `run_results.read_confusion_matrices`).
+    confusion_matrix: dict[str, dict[str, float]] = dataclasses.field(default_factory=dict)
 
 
 def _state_name(execution: metadata_store_pb2.Execution) -> str:
@@ -168,6 +173,7 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
     components = []
     pushed_model = None
     split_counts: dict[str, dict[str, int]] = {}
+    class_counts: dict[str, dict[str, int]] = {}
     small: dict[str, dict[str, int]] = {}
     cleaning = rejected_uri = None
     spans: dict[str, list[int]] = {}
@@ -197,6 +203,8 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
                 if "ratios" in props:  # list splits in their configured order
                     order = list(json.loads(props["ratios"].string_value))
                     split_counts = {k: split_counts[k] for k in order if k in split_counts}
+                if "class_counts" in props:
+                    class_counts = json.loads(props["class_counts"].string_value)
                 if "stratum_counts" in props and "ratios" in props:
                     small = small_strata(
                         split_counts,
@@ -212,4 +220,5 @@ def summarize_run(store: metadata_store.MetadataStore, run_id: str) -> RunSummar
         rejected_uri,
         small_strata=small,
         spans=spans,
+        class_counts=class_counts,
     )

@@ -8,7 +8,7 @@ and `history` say it from the store alone:
   line of the message TFX recorded on its failed execution.
 - NOT_PUSHED: the Evaluator did not bless the model; the reason names the
   failed threshold, e.g. "test AUC 0.791 vs serving model 0.828 (allowed
-  drop 0.010)".
+  drop 0.010)" (for three or more classes: "test macro AUC ...").
 - PUSHED: the model went to the serving folder.
 """
 
@@ -46,12 +46,15 @@ class RunVerdict:
       gate: The gate's report lines (anomalies and drift tables), if it ran.
       comparison: How the model compared with the served one, in one line
         ("" when the Evaluator did not run).
+      blessing: Which metric the blessing judged and what it asked, in one
+        line ("" when the Evaluator did not run).
     """
 
     status: str
     reason: str
     gate: tuple[str, ...] = ()
     comparison: str = ""
+    blessing: str = ""
 
 
 def gate_failure(store: metadata_store.MetadataStore, run_id: str) -> Optional[str]:
@@ -89,11 +92,20 @@ def _gate_report_lines(uri: str) -> tuple[str, ...]:
         return tuple(Verdict.from_json(json.loads(f.read())).describe())
 
 
+def _metric_title(key: Any) -> str:
+    """How messages name a TFMA metric key: "AUC", "macro AUC", "recall"."""
+    name = run_results.metric_title(key.name)
+    if key.HasField("aggregation_type") and key.aggregation_type.macro_average:
+        return f"macro {name}"
+    return name
+
+
 def blessing_reason(evaluation_uri: str) -> str:
     """Why the Evaluator did not bless its model, in one line.
 
-    Reads TFMA's validation result: an AUC below `min_auc`, or more than the
-    allowed drop below the baseline (the latest blessed model).
+    Reads TFMA's validation result: the blessing metric (the AUC, or for three
+    or more classes the macro AUC) below `min_auc`, or more than the allowed
+    drop below the baseline (the latest blessed model).
     """
     import tensorflow_model_analysis as tfma
 
@@ -102,7 +114,7 @@ def blessing_reason(evaluation_uri: str) -> str:
     result = tfma.load_validation_result(evaluation_uri)
     if result.validation_ok:
         return ""
-    metrics = _overall_auc(evaluation_uri)
+    _, metrics = _overall_blessing_metric(evaluation_uri)
     reasons = []
     for per_slice in result.metric_validations_per_slice:
         where = run_results.slice_name(
@@ -117,13 +129,14 @@ def blessing_reason(evaluation_uri: str) -> str:
             if key.is_diff and threshold.HasField("change_threshold"):
                 allowed = -threshold.change_threshold.absolute.value
                 reasons.append(
-                    f"test AUC{on} {metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving "
+                    f"test {_metric_title(key)}{on} "
+                    f"{metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving "
                     f"model {metrics.get(BASELINE_MODEL, float('nan')):.3f} "
                     f"(allowed drop {allowed:.3f})"
                 )
             elif threshold.HasField("value_threshold"):
                 reasons.append(
-                    f"test {'AUC' if key.name == 'auc' else key.name}{on} "
+                    f"test {_metric_title(key)}{on} "
                     f"{failure.metric_value.double_value.value:.3f} below the minimum "
                     f"{threshold.value_threshold.lower_bound.value:.3f}"
                 )
@@ -131,30 +144,81 @@ def blessing_reason(evaluation_uri: str) -> str:
 
 
 def comparison(evaluation_uri: str) -> str:
-    """The model's overall test AUC beside the served model's, on the same test split."""
+    """The model's overall test blessing metric beside the served model's, on the same
+    test split: "test AUC 0.849, the served model's 0.815 on the same test split"."""
     from pipeline.config import BASELINE_MODEL, CANDIDATE_MODEL
 
-    auc = _overall_auc(evaluation_uri)
-    if BASELINE_MODEL not in auc:
+    title, values = _overall_blessing_metric(evaluation_uri)
+    if BASELINE_MODEL not in values:
         return "nothing: no model was blessed before this one"
     return (
-        f"test AUC {auc[CANDIDATE_MODEL]:.3f}, the served model's "
-        f"{auc[BASELINE_MODEL]:.3f} on the same test split"
+        f"test {title} {values[CANDIDATE_MODEL]:.3f}, the served model's "
+        f"{values[BASELINE_MODEL]:.3f} on the same test split"
     )
 
 
-def _overall_auc(evaluation_uri: str) -> dict[str, float]:
-    """Model name -> overall test AUC (candidate and baseline)."""
+def blessing(evaluation_uri: str) -> str:
+    """Which metric the blessing judged and what it asked, in one line.
+
+    From the thresholds the Evaluator applied (its `eval_config.json`) and the
+    candidate's overall value: "test macro AUC 0.912 >= 0.700 (min_auc, overall
+    and on every slice; at most 0.010 below the served model's)". TFX drops
+    the change threshold when no model was blessed before; the line then
+    names none.
+
+    Returns:
+      The line, or "" when the evaluation holds no thresholds.
+    """
+    from pipeline.config import CANDIDATE_MODEL
+    from tensorflow_model_analysis.writers.eval_config_writer import load_eval_run
+
+    eval_config = load_eval_run(evaluation_uri)[0]
+    if eval_config is None:
+        return ""
+    minimum = drop = None
+    for spec in eval_config.metrics_specs:
+        for metric in spec.metrics:
+            if metric.threshold.HasField("value_threshold"):
+                minimum = metric.threshold.value_threshold.lower_bound.value
+            for per_slice in metric.per_slice_thresholds:
+                if per_slice.threshold.HasField("change_threshold"):
+                    drop = -per_slice.threshold.change_threshold.absolute.value
+    if minimum is None:
+        return ""
+    title, values = _overall_blessing_metric(evaluation_uri)
+    value = values.get(CANDIDATE_MODEL)
+    if value is None:
+        return ""
+    relation = ">=" if value >= minimum else "<"
+    served = f"; at most {drop:.3f} below the served model's" if drop is not None else ""
+    return (
+        f"test {title} {value:.3f} {relation} {minimum:.3f} "
+        f"(min_auc, overall and on every slice{served})"
+    )
+
+
+def _overall_blessing_metric(evaluation_uri: str) -> tuple[str, dict[str, float]]:
+    """The metric the blessing judges, overall: (its title, model name -> value).
+
+    That is the AUC of a two-class label, or the macro-averaged AUC of three
+    or more classes: the one AUC not of a single class (per-class AUCs carry
+    a class id).
+    """
     import tensorflow_model_analysis as tfma
 
-    found = {}
+    from pipeline.config import CANDIDATE_MODEL
+
+    title, found = "AUC", {}
     for metrics in tfma.load_metrics(evaluation_uri):
         if tfma.slicer.deserialize_slice_key(metrics.slice_key):
             continue
         for item in metrics.metric_keys_and_values:
-            if item.key.name == "auc" and not item.key.is_diff:
-                found[item.key.model_name] = item.value.double_value.value
-    return found
+            key = item.key
+            if key.name == "auc" and not key.is_diff and not key.HasField("sub_key"):
+                # A lone model (no baseline) is unnamed: it is the candidate.
+                found[key.model_name or CANDIDATE_MODEL] = item.value.double_value.value
+                title = _metric_title(key)
+    return title, found
 
 
 def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
@@ -171,12 +235,13 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
     evaluation = [a for a in outputs.get("Evaluator", []) if a.type == names.MODEL_EVALUATION]
     evaluated = max(evaluation, key=lambda a: a.id).uri if evaluation else None
     compared = comparison(evaluated) if evaluated else ""
+    judged = blessing(evaluated) if evaluated else ""
     if not pushed:
-        return RunVerdict("", "", lines, compared)
+        return RunVerdict("", "", lines, compared, judged)
     if names.was_pushed(max(pushed, key=lambda a: a.id)):
-        return RunVerdict(PUSHED, "", lines, compared)
+        return RunVerdict(PUSHED, "", lines, compared, judged)
     reason = blessing_reason(evaluated) if evaluated else ""
-    return RunVerdict(NOT_PUSHED, reason, lines, compared)
+    return RunVerdict(NOT_PUSHED, reason, lines, compared, judged)
 
 
 def record(store: metadata_store.MetadataStore, run_id: str, verdict: RunVerdict) -> None:

@@ -140,6 +140,7 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
             source_priority=cleaning.source_priority,
             required_columns=cleaning.required_columns,
             label=config.label,
+            label_classes=config.label_classes,
             source_tags={
                 name: entry.row_tags() for name, entry in (config.inventory or {}).items()
             },

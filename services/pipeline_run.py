@@ -178,7 +178,7 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     # Heavy imports only once the inputs are known to be good.
     from tfx import v1 as tfx
 
-    from metadata import run_summary, runs
+    from metadata import run_results, run_summary, runs
     from pipeline import runners
     from pipeline.pipeline import create_pipeline
     from services.run_progress import ComponentProgress
@@ -222,7 +222,9 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     if run_id is not None:
         results, verdict = record_run(store, run_id, config)
         summary = dataclasses.replace(
-            run_summary.summarize_run(store, run_id), evaluation=results.evaluation
+            run_summary.summarize_run(store, run_id),
+            evaluation=results.evaluation,
+            confusion_matrix=results.confusion_matrices.get(run_results.OVERALL, {}),
         )
     return RunResult(summary, seconds, failure, config.output.log_path, verdict)
 

@@ -44,6 +44,7 @@ from components.common.example_features import (
     values_in,
 )
 from components.common.fingerprint import fingerprint64
+from core.labels import class_text
 
 KEPT = "kept"
 REJECTED = "rejected"
@@ -171,10 +172,26 @@ def verdict(
     if len(view.ids) > 1:
         return rules.MULTIPLE_IDS, None
     raw_id = view.ids[0] if view.ids else None
-    reason = rules.quarantine_reason(options.id_key is None or raw_id is not None, view.missing)
+    reason = rules.quarantine_reason(
+        options.id_key is None or raw_id is not None,
+        view.missing,
+        label_is_a_class(view.label, options),
+    )
     if reason is not None or raw_id is None:
         return reason, None
     return None, canonical_id(raw_id, aliases)
+
+
+def label_is_a_class(label: Optional[str], options: CleanOptions) -> bool:
+    """Whether a row's label is one of `options.label_classes`, compared as
+    `core.labels.class_text` (stripped); True without classes or without a label.
+
+    A row without a label, or with several, is the split's to report (it
+    fails with their count), not a class mismatch.
+    """
+    if not options.label_classes or label is None:
+        return True
+    return class_text(label) in options.label_classes
 
 
 def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:

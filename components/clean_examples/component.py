@@ -42,6 +42,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
         source_priority: Sequence[str] = (),
         required_columns: Sequence[str] = (),
         label: Optional[str] = None,
+        label_classes: Optional[Sequence[str]] = None,
         source_tags: Optional[Mapping[str, Mapping[str, str]]] = None,
         code_version: Optional[str] = None,
     ) -> None:
@@ -59,6 +60,10 @@ class CleanExamples(tfx.types.BaseBeamComponent):
           source_priority: Ties on recency go to the source listed first.
           required_columns: Quarantine rows missing any of these.
           label: Count label conflicts among merged rows.
+          label_classes: The label's classes (listed in the config or found
+            in the data when the pipeline is built): a row whose label is
+            none of them is quarantined as `label_not_a_class`. None: any
+            label is kept.
           source_tags: Source -> {feature: value} added to its rows beside
             `source` (e.g. the labelling method, for sliced evaluation).
           code_version: A fingerprint of the code; a new one invalidates TFX's cache.
@@ -72,6 +77,7 @@ class CleanExamples(tfx.types.BaseBeamComponent):
             keep_latest_by=keep_latest_by,
             source_priority=tuple(source_priority),
             label=label,
+            label_classes=tuple(label_classes or ()),
             spam_id_column=spam_id_column,
             alias_column=alias_column,
             canonical_column=canonical_column,

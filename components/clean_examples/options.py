@@ -27,6 +27,8 @@ class CleanOptions:
         is kept.
       source_priority: Ties on recency go to the source listed first.
       label: Used to count label conflicts among merged rows.
+      label_classes: The label's classes; a row whose label is none of them
+        is quarantined (`label_not_a_class`). Empty: any label is kept.
       spam_id_column: The spam list's id column (required with a spam list).
       alias_column: The id map's alias column (required with an id map).
       canonical_column: The id map's canonical column (required with an id map).
@@ -42,6 +44,7 @@ class CleanOptions:
     keep_latest_by: Optional[str] = None
     source_priority: tuple[str, ...] = ()
     label: Optional[str] = None
+    label_classes: tuple[str, ...] = ()
     spam_id_column: Optional[str] = None
     alias_column: Optional[str] = None
     canonical_column: Optional[str] = None
@@ -76,7 +79,7 @@ class CleanOptions:
     @classmethod
     def from_json(cls, text: str) -> "CleanOptions":
         raw = json.loads(text)
-        for key in ("required_columns", "source_priority"):
+        for key in ("required_columns", "source_priority", "label_classes"):
             raw[key] = tuple(raw.get(key) or ())
         return cls(**raw)
 
@@ -92,6 +95,9 @@ class CleanOptions:
             spec.KEEP_LATEST_BY_KEY: self.keep_latest_by,
             spec.SOURCE_PRIORITY_KEY: json.dumps(list(self.source_priority)),
             spec.LABEL_KEY: self.label,
+            spec.LABEL_CLASSES_KEY: json.dumps(list(self.label_classes))
+            if self.label_classes
+            else None,
             spec.SPAM_ID_COLUMN_KEY: self.spam_id_column,
             spec.ALIAS_COLUMN_KEY: self.alias_column,
             spec.CANONICAL_COLUMN_KEY: self.canonical_column,
@@ -113,6 +119,7 @@ class CleanOptions:
             keep_latest_by=properties.get(spec.KEEP_LATEST_BY_KEY) or None,
             source_priority=tuple(json.loads(properties.get(spec.SOURCE_PRIORITY_KEY) or "[]")),
             label=properties.get(spec.LABEL_KEY) or None,
+            label_classes=tuple(json.loads(properties.get(spec.LABEL_CLASSES_KEY) or "[]")),
             spam_id_column=properties.get(spec.SPAM_ID_COLUMN_KEY) or None,
             alias_column=properties.get(spec.ALIAS_COLUMN_KEY) or None,
             canonical_column=properties.get(spec.CANONICAL_COLUMN_KEY) or None,
@@ -134,6 +141,8 @@ def _validate(options: CleanOptions) -> None:
         )
     if options.keep_latest_by and not options.id_key:
         raise ValueError("CleanExamples: keep_latest_by only applies with an id_key")
+    if options.label_classes and not options.label:
+        raise ValueError("CleanExamples: label_classes only applies with a label")
     named = [options.id_key, options.keep_latest_by, options.label, *options.required_columns]
     clash = sorted({n for n in named if n in options.added_features})
     if clash:

@@ -5,6 +5,7 @@ Reasons a row is removed (its `reject_reason`):
   multiple_ids                several values in the id column
   missing_id                  no value for the id column
   missing_required:<column>   no value for a required column
+  label_not_a_class           a label that is none of the label's classes
   spam                        its canonical id is on the spam list
   duplicate_merged            another row of the same person was kept
 """
@@ -19,6 +20,7 @@ RESERVED_COLUMN = "reserved_column:"
 MULTIPLE_IDS = "multiple_ids"
 MISSING_ID = "missing_id"
 MISSING_REQUIRED = "missing_required:"
+LABEL_NOT_A_CLASS = "label_not_a_class"
 SPAM = "spam"
 DUPLICATE_MERGED = "duplicate_merged"
 KEPT = "kept"
@@ -56,17 +58,23 @@ class RowFacts:
     record: bytes
 
 
-def quarantine_reason(has_id: bool, missing_columns: Sequence[str]) -> Optional[str]:
+def quarantine_reason(
+    has_id: bool, missing_columns: Sequence[str], label_is_a_class: bool = True
+) -> Optional[str]:
     """Returns why a row is invalid, or None if it is valid.
 
     Args:
       has_id: Whether the id column has a value (always True without an id column).
       missing_columns: Required columns without a value, in config order.
+      label_is_a_class: Whether its label is one of the label's classes
+        (always True when the classes are not given, or the row has no label).
     """
     if not has_id:
         return MISSING_ID
     if missing_columns:
         return MISSING_REQUIRED + missing_columns[0]
+    if not label_is_a_class:
+        return LABEL_NOT_A_CLASS
     return None
 
 

@@ -18,6 +18,7 @@ REQUIRED_COLUMNS_KEY = "required_columns"  # JSON [name, ...]
 KEEP_LATEST_BY_KEY = "keep_latest_by"
 SOURCE_PRIORITY_KEY = "source_priority"  # JSON [source, ...]
 LABEL_KEY = "label"
+LABEL_CLASSES_KEY = "label_classes"  # JSON [class, ...]
 SPAM_ID_COLUMN_KEY = "spam_id_column"
 ALIAS_COLUMN_KEY = "alias_column"
 CANONICAL_COLUMN_KEY = "canonical_column"
@@ -36,6 +37,7 @@ class CleanExamplesSpec(component_spec.ComponentSpec):
         KEEP_LATEST_BY_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         SOURCE_PRIORITY_KEY: component_spec.ExecutionParameter(type=str),
         LABEL_KEY: component_spec.ExecutionParameter(type=str, optional=True),
+        LABEL_CLASSES_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         SPAM_ID_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         ALIAS_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),
         CANONICAL_COLUMN_KEY: component_spec.ExecutionParameter(type=str, optional=True),

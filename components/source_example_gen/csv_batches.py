@@ -37,9 +37,9 @@ from core import csv_contract
 
 # The executor and tests name these through this module.
 from core.csv_contract import ColumnType, CsvFormatError, infer_cell_type
+from components.source_example_gen.properties import MISSING_LABEL
 
 ROWS_PER_BATCH = 2000
-MISSING_LABEL = "<missing>"
 
 # Whole columns (cells joined by "\n", empty cells allowed) that the stock rule
 # surely types INT (at most 18 digits: always within int64) or at most FLOAT.

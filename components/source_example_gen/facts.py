@@ -19,8 +19,8 @@ from typing import Any, Iterable, Mapping, Optional
 import tensorflow as tf
 from tfx.v1.dsl.io import fileio
 
-# The label value counted for a row whose label cell is empty.
-MISSING_LABEL = "<missing>"
+from components.source_example_gen.properties import MISSING_LABEL
+
 POSITIVE_LABELS = ("1",)
 BINARY_LABELS = {"0", "1"}
 _CHUNK_BYTES = 1 << 20

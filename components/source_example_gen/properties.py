@@ -3,6 +3,8 @@ so the metadata commands can read them without loading TensorFlow)."""
 
 # Per source: rows, labelled rows, label counts, positive rate, files, bytes, sha256.
 SOURCE_FACTS_PROPERTY = "source_facts"
+# The label value a source's label counts give rows with an empty label cell.
+MISSING_LABEL = "<missing>"
 # Per source: the config's inventory entry (owner, cost, labelling method, ...).
 SOURCE_INVENTORY_PROPERTY = "source_inventory"
 # A reference dataset's (spam list, id map): rows, files, bytes, sha256, and per

@@ -15,6 +15,7 @@ from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact, artifact_utils
 
 from components.common import counts, examples_io
+from core.labels import sort_classes
 from components.stratified_split import beam_batches, beam_split, spec, units
 from components.stratified_split.options import SplitOptions
 
@@ -23,10 +24,59 @@ UNIT_COUNTS_FILE = "group_counts"
 INPUT_COUNTS_FILE = "input_counts"
 # How many records per input split are looked at before the Beam job starts.
 PEEK_RECORDS = 100
+# The split a model trains on (the pipeline's Transform and Trainer read it):
+# it must hold two classes or more. Splits named otherwise check the first.
+TRAINING_SPLIT = "train"
 
 
 class SplitInputError(ValueError):
-    """The input examples cannot be split as asked (missing feature, empty, unlabeled)."""
+    """The input examples cannot be split as asked (missing feature, empty,
+    unlabeled, or fewer than two classes in the training split)."""
+
+
+def class_counts(
+    nested_counts: dict[str, dict[str, int]], options: SplitOptions
+) -> dict[str, dict[str, int]]:
+    """Rows per split and label class, from the rows per split and stratum.
+
+    Args:
+      nested_counts: Split -> stratum -> rows (labelled strata only).
+      options: The split's options (its splits, in order, and stratify_by).
+
+    Returns:
+      Split -> class -> rows: every split in order, and in each every class
+      any split holds (0 where it holds none), classes sorted as
+      `core.labels.sort_classes` sorts them.
+    """
+    per_split: dict[str, dict[str, int]] = {name: {} for name in options.split_names}
+    for split, per_stratum in nested_counts.items():
+        for stratum, n in per_stratum.items():
+            label = units.class_of_stratum(stratum, options.stratify_by)
+            per_split[split][label] = per_split[split].get(label, 0) + n
+    classes = sort_classes(c for by_class in per_split.values() for c in by_class)
+    return {
+        split: {c: by_class.get(c, 0) for c in classes} for split, by_class in per_split.items()
+    }
+
+
+def check_classes(per_class: dict[str, dict[str, int]], options: SplitOptions) -> None:
+    """Fails unless the training split holds two classes or more.
+
+    The training split is TRAINING_SPLIT, or the first split when none is
+    named so. A class may be as small as one row; it counts.
+
+    Raises:
+      SplitInputError: Naming the label, the class found (if any) and the split.
+    """
+    names = options.split_names
+    split = TRAINING_SPLIT if TRAINING_SPLIT in names else names[0]
+    present = [c for c, n in per_class.get(split, {}).items() if n]
+    if len(present) < 2:
+        shown = f"only the class {present[0]!r}" if present else "no class"
+        raise SplitInputError(
+            f"StratifiedSplit: label {options.label!r} has {shown} in the {split} split; "
+            "a model needs two or more"
+        )
 
 
 def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOptions) -> None:
@@ -128,7 +178,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         Raises:
           ValueError: Invalid options.
-          SplitInputError: Empty input, a missing feature, or unlabeled examples.
+          SplitInputError: Empty input, a missing feature, unlabeled examples,
+            or fewer than two classes in the training split.
         """
         options = SplitOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
@@ -335,6 +386,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
         nested = counts.nest(split_counts)
         ordered = {name: nested.get(name, {}) for name in options.split_names}
+        per_class = class_counts(ordered, options)
+        check_classes(per_class, options)
         strata: dict[str, int] = {}
         for key, n in split_counts.items():
             stratum = key.partition("/")[2]
@@ -348,6 +401,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "stratify_by": json.dumps(list(options.stratify_by)),
             "group_by": options.group_by or "",
             "split_counts": json.dumps(ordered),
+            "class_counts": json.dumps(per_class),
             "stratum_counts": json.dumps(dict(sorted(strata.items()))),
             "input_examples": str(total_in),
             "max_ratio_deviation": f"{deviation:.6f}",

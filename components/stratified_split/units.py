@@ -60,6 +60,18 @@ def stratum_of(example: tf.train.Example, label_key: str, stratify_by: Sequence[
     return "|".join(parts)
 
 
+def class_of_stratum(stratum: str, stratify_by: Sequence[str]) -> str:
+    """The label class of a labelled stratum: `label=Adelie|source=web` -> `Adelie`.
+
+    The label comes first, up to the first stratification key's part (a class
+    whose text holds `|<key>=` itself would be cut there).
+    """
+    label = stratum.partition("=")[2]
+    if stratify_by:
+        label = label.split(f"|{stratify_by[0]}=", 1)[0]
+    return label
+
+
 def record_stratum(record: bytes, label_key: str, stratify_by: Sequence[str]) -> str:
     """Returns the stratum of one serialized example."""
     return stratum_of(tf.train.Example.FromString(record), label_key, stratify_by)

@@ -922,3 +922,96 @@ def test_the_kept_row_does_not_depend_on_how_its_bytes_are_ordered(tmp_path):
         assert len(kept) == 20
         kept_notes.append(sorted(feature_values(e, "note")[0] for e in kept))
     assert kept_notes[0] == kept_notes[1]
+
+
+# --- text labels --------------------------------------------------------------------------------
+
+PENGUINS = {
+    "web": [
+        # One person, two labels: one conflict (label texts compared).
+        dict(user_id="p1", email="1@x", ts=1, species="Adelie"),
+        dict(user_id="p2", email="2@x", ts=1, species="Gentoo"),
+        dict(user_id="p3", email="3@x", ts=1, species="Chinstrap"),
+        # Not a class of the label: quarantined when the classes are given.
+        dict(user_id="p4", email="4@x", ts=1, species="Emperor"),
+        # No label: the split reports unlabeled rows, cleaning keeps them.
+        dict(user_id="p5", email="5@x", ts=1),
+    ],
+    "partner": [
+        dict(user_id="p1", email="1@p", ts=2, species="Gentoo"),
+        # Stripped, " Adelie" is the class Adelie.
+        dict(user_id="p6", email="6@p", ts=1, species=" Adelie"),
+    ],
+}
+CLASSES = ("Adelie", "Chinstrap", "Gentoo")
+
+
+def _penguin_run(root: Path, **overrides) -> tuple:
+    examples = write_examples(
+        root, {s: [make_record(**row) for row in rows] for s, rows in PENGUINS.items()}, "raw"
+    )
+    penguins = options(
+        label="species",
+        has_spam_list=False,
+        has_id_map=False,
+        spam_id_column=None,
+        alias_column=None,
+        canonical_column=None,
+        **overrides,
+    )
+    return run_clean(root, examples, penguins)
+
+
+def _ids_and_reasons(rejected) -> list[tuple[str, str]]:
+    return sorted(
+        (feature_values(e, "user_id")[0], feature_values(e, "reject_reason")[0])
+        for e in read_split(rejected, "rejected")
+    )
+
+
+def test_two_text_labels_of_one_person_are_one_conflict(tmp_path):
+    cleaned, rejected = _penguin_run(tmp_path)
+
+    # Without the classes every label is kept; p1's Adelie (web) and Gentoo (partner) conflict.
+    assert _ids_and_reasons(rejected) == [("p1", "duplicate_merged")]
+    record = accounting(cleaned)
+    assert record["label_conflicts"] == 1
+    assert record["kept"] == 6
+    assert cleaned.get_int_custom_property("label_conflicts") == 1
+
+
+def test_a_label_that_is_not_a_class_is_quarantined_with_its_reason(tmp_path):
+    cleaned, rejected = _penguin_run(tmp_path, label_classes=CLASSES)
+
+    assert _ids_and_reasons(rejected) == [("p1", "duplicate_merged"), ("p4", "label_not_a_class")]
+    kept = sorted(
+        (feature_values(e, "user_id")[0], feature_values(e, "species"))
+        for e in read_split(cleaned, "cleaned")
+    )
+    assert kept == [
+        ("p1", ["Gentoo"]),
+        ("p2", ["Gentoo"]),
+        ("p3", ["Chinstrap"]),
+        ("p5", []),
+        ("p6", [" Adelie"]),
+    ]
+    record = accounting(cleaned)
+    assert record["removed_per_reason"] == {"duplicate_merged": 1, "label_not_a_class": 1}
+    assert record["outcomes_per_source"] == {
+        "web": {"kept": 3, "duplicate_merged": 1, "label_not_a_class": 1},
+        "partner": {"kept": 2},
+    }
+    assert (record["rows_in"], record["kept"]) == (7, 5)
+    assert record["label_conflicts"] == 1
+
+
+def test_the_component_records_the_label_classes():
+    component = CleanExamples(examples=examples_channel(), label="species", label_classes=CLASSES)
+    assert json.loads(component.exec_properties[spec.LABEL_CLASSES_KEY]) == list(CLASSES)
+    recorded = CleanOptions.from_exec_properties(
+        component.exec_properties, has_spam_list=False, has_id_map=False
+    )
+    assert recorded.label_classes == CLASSES
+    assert (
+        CleanExamples(examples=examples_channel()).exec_properties[spec.LABEL_CLASSES_KEY] is None
+    )

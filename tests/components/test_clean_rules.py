@@ -76,6 +76,12 @@ def test_quarantine_reason_names_the_first_missing_column_in_config_order():
     assert quarantine_reason(True, ("age", "email")) == "missing_required:age"
 
 
+def test_a_label_that_is_not_a_class_comes_after_missing_id_and_columns():
+    assert quarantine_reason(True, [], label_is_a_class=False) == "label_not_a_class"
+    assert quarantine_reason(True, ["email"], label_is_a_class=False) == "missing_required:email"
+    assert quarantine_reason(False, [], label_is_a_class=False) == "missing_id"
+
+
 def test_reason_constants_are_the_documented_strings():
     assert (SPAM, DUPLICATE_MERGED, rules.MISSING_REQUIRED, rules.KEPT) == (
         "spam",
@@ -83,6 +89,7 @@ def test_reason_constants_are_the_documented_strings():
         "missing_required:",
         "kept",
     )
+    assert rules.LABEL_NOT_A_CLASS == "label_not_a_class"
 
 
 # --- resolve_alias ----------------------------------------------------------------------------
@@ -286,6 +293,7 @@ FULL = dict(
     keep_latest_by="ts",
     source_priority=("web", "mobile"),
     label="label",
+    label_classes=("Adelie", "Chinstrap", "Gentoo"),
     spam_id_column="spam_id",
     alias_column="alias",
     canonical_column="canonical",
@@ -311,6 +319,7 @@ def test_options_json_round_trip_keeps_every_field_and_tuple_types():
         "keep_latest_by": "ts",
         "source_priority": ["web", "mobile"],
         "label": "label",
+        "label_classes": ["Adelie", "Chinstrap", "Gentoo"],
         "spam_id_column": "spam_id",
         "alias_column": "alias",
         "canonical_column": "canonical",
@@ -322,6 +331,7 @@ def test_options_json_round_trip_keeps_every_field_and_tuple_types():
     assert back == options
     assert isinstance(back.required_columns, tuple)
     assert isinstance(back.source_priority, tuple)
+    assert isinstance(back.label_classes, tuple)
     assert CleanOptions.from_json(CleanOptions().to_json()) == CleanOptions()
 
 
@@ -387,6 +397,7 @@ def test_options_from_json_fills_missing_sequences_and_validates():
             dict(source_priority=("web", "mobile", "web")),
             "CleanExamples: source_priority repeats a source: ('web', 'mobile', 'web')",
         ),
+        (dict(label=None), "CleanExamples: label_classes only applies with a label"),
     ],
 )
 def test_inconsistent_options_fail_with_a_message_naming_the_option(overrides, message):

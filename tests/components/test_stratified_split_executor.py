@@ -196,6 +196,11 @@ def test_custom_properties_record_options_and_counts(hundred_thirty):
         "test": {"label=0": 14, "label=1": 6},
     }
     assert list(json.loads(output.get_string_custom_property("split_counts"))) == NAMES
+    assert json.loads(recorded.pop("class_counts")) == {
+        "train": {"0": 42, "1": 18},
+        "dev": {"0": 14, "1": 6},
+        "test": {"0": 14, "1": 6},
+    }
     assert recorded == {
         "payload_format": PAYLOAD_FORMAT,
         "seed": "7",
@@ -540,6 +545,93 @@ def test_stratum_smaller_than_the_number_of_splits_is_allowed_and_counted(tmp_pa
     # label=2: |1/2 - 0.6| = 0.1, |1/2 - 0.2| = 0.3, |0 - 0.2| = 0.2;
     # label=3: |1 - 0.6| = 0.4, |0 - 0.2| = 0.2 twice.
     assert output.get_string_custom_property("max_ratio_deviation") == "0.400000"
+
+
+# --- a three-class text label ---------------------------------------------------------------
+
+
+def species_records(counts: Mapping[str, int], start: int = 0, **extra) -> list[bytes]:
+    """`counts[species]` examples of each species, ids from `start`."""
+    records = []
+    for species, n in counts.items():
+        for _ in range(n):
+            records.append(make_record(id=start + len(records), x=0.5, species=species, **extra))
+    return records
+
+
+def species_options(**overrides) -> dict:
+    return options(label="species", **overrides)
+
+
+@pytest.fixture(scope="module")
+def penguins(tmp_path_factory):
+    root = tmp_path_factory.mktemp("penguins")
+    records = species_records({"Adelie": 50, "Chinstrap": 30, "Gentoo": 20})
+    examples = write_examples(root, {"train": [records]})
+    return records, run_split(root, examples, species_options())
+
+
+def test_each_class_is_split_exactly_and_counted_per_split(penguins):
+    records, output = penguins
+    membership = read_membership(output)
+    from_files = {
+        split: dict(Counter(feature(r, "species") for r in rs)) for split, rs in membership.items()
+    }
+    # 50, 30 and 20 rows at 60/20/20: 30/10/10, 18/6/6 and 12/4/4.
+    expected = {
+        "train": {"Adelie": 30, "Chinstrap": 18, "Gentoo": 12},
+        "dev": {"Adelie": 10, "Chinstrap": 6, "Gentoo": 4},
+        "test": {"Adelie": 10, "Chinstrap": 6, "Gentoo": 4},
+    }
+    assert from_files == expected
+    assert json.loads(output.get_string_custom_property("class_counts")) == expected
+    assert json.loads(output.get_string_custom_property("split_counts")) == {
+        split: {f"label={c}": n for c, n in by_class.items()}
+        for split, by_class in expected.items()
+    }
+    assert sorted(r for rs in membership.values() for r in rs) == sorted(records)
+
+
+def test_a_class_of_one_row_in_a_stratum_is_allowed_and_counted(tmp_path):
+    web = species_records({"Adelie": 20, "Chinstrap": 10, "Gentoo": 10}, source="web")
+    # The partner source's only Chinstrap: a stratum of one row, all of it in train.
+    partner = species_records({"Adelie": 5, "Chinstrap": 1}, start=1000, source="partner")
+    examples = write_examples(tmp_path, {"web": [web], "partner": [partner]})
+    output = run_split(tmp_path, examples, species_options(stratify_by=("source",)))
+
+    counts = json.loads(output.get_string_custom_property("split_counts"))
+    assert [counts[s].get("label=Chinstrap|source=partner", 0) for s in NAMES] == [1, 0, 0]
+    # web: 20 -> 12/4/4, 10 -> 6/2/2; partner: 5 -> 3/1/1, 1 -> 1/0/0.
+    assert json.loads(output.get_string_custom_property("class_counts")) == {
+        "train": {"Adelie": 15, "Chinstrap": 7, "Gentoo": 6},
+        "dev": {"Adelie": 5, "Chinstrap": 2, "Gentoo": 2},
+        "test": {"Adelie": 5, "Chinstrap": 2, "Gentoo": 2},
+    }
+    assert run_summary.small_strata(
+        counts, json.loads(output.get_string_custom_property("stratum_counts")), len(NAMES)
+    ) == {"label=Chinstrap|source=partner": {"train": 1, "dev": 0, "test": 0}}
+
+
+def test_one_class_in_the_train_split_fails_naming_the_label_and_the_class(tmp_path):
+    examples = write_examples(tmp_path, {"train": [species_records({"Adelie": 20})]})
+    with pytest.raises(SplitInputError) as raised:
+        run_split(tmp_path, examples, species_options())
+    assert str(raised.value) == (
+        "StratifiedSplit: label 'species' has only the class 'Adelie' in the train split; "
+        "a model needs two or more"
+    )
+
+
+def test_a_class_that_misses_the_train_split_leaves_it_with_one(tmp_path):
+    # One Gentoo row at 20/40/40 goes to dev (0.2/0.4/0.4: dev and test tie, dev is first).
+    records = species_records({"Adelie": 10, "Gentoo": 1})
+    examples = write_examples(tmp_path, {"train": [records]})
+    ratios = (("train", 0.2), ("dev", 0.4), ("test", 0.4))
+    with pytest.raises(
+        SplitInputError,
+        match=r"^StratifiedSplit: label 'species' has only the class 'Adelie' in the train split",
+    ):
+        run_split(tmp_path, examples, species_options(ratios=ratios))
 
 
 # --- the component: options are checked when the pipeline is built --------------------------

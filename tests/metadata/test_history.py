@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -48,8 +50,11 @@ def _store(tmp_path) -> metadata_store.MetadataStore:
     return metadata_store.MetadataStore(config)
 
 
-def _add_run(store, pipeline: str, run: str, rows: dict, auc: float) -> None:
-    """A pipeline and run context shaped as TFX writes them, with recorded results."""
+def _add_run(
+    store, pipeline: str, run: str, rows: dict, auc: float, overall: dict | None = None
+) -> None:
+    """A pipeline and run context shaped as TFX writes them, with recorded results
+    (the overall test metrics `overall`, by default {"auc": auc})."""
     types = {}
     for name in ("pipeline", "pipeline_run"):
         types[name] = store.put_context_type(metadata_store_pb2.ContextType(name=name))
@@ -66,7 +71,8 @@ def _add_run(store, pipeline: str, run: str, rows: dict, auc: float) -> None:
     store.put_parent_contexts(
         [metadata_store_pb2.ParentContext(child_id=run_id, parent_id=parent_id)]
     )
-    run_results.record(store, run, run_results.RunResults(rows, {"overall": {"auc": auc}}))
+    evaluation = {"overall": overall if overall is not None else {"auc": auc}}
+    run_results.record(store, run, run_results.RunResults(rows, evaluation))
 
 
 def test_history_reads_recorded_results_from_the_store(tmp_path):
@@ -135,3 +141,43 @@ def test_slice_names():
     assert run_results.slice_name(()) == "overall"
     assert run_results.slice_name((("source", b"web"),)) == "source=web"
     assert run_results.slice_name((("source", b"web"), ("age", 3))) == "source=web & age=3"
+
+
+PENGUIN_METRICS = {"accuracy": 0.9, "macro_auc": 0.95, "recall:Adelie": 0.97, "auc:Gentoo": 0.99}
+
+
+def test_three_classes_show_the_macro_auc_unless_asked_for_another(tmp_path):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {"web": 10}, 0.0, overall=PENGUIN_METRICS)
+    _add_run(store, "p", "r2", {}, 0.0, overall={})  # stopped before its results
+    assert history.default_metric(store, None) == "macro_auc"
+    del store
+    metadata = ["--metadata", str(tmp_path / "metadata.sqlite")]
+
+    table = execute(["history", *metadata]).splitlines()
+    assert table[0] == "Training data and test macro_auc of p, run by run"
+    assert table[2].split()[-2:] == ["test", "macro_auc"]
+    assert table[3].split()[-1] == "0.950"
+    assert table[4].split()[-1] == "-"
+    recall = execute(["history", "--metric", "recall:Adelie", "--format", "json", *metadata])
+    assert [run["metric"] for run in json.loads(recall)["runs"]] == [0.97, None]
+
+
+def test_the_auc_stays_the_default_where_it_was_recorded(tmp_path):
+    store = _store(tmp_path)
+    _add_run(store, "p", "r1", {"web": 10}, 0.0, overall=PENGUIN_METRICS)
+    _add_run(store, "p", "r2", {"web": 10}, 0.8)
+    assert history.default_metric(store, None) == "auc"
+    _add_run(store, "q", "r3", {"web": 10}, 0.0, overall={})
+    assert history.default_metric(store, "q") == "auc"
+
+
+@pytest.mark.parametrize("metric", ["loss", "auc:", "example_count", "accuracy:Adelie"])
+def test_metric_flag_names_the_choices(tmp_path, capsys, metric):
+    with pytest.raises(SystemExit):
+        execute(["history", "--metric", metric, "--metadata", str(tmp_path / "m.sqlite")])
+    assert (
+        f"argument --metric: {metric!r} is not a recorded metric; choose one of auc, "
+        "binary_accuracy, precision, recall, accuracy, macro_auc, or per class auc:CLASS, "
+        "precision:CLASS, recall:CLASS (e.g. recall:Adelie)"
+    ) in capsys.readouterr().err

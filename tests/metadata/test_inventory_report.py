@@ -81,3 +81,68 @@ def test_without_an_inventory_the_measured_facts_still_show():
     text = format_inventory(inventory)
     assert _table_row(text, "web") == ["web", "-", "-", "-", "-", "-", "7", "7", "-", "-"]
     assert "no inventory declared" in text
+
+
+def _classes(counts: dict[str, int], missing: int = 0) -> dict:
+    label_counts = {**counts, **({"<missing>": missing} if missing else {})}
+    labelled = sum(counts.values())
+    return {**_measured(labelled + missing, labelled, None), "label_counts": label_counts}
+
+
+def test_a_label_that_is_not_0_1_shows_each_sources_class_shares():
+    inventory = Inventory(
+        "p",
+        "r",
+        1,
+        "uri",
+        [
+            SourceRow(
+                "web", _declared(100.0), _classes({"Gentoo": 36, "Adelie": 44, "Chinstrap": 20})
+            ),
+            SourceRow("app", _declared(50.0), _classes({"Adelie": 30, "Gentoo": 10}, missing=5)),
+        ],
+    )
+    text = format_inventory(inventory)
+    header = _table_row(text, "source")
+    assert header[-2:] == ["classes", "cost/label"]
+    assert " ".join(_table_row(text, "web")[7:]) == (
+        "100 100 Adelie 44% · Chinstrap 20% · Gentoo 36% 1.00 USD"
+    )
+    assert " ".join(_table_row(text, "app")[7:]) == "45 40 Adelie 75% · Gentoo 25% 1.25 USD"
+    # 74 Adelie, 20 Chinstrap and 46 Gentoo of 140 labelled rows.
+    assert " ".join(_table_row(text, "total")[3:]) == (
+        "145 140 Adelie 53% · Chinstrap 14% · Gentoo 33% 1.07 USD"
+    )
+
+
+def test_integer_classes_sort_by_number_and_a_source_without_labels_shows_a_dash():
+    inventory = Inventory(
+        "p",
+        "r",
+        1,
+        "uri",
+        [
+            SourceRow("web", None, _classes({"10": 1, "2": 1, "0": 2})),
+            SourceRow("app", None, _classes({}, missing=3)),
+        ],
+    )
+    text = format_inventory(inventory)
+    assert " ".join(_table_row(text, "web")[6:]) == "4 4 0 50% · 2 25% · 10 25% -"
+    assert _table_row(text, "app")[6:] == ["3", "0", "-", "-"]
+
+
+def test_a_0_1_label_keeps_the_positive_share_beside_a_source_without_labels():
+    inventory = Inventory(
+        "p",
+        "r",
+        1,
+        "uri",
+        [
+            SourceRow("web", None, _measured(100, 100, 0.1)),
+            SourceRow("app", None, _classes({}, missing=3)),
+        ],
+    )
+    text = format_inventory(inventory)
+    assert _table_row(text, "source")[-2] == "positive"
+    assert _table_row(text, "web")[-2] == "10.0%"
+    assert _table_row(text, "app")[-2:] == ["-", "-"]

@@ -90,3 +90,65 @@ def test_a_first_model_is_compared_with_nothing(tmp_path: Path) -> None:
     item.value.double_value.value = 0.8
     _write(tmp_path / "metrics-00000-of-00001.tfrecord", [metrics])
     assert comparison(str(tmp_path)) == "nothing: no model was blessed before this one"
+
+
+# --- from real TFMA output (tests/metadata/conftest.py) ---------------------------------------
+
+
+def test_three_classes_are_judged_on_the_macro_auc(penguins_not_blessed: str) -> None:
+    from metadata.run_verdict import blessing, comparison
+
+    reasons = blessing_reason(penguins_not_blessed).split("; ")
+    assert sorted(reasons) == sorted(
+        [
+            "test macro AUC 0.850 below the minimum 0.900",
+            "test macro AUC 0.850 vs serving model 1.000 (allowed drop 0.010)",
+        ]
+        + [
+            f"test macro AUC on {where} 0.850 below the minimum 0.900"
+            for where in (
+                "source=web",
+                "source=partner",
+                "labelling_method=in_house",
+                "labelling_method=crowd",
+            )
+        ]
+    )
+    assert comparison(penguins_not_blessed) == (
+        "test macro AUC 0.850, the served model's 1.000 on the same test split"
+    )
+    assert blessing(penguins_not_blessed) == (
+        "test macro AUC 0.850 < 0.900 "
+        "(min_auc, overall and on every slice; at most 0.010 below the served model's)"
+    )
+
+
+def test_a_first_model_is_judged_on_the_minimum_alone(penguins_first: str) -> None:
+    from metadata.run_verdict import blessing, comparison
+
+    assert blessing_reason(penguins_first) == ""
+    assert comparison(penguins_first) == "nothing: no model was blessed before this one"
+    assert blessing(penguins_first) == (
+        "test macro AUC 0.850 >= 0.700 (min_auc, overall and on every slice)"
+    )
+
+
+def test_two_classes_are_judged_on_the_auc(binary_not_blessed: str) -> None:
+    from metadata.run_verdict import blessing, comparison
+
+    assert blessing_reason(binary_not_blessed) == (
+        "test AUC 0.900 vs serving model 1.000 (allowed drop 0.010)"
+    )
+    assert comparison(binary_not_blessed) == (
+        "test AUC 0.900, the served model's 1.000 on the same test split"
+    )
+    assert blessing(binary_not_blessed) == (
+        "test AUC 0.900 >= 0.700 "
+        "(min_auc, overall and on every slice; at most 0.010 below the served model's)"
+    )
+
+
+def test_an_evaluation_without_its_config_names_no_blessing(tmp_path: Path) -> None:
+    from metadata.run_verdict import blessing
+
+    assert blessing(_evaluation(tmp_path, [])) == ""
