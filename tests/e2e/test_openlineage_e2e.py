@@ -235,3 +235,27 @@ def test_a_refused_endpoint_is_one_warning_line_and_the_check_stands(
         "0 of 2 sent; `cascade lineage export --openlineage` sends the rest"
     ]
     assert "recorded in ML Metadata: execution" in result.stdout
+
+
+def test_a_finished_run_posts_its_own_events_to_the_configs_endpoint(demo_slice, metadata, catalog):
+    """What `cascade run` calls once the run is recorded (services.pipeline_run)."""
+    import dataclasses
+
+    from pipeline.config import load_config
+    from services.openlineage_export import emit_after_run
+
+    config = load_config(str(demo_slice))
+    endpoint = f"http://127.0.0.1:{catalog.server_port}"
+    config = dataclasses.replace(
+        config, openlineage=dataclasses.replace(config.openlineage, url=endpoint)
+    )
+    store = mlmd_queries.open_store(str(metadata))
+    second = mlmd_queries.runs(store)[1]
+
+    assert emit_after_run(store, config, second.name) is None
+    received = [json.loads(body) for _, _, body in catalog.received]
+    executions = store.get_executions_by_context(second.id)
+    assert len(received) == 2 * (len(executions) + 1)
+    assert received[0]["job"]["name"] == "cascade-demo" and received[0]["eventType"] == "START"
+    assert emit_after_run(store, config, second.name) is None  # nothing left to send
+    assert len(catalog.received) == len(received)
