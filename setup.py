@@ -39,6 +39,8 @@ setuptools.setup(
         "pyyaml==6.0.4",
         "matplotlib==3.10.9",
         "argcomplete==3.7.2",
+        # OpenLineage events for data catalogs (`cascade lineage export --openlineage`).
+        "openlineage-python==1.54.0",
     ],
     extras_require={
         # Scheduled runs on Apache Airflow (`cascade schedule airflow`). TFX 1.16's

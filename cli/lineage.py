@@ -6,11 +6,15 @@
     cascade lineage downstream --where labelling_method=crowd --type Model
     cascade lineage upstream REF
     cascade lineage graph [REF | --run RUN] [-o FILE.dot|.svg|.png] [--format dot|svg|png]
+    cascade lineage export --openlineage (--output FILE | --url URL) [--since RUN]
 
 The store is the SQLite file of the config's output root (default: the demo's),
 opened read-only, or `--metadata FILE`, or a MySQL store (`--mysql-host ...`).
 `--format json` prints the shape documented in README ("Lineage"); `graph`
-writes the format its `-o` file's extension names.
+writes the format its `-o` file's extension names. `export` sends the
+pipeline's record as OpenLineage events to a file or a catalog's endpoint
+(README, "Lineage in your data catalog"); it reads statistics files, so it
+loads TensorFlow's file system layer.
 
 Start-up matters here (a one-line answer from a small file): nothing on these
 paths imports TensorFlow, TFX or Beam (tests/e2e/test_lineage_e2e.py checks).
@@ -37,7 +41,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
     """Adds `lineage` and its questions to the `cascade` command tree."""
     lineage = commands.add_parser(
         "lineage",
-        help="lineage questions: runs, show, upstream, downstream, graph",
+        help="lineage questions: runs, show, upstream, downstream, graph; export",
         description="Lineage questions answered from ML Metadata (read-only).",
     )
     questions = lineage.add_subparsers(dest="question", required=True, metavar="QUESTION")
@@ -87,6 +91,45 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         "refused when it contradicts the extension",
     )
     graph.set_defaults(handler=_graph)
+    _add_export(questions, shared)
+
+
+def _add_export(questions: Any, shared: argparse.ArgumentParser) -> None:
+    """Adds `lineage export --openlineage`."""
+    export = questions.add_parser(
+        "export",
+        parents=[shared],
+        help="send the pipeline's lineage as OpenLineage events to a file or a catalog",
+        description="Export every run and scoring of the config's pipeline as OpenLineage "
+        "events: newline-delimited JSON to --output, or POSTed to --url (Marquez, DataHub). "
+        "An endpoint receives each event once; what it received is kept in the metadata store.",
+    )
+    export.add_argument(
+        "--openlineage", action="store_true", help="OpenLineage run events (the format; required)"
+    )
+    where = export.add_mutually_exclusive_group()
+    where.add_argument("--output", "-o", metavar="FILE", help="write the events to FILE (anew)")
+    where.add_argument(
+        "--url",
+        metavar="URL",
+        help="POST the events to URL/ENDPOINT (default: the config's lineage.openlineage.url)",
+    )
+    export.add_argument(
+        "--endpoint",
+        metavar="PATH",
+        help="the path under --url (default: the config's, else api/v1/lineage as Marquez)",
+    )
+    export.add_argument(
+        "--api-key-env",
+        metavar="NAME",
+        help="environment variable holding the API key, sent as a bearer token (never printed)",
+    )
+    export.add_argument("--namespace", help="OpenLineage job namespace (default: the config's)")
+    export.add_argument("--since", metavar="RUN", help="only what came after this run")
+    export.add_argument(
+        "--resend", action="store_true", help="send to --url what it has already received too"
+    )
+    export.set_defaults(handler=_export)
 
 
 def open_store(args: argparse.Namespace) -> Any:
@@ -198,3 +241,57 @@ def _graph(args: argparse.Namespace) -> str:
     output = args.output or f"lineage.{image_format}"
     render(dot_text, image_format, output)
     return f"wrote {output}"
+
+
+def _export(args: argparse.Namespace) -> str:
+    """`lineage export --openlineage`: the pipeline's events to a file or an endpoint."""
+    from metadata.openlineage_events import Selection
+    from pipeline.lineage_config import check_env_name, check_url
+    from services import openlineage_export
+
+    if not args.openlineage:
+        raise CascadeError("export: give --openlineage (the format; the only one)")
+    config = flags.load_config(args)
+    section = config.openlineage
+    if args.output:
+        flags.check_output_file(args.output, "--output")
+        if args.resend or args.url or args.endpoint or args.api_key_env:
+            raise CascadeError(
+                "--output writes every selected event to the file; "
+                "--endpoint, --api-key-env and --resend apply to --url"
+            )
+    url = args.url or (None if args.output else section.url)
+    if not args.output and url is None:
+        raise CascadeError(
+            "export: give --output FILE or --url URL (or name lineage.openlineage.url in the config)"
+        )
+    if url is not None and check_url(url):
+        raise CascadeError(f"--url: {check_url(url)}")
+    api_key_env = args.api_key_env or (None if args.url else section.api_key_env)
+    if api_key_env and check_env_name(api_key_env):
+        raise CascadeError(f"--api-key-env: {check_env_name(api_key_env)}")
+    destination = openlineage_export.Destination(
+        output=args.output,
+        url=url,
+        endpoint=(args.endpoint or section.endpoint).strip("/"),
+        api_key_env=api_key_env,
+        timeout_seconds=section.timeout_seconds,
+    )
+    result = openlineage_export.export(
+        openlineage_export.ExportRequest(
+            store=flags.store_options(args, config),
+            pipeline=config.name,
+            namespace=args.namespace or section.namespace,
+            destination=destination,
+            selection=Selection(since_run=args.since),
+            resend=args.resend,
+        )
+    )
+    verb = "wrote" if args.output else "sent"
+    line = (
+        f"{verb} {result.sent} OpenLineage events ({result.runs} runs) of pipeline "
+        f"{config.name!r} to {result.destination}"
+    )
+    if result.skipped:
+        line += f"; {result.skipped} it had already received were not sent again"
+    return line

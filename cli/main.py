@@ -5,7 +5,7 @@
     cascade predict --input new.csv   # score with the pushed model, skew checked
     cascade skew --input new.csv      # is new data like the training data?
     cascade transform --input 'new/*.csv' --output out/new
-    cascade lineage runs|show|upstream|downstream|graph
+    cascade lineage runs|show|upstream|downstream|graph|export
     cascade inventory                 # what went in, at what cost?
     cascade history --plot h.png      # did more data help?
     cascade schema export             # the newest run's schema, to review and curate

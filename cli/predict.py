@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 from typing import Any
 
 from cli import flags
@@ -131,6 +132,8 @@ def run(args: argparse.Namespace) -> str:
             dataflow=flags.dataflow_from_args(args),
         )
     )
+    if outcome.lineage_warning:
+        print(f"warning: {outcome.lineage_warning}", file=sys.stderr, flush=True)
     text = "\n".join(_report_lines(args, outcome))
     if args.fail_on_skew:
         kept = "the predictions were written" + (" and recorded" if not args.no_record else "")

@@ -92,6 +92,8 @@ def run(args: argparse.Namespace) -> str:
     if request.config.label_classes != config.label_classes:  # found, not listed
         _say(found_classes_line(request.config.label_spec))
     result = pipeline_run.run_pipeline(request, _say)
+    if result.lineage_warning:
+        print(f"warning: {result.lineage_warning}", file=sys.stderr, flush=True)
     lines = []
     if result.summary is not None:
         lines.append(

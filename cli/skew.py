@@ -15,6 +15,7 @@ Exit code 1 if a feature is over its threshold with `--fail-on-skew`. See
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from cli import flags
@@ -67,6 +68,8 @@ def run(args: argparse.Namespace) -> str:
             record=not args.no_record,
         )
     )
+    if result.lineage_warning:
+        print(f"warning: {result.lineage_warning}", file=sys.stderr, flush=True)
     data = result.data
     lines = [f"read {data.rows:,} rows of {args.input} in {data.seconds:.1f}s"]
     if data.absent_columns:

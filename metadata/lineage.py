@@ -80,7 +80,8 @@ def _value(value: metadata_store_pb2.Value) -> Any:
     return getattr(value, kind)
 
 
-def _values(mapping: Mapping[str, metadata_store_pb2.Value]) -> dict[str, Any]:
+def property_values(mapping: Mapping[str, metadata_store_pb2.Value]) -> dict[str, Any]:
+    """MLMD (custom) properties as Python values, by sorted key (a struct as a dict)."""
     return {key: _value(mapping[key]) for key in sorted(mapping)}
 
 
@@ -473,7 +474,7 @@ class Lineage:
         configs = {}
         for run_id in run_ids:
             context = names.run_context(self._store, run_id)
-            values = _values(context.custom_properties) if context is not None else {}
+            values = property_values(context.custom_properties) if context is not None else {}
             configs[run_id] = {
                 "config_path": values.get(names.CONFIG_PATH),
                 "config_hash": values.get(names.CONFIG_HASH),
@@ -525,7 +526,7 @@ class Lineage:
             # A node tried again in the same run (a scheduler's retry) counts by
             # its latest try.
             latest = {component_of.get(e.id, e.type): state for e, state in zip(executions, states)}
-            config = _values(context.custom_properties)
+            config = property_values(context.custom_properties)
             status = run_status(list(latest.values()), finished=names.CONFIG_PATH in config)
             verdict, reason = run_verdict.recorded(context)
             if verdict in (run_verdict.GATED, run_verdict.NOT_PUSHED):
@@ -560,8 +561,8 @@ def _artifact_info(
         type=type_name,
         uri=artifact.uri,
         state=metadata_store_pb2.Artifact.State.Name(artifact.state),
-        properties=_values(artifact.properties),
-        custom_properties=_values(artifact.custom_properties),
+        properties=property_values(artifact.properties),
+        custom_properties=property_values(artifact.custom_properties),
         producer=producer,
         files=artifact_files.files_state(artifact.uri),
     )
@@ -576,7 +577,8 @@ def _execution_info(
         type=execution.type,
         state=metadata_store_pb2.Execution.State.Name(execution.last_known_state),
         runs=tuple(sorted(c.name for c in contexts if c.type == names.RUN_CONTEXT)),
-        parameters=_values(execution.custom_properties) | _values(execution.properties),
+        parameters=property_values(execution.custom_properties)
+        | property_values(execution.properties),
         start_ms=execution.create_time_since_epoch,
         end_ms=execution.last_update_time_since_epoch,
     )

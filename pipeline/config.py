@@ -23,6 +23,7 @@ from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
 from pipeline.gate_config import DriftConfig, GateConfig, read_drift, read_gate
 from pipeline.inventory import SourceInventory, read_inventory
+from pipeline.lineage_config import OpenLineageConfig, read_lineage
 from pipeline.schedule_config import ScheduleConfig, VertexConfig, read_schedule, read_vertex
 from transforms.features import FeatureColumn, FeatureKind
 from validation import calibration
@@ -247,6 +248,8 @@ class PipelineConfig:
         `with_label_classes`); None until then.
       positive_class: The positive class of a two-class label, or None for
         the default (the second class).
+      openlineage: Where OpenLineage events go when a run or scoring ends
+        (see `pipeline.lineage_config`).
     """
 
     name: str
@@ -271,6 +274,7 @@ class PipelineConfig:
     vertex: Optional[VertexConfig] = None
     label_classes: Optional[tuple[str, ...]] = None
     positive_class: Optional[str] = None
+    openlineage: OpenLineageConfig = OpenLineageConfig()
 
     @property
     def label_spec(self) -> LabelSpec:
@@ -786,6 +790,7 @@ _TOP_LEVEL_KEYS = {
     "spans",
     "schedule",
     "vertex",
+    "lineage",
 }
 
 
@@ -857,6 +862,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         spans=_read_spans(r, raw.get("spans"), fields["sources"]),
         schedule=read_schedule(r, raw.get("schedule")),
         vertex=read_vertex(r, raw.get("vertex")),
+        openlineage=read_lineage(r, raw.get("lineage")),
         output=OutputConfig(root=root),
         inventory=read_inventory(r, raw.get("inventory"), [s.name for s in fields["sources"]]),
         schema=_resolve_path(r.string(raw["schema"], "schema"), base_dir)

@@ -78,6 +78,8 @@ class RunResult:
       failure: Why the run failed, in one line with secrets redacted, or None.
       log_path: The run's log file.
       verdict: What became of the model: gated, not pushed (and why), pushed.
+      lineage_warning: Why the run's OpenLineage events were not all delivered
+        to the config's endpoint (one line), or None.
     """
 
     summary: Optional[RunSummary]
@@ -85,6 +87,7 @@ class RunResult:
     failure: Optional[str]
     log_path: str
     verdict: Optional[RunVerdict] = None
+    lineage_warning: Optional[str] = None
 
 
 def prepare(request: RunRequest) -> RunRequest:
@@ -181,6 +184,7 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     from metadata import run_results, run_summary, runs
     from pipeline import runners
     from pipeline.pipeline import create_pipeline
+    from services import openlineage_export
     from services.run_progress import ComponentProgress
 
     connection = request.store.connection_config()
@@ -218,7 +222,7 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
     run_id = run_summary.run_id_of_executions(
         store, progress.execution_ids
     ) or run_summary.newest_run_since(store, config.name, started_ms)
-    summary = verdict = None
+    summary = verdict = lineage_warning = None
     if run_id is not None:
         results, verdict = record_run(store, run_id, config)
         summary = dataclasses.replace(
@@ -226,7 +230,8 @@ def _run_locked(request: RunRequest, say: Callable[[str], None]) -> RunResult:
             evaluation=results.evaluation,
             confusion_matrix=results.confusion_matrices.get(run_results.OVERALL, {}),
         )
-    return RunResult(summary, seconds, failure, config.output.log_path, verdict)
+        lineage_warning = openlineage_export.emit_after_run(store, config, run_id)
+    return RunResult(summary, seconds, failure, config.output.log_path, verdict, lineage_warning)
 
 
 def record_run(

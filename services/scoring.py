@@ -73,6 +73,8 @@ class ScoreOutcome:
       skew: The skew check, or None (not asked for, or no rows).
       checks_dir: The skew check's statistics and anomalies, if checked.
       recorded: The MLMD ids written, or None without recording.
+      lineage_warning: Why the scoring's OpenLineage events were not delivered
+        to the config's endpoint (one line), or None.
     """
 
     scoring: Any
@@ -82,6 +84,7 @@ class ScoreOutcome:
     skew: Optional[SkewOutcome]
     checks_dir: Optional[str]
     recorded: Any
+    lineage_warning: Optional[str] = None
 
 
 def score(request: ScoreRequest) -> ScoreOutcome:
@@ -187,7 +190,7 @@ def _score_check_and_record(
     from core.environment import send_logs_to_file, stderr_to_file
     from metadata import scoring_records
     from serving import scoring
-    from services import skew_check
+    from services import openlineage_export, skew_check
 
     log_path = _log_path(request.config)
     send_logs_to_file(log_path, verbose=False)
@@ -199,7 +202,7 @@ def _score_check_and_record(
         outcome = skew_check.check(
             reference, result.statistics, columns, checks, result.absent_columns
         )
-    recorded = None
+    recorded = lineage_warning = None
     if request.record:
         recorded = scoring_records.record_scoring(
             store,
@@ -210,4 +213,9 @@ def _score_check_and_record(
             result,
             outcome.record if outcome else None,
         )
-    return ScoreOutcome(result, model_dir, output, log_path, outcome, checks, recorded)
+        lineage_warning = openlineage_export.emit_after_execution(
+            store, request.config, recorded.execution_id
+        )
+    return ScoreOutcome(
+        result, model_dir, output, log_path, outcome, checks, recorded, lineage_warning
+    )

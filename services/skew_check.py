@@ -189,12 +189,15 @@ class SkewCheckResult:
       output: The folder holding the statistics and anomalies.
       outcome: The comparison, or None when the file has no rows.
       recorded: The MLMD ids written, or None without recording.
+      lineage_warning: Why the check's OpenLineage events were not delivered
+        to the config's endpoint (one line), or None.
     """
 
     data: Any
     output: str
     outcome: Optional[SkewOutcome]
     recorded: Optional[scoring_records.RecordedScoring]
+    lineage_warning: Optional[str] = None
 
 
 def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
@@ -229,9 +232,14 @@ def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
             held.enter_context(request.store.writing(f"skew, pipeline {config.name!r}"))
         interrupts.finish_without_interrupts()
         outcome = check(reference, data.statistics, columns, output, data.absent_columns)
-        recorded = None
+        recorded = lineage_warning = None
         if request.record:
             recorded = scoring_records.record_skew_check(
                 store, config.name, model_dir, request.input, data, outcome.record
             )
-    return SkewCheckResult(data, output, outcome, recorded)
+            from services import openlineage_export
+
+            lineage_warning = openlineage_export.emit_after_execution(
+                store, config, recorded.execution_id
+            )
+    return SkewCheckResult(data, output, outcome, recorded, lineage_warning)

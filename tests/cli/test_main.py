@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 COMMANDS = [
     "run", "predict", "skew", "transform", "lineage", "inventory", "history", "schema", "schedule",
 ]  # fmt: skip
-QUESTIONS = ["runs", "show", "downstream", "upstream", "graph"]
+QUESTIONS = ["runs", "show", "downstream", "upstream", "graph", "export"]
 # Every leaf command, with the arguments it needs to parse.
 LEAVES = [
     ["run"],
@@ -41,6 +41,7 @@ LEAVES = [
     ["lineage", "downstream", "1"],
     ["lineage", "upstream", "1"],
     ["lineage", "graph", "1"],
+    ["lineage", "export", "--openlineage", "--output", "events.jsonl"],
     ["inventory"],
     ["history"],
     ["schema", "export"],

@@ -458,7 +458,7 @@ def _listed(help_text: str) -> list[str]:
                 "schedule",
             ],  # fmt: skip
         ),
-        (["lineage", "--help"], ["runs", "show", "downstream", "upstream", "graph"]),
+        (["lineage", "--help"], ["runs", "show", "downstream", "upstream", "graph", "export"]),
     ],
     ids=["cascade", "lineage"],
 )

@@ -54,8 +54,8 @@ BASE: dict[str, Any] = {
 }
 KINDS = "numeric, skewed_numeric, categorical, timestamp"
 TOP_LEVEL_KEYS = (
-    "cleaning, drift, evaluation, features, gate, id_key, inventory, label, name, output, "
-    "schedule, schema, serving, sources, spans, split, training, vertex"
+    "cleaning, drift, evaluation, features, gate, id_key, inventory, label, lineage, name, "
+    "output, schedule, schema, serving, sources, spans, split, training, vertex"
 )
 TRAINING_KEYS = (
     "batch_size, embedding_dim, epochs, eval_steps, hidden_units, learning_rate, train_steps"
