@@ -176,6 +176,7 @@ def blessing(evaluation_uri: str) -> str:
     if eval_config is None:
         return ""
     minimum = drop = None
+    where = "overall and on every slice"
     for spec in eval_config.metrics_specs:
         for metric in spec.metrics:
             if metric.threshold.HasField("value_threshold"):
@@ -183,6 +184,10 @@ def blessing(evaluation_uri: str) -> str:
             for per_slice in metric.per_slice_thresholds:
                 if per_slice.threshold.HasField("change_threshold"):
                     drop = -per_slice.threshold.change_threshold.absolute.value
+                if per_slice.threshold.HasField("value_threshold"):
+                    # Three or more classes: the minimum holds for the whole test split.
+                    minimum = per_slice.threshold.value_threshold.lower_bound.value
+                    where = "overall; slices are reported, not gated"
     if minimum is None:
         return ""
     title, values = _overall_blessing_metric(evaluation_uri)
@@ -191,10 +196,7 @@ def blessing(evaluation_uri: str) -> str:
         return ""
     relation = ">=" if value >= minimum else "<"
     served = f"; at most {drop:.3f} below the served model's" if drop is not None else ""
-    return (
-        f"test {title} {value:.3f} {relation} {minimum:.3f} "
-        f"(min_auc, overall and on every slice{served})"
-    )
+    return f"test {title} {value:.3f} {relation} {minimum:.3f} (min_auc, {where}{served})"
 
 
 def _overall_blessing_metric(evaluation_uri: str) -> tuple[str, dict[str, float]]:

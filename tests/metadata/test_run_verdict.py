@@ -99,19 +99,11 @@ def test_three_classes_are_judged_on_the_macro_auc(penguins_not_blessed: str) ->
     from metadata.run_verdict import blessing, comparison
 
     reasons = blessing_reason(penguins_not_blessed).split("; ")
+    # The minimum holds for the whole test split only: slices are not gated.
     assert sorted(reasons) == sorted(
         [
             "test macro AUC 0.850 below the minimum 0.900",
             "test macro AUC 0.850 vs serving model 1.000 (allowed drop 0.010)",
-        ]
-        + [
-            f"test macro AUC on {where} 0.850 below the minimum 0.900"
-            for where in (
-                "source=web",
-                "source=partner",
-                "labelling_method=in_house",
-                "labelling_method=crowd",
-            )
         ]
     )
     assert comparison(penguins_not_blessed) == (
@@ -119,7 +111,8 @@ def test_three_classes_are_judged_on_the_macro_auc(penguins_not_blessed: str) ->
     )
     assert blessing(penguins_not_blessed) == (
         "test macro AUC 0.850 < 0.900 "
-        "(min_auc, overall and on every slice; at most 0.010 below the served model's)"
+        "(min_auc, overall; slices are reported, not gated; at most 0.010 below the "
+        "served model's)"
     )
 
 
@@ -129,7 +122,7 @@ def test_a_first_model_is_judged_on_the_minimum_alone(penguins_first: str) -> No
     assert blessing_reason(penguins_first) == ""
     assert comparison(penguins_first) == "nothing: no model was blessed before this one"
     assert blessing(penguins_first) == (
-        "test macro AUC 0.850 >= 0.700 (min_auc, overall and on every slice)"
+        "test macro AUC 0.850 >= 0.700 (min_auc, overall; slices are reported, not gated)"
     )
 
 

@@ -53,7 +53,7 @@ NOT_A_LABEL = (
         ({"name": "species", "classes": None}, NOT_A_LABEL),
         (
             {"name": "species", "classes": ["Adelie"]},
-            ": label 'species' has only the class 'Adelie'; a model needs two or more",
+            ": lists only the class 'Adelie'; a model needs two or more",
         ),
     ],
 )
