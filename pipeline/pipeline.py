@@ -201,25 +201,16 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         }
     )
     model_fields = {"signature_name": "serving_default", "prediction_key": OUTPUT_KEY}
-    auc_threshold = dict(
-        # Every slice must reach min_auc.
-        threshold=tfma.MetricThreshold(
-            value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_auc})
-        ),
-        # The drop is judged on the whole test split: a slice of a few hundred
-        # rows moves by more than that between any two models.
-        per_slice_thresholds=[
-            tfma.PerSliceMetricThreshold(
-                slicing_specs=[tfma.SlicingSpec()],
-                threshold=tfma.MetricThreshold(
-                    change_threshold=tfma.GenericChangeThreshold(
-                        direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-                        absolute={"value": -evaluation.max_auc_drop},
-                    )
-                ),
-            )
-        ],
+    minimum = tfma.MetricThreshold(
+        value_threshold=tfma.GenericValueThreshold(lower_bound={"value": evaluation.min_auc})
     )
+    no_worse = tfma.MetricThreshold(
+        change_threshold=tfma.GenericChangeThreshold(
+            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
+            absolute={"value": -evaluation.max_auc_drop},
+        )
+    )
+    overall = [tfma.SlicingSpec()]
     if label.binary:
         metrics_specs = [
             tfma.MetricsSpec(
@@ -228,7 +219,17 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                     tfma.MetricConfig(class_name="BinaryAccuracy"),
                     tfma.MetricConfig(class_name="Precision"),
                     tfma.MetricConfig(class_name="Recall"),
-                    tfma.MetricConfig(class_name="AUC", **auc_threshold),
+                    tfma.MetricConfig(
+                        class_name="AUC",
+                        # Every slice must reach min_auc.
+                        threshold=minimum,
+                        # The drop is judged on the whole test split: a slice of a
+                        # few hundred rows moves by more than that between any two
+                        # models.
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=no_worse)
+                        ],
+                    ),
                 ]
             )
         ]
@@ -265,13 +266,8 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
                     tfma.MetricConfig(
                         class_name="AUC",
                         per_slice_thresholds=[
-                            tfma.PerSliceMetricThreshold(
-                                slicing_specs=[tfma.SlicingSpec()], threshold=threshold
-                            )
-                            for threshold in (
-                                auc_threshold["threshold"],
-                                auc_threshold["per_slice_thresholds"][0].threshold,
-                            )
+                            tfma.PerSliceMetricThreshold(slicing_specs=overall, threshold=t)
+                            for t in (minimum, no_worse)
                         ],
                     )
                 ],
