@@ -479,7 +479,7 @@ def test_help_lists_the_subcommands(tmp_path, argv, subcommands):
             "'run', 'predict', 'skew', 'transform', 'lineage', 'inventory', 'history', "
             "'schema', 'schedule'",
         ),
-        (["lineage", "nosuch"], "'runs', 'show', 'downstream', 'upstream', 'graph'"),
+        (["lineage", "nosuch"], "'runs', 'show', 'downstream', 'upstream', 'graph', 'export'"),
     ],
     ids=["cascade", "lineage"],
 )

@@ -363,6 +363,9 @@ def test_a_0_1_label_keeps_the_binary_metrics_and_score_column(store, two_runs):
         assert sorted(metrics) == sorted(
             ["example_count", "auc", "binary_accuracy", "precision", "recall"]
         )
-    [pushed] = glob.glob(str(output_root / "serving_model" / "*"))
-    with open(os.path.join(pushed, "assets.extra", "label.json")) as f:
-        assert json.load(f) == {"name": "looking_for_job", "classes": ["0", "1"], "positive": None}
+    pushed_versions = glob.glob(str(output_root / "serving_model" / "*"))
+    assert pushed_versions
+    for pushed in pushed_versions:
+        with open(os.path.join(pushed, "assets.extra", "label.json")) as f:
+            label = json.load(f)
+        assert label == {"name": "looking_for_job", "classes": ["0", "1"], "positive": None}
