@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Optional
 
 from core.errors import CascadeError
 from metadata.connection import PASSWORD_ENV, MySqlOptions
+from metadata.mysql_probe import DEFAULT_TIMEOUT_SECONDS
 from pipeline.runners import (
     DEFAULT_MACHINE_TYPE,
     DEFAULT_MAX_WORKERS,
@@ -60,7 +61,30 @@ def config_and_store_flags() -> argparse.ArgumentParser:
     mysql.add_argument("--mysql-database", default="cascade_metadata", metavar="NAME")
     mysql.add_argument("--mysql-user", default="cascade", metavar="USER")
     mysql.add_argument("--mysql-password-file", metavar="FILE", help="file holding the password")
+    mysql.add_argument(
+        "--mysql-timeout",
+        type=seconds,
+        default=DEFAULT_TIMEOUT_SECONDS,
+        metavar="SECONDS",
+        help="give up if the server does not accept the connection, or does not answer it, "
+        f"within this time (default {DEFAULT_TIMEOUT_SECONDS:g})",
+    )
     return parent
+
+
+def seconds(text: str) -> float:
+    """A flag's time in seconds: a finite number above 0.
+
+    Raises:
+      argparse.ArgumentTypeError: `text` is not such a number.
+    """
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds (a number above 0), got {text!r}")
+    return value
 
 
 def load_config(args: argparse.Namespace) -> PipelineConfig:
@@ -84,6 +108,7 @@ def mysql_from_args(args: argparse.Namespace) -> Optional[MySqlOptions]:
         database=args.mysql_database,
         user=args.mysql_user,
         password_file=args.mysql_password_file,
+        timeout=args.mysql_timeout,
     )
 
 

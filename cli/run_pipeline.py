@@ -181,6 +181,8 @@ def _store_flags(args: argparse.Namespace) -> list[tuple[str, str]]:
         ]
         if args.mysql_password_file:
             given.append(("--mysql-password-file", args.mysql_password_file))
+        if args.mysql_timeout != flags.DEFAULT_TIMEOUT_SECONDS:
+            given.append(("--mysql-timeout", f"{args.mysql_timeout:g}"))
     if args.config == flags.DEFAULT_CONFIG:
         given = given[1:]
     return given

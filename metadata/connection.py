@@ -16,20 +16,31 @@ from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
-from metadata import store_file
+from metadata import mysql_probe, store_file
 
 PASSWORD_ENV = "CASCADE_MYSQL_PASSWORD"
 
 
 @dataclasses.dataclass(frozen=True)
 class MySqlOptions:
-    """Where a shared MySQL (or MariaDB) metadata store lives."""
+    """Where a shared MySQL (or MariaDB) metadata store lives.
+
+    Attributes:
+      host: The server's host name or address.
+      port: Its TCP port.
+      database: The database holding the store.
+      user: Who logs in.
+      password_file: A file holding the password (else the environment's).
+      timeout: Seconds allowed to connect, and for the server's first answer
+        (`metadata.mysql_probe`).
+    """
 
     host: str
     port: int
     database: str
     user: str
     password_file: Optional[str] = None
+    timeout: float = mysql_probe.DEFAULT_TIMEOUT_SECONDS
 
     def password(self) -> str:
         """Reads the password from the file or the environment ('' if neither).
@@ -59,17 +70,23 @@ def connection_config(
 ) -> metadata_store_pb2.ConnectionConfig:
     """Returns the MLMD connection for a SQLite file or a MySQL server.
 
+    A MySQL server is first heard from within `mysql.timeout`
+    (`metadata.mysql_probe`): every MLMD and TFX connection to it is made from
+    this config, and MLMD's own has no time limit.
+
     Args:
       sqlite_path: The SQLite file (used when `mysql` is None).
       mysql: The MySQL server.
       read_only: Open SQLite read-only (a query must never create or alter it).
 
     Raises:
-      CascadeError: Neither given; a read-only SQLite file that does not
+      CascadeError: Neither given; a MySQL server that cannot be reached or
+        does not answer in time; a read-only SQLite file that does not
         exist; or a file that is not (and cannot become) an MLMD store.
     """
     config = metadata_store_pb2.ConnectionConfig()
     if mysql is not None:
+        mysql_probe.check_greeting(mysql.host, mysql.port, mysql.timeout, mysql.describe())
         config.mysql.host = mysql.host
         config.mysql.port = mysql.port
         config.mysql.database = mysql.database

@@ -94,9 +94,10 @@ def prepare(request: RunRequest) -> RunRequest:
     """The request as it will run: on Dataflow, artifacts under the bucket.
 
     Raises:
-      CascadeError: `until` names no component, or Dataflow is asked for with
+      CascadeError: `until` names no component; Dataflow is asked for with
         data that is not on GCS (checked before any network call: the workers
-        read the data and write the artifacts).
+        read the data and write the artifacts); or a MySQL store's server is
+        not reached, or does not answer, in time.
     """
     if request.until and request.until not in config_lib.COMPONENT_IDS:
         raise CascadeError(
@@ -104,11 +105,13 @@ def prepare(request: RunRequest) -> RunRequest:
             f"(one of: {', '.join(config_lib.COMPONENT_IDS)})"
         )
     if request.dataflow is None:
+        request.store.check_reachable()
         return request
     from pipeline import runners
 
     config = request.config
     runners.check_on_gcs(config.data_paths())
+    request.store.check_reachable()
     output = dataclasses.replace(
         config.output, artifact_root=request.dataflow.artifact_root(config.name)
     )

@@ -10,7 +10,7 @@ from typing import ContextManager, Optional
 from ml_metadata.metadata_store import MetadataStore
 
 from core.errors import CascadeError
-from metadata import store_lock
+from metadata import mysql_probe, store_lock
 from metadata.connection import MySqlOptions, connection_config, open_store
 
 
@@ -39,6 +39,19 @@ class StoreOptions:
         return connection_config(
             sqlite_path=self.sqlite_path, mysql=self.mysql, read_only=read_only
         )
+
+    def check_reachable(self) -> None:
+        """Fails at once if the MySQL server is not reached, or does not answer,
+        within its timeout (`metadata.mysql_probe`); nothing for SQLite.
+
+        For work that opens the store late (a run, after its preflight).
+
+        Raises:
+          CascadeError: Naming the server's host and port, and what happened.
+        """
+        if self.mysql is not None:
+            mysql = self.mysql
+            mysql_probe.check_greeting(mysql.host, mysql.port, mysql.timeout, mysql.describe())
 
     def open(self, read_only: bool, create: bool = False) -> MetadataStore:
         """Opens the store.

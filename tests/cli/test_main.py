@@ -57,6 +57,7 @@ SHARED_FLAGS = (
     "--mysql-database",
     "--mysql-user",
     "--mysql-password-file",
+    "--mysql-timeout",
 )
 
 
@@ -126,10 +127,11 @@ def test_every_command_takes_the_shared_config_and_store_flags(capsys, leaf):
     # ... and parses them after the leaf, each to the same destination.
     args = build_parser().parse_args(
         [*leaf, "--config", "c.yaml", "--output-root", "o", "--metadata", "m.sqlite"]
-        + ["--mysql-host", "db", "--mysql-port", "3307"]
+        + ["--mysql-host", "db", "--mysql-port", "3307", "--mysql-timeout", "2.5"]
     )
     assert (args.config, args.output_root, args.metadata) == ("c.yaml", "o", "m.sqlite")
     assert (args.mysql_host, args.mysql_port, args.mysql_user) == ("db", 3307, "cascade")
+    assert args.mysql_timeout == 2.5
     assert callable(args.handler)
 
 
