@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import tempfile
 from typing import TYPE_CHECKING, Optional
 
 from core.errors import CascadeError
@@ -193,9 +194,13 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
 def check_output_file(path: str, flag: str) -> None:
     """Fails before any work if `path` cannot be written as a file.
 
+    Nothing is written: an existing file is opened for appending and closed,
+    and a new one is tried as a temporary file beside it, at once removed.
+
     Raises:
-      CascadeError: `path` is a folder, or its folder does not exist (local
-        paths; a `gs://` path is checked when written).
+      CascadeError: `path` is a folder, its folder does not exist, or it
+        cannot be written (the operating system's reason; local paths, a
+        `gs://` path is checked when written).
     """
     if "://" in path:
         return
@@ -204,3 +209,11 @@ def check_output_file(path: str, flag: str) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
         raise CascadeError(f"{flag} {path}: folder {folder} does not exist; create it first")
+    try:
+        if os.path.exists(path):
+            open(path, "ab").close()
+        else:
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+    except OSError as e:
+        raise CascadeError(f"{flag} {path}: cannot write it: {e.strerror or e}") from None

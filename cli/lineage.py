@@ -234,8 +234,13 @@ def _graph(args: argparse.Namespace) -> str:
     dot_text = to_dot(graph)
     if image_format == "dot":
         if args.output:
-            with open(args.output, "w", encoding="utf-8") as f:
-                f.write(dot_text)
+            try:
+                with open(args.output, "w", encoding="utf-8") as f:
+                    f.write(dot_text)
+            except OSError as e:
+                raise CascadeError(
+                    f"--output {args.output}: cannot write it: {e.strerror}"
+                ) from None
             return f"wrote {args.output}"
         return dot_text.rstrip("\n")
     output = args.output or f"lineage.{image_format}"

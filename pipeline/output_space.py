@@ -17,19 +17,10 @@ import tempfile
 from typing import Sequence
 
 from core.errors import CascadeError
+from core.output_folder import nearest_existing
 
 # Room a run needs whatever its input: the store, the log, the model.
 BASE_BYTES = 100 * 2**20
-
-
-def _existing_parent(path: str) -> str:
-    path = os.path.abspath(path)
-    while not os.path.exists(path):
-        parent = os.path.dirname(path)
-        if parent == path:
-            break
-        path = parent
-    return path
 
 
 def check_output_root(root: str, input_files: Sequence[str]) -> None:
@@ -45,7 +36,7 @@ def check_output_root(root: str, input_files: Sequence[str]) -> None:
     """
     if "://" in root:
         return
-    existing = _existing_parent(root)
+    existing = nearest_existing(root)
     if not os.path.isdir(existing):
         raise CascadeError(f"output root {root}: {existing} is a file, not a folder")
     try:

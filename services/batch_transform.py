@@ -11,6 +11,7 @@ import dataclasses
 import os
 from typing import Optional
 
+from core.output_folder import check_output_folder
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
 from services.store import StoreOptions
@@ -70,6 +71,7 @@ def transform(request: TransformRequest) -> TransformResult:
     config = request.config
     if request.dataflow is not None:
         runners.check_on_gcs([("--input", request.input), ("--output", request.output)])
+    check_output_folder(request.output, "--output")
     transform_dir = request.transform_graph
     if transform_dir:
         chosen = "given with --transform-graph"

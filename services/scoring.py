@@ -18,6 +18,7 @@ import tempfile
 from typing import Any, Optional, Sequence
 
 from core.errors import CascadeError
+from core.output_folder import check_output_folder
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
 from services.skew_check import Reference, SkewOutcome
@@ -129,6 +130,10 @@ def score(request: ScoreRequest) -> ScoreOutcome:
     if request.dataflow is not None:
         runners.check_on_gcs(
             [("--input", request.input), ("--output", output), ("--model", model_dir)]
+        )
+    if request.check_skew:
+        check_output_folder(
+            scoring.checks_dir(output), f"--output {output}: its skew check's folder"
         )
     reference = (
         skew_check.find_reference(store, model_dir, columns, config) if request.check_skew else None

@@ -18,6 +18,7 @@ from typing import Any, Optional, Sequence
 from ml_metadata import metadata_store
 
 from core import interrupts
+from core.output_folder import check_output_folder
 from metadata import scoring_records
 from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
@@ -221,6 +222,7 @@ def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
     output = request.output or scoring.default_output(
         config.output.root, request.input, folder="skew_checks", suffix=""
     )
+    check_output_folder(output, "--output")
     data = csv_statistics(request.input, columns)
     if not data.rows:
         return SkewCheckResult(data, output, None, None)

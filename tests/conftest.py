@@ -43,6 +43,30 @@ def tiny_filesystem(tmp_path):
             subprocess.run(["umount", "--lazy", str(mount)], check=True)
 
 
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A real read-only filesystem (a tmpfs mounted `ro`): writes fail with
+    "Read-only file system", for root too, as permission bits would not."""
+    import subprocess
+
+    if os.geteuid() != 0:
+        pytest.skip("mounting a read-only tmpfs needs root")
+    mount = tmp_path / "read_only"
+    mount.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "--lazy", str(mount)], check=True)
+
+
 # The session-scoped pipeline runs several e2e modules share (tests/e2e/conftest.py).
 SHARED_RUNS = "two_runs"
 TESTS = Path(__file__).resolve().parent

@@ -67,6 +67,26 @@ def test_graph_and_plot_into_a_missing_folder_name_it_before_any_work(tmp_path, 
     assert not missing.exists()
 
 
+def test_graph_plot_and_schema_into_a_read_only_folder_name_it_before_any_work(
+    tmp_path, read_only_folder, capsys
+):
+    from metadata import connection
+
+    store = tmp_path / "metadata.sqlite"
+    connection.open_store(connection.connection_config(sqlite_path=str(store)), str(store))
+    for argv, flag, name in (
+        (["lineage", "graph", "1", "--output"], "--output", "g.dot"),
+        (["lineage", "graph", "1", "--output"], "--output", "g.svg"),
+        (["history", "--plot"], "--plot", "h.png"),
+        (["lineage", "export", "--openlineage", "--output"], "--output", "events.jsonl"),
+    ):
+        # Artifact 1 does not exist: an answer would be that error, not this one.
+        assert main([*argv, str(read_only_folder / name), "--metadata", str(store)]) == 2
+        assert capsys.readouterr().err == (
+            f"error: {flag} {read_only_folder / name}: cannot write it: Read-only file system\n"
+        )
+
+
 @pytest.mark.parametrize(
     "output, given, expected",
     [

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from cli.main import main
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, newest_pushed, run_cascade
 
@@ -223,7 +224,7 @@ def test_undrifted_data_passes_and_the_beam_path_gives_the_same_scores_and_check
     assert len(digests) == 1, "both paths hash the same input bytes"
 
 
-def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path):
+def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path, capsys):
     metadata = _own_store(two_runs, tmp_path)
     common = _common(two_runs, demo_slice, metadata)
     checked = _cascade(
@@ -237,6 +238,24 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path)
         "serving_statistics",
         "skew_anomalies",
     ]
+
+    # A file where the statistics' folder goes: one line before any work, not
+    # TensorFlow's FailedPreconditionError after it; for predict, before scoring.
+    blocker = tmp_path / "chk"
+    blocker.write_text("")
+    predictions = tmp_path / "scored.csv"
+    (tmp_path / "scored.checks").write_text("")
+    for argv, expected in (
+        (["skew", "--output", str(blocker)], f"--output {blocker} is a file, not a folder"),
+        (
+            ["predict", "--output", str(predictions)],
+            f"--output {predictions}: its skew check's folder {tmp_path / 'scored.checks'} "
+            "is a file, not a folder",
+        ),
+    ):
+        assert main([*argv, *common, "--input", str(DRIFTED), "--no-record"]) == 2
+        assert capsys.readouterr().err == f"error: {expected}\n"
+    assert not predictions.exists()
 
     # A header and no rows: scored as 0 rows, nothing to compare, exit 0.
     empty = tmp_path / "empty.csv"
