@@ -30,6 +30,9 @@ from validation import calibration
 
 _NAME_PATTERN = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 _DEFAULT_SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+# The largest split.seed: the Trainer passes it to tf.keras.utils.set_random_seed,
+# which seeds NumPy, whose seeds are 32-bit.
+MAX_SEED = 2**32 - 1
 
 
 # The ids `pipeline.create_pipeline` gives its nodes (the
@@ -80,7 +83,7 @@ class SplitConfig:
 
     Attributes:
       ratios: Ordered (split name, ratio) pairs.
-      seed: Chooses the deterministic membership.
+      seed: Chooses the deterministic membership (0 to MAX_SEED).
       stratify_by: Columns stratified jointly with the label; `source` (the
         input source's name) is always available.
       group_by: A column whose rows must share a split (e.g. a user id).
@@ -337,11 +340,16 @@ def _resolve_path(value: str, base_dir: str) -> str:
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects duplicate keys instead of keeping the last one."""
+    """A SafeLoader that rejects duplicate keys instead of keeping the last one,
+    and keys that are lists or mappings (YAML allows them; no config field is one)."""
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a key must be a name, not a list or mapping", key_node.start_mark
+                )
             key = self.construct_object(key_node, deep=deep)
             if key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -366,12 +374,12 @@ class _Reader:
         return value
 
     def only_keys(self, value: Mapping[str, Any], field: str, allowed: set[str]) -> None:
-        unknown = sorted(set(value) - allowed)
+        """Fails naming every key of `value` not in `allowed` (keys of any type)."""
+        unknown = sorted((str(k) for k in value if k not in allowed))
         if unknown:
-            raise self.error(
-                f"{field}.{unknown[0]}" if field else unknown[0],
-                f"unknown key (expected one of: {', '.join(sorted(allowed))})",
-            )
+            names = ", ".join(f"{field}.{k}" if field else k for k in unknown)
+            keys = "unknown key" if len(unknown) == 1 else "unknown keys"
+            raise self.error(names, f"{keys} (expected one of: {', '.join(sorted(allowed))})")
 
     def string(self, value: Any, field: str) -> str:
         if not isinstance(value, str) or not value.strip():
@@ -384,9 +392,18 @@ class _Reader:
             raise self.error(field, f"{text!r} is not a valid name (letters, digits, '_' and '-')")
         return text
 
-    def integer(self, value: Any, field: str, minimum: int) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise self.error(field, f"expected an integer >= {minimum}, got {_describe(value)}")
+    def integer(
+        self, value: Any, field: str, minimum: int, maximum: Optional[int] = None, why: str = ""
+    ) -> int:
+        """An integer in [minimum, maximum]; `why` says where the maximum comes from."""
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or value < minimum
+            or (maximum is not None and value > maximum)
+        ):
+            expected = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum:,}"
+            raise self.error(field, f"expected an integer {expected}{why}, got {_describe(value)}")
         return value
 
     def number(self, value: Any, field: str, low: float, high: float) -> float:
@@ -515,7 +532,13 @@ def _read_split(r: _Reader, raw: Any) -> SplitConfig:
         return SplitConfig()
     raw = r.mapping(raw, "split")
     r.only_keys(raw, "split", {"ratios", "seed", "stratify_by", "group_by"})
-    seed = r.integer(raw.get("seed", SplitConfig.seed), "split.seed", 0)
+    seed = r.integer(
+        raw.get("seed", SplitConfig.seed),
+        "split.seed",
+        0,
+        MAX_SEED,
+        " (the Trainer seeds TensorFlow and NumPy with it, which take 32 bits)",
+    )
     stratify_raw = raw.get("stratify_by", [])
     if not isinstance(stratify_raw, list):
         raise r.error("split.stratify_by", f"expected a list, got {_describe(stratify_raw)}")

@@ -385,6 +385,30 @@ def test_unknown_key(tmp_path, keys, value, field, expected_keys):
     )
 
 
+def test_unknown_keys_of_any_type_are_all_named_in_one_line(tmp_path):
+    # A number and a name side by side could not be sorted together.
+    data = _edited(("split", 1), "x")
+    data["split"]["sed"] = 5
+    path = _write(tmp_path, data)
+
+    assert _config_error(path) == (
+        f"{path}: split.1, split.sed: unknown keys (expected one of: "
+        "group_by, ratios, seed, stratify_by)"
+    )
+
+
+@pytest.mark.parametrize("key", ["[1, 2]", "{a: 1}"])
+def test_a_list_or_mapping_as_a_key_is_named_with_its_line(tmp_path, key):
+    path = _write(tmp_path, BASE)
+    text = path.read_text()
+    path.write_text(f"{text}{key}: x\n")
+
+    assert _config_error(path) == (
+        f"{path}: line {text.count(chr(10)) + 1}, column 1: malformed YAML: a key must be a "
+        "name, not a list or mapping"
+    )
+
+
 @pytest.mark.parametrize("kind, shown", [("float", "'float'"), ("Numeric", "'Numeric'")])
 def test_unknown_feature_kind_lists_valid_kinds(tmp_path, kind, shown):
     path = _write(tmp_path, _edited(("features", 1, "kind"), kind))
@@ -528,12 +552,37 @@ def test_invalid_split_ratios(tmp_path, ratios, field, message):
 
 
 @pytest.mark.parametrize(
-    "seed, described", [(-1, "int -1"), (True, "bool True"), ("42", "str '42'"), (1.5, "float 1.5")]
+    "seed, described",
+    [
+        (-1, "int -1"),
+        (True, "bool True"),
+        ("42", "str '42'"),
+        (1.5, "float 1.5"),
+        # Beyond what NumPy takes: the Trainer would fail minutes into the run.
+        (2**32, "int 4294967296"),
+        (2**70, f"int {2**70}"),
+    ],
 )
 def test_invalid_seed(tmp_path, seed, described):
     path = _write(tmp_path, _edited(("split", "seed"), seed))
 
-    assert _config_error(path) == (f"{path}: split.seed: expected an integer >= 0, got {described}")
+    assert _config_error(path) == (
+        f"{path}: split.seed: expected an integer from 0 to 4,294,967,295 (the Trainer seeds "
+        f"TensorFlow and NumPy with it, which take 32 bits), got {described}"
+    )
+
+
+def test_the_largest_seed_trains(tmp_path):
+    import os
+
+    os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+    import tensorflow as tf
+
+    config = load_config(str(_write(tmp_path, _edited(("split", "seed"), 2**32 - 1))))
+    assert config.split.seed == 2**32 - 1
+    tf.keras.utils.set_random_seed(config.split.seed)  # as models.model.run_fn does
+    with pytest.raises(ValueError, match="Seed must be between 0 and 2\\*\\*32 - 1"):
+        tf.keras.utils.set_random_seed(config.split.seed + 1)
 
 
 def test_seed_zero_is_valid(tmp_path):
