@@ -21,6 +21,7 @@ from core.labels import LabelError, LabelSpec, class_text
 from core.errors import ConfigError
 from core.provenance import SOURCE_FEATURE
 from models.training import TrainingConfig
+from pipeline.feature_names import check_feature_names
 from pipeline.gate_config import DriftConfig, GateConfig, read_drift, read_gate
 from pipeline.inventory import SourceInventory, read_inventory
 from pipeline.lineage_config import OpenLineageConfig, read_lineage
@@ -862,6 +863,7 @@ def parse_config(text: str, path: str, output_root: Optional[str] = None) -> Pip
         "features": _read_features(r, raw["features"]),
     }
     _check_columns(r, fields)
+    check_feature_names(r, fields["features"], fields["label"])
     output_raw = r.mapping(raw.get("output", {}), "output")
     r.only_keys(output_raw, "output", {"root"})
     # A command-line root is relative to where the command runs; MLMD records

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from typing import Any, Mapping, Sequence
+import re
+from typing import Any, Mapping, Optional, Sequence
 
 from core.labels import LabelSpec
 
@@ -72,6 +73,66 @@ def timestamp_output_names(name: str) -> tuple[str, str, str]:
 def vocabulary_filename(name: str) -> str:
     """Returns the tf.Transform vocabulary file name for categorical `name`."""
     return name + "_vocab"
+
+
+def vocabulary_file_written(name: str) -> str:
+    """The file name tf.Transform gives categorical `name`'s vocabulary.
+
+    tf.Transform rewrites the name it is given (`vocabulary_filename`): every
+    character but a word character, a space or '-' becomes '_', and runs of
+    spaces and '-' become one '-' (`tft.analyzers.sanitized_vocab_filename`,
+    pinned by tests/transforms/test_feature_names.py). So two columns can
+    share a file ('a.b' and 'a_b').
+    """
+    written = re.sub(r"[^\w\s-]", "_", vocabulary_filename(name)).strip()
+    return re.sub(r"[-\s]+", "-", written)
+
+
+# TensorFlow's rule for a root name scope. Keras names layers after a
+# feature's transformed names (`<name>_xf_column`, `<name>_xf_embedding`), and
+# each layer opens a root scope of its name: a feature's name must start one.
+TF_ROOT_SCOPE = re.compile(r"[A-Za-z0-9.][A-Za-z0-9_.\\/>-]*")
+
+
+def name_problem(name: str) -> Optional[str]:
+    """Why TensorFlow would refuse the names the model makes from feature `name`, or None.
+
+    Returns:
+      E.g. "it holds a space", "it holds 'é', which is not ASCII", "it starts
+      with '_'"; None for a name TF_ROOT_SCOPE takes.
+    """
+    if TF_ROOT_SCOPE.fullmatch(name):
+        return None
+    if not name:
+        return "it is empty"
+    if not TF_ROOT_SCOPE.fullmatch(name[0]):
+        return f"it starts with {name[0]!r}"
+    bad = next(c for c in name if not TF_ROOT_SCOPE.fullmatch("a" + c))
+    if bad == " ":
+        return "it holds a space"
+    if not bad.isascii():
+        return f"it holds {bad!r}, which is not ASCII"
+    return f"it holds {bad!r}"
+
+
+def generated_names(column: FeatureColumn) -> dict[str, str]:
+    """The names the Transform and the model make from `column`, each with what it is.
+
+    Returns:
+      Transformed feature names (which also name the model's inputs and
+      layers) and, for a categorical, its vocabulary file as tf.Transform
+      writes it -> e.g. "its missing-value indicator".
+    """
+    names = {transformed_name(column.name): "its transformed value"}
+    if column.kind == FeatureKind.CATEGORICAL:
+        names[vocabulary_file_written(column.name)] = "its vocabulary file"
+    if column.kind == FeatureKind.TIMESTAMP:
+        hour_sin, hour_cos, day_of_week = timestamp_output_names(column.name)
+        names = {hour_sin: "its hour sine", hour_cos: "its hour cosine"}
+        names[day_of_week] = "its day of week"
+    if column.kind != FeatureKind.CATEGORICAL:
+        names[missing_indicator_name(column.name)] = "its missing-value indicator"
+    return names
 
 
 def float_outputs(column: FeatureColumn) -> list[str]:
