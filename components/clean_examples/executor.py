@@ -130,6 +130,22 @@ def _raise_id_map_problems(problems_file: str) -> None:
         raise CleaningInputError(f"CleanExamples: {shown}{more}")
 
 
+def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
+    """The step's failure when it kept no row: how many it read, and why each went.
+
+    Args:
+      rows_in: The rows read (at least one).
+      removed: Rows per reason (see `rules`), summing to `rows_in`.
+    """
+    reasons = ", ".join(
+        f"{reason} {n:,}" for reason, n in sorted(removed.items(), key=lambda kv: (-kv[1], kv[0]))
+    )
+    return (
+        f"CleanExamples removed all {rows_in:,} rows: {reasons}; nothing is left to split "
+        "or train on"
+    )
+
+
 def people_shards(input_bytes: int) -> int:
     """How many shards pass 1 groups people into, for an input of `input_bytes`.
 
@@ -158,8 +174,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
           exec_properties: CleanOptions' fields (see `spec`).
 
         Raises:
-          CleaningInputError: A missing or clashing column, empty input, or an
-            inconsistent id map (naming the ids).
+          CleaningInputError: A missing or clashing column, empty input, an
+            inconsistent id map (naming the ids), or every row removed
+            (naming the reasons with their counts).
         """
         options = CleanOptions.from_exec_properties(
             exec_properties,
@@ -369,6 +386,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
 
         Raises:
           RuntimeError: A row was lost or duplicated (an internal invariant).
+          CleaningInputError: No row was kept (after the accounting is
+            recorded and logged), naming the reasons with their counts.
         """
         row_counts = counts.nest(counts.read_counts(row_counts_file))
         extra = counts.read_counts(extra_file)
@@ -418,3 +437,5 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             ", ".join(f"{n:,} {reason}" for reason, n in sorted(removed.items())) or "none",
             f"{accounting['label_conflicts']:,}",
         )
+        if not accounting["kept"]:
+            raise CleaningInputError(all_removed_message(accounting["rows_in"], removed))

@@ -79,6 +79,32 @@ def check_classes(per_class: dict[str, dict[str, int]], options: SplitOptions) -
         )
 
 
+def check_no_split_empty(
+    per_split: dict[str, int], strata: dict[str, int], options: SplitOptions
+) -> None:
+    """Fails if a split got no examples: its ratio is too small for every stratum.
+
+    Args:
+      per_split: Examples per split, every split named.
+      strata: Examples per stratum.
+      options: The split's options (the ratios).
+
+    Raises:
+      SplitInputError: Naming the first empty split, its ratio, and the
+        largest stratum (none was large enough to give it one).
+    """
+    ratios = dict(options.ratios)
+    for name, n in per_split.items():
+        if n == 0:
+            largest = max(strata.items(), key=lambda kv: (kv[1], kv[0]))
+            raise SplitInputError(
+                f"StratifiedSplit: the {name} split got none of the {sum(strata.values()):,} "
+                f"examples: each of the {len(strata):,} strata is cut exactly, and at ratio "
+                f"{ratios[name]:g} not even the largest ({largest[0]}, {largest[1]:,} examples) "
+                f"gives it one; raise its ratio"
+            )
+
+
 def check_input(examples: artifact.Artifact, splits: list[str], options: SplitOptions) -> None:
     """Fails early, before any Beam job, on input the split cannot use.
 
@@ -179,7 +205,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         Raises:
           ValueError: Invalid options.
           SplitInputError: Empty input, a missing feature, unlabeled examples,
-            or fewer than two classes in the training split.
+            a split that got no examples, or fewer than two classes in the
+            training split.
         """
         options = SplitOptions.from_exec_properties(exec_properties)
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
@@ -386,12 +413,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             )
         nested = counts.nest(split_counts)
         ordered = {name: nested.get(name, {}) for name in options.split_names}
-        per_class = class_counts(ordered, options)
-        check_classes(per_class, options)
         strata: dict[str, int] = {}
         for key, n in split_counts.items():
             stratum = key.partition("/")[2]
             strata[stratum] = strata.get(stratum, 0) + n
+        per_split = {name: sum(ordered[name].values()) for name in options.split_names}
+        check_no_split_empty(per_split, strata, options)
+        per_class = class_counts(ordered, options)
+        check_classes(per_class, options)
         small = sorted(s for s, n in strata.items() if n < len(options.ratios))
         deviation = _max_deviation(split_counts, options)
         properties: dict[str, Optional[str]] = {
@@ -420,7 +449,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 strata[stratum],
                 len(options.ratios),
             )
-        per_split = {name: sum(ordered[name].values()) for name in options.split_names}
         logging.info(
             "StratifiedSplit placed %s examples in %d strata: %s (max deviation from ratios %.4f)",
             f"{total_in:,}",

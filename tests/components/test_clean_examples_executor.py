@@ -165,8 +165,10 @@ def run_clean(
     clean_options: CleanOptions,
     spam_list: standard_artifacts.Examples | None = None,
     id_map: standard_artifacts.Examples | None = None,
+    outputs: tuple[standard_artifacts.Examples, standard_artifacts.Examples] | None = None,
 ) -> tuple[standard_artifacts.Examples, standard_artifacts.Examples]:
-    cleaned, rejected = standard_artifacts.Examples(), standard_artifacts.Examples()
+    """Runs the executor; `outputs` (cleaned, rejected) are made here unless given."""
+    cleaned, rejected = outputs or (standard_artifacts.Examples(), standard_artifacts.Examples())
     cleaned.uri = str(root / "cleaned")
     rejected.uri = str(root / "rejected")
     inputs = {spec.EXAMPLES_KEY: [examples]}
@@ -552,15 +554,24 @@ def test_empty_spam_list_removes_nothing_as_spam_and_warns(tmp_path, caplog):
     assert_balanced(cleaned, rejected, ROWS_IN)
 
 
-def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
+def test_every_row_removed_fails_the_step_naming_the_reasons_with_their_counts(tmp_path):
+    # Without it, StratifiedSplit failed next, saying only "the input examples are empty".
     order = {"web": ["w3", "w5"], "mobile": ["m4", "m2"], "partner": ["p4"]}
-    cleaned, rejected = run_clean(
-        tmp_path,
-        raw_examples(tmp_path, order),
-        options(),
-        spam_examples(tmp_path),
-        id_map_examples(tmp_path),
+    cleaned, rejected = standard_artifacts.Examples(), standard_artifacts.Examples()
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(
+            tmp_path,
+            raw_examples(tmp_path, order),
+            options(),
+            spam_examples(tmp_path),
+            id_map_examples(tmp_path),
+            outputs=(cleaned, rejected),
+        )
+    assert str(raised.value) == (
+        "CleanExamples removed all 5 rows: spam 3, missing_id 2; nothing is left to split or "
+        "train on"
     )
+    # What was removed, and why, is written and accounted for all the same.
     assert cleaned_rows(cleaned) == []
     assert rejected_rows(rejected) == [
         ("m2", "mobile", "spam", "-"),
@@ -574,6 +585,15 @@ def test_everything_rejected_still_writes_an_empty_cleaned_split(tmp_path):
     assert record["kept_per_source"] == {"web": 0, "mobile": 0, "partner": 0}
     assert record["spam_ids_not_in_data"] == 1  # ghost
     assert_balanced(cleaned, rejected, {"web": 2, "mobile": 2, "partner": 1})
+
+
+def test_the_all_removed_message_lists_the_biggest_reason_first():
+    assert executor_module.all_removed_message(
+        1300, {"spam": 1250, "missing_required:age": 38, "duplicate_merged": 12}
+    ) == (
+        "CleanExamples removed all 1,300 rows: spam 1,250, missing_required:age 38, "
+        "duplicate_merged 12; nothing is left to split or train on"
+    )
 
 
 def test_repeated_list_entries_count_once_and_an_empty_source_reports_zeros(tmp_path):

@@ -547,6 +547,20 @@ def test_stratum_smaller_than_the_number_of_splits_is_allowed_and_counted(tmp_pa
     assert output.get_string_custom_property("max_ratio_deviation") == "0.400000"
 
 
+def test_a_ratio_too_small_for_every_stratum_fails_naming_the_empty_split(tmp_path):
+    # 70 and 30 examples at 0.989/0.001/0.01: dev's shares are 0.07 and 0.03, and
+    # the left-over examples go to larger remainders (70 -> 69/0/1, 30 -> 30/0/0).
+    examples = write_examples(tmp_path, {"train": [labelled_records(100, positives=30)]})
+    ratios = (("train", 0.989), ("dev", 0.001), ("test", 0.01))
+    with pytest.raises(SplitInputError) as raised:
+        run_split(tmp_path, examples, options(ratios=ratios))
+    assert str(raised.value) == (
+        "StratifiedSplit: the dev split got none of the 100 examples: each of the 2 strata is "
+        "cut exactly, and at ratio 0.001 not even the largest (label=0, 70 examples) gives it "
+        "one; raise its ratio"
+    )
+
+
 # --- a three-class text label ---------------------------------------------------------------
 
 
