@@ -24,7 +24,7 @@ from core.errors import CascadeError
 from metadata.run_summary import RunSummary
 from metadata.run_verdict import RunVerdict
 from pipeline import config as config_lib
-from pipeline import preflight
+from pipeline import preflight, split_preview
 from pipeline.runners import DataflowOptions
 from services.store import StoreOptions
 
@@ -134,7 +134,8 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
     Raises:
       CascadeError: A source, the spam list, the id map or the curated schema
         is unusable (`pipeline.schema_file`), the sources hold fewer than two
-        label classes or not the configured positive one, or the output root
+        label classes or not the configured positive one, a split ratio
+        would give its split no row (`pipeline.split_preview`), or the output root
         would hold or overwrite input data (naming the file).
     """
     from pipeline.output_space import check_output_root
@@ -146,6 +147,7 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
         check_schema(config)
     sources = preflight.check_sources(config, report=say)
     config = config.with_label_classes(preflight.found_label_classes(sources))
+    split_preview.check_no_split_empty(config, sources)
     reference = preflight.check_reference_data(config)
     check_output_root(config.output.root, [f for s in sources for f in s.files])
     return CheckedInputs(dataclasses.replace(request, config=config), sources, reference)

@@ -627,6 +627,19 @@ def test_demo_data_passes_preflight():
     ]
 
 
+def test_a_split_ratio_that_leaves_its_split_empty(project, capsys):
+    # The demo stratifies by source: 6 strata of 6 to 24 rows, none of which
+    # gives 0.5% a row (StratifiedSplit's own arithmetic).
+    project.config["split"]["ratios"] = {"train": 0.985, "dev": 0.005, "test": 0.01}
+    project.write_config()
+
+    assert run_cli(project, capsys) == (
+        f"{project.config_path}: split.ratios.dev: 0.005 would give the dev split 0 of the 90 "
+        "rows: StratifiedSplit cuts each of the 6 strata (label x source) exactly, and not "
+        "even the largest (label=0|source=web, 24 rows) gives it one; raise the ratio"
+    )
+
+
 # ---------------------------------------------------------------------------
 # Reference datasets (spam list, id map)
 
