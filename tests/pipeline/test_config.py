@@ -441,8 +441,7 @@ def test_feature_names_tensorflow_takes_are_valid(tmp_path, name):
 
 def _clash(path: Path, feature: str, made: str, what: str, other: str) -> str:
     return (
-        f"{path}: {feature} makes {made!r} ({what}), and so does {other}; "
-        "rename one of the columns"
+        f"{path}: {feature} makes {made!r} ({what}), and so does {other}; rename one of the columns"
     )
 
 
