@@ -12,13 +12,14 @@ import collections
 import dataclasses
 import math
 import time
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Optional, Protocol, Sequence
 
 # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
 from tfx.dsl.io import fileio
 
 from components.clean_examples.options import RESERVED_FEATURES
 from pipeline import id_map_check
+from pipeline.cleaning_preview import CleaningPreview, SpamIds
 from pipeline.config import PipelineConfig
 from core import csv_contract, spans
 from core.csv_contract import CSV_EXAMPLE_GEN_CELL_CHARS, TYPE_NAMES, ColumnTypes, duplicate_column
@@ -140,9 +141,16 @@ def _is_number(text: str) -> bool:
 
 
 def _check_file(
-    path: str, config: PipelineConfig, summary: SourceSummary
+    path: str,
+    config: PipelineConfig,
+    summary: SourceSummary,
+    on_row: Optional[Callable[[str, list[str], list[str]], None]] = None,
 ) -> tuple[list[str], set[str]]:
-    """Checks one CSV file; returns its header and the columns that had a value."""
+    """Checks one CSV file; returns its header and the columns that had a value.
+
+    `on_row`, if given, is called with (source, header, cells as text) per
+    data row that passed the checks.
+    """
     rows = _rows(path)
     _, header, _ = next(rows)
     if header is None:
@@ -214,6 +222,8 @@ def _check_file(
                 )
         seen_values.update(name for name, i in index.items() if row[i].strip())
         types.add(cells, path, line)
+        if on_row is not None:
+            on_row(summary.name, header, row)
     if data_rows == 0:
         raise InputDataError(f"{path}: file has a header but no data rows")
     summary.rows += data_rows
@@ -242,11 +252,17 @@ def _config_field(config: PipelineConfig, column: str) -> str:
     return "?"
 
 
+class RowSink(Protocol):
+    """Takes a reference dataset's rows as they are read (cells as read: bytes)."""
+
+    def add(self, header: Sequence[str], row: Sequence[bytes], path: str, line: int) -> None: ...
+
+
 def _check_reference(
     path: str,
     columns: dict[str, str],
     field: str,
-    id_map: Optional[tuple[str, str]] = None,
+    rows_to: Optional[RowSink] = None,
 ) -> int:
     """Checks a reference dataset's folder and headers; returns its row count.
 
@@ -257,14 +273,12 @@ def _check_reference(
       path: The dataset's folder.
       columns: Column -> the config option that names it.
       field: The config field of the dataset, for messages.
-      id_map: (alias column, canonical column) when the dataset is the id
-        map: its links are then checked too (see `pipeline.id_map_check`).
+      rows_to: Takes every data row (the id map's links, the spam list's ids).
     """
     if spans.is_spanned(path):
         path = spans.newest(path, field).path
     files = _csv_files(path, field)
     rows = 0
-    id_rows = id_map_check.IdMapRows(*id_map) if id_map else None
     for file_path in files:
         reader = _rows(file_path)
         _, header, _ = next(reader)
@@ -277,19 +291,23 @@ def _check_reference(
                     f"{file_path}: column {column!r} ({field}.{option}) is not in the header "
                     f"(columns: {', '.join(header)})"
                 )
-        if id_rows is None:
+        if rows_to is None:
             rows += sum(1 for _ in reader)
             continue
         for line, _, cells in reader:
             rows += 1
-            id_rows.add(header, cells, file_path, line)
-    if id_rows is not None:
-        id_map_check.check_links(id_rows.links(), field)
+            rows_to.add(header, cells, file_path, line)
     return rows
 
 
-def check_reference_data(config: PipelineConfig) -> dict[str, int]:
+def check_reference_data(
+    config: PipelineConfig, preview: Optional[CleaningPreview] = None
+) -> dict[str, int]:
     """Checks the spam list and id map named in the config.
+
+    Args:
+      config: The validated config.
+      preview: Given its spam ids and aliases, as CleanExamples reads them.
 
     Returns:
       Rows per reference dataset, e.g. {"spam_list": 156}.
@@ -303,12 +321,19 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
     cleaning = config.cleaning
     where = f"{config.config_path}: cleaning"
     if cleaning.spam_list:
+        spam = SpamIds(cleaning.spam_list.id_column) if preview is not None else None
         found["spam_list"] = _check_reference(
             cleaning.spam_list.path,
             {cleaning.spam_list.id_column: "id_column"},
             f"{where}.spam_list",
+            rows_to=spam,
         )
+        if preview is not None and spam is not None:
+            preview.spam = spam.ids()
     if cleaning.id_map:
+        id_rows = id_map_check.IdMapRows(
+            cleaning.id_map.alias_column, cleaning.id_map.canonical_column
+        )
         found["id_map"] = _check_reference(
             cleaning.id_map.path,
             {
@@ -316,8 +341,12 @@ def check_reference_data(config: PipelineConfig) -> dict[str, int]:
                 cleaning.id_map.canonical_column: "canonical_column",
             },
             f"{where}.id_map",
-            id_map=(cleaning.id_map.alias_column, cleaning.id_map.canonical_column),
+            rows_to=id_rows,
         )
+        links = id_rows.links()
+        id_map_check.check_links(links, f"{where}.id_map")
+        if preview is not None:
+            preview.aliases = {link.alias: link.canonical for link in links}
     return found
 
 
@@ -325,6 +354,7 @@ def check_sources(
     config: PipelineConfig,
     report: Optional[Callable[[str], None]] = None,
     large_bytes: int = LARGE_FILE_BYTES,
+    on_row: Optional[Callable[[str, list[str], list[str]], None]] = None,
 ) -> list[SourceSummary]:
     """Checks every source's CSV files against the config.
 
@@ -333,6 +363,8 @@ def check_sources(
       report: Called with a progress line before and after each file of at
         least `large_bytes` (a large input is checked for many seconds).
       large_bytes: What counts as a large file.
+      on_row: Called with (source, header, cells as text) for each data row
+        read (e.g. `pipeline.cleaning_preview.CleaningPreview.add_row`).
 
     Returns:
       Per source: its files (of every span read), row count and rows per label class.
@@ -354,7 +386,7 @@ def check_sources(
             if report and size >= large_bytes:
                 report(f"  checking {path} ({size / 2**20:,.0f} MiB) ...")
             started, rows_before = time.monotonic(), summary.rows
-            _, seen = _check_file(path, config, summary)
+            _, seen = _check_file(path, config, summary, on_row)
             if report and size >= large_bytes:
                 report(
                     f"  checked {path}: {summary.rows - rows_before:,} rows "

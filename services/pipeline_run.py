@@ -25,6 +25,7 @@ from metadata.run_summary import RunSummary
 from metadata.run_verdict import RunVerdict
 from pipeline import config as config_lib
 from pipeline import preflight, split_preview
+from pipeline.cleaning_preview import CleaningPreview
 from pipeline.runners import DataflowOptions
 from services.store import StoreOptions
 
@@ -134,8 +135,9 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
     Raises:
       CascadeError: A source, the spam list, the id map or the curated schema
         is unusable (`pipeline.schema_file`), the sources hold fewer than two
-        label classes or not the configured positive one, a split ratio
-        would give its split no row (`pipeline.split_preview`), or the output root
+        label classes or not the configured positive one, CleanExamples would
+        remove every row (`pipeline.cleaning_preview`), a split ratio would
+        give its split no row (`pipeline.split_preview`), or the output root
         would hold or overwrite input data (naming the file).
     """
     from pipeline.output_space import check_output_root
@@ -145,10 +147,15 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
         from pipeline.schema_file import check_schema
 
         check_schema(config)
-    sources = preflight.check_sources(config, report=say)
+    # The spam list and id map first: the sources' rows are then counted as
+    # CleanExamples will clean them (`pipeline.cleaning_preview`).
+    cleaning = CleaningPreview(config)
+    reference = preflight.check_reference_data(config, cleaning)
+    sources = preflight.check_sources(config, report=say, on_row=cleaning.add_row)
     config = config.with_label_classes(preflight.found_label_classes(sources))
+    id_key = config.id_key
+    cleaning.check_rows_left({s.name: s.types.of(id_key)[0] for s in sources} if id_key else {})
     split_preview.check_no_split_empty(config, sources)
-    reference = preflight.check_reference_data(config)
     check_output_root(config.output.root, [f for s in sources for f in s.files])
     return CheckedInputs(dataclasses.replace(request, config=config), sources, reference)
 

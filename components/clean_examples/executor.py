@@ -137,12 +137,9 @@ def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
       rows_in: The rows read (at least one).
       removed: Rows per reason (see `rules`), summing to `rows_in`.
     """
-    reasons = ", ".join(
-        f"{reason} {n:,}" for reason, n in sorted(removed.items(), key=lambda kv: (-kv[1], kv[0]))
-    )
     return (
-        f"CleanExamples removed all {rows_in:,} rows: {reasons}; nothing is left to split "
-        "or train on"
+        f"CleanExamples removed all {rows_in:,} rows: {rules.describe_removals(removed)}; "
+        "nothing is left to split or train on"
     )
 
 

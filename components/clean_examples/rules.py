@@ -143,3 +143,9 @@ def survivor_index(rows: Sequence[RowFacts], source_priority: Sequence[str]) -> 
 def has_label_conflict(rows: Sequence[RowFacts]) -> bool:
     """True if one person's rows carry different labels (missing labels ignored)."""
     return len({row.label for row in rows if row.label is not None}) > 1
+
+
+def describe_removals(removed: Mapping[str, int]) -> str:
+    """Rows removed per reason, the most first: "spam 1,250, missing_id 2"."""
+    ordered = sorted(removed.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{reason} {n:,}" for reason, n in ordered)
