@@ -171,11 +171,12 @@ def _why(error: Exception, destination: Destination, api_key: Optional[str]) -> 
     """A failed delivery's reason in a few words (with no key in it)."""
     import requests
 
-    if isinstance(error, requests.exceptions.Timeout):
+    text = str(error).lower()
+    # A read timeout after urllib3's retries reaches requests as a ConnectionError.
+    if isinstance(error, requests.exceptions.Timeout) or "read timed out" in text:
         reason = f"no answer within {destination.timeout_seconds:g}s"
     elif isinstance(error, requests.exceptions.ConnectionError):
-        text = str(error)
-        reason = "connection refused" if "refused" in text.lower() else "cannot connect"
+        reason = "connection refused" if "refused" in text else "cannot connect"
     elif isinstance(error, requests.exceptions.HTTPError) and error.response is not None:
         reason = f"the server answered {error.response.status_code} {error.response.reason}"
     else:
