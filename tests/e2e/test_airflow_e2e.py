@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -24,6 +23,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from core import spans
+from tests import loopback
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import (
     AGAIN_ON_SECOND_RUN,
@@ -289,35 +289,34 @@ def test_lineage_reads_the_scheduled_run_as_a_local_one(scheduled) -> None:
     assert "  cascade-demo  COMPLETE  started " in second and "Pusher COMPLETE" in second
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_an_unreachable_mysql_store_fails_the_task_naming_host_and_port_not_the_password(
+def test_a_mysql_store_that_never_answers_fails_the_task_in_time_naming_host_and_port(
     scheduled, tmp_path
 ) -> None:
     dags = tmp_path / "dags"
     dags.mkdir()
-    port = _closed_port()
     env = _airflow_env(scheduled["home"], CASCADE_MYSQL_PASSWORD="s3cret-pw")
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(dags)
-    written = subprocess.run(
-        [
-            cascade_script(), "schedule", "airflow", "--config", str(scheduled["config"]),
-            "--mysql-host", "127.0.0.1", "--mysql-port", str(port), "--mysql-database", "cascade",
-            "--mysql-user", "cascade", "--dags-folder", str(dags),
-        ],
-        env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    assert written.returncode == 0, written.stderr
-    assert "s3cret-pw" not in (dags / "cascade_demo.py").read_text()
-    result = subprocess.run(
-        [AIRFLOW, "tasks", "test", DAG_ID, "CsvExampleGen", DAY],
-        cwd=scheduled["home"], env=env, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+    # A server that accepts and never answers; the DAG file carries --mysql-timeout.
+    with loopback.silent() as server:
+        written = subprocess.run(
+            [
+                cascade_script(), "schedule", "airflow", "--config", str(scheduled["config"]),
+                "--mysql-host", "127.0.0.1", "--mysql-port", str(server.port),
+                "--mysql-database", "cascade", "--mysql-user", "cascade", "--mysql-timeout", "2",
+                "--dags-folder", str(dags),
+            ],
+            env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+        assert written.returncode == 0, written.stderr
+        assert "s3cret-pw" not in (dags / "cascade_demo.py").read_text()
+        result = subprocess.run(
+            [AIRFLOW, "tasks", "test", DAG_ID, "CsvExampleGen", DAY],
+            cwd=scheduled["home"], env=env, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode != 0
-    assert f"cannot open the metadata store mysql://cascade@127.0.0.1:{port}/cascade" in output
+    assert (
+        f"cannot open the metadata store mysql://cascade@127.0.0.1:{server.port}/cascade: "
+        f"127.0.0.1:{server.port} accepted the connection but sent no MySQL greeting within 2 s"
+    ) in output
     assert "s3cret-pw" not in output
