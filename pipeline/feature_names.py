@@ -17,6 +17,8 @@ from pipeline.inventory import FieldReader
 from transforms import features
 from transforms.features import FeatureColumn
 
+# The longest file name most filesystems take (ext4, xfs, tmpfs; GCS takes more).
+MAX_FILE_NAME_BYTES = 255
 _ALLOWED = (
     "a feature's name starts with a letter (A-Z, a-z), a digit or '.', and holds only those, "
     "'_', '-', '/', '>' and '\\'"
@@ -44,6 +46,15 @@ def check_feature_names(r: FieldReader, columns: Sequence[FeatureColumn], label:
                 f"{column.name!r} cannot name a feature: {problem}, and TensorFlow refuses "
                 f"such names for the model's layers ({layer!r}); {_ALLOWED}. Rename the column",
             )
+        if column.kind == features.FeatureKind.CATEGORICAL:
+            vocabulary = features.vocabulary_file_written(column.name)
+            if len(vocabulary.encode("utf-8")) > MAX_FILE_NAME_BYTES:
+                raise r.error(
+                    f"features[{i}].name",
+                    f"{column.name[:40]!r}... is {len(column.name):,} characters long: its "
+                    f"vocabulary file's name would be longer than the {MAX_FILE_NAME_BYTES} "
+                    "bytes a file name may have; rename the column",
+                )
     made = {features.label_output_name(label): f"the label {label!r} (its class index)"}
     for i, column in enumerate(columns):
         for name, what in features.generated_names(column).items():

@@ -439,6 +439,22 @@ def test_feature_names_tensorflow_takes_are_valid(tmp_path, name):
     assert config.features[0].name == name
 
 
+def test_a_categorical_name_too_long_for_its_vocabulary_file_is_named(tmp_path):
+    long = "c" * 250  # 250 + "_vocab" is 256 bytes; numeric features write no such file
+    data = copy.deepcopy(BASE)
+    data["features"] += [
+        {"name": long, "kind": "categorical"},
+        {"name": "n" * 250, "kind": "numeric"},
+    ]
+    path = _write(tmp_path, data)
+    assert _config_error(path) == (
+        f"{path}: features[3].name: {long[:40]!r}... is 250 characters long: its vocabulary "
+        "file's name would be longer than the 255 bytes a file name may have; rename the column"
+    )
+    data["features"][3]["name"] = "c" * 249
+    load_config(str(_write(tmp_path, data)))
+
+
 def _clash(path: Path, feature: str, made: str, what: str, other: str) -> str:
     return (
         f"{path}: {feature} makes {made!r} ({what}), and so does {other}; rename one of the columns"

@@ -63,3 +63,12 @@ def test_the_largest_seed_is_the_largest_the_trainer_can_use():
     tf.keras.utils.set_random_seed(MAX_SEED)  # as models.model.run_fn does
     with pytest.raises(ValueError, match=r"Seed must be between 0 and 2\*\*32 - 1"):
         tf.keras.utils.set_random_seed(MAX_SEED + 1)
+
+
+def test_the_longest_vocabulary_file_name_allowed_can_be_written(tmp_path):
+    from pipeline.feature_names import MAX_FILE_NAME_BYTES
+
+    longest = features.vocabulary_file_written("c" * (MAX_FILE_NAME_BYTES - len("_vocab")))
+    (tmp_path / longest).write_text("a\n")
+    with pytest.raises(OSError, match="File name too long"):
+        (tmp_path / (longest + "x")).write_text("a\n")
