@@ -95,10 +95,9 @@ def prepare(request: RunRequest) -> RunRequest:
     """The request as it will run: on Dataflow, artifacts under the bucket.
 
     Raises:
-      CascadeError: `until` names no component; Dataflow is asked for with
+      CascadeError: `until` names no component, or Dataflow is asked for with
         data that is not on GCS (checked before any network call: the workers
-        read the data and write the artifacts); or a MySQL store's server is
-        not reached, or does not answer, in time.
+        read the data and write the artifacts).
     """
     if request.until and request.until not in config_lib.COMPONENT_IDS:
         raise CascadeError(
@@ -106,13 +105,11 @@ def prepare(request: RunRequest) -> RunRequest:
             f"(one of: {', '.join(config_lib.COMPONENT_IDS)})"
         )
     if request.dataflow is None:
-        request.store.check_reachable()
         return request
     from pipeline import runners
 
     config = request.config
     runners.check_on_gcs(config.data_paths())
-    request.store.check_reachable()
     output = dataclasses.replace(
         config.output, artifact_root=request.dataflow.artifact_root(config.name)
     )
@@ -133,7 +130,8 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
       The request to run (its label classes known) and what the check counted.
 
     Raises:
-      CascadeError: A source, the spam list, the id map or the curated schema
+      CascadeError: A MySQL store's server is not reached, or does not answer,
+        in time; a source, the spam list, the id map or the curated schema
         is unusable (`pipeline.schema_file`), the sources hold fewer than two
         label classes or not the configured positive one, CleanExamples would
         remove every row (`pipeline.cleaning_preview`), a split ratio would
@@ -142,6 +140,9 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
     """
     from pipeline.output_space import check_output_root
 
+    # A MySQL server that does not answer is named before the preflight's
+    # minutes on large data (the run opens the store after them).
+    request.store.check_reachable()
     config = request.config
     if config.schema is not None:
         from pipeline.schema_file import check_schema
