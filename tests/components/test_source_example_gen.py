@@ -25,6 +25,7 @@ from components.source_example_gen.properties import (
 )
 from pipeline.pipeline import example_gen_input_config
 from pipeline.config import SourceConfig
+from tests import local_beam
 
 INVENTORY = {
     "web": {"owner": "growth", "labelling_method": "in_house", "collection_cost": 100.0},
@@ -228,7 +229,7 @@ def test_id_facts_in_beam_equal_the_in_memory_ones(tmp_path):
 
     path = str(tmp_path / "ids.json")
     pairs = [("spam", "u1"), ("spam", "u2"), ("spam", "u1"), ("alias", "x")]
-    with beam.Pipeline() as pipeline:
+    with beam.Pipeline(options=local_beam.options()) as pipeline:
         _ = pipeline | beam.Create(pairs) | id_facts.WriteIdFacts(path)
     assert id_facts.read_id_facts(path, ["spam", "alias", "canonical"]) == {
         "spam": id_facts.facts_of(["u1", "u2"]),

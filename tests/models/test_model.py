@@ -48,6 +48,7 @@ from services.scoring import ScoreOutcome  # noqa: E402
 from validation import skew  # noqa: E402
 from serving.model import UNKNOWN_LABEL, ServingModel, read_label  # noqa: E402
 from transforms import features, preprocessing  # noqa: E402
+from tests import local_beam  # noqa: E402
 
 LABEL = "label"
 COLUMNS = [
@@ -154,7 +155,10 @@ def _run_transform(
         raw_metadata, str(transform_dir / tft.TFTransformOutput.RAW_METADATA_DIR)
     )
     config = config or _custom_config()
-    with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=str(work / "tft_tmp")):
+    with (
+        beam.Pipeline(options=local_beam.options()) as pipeline,
+        tft_beam.Context(temp_dir=str(work / "tft_tmp")),
+    ):
         train = pipeline | "CreateTrainRows" >> beam.Create(rows[:NUM_TRAIN])
         eval_ = pipeline | "CreateEvalRows" >> beam.Create(rows[NUM_TRAIN:])
         (train_data, train_metadata), transform_fn = (
