@@ -143,7 +143,7 @@ def put_execution(
       pipeline_name: The pipeline whose context the execution joins.
       execution_type: The execution's type name.
       properties: Its custom properties.
-      events: Its artifacts (stored, or new ones to store) with their events.
+      events: Its artifacts (stored ones, or ones to store with it) with their events.
 
     Returns:
       The execution's id, and {event key: artifact ids} in event order.

@@ -35,8 +35,8 @@ class RecordedTransform:
 
     Attributes:
       execution_id: The `cascade.BatchTransform` execution.
-      graph_ids: The Transform graph's artifacts (a TransformGraph, or a new
-        `cascade.TransformGraphFolder` for a folder MLMD does not know).
+      graph_ids: The Transform graph's artifacts (a TransformGraph, or a
+        `cascade.TransformGraphFolder` made for a folder MLMD does not know).
       serving_data_id: The input's `cascade.ServingData` artifact.
       transformed_id: The output's `cascade.TransformedExamples` artifact.
     """
@@ -63,7 +63,7 @@ def transform_graph_ids(store: metadata_store.MetadataStore, transform_dir: str)
 
 
 def _graph_events(store: metadata_store.MetadataStore, transform_dir: str) -> list[EventPair]:
-    """INPUT events from the graph's TransformGraph artifacts, or from a new folder artifact."""
+    """INPUT events from the graph's TransformGraph artifacts, or from a folder artifact made for it."""
     known = transform_graph_ids(store, transform_dir)
     if known:
         return [

@@ -59,7 +59,7 @@ class RawExamplesFromFile(beam.DoFn):
             yield beam.pvalue.TaggedOutput(DIGESTS, (path, digest.hexdigest()))
 
     def _checked_records(self, path: str, digest: Any) -> Generator[object, None, bool]:
-        """The file's checked records; returns whether it was read to its end."""
+        """The file's checked records; returns True once the whole file is read."""
         from components.common.examples_io import read_record_file
 
         index = 0
@@ -77,7 +77,7 @@ class RawExamplesFromFile(beam.DoFn):
         return True
 
     def _csv_examples(self, path: str, digest: Any) -> Generator[object, None, bool]:
-        """The file's rows as raw tf.Examples; returns whether it was read to its end."""
+        """The file's rows as raw tf.Examples; returns True once the whole file is read."""
         try:
             for line, row in serving_input.read_csv_rows(path, self._columns, digest=digest):
                 try:

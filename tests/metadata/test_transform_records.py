@@ -1,5 +1,5 @@
 """metadata.transform_records on a real SQLite store: a pipeline run's Transform wrote a
-graph, then `cascade transform` applied it to new data; the record, its lineage and its
+graph, then `cascade transform` applied it to raw data; the record, its lineage and its
 OpenLineage events."""
 
 from __future__ import annotations
@@ -159,7 +159,7 @@ def test_the_transform_is_an_openlineage_run_with_its_datasets(recorded):
     assert complete.job.name == f"{PIPELINE}.BatchTransform"
     assert complete.job.facets["jobType"].jobType == "JOB"
     assert "parent" not in complete.run.facets  # not a step of a pipeline run
-    # Inputs come in artifact order: the pipeline's graph, then the new data.
+    # Inputs come in artifact order: the pipeline's graph, then the data read.
     graph, data = complete.inputs
     assert (data.namespace, data.name) == ("file", str(tmp_path / "new_users/*.csv"))
     assert data.facets["version"].datasetVersion == (f"artifact-{ids.serving_data_id}-sha256-{SHA}")
