@@ -9,16 +9,19 @@ profiles as the pipeline (the command is `cascade transform`).
 
 Input: CSV files with a header (checked like batch scoring's input: file, line
 and column of every bad cell) or TFRecord files of raw tf.Examples (`*.gz` is
-read as gzip). Output: `<output>/transformed_examples-*.gz`, gzipped TFRecords of
-transformed tf.Examples. If any row is bad, nothing is kept: the job's output is
-removed and the first bad rows are named.
+read as gzip), each hashed while it is read. Output:
+`<output>/transformed_examples-*.gz`, gzipped TFRecords of transformed
+tf.Examples, and a report of the rows and each file's sha256. If any row is
+bad, nothing is kept: the job's output is removed and the first bad rows are
+named.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 import apache_beam as beam
 
@@ -30,32 +33,38 @@ from serving import serving_input
 OUTPUT_FILE_PREFIX = "transformed_examples"
 ERRORS = "errors"
 ROWS = "rows"
+DIGESTS = "digests"
 REPORT_FILE = "batch_transform_report.json"
 
 
 class RawExamplesFromFile(beam.DoFn):
-    """Reads one input file into checked raw tf.Examples; problems go to ERRORS.
+    """Reads one input file into checked raw tf.Examples, hashing it as it goes.
 
     A problem is reported, not raised, so one run names every bad place (the
     first few are shown) instead of stopping at the first. ERRORS holds
     (path, line or record number, message); number 0 means the whole file.
+    DIGESTS holds (path, sha256) of each file read to its end.
     """
 
     def __init__(self, columns: Sequence[raw_features.RawColumn]) -> None:
         self._columns = list(columns)
 
     def process(self, path: str) -> Iterator[object]:
+        digest = hashlib.sha256()
         if serving_input.is_csv(path):
-            yield from self._csv_examples(path)
+            read = yield from self._csv_examples(path, digest)
         else:
-            yield from self._checked_records(path)
+            read = yield from self._checked_records(path, digest)
+        if read:
+            yield beam.pvalue.TaggedOutput(DIGESTS, (path, digest.hexdigest()))
 
-    def _checked_records(self, path: str) -> Iterator[object]:
+    def _checked_records(self, path: str, digest: Any) -> Generator[object, None, bool]:
+        """The file's checked records; returns True once the whole file is read."""
         from components.common.examples_io import read_record_file
 
         index = 0
         try:
-            for index, record in enumerate(read_record_file(path), start=1):
+            for index, record in enumerate(read_record_file(path, digest), start=1):
                 try:
                     yield serving_input.check_example(record, self._columns)
                 except ValueError as e:
@@ -64,25 +73,33 @@ class RawExamplesFromFile(beam.DoFn):
             yield beam.pvalue.TaggedOutput(
                 ERRORS, (path, 0, f"after {index} records: {e}".replace(f"{path}: ", ""))
             )
+            return False
+        return True
 
-    def _csv_examples(self, path: str) -> Iterator[object]:
+    def _csv_examples(self, path: str, digest: Any) -> Generator[object, None, bool]:
+        """The file's rows as raw tf.Examples; returns True once the whole file is read."""
         try:
-            for line, row in serving_input.read_csv_rows(path, self._columns):
+            for line, row in serving_input.read_csv_rows(path, self._columns, digest=digest):
                 try:
                     yield serving_input.csv_row_to_example(row, self._columns)
                 except ValueError as e:
                     yield beam.pvalue.TaggedOutput(ERRORS, (path, line, f"line {line}, {e}"))
         except serving_input.ServingInputError as e:
             yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, str(e).replace(f"{path}: ", "", 1)))
+            return False
+        return True
 
 
-def _report(rows: int, problems: int, bad_files: int, first: Sequence[tuple]) -> str:
+def _report(
+    rows: int, problems: int, bad_files: int, first: Sequence[tuple], digests: Sequence[tuple]
+) -> str:
     return json.dumps(
         {
             "rows": rows,
             "bad_rows": problems - bad_files,
             "bad_files": bad_files,
             "first_problems": [f"{path}, {message}" for path, _, message in sorted(first)],
+            "files": sorted([path, sha] for path, sha in digests),
         }
     )
 
@@ -148,7 +165,8 @@ def build(
         pipeline
         | "InputFiles" >> beam.Create(list(input_files))
         | "SpreadFiles" >> beam.Reshuffle()
-        | "ReadAndCheck" >> beam.ParDo(RawExamplesFromFile(columns)).with_outputs(ERRORS, main=ROWS)
+        | "ReadAndCheck"
+        >> beam.ParDo(RawExamplesFromFile(columns)).with_outputs(ERRORS, DIGESTS, main=ROWS)
     )
     with tft_beam.Context(temp_dir=temp_dir):
         transform_fn = pipeline | "ReadTransformFn" >> tft_beam.ReadTransformFn(transform_dir)
@@ -180,6 +198,7 @@ def build(
     first = checked[ERRORS] | "FirstProblems" >> beam.combiners.Top.Smallest(
         serving_input.MAX_ERRORS_SHOWN
     )
+    digests = checked[DIGESTS] | "ListDigests" >> beam.combiners.ToList()
     (
         rows
         | "Report"
@@ -188,6 +207,7 @@ def build(
             problems=beam.pvalue.AsSingleton(problems),
             bad_files=beam.pvalue.AsSingleton(bad_files),
             first=beam.pvalue.AsSingleton(first),
+            digests=beam.pvalue.AsSingleton(digests),
         )
         | "WriteReport"
         >> beam.io.WriteToText(
@@ -197,7 +217,8 @@ def build(
 
 
 def read_report(output_dir: str) -> dict:
-    """What the job counted: rows, bad_rows, bad_files, first_problems."""
+    """What the job counted: rows, bad_rows, bad_files, first_problems, and
+    files: [path, sha256] of each file read to its end, by path."""
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
@@ -225,7 +246,8 @@ def run_batch_transform(
     """Runs the job and checks its report.
 
     Returns:
-      The report: {"rows": n, "bad_rows": 0, "bad_files": 0, ...}.
+      The report: {"rows": n, "bad_rows": 0, "bad_files": 0, "files": [[path,
+      sha256], ...], ...}.
 
     Raises:
       CascadeError: No input file matches, the transform graph is not one, or

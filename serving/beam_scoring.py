@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -38,6 +37,7 @@ import apache_beam as beam
 
 from core import interrupts
 from core.errors import CascadeError
+from core.hashing import combined_sha256
 from core.labels import LabelSpec
 from core.write_errors import write_failure
 from models.raw_features import RawColumn
@@ -227,14 +227,6 @@ def build(
             os.path.join(job_dir, REPORT_FILE), shard_name_template="", num_shards=1
         )
     )
-
-
-def combined_sha256(digests: Sequence[tuple[str, str]]) -> str:
-    """One file's sha256, or for several the sha256 of their `sha256sum` lines in path order."""
-    if len(digests) == 1:
-        return digests[0][1]
-    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(digests))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
 
 
 def check_report(report: dict, files: Sequence[str]) -> None:

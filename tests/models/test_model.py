@@ -37,6 +37,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 from cli import predict as predict_command  # noqa: E402
 from models import model as model_lib  # noqa: E402
 from core.errors import CascadeError  # noqa: E402
+from core.hashing import combined_sha256  # noqa: E402
 from core.labels import LabelSpec  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
@@ -467,7 +468,13 @@ def test_training_serving_and_batch_transform_give_identical_features(
         str(output),
         ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
     )
-    assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "bad_files": 0, "first_problems": []}
+    assert report == {
+        "rows": NUM_TRAIN,
+        "bad_rows": 0,
+        "bad_files": 0,
+        "first_problems": [],
+        "files": [[str(raw_file), hashlib.sha256(raw_file.read_bytes()).hexdigest()]],
+    }
     spec = tft.TFTransformOutput(str(trained.transform_dir)).transformed_feature_spec()
     records = list(
         tf.data.TFRecordDataset(
@@ -636,7 +643,7 @@ def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
     assert by_file["b.tfrecord.gz"][1]["user_id"] == rows[20]["user_id"].decode()
     digests = sorted((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in inputs.iterdir())
-    assert result.input_sha256 == beam_scoring.combined_sha256(digests)
+    assert result.input_sha256 == combined_sha256(digests)
 
 
 def test_beam_scoring_with_a_bad_row_names_it_and_writes_nothing(
