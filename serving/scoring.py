@@ -201,6 +201,8 @@ def default_output(
     are folders (suffix "").
     """
     name = os.path.basename(input_path.rstrip("/")).replace("*", "_")
+    if name.lower().endswith(".gz"):
+        name = name[: -len(".gz")]
     stem = os.path.splitext(name)[0] or "input"
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     return os.path.join(output_root, folder, f"{stem}-{stamp}{suffix}")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import gzip
 import hashlib
 import json
 import os
@@ -597,6 +598,37 @@ def test_beam_scoring_gives_the_single_process_scores_digest_and_statistics(
     assert max(f.distance for f in same.features) < 1e-6
     assert same.serving_rows == same.training_rows == len(rows)
     assert not list(tmp_path.glob("beam/*.job-*")), "the staging folder was left behind"
+
+
+def test_a_gzipped_csv_scores_as_the_csv_on_both_paths(trained: Trained, tmp_path: Path) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    plain, zipped = tmp_path / "new_users.csv", tmp_path / "new_users.csv.gz"
+    _write_csv(plain, rows, SCORED_COLUMNS)
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    model = ServingModel(str(trained.serving_dir))
+    single = {
+        path.name: scoring.score_csv(
+            model, str(path), str(tmp_path / f"{path.name}.out"), ["user_id"],
+            with_statistics=False,
+        )
+        for path in (plain, zipped)
+    }  # fmt: skip
+    output = tmp_path / "beam.csv"
+    on_beam = beam_scoring.score_files(
+        str(zipped), str(trained.serving_dir), model.columns, model.label, str(output),
+        _local_beam_args(), keep=["user_id"], with_statistics=False,
+    )  # fmt: skip
+    one_process = (tmp_path / "new_users.csv.gz.out").read_text()
+    assert one_process == (tmp_path / "new_users.csv.out").read_text()
+    by_line = {r["line"]: r for r in _read_predictions([tmp_path / "new_users.csv.gz.out"])}
+    scored = _read_predictions([output])
+    assert on_beam.rows == len(scored) == len(by_line) == len(rows)
+    for row in scored:
+        assert row["user_id"] == by_line[row["line"]]["user_id"]
+        assert abs(float(row["score"]) - float(by_line[row["line"]]["score"])) <= 1e-6
+    # Both digest the file as stored: the gzip bytes.
+    stored = hashlib.sha256(zipped.read_bytes()).hexdigest()
+    assert single["new_users.csv.gz"].input_sha256 == on_beam.input_sha256 == stored
 
 
 def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
