@@ -11,6 +11,7 @@ import dataclasses
 import os
 from typing import Optional
 
+from core import output_paths
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
 from services.store import StoreOptions
@@ -28,6 +29,8 @@ class TransformRequest:
       transform_graph: The Transform output folder (None: the served model's, from MLMD).
       profile: The Beam runner profile.
       dataflow: Dataflow's options with profile `dataflow`.
+      force: Write into an output folder that holds files already
+        (replacing its earlier `transformed_examples-*` files; others are kept).
     """
 
     input: str
@@ -37,6 +40,7 @@ class TransformRequest:
     transform_graph: Optional[str] = None
     profile: str = "local"
     dataflow: Optional[DataflowOptions] = None
+    force: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,7 +64,9 @@ def transform(request: TransformRequest) -> TransformResult:
     """Runs the batch transform the request describes.
 
     Raises:
-      CascadeError: The input, output, graph or store cannot be used (naming it).
+      CascadeError: The input, output, graph or store cannot be used (naming
+        it): an output folder that holds files already is refused without
+        `force`.
     """
     from metadata import scoring_records
     from pipeline import runners
@@ -70,6 +76,7 @@ def transform(request: TransformRequest) -> TransformResult:
     config = request.config
     if request.dataflow is not None:
         runners.check_on_gcs([("--input", request.input), ("--output", request.output)])
+    output_paths.check_output_folder(request.output, "--output", request.force)
     transform_dir = request.transform_graph
     if transform_dir:
         chosen = "given with --transform-graph"
@@ -80,9 +87,8 @@ def transform(request: TransformRequest) -> TransformResult:
         runners.check_on_gcs([("the transform graph", transform_dir)])
     names = batch_transform.serving_names(config, request.input)
     exclude = [] if config.label in names else [features.label_output_name(config.label)]
-    beam_args = runners.beam_pipeline_args(
-        request.profile, os.path.join(request.output, "beam_tmp"), request.dataflow, own_job=True
-    )
+    # The job's temp location is its staging folder's (see serving.batch_transform).
+    beam_args = runners.beam_pipeline_args(request.profile, "", request.dataflow, own_job=True)
     report = batch_transform.run_batch_transform(
         request.input, transform_dir, names, request.output, beam_args, exclude
     )

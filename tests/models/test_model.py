@@ -456,7 +456,10 @@ def test_training_serving_and_batch_transform_give_identical_features(
     with tf.io.TFRecordWriter(str(raw_file), options="GZIP") as writer:
         for row in rows:
             writer.write(_serialize(row))
+    # The user's folder (written into with --force): its own `tmp/` is no staging folder.
     output = tmp_path / "batch"
+    (output / "tmp").mkdir(parents=True)
+    (output / "tmp" / "notes.txt").write_text("the user's\n")
     report = batch_transform.run_batch_transform(
         str(raw_file),
         str(trained.transform_dir),
@@ -465,6 +468,12 @@ def test_training_serving_and_batch_transform_give_identical_features(
         ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
     )
     assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "bad_files": 0, "first_problems": []}
+    assert (output / "tmp" / "notes.txt").read_text() == "the user's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch", "raw"], "staging left behind"
+    assert sorted(p.name for p in output.iterdir()) == [
+        "tmp",
+        "transformed_examples-00000-of-00001.gz",
+    ]
     spec = tft.TFTransformOutput(str(trained.transform_dir)).transformed_feature_spec()
     records = list(
         tf.data.TFRecordDataset(
@@ -489,7 +498,12 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
 ) -> None:
     source = tmp_path / "bad.csv"
     source.write_text("amount,signup_ts\n1.5,1700000000\n2.5,yesterday\n3.5,1700000001\n")
+    # Earlier output and the user's files in the folder stay as they were.
     output = tmp_path / "batch"
+    (output / "tmp").mkdir(parents=True)
+    (output / "tmp" / "notes.txt").write_text("the user's\n")
+    earlier = output / "transformed_examples-00000-of-00001.gz"
+    earlier.write_bytes(b"earlier")
     with pytest.raises(
         serving_input.ServingInputError,
         match=r"1 of 3 rows cannot be transformed, so no output was kept; first: .*bad\.csv, "
@@ -503,7 +517,9 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
             ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
             exclude_outputs=[features.label_output_name(LABEL)],
         )
-    assert not list(output.glob("transformed_examples*"))
+    assert earlier.read_bytes() == b"earlier"
+    assert (output / "tmp" / "notes.txt").read_text() == "the user's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "batch"]
 
 
 def test_a_missing_feature_at_serving_gets_the_value_training_gave_missing_rows(
@@ -597,7 +613,8 @@ def test_beam_scoring_gives_the_single_process_scores_digest_and_statistics(
     assert [f.feature for f in same.skewed] == []
     assert max(f.distance for f in same.features) < 1e-6
     assert same.serving_rows == same.training_rows == len(rows)
-    assert not list(tmp_path.glob("beam/*.job-*")), "the staging folder was left behind"
+    assert not list(tmp_path.glob("beam/*.staging-*")), "the staging folder was left behind"
+    assert sorted(p.name for p in (tmp_path / "beam").iterdir()) == ["predictions.csv"]
 
 
 def test_a_gzipped_csv_scores_as_the_csv_on_both_paths(trained: Trained, tmp_path: Path) -> None:
