@@ -25,7 +25,14 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Apply the pipeline's saved tf.Transform graph to new raw data (Beam).",
     )
     parser.add_argument("--input", required=True, help="raw CSV or TFRecord file pattern")
-    parser.add_argument("--output", required=True, help="output folder")
+    parser.add_argument(
+        "--output", required=True, help="output folder (new or empty, unless --force)"
+    )
+    flags.add_force_flag(
+        parser,
+        "write into an --output folder that holds files (its earlier transformed_examples-* "
+        "files are replaced; others are kept)",
+    )
     parser.add_argument(
         "--transform-graph", help="Transform output folder (default: the latest in MLMD)"
     )
@@ -51,6 +58,7 @@ def run(args: argparse.Namespace) -> str:
             profile=args.profile,
             dataflow=flags.dataflow_from_args(args),
             record=not args.no_record,
+            force=args.force,
         )
     )
     if result.lineage_warning:

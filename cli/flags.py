@@ -12,6 +12,7 @@ import os
 from typing import TYPE_CHECKING, Optional
 
 from core.errors import CascadeError
+from core.output_paths import FORCE_FLAG
 from metadata.connection import PASSWORD_ENV, MySqlOptions
 from pipeline.runners import (
     DEFAULT_MACHINE_TYPE,
@@ -165,17 +166,14 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
     return options
 
 
-def check_output_file(path: str, flag: str) -> None:
-    """Fails before any work if `path` cannot be written as a file.
+def add_force_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """Adds `--force`: the one flag that lets a command replace an existing output.
 
-    Raises:
-      CascadeError: `path` is a folder, or its folder does not exist (local
-        paths; a `gs://` path is checked when written).
+    Without it every command refuses an output file that exists and an output
+    folder that holds anything (`core.output_paths`).
+
+    Args:
+      parser: The command's parser.
+      what: What it replaces, for the help ("overwrite --output if it exists").
     """
-    if "://" in path:
-        return
-    if os.path.isdir(path):
-        raise CascadeError(f"{flag} {path} is a folder; name a file")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CascadeError(f"{flag} {path}: folder {folder} does not exist; create it first")
+    parser.add_argument(FORCE_FLAG, action="store_true", help=what)

@@ -15,6 +15,7 @@ import os
 import time
 from typing import Any, Optional
 
+from core import output_paths
 from core.hashing import combined_sha256
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
@@ -35,6 +36,8 @@ class TransformRequest:
       profile: The Beam runner profile.
       dataflow: Dataflow's options with profile `dataflow`.
       record: Record the transform in MLMD.
+      force: Write into an output folder that holds files already
+        (replacing its earlier `transformed_examples-*` files; others are kept).
     """
 
     input: str
@@ -45,6 +48,7 @@ class TransformRequest:
     profile: str = "local"
     dataflow: Optional[DataflowOptions] = None
     record: bool = True
+    force: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +89,9 @@ def transform(request: TransformRequest) -> TransformResult:
     always recorded.
 
     Raises:
-      CascadeError: The input, output, graph or store cannot be used (naming it).
+      CascadeError: The input, output, graph or store cannot be used (naming
+        it): an output folder that holds files already is refused without
+        `force`.
     """
     from metadata import scoring_records
     from pipeline import runners
@@ -97,6 +103,7 @@ def transform(request: TransformRequest) -> TransformResult:
         runners.check_on_gcs([("--input", request.input), ("--output", request.output)])
     # The input is checked first: its problem is the more specific one.
     names = batch_transform.serving_names(config, request.input)
+    output_paths.check_output_folder(request.output, "--output", request.force)
     store = None
     if request.record or not request.transform_graph:
         store = request.store.open(read_only=not request.record)
@@ -108,9 +115,8 @@ def transform(request: TransformRequest) -> TransformResult:
     if request.dataflow is not None:
         runners.check_on_gcs([("the transform graph", transform_dir)])
     exclude = [] if config.label in names else [features.label_output_name(config.label)]
-    beam_args = runners.beam_pipeline_args(
-        request.profile, os.path.join(request.output, "beam_tmp"), request.dataflow, own_job=True
-    )
+    # The job's temp location is its staging folder's (see serving.batch_transform).
+    beam_args = runners.beam_pipeline_args(request.profile, "", request.dataflow, own_job=True)
     with contextlib.ExitStack() as held:
         if request.record:
             held.enter_context(request.store.writing(f"transform, pipeline {config.name!r}"))

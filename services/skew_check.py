@@ -17,7 +17,7 @@ from typing import Any, Optional, Sequence
 
 from ml_metadata import metadata_store
 
-from core import interrupts
+from core import interrupts, output_paths
 from metadata import scoring_records
 from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
@@ -170,6 +170,8 @@ class SkewCheckRequest:
       output: Folder for the statistics and anomalies (None: a new one under
         `<output.root>/skew_checks/`).
       record: Record the check in MLMD as a `cascade.SkewCheck` execution.
+      force: Write into an `output` folder that holds files already
+        (replacing its statistics and anomalies; other files are kept).
     """
 
     input: str
@@ -178,6 +180,7 @@ class SkewCheckRequest:
     model: Optional[str] = None
     output: Optional[str] = None
     record: bool = True
+    force: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -205,12 +208,15 @@ def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
     writes them and records the check.
 
     Raises:
-      CascadeError: Config, store, model or input problems, in one sentence.
+      CascadeError: Config, store, model or input problems, in one sentence;
+        an `output` that is a file, or a folder holding files without `force`.
     """
     from serving import scoring
     from serving.csv_statistics import csv_statistics
     from serving.model import read_columns, resolve_model_dir
 
+    if request.output:
+        output_paths.check_output_folder(request.output, "--output", request.force)
     config = request.config
     store = request.store.open(read_only=not request.record)
     model_dir = resolve_model_dir(

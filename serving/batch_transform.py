@@ -7,13 +7,15 @@ and applied with `tft_beam.TransformDataset`, so the features are those of
 training and of the serving signature, bit for bit. It runs on the same runner
 profiles as the pipeline (the command is `cascade transform`).
 
-Input: CSV files with a header (checked like batch scoring's input: file, line
-and column of every bad cell) or TFRecord files of raw tf.Examples (`*.gz` is
-read as gzip), each hashed while it is read. Output:
-`<output>/transformed_examples-*.gz`, gzipped TFRecords of transformed
-tf.Examples, and a report of the rows and each file's sha256. If any row is
-bad, nothing is kept: the job's output is removed and the first bad rows are
-named.
+Input: CSV files with a header (`.csv`, or `.csv.gz` read as gzip; checked
+like batch scoring's input: file, line and column of every bad cell) or
+TFRecord files of raw tf.Examples (`*.gz` is read as gzip), each hashed while
+it is read. Output: `<output>/transformed_examples-*.gz`, gzipped TFRecords of
+transformed tf.Examples, and a report of the rows and each file's sha256. The
+job writes into a staging folder of its own beside the output
+(`core.output_paths`), and its files are moved into the output folder only
+when every row was good: a bad row, a failure or an interruption leaves the
+output folder as it was, and the first bad rows are named.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from typing import Any, Generator, Iterator, Sequence
 
 import apache_beam as beam
 
+from core import interrupts, output_paths
 from core.errors import CascadeError
 from core.write_errors import write_failure
 from models import raw_features
@@ -226,13 +229,18 @@ def read_report(output_dir: str) -> dict:
         return json.loads(f.read())
 
 
-def remove_outputs(output_dir: str) -> None:
-    """Deletes the transformed example files (kept: the report)."""
+def publish(staging_dir: str, output_dir: str) -> None:
+    """Moves the job's transformed example files from its staging folder into
+    `output_dir`, replacing the earlier ones there (other files are kept)."""
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    for path in fileio.glob(os.path.join(output_dir, OUTPUT_FILE_PREFIX + "*")):
+    fileio.makedirs(output_dir)
+    for path in fileio.glob(os.path.join(output_dir, OUTPUT_FILE_PREFIX + "-*")):
         fileio.remove(path)
+    for path in sorted(fileio.glob(os.path.join(staging_dir, OUTPUT_FILE_PREFIX + "-*"))):
+        name = os.path.basename(str(path))
+        fileio.rename(str(path), os.path.join(output_dir, name), overwrite=True)
 
 
 def run_batch_transform(
@@ -243,7 +251,10 @@ def run_batch_transform(
     beam_args: Sequence[str],
     exclude_outputs: Sequence[str] = (),
 ) -> dict:
-    """Runs the job and checks its report.
+    """Runs the job in a staging folder and publishes its files when every row was good.
+
+    The caller checks `output_dir` first (`core.output_paths.check_output_folder`):
+    publishing replaces the folder's earlier `transformed_examples-*` files.
 
     Returns:
       The report: {"rows": n, "bad_rows": 0, "bad_files": 0, "files": [[path,
@@ -251,7 +262,7 @@ def run_batch_transform(
 
     Raises:
       CascadeError: No input file matches, the transform graph is not one, or
-        some rows or files are bad (their places are named; the output is removed).
+        some rows or files are bad (their places are named; nothing is published).
     """
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -263,38 +274,44 @@ def run_batch_transform(
         raise CascadeError(
             f"{transform_dir} is not a Transform graph (it has no transform_fn folder)"
         )
-    fileio.makedirs(output_dir)
-    remove_outputs(output_dir)
-    temp_dir = os.path.join(output_dir, "tmp")
-    try:
-        with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
-            build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
-    except BaseException as e:
-        # A failed or interrupted job (Ctrl-C, SIGTERM) leaves no partial output.
-        remove_outputs(output_dir)
-        reason = write_failure(e)
-        if reason is None:
-            raise
-        raise CascadeError(
-            f"cannot write the transformed examples into {output_dir}: {reason} "
-            "(what the job had written was removed)"
-        ) from None
-    finally:
-        if fileio.exists(temp_dir):
-            fileio.rmtree(temp_dir)
-    report = read_report(output_dir)
-    if report["bad_rows"] or report["bad_files"]:
-        remove_outputs(output_dir)
-        bad = []
-        if report["bad_rows"]:
-            total = report["rows"] + report["bad_rows"]
-            bad.append(f"{report['bad_rows']:,} of {total:,} rows")
-        if report["bad_files"]:
-            bad.append(f"{report['bad_files']} of {len(files)} files")
-        raise serving_input.ServingInputError(
-            f"{' and '.join(bad)} cannot be transformed, so no output was kept; first: "
-            + "; ".join(report["first_problems"])
-        )
+    with output_paths.staging_folder(output_dir) as staging_dir:
+        options = PipelineOptions([*beam_args, f"--temp_location={staging_dir}/beam_tmp"])
+        try:
+            with beam.Pipeline(options=options) as pipeline:
+                build(
+                    pipeline,
+                    files,
+                    transform_dir,
+                    names,
+                    staging_dir,
+                    os.path.join(staging_dir, "tft_tmp"),
+                    exclude_outputs,
+                )
+        except BaseException as e:
+            # A failed or interrupted job (Ctrl-C, SIGTERM) publishes nothing;
+            # the staging folder goes with what the job had written.
+            reason = write_failure(e)
+            if reason is None:
+                raise
+            raise CascadeError(
+                f"cannot write the transformed examples for {output_dir}: {reason} "
+                "(what the job had written was removed; nothing was published)"
+            ) from None
+        report = read_report(staging_dir)
+        if report["bad_rows"] or report["bad_files"]:
+            bad = []
+            if report["bad_rows"]:
+                total = report["rows"] + report["bad_rows"]
+                bad.append(f"{report['bad_rows']:,} of {total:,} rows")
+            if report["bad_files"]:
+                bad.append(f"{report['bad_files']} of {len(files)} files")
+            raise serving_input.ServingInputError(
+                f"{' and '.join(bad)} cannot be transformed, so no output was kept; first: "
+                + "; ".join(report["first_problems"])
+            )
+        # Publishing runs to its end (see core.interrupts).
+        interrupts.finish_without_interrupts()
+        publish(staging_dir, output_dir)
     return report
 
 

@@ -303,7 +303,7 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     command += ["--metadata", str(store_copy), "--input", str(source), "--output", str(output)]
     command += ["--profile", profile] if profile else []
     process = start_cascade(command)
-    _wait_for(f"{output}.{'partial' if profile is None else 'job'}-*", process)
+    _wait_for(f"{output}.staging-*", process)
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
@@ -336,12 +336,16 @@ def test_batch_transform_stopped_by_sigterm_leaves_no_output_and_no_record(
     command += ["--metadata", str(store_copy)]
     command += ["--input", str(source), "--output", str(output)]
     process = start_cascade(command)
-    _wait_for(f"{output}/*", process)  # the job has started writing
+    _wait_for(f"{output}.staging-*/*", process)  # the job has started writing
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGTERM")
-    assert not glob.glob(str(output / "transformed_examples*")), "partial output was left"
+    # The job wrote only into its staging folder, which went with it.
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["many.csv", "metadata.sqlite", "metadata.sqlite.lock"], (
+        "partial output was left"
+    )
     store = mlmd_queries.open_store(str(store_copy))
     assert store.get_executions_by_type("cascade.BatchTransform") == []
