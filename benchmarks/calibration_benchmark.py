@@ -2,7 +2,7 @@
 
 For each size it generates demo rows (11 columns), ingests them with stock
 CsvExampleGen into one `train` split, and times, each in its own process on
-the DirectRunner (in_memory, one worker):
+Beam's FnApiRunner (in memory, one worker):
 
   statistics   stock StatisticsGen on the split (what the calibration reads)
   calibrate    SkewCalibration on the split and those statistics (the demo

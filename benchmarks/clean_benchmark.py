@@ -2,7 +2,7 @@
 
 For each size it generates demo rows from three sources with 1% spam accounts
 and ~5% of people under a second id (plus the spam list and id map), and times,
-each in its own process on the DirectRunner (in_memory, one worker):
+each in its own process on Beam's FnApiRunner (in memory, one worker):
 
   stock      CsvExampleGen reading the three sources (one input split each):
              the ingestion CleanExamples follows

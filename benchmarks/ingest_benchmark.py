@@ -1,7 +1,7 @@
 """CsvSourceExampleGen vs stock CsvExampleGen on the same rows, in one run.
 
 For each size it generates demo rows from three sources and runs, each in its
-own process on the DirectRunner (in_memory, one worker):
+own process on Beam's FnApiRunner (in memory, one worker):
 
   stock   CsvExampleGen, one input split per source
   ours    CsvSourceExampleGen on the same input: the same examples, made a batch

@@ -3,7 +3,7 @@
 Each step runs in a fresh Python process so its peak memory is its own. The
 step reports its own wall time (imports excluded) on its last stdout line as
 JSON; the parent samples the resident memory of the process and all of its
-children (DirectRunner's multi_processing workers included) to find the peak.
+children (the FnApiRunner's multi_processing workers included) to find the peak.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ The training half is the same code on both sides
 ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher, the same
 preprocessing_fn, model and training steps). The stock Evaluator reports
 overall metrics only (its rows carry no source tags to slice by). Both run
-with LocalDagRunner on DirectRunner in memory with one worker, no cache.
+with LocalDagRunner on Beam's FnApiRunner in memory with one worker, no cache.
 
 It prints, per component, wall time (from the run's MLMD executions) and peak
 RSS of the run's process tree while that component ran (sampled every 0.1 s;

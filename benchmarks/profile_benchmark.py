@@ -7,7 +7,7 @@ Times, each in its own process:
   split    StratifiedSplit alone on `--rows` ingested demo rows under each profile
 
 and prints wall time, peak RSS (the process tree, multi_processing workers
-included) and the speed-up of `local-parallel` (DirectRunner with one worker
+included) and the speed-up of `local-parallel` (FnApiRunner with one worker
 process per core) over `local` (in memory, one worker).
 
     .venv/bin/python -m benchmarks.profile_benchmark --rows 1000000

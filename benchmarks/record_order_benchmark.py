@@ -3,8 +3,8 @@
 Both steps write their records in the order Beam's bundles finish. For each
 size it runs the split and clean benchmarks (`benchmarks.split_benchmark`,
 `benchmarks.clean_benchmark`: stock CsvExampleGen, StratifiedSplit,
-CleanExamples, ...), then times, each in its own process on the DirectRunner
-(in_memory, one worker), two ways of writing the records StratifiedSplit reads
+CleanExamples, ...), then times, each in its own process on Beam's FnApiRunner
+(in memory, one worker), two ways of writing the records StratifiedSplit reads
 (CsvExampleGen's one split) into a new Examples artifact:
 
   streaming  read batches -> write batches (`examples_io.read_split_batches`,

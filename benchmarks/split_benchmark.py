@@ -1,7 +1,7 @@
 """StratifiedSplit vs stock CsvExampleGen hash split, on the same rows, in one run.
 
 For each size it generates demo rows (11 columns, ~30% positive) and times, each
-in its own process on the DirectRunner (in_memory, one worker):
+in its own process on Beam's FnApiRunner (in memory, one worker):
 
   stock      CsvExampleGen with a 3-way hash split (6:2:2 buckets)
   ingest     CsvExampleGen with one output split (what StratifiedSplit reads)

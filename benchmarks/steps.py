@@ -19,8 +19,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(ROOT, "data", "demo", "generate.py")
 DEMO_ROWS = 5000  # rows the generator writes at --scale 1
 SOURCES = ("web", "mobile", "partner")
-# --setup_file stops TFX from packaging itself for every step (both sides alike).
+# Both sides alike: the FnApiRunner named, as Cascade's `local` profile does
+# (the DirectRunner would first try to fetch a Prism binary for every step), and
+# --setup_file, which stops TFX from packaging itself for every step.
 BEAM_ARGS = [
+    "--runner=FnApiRunner",
     "--direct_running_mode=in_memory",
     "--direct_num_workers=1",
     f"--setup_file={os.path.join(ROOT, 'setup.py')}",

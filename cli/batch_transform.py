@@ -3,13 +3,14 @@
     cascade transform --input 'new_users/*.csv' --output out/new_users
 
 Without `--transform-graph`, the graph is the one the latest pushed model was
-trained with, found in MLMD. The job runs on the pipeline's runner profiles;
-see `services.batch_transform`.
+trained with, found in MLMD. The job runs on the pipeline's runner profiles
+and is recorded in MLMD (`--no-record`: not); see `services.batch_transform`.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from cli import flags
@@ -24,9 +25,19 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         description="Apply the pipeline's saved tf.Transform graph to new raw data (Beam).",
     )
     parser.add_argument("--input", required=True, help="raw CSV or TFRecord file pattern")
-    parser.add_argument("--output", required=True, help="output folder")
+    parser.add_argument(
+        "--output", required=True, help="output folder (new or empty, unless --force)"
+    )
+    flags.add_force_flag(
+        parser,
+        "write into an --output folder that holds files (its earlier transformed_examples-* "
+        "files are replaced; others are kept)",
+    )
     parser.add_argument(
         "--transform-graph", help="Transform output folder (default: the latest in MLMD)"
+    )
+    parser.add_argument(
+        "--no-record", action="store_true", help="transform without recording in ML Metadata"
     )
     flags.add_runner_flags(parser)
     parser.set_defaults(handler=run)
@@ -46,11 +57,21 @@ def run(args: argparse.Namespace) -> str:
             transform_graph=args.transform_graph,
             profile=args.profile,
             dataflow=flags.dataflow_from_args(args),
+            record=not args.no_record,
+            force=args.force,
         )
     )
-    return (
+    if result.lineage_warning:
+        print(f"warning: {result.lineage_warning}", file=sys.stderr, flush=True)
+    lines = [
         f"transformed {result.rows:,} rows of {args.input} with the graph in "
-        f"{result.transform_dir}\n"
-        f"  ({result.chosen})\n"
-        f"  output: {result.output_pattern}"
-    )
+        f"{result.transform_dir}",
+        f"  ({result.chosen})",
+        f"  output: {result.output_pattern}",
+    ]
+    if result.recorded is not None:
+        lines.append(
+            f"  recorded in ML Metadata: execution {result.recorded.execution_id}, "
+            f"transformed examples artifact {result.recorded.transformed_id}"
+        )
+    return "\n".join(lines)

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
 from typing import TYPE_CHECKING, Optional
 
 from core.errors import CascadeError
+from core.output_paths import FORCE_FLAG
 from metadata.connection import PASSWORD_ENV, MySqlOptions
 from metadata.mysql_probe import DEFAULT_TIMEOUT_SECONDS
 from pipeline.runners import (
@@ -191,29 +191,14 @@ def dataflow_from_args(args: argparse.Namespace) -> Optional[DataflowOptions]:
     return options
 
 
-def check_output_file(path: str, flag: str) -> None:
-    """Fails before any work if `path` cannot be written as a file.
+def add_force_flag(parser: argparse.ArgumentParser, what: str) -> None:
+    """Adds `--force`: the one flag that lets a command replace an existing output.
 
-    Nothing is written: an existing file is opened for appending and closed,
-    and a new one is tried as a temporary file beside it, at once removed.
+    Without it every command refuses an output file that exists and an output
+    folder that holds anything (`core.output_paths`).
 
-    Raises:
-      CascadeError: `path` is a folder, its folder does not exist, or it
-        cannot be written (the operating system's reason; local paths, a
-        `gs://` path is checked when written).
+    Args:
+      parser: The command's parser.
+      what: What it replaces, for the help ("overwrite --output if it exists").
     """
-    if "://" in path:
-        return
-    if os.path.isdir(path):
-        raise CascadeError(f"{flag} {path} is a folder; name a file")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise CascadeError(f"{flag} {path}: folder {folder} does not exist; create it first")
-    try:
-        if os.path.exists(path):
-            open(path, "ab").close()
-        else:
-            with tempfile.TemporaryFile(dir=folder):
-                pass
-    except OSError as e:
-        raise CascadeError(f"{flag} {path}: cannot write it: {e.strerror or e}") from None
+    parser.add_argument(FORCE_FLAG, action="store_true", help=what)

@@ -18,6 +18,7 @@ from typing import Any
 from cli import flags
 from cli.lineage import add_format_flag, open_store
 from core.errors import CascadeError
+from core.output_paths import check_output_file
 from metadata.history import RunPoint, growth_warnings
 from metadata.run_results import (
     CLASS_SEPARATOR,
@@ -48,6 +49,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         f"{PER_CLASS_CHOICES} (default auc, or macro_auc for three or more classes)",
     )
     parser.add_argument("--plot", metavar="FILE.png", help="also draw rows vs metric to FILE.png")
+    flags.add_force_flag(parser, "overwrite the --plot file if it exists")
     add_format_flag(parser)
     parser.set_defaults(handler=run)
 
@@ -70,14 +72,15 @@ def run(args: argparse.Namespace) -> str:
     """The table (or JSON), and the plot when --plot is given.
 
     Raises:
-      CascadeError: A bad --plot file, or the store or pipeline cannot be found.
+      CascadeError: A bad --plot file (one that exists, without --force), or the
+        store or pipeline cannot be found.
     """
     from metadata import history
 
     if args.plot and not args.plot.lower().endswith(".png"):
         raise CascadeError(f"--plot {args.plot}: the plot is a PNG; name the file *.png")
     if args.plot:
-        flags.check_output_file(args.plot, "--plot")
+        check_output_file(args.plot, "--plot", args.force)
     store = open_store(args)
     metric = args.metric or history.default_metric(store, args.pipeline)
     name, points = history.runs_history(store, args.pipeline, metric)

@@ -6,7 +6,9 @@ The table puts what the config declares (owner, labelling method, cost)
 beside what the run measured (rows ingested, kept, labelled, and the share of
 positives for a 0/1 label, else the share of each class) and the cost per
 labelled example; a spanned source's line names the spans read and their
-rows. Read-only; no TensorFlow import.
+rows, and any source's line the entries of its folders that were not read
+(files that are not `.csv` or `.csv.gz`, subfolders). Read-only; no
+TensorFlow import.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 from typing import Any, Optional
 
 from cli.lineage import add_format_flag, open_store
+from components.source_example_gen.properties import NOT_READ
 from metadata.inventory_report import Inventory
 
 
@@ -70,6 +73,15 @@ def _spans_text(spans_read: list[dict[str, Any]]) -> str:
 
     rows = ", ".join(f"span {s['span']}: {s.get('rows', 0):,} rows" for s in spans_read)
     return f"{spans.describe([s['span'] for s in spans_read])} ({rows})"
+
+
+def _not_read_text(folders: list[dict[str, Any]]) -> str:
+    """What ingestion did not read of a source's folders: "; not read in data/web: notes.txt (...)"."""
+    from core.source_folders import describe
+
+    return "".join(
+        f"; not read in {folder['folder']}: {describe(folder['names'])}" for folder in folders
+    )
 
 
 def format_inventory(inventory: Inventory) -> str:
@@ -160,6 +172,7 @@ def format_inventory(inventory: Inventory) -> str:
         files = f"{m['files']} file{'s' if m['files'] != 1 else ''}, {m['bytes']:,} bytes, sha256 {m['sha256'][:12]}"
         if m.get("spans"):
             files += "; " + _spans_text(m["spans"])
+        files += _not_read_text(m.get(NOT_READ, []))
         if row.declared:
             d = row.declared
             lines.append(

@@ -30,6 +30,7 @@ from cli import flags
 from cli.lineage_dot import FORMATS, output_format, render, to_dot
 from cli.lineage_text import format_artifact, format_graph, format_runs, format_versions
 from core.errors import CascadeError
+from core.output_paths import check_output_file
 
 
 def add_format_flag(parser: argparse.ArgumentParser) -> None:
@@ -90,6 +91,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="dot, svg or png (default: from --output's extension, else dot); "
         "refused when it contradicts the extension",
     )
+    flags.add_force_flag(graph, "overwrite the picture's file if it exists")
     graph.set_defaults(handler=_graph)
     _add_export(questions, shared)
 
@@ -126,6 +128,7 @@ def _add_export(questions: Any, shared: argparse.ArgumentParser) -> None:
     )
     export.add_argument("--namespace", help="OpenLineage job namespace (default: the config's)")
     export.add_argument("--since", metavar="RUN", help="only what came after this run")
+    flags.add_force_flag(export, "overwrite the --output file if it exists")
     export.add_argument(
         "--resend", action="store_true", help="send to --url what it has already received too"
     )
@@ -226,10 +229,10 @@ def _graph(args: argparse.Namespace) -> str:
     if bool(args.ref) == bool(args.run):
         raise CascadeError("graph: give either REF or --run RUN")
     if args.output:
-        flags.check_output_file(args.output, "--output")
+        check_output_file(args.output, "--output", args.force)
     image_format = output_format(args.output, args.format)
     if not args.output and image_format != "dot":
-        flags.check_output_file(f"lineage.{image_format}", "--output")
+        check_output_file(f"lineage.{image_format}", "the default --output", args.force)
     graph = lineage_queries.neighbourhood(open_store(args), args.ref, args.run)
     dot_text = to_dot(graph)
     if image_format == "dot":
@@ -259,7 +262,7 @@ def _export(args: argparse.Namespace) -> str:
     config = flags.load_config(args)
     section = config.openlineage
     if args.output:
-        flags.check_output_file(args.output, "--output")
+        check_output_file(args.output, "--output", args.force)
         if args.resend or args.url or args.endpoint or args.api_key_env:
             raise CascadeError(
                 "--output writes every selected event to the file; "

@@ -41,6 +41,11 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="predictions CSV, or folder with --shards other than 1 "
         "(default: <output.root>/predictions/<input name>-<UTC time>.csv)",
     )
+    flags.add_force_flag(
+        parser,
+        "replace an --output that exists (the file and its skew check's folder, or a "
+        "folder's part-* shards)",
+    )
     parser.add_argument(
         "--model", help="serving model folder (default: the latest pushed model in MLMD)"
     )
@@ -130,6 +135,7 @@ def run(args: argparse.Namespace) -> str:
             shards=args.shards,
             profile=args.profile,
             dataflow=flags.dataflow_from_args(args),
+            force=args.force,
         )
     )
     if outcome.lineage_warning:

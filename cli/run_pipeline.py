@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> str:
     )
     checked = pipeline_run.check_inputs(request, _say)
     request = checked.request
+    for folder in checked.not_read:
+        print(f"warning: {folder.warning()}", file=sys.stderr, flush=True)
     _say(
         f"Cascade: {config.name} from {args.config}: "
         + ", ".join(

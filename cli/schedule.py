@@ -19,6 +19,7 @@ import os
 from typing import Any
 
 from cli import flags
+from core.output_paths import check_output_file
 
 
 def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
@@ -43,7 +44,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="Airflow's dags folder (default: $AIRFLOW__CORE__DAGS_FOLDER, else "
         "$AIRFLOW_HOME/dags, else ~/airflow/dags)",
     )
-    airflow.add_argument("--force", action="store_true", help="overwrite an existing DAG file")
+    flags.add_force_flag(airflow, "overwrite an existing DAG file")
     flags.add_runner_flags(airflow, help_text="Beam runner profile of the scheduled runs")
     airflow.set_defaults(handler=run_airflow)
 
@@ -61,7 +62,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
     vertex.add_argument(
         "--image", help="the container image of every step (default: the config's vertex.image)"
     )
-    vertex.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    flags.add_force_flag(vertex, "overwrite --output if it exists")
     flags.add_runner_flags(vertex, default="dataflow", help_text=argparse.SUPPRESS)
     vertex.set_defaults(handler=run_vertex)
 
@@ -111,7 +112,7 @@ def run_vertex(args: argparse.Namespace) -> str:
     """
     from scheduling import vertex_spec
 
-    flags.check_output_file(args.output, "--output")
+    check_output_file(args.output, "--output", args.force)
     config = flags.load_config(args)
     result = vertex_spec.compile_spec(
         vertex_spec.VertexSpecRequest(

@@ -15,6 +15,7 @@ import os
 from typing import Any
 
 from cli import flags
+from core.output_paths import check_output_file
 
 DEFAULT_OUTPUT = "schema.pbtxt"
 
@@ -44,7 +45,7 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
     )
     export.add_argument("--run", help="a run id (default: the newest run with a schema)")
     export.add_argument("--pipeline", help="pipeline name (default: the config's)")
-    export.add_argument("--force", action="store_true", help="overwrite --output if it exists")
+    flags.add_force_flag(export, "overwrite --output if it exists")
     export.set_defaults(handler=run_export)
 
 
@@ -57,7 +58,7 @@ def run_export(args: argparse.Namespace) -> str:
     """
     from services import schema_export
 
-    flags.check_output_file(args.output, "--output")
+    check_output_file(args.output, "--output", args.force)
     config = flags.load_config(args)
     result = schema_export.export_schema(
         schema_export.ExportRequest(

@@ -39,6 +39,11 @@ def add_commands(commands: Any, shared: argparse.ArgumentParser) -> None:
         help="folder for the statistics and anomalies "
         "(default: <output.root>/skew_checks/<input name>-<UTC time>)",
     )
+    flags.add_force_flag(
+        parser,
+        "write into an --output folder that holds files (its statistics and anomalies are "
+        "replaced; others are kept)",
+    )
     parser.add_argument(
         "--no-record", action="store_true", help="check without recording in ML Metadata"
     )
@@ -66,6 +71,7 @@ def run(args: argparse.Namespace) -> str:
             model=args.model,
             output=args.output,
             record=not args.no_record,
+            force=args.force,
         )
     )
     if result.lineage_warning:

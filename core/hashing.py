@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Sequence
 
 
 class HashingReader(io.RawIOBase):
@@ -46,3 +47,18 @@ def text_lines(raw: BinaryIO, digest: Any) -> Iterator[str]:
     """
     for line in io.BufferedReader(HashingReader(raw, digest), 1 << 20):
         yield line.decode("utf-8")
+
+
+def combined_sha256(digests: Sequence[tuple[str, str]]) -> str:
+    """One file's sha256, or for several the sha256 of their `sha256sum` lines in path order.
+
+    Args:
+      digests: (path, sha256 hex) of each file read.
+
+    Returns:
+      The hex digest that stands for all of them.
+    """
+    if len(digests) == 1:
+        return digests[0][1]
+    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(digests))
+    return hashlib.sha256(lines.encode("utf-8")).hexdigest()

@@ -16,6 +16,7 @@ import datetime
 import re
 from typing import Mapping, Optional, Sequence
 
+from core import source_folders
 from core.errors import InputDataError
 
 SPAN_SPEC = "{SPAN}"
@@ -111,7 +112,10 @@ def _regex(pattern: str) -> re.Pattern:
 
 
 def find_spans(pattern: str) -> dict[int, SpanFolder]:
-    """Every span folder of a spanned path that holds `*.csv` files.
+    """Every span folder of a spanned path that holds CSV files.
+
+    A folder counts when ExampleGen's glob (`core.source_folders`) matches a
+    file in it, so this finds the spans TFX's driver finds.
 
     Args:
       pattern: A folder path with placeholders (local or a URI).
@@ -123,7 +127,7 @@ def find_spans(pattern: str) -> dict[int, SpanFolder]:
     # command); imported here so `describe` costs the read-only commands nothing.
     from tfx.dsl.io import fileio
 
-    glob = _PLACEHOLDER.sub("*", pattern).rstrip("/") + "/*.csv"
+    glob = _PLACEHOLDER.sub("*", pattern).rstrip("/") + "/" + source_folders.EXAMPLE_GEN_GLOB
     regex = _regex(pattern.rstrip("/"))
     found: dict[int, SpanFolder] = {}
     for file_path in fileio.glob(glob):
@@ -163,7 +167,7 @@ def newest(pattern: str, field: str) -> SpanFolder:
 def _matches_nothing(pattern: str, field: str) -> str:
     return (
         f"{field}: span pattern {pattern[len(static_root(pattern)) :].lstrip('/')} matches "
-        f"no folder of *.csv files in {static_root(pattern)}"
+        f"no folder of .csv or .csv.gz files in {static_root(pattern)}"
     )
 
 
@@ -204,7 +208,7 @@ def window(
             if span not in spans:
                 raise InputDataError(
                     f"{field}: no folder for span {span} ({fill(pattern, span, None)} "
-                    f"has no *.csv files), but {having[0]} has one; every source needs "
+                    f"has no .csv or .csv.gz files), but {having[0]} has one; every source needs "
                     "each span it reads"
                 )
     return {field: [spans[s] for s in chosen] for field, spans in found.items()}

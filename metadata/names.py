@@ -3,8 +3,8 @@
 TFX records a pipeline as a `pipeline` context, each run as a `pipeline_run`
 context (a child of it) and each component as a `node` context named
 `<pipeline>.<component id>`; every execution belongs to its run and its node.
-Cascade's own scorings add the `cascade.*` types. Every module of this room
-spells these names through here.
+Cascade's own scorings and batch transforms add the `cascade.*` types. Every
+module of this room spells these names through here.
 """
 
 from __future__ import annotations
@@ -34,6 +34,10 @@ SKEW_CHECK_EXECUTION = "cascade.SkewCheck"
 SERVING_DATA = "cascade.ServingData"
 PREDICTIONS = "cascade.Predictions"
 MODEL_FOLDER = "cascade.ModelFolder"
+# Cascade's batch transform (see metadata.transform_records).
+BATCH_TRANSFORM_EXECUTION = "cascade.BatchTransform"
+TRANSFORMED_EXAMPLES = "cascade.TransformedExamples"
+TRANSFORM_GRAPH_FOLDER = "cascade.TransformGraphFolder"
 # SkewCalibration's output type (components.skew_calibration.spec names it;
 # importing that here would load TFX into every lineage query).
 SKEW_CALIBRATION = "cascade.SkewCalibration"

@@ -1,7 +1,7 @@
 """A pipeline's record in ML Metadata as OpenLineage run events.
 
 Every execution of the pipeline (each TFX component of each run, each
-scoring and skew check) is one OpenLineage run of the job
+scoring, skew check and batch transform) is one OpenLineage run of the job
 `<pipeline>.<component id>` in the configured namespace: a START event at
 the execution's creation time, then COMPLETE (COMPLETE or CACHED in MLMD),
 FAIL or ABORT (CANCELED) at its last update. A pipeline run is a run of the
@@ -345,7 +345,7 @@ class Selection:
       since_run: Only what came after this run: later runs, and executions
         outside runs (scorings) recorded after its last execution.
       run: Only this run's executions (and the run itself).
-      execution_ids: Only these executions (a scoring), no run.
+      execution_ids: Only these executions (a scoring, a batch transform), no run.
     """
 
     since_run: Optional[str] = None

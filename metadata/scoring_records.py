@@ -22,6 +22,15 @@ from ml_metadata.proto import metadata_store_pb2
 
 from core.errors import CascadeError
 from metadata import names, runs
+from metadata.execution_records import (
+    EventPair,
+    absolute,
+    event,
+    new_artifact,
+    put_execution,
+    retire_earlier,
+    serving_data,
+)
 from metadata.lineage import Lineage, LineageError
 
 
@@ -138,29 +147,6 @@ def served_transform_graph(
     return newest.uri, "the newest graph (no model has been pushed)"
 
 
-def _type_id(store: metadata_store.MetadataStore, name: str, kind: str) -> int:
-    if kind == "execution":
-        return store.put_execution_type(metadata_store_pb2.ExecutionType(name=name))
-    return store.put_artifact_type(metadata_store_pb2.ArtifactType(name=name))
-
-
-def _set(message: Any, values: dict[str, Any]) -> None:
-    for key, value in values.items():
-        if isinstance(value, bool) or isinstance(value, int):
-            message.custom_properties[key].int_value = int(value)
-        elif isinstance(value, float):
-            message.custom_properties[key].double_value = value
-        else:
-            message.custom_properties[key].string_value = str(value)
-
-
-def _event(kind: int, key: str, index: int = 0) -> metadata_store_pb2.Event:
-    event = metadata_store_pb2.Event(type=kind)
-    event.path.steps.add().key = key
-    event.path.steps.add().index = index
-    return event
-
-
 def model_artifact_ids(store: metadata_store.MetadataStore, model_dir: str) -> tuple[int, ...]:
     """The MLMD artifacts a serving folder belongs to ((): none).
 
@@ -168,32 +154,15 @@ def model_artifact_ids(store: metadata_store.MetadataStore, model_dir: str) -> t
     folder inside a Model artifact.
     """
     lineage = Lineage(store)
-    candidates = [_absolute(model_dir)]
+    candidates = [absolute(model_dir)]
     if os.path.basename(model_dir.rstrip("/")) == "Format-Serving":
-        candidates.append(os.path.dirname(_absolute(model_dir).rstrip("/")))
+        candidates.append(os.path.dirname(absolute(model_dir).rstrip("/")))
     for candidate in candidates:
         try:
             return tuple(lineage.resolve(candidate))
         except LineageError:
             continue
     return ()
-
-
-def _retire_earlier_predictions(store: metadata_store.MetadataStore, uri: str) -> None:
-    """Marks predictions artifacts at `uri` DELETED: this scoring overwrote their file."""
-    earlier = [
-        a
-        for a in store.get_artifacts_by_uri(uri)
-        if a.type == names.PREDICTIONS and a.state != metadata_store_pb2.Artifact.DELETED
-    ]
-    for artifact in earlier:
-        artifact.state = metadata_store_pb2.Artifact.DELETED
-    if earlier:
-        store.put_artifacts(earlier)
-
-
-def _absolute(path: str) -> str:
-    return path if "://" in path else os.path.abspath(path)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -234,88 +203,38 @@ def _standard_artifact(
             )
         )
     artifact = metadata_store_pb2.Artifact(
-        type_id=type_id, uri=_absolute(uri), state=metadata_store_pb2.Artifact.LIVE
+        type_id=type_id, uri=absolute(uri), state=metadata_store_pb2.Artifact.LIVE
     )
     artifact.properties["split_names"].string_value = json.dumps([split])
     artifact.properties["span"].int_value = 0
     return artifact
 
 
-def _model_events(
-    store: metadata_store.MetadataStore, model_dir: str
-) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]]:
+def _model_events(store: metadata_store.MetadataStore, model_dir: str) -> list[EventPair]:
     """INPUT events from the model's artifacts, or from a new ModelFolder artifact."""
     model_ids = model_artifact_ids(store, model_dir)
     if model_ids:
         return [
-            (artifact, _event(metadata_store_pb2.Event.INPUT, "model", index))
+            (artifact, event(metadata_store_pb2.Event.INPUT, "model", index))
             for index, artifact in enumerate(store.get_artifacts_by_id(list(model_ids)))
         ]
-    folder = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, names.MODEL_FOLDER, "artifact"),
-        uri=_absolute(model_dir),
-        state=metadata_store_pb2.Artifact.LIVE,
-    )
-    return [(folder, _event(metadata_store_pb2.Event.INPUT, "model"))]
+    folder = new_artifact(store, names.MODEL_FOLDER, model_dir, {})
+    return [(folder, event(metadata_store_pb2.Event.INPUT, "model"))]
 
 
-def _check_events(
-    store: metadata_store.MetadataStore, check: SkewCheckRecord
-) -> list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]]:
+def _check_events(store: metadata_store.MetadataStore, check: SkewCheckRecord) -> list[EventPair]:
     training = store.get_artifacts_by_id([check.training_statistics_id])[0]
     return [
-        (training, _event(metadata_store_pb2.Event.INPUT, "training_statistics")),
+        (training, event(metadata_store_pb2.Event.INPUT, "training_statistics")),
         (
             _standard_artifact(store, names.EXAMPLE_STATISTICS, check.statistics_uri, check.split),
-            _event(metadata_store_pb2.Event.OUTPUT, "serving_statistics"),
+            event(metadata_store_pb2.Event.OUTPUT, "serving_statistics"),
         ),
         (
             _standard_artifact(store, names.EXAMPLE_ANOMALIES, check.anomalies_uri, check.split),
-            _event(metadata_store_pb2.Event.OUTPUT, "skew_anomalies"),
+            event(metadata_store_pb2.Event.OUTPUT, "skew_anomalies"),
         ),
     ]
-
-
-def _serving_data(
-    store: metadata_store.MetadataStore, input_path: str, result: Any
-) -> metadata_store_pb2.Artifact:
-    serving_data = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, names.SERVING_DATA, "artifact"),
-        uri=_absolute(input_path),
-        state=metadata_store_pb2.Artifact.LIVE,
-    )
-    _set(
-        serving_data,
-        {
-            "sha256": result.input_sha256,
-            "rows": result.rows,
-            "files": getattr(result, "input_files", 1),
-        },
-    )
-    return serving_data
-
-
-def _put(
-    store: metadata_store.MetadataStore,
-    pipeline_name: str,
-    execution_type: str,
-    properties: dict[str, Any],
-    events: list[tuple[metadata_store_pb2.Artifact, metadata_store_pb2.Event]],
-) -> tuple[int, dict[str, list[int]]]:
-    """Stores one execution with its events; returns its id and {event key: artifact ids}."""
-    execution = metadata_store_pb2.Execution(
-        type_id=_type_id(store, execution_type, "execution"),
-        last_known_state=metadata_store_pb2.Execution.COMPLETE,
-    )
-    _set(execution, properties)
-    context = names.pipeline_context(store, pipeline_name)
-    execution_id, artifact_ids, _ = store.put_execution(
-        execution, events, [context] if context is not None else []
-    )
-    by_key: dict[str, list[int]] = {}
-    for (_, event), artifact_id in zip(events, artifact_ids):
-        by_key.setdefault(event.path.steps[0].key, []).append(artifact_id)
-    return execution_id, by_key
 
 
 def _check_properties(check: Optional[SkewCheckRecord]) -> dict[str, Any]:
@@ -359,31 +278,33 @@ def record_scoring(
     Returns:
       The ids recorded.
     """
-    predictions = metadata_store_pb2.Artifact(
-        type_id=_type_id(store, names.PREDICTIONS, "artifact"),
-        uri=_absolute(output_path),
-        state=metadata_store_pb2.Artifact.LIVE,
+    predictions = new_artifact(
+        store,
+        names.PREDICTIONS,
+        output_path,
+        {"rows": result.rows, "model_dir": absolute(model_dir)},
     )
-    _set(predictions, {"rows": result.rows, "model_dir": _absolute(model_dir)})
     events = [
         *_model_events(store, model_dir),
         (
-            _serving_data(store, input_path, result),
-            _event(metadata_store_pb2.Event.INPUT, "serving_data"),
+            serving_data(store, input_path, result),
+            event(metadata_store_pb2.Event.INPUT, "serving_data"),
         ),
-        (predictions, _event(metadata_store_pb2.Event.OUTPUT, "predictions")),
+        (predictions, event(metadata_store_pb2.Event.OUTPUT, "predictions")),
         *(_check_events(store, check) if check is not None else []),
     ]
     properties = {
-        "model_dir": _absolute(model_dir),
-        "input": _absolute(input_path),
+        "model_dir": absolute(model_dir),
+        "input": absolute(input_path),
         "input_sha256": result.input_sha256,
         "rows": result.rows,
         "seconds": round(result.seconds, 3),
         **_check_properties(check),
     }
-    _retire_earlier_predictions(store, _absolute(output_path))
-    execution_id, ids = _put(store, pipeline_name, names.SCORING_EXECUTION, properties, events)
+    retire_earlier(store, absolute(output_path), names.PREDICTIONS)
+    execution_id, ids = put_execution(
+        store, pipeline_name, names.SCORING_EXECUTION, properties, events
+    )
     return RecordedScoring(
         execution_id=execution_id,
         model_ids=tuple(ids["model"]),
@@ -419,20 +340,22 @@ def record_skew_check(
     events = [
         *_model_events(store, model_dir),
         (
-            _serving_data(store, input_path, result),
-            _event(metadata_store_pb2.Event.INPUT, "serving_data"),
+            serving_data(store, input_path, result),
+            event(metadata_store_pb2.Event.INPUT, "serving_data"),
         ),
         *_check_events(store, check),
     ]
     properties = {
-        "model_dir": _absolute(model_dir),
-        "input": _absolute(input_path),
+        "model_dir": absolute(model_dir),
+        "input": absolute(input_path),
         "input_sha256": result.input_sha256,
         "rows": result.rows,
         "seconds": round(result.seconds, 3),
         **_check_properties(check),
     }
-    execution_id, ids = _put(store, pipeline_name, names.SKEW_CHECK_EXECUTION, properties, events)
+    execution_id, ids = put_execution(
+        store, pipeline_name, names.SKEW_CHECK_EXECUTION, properties, events
+    )
     return RecordedScoring(
         execution_id=execution_id,
         model_ids=tuple(ids["model"]),

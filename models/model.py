@@ -43,6 +43,7 @@ from tfx_bsl.public import tfxio  # noqa: E402
 
 from core.labels import LabelSpec  # noqa: E402
 from models import raw_features  # noqa: E402
+from models.autograph_rules import skip_tf_keras_conversion  # noqa: E402
 from models.signature_names import (  # noqa: E402
     EXAMPLES_INPUT,
     LABEL_FILE,
@@ -97,6 +98,7 @@ def build_model(
       float32 [batch, 1], for two classes, or to one probability per class,
       float32 [batch, K].
     """
+    skip_tf_keras_conversion()
     inputs: dict[str, tf.keras.Input] = {}
     parts: list[tf.Tensor] = []
     for column in columns:

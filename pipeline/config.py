@@ -340,13 +340,23 @@ def _resolve_path(value: str, base_dir: str) -> str:
     return os.path.normpath(os.path.join(base_dir, value))
 
 
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
     """A SafeLoader that rejects duplicate keys instead of keeping the last one,
-    and keys that are lists or mappings (YAML allows them; no config field is one)."""
+    and keys that are lists or mappings (YAML allows them; no config field is one).
+
+    Merge keys (`<<: *defaults`) merge as YAML defines them: a key written in
+    the mapping wins over a merged one, which is no duplicate; a key written
+    twice in one mapping is.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == _MERGE_TAG:
+                continue
             if not isinstance(key_node, yaml.ScalarNode):
                 raise yaml.constructor.ConstructorError(
                     None, None, "a key must be a name, not a list or mapping", key_node.start_mark
@@ -358,6 +368,18 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 )
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+class _AsWrittenLoader(yaml.SafeLoader):
+    """Every scalar as the text written (as YAML's BaseLoader reads it), with
+    merge keys merged: no implicit type but the merge key's is resolved."""
+
+
+_AsWrittenLoader.yaml_implicit_resolvers = {
+    first: kept
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    if (kept := [(tag, regexp) for tag, regexp in resolvers if tag == _MERGE_TAG])
+}
 
 
 class _Reader:
@@ -774,7 +796,7 @@ def _as_written(text: str, label: Any) -> Any:
     """The config's `label` with every scalar as written, when it is a mapping."""
     if not isinstance(label, Mapping):
         return label
-    return yaml.load(text, Loader=yaml.BaseLoader)["label"]  # noqa: S506 - no object tags
+    return yaml.load(text, Loader=_AsWrittenLoader)["label"]  # noqa: S506 - a SafeLoader subclass
 
 
 def _check_columns(r: _Reader, config_fields: dict[str, Any]) -> None:

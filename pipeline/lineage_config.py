@@ -8,7 +8,7 @@
         api_key_env: MARQUEZ_API_KEY        # the environment variable holding the API key, if any
         timeout_seconds: 5                  # per request; a slow server costs a run at most this much per event
 
-Without the section, runs and scorings emit nothing (`cascade lineage export
+Without the section, runs, scorings and batch transforms emit nothing (`cascade lineage export
 --openlineage` still exports on demand). The key itself never appears in a
 config: only the name of the variable that holds it.
 """

@@ -17,7 +17,7 @@ import tempfile
 from typing import Sequence
 
 from core.errors import CascadeError
-from core.output_folder import nearest_existing
+from core.output_paths import nearest_existing
 
 # Room a run needs whatever its input: the store, the log, the model.
 BASE_BYTES = 100 * 2**20

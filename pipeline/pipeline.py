@@ -21,7 +21,7 @@ from components.skew_calibration.component import SkewCalibration
 from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
-from core import spans
+from core import source_folders, spans
 from core.errors import CascadeError
 from pipeline import code_versions, preflight, schema_file
 from pipeline.config import (
@@ -52,7 +52,7 @@ def _common_base(paths: Sequence[str]) -> str:
     """Returns the deepest folder containing every path (URIs keep their scheme).
 
     Sources in different buckets share only the scheme's root (`gs://`), which
-    ExampleGen joins with each split's `<bucket>/<folder>/*.csv` pattern.
+    ExampleGen joins with each split's `<bucket>/<folder>/<glob>` pattern.
 
     Raises:
       ValueError: The paths mix local folders and URIs, or URI schemes (the
@@ -76,7 +76,10 @@ def example_gen_input_config(
 
     One input split per source keeps provenance: every example's split name says
     which source it came from, and ExampleGen fingerprints each source's files.
-    A spanned path keeps its placeholders in the pattern (`web/span-{SPAN}/*.csv`),
+    Each pattern is the folder and `core.source_folders.EXAMPLE_GEN_GLOB`
+    (`web/*.[cC][sS][vV]*`), which matches every `.csv` and `.csv.gz` file in
+    any case; the executor reads those of what it matches. A spanned path
+    keeps its placeholders in the pattern (`web/span-{SPAN}/*.[cC][sS][vV]*`),
     for TFX's driver to resolve; the input base lies above them.
     """
     base = _common_base([spans.static_root(s.path) for s in sources])
@@ -87,7 +90,8 @@ def example_gen_input_config(
             if "://" not in base
             else (source.path.rstrip("/")[len(base) :].strip("/") or ".")
         )
-        pattern = "*.csv" if relative == "." else posixpath.join(relative, "*.csv")
+        glob = source_folders.EXAMPLE_GEN_GLOB
+        pattern = glob if relative == "." else posixpath.join(relative, glob)
         splits.append(tfx.proto.Input.Split(name=source.name, pattern=pattern))
     return base, tfx.proto.Input(splits=splits)
 

@@ -12,6 +12,7 @@ import collections
 import dataclasses
 import math
 import time
+import zlib
 from typing import Callable, Iterator, Optional, Protocol, Sequence
 
 # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
@@ -21,7 +22,7 @@ from components.clean_examples.options import RESERVED_FEATURES
 from pipeline import id_map_check
 from pipeline.cleaning_preview import CleaningPreview, SpamIds
 from pipeline.config import PipelineConfig
-from core import csv_contract, spans
+from core import csv_contract, source_folders, spans
 from core.csv_contract import CSV_EXAMPLE_GEN_CELL_CHARS, TYPE_NAMES, ColumnTypes, duplicate_column
 from core.errors import InputDataError
 from core.labels import class_text, describe_classes
@@ -39,8 +40,12 @@ class SourceSummary:
     """What preflight saw in one source.
 
     Attributes:
+      files: The files read (of every span read), by the source-folder rule
+        (`core.source_folders`).
       label_counts: Rows per label class (the label's stripped text).
       spans: The spans read, oldest first ([] for an unspanned source).
+      unread: Each folder read that holds entries that are not read (other
+        files, subfolders), with those entries.
     """
 
     name: str
@@ -49,29 +54,37 @@ class SourceSummary:
     label_counts: collections.Counter = dataclasses.field(default_factory=collections.Counter)
     types: Optional[ColumnTypes] = dataclasses.field(default=None, repr=False, compare=False)
     spans: list[int] = dataclasses.field(default_factory=list)
+    unread: list[source_folders.FolderFiles] = dataclasses.field(default_factory=list)
 
 
-def _csv_files(path: str, field: str) -> list[str]:
-    """Returns the CSV files in folder `path`; `field` names it in errors.
+def _folder_files(path: str, field: str) -> source_folders.FolderFiles:
+    """Lists folder `path` by the source-folder rule; `field` names it in errors.
 
     Raises:
-      InputDataError: The folder does not exist, is a file, holds no CSV
-        file, or cannot be listed (e.g. a bucket that cannot be reached).
+      InputDataError: The folder does not exist, is a file, holds no file
+        that is read (naming what it holds), or cannot be listed (e.g. a
+        bucket that cannot be reached).
     """
     try:
         exists = fileio.exists(path)
         folder = exists and fileio.isdir(path)
-        files = sorted(fileio.glob(path.rstrip("/") + "/*.csv")) if folder else []
+        found = source_folders.list_folder(path) if folder else None
     except Exception as e:  # noqa: BLE001 - each filesystem raises its own errors
         reason = (getattr(e, "message", None) or str(e)).strip().splitlines()[0]
         raise InputDataError(f"{field}: cannot read {path}: {reason}") from None
     if not exists:
         raise InputDataError(f"{field}: input folder {path} does not exist")
-    if not folder:
+    if found is None:
         raise InputDataError(f"{field}: {path} is not a folder (name the folder of CSV files)")
-    if not files:
-        raise InputDataError(f"{field}: input folder {path} has no *.csv files")
-    return [f.decode() if isinstance(f, bytes) else f for f in files]
+    if not found.read:
+        holds = f" (it holds {found.describe_not_read()})" if found.not_read else ""
+        raise InputDataError(f"{field}: input folder {path} has no .csv or .csv.gz files{holds}")
+    return found
+
+
+def _csv_files(path: str, field: str) -> list[str]:
+    """The files of folder `path` a run reads (see `_folder_files`)."""
+    return _folder_files(path, field).read
 
 
 def _rows(path: str) -> Iterator[tuple[int, Optional[list[str]], list[bytes]]]:
@@ -81,10 +94,13 @@ def _rows(path: str) -> Iterator[tuple[int, Optional[list[str]], list[bytes]]]:
     Records are read as CsvExampleGen reads them (`core.csv_contract`): blank
     ones skipped, each numbered by the line it starts on. Its cell limit
     (131,072 characters) applies, so a longer cell is named here, not in a
-    worker.
+    worker. A `.gz` file is decompressed as it is read.
+
+    Raises:
+      InputDataError: The file breaks the CSV contract, or a `.gz` file is not gzip.
     """
     try:
-        with fileio.open(path, "rb") as f:
+        with csv_contract.open_csv(path) as f:
             records = csv_contract.read_csv(f, path)
             _, header = next(records)
             yield 1, header, []
@@ -92,6 +108,10 @@ def _rows(path: str) -> Iterator[tuple[int, Optional[list[str]], list[bytes]]]:
                 yield line, [cell.decode("utf-8") for cell in cells], cells
     except csv_contract.CsvFormatError as e:
         raise _preflight_error(e) from None
+    except (OSError, EOFError, zlib.error) as e:
+        if not csv_contract.is_gzip(path):
+            raise
+        raise InputDataError(f"{path}: cannot read it as gzip: {e}") from None
 
 
 def _preflight_error(error: csv_contract.CsvFormatError) -> InputDataError:
@@ -275,9 +295,7 @@ def _check_reference(
       field: The config field of the dataset, for messages.
       rows_to: Takes every data row (the id map's links, the spam list's ids).
     """
-    if spans.is_spanned(path):
-        path = spans.newest(path, field).path
-    files = _csv_files(path, field)
+    files = _csv_files(_reference_folder(path, field), field)
     rows = 0
     for file_path in files:
         reader = _rows(file_path)
@@ -298,6 +316,27 @@ def _check_reference(
             rows += 1
             rows_to.add(header, cells, file_path, line)
     return rows
+
+
+def _reference_folder(path: str, field: str) -> str:
+    """A reference dataset's folder: `path`, or its newest span's folder.
+
+    Raises:
+      InputDataError: A span pattern that matches no folder.
+    """
+    return spans.newest(path, field).path if spans.is_spanned(path) else path
+
+
+def _reference_paths(config: PipelineConfig) -> list[tuple[str, str]]:
+    """(config field, path) of the spam list and the id map the config names."""
+    where = f"{config.config_path}: cleaning"
+    cleaning = config.cleaning
+    found = []
+    if cleaning.spam_list:
+        found.append((f"{where}.spam_list", cleaning.spam_list.path))
+    if cleaning.id_map:
+        found.append((f"{where}.id_map", cleaning.id_map.path))
+    return found
 
 
 def check_reference_data(
@@ -430,22 +469,55 @@ def _sources_read(config: PipelineConfig) -> list[SourceSummary]:
         f"{config.config_path}: sources[{i}] ({source.name})"
         for i, source in enumerate(config.sources)
     ]
-    if not config.spanned:
-        return [
-            SourceSummary(name=source.name, files=_csv_files(source.path, field))
-            for field, source in zip(fields, config.sources)
-        ]
-    windows = spans.window(
-        [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
-    )
-    return [
-        SourceSummary(
-            name=source.name,
-            files=[f for folder in windows[field] for f in _csv_files(folder.path, field)],
-            spans=[folder.span for folder in windows[field]],
+    windows = (
+        spans.window(
+            [(field, s.path) for field, s in zip(fields, config.sources)], config.spans.window
         )
-        for field, source in zip(fields, config.sources)
-    ]
+        if config.spanned
+        else {}
+    )
+    summaries = []
+    for field, source in zip(fields, config.sources):
+        found = windows.get(field, [])
+        listed = [_folder_files(path, field) for path in [f.path for f in found] or [source.path]]
+        summaries.append(
+            SourceSummary(
+                name=source.name,
+                files=[path for listing in listed for path in listing.read],
+                spans=[folder.span for folder in found],
+                unread=[listing for listing in listed if listing.not_read],
+            )
+        )
+    return summaries
+
+
+def folders_not_read(
+    config: PipelineConfig, sources: Sequence[SourceSummary]
+) -> list[source_folders.FolderFiles]:
+    """Every folder a run reads that holds entries it will not read.
+
+    A run reads every `.csv` and `.csv.gz` file (any case) of each folder it
+    reads; other files and subfolders there are named here, so the run can
+    say so before it starts (`core.source_folders`).
+
+    Args:
+      config: The validated config (its spam list and id map are listed).
+      sources: What `check_sources` found (their folders are not listed again).
+
+    Returns:
+      The sources' folders, then the spam list's and the id map's, each with
+      the entries not read; folders whose every entry is read are left out.
+
+    Raises:
+      InputDataError: A reference folder is missing or cannot be listed
+        (`check_reference_data` says so first).
+    """
+    found = [listing for summary in sources for listing in summary.unread]
+    for field, path in _reference_paths(config):
+        listing = _folder_files(_reference_folder(path, field), field)
+        if listing.not_read:
+            found.append(listing)
+    return found
 
 
 def found_label_classes(summaries: Sequence[SourceSummary]) -> list[str]:

@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import sys
 from typing import Collection, Optional, Sequence
 
+from core import output_paths
 from core.errors import CascadeError
 from core.labels import LabelSpec, found_classes_line
 from pipeline.config import OutputConfig, PipelineConfig
@@ -321,20 +321,7 @@ def _check_output(path: str, force: bool) -> None:
             f"--output {path}: the spec is written as JSON (TFX's YAML form leaves out "
             "the pipeline root); name a .json file"
         )
-    if not force and _exists(path):
-        raise CascadeError(
-            f"--output {path} exists; pass --force to overwrite it, or name another file"
-        )
-
-
-def _exists(path: str) -> bool:
-    if "://" not in path:
-        return os.path.lexists(path)
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds seconds
-    # to a check that fails.
-    from tfx.dsl.io import fileio
-
-    return fileio.exists(path)
+    output_paths.check_output_file(path, "--output", force)
 
 
 def _write(path: str, text: str) -> None:

@@ -355,7 +355,7 @@ def emit_after_run(store: Any, config: Any, run_id: str) -> Optional[str]:
 
 
 def emit_after_execution(store: Any, config: Any, execution_id: int) -> Optional[str]:
-    """Posts a recorded scoring's or skew check's events to the config's endpoint.
+    """Posts a recorded scoring's, skew check's or batch transform's events to the endpoint.
 
     Args:
       store: The open, writable metadata store (its write lock held).
@@ -363,7 +363,7 @@ def emit_after_execution(store: Any, config: Any, execution_id: int) -> Optional
       execution_id: The recorded execution.
 
     Returns:
-      None, or why they were not delivered (one line; the scoring stands).
+      None, or why they were not delivered (one line; the record stands).
     """
     return emit_after(
         store, config.name, config.openlineage, Selection(execution_ids=(execution_id,))

@@ -21,6 +21,7 @@ from typing import Any, Callable, Optional
 
 from core.environment import RedactSecrets
 from core.errors import CascadeError
+from core.source_folders import FolderFiles
 from metadata.run_summary import RunSummary
 from metadata.run_verdict import RunVerdict
 from pipeline import config as config_lib
@@ -62,11 +63,14 @@ class CheckedInputs:
         listed or as found in the sources.
       sources: Per source: files, rows and rows per label class.
       reference_rows: Rows per reference dataset, e.g. {"spam_list": 156}.
+      not_read: Each folder the run reads that holds other files or
+        subfolders, which it does not read (`core.source_folders`).
     """
 
     request: RunRequest
     sources: list[preflight.SourceSummary]
     reference_rows: dict[str, int]
+    not_read: list[FolderFiles] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +131,8 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
       say: Takes progress lines while large files are checked.
 
     Returns:
-      The request to run (its label classes known) and what the check counted.
+      The request to run (its label classes known), what the check counted,
+      and the folders' entries the run will not read.
 
     Raises:
       CascadeError: A MySQL store's server is not reached, or does not answer,
@@ -158,7 +163,12 @@ def check_inputs(request: RunRequest, say: Callable[[str], None]) -> CheckedInpu
     cleaning.check_rows_left({s.name: s.types.of(id_key)[0] for s in sources} if id_key else {})
     split_preview.check_no_split_empty(config, sources)
     check_output_root(config.output.root, [f for s in sources for f in s.files])
-    return CheckedInputs(dataclasses.replace(request, config=config), sources, reference)
+    return CheckedInputs(
+        dataclasses.replace(request, config=config),
+        sources,
+        reference,
+        preflight.folders_not_read(config, sources),
+    )
 
 
 def run_pipeline(request: RunRequest, say: Callable[[str], None]) -> RunResult:

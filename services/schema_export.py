@@ -20,6 +20,7 @@ from typing import Any, Optional
 
 from google.protobuf import text_format
 
+from core import output_paths
 from core.errors import CascadeError
 from core.provenance import SPAN_FEATURE
 from metadata.run_schema import RunSchema, latest_schema
@@ -59,15 +60,6 @@ class ExportResult:
     output: str
     source: RunSchema
     features: int
-
-
-def _exists(path: str) -> bool:
-    if "://" not in path:
-        return os.path.lexists(path)
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-    from tfx.dsl.io import fileio
-
-    return fileio.exists(path)
 
 
 def _read(path: str) -> bytes:
@@ -143,10 +135,7 @@ def export_schema(request: ExportRequest) -> ExportResult:
         the store, pipeline or run cannot be found or has no schema; or the
         artifact's file is gone or does not parse (naming it).
     """
-    if not request.force and _exists(request.output):
-        raise CascadeError(
-            f"--output {request.output} exists; pass --force to overwrite it, or name another file"
-        )
+    output_paths.check_output_file(request.output, "--output", request.force)
     store = request.store.open(read_only=True)
     source = latest_schema(store, request.pipeline, request.run)
     try:

@@ -17,8 +17,8 @@ import os
 import tempfile
 from typing import Any, Optional, Sequence
 
+from core import output_paths
 from core.errors import CascadeError
-from core.output_folder import check_output_folder
 from pipeline.config import PipelineConfig
 from pipeline.runners import DataflowOptions
 from services.skew_check import Reference, SkewOutcome
@@ -46,6 +46,8 @@ class ScoreRequest:
       shards: With `profile`: output files (1: one CSV; 0: the runner chooses).
       profile: Score on Beam with this runner profile (None: one process).
       dataflow: Dataflow's options with profile `dataflow`.
+      force: Replace an `output` that exists: the file (and its skew check's
+        folder beside it), or the `part-*` files of a folder of shards.
     """
 
     input: str
@@ -60,6 +62,7 @@ class ScoreRequest:
     shards: int = 1
     profile: Optional[str] = None
     dataflow: Optional[DataflowOptions] = None
+    force: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +101,8 @@ def score(request: ScoreRequest) -> ScoreOutcome:
     are always recorded.
 
     Raises:
-      CascadeError: Config, store, model or input problems, in one sentence.
+      CascadeError: Config, store, model or input problems, in one sentence;
+        an `output` that exists without `force`.
     """
     from metadata import scoring_records
     from pipeline import runners
@@ -111,6 +115,8 @@ def score(request: ScoreRequest) -> ScoreOutcome:
             f"--input {request.input} is a folder or a pattern: one process scores one CSV "
             "file; add --profile local (or local-parallel) to score many files on Beam"
         )
+    if request.output:
+        check_output(request.output, request.shards, request.check_skew, request.force)
     config = request.config
     # A model named in the request is checked before the store is opened: its
     # problem is the more specific one.
@@ -131,8 +137,8 @@ def score(request: ScoreRequest) -> ScoreOutcome:
         runners.check_on_gcs(
             [("--input", request.input), ("--output", output), ("--model", model_dir)]
         )
-    if request.check_skew:
-        check_output_folder(
+    if request.check_skew and not request.output:  # a given --output was checked above
+        output_paths.check_output_folder(
             scoring.checks_dir(output), f"--output {output}: its skew check's folder"
         )
     reference = (
@@ -142,6 +148,41 @@ def score(request: ScoreRequest) -> ScoreOutcome:
         if request.record:
             held.enter_context(request.store.writing(f"predict, pipeline {config.name!r}"))
         return _score_check_and_record(request, store, model_dir, columns, output, reference)
+
+
+def check_output(output: str, shards: int, check_skew: bool, force: bool) -> None:
+    """Refuses an output the user did not ask to replace, before any work.
+
+    Args:
+      output: The predictions file (`shards` 1) or folder of shards.
+      shards: As in the request.
+      check_skew: The skew check's folder is written beside the predictions.
+      force: Replace what is there.
+
+    Raises:
+      CascadeError: The file, or the skew check's folder beside it, exists;
+        or the folder of shards holds files; without `force`. Either cannot
+        be written (a file in the way, a read-only folder), with or without.
+    """
+    from serving import scoring
+
+    if shards == 1:
+        output_paths.check_output_file(output, "--output", force, make_folder=True)
+    else:
+        output_paths.check_output_folder(output, "--output", force)
+    checks = scoring.checks_dir(output)
+    if check_skew:
+        # A file in its way, or a folder it cannot be written in (replacing what
+        # is there is the next check's question).
+        output_paths.check_output_folder(
+            checks, f"--output {output}: its skew check's folder", force=True
+        )
+    if check_skew and not force and output_paths.exists(checks):
+        raise CascadeError(
+            f"--output {output}: the skew check's folder beside it, {checks}, exists; pass "
+            f"{output_paths.FORCE_FLAG} to replace its statistics and anomalies, or name "
+            "another --output"
+        )
 
 
 def _log_path(config: Optional[PipelineConfig]) -> str:

@@ -17,8 +17,7 @@ from typing import Any, Optional, Sequence
 
 from ml_metadata import metadata_store
 
-from core import interrupts
-from core.output_folder import check_output_folder
+from core import interrupts, output_paths
 from metadata import scoring_records
 from metadata.scoring_records import SkewCheckRecord
 from metadata.training_statistics import TrainingStatistics, training_statistics
@@ -171,6 +170,8 @@ class SkewCheckRequest:
       output: Folder for the statistics and anomalies (None: a new one under
         `<output.root>/skew_checks/`).
       record: Record the check in MLMD as a `cascade.SkewCheck` execution.
+      force: Write into an `output` folder that holds files already
+        (replacing its statistics and anomalies; other files are kept).
     """
 
     input: str
@@ -179,6 +180,7 @@ class SkewCheckRequest:
     model: Optional[str] = None
     output: Optional[str] = None
     record: bool = True
+    force: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -206,12 +208,15 @@ def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
     writes them and records the check.
 
     Raises:
-      CascadeError: Config, store, model or input problems, in one sentence.
+      CascadeError: Config, store, model or input problems, in one sentence;
+        an `output` that is a file, or a folder holding files without `force`.
     """
     from serving import scoring
     from serving.csv_statistics import csv_statistics
     from serving.model import read_columns, resolve_model_dir
 
+    if request.output:
+        output_paths.check_output_folder(request.output, "--output", request.force)
     config = request.config
     store = request.store.open(read_only=not request.record)
     model_dir = resolve_model_dir(
@@ -222,7 +227,8 @@ def check_csv(request: SkewCheckRequest) -> SkewCheckResult:
     output = request.output or scoring.default_output(
         config.output.root, request.input, folder="skew_checks", suffix=""
     )
-    check_output_folder(output, "--output")
+    if not request.output:  # a new name under the output root: a file in its way, or read-only
+        output_paths.check_output_folder(output, "--output", request.force)
     data = csv_statistics(request.input, columns)
     if not data.rows:
         return SkewCheckResult(data, output, None, None)

@@ -7,21 +7,27 @@ and applied with `tft_beam.TransformDataset`, so the features are those of
 training and of the serving signature, bit for bit. It runs on the same runner
 profiles as the pipeline (the command is `cascade transform`).
 
-Input: CSV files with a header (checked like batch scoring's input: file, line
-and column of every bad cell) or TFRecord files of raw tf.Examples (`*.gz` is
-read as gzip). Output: `<output>/transformed_examples-*.gz`, gzipped TFRecords of
-transformed tf.Examples. If any row is bad, nothing is kept: the job's output is
-removed and the first bad rows are named.
+Input: CSV files with a header (`.csv`, or `.csv.gz` read as gzip; checked
+like batch scoring's input: file, line and column of every bad cell) or
+TFRecord files of raw tf.Examples (`*.gz` is read as gzip), each hashed while
+it is read. Output: `<output>/transformed_examples-*.gz`, gzipped TFRecords of
+transformed tf.Examples, and a report of the rows and each file's sha256. The
+job writes into a staging folder of its own beside the output
+(`core.output_paths`), and its files are moved into the output folder only
+when every row was good: a bad row, a failure or an interruption leaves the
+output folder as it was, and the first bad rows are named.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-from typing import Any, Iterator, Sequence
+from typing import Any, Generator, Iterator, Sequence
 
 import apache_beam as beam
 
+from core import interrupts, output_paths
 from core.errors import CascadeError
 from core.write_errors import write_failure
 from models import raw_features
@@ -30,32 +36,38 @@ from serving import serving_input
 OUTPUT_FILE_PREFIX = "transformed_examples"
 ERRORS = "errors"
 ROWS = "rows"
+DIGESTS = "digests"
 REPORT_FILE = "batch_transform_report.json"
 
 
 class RawExamplesFromFile(beam.DoFn):
-    """Reads one input file into checked raw tf.Examples; problems go to ERRORS.
+    """Reads one input file into checked raw tf.Examples, hashing it as it goes.
 
     A problem is reported, not raised, so one run names every bad place (the
     first few are shown) instead of stopping at the first. ERRORS holds
     (path, line or record number, message); number 0 means the whole file.
+    DIGESTS holds (path, sha256) of each file read to its end.
     """
 
     def __init__(self, columns: Sequence[raw_features.RawColumn]) -> None:
         self._columns = list(columns)
 
     def process(self, path: str) -> Iterator[object]:
+        digest = hashlib.sha256()
         if serving_input.is_csv(path):
-            yield from self._csv_examples(path)
+            read = yield from self._csv_examples(path, digest)
         else:
-            yield from self._checked_records(path)
+            read = yield from self._checked_records(path, digest)
+        if read:
+            yield beam.pvalue.TaggedOutput(DIGESTS, (path, digest.hexdigest()))
 
-    def _checked_records(self, path: str) -> Iterator[object]:
+    def _checked_records(self, path: str, digest: Any) -> Generator[object, None, bool]:
+        """The file's checked records; returns True once the whole file is read."""
         from components.common.examples_io import read_record_file
 
         index = 0
         try:
-            for index, record in enumerate(read_record_file(path), start=1):
+            for index, record in enumerate(read_record_file(path, digest), start=1):
                 try:
                     yield serving_input.check_example(record, self._columns)
                 except ValueError as e:
@@ -64,25 +76,33 @@ class RawExamplesFromFile(beam.DoFn):
             yield beam.pvalue.TaggedOutput(
                 ERRORS, (path, 0, f"after {index} records: {e}".replace(f"{path}: ", ""))
             )
+            return False
+        return True
 
-    def _csv_examples(self, path: str) -> Iterator[object]:
+    def _csv_examples(self, path: str, digest: Any) -> Generator[object, None, bool]:
+        """The file's rows as raw tf.Examples; returns True once the whole file is read."""
         try:
-            for line, row in serving_input.read_csv_rows(path, self._columns):
+            for line, row in serving_input.read_csv_rows(path, self._columns, digest=digest):
                 try:
                     yield serving_input.csv_row_to_example(row, self._columns)
                 except ValueError as e:
                     yield beam.pvalue.TaggedOutput(ERRORS, (path, line, f"line {line}, {e}"))
         except serving_input.ServingInputError as e:
             yield beam.pvalue.TaggedOutput(ERRORS, (path, 0, str(e).replace(f"{path}: ", "", 1)))
+            return False
+        return True
 
 
-def _report(rows: int, problems: int, bad_files: int, first: Sequence[tuple]) -> str:
+def _report(
+    rows: int, problems: int, bad_files: int, first: Sequence[tuple], digests: Sequence[tuple]
+) -> str:
     return json.dumps(
         {
             "rows": rows,
             "bad_rows": problems - bad_files,
             "bad_files": bad_files,
             "first_problems": [f"{path}, {message}" for path, _, message in sorted(first)],
+            "files": sorted([path, sha] for path, sha in digests),
         }
     )
 
@@ -148,7 +168,8 @@ def build(
         pipeline
         | "InputFiles" >> beam.Create(list(input_files))
         | "SpreadFiles" >> beam.Reshuffle()
-        | "ReadAndCheck" >> beam.ParDo(RawExamplesFromFile(columns)).with_outputs(ERRORS, main=ROWS)
+        | "ReadAndCheck"
+        >> beam.ParDo(RawExamplesFromFile(columns)).with_outputs(ERRORS, DIGESTS, main=ROWS)
     )
     with tft_beam.Context(temp_dir=temp_dir):
         transform_fn = pipeline | "ReadTransformFn" >> tft_beam.ReadTransformFn(transform_dir)
@@ -180,6 +201,7 @@ def build(
     first = checked[ERRORS] | "FirstProblems" >> beam.combiners.Top.Smallest(
         serving_input.MAX_ERRORS_SHOWN
     )
+    digests = checked[DIGESTS] | "ListDigests" >> beam.combiners.ToList()
     (
         rows
         | "Report"
@@ -188,6 +210,7 @@ def build(
             problems=beam.pvalue.AsSingleton(problems),
             bad_files=beam.pvalue.AsSingleton(bad_files),
             first=beam.pvalue.AsSingleton(first),
+            digests=beam.pvalue.AsSingleton(digests),
         )
         | "WriteReport"
         >> beam.io.WriteToText(
@@ -197,7 +220,8 @@ def build(
 
 
 def read_report(output_dir: str) -> dict:
-    """What the job counted: rows, bad_rows, bad_files, first_problems."""
+    """What the job counted: rows, bad_rows, bad_files, first_problems, and
+    files: [path, sha256] of each file read to its end, by path."""
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
@@ -205,13 +229,18 @@ def read_report(output_dir: str) -> dict:
         return json.loads(f.read())
 
 
-def remove_outputs(output_dir: str) -> None:
-    """Deletes the transformed example files (kept: the report)."""
+def publish(staging_dir: str, output_dir: str) -> None:
+    """Moves the job's transformed example files from its staging folder into
+    `output_dir`, replacing the earlier ones there (other files are kept)."""
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
-    for path in fileio.glob(os.path.join(output_dir, OUTPUT_FILE_PREFIX + "*")):
+    fileio.makedirs(output_dir)
+    for path in fileio.glob(os.path.join(output_dir, OUTPUT_FILE_PREFIX + "-*")):
         fileio.remove(path)
+    for path in sorted(fileio.glob(os.path.join(staging_dir, OUTPUT_FILE_PREFIX + "-*"))):
+        name = os.path.basename(str(path))
+        fileio.rename(str(path), os.path.join(output_dir, name), overwrite=True)
 
 
 def run_batch_transform(
@@ -222,14 +251,18 @@ def run_batch_transform(
     beam_args: Sequence[str],
     exclude_outputs: Sequence[str] = (),
 ) -> dict:
-    """Runs the job and checks its report.
+    """Runs the job in a staging folder and publishes its files when every row was good.
+
+    The caller checks `output_dir` first (`core.output_paths.check_output_folder`):
+    publishing replaces the folder's earlier `transformed_examples-*` files.
 
     Returns:
-      The report: {"rows": n, "bad_rows": 0, "bad_files": 0, ...}.
+      The report: {"rows": n, "bad_rows": 0, "bad_files": 0, "files": [[path,
+      sha256], ...], ...}.
 
     Raises:
       CascadeError: No input file matches, the transform graph is not one, or
-        some rows or files are bad (their places are named; the output is removed).
+        some rows or files are bad (their places are named; nothing is published).
     """
     from apache_beam.options.pipeline_options import PipelineOptions
 
@@ -241,38 +274,44 @@ def run_batch_transform(
         raise CascadeError(
             f"{transform_dir} is not a Transform graph (it has no transform_fn folder)"
         )
-    fileio.makedirs(output_dir)
-    remove_outputs(output_dir)
-    temp_dir = os.path.join(output_dir, "tmp")
-    try:
-        with beam.Pipeline(options=PipelineOptions(list(beam_args))) as pipeline:
-            build(pipeline, files, transform_dir, names, output_dir, temp_dir, exclude_outputs)
-    except BaseException as e:
-        # A failed or interrupted job (Ctrl-C, SIGTERM) leaves no partial output.
-        remove_outputs(output_dir)
-        reason = write_failure(e)
-        if reason is None:
-            raise
-        raise CascadeError(
-            f"cannot write the transformed examples into {output_dir}: {reason} "
-            "(what the job had written was removed)"
-        ) from None
-    finally:
-        if fileio.exists(temp_dir):
-            fileio.rmtree(temp_dir)
-    report = read_report(output_dir)
-    if report["bad_rows"] or report["bad_files"]:
-        remove_outputs(output_dir)
-        bad = []
-        if report["bad_rows"]:
-            total = report["rows"] + report["bad_rows"]
-            bad.append(f"{report['bad_rows']:,} of {total:,} rows")
-        if report["bad_files"]:
-            bad.append(f"{report['bad_files']} of {len(files)} files")
-        raise serving_input.ServingInputError(
-            f"{' and '.join(bad)} cannot be transformed, so no output was kept; first: "
-            + "; ".join(report["first_problems"])
-        )
+    with output_paths.staging_folder(output_dir) as staging_dir:
+        options = PipelineOptions([*beam_args, f"--temp_location={staging_dir}/beam_tmp"])
+        try:
+            with beam.Pipeline(options=options) as pipeline:
+                build(
+                    pipeline,
+                    files,
+                    transform_dir,
+                    names,
+                    staging_dir,
+                    os.path.join(staging_dir, "tft_tmp"),
+                    exclude_outputs,
+                )
+        except BaseException as e:
+            # A failed or interrupted job (Ctrl-C, SIGTERM) publishes nothing;
+            # the staging folder goes with what the job had written.
+            reason = write_failure(e)
+            if reason is None:
+                raise
+            raise CascadeError(
+                f"cannot write the transformed examples for {output_dir}: {reason} "
+                "(what the job had written was removed; nothing was published)"
+            ) from None
+        report = read_report(staging_dir)
+        if report["bad_rows"] or report["bad_files"]:
+            bad = []
+            if report["bad_rows"]:
+                total = report["rows"] + report["bad_rows"]
+                bad.append(f"{report['bad_rows']:,} of {total:,} rows")
+            if report["bad_files"]:
+                bad.append(f"{report['bad_files']} of {len(files)} files")
+            raise serving_input.ServingInputError(
+                f"{' and '.join(bad)} cannot be transformed, so no output was kept; first: "
+                + "; ".join(report["first_problems"])
+            )
+        # Publishing runs to its end (see core.interrupts).
+        interrupts.finish_without_interrupts()
+        publish(staging_dir, output_dir)
     return report
 
 

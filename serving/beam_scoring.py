@@ -12,23 +12,24 @@ the same job for the skew check, and so are the label column's values that
 are not classes of the model (`serving.label_check`; the label is not read
 for scoring).
 
-Input: CSV files with a header, or TFRecord files of raw tf.Examples (`*.gz` is
-read as gzip). Each file is hashed while it is read (no second pass).
+Input: CSV files with a header (`.csv`, or `.csv.gz` read as gzip CSV; any
+case), or TFRecord files of raw tf.Examples (any other name; `*.gz` is read
+as gzip). Each file is hashed while it is read (no second pass).
 Output: one CSV file (`shards=1`) or a folder of `part-SSSSS-of-NNNNN.csv`
 shards, each with the header `[file,] line, <keep...>, <output columns...>`
 (`serving.model.output_columns`: `score` for a two-class label, `score_<class>`
 per class and `predicted` for more); `file` appears when the input is more
 than one file, and for TFRecord input `line` is the record's number. Rows are
 in no particular order: `line` (with `file`) says which input row a score
-belongs to. If any row or file is bad, nothing is written: the job's staging
-folder is removed and the first problems are named.
+belongs to. The job writes into a staging folder of its own beside the
+output (`core.output_paths`); if any row or file is bad, nothing is
+published: the staging folder is removed and the first problems are named.
 """
 
 from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import io
 import json
 import os
@@ -36,8 +37,9 @@ from typing import Any, Iterator, Optional, Sequence
 
 import apache_beam as beam
 
-from core import interrupts
+from core import interrupts, output_paths
 from core.errors import CascadeError
+from core.hashing import combined_sha256
 from core.labels import LabelSpec
 from core.write_errors import write_failure
 from models.raw_features import RawColumn
@@ -229,14 +231,6 @@ def build(
     )
 
 
-def combined_sha256(digests: Sequence[tuple[str, str]]) -> str:
-    """One file's sha256, or for several the sha256 of their `sha256sum` lines in path order."""
-    if len(digests) == 1:
-        return digests[0][1]
-    lines = "".join(f"{sha}  {path}\n" for path, sha in sorted(digests))
-    return hashlib.sha256(lines.encode("utf-8")).hexdigest()
-
-
 def check_report(report: dict, files: Sequence[str]) -> None:
     """Raises if the job met any bad row or file.
 
@@ -264,7 +258,9 @@ def publish(job_dir: str, output: str, shards: int) -> None:
     """Moves the finished predictions from the staging folder to `output`.
 
     A single file is renamed over `output`. Shards replace the `part-*` files
-    of the `output` folder (other files there are left alone).
+    of the `output` folder (other files there are left alone). The caller has
+    refused an existing `output` the user did not ask to replace
+    (`core.output_paths`).
     """
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
@@ -330,8 +326,7 @@ def score_files(
         raise CascadeError(f"--output {output} is an input file; choose another path")
     # A missing or unreadable file fails here, at once, not in a worker.
     headers = [serving_input.read_header(p) for p in files if serving_input.is_csv(p)]
-    job_dir = f"{output.rstrip('/')}.job-{os.getpid()}"
-    try:
+    with output_paths.staging_folder(output) as job_dir:
         options = PipelineOptions([*beam_args, f"--temp_location={job_dir}/tmp"])
         try:
             with beam.Pipeline(options=options) as pipeline:
@@ -361,9 +356,6 @@ def score_files(
         # Publishing and recording run to their end (see core.interrupts).
         interrupts.finish_without_interrupts()
         publish(job_dir, output, shards)
-    finally:
-        if fileio.exists(job_dir):
-            fileio.rmtree(job_dir)
     absent = tuple(c.name for c in columns if headers and not any(c.name in h for h in headers))
     unseen = report["unseen_classes"]
     return BeamScoringResult(

@@ -31,7 +31,7 @@ from typing import Iterator, Optional, Sequence
 
 from tensorflow_metadata.proto.v0 import statistics_pb2
 
-from core import interrupts
+from core import interrupts, output_paths
 from core.errors import CascadeError
 from serving import label_check
 from serving.label_check import UnseenClasses
@@ -128,9 +128,10 @@ def score_csv(
         raise CascadeError(f"--output {output_path} is a folder; name the predictions file")
     with _writing(output_path):
         fileio.makedirs(os.path.dirname(output_path) or ".")
-    # Written beside the target and renamed when complete, so a failure never
-    # leaves a partial file where earlier predictions were.
-    partial = f"{output_path}.partial-{os.getpid()}"
+    # Written beside the target, under a name no file has, and renamed when
+    # complete, so a failure never leaves a partial file where earlier
+    # predictions were, nor touches another file.
+    partial = output_paths.new_staging_name(output_path)
     scored = 0
     unseen = None
     try:
@@ -201,6 +202,8 @@ def default_output(
     are folders (suffix "").
     """
     name = os.path.basename(input_path.rstrip("/")).replace("*", "_")
+    if name.lower().endswith(".gz"):
+        name = name[: -len(".gz")]
     stem = os.path.splitext(name)[0] or "input"
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
     return os.path.join(output_root, folder, f"{stem}-{stamp}{suffix}")

@@ -19,12 +19,13 @@ import hashlib
 import io
 import math
 import os
+import zlib
 from typing import Any, Iterator, Mapping, Optional, Sequence, Union
 
 import tensorflow as tf
 from google.protobuf import message
 
-from core import csv_contract
+from core import csv_contract, source_folders
 from core.csv_contract import duplicate_column
 from core.errors import InputDataError
 from core.hashing import HashingReader
@@ -32,6 +33,10 @@ from models.raw_features import FLOAT, INT64, STRING, RawColumn
 
 _KINDS = {INT64: "int64_list", FLOAT: "float_list", STRING: "bytes_list"}
 MAX_ERRORS_SHOWN = 5
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# What reading a file can raise besides the contract's errors: a missing or
+# unreadable file, a `.gz` file that is not gzip (OSError) or is cut short.
+_READ_ERRORS = (OSError, EOFError, zlib.error, UnicodeDecodeError, tf.errors.OpError)
 
 
 class ServingInputError(InputDataError):
@@ -84,7 +89,7 @@ def _parse_value(cell: bytes, column: RawColumn) -> Any:
     if column.dtype == STRING:
         return cell
     value = float(cell) if column.dtype == FLOAT else int(cell)
-    if not math.isfinite(value):
+    if column.dtype == FLOAT and not math.isfinite(value):
         raise ValueError(cell)
     return value
 
@@ -103,8 +108,8 @@ def csv_row_to_example(
       columns: The model's raw columns; other cells are ignored.
 
     Raises:
-      ValueError: Naming the column: a required cell is empty, or a value does
-        not parse as the column's type.
+      ValueError: Naming the column: a required cell is empty, a value does
+        not parse as the column's type, or an integer is beyond int64.
     """
     example = tf.train.Example()
     features = example.features.feature
@@ -124,6 +129,12 @@ def csv_row_to_example(
             kind = "an integer" if column.dtype == INT64 else "a finite number"
             text = cell.decode("utf-8", "replace")
             raise ValueError(f"column {column.name!r}: {text!r} is not {kind}") from None
+        if column.dtype == INT64 and not _INT64_MIN <= value <= _INT64_MAX:
+            text = cell.decode("utf-8", "replace")
+            raise ValueError(
+                f"column {column.name!r}: {text!r} is beyond int64, the integers a "
+                "tf.Example holds (as in training, where such a column is read as text)"
+            )
         getattr(features[column.name], _KINDS[column.dtype]).value.append(value)
     return example.SerializeToString()
 
@@ -162,21 +173,25 @@ def check_example(record: bytes, columns: Sequence[RawColumn]) -> bytes:
 def read_header(path: str) -> list[str]:
     """The column names of a CSV file, by the CSV contract ([] for an empty file).
 
-    Raises:
-      ServingInputError: The file is missing or unreadable, or starts with a
-        byte-order mark (naming it).
-    """
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-    from tfx.dsl.io import fileio
+    A `.csv.gz` file is gzip, decompressed as it is read.
 
+    Raises:
+      ServingInputError: The file is missing or unreadable (a `.gz` file that
+        is not gzip), or starts with a byte-order mark (naming it).
+    """
     try:
-        with fileio.open(path, "rb") as f:
+        with csv_contract.open_csv(path) as f:
             _, header = next(csv_contract.read_csv(f, path, large_cells=True))
             return header or []
     except csv_contract.CsvFormatError as e:
         raise _serving_error(e) from None
-    except (OSError, UnicodeDecodeError, tf.errors.OpError) as e:
+    except _READ_ERRORS as e:
         raise ServingInputError(f"{path}: cannot read it as CSV: {reason(e)}") from None
+
+
+def _hashed(raw: Any, digest: Any) -> io.BufferedReader:
+    """`raw`'s bytes, fed to `digest` as they are read, in large reads."""
+    return io.BufferedReader(HashingReader(raw, digest), 1 << 20)
 
 
 def _serving_error(error: csv_contract.CsvFormatError) -> ServingInputError:
@@ -205,25 +220,23 @@ def read_csv_cells(
     (a quoted cell may span lines); every row has as many cells as the header.
 
     Args:
-      path: The CSV file (any `fileio` path, `gs://` included).
+      path: The CSV file (any `fileio` path, `gs://` included; `.csv.gz` is
+        gzip, decompressed as it is read).
       columns: The model's raw columns.
       keep: Other columns the caller needs.
-      digest: A `hashlib` object fed the file's bytes as they are read: once
-        every row has been yielded it holds the whole file's hash.
+      digest: A `hashlib` object fed the file's bytes as they are read (a
+        gzipped file's bytes as stored): once every row has been yielded it
+        holds the whole file's hash.
 
     Raises:
       ServingInputError: The file is missing, empty, not CSV text or starts
         with a byte-order mark; a required or kept column is missing; or a row
         has more or fewer cells than the header (naming the line).
     """
-    # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
-    from tfx.dsl.io import fileio
-
     line = 0
     digest = digest if digest is not None else hashlib.sha256()
     try:
-        with fileio.open(path, "rb") as raw:
-            lines = io.BufferedReader(HashingReader(raw, digest), 1 << 20)
+        with csv_contract.open_csv(path, wrap=lambda raw: _hashed(raw, digest)) as lines:
             records = csv_contract.read_csv(lines, path, large_cells=True)
             line, header = next(records)
             header = header or []
@@ -242,7 +255,7 @@ def read_csv_cells(
                 yield line, cells
     except csv_contract.CsvFormatError as e:
         raise _serving_error(e) from None
-    except (OSError, UnicodeDecodeError, tf.errors.OpError) as e:
+    except _READ_ERRORS as e:
         where = f"{path}, line {line + 1}" if line else path
         raise ServingInputError(
             f"{where}: cannot read it as CSV: {reason(e)}", line=line + 1 if line else None
@@ -291,30 +304,40 @@ def kept_cells(row: Mapping[str, bytes], keep: Sequence[str]) -> dict[str, str]:
 
 
 def is_csv(path: str) -> bool:
-    """Whether a serving input file is CSV (by its name); other files are TFRecords."""
-    return path.lower().endswith(".csv")
+    """Whether a serving input file is CSV (by its name: `.csv` or `.csv.gz`, any
+    case); other files are TFRecords (`.gz`: gzipped)."""
+    return source_folders.is_csv_name(path)
 
 
 def input_files(pattern: str) -> list[str]:
     """The files matching `pattern` (a file, a glob, or a folder: its files), sorted.
 
+    Every file is read: CSV by its name (`is_csv`), any other as TFRecord.
+    Subfolders are not read, so a folder holding one, or a glob matching one,
+    is refused rather than read in part.
+
     Raises:
-      ServingInputError: Nothing matches, or the folder holds no file.
+      ServingInputError: Nothing matches, the folder holds no file, or a
+        subfolder would be left out (naming it).
     """
     # The module tfx.v1.dsl.io.fileio re-exports; importing tfx.v1 adds ~8 s to a command.
     from tfx.dsl.io import fileio
 
     if fileio.isdir(pattern):
         folder = pattern.rstrip("/")
-        files = sorted(
-            os.path.join(folder, name.rstrip("/"))
-            for name in fileio.listdir(folder)
-            if not fileio.isdir(os.path.join(folder, name.rstrip("/")))
+        paths = [os.path.join(folder, name.rstrip("/")) for name in fileio.listdir(folder)]
+        where, narrower = f"{pattern}: the folder holds", f"e.g. {folder}/*.csv"
+    else:
+        paths = [str(p).rstrip("/") for p in fileio.glob(pattern)]
+        where, narrower = f"{pattern} matches", "that matches files only"
+    folders = sorted(p for p in paths if fileio.isdir(p))
+    if folders:
+        raise ServingInputError(
+            f"{where} the folder {folders[0]}, which would not be read (subfolders are "
+            f"not); name the files to read with a glob {narrower}"
         )
-        if not files:
+    if not paths:
+        if fileio.isdir(pattern):
             raise ServingInputError(f"{pattern}: the folder holds no file to read")
-        return files
-    files = sorted(str(p) for p in fileio.glob(pattern) if not fileio.isdir(str(p)))
-    if not files:
         raise ServingInputError(f"no input file matches {pattern}")
-    return files
+    return sorted(paths)

@@ -12,6 +12,23 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import pytest  # noqa: E402
 
+from tests import loopback_only  # noqa: E402
+
+loopback_only.install()
+
+
+@pytest.fixture(autouse=True)
+def _reaches_loopback_only():
+    """Fails a test that tried to resolve a host other than a loopback one."""
+    loopback_only.take_refused()
+    yield
+    refused = loopback_only.take_refused()
+    if refused:
+        pytest.fail(
+            f"the test tried to reach {', '.join(sorted(set(refused)))}; "
+            "tests reach loopback addresses only"
+        )
+
 
 @pytest.fixture
 def tiny_filesystem(tmp_path):

@@ -21,7 +21,7 @@ from tfx.dsl.components.base import executor_spec
 
 from components.source_example_gen import executor, span_window
 from components.source_example_gen.driver import SpanWindowDriver
-from core import spans
+from core import source_folders, spans
 
 
 class CsvSourceExampleGen(FileBasedExampleGen):
@@ -47,7 +47,10 @@ class CsvSourceExampleGen(FileBasedExampleGen):
         Args:
           input_base: The folder the split patterns are relative to.
           input_config: One input split per source; each becomes an output
-            split of the same name (a single source too).
+            split of the same name (a single source too). A split's pattern
+            is `<folder>/<glob>`: every file of the folder that
+            `core.source_folders` reads is read (`.csv` and `.csv.gz`, any
+            case), and its other entries are recorded as not read.
           label: The label column, whose balance is measured per source; None
             for a dataset without one (a reference dataset).
           inventory: Source name -> declared fields (JSON-able), or None.
@@ -103,8 +106,9 @@ REFERENCE_SPLIT = "all"
 def reference_example_gen(
     path: str, id_columns: Sequence[str], code_version: Optional[str] = None
 ) -> CsvSourceExampleGen:
-    """Ingests a reference dataset (spam list, id map): every `*.csv` in `path`
-    as one split `all`, with its rows, content sha256 and ids recorded.
+    """Ingests a reference dataset (spam list, id map): every `.csv` and
+    `.csv.gz` file in `path` (any case; see `core.source_folders`) as one
+    split `all`, with its rows, content sha256 and ids recorded.
 
     Args:
       path: The dataset's folder; with `{SPAN}` (see `core.spans`), the newest
@@ -114,7 +118,8 @@ def reference_example_gen(
     """
     base = spans.static_root(path)
     folder = path[len(base) :].strip("/")
-    pattern = f"{folder}/*.csv" if folder else "*.csv"
+    glob = source_folders.EXAMPLE_GEN_GLOB
+    pattern = f"{folder}/{glob}" if folder else glob
     return CsvSourceExampleGen(
         input_base=base,
         input_config=tfx.proto.Input(

@@ -69,7 +69,8 @@ def read_row_batches(
     `rows_per_batch` at a time; blank records are left out, as CsvExampleGen does.
 
     Args:
-      path: The CSV file (any Beam filesystem path); its first line is the header.
+      path: The CSV file (any Beam filesystem path; `.gz` is gzip); its first
+        line is the header.
       columns: The number of columns every non-blank record must have.
       rows_per_batch: Rows per batch (the last may hold fewer).
 
@@ -79,8 +80,10 @@ def read_row_batches(
         it (a cell over 131,072 characters): names the file and line.
     """
     rows: list[list[bytes]] = []
+    # Beam detects gzip by the `.gz` suffix (as ReadFromText does); its
+    # decompressing file has readline() but is no iterator of lines.
     with FileSystems.open(path) as f:
-        records = csv_contract.read_csv(f, path)
+        records = csv_contract.read_csv(iter(f.readline, b""), path)
         next(records)  # the header, read on its own by the executor
         for line_number, cells in records:
             if len(cells) != columns:

@@ -20,7 +20,7 @@ from tfx.orchestration import data_types
 from tfx.utils import io_utils
 
 from components.source_example_gen import executor, span_window
-from core import spans
+from core import source_folders, spans
 
 
 class SpanWindowDriver(driver.FileBasedDriver):
@@ -54,7 +54,7 @@ class SpanWindowDriver(driver.FileBasedDriver):
             for folder in found:
                 if folder.span == newest:
                     continue
-                pattern = os.path.join(folder.path, "*.csv")
+                pattern = os.path.join(folder.path, source_folders.EXAMPLE_GEN_GLOB)
                 if fileio.glob(pattern):
                     fingerprints.append(
                         io_utils.generate_fingerprint(f"{source}:{folder.span}", pattern)

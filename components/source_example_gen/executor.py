@@ -50,12 +50,13 @@ from tfx.v1.dsl.io import fileio
 from components.common import counts, examples_io
 from components.source_example_gen import csv_batches, facts, id_facts, span_window
 from components.source_example_gen.properties import (
+    NOT_READ,
     REFERENCE_FACTS_PROPERTY,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
 
-from core import spans
+from core import source_folders, spans
 from core.provenance import SPAN_FEATURE
 
 FACTS_FILE = "source_label_counts"
@@ -248,7 +249,15 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         settings = read_custom_config(exec_properties)
         source_spans = _source_spans(exec_properties, settings)
         source_files = {
-            source: [path for _, paths in found for path in paths]
+            source: [path for _, listed in found for path in listed.read]
+            for source, found in source_spans.items()
+        }
+        not_read = {
+            source: [
+                {"folder": listed.folder, "names": listed.not_read}
+                for _, listed in found
+                if listed.not_read
+            ]
             for source, found in source_spans.items()
         }
         _check_output_splits(exec_properties, list(source_files))
@@ -271,8 +280,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                         source,
                         [
                             (folder.span if folder else None, path)
-                            for folder, paths in source_spans[source]
-                            for path in paths
+                            for folder, listed in source_spans[source]
+                            for path in listed.read
                         ],
                         headers[source],
                         examples,
@@ -313,6 +322,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             [found] = source_spans.values()
             if spanned:
                 measured["span"] = span_record(found[0][0], None)
+            [unread] = not_read.values()
+            if unread:
+                measured[NOT_READ] = unread
             examples.set_string_custom_property(REFERENCE_FACTS_PROPERTY, json.dumps(measured))
             return
         if not label_key:
@@ -331,6 +343,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     span_record(folder, rows.get(str(folder.span), 0))
                     for folder, _ in source_spans[source]
                 ]
+            if not_read[source]:
+                measured[source][NOT_READ] = not_read[source]
         examples.set_string_custom_property(SOURCE_FACTS_PROPERTY, json.dumps(measured))
         if settings.get("inventory"):
             examples.set_string_custom_property(
@@ -404,45 +418,63 @@ def _check_output_splits(exec_properties: dict[str, Any], sources: list[str]) ->
 
 def _source_spans(
     exec_properties: dict[str, Any], settings: Mapping[str, Any]
-) -> dict[str, list[tuple[Optional[spans.SpanFolder], list[str]]]]:
+) -> dict[str, list[tuple[Optional[spans.SpanFolder], source_folders.FolderFiles]]]:
     """Source (input split) name -> (span folder, its files) per span read.
 
-    Unspanned: one entry (None, the files the split's pattern matches). Spanned:
-    the window's spans up to the one TFX's driver resolved, oldest first.
+    The files read are those the split's pattern matches that the
+    source-folder rule reads (`core.source_folders`: `.csv` and `.csv.gz`, any
+    case); the folder's other entries (files, and subfolders) are listed as
+    not read. Unspanned: one entry (None, ...). Spanned: the window's spans
+    up to the one TFX's driver resolved, oldest first.
 
     Raises:
       core.errors.InputDataError: A span of the window lacks one source.
     """
     window = span_window.from_settings(settings)
+    patterns = _split_patterns(exec_properties)
     if window is None:
-        return {source: [(None, files)] for source, files in _source_files(exec_properties).items()}
+        return {source: [(None, _folder_files(pattern))] for source, pattern in patterns.items()}
     newest = exec_properties.get(SPAN_PROPERTY)
     # In input-config order: the custom config's mapping comes back sorted by name.
-    order = list(_source_files(exec_properties))
     folders = spans.window(
-        [(source, window.patterns[source]) for source in order],
+        [(source, window.patterns[source]) for source in patterns],
         window.size,
         int(newest) if newest is not None else None,
     )
     return {
         source: [
-            (folder, sorted(_text(f) for f in fileio.glob(os.path.join(folder.path, "*.csv"))))
+            (folder, _folder_files(os.path.join(folder.path, source_folders.EXAMPLE_GEN_GLOB)))
             for folder in found
         ]
         for source, found in folders.items()
     }
 
 
+def _folder_files(pattern: str) -> source_folders.FolderFiles:
+    """The files of the pattern's folder that are read, and its other entries.
+
+    A folder part that is itself a pattern (a component built by hand) keeps
+    the files the pattern matches that the rule reads, and lists none as
+    not read.
+    """
+    folder = os.path.dirname(pattern)
+    if not any(magic in folder for magic in "*?["):
+        return source_folders.list_folder(folder)
+    read = [
+        path
+        for path in (_text(f) for f in fileio.glob(pattern))
+        if source_folders.is_csv_name(os.path.basename(path)) and not fileio.isdir(path)
+    ]
+    return source_folders.FolderFiles(folder, sorted(read), [])
+
+
 def _text(path: Any) -> str:
     return path.decode() if isinstance(path, bytes) else path
 
 
-def _source_files(exec_properties: dict[str, Any]) -> dict[str, list[str]]:
-    """Source (input split) name -> the files its pattern matches."""
+def _split_patterns(exec_properties: dict[str, Any]) -> dict[str, str]:
+    """Source (input split) name -> its files' pattern (the input base joined in)."""
     input_config = tfx.proto.Input()
     json_format.Parse(exec_properties[standard_component_specs.INPUT_CONFIG_KEY], input_config)
     base = exec_properties[standard_component_specs.INPUT_BASE_KEY]
-    return {
-        split.name: sorted(fileio.glob(os.path.join(base, split.pattern)))
-        for split in input_config.splits
-    }
+    return {split.name: os.path.join(base, split.pattern) for split in input_config.splits}

@@ -10,3 +10,6 @@ SOURCE_INVENTORY_PROPERTY = "source_inventory"
 # A reference dataset's (spam list, id map): rows, files, bytes, sha256, and per
 # id column {"distinct": n, "digest": hex} (see id_facts).
 REFERENCE_FACTS_PROPERTY = "reference_facts"
+# Within a source's facts (and a reference dataset's): each folder read that
+# holds entries not read, as [{"folder": path, "names": ["notes.txt", "2025/"]}].
+NOT_READ = "not_read"

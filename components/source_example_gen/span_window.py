@@ -38,7 +38,7 @@ def settings(input_base: str, input_config: tfx.proto.Input, size: int) -> dict[
 
     Args:
       input_base: The folder the split patterns are relative to.
-      input_config: One split per source, each pattern `<folder>/*.csv`.
+      input_config: One split per source, each pattern `<folder>/<glob>`.
       size: The window: how many of the newest spans to read.
     """
     patterns = {

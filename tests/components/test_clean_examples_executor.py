@@ -26,6 +26,7 @@ from components.clean_examples.options import CleanOptions
 from components.common import examples_io
 from components.common.example_features import feature_values
 from tests.components.example_bytes import reversed_feature_order
+from tests import local_beam
 
 PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
 SOURCES = ("web", "mobile", "partner")
@@ -176,7 +177,7 @@ def run_clean(
         inputs[spec.SPAM_LIST_KEY] = [spam_list]
     if id_map is not None:
         inputs[spec.ID_MAP_KEY] = [id_map]
-    Executor().Do(
+    Executor(local_beam.executor_context(str(root / "beam_tmp"))).Do(
         inputs,
         {spec.CLEANED_KEY: [cleaned], spec.REJECTED_KEY: [rejected]},
         clean_options.to_exec_properties(),

@@ -23,6 +23,7 @@ from tfx.types import artifact_utils, standard_artifacts
 from components.common import counts, examples_io, tfrecord_format
 from components.common.example_features import has_value, string_features
 from components.common.fingerprint import fingerprint64
+from tests import local_beam
 
 KEYS = [f"record-{i:05d}".encode() for i in range(10_000)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,7 +139,7 @@ class _CountBySource(beam.DoFn):
 def test_bundle_counter_totals_are_exact(tmp_path):
     elements = [f"{letter}{i}" for letter in "abc" for i in range(500)]
     path = str(tmp_path / "counts.json")
-    with TestPipeline() as pipeline:
+    with TestPipeline(options=local_beam.options()) as pipeline:
         outputs = (
             pipeline
             | beam.Create(elements, reshuffle=True)
@@ -156,7 +157,7 @@ def test_bundle_counter_totals_are_exact(tmp_path):
 def test_read_record_file_returns_every_record_in_order(tmp_path, suffix):
     records = [f"record {i}".encode() * (i % 7 + 1) for i in range(2000)]
     prefix = str(tmp_path / "data")
-    with TestPipeline() as pipeline:
+    with TestPipeline(options=local_beam.options()) as pipeline:
         _ = (
             pipeline
             | beam.Create(records)
@@ -175,7 +176,7 @@ def test_read_record_file_names_the_file_when_it_is_corrupt(tmp_path):
 
 def _written_by_beam(tmp_path, records: list[bytes]) -> str:
     prefix = str(tmp_path / "data")
-    with TestPipeline() as pipeline:
+    with TestPipeline(options=local_beam.options()) as pipeline:
         _ = pipeline | beam.Create(records) | beam.io.WriteToTFRecord(prefix, num_shards=1)
     [path] = glob.glob(prefix + "*")
     return path
@@ -220,14 +221,14 @@ def test_write_split_batches_writes_what_tensorflow_and_read_split_read(tmp_path
     examples = standard_artifacts.Examples()
     examples.uri = str(tmp_path / "out")
     examples.split_names = artifact_utils.encode_split_names(["train"])
-    with TestPipeline() as pipeline:
+    with TestPipeline(options=local_beam.options()) as pipeline:
         batches = pipeline | beam.Create([records[:1000], [], records[1000:]])
         examples_io.write_split_batches(batches, examples, "train", "kept_tfrecord")
     files = sorted(glob.glob(str(tmp_path / "out" / "Split-train" / "*")))
     assert files and all(re.search(r"kept_tfrecord-\d{5}-of-\d{5}\.gz$", f) for f in files)
     by_tensorflow = [r.numpy() for r in tf.data.TFRecordDataset(files, compression_type="GZIP")]
     assert sorted(by_tensorflow) == sorted(records)
-    with TestPipeline() as pipeline:
+    with TestPipeline(options=local_beam.options()) as pipeline:
         read = examples_io.read_split_batches(pipeline, examples, "train", batch_records=700)
         assert_that(
             read | beam.Map(len) | beam.combiners.ToList() | beam.Map(lambda n: (max(n), sum(n))),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import math
 import random
 from collections import Counter
@@ -16,6 +17,7 @@ from components.common import content_hash
 from components.skew_calibration import executor, resample, spec
 from components.skew_calibration.component import SkewCalibration
 from validation import calibration, statistics
+from tests import local_beam
 
 SEED = 11
 FEATURES = ["country", "age"]
@@ -135,7 +137,9 @@ def statistics_column(name: str, dtype: str):
 
 
 def _run(stats, examples, output, features=FEATURES, split="train", resamples=20):
-    executor.Executor().Do(
+    executor.Executor(
+        local_beam.executor_context(os.path.join(os.path.dirname(output.uri), "beam_tmp"))
+    ).Do(
         {spec.STATISTICS_KEY: [stats], spec.EXAMPLES_KEY: [examples]},
         {spec.CALIBRATION_KEY: [output]},
         {

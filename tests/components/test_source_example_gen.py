@@ -6,6 +6,7 @@ LocalDagRunner with a SQLite store, then reads MLMD and the written splits.
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from pathlib import Path
@@ -19,12 +20,14 @@ from tfx import v1 as tfx
 from components.source_example_gen import facts, id_facts
 from components.source_example_gen.component import CsvSourceExampleGen, reference_example_gen
 from components.source_example_gen.properties import (
+    NOT_READ,
     REFERENCE_FACTS_PROPERTY,
     SOURCE_FACTS_PROPERTY,
     SOURCE_INVENTORY_PROPERTY,
 )
 from pipeline.pipeline import example_gen_input_config
 from pipeline.config import SourceConfig
+from tests import local_beam
 
 INVENTORY = {
     "web": {"owner": "growth", "labelling_method": "in_house", "collection_cost": 100.0},
@@ -63,6 +66,15 @@ def ingested(tmp_path_factory):
         "w4,,0,,4, spaced \n",
     )
     _write(root / "data/web/b.csv", "user_id,label,score,empty,big,note\nw5,0,2.5,,5,x\n")
+    # The web source again, as a folder of the rule's other names: a.csv gzipped
+    # and b.csv named in capitals are read; a note and a subfolder are not.
+    (root / "data/mixed/a.csv.gz").parent.mkdir(parents=True)
+    (root / "data/mixed/a.csv.gz").write_bytes(
+        gzip.compress((root / "data/web/a.csv").read_bytes())
+    )
+    _write(root / "data/mixed/B.CSV", (root / "data/web/b.csv").read_text())
+    _write(root / "data/mixed/notes.txt", "about the export\n")
+    _write(root / "data/mixed/2025/a.csv", (root / "data/web/a.csv").read_text())
     _write(root / "data/crowd/users.csv", "user_id,label\nc1,0\nc2,0\nc3,1\n")
     # A reference dataset in two files: ids repeat across rows and files, an
     # INT column reads 007 as 7 (as CleanExamples sees it), an empty cell is no id.
@@ -79,6 +91,12 @@ def ingested(tmp_path_factory):
         input_base=base, input_config=input_config, label="label", inventory=INVENTORY
     ).with_id("Ours")
     stock = tfx.components.CsvExampleGen(input_base=base, input_config=input_config)
+    mixed_base, mixed_config = example_gen_input_config(
+        [SourceConfig("web", str(root / "data/mixed"))]
+    )
+    mixed = CsvSourceExampleGen(
+        input_base=mixed_base, input_config=mixed_config, label="label"
+    ).with_id("Mixed")
     one_base, one_config = example_gen_input_config(sources[1:])
     one_source = CsvSourceExampleGen(
         input_base=one_base, input_config=one_config, label="label"
@@ -96,6 +114,7 @@ def ingested(tmp_path_factory):
             components=[
                 ours,
                 stock,
+                mixed,
                 one_source,
                 reference,
                 reference_example_gen(str(root / "data/spam"), ["user_id"]).with_id("Empty"),
@@ -128,6 +147,7 @@ def test_measured_facts_are_custom_properties_in_mlmd(ingested):
     assert (web["rows"], web["labelled"], web["files"]) == (5, 4, 2)
     assert web["label_counts"] == {"0": 2, "1": 2, facts.MISSING_LABEL: 1}
     assert web["positive_rate"] == 0.5
+    assert NOT_READ not in web and NOT_READ not in crowd
     assert (crowd["rows"], crowd["labelled"], crowd["positive_rate"]) == (3, 3, 0.333333)
     assert crowd["bytes"] == (root / "data/crowd/users.csv").stat().st_size
     assert (
@@ -135,6 +155,22 @@ def test_measured_facts_are_custom_properties_in_mlmd(ingested):
     )
     # The stock artifact carries neither.
     assert SOURCE_FACTS_PROPERTY not in artifacts["CsvExampleGen"].custom_properties
+
+
+def test_a_folder_reads_gzip_and_any_case_and_records_what_it_does_not_read(ingested):
+    _, artifacts, root = ingested
+    mixed = artifacts["Mixed"]
+    # a.csv.gz and B.CSV hold web's a.csv and b.csv: the same examples as stock's of those.
+    assert _examples(os.path.join(mixed.uri, "Split-web")) == _examples(
+        os.path.join(artifacts["CsvExampleGen"].uri, "Split-web")
+    )
+    measured = json.loads(mixed.custom_properties[SOURCE_FACTS_PROPERTY].string_value)["web"]
+    assert (measured["rows"], measured["labelled"], measured["files"]) == (5, 4, 2)
+    read = [str(root / "data/mixed/B.CSV"), str(root / "data/mixed/a.csv.gz")]
+    assert measured["sha256"] == facts.content_fingerprint(read)["sha256"]
+    assert measured[NOT_READ] == [
+        {"folder": str(root / "data/mixed"), "names": ["2025/", "notes.txt"]}
+    ]
 
 
 def test_inventory_is_a_custom_property_in_mlmd(ingested):
@@ -208,6 +244,7 @@ def test_a_reference_dataset_records_rows_sha256_and_the_ids_it_holds(ingested):
             "alias": id_facts.facts_of(["7", "8", "9"]),
             "canonical": id_facts.facts_of(["1", "2"]),
         },
+        NOT_READ: [{"folder": str(root / "data/id_map"), "names": ["notes.txt"]}],
     }
     assert recorded["files"] == 2 and recorded["ids"]["alias"]["distinct"] == 3
     # A reference dataset is no source: the inventory and --where never see it.
@@ -228,7 +265,7 @@ def test_id_facts_in_beam_equal_the_in_memory_ones(tmp_path):
 
     path = str(tmp_path / "ids.json")
     pairs = [("spam", "u1"), ("spam", "u2"), ("spam", "u1"), ("alias", "x")]
-    with beam.Pipeline() as pipeline:
+    with beam.Pipeline(options=local_beam.options()) as pipeline:
         _ = pipeline | beam.Create(pairs) | id_facts.WriteIdFacts(path)
     assert id_facts.read_id_facts(path, ["spam", "alias", "canonical"]) == {
         "spam": id_facts.facts_of(["u1", "u2"]),

@@ -18,6 +18,7 @@ from apache_beam.testing.util import BeamAssertException, assert_that, equal_to
 from components.stratified_split import allocation, beam_batches, units
 from components.stratified_split.beam_split import ToUnits, split_units
 from tests.components.example_bytes import reversed_feature_order
+from tests import local_beam
 
 RATIOS = [0.6, 0.2, 0.2]
 SEED = 17
@@ -62,7 +63,7 @@ def expected_pairs(records, stratify_by, ratios):
 
 
 def run_example_split(records, stratify_by):
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = (
             pipeline
             | "CreateRecords" >> beam.Create(records)
@@ -76,7 +77,7 @@ def run_example_split(records, stratify_by):
 
 def test_to_units_makes_one_unit_per_example_with_its_fingerprint():
     records = synthetic_records(20)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", ("source",), None, SEED)
         assert_that(
             made,
@@ -97,7 +98,7 @@ def test_split_units_joint_strata():
 
 def test_split_units_exact_counts_per_stratum():
     records = [make_record(i, 1 if i < 30 else 0, "web") for i in range(100)]
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), None, SEED)
         counted = (
             split_together(made, RATIOS)
@@ -125,7 +126,7 @@ def test_split_units_with_a_second_read_for_the_histogram_pass():
     records = synthetic_records(seed=9)
     shuffled = list(records)
     random.Random(1).shuffle(shuffled)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         to_place = (
             pipeline
             | "CreateToPlace" >> beam.Create(records)
@@ -165,7 +166,7 @@ def test_split_units_ranks_straddling_buckets_exactly():
         allocation.exact_ratios(ratios),
     )
     assert len(plan.bucket_split) < len(plan.bucket_start)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = (
             pipeline
             # Positions are unsigned 64-bit, but Beam infers VarIntCoder (signed) from
@@ -243,7 +244,7 @@ def check_groups(records, user_of, ratios):
 
 def test_group_mode_keeps_groups_together_and_places_groups_exactly():
     records, user_of = grouped_records()
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), "user", SEED)
         placed = split_together(made, RATIOS)
         assert_that(placed, check_groups(records, user_of, RATIOS))
@@ -253,7 +254,7 @@ def test_group_mode_with_coarse_buckets(monkeypatch):
     # Four buckets: the group units themselves go through the straddling GroupByKey.
     monkeypatch.setattr(allocation, "_BUCKET_SHIFT", 62)
     records, user_of = grouped_records(seed=6)
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         made = pipeline | beam.Create(records) | ToUnits("label", (), "user", SEED)
         placed = split_together(made, [0.5, 0.3, 0.2])
         assert_that(placed, check_groups(records, user_of, [0.5, 0.3, 0.2]))
@@ -308,7 +309,7 @@ def run_batched_split(records, stratify_by, batch_size=37):
     expected_counts = Counter(
         (names[s] if s >= 0 else units.UNLABELED, strata[r]) for s, r in expected
     )
-    with BeamTestPipeline() as pipeline:
+    with BeamTestPipeline(options=local_beam.options()) as pipeline:
         placed, ranked, counted = beam_batches.split_batches(
             pipeline | "CreateToCount" >> beam.Create(to_count),
             pipeline | "CreateToPlace" >> beam.Create(to_place),

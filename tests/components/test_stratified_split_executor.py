@@ -25,11 +25,16 @@ from components.stratified_split.component import StratifiedSplit
 from components.stratified_split.executor import Executor, SplitInputError
 from components.stratified_split.options import SplitOptions
 from metadata import run_summary
+from tests import local_beam
 
 PAYLOAD_FORMAT = "FORMAT_TF_EXAMPLE"
 SPLITS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
 NAMES = ["train", "dev", "test"]
-MULTI_PROCESSING = ["--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+MULTI_PROCESSING = [
+    "--runner=FnApiRunner",
+    "--direct_running_mode=multi_processing",
+    "--direct_num_workers=2",
+]
 
 
 # --- fixtures: writing inputs, running Do(), reading outputs ------------------------------
@@ -92,7 +97,7 @@ def run_split(
     context = (
         base_beam_executor.BaseBeamExecutor.Context(beam_pipeline_args=beam_args)
         if beam_args
-        else None
+        else local_beam.executor_context(str(root / "beam_tmp"))
     )
     Executor(context).Do(
         {spec.EXAMPLES_KEY: [examples]},

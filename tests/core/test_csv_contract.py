@@ -209,3 +209,34 @@ def test_a_column_takes_the_widest_type_its_cells_need_and_where_it_first_did():
 def test_a_repeated_name_is_found_with_both_positions():
     assert csv_contract.duplicate_column(["a", "b", "a"]) == ("a", 1, 3)
     assert csv_contract.duplicate_column(["a", "b"]) is None
+
+
+def test_a_gzipped_file_reads_as_the_same_file_uncompressed(tmp_path):
+    import gzip
+
+    text = b'a,b\n1,"x\ny"\n\n2,z\n'
+    plain, zipped = tmp_path / "f.csv", tmp_path / "f.CSV.GZ"
+    plain.write_bytes(text)
+    zipped.write_bytes(gzip.compress(text))
+
+    def read(path) -> list:
+        with csv_contract.open_csv(str(path)) as f:
+            return list(csv_contract.read_csv(f, str(path)))
+
+    assert read(zipped) == read(plain) == [(1, ["a", "b"]), (2, [b"1", b"x\ny"]), (5, [b"2", b"z"])]
+    assert csv_contract.read_header(str(zipped)) == csv_contract.read_header(str(plain))
+    assert csv_contract.read_header(str(plain)) == io_utils.load_csv_column_names(str(plain))
+
+
+def test_a_gzip_file_is_hashed_as_stored(tmp_path):
+    import gzip
+    import hashlib
+
+    from core.hashing import HashingReader
+
+    zipped = tmp_path / "f.csv.gz"
+    zipped.write_bytes(gzip.compress(b"a\n1\n"))
+    digest = hashlib.sha256()
+    with csv_contract.open_csv(str(zipped), wrap=lambda raw: HashingReader(raw, digest)) as f:
+        assert f.read() == b"a\n1\n"
+    assert digest.hexdigest() == hashlib.sha256(zipped.read_bytes()).hexdigest()

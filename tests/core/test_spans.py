@@ -99,7 +99,7 @@ def test_window_names_the_source_that_lacks_a_span(tmp_path):
         spans.window(patterns, 1)
 
     assert str(raised.value) == (
-        f"mobile: no folder for span 2 ({tmp_path}/mobile/span-2 has no *.csv files), but web "
+        f"mobile: no folder for span 2 ({tmp_path}/mobile/span-2 has no .csv or .csv.gz files), but web "
         "has one; every source needs each span it reads"
     )
 
@@ -111,7 +111,7 @@ def test_a_pattern_that_matches_nothing_names_the_pattern_and_the_folder(tmp_pat
         spans.newest(f"{tmp_path}/web/span-{{SPAN}}", "cleaning.spam_list")
 
     assert str(raised.value) == (
-        f"cleaning.spam_list: span pattern span-{{SPAN}} matches no folder of *.csv files "
+        f"cleaning.spam_list: span pattern span-{{SPAN}} matches no folder of .csv or .csv.gz files "
         f"in {tmp_path}/web"
     )
 
@@ -121,3 +121,20 @@ def test_describe():
     assert spans.describe([3]) == "span 3"
     assert spans.describe([3, 1, 2]) == "spans 1-3"
     assert spans.describe([1, 3]) == "spans 1, 3"
+
+
+def test_a_span_folder_of_gzipped_or_capitalized_csv_files_is_a_span(tmp_path):
+    import gzip
+
+    _folder(tmp_path, "web", "span-1")
+    (tmp_path / "web" / "span-2").mkdir()
+    (tmp_path / "web" / "span-2" / "rows.csv.gz").write_bytes(gzip.compress(b"a,label\n1,0\n"))
+    (tmp_path / "web" / "span-3").mkdir()
+    (tmp_path / "web" / "span-3" / "ROWS.CSV").write_text("a,label\n1,0\n")
+    # A folder holding no CSV file is no span.
+    (tmp_path / "web" / "span-4").mkdir()
+    (tmp_path / "web" / "span-4" / "notes.txt").write_text("soon\n")
+
+    found = spans.find_spans(f"{tmp_path}/web/span-{{SPAN}}")
+
+    assert list(found) == [1, 2, 3]

@@ -12,6 +12,7 @@ from typing import Sequence
 import pytest
 
 from tests.e2e import mlmd_queries
+from tests.e2e.catalog import running_catalog
 from tests.e2e.helpers import (
     DEMO_DATA,
     ROOT,
@@ -69,3 +70,11 @@ def store(two_runs):
     """The runs' metadata store."""
     output_root, _, _ = two_runs
     return mlmd_queries.open_store(str(output_root / "metadata.sqlite"))
+
+
+@pytest.fixture
+def catalog():
+    """A real HTTP server on a free loopback port, standing in for a catalog's
+    OpenLineage endpoint; `.received` holds the requests (see tests/e2e/catalog.py)."""
+    with running_catalog() as server:
+        yield server

@@ -9,8 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import socket
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -25,36 +23,6 @@ from tests.metadata.openlineage_reader import read_event, same_json
 pytestmark = pytest.mark.e2e
 API_KEY_ENV = "CASCADE_TEST_CATALOG_KEY"
 API_KEY = "s3cret-catalog-key"
-
-
-class _Catalog(BaseHTTPRequestHandler):
-    """Marquez's `POST /api/v1/lineage`, recording each request (path, key, body)."""
-
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        self.server.received.append(
-            (self.path, self.headers.get("Authorization"), body.decode("utf-8"))
-        )
-        self.send_response(201)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args) -> None:
-        pass
-
-
-@pytest.fixture
-def catalog():
-    """A real HTTP server on a free loopback port, in a thread; `.received` holds the requests."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Catalog)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def _refused_port() -> int:

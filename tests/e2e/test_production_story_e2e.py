@@ -5,7 +5,8 @@ Four days of spans: day 1 is pushed and its schema exported and curated; day
 category the curated schema lacks) is stopped at the gate, nothing pushed;
 day 4 (40% of one source's labels flipped) trains but is not pushed, with the
 reason (its web slice falls below min_auc). The served model after day 4 is day 2's, and `lineage runs` says
-which runs were gated or not pushed, and why.
+which runs were gated or not pushed, and why; the OpenLineage export ends day 3's
+DataGate in a FAIL event carrying the gate's message.
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import sys
 
 import pytest
 
+from metadata import names
+from metadata.openlineage_events import run_id
+from tests.e2e import mlmd_queries
 from tests.e2e.helpers import ROOT, run_cascade
+from tests.metadata.openlineage_reader import read_event, same_json
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +114,53 @@ def test_lineage_runs_says_which_runs_were_gated_or_not_pushed_and_why(story) ->
     assert "employment_status" in statuses[2][1]
     assert statuses[3][1].startswith("test AUC ")
     assert "why: stopped before Transform" in story["runs"]
+
+
+def test_the_openlineage_export_ends_day_3s_gate_in_a_fail_event_with_its_message(
+    story, tmp_path
+) -> None:
+    config = story["root"] / "production.yaml"
+    events_file = tmp_path / "events.jsonl"
+    exported = run_cascade(
+        [
+            "lineage",
+            "export",
+            "--openlineage",
+            "--output",
+            str(events_file),
+            "--config",
+            str(config),
+        ]
+    )
+    assert exported.returncode == 0, exported.stderr[-3000:]
+    lines = events_file.read_text().splitlines()
+    events = [read_event(line) for line in lines]
+    assert all(same_json(event, line) for event, line in zip(events, lines))
+
+    store = mlmd_queries.open_store(
+        str(story["root"] / "outputs" / "cascade-production" / "metadata.sqlite")
+    )
+    pipeline = names.pipeline_context(store, "cascade-production")
+    day_3 = mlmd_queries.runs(store)[2]
+    steps = mlmd_queries.executions_by_component(store, day_3, "cascade-production")
+    gate = steps.pop("DataGate")
+    message = json.loads(gate.custom_properties["__execution_result__"].string_value)
+    ends = {
+        e.run.runId: (e.job.name, e.eventType.value, e.run.facets)
+        for e in events
+        if e.eventType.value != "START"
+    }
+
+    job, state, facets = ends[run_id(pipeline, "execution", str(gate.id))]
+    assert (job, state) == ("cascade-production.DataGate", "FAIL")
+    assert facets["errorMessage"].message == message["resultMessage"]
+    assert "employment_status" in facets["errorMessage"].message
+    assert "ENUM_TYPE_UNEXPECTED_STRING_VALUES" in facets["errorMessage"].message
+    assert facets["parent"].run.runId == run_id(pipeline, "run", day_3.name)
+    # Every step before the gate ended well; nothing after it ran.
+    assert {"CleanExamples", "StratifiedSplit", "StatisticsGen", "ExampleValidator"} <= set(steps)
+    assert "Transform" not in steps
+    for component, execution in steps.items():
+        job, state, _ = ends[run_id(pipeline, "execution", str(execution.id))]
+        assert (job, state) == (f"cascade-production.{component}", "COMPLETE"), component
+    assert ends[run_id(pipeline, "run", day_3.name)][:2] == ("cascade-production", "FAIL")

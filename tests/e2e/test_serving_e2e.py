@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import glob
+import hashlib
 import json
 import os
 import shutil
@@ -22,9 +23,14 @@ import tensorflow as tf
 import tensorflow_transform as tft
 import yaml
 from ml_metadata.proto import metadata_store_pb2
+from openlineage.client.serde import Serde
 
+from core.hashing import combined_sha256
+from metadata import names
+from metadata.openlineage_events import run_id
 from tests.e2e import mlmd_queries
 from tests.e2e.helpers import DEMO_DATA, run_cascade, start_cascade, newest_pushed
+from tests.metadata.openlineage_reader import read_event
 from tests.transformed_rows import assert_same_rows, read_examples
 from models import raw_features
 
@@ -147,8 +153,10 @@ def test_predict_names_the_missing_column_or_the_bad_cell(two_runs, demo_slice, 
 
 
 def test_training_serving_and_batch_transform_features_are_identical(
-    two_runs, demo_slice, store, tmp_path
+    two_runs, demo_slice, tmp_path, catalog
 ):
+    """Also: the transform is recorded in MLMD, lineage reaches its output, and its
+    OpenLineage events go to the config's endpoint and into an export."""
     output_root, _, _ = two_runs
     [transform_dir] = glob.glob(
         str(output_root / "pipeline" / "Transform" / "transform_graph" / "*")
@@ -175,21 +183,22 @@ def test_training_serving_and_batch_transform_features_are_identical(
     records = list(tf.data.TFRecordDataset(raw_train, compression_type="GZIP").as_numpy_iterator())
     serving = {k: v.numpy() for k, v in transform(examples=tf.constant(records)).items()}
 
-    batch_out = tmp_path / "batch"
-    result = _cascade(
-        [
-            "transform",
-            "--config",
-            str(demo_slice),
-            "--output-root",
-            str(output_root),
-            "--input",
-            os.path.join(split_dir, "Split-train", "*"),
-            "--output",
-            str(batch_out),
-        ]
+    # Recorded in a copy of the runs' store, with the config naming a catalog's endpoint.
+    metadata = tmp_path / "metadata.sqlite"
+    shutil.copy(output_root / "metadata.sqlite", metadata)
+    config = tmp_path / "with_catalog.yaml"
+    config.write_text(
+        demo_slice.read_text().replace("data/", f"{demo_slice.parent}/data/")
+        + f"\nlineage:\n  openlineage:\n    url: http://127.0.0.1:{catalog.server_port}\n"
     )
+    batch_out = tmp_path / "batch"
+    pattern = os.path.join(split_dir, "Split-train", "*")
+    result = _cascade(
+        ["transform", "--config", str(config), "--metadata", str(metadata),
+         "--input", pattern, "--output", str(batch_out)]
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "OpenLineage" not in result.stderr
     assert f"transformed {len(records):,} rows" in result.stdout
     assert transform_dir in result.stdout  # the graph came from MLMD
     batch = read_examples(sorted(glob.glob(str(batch_out / "transformed_examples*"))), spec)
@@ -197,6 +206,76 @@ def test_training_serving_and_batch_transform_features_are_identical(
     assert len(records) > 500
     assert_same_rows(training, serving, exact, floats)
     assert_same_rows(training, batch, exact, floats)
+
+    store = mlmd_queries.open_store(str(metadata))
+    execution = _single_execution(store, "cascade.BatchTransform")
+    assert f"recorded in ML Metadata: execution {execution.id}, " in result.stdout
+    _assert_recorded(store, execution, pattern, raw_train, transform_dir, batch_out, len(records))
+    _assert_in_lineage(demo_slice, metadata, batch_out)
+    posted = [json.loads(body) for _, _, body in catalog.received]
+    _assert_events(posted, pattern, transform_dir, batch_out, len(records))
+    events_file = tmp_path / "events.jsonl"
+    exporting = _cascade(
+        ["lineage", "export", "--openlineage", "--output", str(events_file),
+         "--config", str(demo_slice), "--metadata", str(metadata)]
+    )  # fmt: skip
+    assert exporting.returncode == 0, exporting.stderr[-3000:]
+    exported = [read_event(line) for line in events_file.read_text().splitlines()]
+    pipeline = names.pipeline_context(store, PIPELINE)
+    ours = [e for e in exported if e.run.runId == run_id(pipeline, "execution", str(execution.id))]
+    assert [json.loads(Serde.to_json(e)) for e in ours] == posted
+
+
+def _assert_recorded(store, execution, pattern, raw_train, transform_dir, batch_out, rows):
+    """The BatchTransform execution: data and graph in, transformed examples out, counts."""
+    inputs = mlmd_queries.inputs(store, execution.id)
+    [data] = store.get_artifacts_by_id(inputs["serving_data"])
+    [graph] = store.get_artifacts_by_id(inputs["transform_graph"])
+    [output] = store.get_artifacts_by_id(
+        mlmd_queries.outputs(store, execution.id)["transformed_examples"]
+    )
+    digests = [(p, hashlib.sha256(Path(p).read_bytes()).hexdigest()) for p in raw_train]
+    assert (data.type, data.uri) == ("cascade.ServingData", pattern)
+    assert data.custom_properties["sha256"].string_value == combined_sha256(digests)
+    assert data.custom_properties["rows"].int_value == rows
+    assert data.custom_properties["files"].int_value == len(raw_train)
+    assert (graph.type, graph.uri) == ("TransformGraph", transform_dir)
+    assert (output.type, output.uri) == ("cascade.TransformedExamples", str(batch_out))
+    assert output.custom_properties["rows"].int_value == rows
+    assert execution.custom_properties["rows"].int_value == rows
+    [context] = store.get_contexts_by_execution(execution.id)
+    assert (context.type, context.name) == ("pipeline", PIPELINE)
+
+
+def _assert_in_lineage(demo_slice, metadata, batch_out):
+    """`lineage downstream` of the spam list reaches the transformed examples."""
+    spam_list = demo_slice.parent / "data" / "spam_accounts"
+    answer = _cascade(
+        ["lineage", "downstream", str(spam_list), "--type", "cascade.TransformedExamples",
+         "--format", "json", "--metadata", str(metadata)]
+    )  # fmt: skip
+    assert answer.returncode == 0, answer.stderr[-3000:]
+    found = json.loads(answer.stdout)
+    assert [a["uri"] for a in found["artifacts"] if a["type"] == "cascade.TransformedExamples"] == [
+        str(batch_out)
+    ]
+    assert "BatchTransform" in [e["component"] for e in found["executions"]]
+
+
+def _assert_events(posted, pattern, transform_dir, batch_out, rows):
+    """What the endpoint received when the transform ended: its START and COMPLETE."""
+    assert [(e["job"]["name"], e["eventType"]) for e in posted] == [
+        (f"{PIPELINE}.BatchTransform", "START"),
+        (f"{PIPELINE}.BatchTransform", "COMPLETE"),
+    ]
+    complete = posted[1]
+    assert {(d["namespace"], d["name"]) for d in complete["inputs"]} == {
+        ("file", pattern),
+        ("file", transform_dir),
+    }
+    [written] = complete["outputs"]
+    assert (written["namespace"], written["name"]) == ("file", str(batch_out))
+    assert written["outputFacets"]["outputStatistics"]["rowCount"] == rows
 
 
 def _wait_for(pattern: str, process: subprocess.Popen, timeout: float = 300) -> None:
@@ -224,7 +303,7 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     command += ["--metadata", str(store_copy), "--input", str(source), "--output", str(output)]
     command += ["--profile", profile] if profile else []
     process = start_cascade(command)
-    _wait_for(f"{output}.{'partial' if profile is None else 'job'}-*", process)
+    _wait_for(f"{output}.staging-*", process)
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
@@ -243,20 +322,30 @@ def test_scoring_stopped_by_sigterm_leaves_no_output_and_no_record(
     assert [e.id for e in after] == executions, "the interrupted scoring recorded an execution"
 
 
-def test_batch_transform_stopped_by_sigterm_leaves_no_output(two_runs, demo_slice, tmp_path):
+def test_batch_transform_stopped_by_sigterm_leaves_no_output_and_no_record(
+    two_runs, demo_slice, tmp_path
+):
     output_root, _, _ = two_runs
+    store_copy = tmp_path / "metadata.sqlite"
+    shutil.copy(output_root / "metadata.sqlite", store_copy)
     lines = (DEMO_DATA / "serving" / "new_users.csv").read_text().splitlines()
     source = tmp_path / "many.csv"
     source.write_text("\n".join([lines[0], *lines[1:] * 300]) + "\n")  # 600,000 rows
     output = tmp_path / "transformed"
     command = ["transform", "--config", str(demo_slice)]
-    command += ["--metadata", str(output_root / "metadata.sqlite")]
+    command += ["--metadata", str(store_copy)]
     command += ["--input", str(source), "--output", str(output)]
     process = start_cascade(command)
-    _wait_for(f"{output}/*", process)  # the job has started writing
+    _wait_for(f"{output}.staging-*/*", process)  # the job has started writing
     time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
     assert stderr.strip().splitlines()[-1].startswith("error: interrupted by SIGTERM")
-    assert not glob.glob(str(output / "transformed_examples*")), "partial output was left"
+    # The job wrote only into its staging folder, which went with it.
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["many.csv", "metadata.sqlite", "metadata.sqlite.lock"], (
+        "partial output was left"
+    )
+    store = mlmd_queries.open_store(str(store_copy))
+    assert store.get_executions_by_type("cascade.BatchTransform") == []

@@ -246,11 +246,11 @@ def test_the_skew_command_and_the_clear_failures(two_runs, demo_slice, tmp_path,
     predictions = tmp_path / "scored.csv"
     (tmp_path / "scored.checks").write_text("")
     for argv, expected in (
-        (["skew", "--output", str(blocker)], f"--output {blocker} is a file, not a folder"),
+        (["skew", "--output", str(blocker)], f"--output {blocker} is a file; name a folder"),
         (
             ["predict", "--output", str(predictions)],
             f"--output {predictions}: its skew check's folder {tmp_path / 'scored.checks'} "
-            "is a file, not a folder",
+            "is a file; name a folder",
         ),
     ):
         assert main([*argv, *common, "--input", str(DRIFTED), "--no-record"]) == 2

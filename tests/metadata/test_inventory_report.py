@@ -146,3 +146,17 @@ def test_a_0_1_label_keeps_the_positive_share_beside_a_source_without_labels():
     assert _table_row(text, "source")[-2] == "positive"
     assert _table_row(text, "web")[-2] == "10.0%"
     assert _table_row(text, "app")[-2:] == ["-", "-"]
+
+
+def test_a_source_line_names_what_its_folders_held_that_was_not_read():
+    measured = _measured(7, 7, 0.5) | {
+        "not_read": [{"folder": "/data/web", "names": ["2025/", "notes.txt"]}]
+    }
+    inventory = Inventory("p", "r", 1, "uri", [SourceRow("web", None, measured)])
+
+    [line] = [x for x in format_inventory(inventory).splitlines() if x.startswith("  web:")]
+
+    assert line.endswith(
+        "; not read in /data/web: 2025/ (a folder), notes.txt (not .csv or .csv.gz)"
+    )
+    assert inventory.to_json()["sources"][0]["measured"]["not_read"] == measured["not_read"]

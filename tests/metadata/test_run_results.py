@@ -8,6 +8,7 @@ import pytest
 
 from metadata import run_results
 from tests.metadata.conftest import PENGUINS
+from tests import local_beam
 
 
 def _statistics_folder(tmp_path, counts: dict[str, int]) -> str:
@@ -17,7 +18,9 @@ def _statistics_folder(tmp_path, counts: dict[str, int]) -> str:
     data = tmp_path / "train.csv"
     lines = ["source,x"] + [f"{s},1" for s, n in counts.items() for _ in range(n)]
     data.write_text("\n".join(lines) + "\n")
-    statistics = tfdv.generate_statistics_from_csv(str(data), output_path=str(tmp_path / "s.pb"))
+    statistics = tfdv.generate_statistics_from_csv(
+        str(data), output_path=str(tmp_path / "s.pb"), pipeline_options=local_beam.options()
+    )
     split = tmp_path / "statistics" / "Split-train"
     split.mkdir(parents=True)
     (split / "FeatureStats.pb").write_bytes(statistics.SerializeToString())
@@ -35,7 +38,9 @@ def test_a_split_without_a_source_feature_has_no_rows_per_source(tmp_path):
 
     data = tmp_path / "train.csv"
     data.write_text("x\n1\n2\n")
-    statistics = tfdv.generate_statistics_from_csv(str(data), output_path=str(tmp_path / "s.pb"))
+    statistics = tfdv.generate_statistics_from_csv(
+        str(data), output_path=str(tmp_path / "s.pb"), pipeline_options=local_beam.options()
+    )
     split = tmp_path / "statistics" / "Split-train"
     split.mkdir(parents=True)
     (split / "FeatureStats.pb").write_bytes(statistics.SerializeToString())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import gzip
 import hashlib
 import json
 import os
@@ -37,6 +38,7 @@ from tfx.types import artifact_utils, standard_artifacts  # noqa: E402
 from cli import predict as predict_command  # noqa: E402
 from models import model as model_lib  # noqa: E402
 from core.errors import CascadeError  # noqa: E402
+from core.hashing import combined_sha256  # noqa: E402
 from core.labels import LabelSpec  # noqa: E402
 from tests import dataflow_dry_run  # noqa: E402
 from tests.transformed_rows import assert_same_rows  # noqa: E402
@@ -48,6 +50,7 @@ from services.scoring import ScoreOutcome  # noqa: E402
 from validation import skew  # noqa: E402
 from serving.model import UNKNOWN_LABEL, ServingModel, read_label  # noqa: E402
 from transforms import features, preprocessing  # noqa: E402
+from tests import local_beam  # noqa: E402
 
 LABEL = "label"
 COLUMNS = [
@@ -154,7 +157,10 @@ def _run_transform(
         raw_metadata, str(transform_dir / tft.TFTransformOutput.RAW_METADATA_DIR)
     )
     config = config or _custom_config()
-    with beam.Pipeline() as pipeline, tft_beam.Context(temp_dir=str(work / "tft_tmp")):
+    with (
+        beam.Pipeline(options=local_beam.options()) as pipeline,
+        tft_beam.Context(temp_dir=str(work / "tft_tmp")),
+    ):
         train = pipeline | "CreateTrainRows" >> beam.Create(rows[:NUM_TRAIN])
         eval_ = pipeline | "CreateEvalRows" >> beam.Create(rows[NUM_TRAIN:])
         (train_data, train_metadata), transform_fn = (
@@ -455,15 +461,30 @@ def test_training_serving_and_batch_transform_give_identical_features(
     with tf.io.TFRecordWriter(str(raw_file), options="GZIP") as writer:
         for row in rows:
             writer.write(_serialize(row))
+    # The user's folder (written into with --force): its own `tmp/` is no staging folder.
     output = tmp_path / "batch"
+    (output / "tmp").mkdir(parents=True)
+    (output / "tmp" / "notes.txt").write_text("the user's\n")
     report = batch_transform.run_batch_transform(
         str(raw_file),
         str(trained.transform_dir),
         [c.name for c in COLUMNS] + [LABEL],
         str(output),
-        ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+        [*local_beam.RUNNER_ARGS, "--direct_running_mode=in_memory", "--direct_num_workers=1"],
     )
-    assert report == {"rows": NUM_TRAIN, "bad_rows": 0, "bad_files": 0, "first_problems": []}
+    assert report == {
+        "rows": NUM_TRAIN,
+        "bad_rows": 0,
+        "bad_files": 0,
+        "first_problems": [],
+        "files": [[str(raw_file), hashlib.sha256(raw_file.read_bytes()).hexdigest()]],
+    }
+    assert (output / "tmp" / "notes.txt").read_text() == "the user's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch", "raw"], "staging left behind"
+    assert sorted(p.name for p in output.iterdir()) == [
+        "tmp",
+        "transformed_examples-00000-of-00001.gz",
+    ]
     spec = tft.TFTransformOutput(str(trained.transform_dir)).transformed_feature_spec()
     records = list(
         tf.data.TFRecordDataset(
@@ -488,7 +509,12 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
 ) -> None:
     source = tmp_path / "bad.csv"
     source.write_text("amount,signup_ts\n1.5,1700000000\n2.5,yesterday\n3.5,1700000001\n")
+    # Earlier output and the user's files in the folder stay as they were.
     output = tmp_path / "batch"
+    (output / "tmp").mkdir(parents=True)
+    (output / "tmp" / "notes.txt").write_text("the user's\n")
+    earlier = output / "transformed_examples-00000-of-00001.gz"
+    earlier.write_bytes(b"earlier")
     with pytest.raises(
         serving_input.ServingInputError,
         match=r"1 of 3 rows cannot be transformed, so no output was kept; first: .*bad\.csv, "
@@ -499,10 +525,12 @@ def test_batch_transform_rejects_bad_rows_and_keeps_no_output(
             str(trained.transform_dir),
             [c.name for c in COLUMNS],
             str(output),
-            ["--direct_running_mode=in_memory", "--direct_num_workers=1"],
+            [*local_beam.RUNNER_ARGS, "--direct_running_mode=in_memory", "--direct_num_workers=1"],
             exclude_outputs=[features.label_output_name(LABEL)],
         )
-    assert not list(output.glob("transformed_examples*"))
+    assert earlier.read_bytes() == b"earlier"
+    assert (output / "tmp" / "notes.txt").read_text() == "the user's\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.csv", "batch"]
 
 
 def test_a_missing_feature_at_serving_gets_the_value_training_gave_missing_rows(
@@ -596,7 +624,39 @@ def test_beam_scoring_gives_the_single_process_scores_digest_and_statistics(
     assert [f.feature for f in same.skewed] == []
     assert max(f.distance for f in same.features) < 1e-6
     assert same.serving_rows == same.training_rows == len(rows)
-    assert not list(tmp_path.glob("beam/*.job-*")), "the staging folder was left behind"
+    assert not list(tmp_path.glob("beam/*.staging-*")), "the staging folder was left behind"
+    assert sorted(p.name for p in (tmp_path / "beam").iterdir()) == ["predictions.csv"]
+
+
+def test_a_gzipped_csv_scores_as_the_csv_on_both_paths(trained: Trained, tmp_path: Path) -> None:
+    rows = trained.rows[NUM_TRAIN:]
+    plain, zipped = tmp_path / "new_users.csv", tmp_path / "new_users.csv.gz"
+    _write_csv(plain, rows, SCORED_COLUMNS)
+    zipped.write_bytes(gzip.compress(plain.read_bytes()))
+    model = ServingModel(str(trained.serving_dir))
+    single = {
+        path.name: scoring.score_csv(
+            model, str(path), str(tmp_path / f"{path.name}.out"), ["user_id"],
+            with_statistics=False,
+        )
+        for path in (plain, zipped)
+    }  # fmt: skip
+    output = tmp_path / "beam.csv"
+    on_beam = beam_scoring.score_files(
+        str(zipped), str(trained.serving_dir), model.columns, model.label, str(output),
+        _local_beam_args(), keep=["user_id"], with_statistics=False,
+    )  # fmt: skip
+    one_process = (tmp_path / "new_users.csv.gz.out").read_text()
+    assert one_process == (tmp_path / "new_users.csv.out").read_text()
+    by_line = {r["line"]: r for r in _read_predictions([tmp_path / "new_users.csv.gz.out"])}
+    scored = _read_predictions([output])
+    assert on_beam.rows == len(scored) == len(by_line) == len(rows)
+    for row in scored:
+        assert row["user_id"] == by_line[row["line"]]["user_id"]
+        assert abs(float(row["score"]) - float(by_line[row["line"]]["score"])) <= 1e-6
+    # Both digest the file as stored: the gzip bytes.
+    stored = hashlib.sha256(zipped.read_bytes()).hexdigest()
+    assert single["new_users.csv.gz"].input_sha256 == on_beam.input_sha256 == stored
 
 
 def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
@@ -632,7 +692,7 @@ def test_beam_scoring_reads_csv_and_tfrecord_files_into_shards(
     np.testing.assert_allclose(got, expected, rtol=0, atol=1e-6)
     assert by_file["b.tfrecord.gz"][1]["user_id"] == rows[20]["user_id"].decode()
     digests = sorted((str(p), hashlib.sha256(p.read_bytes()).hexdigest()) for p in inputs.iterdir())
-    assert result.input_sha256 == beam_scoring.combined_sha256(digests)
+    assert result.input_sha256 == combined_sha256(digests)
 
 
 def test_beam_scoring_with_a_bad_row_names_it_and_writes_nothing(

@@ -13,6 +13,7 @@ as a subprocess.
 from __future__ import annotations
 
 import csv
+import gzip
 import os
 import re
 import shutil
@@ -352,7 +353,8 @@ def test_input_folder_without_csv_files(project, capsys):
     project.csv["partner"].rename(folder / "users.txt")
 
     assert run_cli(project, capsys) == (
-        f"{project.config_path}: sources[2] (partner): input folder {folder} has no *.csv files"
+        f"{project.config_path}: sources[2] (partner): input folder {folder} has no .csv or "
+        ".csv.gz files (it holds users.txt (not .csv or .csv.gz))"
     )
 
 
@@ -929,3 +931,63 @@ def test_id_map_with_one_id_written_two_ways_is_no_conflict(project):
     config = config_lib.load_config(str(project.config_path), str(project.output_root))
 
     assert preflight.check_reference_data(config)["id_map"] == 3
+
+
+# ---------------------------------------------------------------------------
+# Source folders: every .csv and .csv.gz file (any case) is read; the rest is named.
+
+
+def _csv_text(rows: list[list[str]]) -> bytes:
+    lines = [",".join(HEADER)] + [",".join(row) for row in rows]
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def test_gzipped_and_capitalized_files_are_read_and_the_rest_named_before_the_run(project, capsys):
+    web = project.root / "data" / "web"
+    rows = project.rows("web")
+    (web / "more.csv.gz").write_bytes(gzip.compress(_csv_text(rows[:5])))
+    write_csv(web / "EXTRA.CSV", HEADER, rows[5:8])
+    write_csv(web / "2025" / "users.csv", HEADER, rows[:2])
+    (web / "notes.txt").write_text("where the export came from\n")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+
+    summaries = preflight.check_sources(config)
+
+    assert (summaries[0].rows, summaries[0].files) == (
+        ROWS_PER_SOURCE + 5 + 3,
+        [str(web / "EXTRA.CSV"), str(web / "more.csv.gz"), str(web / "users.csv")],
+    )
+    [unread] = preflight.folders_not_read(config, summaries)
+    assert (unread.folder, unread.not_read) == (str(web), ["2025/", "notes.txt"])
+    # `cascade run` says so in one line before anything runs (the fixture stops the run).
+    argv = ["run", "--config", str(project.config_path), "--output-root", str(project.output_root)]
+    with pytest.raises(AssertionError, match="the pipeline was started"):
+        main(argv)
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"warning: {web}: not read: 2025/ (a folder), notes.txt (not .csv or .csv.gz)\n"
+    )
+    assert captured.out.startswith(f"Cascade: cascade-demo from {project.config_path}: web 38 rows")
+
+
+def test_a_gz_file_that_is_not_gzip_is_named(project, capsys):
+    bad = project.root / "data" / "web" / "more.csv.gz"
+    bad.write_bytes(_csv_text(project.rows("web")))
+
+    assert run_cli(project, capsys) == (
+        f"{bad}: cannot read it as gzip: Not a gzipped file (b'us')"
+    )
+
+
+def test_the_spam_list_and_id_map_folders_follow_the_source_folder_rule(project):
+    spam = project.reference["spam_list"]
+    (spam.parent / "MORE.CSV.GZ").write_bytes(gzip.compress(b"user_id\nzz-1\nzz-2\n"))
+    (project.reference["id_map"].parent / "README").write_text("how the ids were joined\n")
+    config = config_lib.load_config(str(project.config_path), str(project.output_root))
+    spam_rows = sum(1 for _ in open(spam, encoding="utf-8")) - 1
+
+    assert preflight.check_reference_data(config) == {"spam_list": spam_rows + 2, "id_map": 238}
+    [unread] = preflight.folders_not_read(config, preflight.check_sources(config))
+    assert unread.warning() == (
+        f"{project.reference['id_map'].parent}: not read: README (not .csv or .csv.gz)"
+    )

@@ -537,6 +537,74 @@ def test_duplicate_yaml_key_is_rejected_with_its_line(tmp_path):
     assert "malformed YAML: duplicate key 'label'" in message
 
 
+MERGED = """\
+name: tiny
+sources:
+  - &source {name: web, path: data/web}
+  - {<<: *source, name: mobile, path: data/mobile}
+id_key: user_id
+label: &label
+  name: looking_for_job
+  classes: [no, yes]
+features:
+  - &numeric {name: age, kind: numeric}
+  - {<<: *numeric, name: signup_ts, kind: timestamp}
+  - name: country
+    <<: {kind: categorical, oov_buckets: 2, min_frequency: 3}
+split: {seed: 7, ratios: {train: 0.8, dev: 0.1, test: 0.1}}
+training: {hidden_units: [8]}
+"""
+
+
+def test_yaml_merge_keys_merge_and_a_written_key_wins(tmp_path):
+    path = tmp_path / "merged.yaml"
+    path.write_text(MERGED)
+
+    config = load_config(str(path))
+
+    assert [(s.name, s.path) for s in config.sources] == [
+        ("web", str(tmp_path / "data/web")),
+        ("mobile", str(tmp_path / "data/mobile")),
+    ]
+    assert [(f.name, f.kind) for f in config.features] == [
+        ("age", FeatureKind.NUMERIC),
+        ("signup_ts", FeatureKind.TIMESTAMP),
+        ("country", FeatureKind.CATEGORICAL),
+    ]
+    assert config.features[2].oov_buckets == 2
+    assert config.label_classes == ("no", "yes")
+
+
+def test_a_label_merged_from_an_anchor_keeps_its_classes_as_written(tmp_path):
+    path = tmp_path / "merged.yaml"
+    path.write_text(
+        MERGED.replace(
+            "label: &label\n  name: looking_for_job\n  classes: [no, yes]\n",
+            "label:\n  <<: {classes: [no, yes], name: other}\n  name: looking_for_job\n",
+        )
+    )
+
+    config = load_config(str(path))
+
+    # `no` and `yes` are the classes "no" and "yes", not booleans, through a merge too.
+    assert (config.label, config.label_classes) == ("looking_for_job", ("no", "yes"))
+
+
+def test_a_key_written_twice_beside_a_merge_key_is_still_a_duplicate(tmp_path):
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        MERGED.replace(
+            "  - {<<: *source, name: mobile, path: data/mobile}\n",
+            "  - {<<: *source, name: mobile, name: app, path: data/mobile}\n",
+        )
+    )
+
+    message = _config_error(path)
+
+    assert message.startswith(f"{path}: line 4, column ")
+    assert "malformed YAML: duplicate key 'name'" in message
+
+
 @pytest.mark.parametrize("key", ["oov_buckets", "min_frequency"])
 def test_categorical_options_on_a_numeric_feature(tmp_path, key):
     path = _write(tmp_path, _edited(("features", 0, key), 2))

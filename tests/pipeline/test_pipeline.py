@@ -102,7 +102,7 @@ def test_reference_datasets_are_ingested_with_their_id_columns_as_one_split(demo
         settings = json.loads(properties["custom_config"])["custom_config"]["value"]
         assert properties["input_base"] == path
         assert json.loads(properties["input_config"]) == {
-            "splits": [{"name": "all", "pattern": "*.csv"}]
+            "splits": [{"name": "all", "pattern": "*.[cC][sS][vV]*"}]
         }
         assert settings == {
             "id_columns": id_columns,
@@ -117,10 +117,10 @@ def test_sources_in_two_buckets_share_the_scheme_root():
     base, input_config = example_gen_input_config(sources)
     assert base == "gs://"
     patterns = [split.pattern for split in input_config.splits]
-    assert patterns == ["bucket-a/raw/web/*.csv", "b2/m/*.csv"]
+    assert patterns == ["bucket-a/raw/web/*.[cC][sS][vV]*", "b2/m/*.[cC][sS][vV]*"]
     assert [posixpath.join(base, p) for p in patterns] == [
-        "gs://bucket-a/raw/web/*.csv",
-        "gs://b2/m/*.csv",
+        "gs://bucket-a/raw/web/*.[cC][sS][vV]*",
+        "gs://b2/m/*.[cC][sS][vV]*",
     ]
 
 
@@ -128,7 +128,10 @@ def test_sources_in_one_bucket_share_their_deepest_folder():
     sources = [SourceConfig("web", "gs://b/raw/web"), SourceConfig("mobile", "gs://b/raw/mobile")]
     base, input_config = example_gen_input_config(sources)
     assert base == "gs://b/raw"
-    assert [s.pattern for s in input_config.splits] == ["web/*.csv", "mobile/*.csv"]
+    assert [s.pattern for s in input_config.splits] == [
+        "web/*.[cC][sS][vV]*",
+        "mobile/*.[cC][sS][vV]*",
+    ]
 
 
 def test_mixed_filesystems_are_refused():

@@ -106,8 +106,8 @@ def test_spanned_sources_become_span_patterns_under_one_input_base(tmp_path):
 
     assert base == f"{tmp_path}/data"
     assert [(s.name, s.pattern) for s in input_config.splits] == [
-        ("web", "web/span-{SPAN}/*.csv"),
-        ("mobile", "mobile/span-{SPAN}/*.csv"),
+        ("web", "web/span-{SPAN}/*.[cC][sS][vV]*"),
+        ("mobile", "mobile/span-{SPAN}/*.[cC][sS][vV]*"),
     ]
 
 
@@ -136,7 +136,7 @@ def test_preflight_names_a_span_folder_missing_one_source(tmp_path):
 
     assert str(raised.value) == (
         f"{config.config_path}: sources[1] (mobile): no folder for span 2 "
-        f"({tmp_path}/data/mobile/span-2 has no *.csv files), but {config.config_path}: "
+        f"({tmp_path}/data/mobile/span-2 has no .csv or .csv.gz files), but {config.config_path}: "
         "sources[0] (web) has one; every source needs each span it reads"
     )
 
@@ -177,7 +177,7 @@ def test_cascade_run_names_a_span_pattern_that_matches_nothing_before_tfx(tmp_pa
     assert code == 2
     assert captured.err == (
         f"error: {path}: sources[0] (web): span pattern span-{{SPAN}} matches no folder of "
-        f"*.csv files in {tmp_path}/data/web\n"
+        f".csv or .csv.gz files in {tmp_path}/data/web\n"
     )
     assert not (tmp_path / "out").exists()
 

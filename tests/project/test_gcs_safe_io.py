@@ -68,7 +68,13 @@ def test_the_check_finds_local_file_calls():
 
 
 # Commands whose inputs and outputs may be gs:// paths.
-CHECKED_MODULES = ("serving/scoring.py", "serving/model.py", "metadata/scoring_records.py")
+CHECKED_MODULES = (
+    "serving/scoring.py",
+    "serving/model.py",
+    "metadata/scoring_records.py",
+    "metadata/execution_records.py",
+    "metadata/transform_records.py",
+)
 
 
 @pytest.mark.parametrize(

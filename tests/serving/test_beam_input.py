@@ -14,6 +14,7 @@ from models.raw_features import FLOAT, INT64, STRING, RawColumn
 from serving import serving_input
 from serving.beam_input import DIGESTS, ERRORS, ROWS, UNSEEN, CheckedExamples, ReadChunks
 from serving.label_check import UnseenClasses, merge_unseen
+from tests import local_beam
 
 COLUMNS = [
     RawColumn("age", INT64, required=True),
@@ -29,7 +30,7 @@ def _save(values: list, path: str) -> None:
 
 def _run(files: list[Path], chunk_rows: int, out: Path) -> tuple[list, list, list]:
     """Reads and checks `files`; returns (scored (key, example) pairs, errors, digests)."""
-    with beam.Pipeline() as pipeline:
+    with beam.Pipeline(options=local_beam.options()) as pipeline:
         read = (
             pipeline
             | beam.Create(list(enumerate(str(f) for f in files)))
@@ -134,7 +135,7 @@ def test_label_values_that_are_not_classes_are_counted_in_csv_and_tfrecord_rows(
                 )
             example = tf.train.Example(features=tf.train.Features(feature=feature))
             writer.write(example.SerializeToString())
-    with beam.Pipeline() as pipeline:
+    with beam.Pipeline(options=local_beam.options()) as pipeline:
         read = (
             pipeline
             | beam.Create(list(enumerate([str(table), str(records)])))

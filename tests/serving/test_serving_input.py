@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import tensorflow as tf
 
@@ -47,10 +49,20 @@ def test_text_cells_are_kept_as_is_like_csv_example_gen_reads_training_data():
         ({"score": "-inf", "status": "x"}, "column 'score': '-inf' is not a finite number"),
         ({"age": "3", "status": ""}, "column 'status': no value, but the model needs one"),
         ({"age": "3"}, "column 'status': no value, but the model needs one"),
+        (
+            {"age": "99999999999999999999", "status": "x"},
+            "column 'age': '99999999999999999999' is beyond int64, the integers a tf.Example "
+            "holds (as in training, where such a column is read as text)",
+        ),
+        (
+            {"age": "-9223372036854775809", "status": "x"},
+            "column 'age': '-9223372036854775809' is beyond int64, the integers a tf.Example "
+            "holds (as in training, where such a column is read as text)",
+        ),
     ],
 )
 def test_a_bad_csv_cell_is_named(row, message):
-    with pytest.raises(ValueError, match="^" + message.replace("(", r"\(") + "$"):
+    with pytest.raises(ValueError, match="^" + re.escape(message) + "$"):
         serving_input.csv_row_to_example(row, COLUMNS)
 
 
@@ -173,3 +185,77 @@ def test_a_cell_over_128_kib_is_read(tmp_path):
     [(line, _, example)] = serving_input.read_csv_examples(str(source), COLUMNS)
     country = tf.train.Example.FromString(example).features.feature["country"]
     assert (line, len(country.bytes_list.value[0])) == (2, 200_000)
+
+
+def test_an_integer_at_the_ends_of_int64_is_read():
+    row = {"age": "-9223372036854775808", "status": "x"}
+    assert _features(serving_input.csv_row_to_example(row, COLUMNS))["age"] == [-(2**63)]
+    row = {"age": "9223372036854775807", "status": "x"}
+    assert _features(serving_input.csv_row_to_example(row, COLUMNS))["age"] == [2**63 - 1]
+
+
+def test_an_integer_beyond_int64_in_a_file_names_the_line_and_column(tmp_path):
+    path = tmp_path / "new.csv"
+    path.write_text("age,status\n3,x\n18446744073709551616,y\n")
+    with pytest.raises(
+        ServingInputError,
+        match=f"^{path}, line 3, column 'age': '18446744073709551616' is beyond int64",
+    ):
+        list(serving_input.read_csv_examples(str(path), COLUMNS))
+
+
+@pytest.mark.parametrize("name", ["new.csv.gz", "NEW.CSV.GZ"])
+def test_a_gzipped_csv_reads_as_the_csv_and_is_hashed_as_stored(tmp_path, name):
+    import gzip
+    import hashlib
+
+    text = b"age,score,status,id\n3,0.5,x,a\n\n4,,y,b\n"
+    plain, zipped = tmp_path / "new.csv", tmp_path / name
+    plain.write_bytes(text)
+    zipped.write_bytes(gzip.compress(text))
+    digests = hashlib.sha256(), hashlib.sha256()
+
+    read = [
+        list(serving_input.read_csv_examples(str(path), COLUMNS, ["id"], digest))
+        for path, digest in zip((plain, zipped), digests)
+    ]
+
+    assert serving_input.is_csv(str(zipped)) and serving_input.is_csv(str(tmp_path / "A.CSV"))
+    assert not serving_input.is_csv(str(tmp_path / "records.gz"))
+    # Serialized map order may differ between two protos with the same features.
+    assert [(line, kept, _features(x)) for line, kept, x in read[0]] == [
+        (line, kept, _features(x)) for line, kept, x in read[1]
+    ]
+    assert [line for line, _, _ in read[1]] == [2, 4]
+    assert serving_input.read_header(str(zipped)) == ["age", "score", "status", "id"]
+    assert digests[1].hexdigest() == hashlib.sha256(zipped.read_bytes()).hexdigest()
+
+
+def test_a_gz_file_that_is_not_gzip_is_one_clear_error(tmp_path):
+    path = tmp_path / "new.csv.gz"
+    path.write_text("age,status\n3,x\n")
+    with pytest.raises(
+        ServingInputError, match=f"^{path}: cannot read it as CSV: Not a gzipped file"
+    ):
+        serving_input.read_header(str(path))
+
+
+def test_a_subfolder_of_the_input_is_refused_rather_than_left_out(tmp_path):
+    (tmp_path / "a.csv").write_text("age,status\n3,x\n")
+    (tmp_path / "2025").mkdir()
+    (tmp_path / "2025" / "b.csv").write_text("age,status\n4,y\n")
+
+    with pytest.raises(ServingInputError) as folder:
+        serving_input.input_files(str(tmp_path))
+    with pytest.raises(ServingInputError) as pattern:
+        serving_input.input_files(f"{tmp_path}/*")
+
+    assert str(folder.value) == (
+        f"{tmp_path}: the folder holds the folder {tmp_path}/2025, which would not be read "
+        f"(subfolders are not); name the files to read with a glob e.g. {tmp_path}/*.csv"
+    )
+    assert str(pattern.value) == (
+        f"{tmp_path}/* matches the folder {tmp_path}/2025, which would not be read "
+        "(subfolders are not); name the files to read with a glob that matches files only"
+    )
+    assert serving_input.input_files(f"{tmp_path}/*.csv") == [str(tmp_path / "a.csv")]
