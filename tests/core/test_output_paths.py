@@ -134,16 +134,16 @@ def test_a_read_only_filesystem_is_named_with_its_reason(read_only_folder: Path)
     assert list(read_only_folder.iterdir()) == []
 
 
-def test_an_existing_file_that_cannot_be_written_is_named_with_force(tmp_path: Path):
-    import os
+def test_an_existing_file_that_cannot_be_written_is_named_with_force(tiny_filesystem: Path):
+    import subprocess
 
-    if os.geteuid() == 0:
-        pytest.skip("root writes a file whatever its permission bits")
-    path = tmp_path / "out.csv"
+    # The user's file, on a real filesystem then remounted read-only (root
+    # would write through permission bits).
+    path = tiny_filesystem / "out.csv"
     path.write_text("the user's\n")
-    path.chmod(0o444)
+    subprocess.run(["mount", "-o", "remount,ro", str(tiny_filesystem)], check=True)
     assert _refusal(output_paths.check_output_file, str(path), "--output", True) == (
-        f"--output {path}: cannot write it: Permission denied"
+        f"--output {path}: cannot write it: Read-only file system"
     )
     assert path.read_text() == "the user's\n"
 
