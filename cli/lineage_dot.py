@@ -13,6 +13,9 @@ from metadata.lineage import LineageGraph
 
 
 FORMATS = ("dot", "svg", "png")
+# Graphviz draws a lineage graph of thousands of nodes in seconds; a render
+# still going after this long is stuck, not slow.
+RENDER_TIMEOUT_SECONDS = 300
 
 
 def output_format(output: Optional[str], given: Optional[str]) -> str:
@@ -76,11 +79,22 @@ def to_dot(graph: LineageGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def render(dot_text: str, image_format: str, output: str) -> None:
-    """Renders DOT to svg/png with Graphviz's `dot`.
+def render(
+    dot_text: str,
+    image_format: str,
+    output: str,
+    timeout_seconds: float = RENDER_TIMEOUT_SECONDS,
+) -> None:
+    """Renders DOT to svg/png with Graphviz's `dot`, within a time limit.
+
+    Args:
+      dot_text: The graph in DOT.
+      image_format: `svg` or `png`.
+      output: The image file to write.
+      timeout_seconds: How long `dot` may take; it is stopped after that.
 
     Raises:
-      CascadeError: `dot` is not installed or fails.
+      CascadeError: `dot` is not installed, fails, or does not finish in time.
     """
     dot = shutil.which("dot")
     if dot is None:
@@ -88,8 +102,17 @@ def render(dot_text: str, image_format: str, output: str) -> None:
             "graphviz's 'dot' is not installed (Debian: apt-get install graphviz); "
             "write the DOT text instead (an --output FILE.dot, or no --output)"
         )
-    result = subprocess.run(
-        [dot, f"-T{image_format}", "-o", output], input=dot_text.encode(), capture_output=True
-    )
+    try:
+        result = subprocess.run(
+            [dot, f"-T{image_format}", "-o", output],
+            input=dot_text.encode(),
+            capture_output=True,
+            timeout=timeout_seconds,
+        )
+    except subprocess.TimeoutExpired:
+        raise CascadeError(
+            f"dot did not finish drawing {output} within {timeout_seconds:g} s and was "
+            "stopped; write the DOT text instead (an --output FILE.dot, or no --output)"
+        ) from None
     if result.returncode != 0:
         raise CascadeError(f"dot failed: {result.stderr.decode(errors='replace').strip()}")

@@ -1,6 +1,8 @@
 """DOT output of a lineage graph: labels, escaping, edges and the highlighted root;
 `graph`'s format from its output file's extension."""
 
+import os
+
 import pytest
 from ml_metadata.proto import metadata_store_pb2 as pb
 
@@ -177,3 +179,19 @@ def test_graph_refuses_a_format_its_output_file_contradicts(
     assert line.startswith("error: graph: " + message.format(out=out))
     assert captured.out == ""
     assert not (tmp_path / output).exists()
+
+
+def test_a_dot_that_never_finishes_is_stopped_and_named(tmp_path, monkeypatch):
+    # A real program named `dot` first on the PATH that never finishes drawing.
+    stuck = tmp_path / "bin" / "dot"
+    stuck.parent.mkdir()
+    stuck.write_text("#!/bin/sh\nexec sleep 600\n")
+    stuck.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{stuck.parent}{os.pathsep}{os.environ['PATH']}")
+    output = tmp_path / "lineage.svg"
+    with pytest.raises(CascadeError) as raised:
+        lineage_dot.render(to_dot(_graph()), "svg", str(output), timeout_seconds=1)
+    assert str(raised.value) == (
+        f"dot did not finish drawing {output} within 1 s and was stopped; write the DOT "
+        "text instead (an --output FILE.dot, or no --output)"
+    )
