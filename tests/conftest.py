@@ -30,28 +30,30 @@ def _reaches_loopback_only():
         )
 
 
-@pytest.fixture
-def tiny_filesystem(tmp_path):
-    """A real 64 KiB filesystem (tmpfs), so writes hit "No space left on device"."""
+def _mounted_tmpfs(mount: Path, options: str, what: str):
+    """Mounts a 64 KiB tmpfs with `options` at `mount` (made here), yields it,
+    and unmounts it; skips the test where mounting is not possible.
+
+    A Beam job that failed on a full disk can hold a file there for a moment
+    after it returns, so the unmount is tried again, then made lazy (the
+    filesystem goes once the file is released).
+    """
     import subprocess
     import time
 
     if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    mount = tmp_path / "tiny"
+        pytest.skip(f"mounting {what} needs root")
     mount.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mount)],
+        ["mount", "-t", "tmpfs", "-o", f"{options},size=64k", "tmpfs", str(mount)],
         capture_output=True,
         text=True,
     )
     if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip()}")
+        pytest.skip(f"cannot mount {what} here: {mounted.stderr.strip()}")
     try:
         yield mount
     finally:
-        # A Beam job that failed on the full disk can hold a file there for a
-        # moment after it returns; a lazy unmount detaches it once released.
         for _ in range(20):
             if subprocess.run(["umount", str(mount)], capture_output=True).returncode == 0:
                 break
@@ -61,27 +63,16 @@ def tiny_filesystem(tmp_path):
 
 
 @pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A real 64 KiB filesystem (tmpfs), so writes hit "No space left on device"."""
+    yield from _mounted_tmpfs(tmp_path / "tiny", "rw", "a small tmpfs")
+
+
+@pytest.fixture
 def read_only_folder(tmp_path):
     """A real read-only filesystem (a tmpfs mounted `ro`): writes fail with
     "Read-only file system", for root too, as permission bits would not."""
-    import subprocess
-
-    if os.geteuid() != 0:
-        pytest.skip("mounting a read-only tmpfs needs root")
-    mount = tmp_path / "read_only"
-    mount.mkdir()
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(mount)],
-        capture_output=True,
-        text=True,
-    )
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a read-only tmpfs here: {mounted.stderr.strip()}")
-    try:
-        yield mount
-    finally:
-        if subprocess.run(["umount", str(mount)], capture_output=True).returncode != 0:
-            subprocess.run(["umount", "--lazy", str(mount)], check=True)
+    yield from _mounted_tmpfs(tmp_path / "read_only", "ro", "a read-only tmpfs")
 
 
 # The session-scoped pipeline runs several e2e modules share (tests/e2e/conftest.py).
