@@ -74,7 +74,7 @@ def test_a_staging_folder_is_new_beside_its_target_and_removed_whole(tmp_path: P
 
 
 def test_a_staging_folder_is_removed_when_the_work_fails(tmp_path: Path):
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="^the job failed$"):
         with output_paths.staging_folder(str(tmp_path / "out.csv")) as staging:
             (Path(staging) / "half").write_text("x")
             raise RuntimeError("the job failed")
