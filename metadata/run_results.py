@@ -25,13 +25,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 
 from core.provenance import SOURCE_FEATURE
 from metadata import names, run_summary
+from pipeline import slicing
 from pipeline.config import CANDIDATE_MODEL
 
 TRAINING_ROWS_PROPERTY = "training_rows_per_source"
@@ -91,11 +92,25 @@ def slice_name(slice_key: tuple) -> str:
     """TFMA's slice key -> "overall" or "source=web" (several: joined with " & ")."""
     if not slice_key:
         return OVERALL
-    parts = []
-    for column, value in slice_key:
-        text = value.decode("utf-8") if isinstance(value, bytes) else str(value)
-        parts.append(f"{column}={text}")
-    return " & ".join(parts)
+    return " & ".join(slicing.slice_name(column, value) for column, value in slice_key)
+
+
+def same_slices(evaluation: metadata_store_pb2.Artifact) -> dict[str, str]:
+    """The slices a ModelEvaluation names after a computed one ({} for none).
+
+    See `pipeline.slicing`: a labelling-method slice holding the same rows as
+    a source slice is not computed, and reports copy the source slice's values.
+    """
+    recorded = evaluation.custom_properties.get(slicing.SAME_SLICES_PROPERTY)
+    return json.loads(recorded.string_value) if recorded and recorded.string_value else {}
+
+
+def with_same_slices(per_slice: dict[str, Any], same_as: Mapping[str, str]) -> dict[str, Any]:
+    """`per_slice` plus each slice of `same_as` whose computed slice is there, in report order."""
+    added = {
+        name: per_slice[computed] for name, computed in same_as.items() if computed in per_slice
+    }
+    return _ordered({**per_slice, **added})
 
 
 def class_metric(metric: str, class_name: str) -> str:
@@ -160,7 +175,7 @@ def _ordered(per_slice: dict[str, Any]) -> dict[str, Any]:
 
 
 def read_evaluation(
-    evaluation_uri: str, classes: Sequence[str] = ()
+    evaluation_uri: str, classes: Sequence[str] = (), same_as: Optional[Mapping[str, str]] = None
 ) -> dict[str, dict[str, float]]:
     """The Evaluator's configured metrics per slice, read from its output.
 
@@ -169,6 +184,7 @@ def read_evaluation(
       classes: The label's classes in model order (`label_classes`), which
         name the per-class metrics; a class not among them is named by its
         number.
+      same_as: The slices named after a computed one (`same_slices`).
 
     Returns:
       Slice name -> metric name (see `METRICS`, `MULTI_CLASS_METRICS`,
@@ -184,17 +200,18 @@ def read_evaluation(
             if name is not None:
                 values[name] = item.value.double_value.value
         per_slice[slice_name(tfma.slicer.deserialize_slice_key(metrics.slice_key))] = values
-    return _ordered(per_slice)
+    return with_same_slices(per_slice, same_as or {})
 
 
 def read_confusion_matrices(
-    evaluation_uri: str, classes: Sequence[str] = ()
+    evaluation_uri: str, classes: Sequence[str] = (), same_as: Optional[Mapping[str, str]] = None
 ) -> dict[str, dict[str, dict[str, float]]]:
     """The candidate's test confusion matrix per slice (three or more classes).
 
     Args:
       evaluation_uri: A ModelEvaluation artifact's URI (local or `gs://`).
       classes: The label's classes in model order, which name rows and columns.
+      same_as: The slices named after a computed one (`same_slices`).
 
     Returns:
       Slice name -> actual class -> predicted class -> rows, every class of
@@ -223,7 +240,7 @@ def read_confusion_matrices(
             per_slice[name] = {
                 actual: {p: _count(n) for p, n in row.items()} for actual, row in matrix.items()
             }
-    return _ordered(per_slice)
+    return with_same_slices(per_slice, same_as or {})
 
 
 def _count(n: float) -> float:
@@ -333,11 +350,14 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunResults:
     ingested = _component_output(store, run_id, "CsvExampleGen", names.EXAMPLES)
     model = _component_output(store, run_id, "Trainer", names.MODEL)
     classes = label_classes(model.uri) if evaluation and model else ()
+    same_as = same_slices(evaluation) if evaluation else {}
     return RunResults(
         training_rows_per_source=read_rows_per_source(statistics.uri) if statistics else {},
-        evaluation=read_evaluation(evaluation.uri, classes) if evaluation else {},
+        evaluation=read_evaluation(evaluation.uri, classes, same_as) if evaluation else {},
         spans_per_source=run_summary.spans_read(ingested) if ingested else {},
-        confusion_matrices=read_confusion_matrices(evaluation.uri, classes) if evaluation else {},
+        confusion_matrices=(
+            read_confusion_matrices(evaluation.uri, classes, same_as) if evaluation else {}
+        ),
     )
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from ml_metadata import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -100,16 +100,15 @@ def _metric_title(key: Any) -> str:
     return name
 
 
-def blessing_reason(evaluation_uri: str) -> str:
+def blessing_reason(evaluation_uri: str, same_as: Optional[Mapping[str, str]] = None) -> str:
     """Why the Evaluator did not bless its model, in one line.
 
     Reads TFMA's validation result: the blessing metric (the AUC, or for three
     or more classes the macro AUC) below `min_auc`, or more than the allowed
-    drop below the baseline (the latest blessed model).
+    drop below the baseline (the latest blessed model). A failing slice is
+    named with every slice `same_as` names after it (the same rows).
     """
     import tensorflow_model_analysis as tfma
-
-    from pipeline.config import BASELINE_MODEL, CANDIDATE_MODEL
 
     result = tfma.load_validation_result(evaluation_uri)
     if result.validation_ok:
@@ -123,24 +122,36 @@ def blessing_reason(evaluation_uri: str) -> str:
                 for key in per_slice.slice_key.single_slice_keys
             )
         )
-        on = "" if where == run_results.OVERALL else f" on {where}"
-        for failure in per_slice.failures:
-            key, threshold = failure.metric_key, failure.metric_threshold
-            if key.is_diff and threshold.HasField("change_threshold"):
-                allowed = -threshold.change_threshold.absolute.value
-                reasons.append(
-                    f"test {_metric_title(key)}{on} "
-                    f"{metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving "
-                    f"model {metrics.get(BASELINE_MODEL, float('nan')):.3f} "
-                    f"(allowed drop {allowed:.3f})"
-                )
-            elif threshold.HasField("value_threshold"):
-                reasons.append(
-                    f"test {_metric_title(key)}{on} "
-                    f"{failure.metric_value.double_value.value:.3f} below the minimum "
-                    f"{threshold.value_threshold.lower_bound.value:.3f}"
-                )
+        also = [name for name, computed in (same_as or {}).items() if computed == where]
+        for on in ["" if where == run_results.OVERALL else f" on {where}"] + [
+            f" on {name}" for name in also
+        ]:
+            reasons.extend(_failure_reasons(per_slice.failures, on, metrics))
     return "; ".join(dict.fromkeys(reasons)) or "the Evaluator did not bless the model"
+
+
+def _failure_reasons(failures: Any, on: str, metrics: Mapping[str, float]) -> list[str]:
+    """One reason per failed threshold of a slice (`on`: " on source=web", or "")."""
+    from pipeline.config import BASELINE_MODEL, CANDIDATE_MODEL
+
+    reasons = []
+    for failure in failures:
+        key, threshold = failure.metric_key, failure.metric_threshold
+        if key.is_diff and threshold.HasField("change_threshold"):
+            allowed = -threshold.change_threshold.absolute.value
+            reasons.append(
+                f"test {_metric_title(key)}{on} "
+                f"{metrics.get(CANDIDATE_MODEL, float('nan')):.3f} vs serving "
+                f"model {metrics.get(BASELINE_MODEL, float('nan')):.3f} "
+                f"(allowed drop {allowed:.3f})"
+            )
+        elif threshold.HasField("value_threshold"):
+            reasons.append(
+                f"test {_metric_title(key)}{on} "
+                f"{failure.metric_value.double_value.value:.3f} below the minimum "
+                f"{threshold.value_threshold.lower_bound.value:.3f}"
+            )
+    return reasons
 
 
 def comparison(evaluation_uri: str) -> str:
@@ -235,14 +246,15 @@ def collect(store: metadata_store.MetadataStore, run_id: str) -> RunVerdict:
     lines = _gate_report_lines(max(gate, key=lambda a: a.id).uri) if gate else ()
     pushed = [a for a in outputs.get("Pusher", []) if a.type == names.PUSHED_MODEL]
     evaluation = [a for a in outputs.get("Evaluator", []) if a.type == names.MODEL_EVALUATION]
-    evaluated = max(evaluation, key=lambda a: a.id).uri if evaluation else None
+    newest = max(evaluation, key=lambda a: a.id) if evaluation else None
+    evaluated = newest.uri if newest else None
     compared = comparison(evaluated) if evaluated else ""
     judged = blessing(evaluated) if evaluated else ""
     if not pushed:
         return RunVerdict("", "", lines, compared, judged)
     if names.was_pushed(max(pushed, key=lambda a: a.id)):
         return RunVerdict(PUSHED, "", lines, compared, judged)
-    reason = blessing_reason(evaluated) if evaluated else ""
+    reason = blessing_reason(evaluated, run_results.same_slices(newest)) if newest else ""
     return RunVerdict(NOT_PUSHED, reason, lines, compared, judged)
 
 

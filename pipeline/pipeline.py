@@ -10,6 +10,7 @@ import os
 import posixpath
 from typing import Any, Optional, Sequence
 
+import tensorflow_data_validation as tfdv
 import tensorflow_model_analysis as tfma
 from google.protobuf.wrappers_pb2 import BoolValue
 from tfx import v1 as tfx
@@ -22,8 +23,9 @@ from components.source_example_gen import component as source_example_gen
 from components.source_example_gen.component import CsvSourceExampleGen
 from components.stratified_split.component import StratifiedSplit
 from core import source_folders, spans
+from core.provenance import SOURCE_FEATURE, SPAN_FEATURE
 from core.errors import CascadeError
-from pipeline import code_versions, preflight, schema_file
+from pipeline import code_versions, preflight, schema_file, slicing
 from pipeline.config import (
     BASELINE_MODEL,
     CANDIDATE_MODEL,
@@ -154,17 +156,11 @@ def cleaning_components(config: PipelineConfig, raw_examples: tfx.dsl.Channel) -
     return components
 
 
-def slice_keys(config: PipelineConfig) -> list[str]:
-    """The features the Evaluator slices by: the config's, and with an inventory
-    also the labelling method, so metrics can be compared by who labelled."""
-    keys = list(config.evaluation.slice_by)
-    if config.inventory and LABELLING_METHOD_FEATURE not in keys:
-        keys.append(LABELLING_METHOD_FEATURE)
-    return keys
-
-
 def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
     """Returns the Evaluator's config: metrics overall and per slice, and the blessing.
+
+    The slicings are `slicing.slice_plan`'s: a slice with the same rows as a
+    computed one is not computed again.
 
     Two classes: AUC, accuracy, precision and recall. A model is blessed when
     its test AUC reaches `evaluation.min_auc` on the whole test split and on
@@ -284,7 +280,7 @@ def eval_config(config: PipelineConfig) -> tfma.EvalConfig:
         ],
         options=tfma.Options(include_default_metrics=BoolValue(value=False)),
         slicing_specs=[tfma.SlicingSpec()]
-        + [tfma.SlicingSpec(feature_keys=[key]) for key in slice_keys(config)],
+        + [tfma.SlicingSpec(feature_keys=[key]) for key in slicing.slice_plan(config).feature_keys],
         metrics_specs=metrics_specs,
     )
 
@@ -346,9 +342,49 @@ def schema_component(
     return imported
 
 
-def validation_components(config: PipelineConfig, split_examples: tfx.dsl.Channel) -> list:
-    """StatisticsGen -> SchemaGen -> ExampleValidator on the split examples."""
-    statistics_gen = tfx.components.StatisticsGen(examples=split_examples)
+def statistics_features(config: PipelineConfig) -> list[str]:
+    """The features Cascade's StatisticsGen describes: those something reads.
+
+    The model's features and label; the `source`, `span` and labelling-method
+    tags (rows per source, spans, the drift and skew checks and the gate read
+    them); the split's stratification columns; and every feature of a curated
+    schema, so its checks keep their statistics. Ids and the canonical id get
+    none: TFDV's top-k and unique counts over a million distinct ids were a
+    quarter of StatisticsGen's time, for numbers no check or report reads.
+    Transform, the Evaluator and serving read the schema's features only, so
+    what the schema leaves out they never parse.
+    """
+    names = [f.name for f in config.features] + [config.label, SOURCE_FEATURE, SPAN_FEATURE]
+    if config.inventory:
+        names.append(LABELLING_METHOD_FEATURE)
+    names += config.split.stratify_by
+    if config.schema is not None:
+        names += [f.name for f in schema_file.read_schema(config.schema).feature]
+    return list(dict.fromkeys(names))
+
+
+def validation_components(
+    config: PipelineConfig,
+    split_examples: tfx.dsl.Channel,
+    features: Optional[Sequence[str]] = None,
+) -> list:
+    """StatisticsGen -> SchemaGen -> ExampleValidator on the split examples.
+
+    Args:
+      config: The validated pipeline config.
+      split_examples: Examples with the splits `config.split.names`.
+      features: The features StatisticsGen describes (and so the schema
+        holds); None for every feature, as stock TFX does.
+
+    Returns:
+      The three components, in running order.
+    """
+    stats_options = (
+        None if features is None else tfdv.StatsOptions(feature_allowlist=list(features))
+    )
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=split_examples, stats_options=stats_options
+    )
     schema_gen = schema_component(config, statistics_gen.outputs["statistics"])
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"], schema=schema_gen.outputs["schema"]
@@ -437,6 +473,12 @@ def model_components(
         eval_config=eval_config(config),
         example_splits=["test"],
     )
+    same_slices = slicing.slice_plan(config).same_as_json()
+    if same_slices:
+        # The slices named after a computed one, for the readers of its metrics.
+        evaluator.outputs["evaluation"].additional_custom_properties[
+            slicing.SAME_SLICES_PROPERTY
+        ] = same_slices
 
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
@@ -533,7 +575,9 @@ def create_pipeline(
     )
     split_examples = split.outputs["split_examples"]
 
-    statistics_gen, schema_gen, example_validator = validation_components(config, split_examples)
+    statistics_gen, schema_gen, example_validator = validation_components(
+        config, split_examples, statistics_features(config)
+    )
     statistics = statistics_gen.outputs["statistics"]
     calibration = []
     if config.serving.skew_mode == SKEW_CALIBRATED:

@@ -68,23 +68,26 @@ def test_inventory_command_prints_declared_beside_measured(two_runs, demo_slice)
     assert "total" in text
 
 
-def test_evaluator_output_is_sliced_by_source_and_labelling_method(store):
+def test_evaluator_computes_the_source_slices_once_and_names_the_labelling_methods(store):
     first = mlmd_queries.runs(store)[0]
     [evaluation] = [
         a
         for a in run_results.outputs_by_component(store, first.name)["Evaluator"]
         if a.type == "ModelEvaluation"
     ]
-    slices = {
+    computed = {
         run_results.slice_name(tfma.slicer.deserialize_slice_key(m.slice_key))
         for m in tfma.load_metrics(evaluation.uri)
     }
-    assert {
-        "labelling_method=in_house",
-        "labelling_method=outsourced",
-        "labelling_method=crowd",
-    } <= slices
-    assert {"source=web", "source=mobile", "source=partner", "overall"} <= slices
+    # One labelling method per source: the same partition, computed once.
+    assert computed == {"source=web", "source=mobile", "source=partner", "overall"}
+    assert run_results.same_slices(evaluation) == {
+        "labelling_method=in_house": "source=web",
+        "labelling_method=outsourced": "source=mobile",
+        "labelling_method=crowd": "source=partner",
+    }
+    recorded = run_results.recorded(first).evaluation
+    assert recorded["labelling_method=crowd"] == recorded["source=partner"]
 
 
 def test_run_context_records_training_rows_and_sliced_metrics(store):

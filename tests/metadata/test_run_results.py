@@ -8,6 +8,7 @@ import pytest
 
 from metadata import run_results
 from tests.metadata.conftest import PENGUINS
+from tests.metadata.tfma_evaluations import SAME_SLICES
 from tests import local_beam
 
 
@@ -62,7 +63,7 @@ PER_SLICE = {
 
 
 def test_three_classes_record_accuracy_macro_auc_and_per_class_metrics(penguins_not_blessed):
-    evaluation = run_results.read_evaluation(penguins_not_blessed, PENGUINS)
+    evaluation = run_results.read_evaluation(penguins_not_blessed, PENGUINS, SAME_SLICES)
 
     # Overall first, then the sources, then the labelling methods.
     assert list(evaluation) == [
@@ -83,8 +84,14 @@ def test_without_the_classes_a_class_is_named_by_its_number(penguins_first):
 
 
 def test_the_confusion_matrix_names_actual_and_predicted_classes(penguins_not_blessed):
-    matrices = run_results.read_confusion_matrices(penguins_not_blessed, PENGUINS)
-    assert list(matrices)[:3] == ["overall", "source=partner", "source=web"]
+    matrices = run_results.read_confusion_matrices(penguins_not_blessed, PENGUINS, SAME_SLICES)
+    assert list(matrices) == [
+        "overall",
+        "source=partner",
+        "source=web",
+        "labelling_method=crowd",
+        "labelling_method=in_house",
+    ]
     # Rows are actual classes; each takes the next class for 2 of its 10 rows.
     assert matrices["overall"] == {
         "Adelie": {"Adelie": 8, "Chinstrap": 2, "Gentoo": 0},
@@ -92,6 +99,17 @@ def test_the_confusion_matrix_names_actual_and_predicted_classes(penguins_not_bl
         "Gentoo": {"Adelie": 2, "Chinstrap": 0, "Gentoo": 8},
     }
     assert matrices["source=web"]["Gentoo"] == {"Adelie": 1, "Chinstrap": 0, "Gentoo": 4}
+    assert matrices["labelling_method=in_house"] == matrices["source=web"]
+
+
+def test_the_evaluator_computes_each_partition_once(penguins_not_blessed):
+    """The demo's labelling methods are one per source: TFMA computes the source
+    slices only, and the labelling-method slices are read as theirs."""
+    computed = run_results.read_evaluation(penguins_not_blessed, PENGUINS)
+    assert list(computed) == ["overall", "source=partner", "source=web"]
+    named = run_results.read_evaluation(penguins_not_blessed, PENGUINS, SAME_SLICES)
+    assert named["labelling_method=crowd"] == computed["source=partner"]
+    assert named["labelling_method=in_house"] == computed["source=web"]
 
 
 def test_two_classes_keep_their_metric_names_and_have_no_confusion_matrix(binary_not_blessed):

@@ -71,6 +71,15 @@ def test_a_slice_below_the_minimum_is_named(tmp_path: Path) -> None:
     )
 
 
+def test_a_failing_slice_is_named_with_the_slices_of_the_same_rows(tmp_path: Path) -> None:
+    folder = _evaluation(tmp_path, [("source", _failure(is_diff=False, value=0.6123))])
+    same_as = {"labelling_method=in_house": "source=web", "labelling_method=crowd": "source=app"}
+    assert blessing_reason(folder, same_as) == (
+        "test AUC on source=web 0.612 below the minimum 0.700; "
+        "test AUC on labelling_method=in_house 0.612 below the minimum 0.700"
+    )
+
+
 def test_the_comparison_names_both_models_or_says_there_was_none(tmp_path: Path) -> None:
     from metadata.run_verdict import comparison
 

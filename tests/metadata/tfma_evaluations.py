@@ -26,6 +26,17 @@ SOURCES = (("web", "in_house"), ("partner", "crowd"))
 Prediction = Union[float, Sequence[float]]
 
 
+def _same_slices() -> dict[str, str]:
+    from pipeline.slicing import slice_plan
+
+    return dict(slice_plan(load_config(str(DEMO_CONFIG))).same_as)
+
+
+# The slices the demo's Evaluator names after a computed one (its labelling
+# methods, one per source), as the ModelEvaluation artifact records them.
+SAME_SLICES = _same_slices()
+
+
 @dataclasses.dataclass(frozen=True)
 class Row:
     """One test example: its class index, source and each model's prediction."""

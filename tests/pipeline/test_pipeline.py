@@ -186,3 +186,30 @@ def test_with_drift_off_no_resolver_fetches_the_served_models_statistics():
     assert warn["DataGate"].inputs["baseline_statistics"].producer_component_id == (
         "ServedStatistics"
     )
+
+
+def _statistics_allowlist(component) -> list[str]:
+    return json.loads(component.exec_properties["stats_options_json"])["_feature_allowlist"]
+
+
+def test_statistics_describe_what_the_checks_read_and_skip_the_ids(demo):
+    config, components = demo
+    described = _statistics_allowlist(components["StatisticsGen"])
+    assert described == [
+        *(f.name for f in config.features),
+        "looking_for_job",
+        "source",
+        "span",
+        "labelling_method",
+    ]
+    assert "user_id" not in described and "canonical_id" not in described
+
+
+def test_a_curated_schema_keeps_statistics_for_each_of_its_features(tmp_path):
+    schema = tmp_path / "schema.pbtxt"
+    schema.write_text('feature { name: "user_id" type: BYTES }\n')
+    config = dataclasses.replace(load_config(str(DEMO_CONFIG)), schema=str(schema))
+    components = {
+        c.id: c for c in create_pipeline(config, None, ["--runner=FnApiRunner"]).components
+    }
+    assert _statistics_allowlist(components["StatisticsGen"])[-1] == "user_id"
