@@ -13,9 +13,10 @@ the rows and streams each, tagged, to the cleaned or rejected output by that dec
 so full rows never wait in a shuffle. Pass 2 also counts every row in and
 every outcome per bundle, for the accounting.
 
-The id map and the decisions are side inputs (one dict per worker): aliases,
-and removed rows (spam and merged duplicates), are a small share of the data:
-one dict entry per alias and per removed row.
+The id map and the decisions are side inputs (one dict per worker, carried
+as a `packed_mapping.PackedMapping` so Beam sizes each at once): aliases, and
+removed rows (spam and merged duplicates), are a small share of the data: one
+dict entry per alias and per removed row.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from tfx.types import artifact, artifact_utils
 from components.clean_examples import beam_clean, rules, spec
 from components.clean_examples.options import CleanOptions
 from components.common import counts, examples_io
+from components.common.packed_mapping import PackMapping
 
 CLEANED_SPLIT = "cleaned"
 REJECTED_SPLIT = "rejected"
@@ -238,7 +239,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         else:
             pairs = pipeline | "NoIdMap" >> beam.Create([])
         distinct_pairs = pairs | "DistinctPairs" >> beam.Distinct()
-        aliases = beam.pvalue.AsDict(distinct_pairs)
+        aliases = beam.pvalue.AsSingleton(distinct_pairs | "PackAliases" >> PackMapping())
         # An inconsistent id map fails the step after the job (see
         # _raise_id_map_problems): checking it in a job of its own would cost
         # every run a pipeline start for a rare error.
@@ -296,7 +297,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             removals = pipeline | "NoRemovals" >> beam.Create([])
         if id_map is not None:
             extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
-        removals_side = beam.pvalue.AsDict(removals)
+        removals_side = beam.pvalue.AsSingleton(removals | "PackRemovals" >> PackMapping())
 
         row_counts, copies, ties = [], [], []
         for source in sources:

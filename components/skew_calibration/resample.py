@@ -44,18 +44,25 @@ def salt(size_index: int, replicate: int) -> int:
     return content_hash.mix((size_index << 32) + replicate + _SALT)
 
 
-def draw_counts(hashes: np.ndarray, cdf: np.ndarray, resample_salt: int) -> np.ndarray:
-    """How many times each row is drawn into one resample.
+def draw_counts(hashes: np.ndarray, cdf: np.ndarray, salts: np.ndarray) -> np.ndarray:
+    """How many times each row is drawn into each of several resamples of one size.
+
+    All the resamples of a size are drawn in one set of array operations: a
+    batch of 2,000 rows and 100 resamples is one (100, 2,000) array, not 100
+    rounds of small ones.
 
     Args:
-      hashes: The rows' seeded content hashes (uint64).
-      cdf: `poisson_cdf` of the resample's rate.
-      resample_salt: `salt` of the resample.
+      hashes: The rows' seeded content hashes (uint64), shape (rows,).
+      cdf: `poisson_cdf` of the resamples' rate.
+      salts: `salt` of each resample (uint64), shape (resamples,).
 
     Returns:
-      Draws per row (int64), Poisson distributed across rows.
+      Draws per resample and row (int64), shape (resamples, rows), Poisson
+      distributed across rows; row i of resample j depends on hashes[i] and
+      salts[j] only.
     """
-    mixed = content_hash.mix_array(hashes ^ _U64(resample_salt))
+    salts = np.asarray(salts, dtype=_U64)
+    mixed = content_hash.mix_array(hashes[np.newaxis, :] ^ salts[:, np.newaxis])
     uniform = (mixed >> _U64(11)).astype(np.float64) * 2.0**-53
     return np.searchsorted(cdf, uniform, side="right").astype(np.int64)
 
@@ -87,9 +94,9 @@ def resample_batch(
         return
     hashes = np.asarray(content_hash.record_hashes(records, seed), dtype=_U64)
     for size_index, size in enumerate(sizes):
-        cdf = poisson_cdf(size / split_rows)
-        for replicate in range(resamples):
-            counts = draw_counts(hashes, cdf, salt(size_index, replicate))
-            drawn = np.flatnonzero(counts)
-            if drawn.size:
-                yield (size_index, replicate), [records[i] for i in np.repeat(drawn, counts[drawn])]
+        salts = np.array([salt(size_index, r) for r in range(resamples)], dtype=_U64)
+        counts = draw_counts(hashes, poisson_cdf(size / split_rows), salts)
+        for replicate in np.flatnonzero(counts.any(axis=1)).tolist():
+            row_counts = counts[replicate]
+            drawn = np.flatnonzero(row_counts)
+            yield (size_index, replicate), [records[i] for i in np.repeat(drawn, row_counts[drawn])]

@@ -23,6 +23,7 @@ from typing import Iterator, Mapping, Sequence
 import apache_beam as beam
 
 from components.common import counts
+from components.common.packed_mapping import PackMapping
 from components.stratified_split import allocation, beam_split, units
 
 
@@ -123,7 +124,7 @@ def split_batches(
         bucket_counts, label_key, stratify_by, seed
     )
     plans = beam_split.plans_from_bucket_counts(counted, ratios)
-    plans_side = beam.pvalue.AsDict(plans)
+    plans_side = beam.pvalue.AsSingleton(plans | "PackPlans" >> PackMapping())
     placed = batches_to_place | "PlaceBatches" >> beam.ParDo(
         PlaceBatch(label_key, stratify_by, seed, split_names), plans_side
     ).with_outputs(beam_split.STRADDLING, counts.COUNTS, main="placed")

@@ -18,6 +18,7 @@ from typing import Iterable, Iterator, Mapping, Optional, Sequence
 
 import apache_beam as beam
 
+from components.common.packed_mapping import PackMapping
 from components.stratified_split import allocation, units
 
 STRADDLING = "straddling"
@@ -133,7 +134,7 @@ def place_units_branches(
     bucket-placed unit until the straddling buckets are ranked; consumers write
     each branch on its own and it streams.
     """
-    plans_side = beam.pvalue.AsDict(plans)
+    plans_side = beam.pvalue.AsSingleton(plans | "PackPlans" >> PackMapping())
     placed = labelled_units | "PlaceByBucket" >> beam.ParDo(_PlaceUnit(), plans_side).with_outputs(
         STRADDLING, main="placed"
     )

@@ -54,13 +54,16 @@ def test_poisson_cdf_is_the_poisson_distribution():
 def test_draws_follow_poisson_and_depend_on_the_row_and_the_salt_only():
     hashes = np.arange(1, 200_001, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
     cdf = resample.poisson_cdf(0.5)
-    counts = resample.draw_counts(hashes, cdf, resample.salt(0, 0))
+    salts = np.array([resample.salt(0, 0), resample.salt(0, 1)], dtype=np.uint64)
+    counts, other = resample.draw_counts(hashes, cdf, salts)
     assert counts.mean() == pytest.approx(0.5, abs=0.01)
     assert (counts == 0).mean() == pytest.approx(math.exp(-0.5), abs=0.01)
     shuffled = np.random.default_rng(1).permutation(len(hashes))
-    again = resample.draw_counts(hashes[shuffled], cdf, resample.salt(0, 0))
+    [again] = resample.draw_counts(hashes[shuffled], cdf, salts[:1])
     assert (again == counts[shuffled]).all()
-    other = resample.draw_counts(hashes, cdf, resample.salt(0, 1))
+    # Each resample's draws depend on its own salt only, not on the others drawn with it.
+    [alone] = resample.draw_counts(hashes, cdf, salts[1:])
+    assert (alone == other).all()
     assert np.corrcoef(counts, other)[0, 1] == pytest.approx(0.0, abs=0.01)
 
 
@@ -94,7 +97,7 @@ def test_resample_hashes_are_the_content_hashes():
     records = _records(50)
     expected = np.asarray(content_hash.record_hashes(records, SEED), dtype=np.uint64)
     cdf = resample.poisson_cdf(1.0)
-    counts = resample.draw_counts(expected, cdf, resample.salt(0, 0))
+    [counts] = resample.draw_counts(expected, cdf, np.array([resample.salt(0, 0)], dtype=np.uint64))
     [(key, drawn)] = list(resample.resample_batch(records, SEED, (50,), 50, 1))
     assert key == (0, 0)
     assert Counter(drawn) == Counter({records[i]: int(c) for i, c in enumerate(counts) if c})
