@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from components.clean_examples import rules
+from components.stratified_split import allocation
 
 # CleanExamples' accounting keys the clean floor computes.
 CLEAN_KEYS = (
@@ -268,4 +269,56 @@ def clean_accounting(inputs: CleanInputs, options: Mapping[str, Any]) -> dict[st
         "spam_ids": len(spam) if has_spam_list else None,
         "spam_ids_not_in_data": int((~spam.isin(people)).sum()) if has_spam_list else None,
         "id_map_aliases": len(aliases) if inputs.id_map is not None else None,
+    }
+
+
+def seeded_positions(rows: pd.DataFrame, seed: int) -> np.ndarray:
+    """A seeded 64-bit hash of each row's values (pandas' SipHash of every column)."""
+    return pd.util.hash_pandas_object(rows, index=False, hash_key=f"{seed:016x}").to_numpy()
+
+
+def stratified_split_counts(
+    rows: pd.DataFrame, label: str, ratios: Sequence[tuple[str, float]], seed: int
+) -> dict[str, dict[str, int]]:
+    """StratifiedSplit's `split_counts`, computed in memory the way it splits.
+
+    Each row gets a seeded position (`seeded_positions`); rows are ranked by
+    position within their stratum (the label's value), and each stratum is cut
+    at StratifiedSplit's own sizes (`allocation.largest_remainder`). Each row's
+    split is found; the counts are taken from those.
+
+    Args:
+      rows: The rows, the label column as text: its CSV cells, which name the
+        strata as StratifiedSplit does for an integer or text label.
+      label: The label column: strata are its values (no stratify_by).
+      ratios: Ordered (split name, ratio) pairs.
+      seed: Chooses the positions.
+
+    Returns:
+      Split -> "label=<class>" -> rows, every split present and strata with
+      no row in a split left out (StratifiedSplit's JSON).
+
+    Raises:
+      ValueError: A row has no label (StratifiedSplit fails on it too).
+    """
+    labels = rows[label]
+    if labels.isna().any():
+        raise ValueError(f"{int(labels.isna().sum())} rows have no value for label {label!r}")
+    stratum, classes = pd.factorize(labels, sort=True)
+    order = np.lexsort((seeded_positions(rows, seed), stratum))
+    ordered = stratum[order]
+    sizes = np.bincount(stratum, minlength=len(classes))
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    rank = np.arange(len(order)) - starts[ordered]
+    exact = allocation.exact_ratios([r for _, r in ratios])
+    cumulative = np.array(
+        [allocation.thresholds(allocation.largest_remainder(int(n), exact)) for n in sizes]
+    ).reshape(len(classes), len(ratios))
+    split = np.empty(len(order), dtype=np.int64)
+    split[order] = (rank[:, None] >= cumulative[ordered]).sum(axis=1)
+    counts = np.bincount(stratum * len(ratios) + split, minlength=len(classes) * len(ratios))
+    counts = counts.reshape(len(classes), len(ratios))
+    return {
+        name: {f"label={c}": int(counts[s, j]) for s, c in enumerate(classes) if counts[s, j]}
+        for j, (name, _) in enumerate(ratios)
     }
