@@ -1,17 +1,24 @@
-"""CleanExamples vs stock CsvExampleGen on the same rows, in one run.
+"""CleanExamples vs stock CsvExampleGen and an in-memory floor, on the same rows, in one run.
 
 For each size it generates demo rows from three sources with 1% spam accounts
 and ~5% of people under a second id (plus the spam list and id map), and times,
-each in its own process on Beam's FnApiRunner (in memory, one worker):
+each in its own process (the Beam steps on Beam's FnApiRunner, in memory, one
+worker):
 
   stock      CsvExampleGen reading the three sources (one input split each):
              the ingestion CleanExamples follows
   reference  CsvExampleGen for the spam list and the id map (small)
   clean      CleanExamples alone: tag, resolve aliases, drop spam, merge, quarantine
+  floor      the same accounting in pandas/NumPy (`benchmarks.floors`): the
+             CSVs loaded into DataFrames first (not timed), then quarantine,
+             alias resolution, spam and one row kept per person, vectorised.
+             The least this work costs in one process with no pipeline at all
 
 and prints wall time (the step's own, imports excluded), peak RSS of the step's
-process tree, and clean/stock ratios. Targets: clean <= 1.0x stock time, peak
-RSS <= stock's.
+process tree, and the clean/stock and clean/floor ratios. The run fails if the
+floor's counts differ from CleanExamples' accounting: its time is only a floor
+for the same work. Targets: clean <= 0.3x stock time and <= 5x the floor's
+time; peak RSS <= stock's.
 
     .venv/bin/python -m benchmarks.clean_benchmark --rows 100000 1000000
 """
@@ -22,12 +29,50 @@ import json
 import os
 import sys
 import time
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 SPAM_RATE = 0.01
+# Accounting keys the floor must have computed: a check on fewer would pass empty.
+CHECKED_KEYS = ("rows_in", "kept", "removed_per_reason")
+
+
+def clean_options() -> dict[str, Any]:
+    """CleanExamples' options in this benchmark, as CleanOptions' keyword arguments.
+
+    A plain dict, so the floor's child applies the same options without
+    importing TFX (CleanOptions' module does), which would add to its peak RSS.
+    """
+    from benchmarks.steps import SOURCES
+
+    return {
+        "id_key": "user_id",
+        "required_columns": ("employment_status",),
+        "keep_latest_by": "signup_ts",
+        "source_priority": SOURCES,
+        "label": "looking_for_job",
+        "spam_id_column": "user_id",
+        "alias_column": "alias_id",
+        "canonical_column": "canonical_id",
+        "has_spam_list": True,
+        "has_id_map": True,
+    }
+
+
+def _floor_child(data: str) -> dict:
+    """Loads the rows, spam list and id map into pandas, then times the accounting."""
+    from benchmarks import floors
+    from benchmarks.steps import SOURCES
+
+    options = clean_options()
+    inputs = floors.load_clean_inputs(data, SOURCES, options)
+    started = time.monotonic()
+    accounting = floors.clean_accounting(inputs, options)
+    return {"seconds": time.monotonic() - started, "accounting": accounting}
 
 
 def _child(step: str, args: Sequence[str]) -> dict:
+    if step == "floor":
+        return _floor_child(args[0])
     from benchmarks import steps
 
     steps.prepare_child()
@@ -55,18 +100,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
     raw_uri, spam_uri, id_map_uri = args[2], args[3], args[4]
     cleaned, rejected = standard_artifacts.Examples(), standard_artifacts.Examples()
     cleaned.uri, rejected.uri = os.path.join(out, "cleaned"), os.path.join(out, "rejected")
-    options = CleanOptions(
-        id_key="user_id",
-        required_columns=("employment_status",),
-        keep_latest_by="signup_ts",
-        source_priority=steps.SOURCES,
-        label="looking_for_job",
-        spam_id_column="user_id",
-        alias_column="alias_id",
-        canonical_column="canonical_id",
-        has_spam_list=True,
-        has_id_map=True,
-    )
+    options = CleanOptions(**clean_options())
     started = time.monotonic()
     executor.Executor(steps.beam_context(out)).Do(
         {
@@ -81,8 +115,26 @@ def _child(step: str, args: Sequence[str]) -> dict:
     return {"seconds": time.monotonic() - started, "accounting": accounting}
 
 
+def check_floor(clean: dict, floor: dict) -> None:
+    """Fails unless the floor's accounting equals CleanExamples' on every key both have.
+
+    Raises:
+      RuntimeError: A key differs, or a key of CHECKED_KEYS is missing from
+        either (naming the keys and showing both accountings).
+    """
+    missing = [k for k in CHECKED_KEYS if k not in clean or k not in floor]
+    differ = [k for k in sorted(set(clean) & set(floor)) if clean[k] != floor[k]]
+    if missing or differ:
+        raise RuntimeError(
+            f"the floor's counts are not CleanExamples' (differ: {differ}, missing: {missing}):\n"
+            f"CleanExamples {json.dumps(clean, sort_keys=True)}\n"
+            f"floor         {json.dumps(floor, sort_keys=True)}"
+        )
+
+
 def benchmark(rows: int, work: str) -> list:
-    """Measures stock ingestion, reference ingestion and CleanExamples on `rows` rows."""
+    """Measures stock ingestion, reference ingestion, CleanExamples and the floor
+    on `rows` rows, and checks the floor counted what CleanExamples counted."""
     from benchmarks.measure import run_step
     from benchmarks.steps import generate_demo_data
 
@@ -103,26 +155,31 @@ def benchmark(rows: int, work: str) -> list:
             reference.details["id_map"],
         ],
     )
-    return [stock, reference, clean]
+    floor = run_step("floor", [*me, "floor", data])
+    check_floor(clean.details["accounting"], floor.details["accounting"])
+    return [stock, reference, clean, floor]
 
 
 def format_table(results: dict) -> str:
-    """Renders {rows: [stock, reference, clean]} as a Markdown table."""
+    """Renders {rows: [stock, reference, clean, floor]} as a Markdown table."""
     lines = [
         "| rows | stock CsvExampleGen (3 sources) | spam list + id map ExampleGens | "
-        "CleanExamples | kept / spam / merged | clean / stock time | clean / stock peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|---:|",
+        "CleanExamples | floor (pandas) | kept / spam / merged | clean / stock time | "
+        "clean / stock peak RSS | clean / floor time |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for _, (stock, reference, clean) in sorted(results.items()):
+    for _, (stock, reference, clean, floor) in sorted(results.items()):
         accounting = clean.details["accounting"]
         removed = accounting["removed_per_reason"]
         lines.append(
             f"| {accounting['rows_in']:,} | {stock.seconds:.1f} s, {stock.peak_rss_mb:,.0f} MB "
             f"| {reference.seconds:.1f} s, {reference.peak_rss_mb:,.0f} MB "
             f"| {clean.seconds:.1f} s, {clean.peak_rss_mb:,.0f} MB "
+            f"| {floor.seconds:.3f} s, {floor.peak_rss_mb:,.0f} MB "
             f"| {accounting['kept']:,} / {removed.get('spam', 0):,} / "
             f"{removed.get('duplicate_merged', 0):,} "
-            f"| {clean.seconds / stock.seconds:.2f}x | {clean.peak_rss_mb / stock.peak_rss_mb:.2f}x |"
+            f"| {clean.seconds / stock.seconds:.2f}x | {clean.peak_rss_mb / stock.peak_rss_mb:.2f}x "
+            f"| {clean.seconds / floor.seconds:.0f}x |"
         )
     return "\n".join(lines)
 

@@ -1,15 +1,23 @@
-"""StratifiedSplit vs stock CsvExampleGen hash split, on the same rows, in one run.
+"""StratifiedSplit vs stock CsvExampleGen hash split and an in-memory floor, in one run.
 
-For each size it generates demo rows (11 columns, ~30% positive) and times, each
-in its own process on Beam's FnApiRunner (in memory, one worker):
+For each size it generates demo rows (11 columns, ~30% positive) and times,
+each in its own process (the Beam steps on Beam's FnApiRunner, in memory, one
+worker):
 
   stock      CsvExampleGen with a 3-way hash split (6:2:2 buckets)
   ingest     CsvExampleGen with one output split (what StratifiedSplit reads)
   split      StratifiedSplit alone on `ingest`'s output (60/20/20, exact per label)
+  floor      the same split in pandas/NumPy (`benchmarks.floors`): the CSV rows
+             loaded into a DataFrame first (not timed), then a seeded hash of
+             every row, its rank within its label's stratum and each stratum
+             cut at StratifiedSplit's own sizes, vectorised. The least this
+             work costs in one process with no pipeline at all
 
 and prints wall time (the step's own, imports excluded), peak RSS of the step's
-process tree, and split/stock ratios. Targets: split <= 1.0x stock time, peak
-RSS <= stock's, and 10x rows -> <= 11x split time.
+process tree, and the split/stock and split/floor ratios. The run fails if the
+floor's rows per split and stratum differ from StratifiedSplit's. Targets:
+split <= 0.3x stock time and <= 5x the floor's time; peak RSS <= stock's, and
+10x rows -> <= 11x split time.
 
     .venv/bin/python -m benchmarks.split_benchmark --rows 100000 1000000
 """
@@ -24,6 +32,8 @@ import time
 from typing import Optional, Sequence
 
 LABEL = "looking_for_job"
+RATIOS = (("train", 0.6), ("dev", 0.2), ("test", 0.2))
+SEED = 42
 
 
 def _csv_folder(rows: int, folder: str) -> str:
@@ -41,7 +51,19 @@ def _csv_folder(rows: int, folder: str) -> str:
     return csv_dir
 
 
+def _floor_child(csv_dir: str) -> dict:
+    """Loads the CSV rows into pandas, then times the split's counts."""
+    from benchmarks import floors
+
+    rows = floors.read_csvs(csv_dir, [LABEL])
+    started = time.monotonic()
+    split_counts = floors.stratified_split_counts(rows, LABEL, RATIOS, SEED)
+    return {"seconds": time.monotonic() - started, "split_counts": split_counts}
+
+
 def _child(step: str, args: Sequence[str]) -> dict:
+    if step == "floor":
+        return _floor_child(args[0])
     from benchmarks import steps
 
     steps.prepare_child()
@@ -57,9 +79,7 @@ def _child(step: str, args: Sequence[str]) -> dict:
     examples_uri, out = args
     output = standard_artifacts.Examples()
     output.uri = os.path.join(out, "split")
-    options = SplitOptions(
-        ratios=(("train", 0.6), ("dev", 0.2), ("test", 0.2)), label=LABEL, seed=42
-    )
+    options = SplitOptions(ratios=RATIOS, label=LABEL, seed=SEED)
     started = time.monotonic()
     executor.Executor(steps.beam_context(out)).Do(
         {"examples": [steps.examples_artifact(examples_uri, ["all"])]},
@@ -72,8 +92,26 @@ def _child(step: str, args: Sequence[str]) -> dict:
     }
 
 
+def check_floor(split: dict, floor: dict) -> None:
+    """Fails unless the floor put as many rows as StratifiedSplit in each split and stratum.
+
+    Raises:
+      RuntimeError: The split -> stratum -> rows counts differ (showing both).
+    """
+    if split != floor:
+        raise RuntimeError(
+            "the floor's rows per split and stratum are not StratifiedSplit's:\n"
+            f"StratifiedSplit {json.dumps(split, sort_keys=True)}\n"
+            f"floor           {json.dumps(floor, sort_keys=True)}"
+        )
+
+
 def benchmark(rows: int, work: str) -> list:
-    """Measures the three steps on `rows` rows; returns their StepResults."""
+    """Measures the three steps and the floor on `rows` rows; returns their StepResults.
+
+    Raises:
+      RuntimeError: The floor's counts differ from StratifiedSplit's (`check_floor`).
+    """
     from benchmarks.measure import run_step
 
     folder = os.path.join(work, f"rows_{rows}")
@@ -83,22 +121,27 @@ def benchmark(rows: int, work: str) -> list:
     stock = run_step("stock", [*me, "stock", csv_dir, os.path.join(folder, "stock")])
     ingest = run_step("ingest", [*me, "ingest", csv_dir, os.path.join(folder, "ingest")])
     split = run_step("split", [*me, "split", ingest.details["uri"], os.path.join(folder, "split")])
-    return [stock, ingest, split]
+    floor = run_step("floor", [*me, "floor", csv_dir])
+    check_floor(split.details["split_counts"], floor.details["split_counts"])
+    return [stock, ingest, split, floor]
 
 
 def format_table(results: dict) -> str:
-    """Renders {rows: [stock, ingest, split]} as a Markdown table."""
+    """Renders {rows: [stock, ingest, split, floor]} as a Markdown table."""
     lines = [
         "| rows | stock CsvExampleGen, 3-way hash split | CsvExampleGen, one split | "
-        "StratifiedSplit | split / stock time | split / stock peak RSS |",
-        "|---:|---:|---:|---:|---:|---:|",
+        "StratifiedSplit | floor (pandas) | split / stock time | split / stock peak RSS | "
+        "split / floor time |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for rows, (stock, ingest, split) in sorted(results.items()):
+    for rows, (stock, ingest, split, floor) in sorted(results.items()):
         lines.append(
             f"| {rows:,} | {stock.seconds:.1f} s, {stock.peak_rss_mb:,.0f} MB "
             f"| {ingest.seconds:.1f} s, {ingest.peak_rss_mb:,.0f} MB "
             f"| {split.seconds:.1f} s, {split.peak_rss_mb:,.0f} MB "
-            f"| {split.seconds / stock.seconds:.2f}x | {split.peak_rss_mb / stock.peak_rss_mb:.2f}x |"
+            f"| {floor.seconds:.3f} s, {floor.peak_rss_mb:,.0f} MB "
+            f"| {split.seconds / stock.seconds:.2f}x | {split.peak_rss_mb / stock.peak_rss_mb:.2f}x "
+            f"| {split.seconds / floor.seconds:.0f}x |"
         )
     sizes = sorted(results)
     if len(sizes) >= 2:
