@@ -96,6 +96,28 @@ def run_step(
     return StepResult(name, report.pop("seconds"), peak / 2**20, report)
 
 
+def median_steps(runs: Sequence[Sequence[StepResult]]) -> list[StepResult]:
+    """Per step, the run with the median time (its memory and details with it).
+
+    Args:
+      runs: Repeated runs of one benchmark, each its steps in the same order.
+
+    Returns:
+      One StepResult per step: of an odd number of runs the middle one by
+      time, of an even number the faster of the two middle ones.
+    """
+    return [
+        sorted(same_step, key=lambda step: step.seconds)[(len(same_step) - 1) // 2]
+        for same_step in zip(*runs)
+    ]
+
+
+def load_note() -> str:
+    """The machine's recent load: "load average 0.12 (2 cores)" (one minute)."""
+    one_minute, _, _ = os.getloadavg()
+    return f"load average {one_minute:.2f} ({os.cpu_count()} cores)"
+
+
 def run_sizes_cli(
     argv: Optional[Sequence[str]],
     description: str,
@@ -108,8 +130,9 @@ def run_sizes_cli(
 
     `--child STEP ARGS...` runs one step and prints its JSON report (what
     `run_step` reads); otherwise `--rows N...` (default `default_rows`) runs
-    `benchmark` per size in a work folder and prints `format_table` of the
-    results.
+    `benchmark` per size in a work folder, `--repeat K` times (each step's
+    median run is reported), and prints `format_table` of the results and the
+    machine's load average before each size.
 
     Returns:
       The exit code.
@@ -120,16 +143,27 @@ def run_sizes_cli(
         return 0
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, nargs="+", default=list(default_rows))
+    parser.add_argument("--repeat", type=int, default=1, help="runs per size; medians reported")
     parser.add_argument("--work-dir", help="keep generated data and outputs here")
     args = parser.parse_args(argv)
+    if any(r <= 0 for r in args.rows) or args.repeat <= 0:
+        parser.error("--rows and --repeat must be positive")
     work = args.work_dir or tempfile.mkdtemp(prefix="cascade-bench-")
-    results = {}
+    results, loads = {}, []
     for rows in args.rows:
-        results[rows] = benchmark(rows, work)
-        timings = ", ".join(f"{r.name} {r.seconds:.1f}s" for r in results[rows])
-        print(f"{rows:,} rows: {timings}", flush=True)
+        loads.append(f"{rows:,} rows: {load_note()} before the first run")
+        runs = []
+        for run in range(args.repeat):
+            folder = os.path.join(work, f"run_{run + 1}") if args.repeat > 1 else work
+            runs.append(benchmark(rows, folder))
+            timings = ", ".join(f"{r.name} {r.seconds:.1f}s" for r in runs[-1])
+            print(f"{rows:,} rows, run {run + 1}: {timings}", flush=True)
+        results[rows] = median_steps(runs)
     print()
     print(format_table(results))
+    print()
+    repeats = f"median of {args.repeat} runs per step; " if args.repeat > 1 else ""
+    print(f"{repeats}{'; '.join(loads)}")
     if not args.work_dir:
         shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -101,15 +101,32 @@ def view_of_record(record: bytes, options: CleanOptions) -> RowView:
     )
 
 
-def views_of_batch(records: list[bytes], options: CleanOptions) -> list[RowView]:
+def rule_decoder(options: CleanOptions) -> columns.NarrowDecoder:
+    """A decoder of the features the rules read; batches naming a column
+    CleanExamples adds are decoded whole (see `views_of_batch`)."""
+    names = [options.id_key, *options.required_columns, options.keep_latest_by, options.label]
+    return columns.NarrowDecoder(
+        [name for name in names if name], whole_if_present=options.added_features
+    )
+
+
+def views_of_batch(
+    records: list[bytes], options: CleanOptions, decoder: Optional[columns.NarrowDecoder] = None
+) -> list[RowView]:
     """The RowViews of a batch of rows, decoded together (`columns.decode`).
 
     Gives what `view_of_record` gives for each row. A batch the columnar
     decoder rejects is read row by row; so is each row of a batch holding a
     column CleanExamples adds (its mere presence matters, and columns cannot
     tell which row holds a feature without a kind), when its bytes name it.
+
+    Args:
+      records: The batch's serialized rows.
+      options: What the rules read.
+      decoder: `rule_decoder(options)`, kept by the caller across batches;
+        None decodes every feature.
     """
-    batch = columns.decode(records)
+    batch = decoder.decode(records) if decoder else columns.decode(records)
     if batch is None:
         return [view_of_record(record, options) for record in records]
     present = set(batch.schema.names)
@@ -222,13 +239,17 @@ class PackRowFacts(beam.DoFn):
     def __init__(self, options: CleanOptions, shards: int) -> None:
         self._options = options
         self._shards = shards
+        self._decoder: Optional[columns.NarrowDecoder] = None
+
+    def setup(self) -> None:
+        self._decoder = rule_decoder(self._options)
 
     def process(
         self, records: list[bytes], source: str, aliases: Mapping[str, str]
     ) -> Iterator[tuple[int, list[tuple[str, tuple]]]]:
         options = self._options
         packets: dict[int, list[tuple[str, tuple]]] = {}
-        for record, view in zip(records, views_of_batch(records, options)):
+        for record, view in zip(records, views_of_batch(records, options, self._decoder)):
             reason, canonical = verdict(view, aliases, options)
             if reason is not None or canonical is None:
                 continue
@@ -330,6 +351,10 @@ class RouteRows(beam.DoFn):
     def __init__(self, options: CleanOptions) -> None:
         self._options = options
         self._counter = counts.BundleCounter()
+        self._decoder: Optional[columns.NarrowDecoder] = None
+
+    def setup(self) -> None:
+        self._decoder = rule_decoder(self._options)
 
     def start_bundle(self) -> None:
         self._counter = counts.BundleCounter()
@@ -345,7 +370,7 @@ class RouteRows(beam.DoFn):
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
         counter.add((ROWS_IN, source), len(records))
-        for record, view in zip(records, views_of_batch(records, options)):
+        for record, view in zip(records, views_of_batch(records, options, self._decoder)):
             reason, canonical = verdict(view, aliases, options)
             if reason is None and canonical is not None and removals:
                 fp = row_fingerprint(source, record)

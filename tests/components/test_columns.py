@@ -88,3 +88,35 @@ def test_first_texts_are_text_of_each_row_s_first_value(batch):
         column = columns.ListColumn(decoded, name)
         expected = [text_of(values[0]) if values else None for values in column.row_values()]
         assert column.first_texts() == expected, name
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(batches, min_size=1, max_size=4), st.sampled_from(OPTIONS))
+def test_a_narrow_decoder_kept_across_batches_gives_the_views_of_each_record(sequence, options):
+    # The first batch typing every rule feature narrows the decoder; later
+    # batches may hold those features with other types, or none.
+    decoder = beam_clean.rule_decoder(options)
+    for batch in sequence:
+        expected = [beam_clean.view_of_record(record, options) for record in batch]
+        assert _comparable(beam_clean.views_of_batch(batch, options, decoder)) == _comparable(
+            expected
+        )
+
+
+def test_a_narrow_decoder_reads_only_the_wanted_features_once_typed():
+    decoder = columns.NarrowDecoder(["a", "b"], whole_if_present=["tag"])
+    typed = [example_bytes({"a": ("int64", [1]), "b": ("bytes", [b"x"]), "c": ("float", [1.0])})]
+    assert set(decoder.decode(typed).schema.names) == {"a", "b", "c"}
+    assert decoder.decode(typed).schema.names == ["a", "b"]
+    # Another type for a wanted feature, or a record naming a marker: the whole batch.
+    retyped = [example_bytes({"a": ("float", [1.5]), "c": ("float", [2.0])})]
+    assert set(decoder.decode(retyped).schema.names) == {"a", "c"}
+    marked = [example_bytes({"a": ("int64", [2]), "tag": ("bytes", [b"t"])})]
+    assert set(decoder.decode(marked).schema.names) == {"a", "tag"}
+
+
+def test_a_narrow_decoder_waits_for_a_batch_typing_every_wanted_feature():
+    decoder = columns.NarrowDecoder(["a", "b"])
+    only_a = [example_bytes({"a": ("int64", [1]), "c": ("int64", [3])})]
+    assert set(decoder.decode(only_a).schema.names) == {"a", "c"}
+    assert set(decoder.decode(only_a).schema.names) == {"a", "c"}
