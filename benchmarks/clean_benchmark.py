@@ -70,7 +70,8 @@ def _floor_child(data: str) -> dict:
     return {"seconds": time.monotonic() - started, "accounting": accounting}
 
 
-def _child(step: str, args: Sequence[str]) -> dict:
+def child(step: str, args: Sequence[str]) -> dict:
+    """Runs one step (stock, reference, clean or floor) and returns its report (`run_step` reads it)."""
     if step == "floor":
         return _floor_child(args[0])
     from benchmarks import steps
@@ -188,7 +189,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     """Runs the benchmark (or, with --child, one step of it); returns the exit code."""
     from benchmarks.measure import run_sizes_cli
 
-    return run_sizes_cli(argv, __doc__.split("\n\n")[0], _child, benchmark, format_table)
+    return run_sizes_cli(argv, __doc__.split("\n\n")[0], child, benchmark, format_table)
 
 
 if __name__ == "__main__":
