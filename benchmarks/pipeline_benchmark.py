@@ -13,7 +13,9 @@ the spam list and id map), each in its own process and run once:
 The training half is the same code on both sides
 (`pipeline.pipeline.training_components`: StatisticsGen -> SchemaGen ->
 ExampleValidator -> Transform -> Trainer -> Evaluator -> Pusher, the same
-preprocessing_fn, model and training steps). The stock Evaluator reports
+preprocessing_fn, model and training steps), except that Cascade's
+StatisticsGen describes only the features something reads (not the ids), so
+its inferred schema, and what Transform parses, holds only those. The stock Evaluator reports
 overall metrics only (its rows carry no source tags to slice by). Both run
 with LocalDagRunner on Beam's FnApiRunner in memory with one worker, no cache.
 
@@ -296,6 +298,9 @@ def median_runs(runs: Sequence[dict]) -> dict:
 
     Args:
       runs: `benchmark` results of repeated runs at one size.
+
+    Returns:
+      {side: (StepResult, {component: ComponentCost})} of the median runs.
     """
     return {
         side: sorted((run[side] for run in runs), key=lambda result: result[0].seconds)[

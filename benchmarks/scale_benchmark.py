@@ -65,7 +65,7 @@ def _split_child(examples_uri: str, out: str) -> dict:
     )
     started = time.monotonic()
     executor.Executor(steps.beam_context(out)).Do(
-        {"examples": [steps.examples_artifact(examples_uri, list(steps.SOURCES))]},
+        {"examples": [steps.examples_artifact(examples_uri, ["cleaned"])]},
         {"split_examples": [output]},
         options.to_exec_properties(),
     )

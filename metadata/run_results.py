@@ -22,6 +22,7 @@ model's metrics.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import os
@@ -96,19 +97,37 @@ def slice_name(slice_key: tuple) -> str:
 
 
 def same_slices(evaluation: metadata_store_pb2.Artifact) -> dict[str, str]:
-    """The slices a ModelEvaluation names after a computed one ({} for none).
+    """The slices a ModelEvaluation names after a computed one.
 
     See `pipeline.slicing`: a labelling-method slice holding the same rows as
     a source slice is not computed, and reports copy the source slice's values.
+
+    Args:
+      evaluation: A ModelEvaluation artifact.
+
+    Returns:
+      Slice name -> the computed slice's name; {} for an evaluation that
+      computed every slice it reports.
     """
     recorded = evaluation.custom_properties.get(slicing.SAME_SLICES_PROPERTY)
     return json.loads(recorded.string_value) if recorded and recorded.string_value else {}
 
 
 def with_same_slices(per_slice: dict[str, Any], same_as: Mapping[str, str]) -> dict[str, Any]:
-    """`per_slice` plus each slice of `same_as` whose computed slice is there, in report order."""
+    """`per_slice` plus a copy of each computed slice under its other names.
+
+    Args:
+      per_slice: Slice name -> its values, as read from TFMA's output.
+      same_as: Slice name -> the computed slice with the same rows (`same_slices`).
+
+    Returns:
+      Every slice, in report order (`_ordered`); a name whose computed slice
+      is absent (no test rows) is left out, as TFMA leaves out empty slices.
+    """
     added = {
-        name: per_slice[computed] for name, computed in same_as.items() if computed in per_slice
+        name: copy.deepcopy(per_slice[computed])
+        for name, computed in same_as.items()
+        if computed in per_slice
     }
     return _ordered({**per_slice, **added})
 

@@ -107,6 +107,14 @@ def blessing_reason(evaluation_uri: str, same_as: Optional[Mapping[str, str]] = 
     or more classes the macro AUC) below `min_auc`, or more than the allowed
     drop below the baseline (the latest blessed model). A failing slice is
     named with every slice `same_as` names after it (the same rows).
+
+    Args:
+      evaluation_uri: A ModelEvaluation artifact's URI.
+      same_as: Slice name -> the computed slice with the same rows
+        (`run_results.same_slices`).
+
+    Returns:
+      The reasons joined with "; ", or "" for a blessed model.
     """
     import tensorflow_model_analysis as tfma
 

@@ -348,11 +348,23 @@ def statistics_features(config: PipelineConfig) -> list[str]:
     The model's features and label; the `source`, `span` and labelling-method
     tags (rows per source, spans, the drift and skew checks and the gate read
     them); the split's stratification columns; and every feature of a curated
-    schema, so its checks keep their statistics. Ids and the canonical id get
-    none: TFDV's top-k and unique counts over a million distinct ids were a
-    quarter of StatisticsGen's time, for numbers no check or report reads.
-    Transform, the Evaluator and serving read the schema's features only, so
-    what the schema leaves out they never parse.
+    schema, so its checks keep their statistics. Ids, the canonical id and
+    columns neither the config nor a curated schema names get none: TFDV's
+    top-k and unique counts over a million distinct ids take about a quarter
+    of StatisticsGen's time, for numbers no check or report reads. So
+    ExampleValidator does not see such a column either (a column that appears
+    in the data and that no step reads is not an anomaly). The inferred schema
+    holds these features, so Transform and serving parse only them.
+
+    Args:
+      config: The validated pipeline config.
+
+    Returns:
+      The feature names, in config order.
+
+    Raises:
+      InputDataError: The curated schema cannot be read (preflight reports
+        this first).
     """
     names = [f.name for f in config.features] + [config.label, SOURCE_FEATURE, SPAN_FEATURE]
     if config.inventory:

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from tfx_bsl.coders import example_coder
 
-from components.common.example_features import text_of
+from components.common.example_features import feature_key, text_of
 
 
 def decode(records: Sequence[bytes]) -> Optional[pa.RecordBatch]:
@@ -49,12 +49,14 @@ class NarrowDecoder:
     decoded whole (`decode`), and its Arrow types make a schema of the wanted
     features; later batches are decoded with that schema, in C++ too. A batch
     the narrow decoder rejects (a feature of another type there) is decoded
-    whole, and one `decode` rejects is read record by record as before, so
-    every batch gets the answer the whole decode would give.
+    whole (and the next whole batch types a fresh narrow decoder), and one
+    `decode` rejects is read record by record, so
+    every batch gets the answer the whole decode gives.
 
-    A batch holding any of `whole_if_present` (searched in the records'
-    bytes) is decoded whole, so callers that must see those features' mere
-    presence (CleanExamples' reserved columns) still see it.
+    A batch holding any of `whole_if_present` (its name's serialized key
+    searched in the records' bytes) is decoded whole, so callers that must
+    see those features' mere presence (CleanExamples' reserved columns)
+    still see it.
 
     Args:
       names: The features to decode.
@@ -63,7 +65,7 @@ class NarrowDecoder:
 
     def __init__(self, names: Sequence[str], whole_if_present: Sequence[str] = ()) -> None:
         self._names = tuple(dict.fromkeys(names))
-        self._markers = tuple(name.encode("utf-8") for name in whole_if_present)
+        self._markers = tuple(feature_key(name) for name in whole_if_present)
         self._narrow: Optional[example_coder.ExamplesToRecordBatchDecoder] = None
 
     def decode(self, records: Sequence[bytes]) -> Optional[pa.RecordBatch]:
@@ -77,7 +79,9 @@ class NarrowDecoder:
             try:
                 return self._narrow.DecodeBatch(list(records))
             except RuntimeError:
-                pass
+                # A decoder with a schema keeps the rows it had decoded when
+                # it failed, which corrupt its next batch: start afresh.
+                self._narrow = None
         batch = decode(records)
         if batch is not None and self._narrow is None:
             self._narrow = _typed_decoder(batch, self._names)
@@ -86,7 +90,7 @@ class NarrowDecoder:
     def _has_marker(self, records: Sequence[bytes]) -> bool:
         if not self._markers:
             return False
-        joined = b"\x00".join(records)
+        joined = b"".join(records)
         return any(marker in joined for marker in self._markers)
 
 

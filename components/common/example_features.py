@@ -140,6 +140,15 @@ def kindless_features(names: tuple[str, ...]) -> bytes:
     )
 
 
+def feature_key(name: str) -> bytes:
+    """The bytes a feature's name is serialized as in a tf.Example's feature map
+    (the entry's key field). A longer name, or a value that merely contains
+    the text, does not hold them, so searching records for them finds the
+    records that have the feature, and those with a bytes value equal to the
+    name (serialized the same way)."""
+    return _field(1, name.encode("utf-8"))
+
+
 def _bytes_feature(value: str) -> bytes:
     # Feature.bytes_list (field 1) holding BytesList.value (field 1).
     return _field(1, _field(1, value.encode("utf-8")))

@@ -22,8 +22,9 @@ import apache_beam as beam
 class PackedMapping(Mapping):
     """A read-only mapping held as one pickled blob, unpickled when first read.
 
-    Pickling it (as Beam does to move it between workers) carries the blob
-    only, never the unpickled dict.
+    Once read it keeps the dict and lets the blob go, so a worker holds one
+    copy. Pickling it (as Beam does to move it between workers) carries a
+    blob, never the dict's objects one by one.
     """
 
     __slots__ = ("_blob", "_mapping")
@@ -40,6 +41,7 @@ class PackedMapping(Mapping):
     def _unpacked(self) -> dict:
         if self._mapping is None:
             self._mapping = pickle.loads(self._blob)
+            self._blob = b""
         return self._mapping
 
     def __getitem__(self, key: Hashable) -> Any:
@@ -58,7 +60,9 @@ class PackedMapping(Mapping):
         return len(self._unpacked())
 
     def __reduce__(self) -> tuple:
-        return (PackedMapping, (self._blob,))
+        if self._mapping is None:
+            return (PackedMapping, (self._blob,))
+        return (PackedMapping, (pickle.dumps(self._mapping, protocol=pickle.HIGHEST_PROTOCOL),))
 
 
 @beam.ptransform_fn
@@ -66,7 +70,13 @@ def PackMapping(pairs: beam.PCollection) -> beam.PCollection:  # noqa: N802 - Be
     """(key, value) pairs -> one PackedMapping of them (empty for no pairs).
 
     Meant for `beam.pvalue.AsSingleton`, in place of `beam.pvalue.AsDict`: a
-    key given twice keeps one of its values, as a dict built from the pairs
-    would.
+    key given twice keeps one of its values (which one is not defined, as
+    with `AsDict` over a PCollection in no order).
+
+    Args:
+      pairs: A PCollection of (key, value) tuples that pickle.
+
+    Returns:
+      A PCollection of exactly one PackedMapping.
     """
     return pairs | "ToDict" >> beam.combiners.ToDict() | "Pack" >> beam.Map(PackedMapping.of)

@@ -111,8 +111,19 @@ def test_a_narrow_decoder_reads_only_the_wanted_features_once_typed():
     # Another type for a wanted feature, or a record naming a marker: the whole batch.
     retyped = [example_bytes({"a": ("float", [1.5]), "c": ("float", [2.0])})]
     assert set(decoder.decode(retyped).schema.names) == {"a", "c"}
-    marked = [example_bytes({"a": ("int64", [2]), "tag": ("bytes", [b"t"])})]
-    assert set(decoder.decode(marked).schema.names) == {"a", "tag"}
+    marked = [
+        example_bytes({"a": ("int64", [2]), "b": ("bytes", [b"y"]), "tag": ("bytes", [b"t"])})
+    ]
+    assert set(decoder.decode(marked).schema.names) == {"a", "b", "tag"}
+    # The failed narrow decode left nothing behind: the next batch decodes right.
+    assert decoder.decode(typed).to_pydict() == {"a": [[1]], "b": [[b"x"]]}
+    # A longer name, or a longer value holding the marker's text, is no marker.
+    lookalike = [
+        example_bytes(
+            {"a": ("int64", [3]), "b": ("bytes", [b"a tag"]), "tagline": ("bytes", [b"x"])}
+        )
+    ]
+    assert decoder.decode(lookalike).schema.names == ["a", "b"]
 
 
 def test_a_narrow_decoder_waits_for_a_batch_typing_every_wanted_feature():

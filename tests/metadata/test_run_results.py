@@ -62,17 +62,20 @@ PER_SLICE = {
 }
 
 
+# Overall first, then the sources, then the labelling methods.
+SLICES_IN_ORDER = [
+    "overall",
+    "source=partner",
+    "source=web",
+    "labelling_method=crowd",
+    "labelling_method=in_house",
+]
+
+
 def test_three_classes_record_accuracy_macro_auc_and_per_class_metrics(penguins_not_blessed):
     evaluation = run_results.read_evaluation(penguins_not_blessed, PENGUINS, SAME_SLICES)
 
-    # Overall first, then the sources, then the labelling methods.
-    assert list(evaluation) == [
-        "overall",
-        "source=partner",
-        "source=web",
-        "labelling_method=crowd",
-        "labelling_method=in_house",
-    ]
+    assert list(evaluation) == SLICES_IN_ORDER
     assert evaluation["overall"] == pytest.approx({**PER_SLICE, "example_count": 30.0})
     for name in list(evaluation)[1:]:
         assert evaluation[name] == pytest.approx(PER_SLICE), name
@@ -85,13 +88,7 @@ def test_without_the_classes_a_class_is_named_by_its_number(penguins_first):
 
 def test_the_confusion_matrix_names_actual_and_predicted_classes(penguins_not_blessed):
     matrices = run_results.read_confusion_matrices(penguins_not_blessed, PENGUINS, SAME_SLICES)
-    assert list(matrices) == [
-        "overall",
-        "source=partner",
-        "source=web",
-        "labelling_method=crowd",
-        "labelling_method=in_house",
-    ]
+    assert list(matrices) == SLICES_IN_ORDER
     # Rows are actual classes; each takes the next class for 2 of its 10 rows.
     assert matrices["overall"] == {
         "Adelie": {"Adelie": 8, "Chinstrap": 2, "Gentoo": 0},
