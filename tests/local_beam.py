@@ -24,8 +24,11 @@ def executor_context(temp_dir: str) -> base_beam_executor.BaseBeamExecutor.Conte
     """The context a test gives a Beam executor: the `local` profile's Beam args.
 
     Args:
-      temp_dir: Beam's temp location.
+      temp_dir: Beam's temp location, also the executor's temporary folder
+        (`_get_tmp_dir`), as TFX's launchers give both.
     """
     return base_beam_executor.BaseBeamExecutor.Context(
-        beam_pipeline_args=runners.beam_pipeline_args("local", temp_dir)
+        beam_pipeline_args=runners.beam_pipeline_args("local", temp_dir),
+        tmp_dir=temp_dir,
+        unique_id="test",
     )

@@ -5,18 +5,18 @@ Both passes read the rows in batches (lists of serialized records, see
 batch, and the kept and rejected rows leave as batches too.
 
 Pass 1 reduces each valid row to small facts (canonical id, source, timestamp,
-label, a fingerprint of the row) and groups them with the spam list per person,
-deciding which rows are removed. The facts travel in packets, one per batch and
-shard of people (`shard_of`), so the shuffle moves a few large elements rather
-than one per row; each shard then groups its people in memory. Pass 2 re-reads
-the rows and streams each, tagged, to the cleaned or rejected output by that decision,
-so full rows never wait in a shuffle. Pass 2 also counts every row in and
-every outcome per bundle, for the accounting.
+label, a fingerprint of the row) and groups them with the spam list per
+person, deciding which rows are removed. The facts are written to files, one
+segment per shard of people (`shard_of`, `fact_files`), and only references
+to the segments go through the shuffle; each shard then reads its segments
+and groups its people in memory. Pass 2 re-reads the rows and streams each,
+tagged, to the cleaned or rejected output by that decision, so full rows
+never wait in a shuffle. Pass 2 also counts every row in and every outcome
+per bundle, for the accounting.
 
-The id map and the decisions are side inputs (one dict per worker, carried
-as a `packed_mapping.PackedMapping` so Beam sizes each at once): aliases, and
-removed rows (spam and merged duplicates), are a small share of the data: one
-dict entry per alias and per removed row.
+The id map and the decisions are side inputs, one per worker: the id map as
+a `packed_mapping.PackedMapping` (Beam sizes it at once), the decisions as a
+`removals.Removals` of NumPy arrays (17 bytes per removed row).
 """
 
 from __future__ import annotations
@@ -25,8 +25,10 @@ from typing import Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
 import tensorflow as tf
+from apache_beam.transforms.window import GlobalWindows
 
-from components.clean_examples import rules
+from components.clean_examples import fact_files, rules
+from components.clean_examples.removals import Removals
 from components.clean_examples.options import (
     CANONICAL_ID_FEATURE,
     REJECT_REASON_FEATURE,
@@ -228,25 +230,36 @@ def shard_of(canonical: str, shards: int) -> int:
 
 class PackRowFacts(beam.DoFn):
     """Pass 1: each valid row's facts, (canonical id, (source, timestamp, label,
-    row fingerprint)), packed per shard of people.
+    row fingerprint)), written per shard of people to fact files.
 
-    Takes a batch of one source's rows and yields (shard, [(canonical id,
-    facts), ...]) once per shard the batch reaches. Only these small facts meet
-    in the shuffle; the rows themselves stream through pass 2, which finds each
-    row's decision by its fingerprint.
+    Takes a batch of one source's rows and buffers its facts per shard
+    (`fact_files.FactWriter`); yields (shard, `fact_files.FactSegment`)
+    whenever the buffer is written, and at the end of the bundle. Only these
+    references meet in the shuffle; the rows themselves stream through pass
+    2, which finds each row's decision by its fingerprint.
+
+    Args:
+      options: What the rules read.
+      shards: Shards of people (`executor.people_shards`).
+      folder: Where the fact files go.
     """
 
-    def __init__(self, options: CleanOptions, shards: int) -> None:
+    def __init__(self, options: CleanOptions, shards: int, folder: str) -> None:
         self._options = options
         self._shards = shards
+        self._folder = folder
         self._decoder: Optional[columns.NarrowDecoder] = None
+        self._writer: Optional[fact_files.FactWriter] = None
 
     def setup(self) -> None:
         self._decoder = rule_decoder(self._options)
 
+    def start_bundle(self) -> None:
+        self._writer = fact_files.FactWriter(self._folder)
+
     def process(
         self, records: list[bytes], source: str, aliases: Mapping[str, str]
-    ) -> Iterator[tuple[int, list[tuple[str, tuple]]]]:
+    ) -> Iterator[tuple[int, fact_files.FactSegment]]:
         options = self._options
         packets: dict[int, list[tuple[str, tuple]]] = {}
         for record, view in zip(records, views_of_batch(records, options, self._decoder)):
@@ -255,25 +268,51 @@ class PackRowFacts(beam.DoFn):
                 continue
             facts = (source, view.timestamp, view.label, row_fingerprint(source, record))
             packets.setdefault(shard_of(canonical, self._shards), []).append((canonical, facts))
-        yield from packets.items()
+        for shard, facts in packets.items():
+            yield from self._writer.add(shard, facts)
+
+    def finish_bundle(self) -> Iterator[object]:
+        for reference in self._writer.flush():
+            yield GlobalWindows.windowed_value(reference)
 
 
 def decide_shard(
-    shard_and_packets: tuple[int, Iterable[list[tuple[str, Optional[tuple]]]]],
+    shard_and_packets: tuple[int, Iterable[object]],
     source_priority: tuple[str, ...],
 ) -> Iterator[object]:
-    """Groups one shard's packets per person and decides each (`decide_person`).
+    """Groups one shard's facts per person and decides each (`decide_person`).
 
     A shard holds the facts of a bounded share of the people (see
     `executor.people_shards`), so grouping them in memory is safe at any input size.
+
+    Args:
+      shard_and_packets: A shard with its packets: `fact_files.FactSegment`
+        references to row facts, and lists of (spam id, SPAM_MARK).
+      source_priority: Sources in the order that breaks recency ties.
+
+    Yields:
+      One `Removals` of the shard's decisions (when it removes any row), and
+      `decide_person`'s CONFLICTS and UNMATCHED_SPAM outputs.
     """
     _, packets = shard_and_packets
     people: dict[str, list[Optional[tuple]]] = {}
     for packet in packets:
-        for canonical, value in packet:
+        pairs = (
+            fact_files.read_segment(packet)
+            if isinstance(packet, fact_files.FactSegment)
+            else packet
+        )
+        for canonical, value in pairs:
             people.setdefault(canonical, []).append(value)
+    decisions = []
     for canonical, values in people.items():
-        yield from decide_person((canonical, values), source_priority)
+        for output in decide_person((canonical, values), source_priority):
+            if isinstance(output, beam.pvalue.TaggedOutput):
+                yield output
+            else:
+                decisions.append(output)
+    if decisions:
+        yield Removals.of(decisions)
 
 
 def decide_person(
@@ -364,29 +403,31 @@ class RouteRows(beam.DoFn):
         records: list[bytes],
         source: str,
         aliases: Mapping[str, str],
-        removals: Mapping[int, tuple[int, int, str]],
+        removals: Removals,
     ) -> Iterator[object]:
         counter, options = self._counter, self._options
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
         counter.add((ROWS_IN, source), len(records))
-        for record, view in zip(records, views_of_batch(records, options, self._decoder)):
-            reason, canonical = verdict(view, aliases, options)
-            if reason is None and canonical is not None and removals:
-                fp = row_fingerprint(source, record)
-                decision = removals.get(fp)
-                if decision is not None:
-                    kept, _, reason = decision
-                    if kept == TIED:
-                        example = tf.train.Example.FromString(record)
-                        content = fingerprint64(0, canonical_bytes(example))
-                        yield beam.pvalue.TaggedOutput(
-                            TIES, (canonical, (content, fp, source, record, reason))
-                        )
-                        continue
-                    if kept:
-                        yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
-                        continue
+        verdicts = [
+            verdict(view, aliases, options)
+            for view in views_of_batch(records, options, self._decoder)
+        ]
+        decided = self._decisions(records, source, verdicts, removals)
+        for i, (record, (reason, canonical)) in enumerate(zip(records, verdicts)):
+            decision = decided.get(i)
+            if decision is not None:
+                fp, (kept, _, reason) = decision
+                if kept == TIED:
+                    example = tf.train.Example.FromString(record)
+                    content = fingerprint64(0, canonical_bytes(example))
+                    yield beam.pvalue.TaggedOutput(
+                        TIES, (canonical, (content, fp, source, record, reason))
+                    )
+                    continue
+                if kept:
+                    yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
+                    continue
             if reason is None:
                 counter.add((OUTCOME, source, rules.KEPT))
                 kept_rows.append(tag_kept(tags, record, canonical))
@@ -398,13 +439,36 @@ class RouteRows(beam.DoFn):
         if rejected_rows:
             yield beam.pvalue.TaggedOutput(REJECTED, rejected_rows)
 
+    @staticmethod
+    def _decisions(
+        records: list[bytes],
+        source: str,
+        verdicts: list[tuple[Optional[str], Optional[str]]],
+        removals: Removals,
+    ) -> dict[int, tuple[int, tuple[int, int, str]]]:
+        """Pass 1's decisions on the batch's valid rows: row index -> (fingerprint, decision)."""
+        if not len(removals):
+            return {}
+        valid = [
+            i
+            for i, (reason, canonical) in enumerate(verdicts)
+            if reason is None and canonical is not None
+        ]
+        fingerprints = [row_fingerprint(source, records[i]) for i in valid]
+        positions = removals.positions(fingerprints)
+        return {
+            valid[j]: (fingerprints[j], removals.at(position))
+            for j, position in enumerate(positions.tolist())
+            if position >= 0
+        }
+
     def finish_bundle(self) -> Iterator[beam.pvalue.TaggedOutput]:
         yield from self._counter.emit()
 
 
 def share_out_copies(
     fp_and_rows: tuple[int, Iterable[tuple]],
-    removals: Mapping[int, tuple[int, int, str]],
+    removals: Removals,
     options: CleanOptions,
 ) -> Iterator[beam.pvalue.TaggedOutput]:
     """Keeps the decided number of a row's exact copies and rejects the rest.

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from typing import Any, Optional
 
 import apache_beam as beam
@@ -12,10 +14,12 @@ from absl import logging
 # `_make_beam_pipeline()`, which applies the pipeline's beam_pipeline_args.
 from tfx.dsl.components.base import base_beam_executor
 from tfx.types import artifact, artifact_utils
+from tfx.v1.dsl.io import fileio
 
 from components.clean_examples import beam_clean, rules, spec
 from components.clean_examples.options import CleanOptions
 from components.common import counts, examples_io
+from components.clean_examples.removals import MergeRemovals
 from components.common.packed_mapping import PackMapping
 
 CLEANED_SPLIT = "cleaned"
@@ -148,8 +152,8 @@ def people_shards(input_bytes: int) -> int:
     """How many shards pass 1 groups people into, for an input of `input_bytes`.
 
     One shard per SHARD_BYTES of (compressed) input: each holds the facts of
-    some tens of thousands of rows, whatever the input's size, and the shuffle
-    carries about one packet per batch and shard instead of one element per row.
+    some tens of thousands of rows, whatever the input's size, so deciding a
+    shard holds a bounded share of the facts in memory.
     """
     return max(1, -(-input_bytes // SHARD_BYTES))
 
@@ -193,19 +197,25 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts_file = counts.counts_path(cleaned.uri, "row_counts")
         extra_file = counts.counts_path(cleaned.uri, "extra_counts")
         problems_file = counts.counts_path(cleaned.uri, "id_map_problems")
-        with self._make_beam_pipeline() as pipeline:
-            self._clean(
-                pipeline,
-                examples,
-                spam_list,
-                id_map,
-                options,
-                cleaned,
-                rejected,
-                row_counts_file,
-                extra_file,
-                problems_file,
-            )
+        facts_folder = os.path.join(self._get_tmp_dir(), f"clean_facts-{uuid.uuid4().hex}")
+        try:
+            with self._make_beam_pipeline() as pipeline:
+                self._clean(
+                    pipeline,
+                    examples,
+                    spam_list,
+                    id_map,
+                    options,
+                    cleaned,
+                    rejected,
+                    row_counts_file,
+                    extra_file,
+                    problems_file,
+                    facts_folder,
+                )
+        finally:
+            if fileio.exists(facts_folder):
+                fileio.rmtree(facts_folder)
         _raise_id_map_problems(problems_file)
         self._record(
             cleaned,
@@ -230,8 +240,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts_file: str,
         extra_file: str,
         problems_file: str,
+        facts_folder: str,
     ) -> None:
-        """Builds both cleaning passes (see beam_clean) and the id-map check."""
+        """Builds both cleaning passes (see beam_clean) and the id-map check.
+
+        Pass 1 writes its row facts under `facts_folder` (see `fact_files`),
+        which the caller removes after the job.
+        """
         if id_map is not None:
             pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
                 beam_clean.alias_pairs, options
@@ -258,7 +273,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             people = [
                 examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
-                >> beam.ParDo(beam_clean.PackRowFacts(options, shards), source, aliases)
+                >> beam.ParDo(
+                    beam_clean.PackRowFacts(options, shards, facts_folder), source, aliases
+                )
                 for source in sources
             ]
             if spam_list is not None:
@@ -297,7 +314,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             removals = pipeline | "NoRemovals" >> beam.Create([])
         if id_map is not None:
             extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
-        removals_side = beam.pvalue.AsSingleton(removals | "PackRemovals" >> PackMapping())
+        removals_side = beam.pvalue.AsSingleton(
+            removals | "MergeRemovals" >> beam.CombineGlobally(MergeRemovals())
+        )
 
         row_counts, copies, ties = [], [], []
         for source in sources:

@@ -19,6 +19,7 @@ from tfx import v1 as tfx
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.clean_examples import executor as executor_module
+from components.clean_examples import fact_files
 from components.clean_examples import spec
 from components.clean_examples.component import CleanExamples
 from components.clean_examples.executor import CleaningInputError, Executor
@@ -306,6 +307,36 @@ def test_people_spread_over_many_shards_get_the_same_decisions(tmp_path, monkeyp
     assert cleaned_rows(cleaned) == FULL_CLEANED
     assert rejected_rows(rejected) == FULL_REJECTED
     assert accounting(cleaned) == accounting(full_run[0])
+
+
+def test_facts_written_one_per_file_give_the_same_decisions_and_leave_no_files(
+    tmp_path, monkeypatch, full_run
+):
+    # Every shard of every batch flushes its own file, and people spread over
+    # many shards, so one person's facts meet from several files.
+    monkeypatch.setattr(fact_files, "FLUSH_FACTS", 1)
+    monkeypatch.setattr(executor_module, "SHARD_BYTES", 1)
+    written = []
+    original = fact_files.write_segments
+
+    def counting(folder, packets):
+        segments = original(folder, packets)
+        written.append(segments[0][1].path)
+        return segments
+
+    monkeypatch.setattr(fact_files, "write_segments", counting)
+    cleaned, rejected = run_clean(
+        tmp_path,
+        raw_examples(tmp_path),
+        options(),
+        spam_examples(tmp_path),
+        id_map_examples(tmp_path),
+    )
+    assert len(set(written)) > len(SOURCES)
+    assert cleaned_rows(cleaned) == FULL_CLEANED
+    assert rejected_rows(rejected) == FULL_REJECTED
+    assert accounting(cleaned) == accounting(full_run[0])
+    assert not [p for p in (tmp_path / "beam_tmp").rglob("*") if "clean_facts" in str(p)]
 
 
 def test_full_run_tagged_rows_keep_every_original_feature(full_run):

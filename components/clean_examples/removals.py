@@ -1,0 +1,134 @@
+"""Pass 1's decisions on removed rows, held as sorted NumPy arrays.
+
+One decision per row fingerprint with a removed row: (rows kept, rows
+removed, reason). Spam and merged duplicates grow with the input, so a dict
+of them (about 200 bytes an entry, twice over while it is pickled) would make
+every worker's memory grow with the rows; these arrays take 17 bytes an
+entry, travel as one side input, and answer a whole batch's look-ups in one
+`np.searchsorted`.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import apache_beam as beam
+import numpy as np
+
+from components.clean_examples import rules
+
+# The reasons a decision can carry, by code.
+REASONS = (rules.SPAM, rules.DUPLICATE_MERGED)
+Decision = tuple[int, int, str]
+
+
+class Removals:
+    """Decisions by row fingerprint: (rows kept, rows removed, reason).
+
+    Args:
+      fingerprints: Row fingerprints, sorted, distinct (uint64).
+      kept: Rows kept per fingerprint (int64; `beam_clean.TIED` for tied rows).
+      removed: Rows removed per fingerprint (int64).
+      reasons: Index into REASONS per fingerprint (uint8).
+    """
+
+    __slots__ = ("fingerprints", "kept", "removed", "reasons")
+
+    def __init__(
+        self,
+        fingerprints: np.ndarray,
+        kept: np.ndarray,
+        removed: np.ndarray,
+        reasons: np.ndarray,
+    ) -> None:
+        self.fingerprints = fingerprints
+        self.kept = kept
+        self.removed = removed
+        self.reasons = reasons
+
+    @classmethod
+    def of(cls, decisions: Iterable[tuple[int, Decision]]) -> "Removals":
+        """Packs (fingerprint, (kept, removed, reason)) pairs; fingerprints are distinct.
+
+        Raises:
+          ValueError: A reason that is not one of REASONS.
+        """
+        pairs = list(decisions)
+        code = {reason: i for i, reason in enumerate(REASONS)}
+        for _, (_, _, reason) in pairs:
+            if reason not in code:
+                raise ValueError(f"no removal reason {reason!r}; known: {', '.join(REASONS)}")
+        return cls.merged(
+            [
+                cls(
+                    np.array([fp for fp, _ in pairs], dtype=np.uint64),
+                    np.array([d[0] for _, d in pairs], dtype=np.int64),
+                    np.array([d[1] for _, d in pairs], dtype=np.int64),
+                    np.array([code[d[2]] for _, d in pairs], dtype=np.uint8),
+                )
+            ]
+        )
+
+    @classmethod
+    def merged(cls, parts: Sequence["Removals"]) -> "Removals":
+        """One table of several (their fingerprints are disjoint: each row has one person)."""
+        if not parts:
+            return cls.of([])
+        fingerprints = np.concatenate([p.fingerprints for p in parts]).astype(np.uint64)
+        order = np.argsort(fingerprints, kind="stable")
+        return cls(
+            fingerprints[order],
+            np.concatenate([p.kept for p in parts]).astype(np.int64)[order],
+            np.concatenate([p.removed for p in parts]).astype(np.int64)[order],
+            np.concatenate([p.reasons for p in parts]).astype(np.uint8)[order],
+        )
+
+    def __len__(self) -> int:
+        return len(self.fingerprints)
+
+    def positions(self, fingerprints: Sequence[int]) -> np.ndarray:
+        """Each fingerprint's position in the table, or -1 when it has no decision."""
+        wanted = np.asarray(fingerprints, dtype=np.uint64)
+        if not len(self.fingerprints) or not len(wanted):
+            return np.full(len(wanted), -1, dtype=np.int64)
+        at = np.searchsorted(self.fingerprints, wanted)
+        found = at < len(self.fingerprints)
+        found[found] = self.fingerprints[at[found]] == wanted[found]
+        return np.where(found, at, -1)
+
+    def at(self, position: int) -> Decision:
+        """The decision at a position `positions` gave."""
+        return (
+            int(self.kept[position]),
+            int(self.removed[position]),
+            REASONS[int(self.reasons[position])],
+        )
+
+    def get(self, fingerprint: int) -> Optional[Decision]:
+        """The decision of one row fingerprint, or None."""
+        position = int(self.positions([fingerprint])[0])
+        return None if position < 0 else self.at(position)
+
+    def __getitem__(self, fingerprint: int) -> Decision:
+        decision = self.get(fingerprint)
+        if decision is None:
+            raise KeyError(fingerprint)
+        return decision
+
+
+class MergeRemovals(beam.CombineFn):
+    """Removals tables (one per shard of people) -> one table; empty for none."""
+
+    def create_accumulator(self) -> list[Removals]:
+        return []
+
+    def add_input(self, accumulator: list[Removals], table: Removals) -> list[Removals]:
+        accumulator.append(table)
+        return accumulator
+
+    def merge_accumulators(self, accumulators: Iterable[list[Removals]]) -> list[Removals]:
+        tables = [table for accumulator in accumulators for table in accumulator]
+        return [Removals.merged(tables)] if tables else []
+
+    def extract_output(self, accumulator: list[Removals]) -> Removals:
+        return Removals.merged(accumulator)
