@@ -24,6 +24,8 @@ from __future__ import annotations
 from typing import Iterable, Iterator, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
+import numpy as np
+import pyarrow as pa
 import tensorflow as tf
 from apache_beam.transforms.window import GlobalWindows
 
@@ -41,9 +43,8 @@ from components.common.example_features import (
     has_value,
     number_of,
     numeric_in,
+    one_string_feature,
     single_value,
-    string_features,
-    text_of,
     values_in,
 )
 from components.common.fingerprint import fingerprint64
@@ -105,47 +106,43 @@ def view_of_record(record: bytes, options: CleanOptions) -> RowView:
 
 def rule_decoder(options: CleanOptions) -> columns.NarrowDecoder:
     """A decoder of the features the rules read; batches naming a column
-    CleanExamples adds are decoded whole (see `views_of_batch`)."""
+    CleanExamples adds are decoded whole (see `verdicts_of_batch`)."""
     names = [options.id_key, *options.required_columns, options.keep_latest_by, options.label]
     return columns.NarrowDecoder(
         [name for name in names if name], whole_if_present=options.added_features
     )
 
 
-def views_of_batch(
-    records: list[bytes], options: CleanOptions, decoder: Optional[columns.NarrowDecoder] = None
-) -> list[RowView]:
-    """The RowViews of a batch of rows, decoded together (`columns.decode`).
+class RuleColumns(NamedTuple):
+    """The features the rules read, for a whole decoded batch.
 
-    Gives what `view_of_record` gives for each row. A batch the columnar
-    decoder rejects is read row by row; so is each row of a batch holding a
-    column CleanExamples adds (its mere presence matters, and columns cannot
-    tell which row holds a feature without a kind), when its bytes name it.
-
-    Args:
-      records: The batch's serialized rows.
-      options: What the rules read.
-      decoder: `rule_decoder(options)`, kept by the caller across batches;
-        None decodes every feature.
+    Attributes:
+      id_lengths: Values of the id column per row.
+      id_texts: Each row's first id as text (None without one).
+      missing: (required column, whether each row lacks it), in config order.
+      timestamps: Each row's first `keep_latest_by` value, as decoded.
+      labels: Each row's first label as text.
+      label_lengths: Label values per row.
     """
-    batch = decoder.decode(records) if decoder else columns.decode(records)
-    if batch is None:
-        return [view_of_record(record, options) for record in records]
-    present = set(batch.schema.names)
-    reserved = [c.encode("utf-8") for c in options.added_features if c in present]
-    rows = len(records)
+
+    id_lengths: list[int]
+    id_texts: list
+    missing: list[tuple[str, np.ndarray]]
+    timestamps: list
+    labels: list
+    label_lengths: list[int]
+
+
+def rule_columns(batch: pa.RecordBatch, options: CleanOptions) -> RuleColumns:
+    """Reads the rules' features of a decoded batch (`columns.ListColumn`)."""
+    rows = batch.num_rows
     none: list = [None] * rows
-    id_texts, id_lengths, all_ids = none, [0] * rows, none
+    id_texts, id_lengths = none, [0] * rows
     if options.id_key:
         id_column = columns.ListColumn(batch, options.id_key)
         id_lengths = id_column.lengths.tolist()
         id_texts = id_column.first_texts()
-        if max(id_lengths, default=0) > 1:
-            all_ids = id_column.row_values()
-    missing_masks = [
-        (c, (columns.ListColumn(batch, c).lengths == 0).tolist()) for c in options.required_columns
-    ]
-    any_missing = [any(masks) for masks in zip(*(m for _, m in missing_masks))] or [False] * rows
+    missing = [(c, columns.ListColumn(batch, c).lengths == 0) for c in options.required_columns]
     timestamps = (
         columns.ListColumn(batch, options.keep_latest_by).first_values()
         if options.keep_latest_by
@@ -155,28 +152,118 @@ def views_of_batch(
     if options.label:
         label_column = columns.ListColumn(batch, options.label)
         labels, label_lengths = label_column.first_texts(), label_column.lengths.tolist()
-    views = []
-    for i, record in enumerate(records):
-        if reserved and any(name in record for name in reserved):
-            views.append(view_of_record(record, options))
-            continue
-        id_count = id_lengths[i]
-        if id_count == 1:
-            row_ids = [id_texts[i]]
-        else:
-            row_ids = [text_of(v) for v in all_ids[i]] if id_count else []
-        label = labels[i] if label_lengths[i] == 1 else None
-        timestamp = timestamps[i]
-        views.append(
-            RowView(
-                None,
-                row_ids,
-                [c for c, masks in missing_masks if masks[i]] if any_missing[i] else [],
-                number_of(timestamp) if timestamp is not None else None,
-                label,
-            )
-        )
-    return views
+    return RuleColumns(id_lengths, id_texts, missing, timestamps, labels, label_lengths)
+
+
+def _reserved_rows(records: list[bytes], batch: pa.RecordBatch, options: CleanOptions) -> list[int]:
+    """Rows whose bytes name a column CleanExamples adds, when the batch holds one.
+
+    Their mere presence matters and columns cannot tell which row holds a
+    feature without a kind, so these rows are read record by record.
+    """
+    present = set(batch.schema.names)
+    reserved = [c.encode("utf-8") for c in options.added_features if c in present]
+    if not reserved:
+        return []
+    return [i for i, record in enumerate(records) if any(name in record for name in reserved)]
+
+
+class BatchVerdicts(NamedTuple):
+    """The rules' verdict on each row of a batch, and what pass 1 keeps of it.
+
+    Attributes:
+      reasons: Each row's quarantine reason (None for a valid row).
+      canonicals: Each valid row's canonical id (None without an id column,
+        and for quarantined rows).
+      timestamps: Each valid row's `keep_latest_by` value as a number (None
+        without one, and for quarantined rows).
+      labels: Each valid row's label as text when it has exactly one (None
+        otherwise, and for quarantined rows).
+    """
+
+    reasons: list[Optional[str]]
+    canonicals: list[Optional[str]]
+    timestamps: list[Optional[float]]
+    labels: list[Optional[str]]
+
+
+def verdicts_of_batch(
+    records: list[bytes],
+    aliases: Mapping[str, str],
+    options: CleanOptions,
+    decoder: Optional[columns.NarrowDecoder] = None,
+) -> BatchVerdicts:
+    """`verdict` of every row of a batch, decided with array operations.
+
+    Gives, row for row, what `verdict(view_of_record(record))` gives; the
+    quarantine rules run over whole columns, and only valid rows resolve
+    their id through the id map. Batches the columnar decoder rejects, and
+    rows naming a column CleanExamples adds, go through the per-row rules.
+
+    Args:
+      records: The batch's serialized rows.
+      aliases: The id map (alias -> canonical id).
+      options: What the rules read.
+      decoder: `rule_decoder(options)`, kept by the caller across batches;
+        None decodes every feature.
+    """
+    batch = decoder.decode(records) if decoder else columns.decode(records)
+    if batch is None:
+        return _verdicts_of_views([view_of_record(r, options) for r in records], aliases, options)
+    cols = rule_columns(batch, options)
+    rows = len(records)
+    texts = [
+        None,
+        rules.LABEL_NOT_A_CLASS,
+        *(rules.MISSING_REQUIRED + c for c, _ in cols.missing),
+        rules.MISSING_ID,
+        rules.MULTIPLE_IDS,
+    ]
+    # Codes into `texts`, written from the last rule to the first, so the
+    # first rule a row breaks is the one it keeps.
+    codes = np.zeros(rows, dtype=np.int64)
+    single_labels = [label if n == 1 else None for label, n in zip(cols.labels, cols.label_lengths)]
+    if options.label_classes:
+        is_a_class = {label: label_is_a_class(label, options) for label in set(single_labels)}
+        codes[np.array([not is_a_class[label] for label in single_labels], dtype=bool)] = 1
+    for k in reversed(range(len(cols.missing))):
+        codes[cols.missing[k][1]] = 2 + k
+    if options.id_key:
+        id_lengths = np.asarray(cols.id_lengths, dtype=np.int64)
+        codes[id_lengths == 0] = len(texts) - 2
+        codes[id_lengths > 1] = len(texts) - 1
+    reasons = [texts[code] for code in codes.tolist()]
+    canonicals: list[Optional[str]] = [None] * rows
+    timestamps: list[Optional[float]] = [None] * rows
+    labels: list[Optional[str]] = [None] * rows
+    for i in np.flatnonzero(codes == 0).tolist():
+        if options.id_key:
+            canonicals[i] = canonical_id(cols.id_texts[i], aliases)
+        value = cols.timestamps[i]
+        if value is not None:
+            timestamps[i] = number_of(value)
+        labels[i] = single_labels[i]
+    by_record = _reserved_rows(records, batch, options)
+    if by_record:
+        views = [view_of_record(records[i], options) for i in by_record]
+        decided = _verdicts_of_views(views, aliases, options)
+        for j, i in enumerate(by_record):
+            reasons[i], canonicals[i] = decided.reasons[j], decided.canonicals[j]
+            timestamps[i], labels[i] = decided.timestamps[j], decided.labels[j]
+    return BatchVerdicts(reasons, canonicals, timestamps, labels)
+
+
+def _verdicts_of_views(
+    views: list[RowView], aliases: Mapping[str, str], options: CleanOptions
+) -> BatchVerdicts:
+    decided = [verdict(view, aliases, options) for view in views]
+    valid = [reason is None for reason, _ in decided]
+    return BatchVerdicts(
+        [reason for reason, _ in decided],
+        [canonical for _, canonical in decided],
+        [view.timestamp if ok else None for view, ok in zip(views, valid)],
+        [view.label if ok else None for view, ok in zip(views, valid)],
+    )
 
 
 def verdict(
@@ -260,13 +347,17 @@ class PackRowFacts(beam.DoFn):
     def process(
         self, records: list[bytes], source: str, aliases: Mapping[str, str]
     ) -> Iterator[tuple[int, fact_files.FactSegment]]:
-        options = self._options
+        verdicts = verdicts_of_batch(records, aliases, self._options, self._decoder)
         packets: dict[int, list[tuple[str, tuple]]] = {}
-        for record, view in zip(records, views_of_batch(records, options, self._decoder)):
-            reason, canonical = verdict(view, aliases, options)
+        for i, (reason, canonical) in enumerate(zip(verdicts.reasons, verdicts.canonicals)):
             if reason is not None or canonical is None:
                 continue
-            facts = (source, view.timestamp, view.label, row_fingerprint(source, record))
+            facts = (
+                source,
+                verdicts.timestamps[i],
+                verdicts.labels[i],
+                row_fingerprint(source, records[i]),
+            )
             packets.setdefault(shard_of(canonical, self._shards), []).append((canonical, facts))
         for shard, facts in packets.items():
             yield from self._writer.add(shard, facts)
@@ -306,6 +397,8 @@ def decide_shard(
             people.setdefault(canonical, []).append(value)
     decisions = []
     for canonical, values in people.items():
+        if len(values) == 1 and values[0] is not SPAM_MARK:
+            continue  # one row, not spam: kept, with nothing to decide
         for output in decide_person((canonical, values), source_priority):
             if isinstance(output, beam.pvalue.TaggedOutput):
                 yield output
@@ -409,10 +502,8 @@ class RouteRows(beam.DoFn):
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
         counter.add((ROWS_IN, source), len(records))
-        verdicts = [
-            verdict(view, aliases, options)
-            for view in views_of_batch(records, options, self._decoder)
-        ]
+        batch = verdicts_of_batch(records, aliases, options, self._decoder)
+        verdicts = list(zip(batch.reasons, batch.canonicals))
         decided = self._decisions(records, source, verdicts, removals)
         for i, (record, (reason, canonical)) in enumerate(zip(records, verdicts)):
             decision = decided.get(i)
@@ -514,7 +605,7 @@ def tag_kept(tags: tuple[tuple[str, str], ...], record: bytes, canonical: Option
     appended (no re-parse)."""
     tagged = record + constant_string_features(tags)
     if canonical is not None:
-        tagged += string_features({CANONICAL_ID_FEATURE: canonical})
+        tagged += one_string_feature(CANONICAL_ID_FEATURE, canonical)
     return tagged
 
 

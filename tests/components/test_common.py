@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.common import counts, examples_io, tfrecord_format
-from components.common.example_features import has_value, string_features
+from components.common.example_features import has_value, one_string_feature, string_features
 from components.common.fingerprint import fingerprint64
 from tests import local_beam
 
@@ -246,6 +246,12 @@ def test_string_features_equals_deterministic_protobuf_serialization(values):
     for name, value in values.items():
         example.features.feature[name].bytes_list.value.append(value.encode("utf-8"))
     assert string_features(values) == example.SerializeToString(deterministic=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(min_size=1, max_size=200), st.text(max_size=300))
+def test_one_string_feature_is_string_features_of_one(name, value):
+    assert one_string_feature(name, value) == string_features({name: value})
 
 
 def test_has_value_needs_at_least_one_value():
