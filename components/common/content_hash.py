@@ -11,7 +11,8 @@ Two implementations compute the same number:
 
 - `record_hashes` decodes a batch of records into Arrow columns in C++
   (`columns.decode`, about 5 µs a record) and hashes every column with a few
-  NumPy operations: no per-record Python work.
+  NumPy operations: no per-record Python work. `decoded_hashes` gives the
+  decoded batch beside the hashes, for a caller that reads its columns too.
 - `example_hash` walks one parsed `tf.train.Example` in Python. It is the
   definition the batched code is tested against, and serves the rare batch
   the decoder rejects (one feature of two kinds in a batch).
@@ -36,7 +37,7 @@ and two rows that hash alike are still ordered by their bytes.
 from __future__ import annotations
 
 import struct
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -149,12 +150,31 @@ def record_hashes(records: Sequence[bytes], seed: int) -> list[int]:
     Raises:
       google.protobuf.message.DecodeError: A record is not a tf.Example.
     """
-    if not records:
-        return []
-    batch = columns.decode(records)
+    return decoded_hashes(records, seed)[1].tolist()
+
+
+def decoded_hashes(
+    records: Sequence[bytes], seed: int
+) -> tuple[Optional[pa.RecordBatch], np.ndarray]:
+    """`record_hashes` as uint64, with the batch decoded to compute them.
+
+    Args:
+      records: Serialized tf.Examples.
+      seed: An integer in [0, 2**128).
+
+    Returns:
+      (every feature of the batch as `columns.decode` gives it, or None when
+      the decoder rejects the batch or it is empty; each record's seeded
+      content hash, shape (records,)).
+
+    Raises:
+      google.protobuf.message.DecodeError: A record is not a tf.Example.
+    """
+    batch = columns.decode(records) if records else None
     if batch is None:
-        return [example_hash(tf.train.Example.FromString(r), seed) for r in records]
-    return batch_hashes(batch, seed).tolist()
+        hashes = [example_hash(tf.train.Example.FromString(r), seed) for r in records]
+        return None, np.array(hashes, dtype=_U64)
+    return batch, batch_hashes(batch, seed)
 
 
 def batch_hashes(batch: pa.RecordBatch, seed: int) -> np.ndarray:

@@ -1,11 +1,14 @@
 """The calibration's Beam job: resample the training split, measure each resample.
 
-Each resample is described, under its (size, replicate) key, with the TFDV
+Each batch of the split is decoded once (`resample.resample_batch`), and each
+resample's share of it leaves as Arrow rows of the calibrated columns. Each
+resample is described, under its (size, replicate) key, with the TFDV
 statistics a scoring computes (`validation.statistics.StatisticsCombineFn`: a
-combiner, so only sketches and small buffers move between workers, never the
-resampled records) and compared with the training statistics by the skew
-check itself (`validation.skew.compare`), so the calibrated thresholds are
-thresholds of the very distance the check reports.
+combiner of those rows, so only sketches and buffers of fewer than
+`RESAMPLE_BUFFER_ROWS` rows move between workers, never a whole resample)
+and compared with the training statistics by the skew check itself
+(`validation.skew.compare`), so the calibrated thresholds are thresholds of
+the very distance the check reports.
 """
 
 from __future__ import annotations
@@ -20,11 +23,11 @@ from components.skew_calibration import resample
 from models.raw_features import RawColumn
 from validation import skew
 from validation.calibration import ResampledDistance
-from validation.statistics import StatisticsCombineFn
+from validation.statistics import RawDecoder, StatisticsCombineFn
 
 
-# Records a resample's statistics buffer before decoding them: small enough
-# that a buffer per resample and bundle stays a few MB in all.
+# Rows a resample's statistics buffer before TFDV's generators read them:
+# small enough that a buffer per resample and bundle stays a few MB in all.
 RESAMPLE_BUFFER_ROWS = 1024
 
 
@@ -106,7 +109,9 @@ def MeasureResamples(  # noqa: N802 - Beam's PTransform naming
     return (
         batches
         | "DrawResamples"
-        >> beam.FlatMap(resample.resample_batch, seed, sizes, split_rows, resamples)
+        >> beam.FlatMap(
+            resample.resample_batch, seed, sizes, split_rows, resamples, RawDecoder(columns)
+        )
         | "DescribeResamples"
         >> beam.CombinePerKey(StatisticsCombineFn(columns, RESAMPLE_BUFFER_ROWS))
         | "MeasureResamples"

@@ -9,15 +9,21 @@ import random
 from collections import Counter
 
 import numpy as np
+import pyarrow as pa
 import pytest
 import tensorflow as tf
+from google.protobuf import message
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from tfx.types import artifact_utils, standard_artifacts
 
 from components.common import content_hash
-from components.skew_calibration import executor, resample, spec
+from components.skew_calibration import beam_calibration, executor, resample, spec
 from components.skew_calibration.component import SkewCalibration
+from models.raw_features import FLOAT, INT64, STRING, RawColumn
 from validation import calibration, statistics
 from tests import local_beam
+from tests.components.example_strategies import batches
 
 SEED = 11
 FEATURES = ["country", "age"]
@@ -67,11 +73,33 @@ def test_draws_follow_poisson_and_depend_on_the_row_and_the_salt_only():
     assert np.corrcoef(counts, other)[0, 1] == pytest.approx(0.0, abs=0.01)
 
 
+# The id column names each row's record (`_record`'s index).
+COLUMNS = [
+    RawColumn("country", STRING, required=False),
+    RawColumn("age", INT64, required=False),
+    RawColumn("id", INT64, required=False),
+]
+DECODER = statistics.RawDecoder(COLUMNS)
+
+
+def _as_records(share: pa.RecordBatch, records: list[bytes]) -> list[bytes]:
+    """A share's rows as the records (of `records`) they were decoded from, found by id."""
+    by_id = {
+        tf.train.Example.FromString(r).features.feature["id"].int64_list.value[0]: r
+        for r in records
+    }
+    return [by_id[i] for i in share.column("id").flatten().to_pylist()]
+
+
+def _draw(records, seed, sizes, split_rows, resamples, decoder=DECODER):
+    return resample.resample_batch(records, seed, sizes, split_rows, resamples, decoder)
+
+
 def _resamples(batches: list[list[bytes]], sizes, split_rows, resamples) -> dict:
     gathered: dict = {}
     for batch in batches:
-        for key, records in resample.resample_batch(batch, SEED, sizes, split_rows, resamples):
-            gathered.setdefault(key, Counter()).update(records)
+        for key, share in _draw(batch, SEED, sizes, split_rows, resamples):
+            gathered.setdefault(key, Counter()).update(_as_records(share, batch))
     return gathered
 
 
@@ -88,8 +116,8 @@ def test_resamples_do_not_depend_on_how_the_split_is_batched():
     assert whole[(0, 0)] != whole[(0, 1)]
     # The seed is the content hash's: another seed draws other resamples.
     other = Counter()
-    for _, drawn in resample.resample_batch(records, SEED + 1, (100,), 3_000, 1):
-        other.update(drawn)
+    for _, share in _draw(records, SEED + 1, (100,), 3_000, 1):
+        other.update(_as_records(share, records))
     assert other != whole[(0, 0)]
 
 
@@ -98,9 +126,81 @@ def test_resample_hashes_are_the_content_hashes():
     expected = np.asarray(content_hash.record_hashes(records, SEED), dtype=np.uint64)
     cdf = resample.poisson_cdf(1.0)
     [counts] = resample.draw_counts(expected, cdf, np.array([resample.salt(0, 0)], dtype=np.uint64))
-    [(key, drawn)] = list(resample.resample_batch(records, SEED, (50,), 50, 1))
+    [(key, share)] = list(_draw(records, SEED, (50,), 50, 1))
+    drawn = _as_records(share, records)
     assert key == (0, 0)
     assert Counter(drawn) == Counter({records[i]: int(c) for i, c in enumerate(counts) if c})
+
+
+def _reference_shares(records, seed, sizes, split_rows, resamples) -> dict:
+    """Each resample's share of a batch as its records, by the draws' definition."""
+    hashes = np.asarray(content_hash.record_hashes(records, seed), dtype=np.uint64)
+    shares = {}
+    for size_index, size in enumerate(sizes):
+        salts = np.array([resample.salt(size_index, r) for r in range(resamples)], dtype=np.uint64)
+        counts = resample.draw_counts(hashes, resample.poisson_cdf(size / split_rows), salts)
+        for replicate, row_counts in enumerate(counts):
+            if row_counts.any():
+                rows = np.repeat(np.arange(len(records)), row_counts)
+                shares[(size_index, replicate)] = [records[i] for i in rows]
+    return shares
+
+
+# Names of tests.components.example_strategies, typed: its batches hold them
+# with these types, with others, and mixed.
+STRATEGY_DECODER = statistics.RawDecoder(
+    [
+        RawColumn("signup_ts", INT64, required=False),
+        RawColumn("source", STRING, required=False),
+        RawColumn("label", FLOAT, required=False),
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches, st.integers(0, 2**128 - 1))
+def test_a_share_is_its_drawn_records_decoded_and_fails_where_they_fail(batch, seed):
+    # Resamples of 1 and 4 rows of a split of 16 leave many records undrawn.
+    expected = _reference_shares(batch, seed, (1, 4), 16, 2)
+    drawn = [record for share in expected.values() for record in share]
+    try:
+        if drawn:
+            STRATEGY_DECODER.decode(drawn)
+    except RuntimeError:
+        # The statistics of these records failed on the same record.
+        with pytest.raises(RuntimeError, match="Feature had wrong type"):
+            list(_draw(batch, seed, (1, 4), 16, 2, STRATEGY_DECODER))
+        return
+    shares = dict(_draw(batch, seed, (1, 4), 16, 2, STRATEGY_DECODER))
+    assert sorted(shares) == sorted(expected)
+    for key, share in shares.items():
+        assert share.equals(STRATEGY_DECODER.decode(expected[key]))
+
+
+def test_decoded_shares_give_the_statistics_their_records_give():
+    combine = statistics.StatisticsCombineFn(COLUMNS, beam_calibration.RESAMPLE_BUFFER_ROWS)
+    sizes, records = (100, 1_000, 3_000), _records(3_000)
+    from_shares: dict = {}
+    from_records: dict = {}
+    for start in range(0, 3_000, 700):
+        batch = records[start : start + 700]
+        for key, share in _draw(batch, SEED, sizes, 3_000, 4):
+            from_shares[key] = combine.add_input(
+                from_shares.get(key) or combine.create_accumulator(), share
+            )
+        for key, share in _reference_shares(batch, SEED, sizes, 3_000, 4).items():
+            from_records[key] = combine.add_input(
+                from_records.get(key) or combine.create_accumulator(), share
+            )
+    assert sorted(from_shares) == sorted(from_records)
+    for key, accumulator in from_shares.items():
+        statistics_of_shares = combine.extract_output(accumulator)
+        assert statistics_of_shares == combine.extract_output(from_records[key])
+
+
+def test_a_record_that_is_not_an_example_fails_the_draws():
+    with pytest.raises(message.DecodeError):
+        list(_draw([*_records(5), b"\xff not an example"], SEED, (3,), 6, 2))
 
 
 def _artifacts(tmp_path, records: list[bytes]):
