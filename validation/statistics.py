@@ -119,6 +119,12 @@ class RawDecoder:
     def decode(self, records: Sequence[bytes]) -> pa.RecordBatch:
         """The records' raw columns.
 
+        Args:
+          records: Serialized tf.Examples.
+
+        Returns:
+          One batch with a column per raw column, typed by `raw_schema`.
+
         Raises:
           RuntimeError: tfx_bsl's decoder rejects a record, and says why: it
             is not a tf.Example ("Unable to parse example"), or it holds a
@@ -156,7 +162,8 @@ class RawDecoder:
                 return None
         return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
-    def _ready(self):
+    def _ready(self) -> Any:
+        """The tfx_bsl coder, built on first use (it does not pickle)."""
         if self._coder is None:
             from tfx_bsl.coders import example_coder  # private: see the class docstring
 
@@ -257,8 +264,14 @@ class StatisticsCombineFn(beam.CombineFn):
         """The accumulator with its buffer in one batch of its own.
 
         An input may be a slice of a larger batch (a resample's share of one
-        size's draws); copied together, the buffer leaves its worker without
-        the rest of those batches.
+        size's draws), and a pickled slice carries its whole parent; copied
+        together, the buffer leaves its worker without the rest of those batches.
+
+        Args:
+          accumulator: An accumulator about to be encoded.
+
+        Returns:
+          The same rows and sketches, the buffer copied into one batch.
         """
         if not accumulator.pending:
             return accumulator

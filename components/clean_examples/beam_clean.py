@@ -16,12 +16,13 @@ per bundle, for the accounting.
 
 The id map and the decisions are side inputs, one per worker: the id map as
 a `packed_mapping.PackedMapping` (Beam sizes it at once), the decisions as a
-`removals.Removals` of NumPy arrays (17 bytes per removed row).
+`removals.Removals` of NumPy arrays (17 bytes per distinct removed row:
+exact copies share one entry).
 """
 
 from __future__ import annotations
 
-from typing import Iterable, Iterator, Mapping, NamedTuple, Optional
+from typing import Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
 import apache_beam as beam
 import numpy as np
@@ -30,12 +31,12 @@ import tensorflow as tf
 from apache_beam.transforms.window import GlobalWindows
 
 from components.clean_examples import fact_files, rules
-from components.clean_examples.removals import Removals
 from components.clean_examples.options import (
     CANONICAL_ID_FEATURE,
     REJECT_REASON_FEATURE,
     CleanOptions,
 )
+from components.clean_examples.removals import Removals
 from components.common import columns, counts
 from components.common.example_features import (
     canonical_bytes,
@@ -125,22 +126,30 @@ class RuleColumns(NamedTuple):
       label_lengths: Label values per row.
     """
 
-    id_lengths: list[int]
-    id_texts: list
+    id_lengths: np.ndarray
+    id_texts: list[Optional[str]]
     missing: list[tuple[str, np.ndarray]]
-    timestamps: list
-    labels: list
-    label_lengths: list[int]
+    timestamps: list[Optional[Union[int, float, bytes]]]
+    labels: list[Optional[str]]
+    label_lengths: np.ndarray
 
 
 def rule_columns(batch: pa.RecordBatch, options: CleanOptions) -> RuleColumns:
-    """Reads the rules' features of a decoded batch (`columns.ListColumn`)."""
+    """Reads the rules' features of a decoded batch (`columns.ListColumn`).
+
+    Args:
+      batch: The decoded batch (at least the features `rule_decoder` names).
+      options: Which features the rules read.
+
+    Returns:
+      The columns; a feature not configured reads as absent in every row.
+    """
     rows = batch.num_rows
     none: list = [None] * rows
-    id_texts, id_lengths = none, [0] * rows
+    id_texts, id_lengths = none, np.zeros(rows, dtype=np.int64)
     if options.id_key:
         id_column = columns.ListColumn(batch, options.id_key)
-        id_lengths = id_column.lengths.tolist()
+        id_lengths = id_column.lengths
         id_texts = id_column.first_texts()
     missing = [(c, columns.ListColumn(batch, c).lengths == 0) for c in options.required_columns]
     timestamps = (
@@ -148,10 +157,10 @@ def rule_columns(batch: pa.RecordBatch, options: CleanOptions) -> RuleColumns:
         if options.keep_latest_by
         else none
     )
-    labels, label_lengths = none, [0] * rows
+    labels, label_lengths = none, np.zeros(rows, dtype=np.int64)
     if options.label:
         label_column = columns.ListColumn(batch, options.label)
-        labels, label_lengths = label_column.first_texts(), label_column.lengths.tolist()
+        labels, label_lengths = label_column.first_texts(), label_column.lengths
     return RuleColumns(id_lengths, id_texts, missing, timestamps, labels, label_lengths)
 
 
@@ -206,6 +215,13 @@ def verdicts_of_batch(
       options: What the rules read.
       decoder: `rule_decoder(options)`, kept by the caller across batches;
         None decodes every feature.
+
+    Returns:
+      The verdicts, row for row.
+
+    Raises:
+      google.protobuf.message.DecodeError: A record of a batch read record by
+        record is not a tf.Example.
     """
     batch = decoder.decode(records) if decoder else columns.decode(records)
     if batch is None:
@@ -222,16 +238,17 @@ def verdicts_of_batch(
     # Codes into `texts`, written from the last rule to the first, so the
     # first rule a row breaks is the one it keeps.
     codes = np.zeros(rows, dtype=np.int64)
-    single_labels = [label if n == 1 else None for label, n in zip(cols.labels, cols.label_lengths)]
+    single_labels = [
+        label if n == 1 else None for label, n in zip(cols.labels, cols.label_lengths.tolist())
+    ]
     if options.label_classes:
         is_a_class = {label: label_is_a_class(label, options) for label in set(single_labels)}
         codes[np.array([not is_a_class[label] for label in single_labels], dtype=bool)] = 1
     for k in reversed(range(len(cols.missing))):
         codes[cols.missing[k][1]] = 2 + k
     if options.id_key:
-        id_lengths = np.asarray(cols.id_lengths, dtype=np.int64)
-        codes[id_lengths == 0] = len(texts) - 2
-        codes[id_lengths > 1] = len(texts) - 1
+        codes[cols.id_lengths == 0] = len(texts) - 2
+        codes[cols.id_lengths > 1] = len(texts) - 1
     reasons = [texts[code] for code in codes.tolist()]
     canonicals: list[Optional[str]] = [None] * rows
     timestamps: list[Optional[float]] = [None] * rows
@@ -256,6 +273,7 @@ def verdicts_of_batch(
 def _verdicts_of_views(
     views: list[RowView], aliases: Mapping[str, str], options: CleanOptions
 ) -> BatchVerdicts:
+    """`verdict` of each RowView, with the timestamps and labels of valid rows."""
     decided = [verdict(view, aliases, options) for view in views]
     valid = [reason is None for reason, _ in decided]
     return BatchVerdicts(
@@ -315,7 +333,7 @@ def shard_of(canonical: str, shards: int) -> int:
     return fingerprint64(0, canonical.encode("utf-8")) % shards
 
 
-class PackRowFacts(beam.DoFn):
+class WriteRowFacts(beam.DoFn):
     """Pass 1: each valid row's facts, (canonical id, (source, timestamp, label,
     row fingerprint)), written per shard of people to fact files.
 
@@ -415,7 +433,7 @@ def decide_person(
     """Spam removal and merge for one canonical id, on row facts.
 
     Args:
-      canonical_and_values: A canonical id with its rows' facts (from PackRowFacts)
+      canonical_and_values: A canonical id with its rows' facts (from WriteRowFacts)
         and SPAM_MARK once if the id is on the spam list.
       source_priority: Sources in the order that breaks recency ties.
 
@@ -508,7 +526,7 @@ class RouteRows(beam.DoFn):
         for i, (record, (reason, canonical)) in enumerate(zip(records, verdicts)):
             decision = decided.get(i)
             if decision is not None:
-                fp, (kept, _, reason) = decision
+                fp, (kept, reason) = decision
                 if kept == TIED:
                     example = tf.train.Example.FromString(record)
                     content = fingerprint64(0, canonical_bytes(example))
@@ -536,8 +554,19 @@ class RouteRows(beam.DoFn):
         source: str,
         verdicts: list[tuple[Optional[str], Optional[str]]],
         removals: Removals,
-    ) -> dict[int, tuple[int, tuple[int, int, str]]]:
-        """Pass 1's decisions on the batch's valid rows: row index -> (fingerprint, decision)."""
+    ) -> dict[int, tuple[int, tuple[int, str]]]:
+        """Pass 1's decisions on the batch's valid rows, looked up at once.
+
+        Args:
+          records: The batch's serialized rows.
+          source: Their source.
+          verdicts: Each row's (quarantine reason, canonical id).
+          removals: Pass 1's decisions.
+
+        Returns:
+          Row index -> (row fingerprint, (rows kept, reason)) for each valid
+          row with a decision; rows without one are kept.
+        """
         if not len(removals):
             return {}
         valid = [
@@ -569,7 +598,7 @@ def share_out_copies(
     per row on `counts.COUNTS` (copies are rare, so counting per row is fine).
     """
     fp, rows = fp_and_rows
-    kept, _, reason = removals[fp]
+    kept, reason = removals[fp]
     for i, (source, record, canonical) in enumerate(rows):
         tags = options.tags_of(source)
         if i < kept:

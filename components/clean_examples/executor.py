@@ -18,8 +18,8 @@ from tfx.v1.dsl.io import fileio
 
 from components.clean_examples import beam_clean, rules, spec
 from components.clean_examples.options import CleanOptions
-from components.common import counts, examples_io
 from components.clean_examples.removals import MergeRemovals
+from components.common import counts, examples_io
 from components.common.packed_mapping import PackMapping
 
 CLEANED_SPLIT = "cleaned"
@@ -148,6 +148,16 @@ def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
     )
 
 
+def _remove_folder(folder: str) -> None:
+    """Removes pass 1's fact files; a failure is logged, so it never hides the
+    step's own outcome (the folder sits in the execution's temporary space)."""
+    try:
+        if fileio.exists(folder):
+            fileio.rmtree(folder)
+    except Exception as error:  # noqa: BLE001 - any filesystem's error
+        logging.warning("CleanExamples could not remove its fact files at %s: %s", folder, error)
+
+
 def people_shards(input_bytes: int) -> int:
     """How many shards pass 1 groups people into, for an input of `input_bytes`.
 
@@ -197,7 +207,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts_file = counts.counts_path(cleaned.uri, "row_counts")
         extra_file = counts.counts_path(cleaned.uri, "extra_counts")
         problems_file = counts.counts_path(cleaned.uri, "id_map_problems")
-        facts_folder = os.path.join(self._get_tmp_dir(), f"clean_facts-{uuid.uuid4().hex}")
+        facts_folder = (
+            os.path.join(self._get_tmp_dir(), f"clean_facts-{uuid.uuid4().hex}")
+            if options.id_key
+            else None
+        )
         try:
             with self._make_beam_pipeline() as pipeline:
                 self._clean(
@@ -214,8 +228,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     facts_folder,
                 )
         finally:
-            if fileio.exists(facts_folder):
-                fileio.rmtree(facts_folder)
+            if facts_folder:
+                _remove_folder(facts_folder)
         _raise_id_map_problems(problems_file)
         self._record(
             cleaned,
@@ -240,12 +254,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts_file: str,
         extra_file: str,
         problems_file: str,
-        facts_folder: str,
+        facts_folder: Optional[str],
     ) -> None:
         """Builds both cleaning passes (see beam_clean) and the id-map check.
 
         Pass 1 writes its row facts under `facts_folder` (see `fact_files`),
-        which the caller removes after the job.
+        which the caller removes after the job; it is None without `id_key`,
+        where nothing is grouped per person.
         """
         if id_map is not None:
             pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
@@ -274,7 +289,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
                 >> beam.ParDo(
-                    beam_clean.PackRowFacts(options, shards, facts_folder), source, aliases
+                    beam_clean.WriteRowFacts(options, shards, facts_folder), source, aliases
                 )
                 for source in sources
             ]

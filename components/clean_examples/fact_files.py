@@ -18,13 +18,13 @@ from __future__ import annotations
 import os
 import pickle
 import uuid
-from typing import Iterator, NamedTuple, Optional
+from typing import NamedTuple, Optional
 
 from tfx.v1.dsl.io import fileio
 
-# Facts buffered before they are written: about 20 MB of Python objects, so a
-# worker's buffer stays small whatever the input's size, and a file holds
-# thousands of facts per shard.
+# Facts buffered before they are written: about 50 MB of Python objects
+# (some 250 bytes a fact), so a worker's buffer stays bounded whatever the
+# input's size, and a file holds thousands of facts per shard.
 FLUSH_FACTS = 200_000
 
 Fact = tuple[str, tuple]
@@ -45,7 +45,14 @@ class FactSegment(NamedTuple):
 
 
 def read_segment(segment: FactSegment) -> list[Fact]:
-    """The (canonical id, facts) pairs one segment holds, in the order written."""
+    """Reads one segment back.
+
+    Args:
+      segment: A reference `write_segments` returned.
+
+    Returns:
+      The (canonical id, facts) pairs it holds, in the order written.
+    """
     with fileio.open(segment.path, "rb") as f:
         f.seek(segment.offset)
         return pickle.loads(f.read(segment.length))
@@ -89,16 +96,21 @@ class FactWriter:
         self._packets: dict[int, list[Fact]] = {}
         self._buffered = 0
 
-    def add(self, shard: int, facts: list[Fact]) -> Iterator[tuple[int, FactSegment]]:
-        """Buffers one batch's facts of a shard.
+    def add(self, shard: int, facts: list[Fact]) -> list[tuple[int, FactSegment]]:
+        """Buffers one batch's facts of a shard, writing the buffer out when full.
 
-        Yields:
-          (shard, segment) references when the buffer was written out.
+        Args:
+          shard: The shard of people the facts belong to.
+          facts: (canonical id, facts) pairs.
+
+        Returns:
+          (shard, segment) references when the buffer was written out, else [].
         """
         self._packets.setdefault(shard, []).extend(facts)
         self._buffered += len(facts)
         if self._buffered >= self._flush_facts:
-            yield from self.flush()
+            return self.flush()
+        return []
 
     def flush(self) -> list[tuple[int, FactSegment]]:
         """Writes what is buffered (nothing when empty); returns the references."""

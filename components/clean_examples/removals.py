@@ -1,11 +1,11 @@
 """Pass 1's decisions on removed rows, held as sorted NumPy arrays.
 
-One decision per row fingerprint with a removed row: (rows kept, rows
-removed, reason). Spam and merged duplicates grow with the input, so a dict
-of them (about 200 bytes an entry, twice over while it is pickled) would make
-every worker's memory grow with the rows; these arrays take 17 bytes an
-entry, travel as one side input, and answer a whole batch's look-ups in one
-`np.searchsorted`.
+One decision per row fingerprint with a removed row: how many of the rows
+with that fingerprint are kept, and why the others go. Spam and merged
+duplicates grow with the input, so a dict of them (about 200 bytes an entry,
+twice over while it is pickled) would make every worker's memory grow with
+the rows; these arrays take 17 bytes an entry, travel as one side input, and
+answer a whole batch's look-ups in one `np.searchsorted`.
 """
 
 from __future__ import annotations
@@ -19,36 +19,37 @@ from components.clean_examples import rules
 
 # The reasons a decision can carry, by code.
 REASONS = (rules.SPAM, rules.DUPLICATE_MERGED)
+# (rows kept, rows removed, reason), as `beam_clean.decide_person` yields it.
 Decision = tuple[int, int, str]
+# (rows kept, reason), what the table keeps of a Decision.
+Kept = tuple[int, str]
 
 
 class Removals:
-    """Decisions by row fingerprint: (rows kept, rows removed, reason).
+    """Decisions by row fingerprint: (rows kept, reason the others are removed).
 
     Args:
       fingerprints: Row fingerprints, sorted, distinct (uint64).
       kept: Rows kept per fingerprint (int64; `beam_clean.TIED` for tied rows).
-      removed: Rows removed per fingerprint (int64).
       reasons: Index into REASONS per fingerprint (uint8).
     """
 
-    __slots__ = ("fingerprints", "kept", "removed", "reasons")
+    __slots__ = ("fingerprints", "kept", "reasons")
 
-    def __init__(
-        self,
-        fingerprints: np.ndarray,
-        kept: np.ndarray,
-        removed: np.ndarray,
-        reasons: np.ndarray,
-    ) -> None:
+    def __init__(self, fingerprints: np.ndarray, kept: np.ndarray, reasons: np.ndarray) -> None:
         self.fingerprints = fingerprints
         self.kept = kept
-        self.removed = removed
         self.reasons = reasons
 
     @classmethod
     def of(cls, decisions: Iterable[tuple[int, Decision]]) -> "Removals":
         """Packs (fingerprint, (kept, removed, reason)) pairs; fingerprints are distinct.
+
+        Args:
+          decisions: What `beam_clean.decide_person` yields for removed rows.
+
+        Returns:
+          The table, sorted by fingerprint.
 
         Raises:
           ValueError: A reason that is not one of REASONS.
@@ -63,7 +64,6 @@ class Removals:
                 cls(
                     np.array([fp for fp, _ in pairs], dtype=np.uint64),
                     np.array([d[0] for _, d in pairs], dtype=np.int64),
-                    np.array([d[1] for _, d in pairs], dtype=np.int64),
                     np.array([code[d[2]] for _, d in pairs], dtype=np.uint8),
                 )
             ]
@@ -71,15 +71,23 @@ class Removals:
 
     @classmethod
     def merged(cls, parts: Sequence["Removals"]) -> "Removals":
-        """One table of several (their fingerprints are disjoint: each row has one person)."""
+        """One table of several (their fingerprints are disjoint: each row has one person).
+
+        Args:
+          parts: Tables, in any order.
+
+        Returns:
+          One table sorted by fingerprint (empty for no parts).
+        """
         if not parts:
             return cls.of([])
+        if len(parts) == 1 and _is_sorted(parts[0].fingerprints):
+            return parts[0]
         fingerprints = np.concatenate([p.fingerprints for p in parts]).astype(np.uint64)
         order = np.argsort(fingerprints, kind="stable")
         return cls(
             fingerprints[order],
             np.concatenate([p.kept for p in parts]).astype(np.int64)[order],
-            np.concatenate([p.removed for p in parts]).astype(np.int64)[order],
             np.concatenate([p.reasons for p in parts]).astype(np.uint8)[order],
         )
 
@@ -87,7 +95,14 @@ class Removals:
         return len(self.fingerprints)
 
     def positions(self, fingerprints: Sequence[int]) -> np.ndarray:
-        """Each fingerprint's position in the table, or -1 when it has no decision."""
+        """Where each fingerprint's decision is, in one search for a whole batch.
+
+        Args:
+          fingerprints: Row fingerprints (below 2**64).
+
+        Returns:
+          Each one's position in the table (int64), or -1 when it has no decision.
+        """
         wanted = np.asarray(fingerprints, dtype=np.uint64)
         if not len(self.fingerprints) or not len(wanted):
             return np.full(len(wanted), -1, dtype=np.int64)
@@ -96,20 +111,16 @@ class Removals:
         found[found] = self.fingerprints[at[found]] == wanted[found]
         return np.where(found, at, -1)
 
-    def at(self, position: int) -> Decision:
-        """The decision at a position `positions` gave."""
-        return (
-            int(self.kept[position]),
-            int(self.removed[position]),
-            REASONS[int(self.reasons[position])],
-        )
+    def at(self, position: int) -> Kept:
+        """(rows kept, reason) at a position `positions` gave."""
+        return int(self.kept[position]), REASONS[int(self.reasons[position])]
 
-    def get(self, fingerprint: int) -> Optional[Decision]:
-        """The decision of one row fingerprint, or None."""
+    def get(self, fingerprint: int) -> Optional[Kept]:
+        """(rows kept, reason) of one row fingerprint, or None without a decision."""
         position = int(self.positions([fingerprint])[0])
         return None if position < 0 else self.at(position)
 
-    def __getitem__(self, fingerprint: int) -> Decision:
+    def __getitem__(self, fingerprint: int) -> Kept:
         decision = self.get(fingerprint)
         if decision is None:
             raise KeyError(fingerprint)
@@ -132,3 +143,7 @@ class MergeRemovals(beam.CombineFn):
 
     def extract_output(self, accumulator: list[Removals]) -> Removals:
         return Removals.merged(accumulator)
+
+
+def _is_sorted(values: np.ndarray) -> bool:
+    return bool(np.all(values[:-1] <= values[1:]))

@@ -3,7 +3,7 @@
 Beam's SDK worker weighs every side input it caches by walking it object by
 object (`objsize.get_deep_size` in `apache_beam.runners.worker.statecache`).
 For a `beam.pvalue.AsDict` of tens of thousands of entries (CleanExamples' id
-map and removals) or of plans holding a dict per bucket (StratifiedSplit),
+map) or of plans holding a dict per bucket (StratifiedSplit),
 that walk costs more than the lookups it serves. A `PackedMapping` carries the
 whole mapping as one pickled `bytes` value, which the walk sizes at once, and
 unpickles it on first use in each worker.

@@ -295,7 +295,7 @@ def test_full_run_rejects_every_other_row_with_its_reason(full_run):
 
 def test_people_spread_over_many_shards_get_the_same_decisions(tmp_path, monkeypatch, full_run):
     # One shard per stored byte: every person of the fixture lands in a shard
-    # of its own or shares it with few, so the decisions meet across packets.
+    # of its own or shares it with few, so the decisions meet across segments.
     monkeypatch.setattr(executor_module, "SHARD_BYTES", 1)
     examples = raw_examples(tmp_path)
     assert executor_module.people_shards(

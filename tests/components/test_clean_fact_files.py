@@ -20,11 +20,11 @@ def test_each_segment_reads_back_its_shards_facts(tmp_path):
 
 def test_the_writer_flushes_every_so_many_facts_and_at_the_end(tmp_path):
     writer = fact_files.FactWriter(str(tmp_path), flush_facts=4)
-    references = list(writer.add(1, _facts(1, 3)))
+    references = writer.add(1, _facts(1, 3))
     assert references == []
-    references += list(writer.add(2, _facts(2, 2)))
+    references += writer.add(2, _facts(2, 2))
     assert sorted(shard for shard, _ in references) == [1, 2]
-    references += list(writer.add(1, _facts(1, 1)))
+    references += writer.add(1, _facts(1, 1))
     references += writer.flush()
     assert writer.flush() == []
     read: dict[int, list] = {}

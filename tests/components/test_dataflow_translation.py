@@ -64,6 +64,7 @@ def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
         counts.counts_path(cleaned.uri, "row_counts"),
         counts.counts_path(cleaned.uri, "extra_counts"),
         counts.counts_path(cleaned.uri, "id_map_problems"),
+        f"{BUCKET}/cascade/dry-run/tmp/clean_facts",
     )
     steps = translate(pipeline)
     sources = examples_io.split_names(raw)
