@@ -8,23 +8,43 @@ that walk costs more than the lookups it serves. A `PackedMapping` carries the
 whole mapping as one pickled `bytes` value, which the walk sizes at once, and
 unpickles it on first use in each worker.
 
+Each step that reads a side input caches its own copy, so a mapping read by
+eight steps (CleanExamples' id map) would be unpickled eight times in one
+worker. PackedMappings of the same bytes share one dict per process instead,
+held while any of them is alive.
+
     aliases = beam.pvalue.AsSingleton(pairs | "PackAliases" >> PackMapping())
 """
 
 from __future__ import annotations
 
+import hashlib
 import pickle
+import threading
+import weakref
 from typing import Any, Hashable, Iterator, Mapping, Optional
 
 import apache_beam as beam
 
 
+class _SharedDict(dict):
+    """A dict the PackedMappings of one blob share (a plain dict cannot be held weakly)."""
+
+    __slots__ = ("__weakref__",)
+
+
+# Unpacked mappings by their blob's digest, while some PackedMapping uses them.
+_UNPACKED: "weakref.WeakValueDictionary[bytes, _SharedDict]" = weakref.WeakValueDictionary()
+_UNPACKING = threading.Lock()
+
+
 class PackedMapping(Mapping):
     """A read-only mapping held as one pickled blob, unpickled when first read.
 
-    Once read it keeps the dict and lets the blob go, so a worker holds one
-    copy. Pickling it (as Beam does to move it between workers) carries a
-    blob, never the dict's objects one by one.
+    Once read it keeps the dict and lets the blob go; every PackedMapping of
+    the same bytes in a process reads the same dict, so a worker holds one
+    copy however many steps read it. Pickling it (as Beam does to move it
+    between workers) carries a blob, never the dict's objects one by one.
     """
 
     __slots__ = ("_blob", "_mapping")
@@ -40,7 +60,13 @@ class PackedMapping(Mapping):
 
     def _unpacked(self) -> dict:
         if self._mapping is None:
-            self._mapping = pickle.loads(self._blob)
+            digest = hashlib.blake2b(self._blob, digest_size=16).digest()
+            with _UNPACKING:
+                mapping = _UNPACKED.get(digest)
+                if mapping is None:
+                    mapping = _SharedDict(pickle.loads(self._blob))
+                    _UNPACKED[digest] = mapping
+            self._mapping = mapping
             self._blob = b""
         return self._mapping
 

@@ -26,6 +26,16 @@ def test_pickles_to_the_same_mapping_before_and_after_it_is_read():
     assert dict(before) == dict(after) == {str(i): i for i in range(1_000)}
 
 
+def test_mappings_of_the_same_bytes_share_one_dict_in_a_process():
+    blob = pickle.dumps(PackedMapping.of({f"alias-{i}": i for i in range(100)}))
+    first, second = pickle.loads(blob), pickle.loads(blob)
+    other = PackedMapping.of({"alias-0": -1})
+    assert first["alias-7"] == second["alias-7"] == 7 and other["alias-0"] == -1
+    # Private: which dict each reads is what this test is about.
+    assert first._unpacked() is second._unpacked()
+    assert other._unpacked() is not first._unpacked()
+
+
 def test_beams_cache_sizes_it_by_its_blob_not_entry_by_entry():
     mapping = {f"alias-{i}": f"person-{i}" for i in range(20_000)}
     packed = PackedMapping.of(mapping)
