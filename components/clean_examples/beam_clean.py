@@ -290,7 +290,8 @@ def verdict(
     """Returns (quarantine reason, canonical id) of one row.
 
     The reason is None for a valid row; the canonical id is None without an
-    id column. Both passes call this, so they agree on every row.
+    id column. It is the definition `verdicts_of_batch`, which both passes
+    use, is property-tested against, so the passes agree on every row.
     """
     if view.reserved is not None:
         return rules.RESERVED_COLUMN + view.reserved, None
