@@ -29,7 +29,7 @@ def test_each_fingerprint_finds_its_decision_and_others_find_none():
         assert table[fingerprint] == kept
     assert table.get(5) is None
     assert table.get(0) is None
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="^8$"):
         table[8]
 
 

@@ -199,7 +199,7 @@ def test_decoded_shares_give_the_statistics_their_records_give():
 
 
 def test_a_record_that_is_not_an_example_fails_the_draws():
-    with pytest.raises(message.DecodeError):
+    with pytest.raises(message.DecodeError, match="tensorflow.Example"):
         list(_draw([*_records(5), b"\xff not an example"], SEED, (3,), 6, 2))
 
 
