@@ -14,8 +14,8 @@ tagged, to the cleaned or rejected output by that decision, so full rows
 never wait in a shuffle. Pass 2 also counts every row in and every outcome
 per bundle, for the accounting.
 
-The id map and the decisions are side inputs, one per worker: the id map as
-a `packed_mapping.PackedMapping` (Beam sizes it at once), the decisions as a
+The id map is resolved before the job and loaded once per worker process
+from a file (`id_map.load_shared`); the decisions are a side input, a
 `removals.Removals` of NumPy arrays (17 bytes per distinct removed row:
 exact copies share one entry).
 """
@@ -31,6 +31,7 @@ import tensorflow as tf
 from apache_beam.transforms.window import GlobalWindows
 
 from components.clean_examples import fact_files, rules
+from components.clean_examples.id_map import IdMap, load_shared
 from components.clean_examples.options import (
     CANONICAL_ID_FEATURE,
     REJECT_REASON_FEATURE,
@@ -198,7 +199,7 @@ class BatchVerdicts(NamedTuple):
 
 def verdicts_of_batch(
     records: list[bytes],
-    aliases: Mapping[str, str],
+    id_map: IdMap,
     options: CleanOptions,
     decoder: Optional[columns.NarrowDecoder] = None,
 ) -> BatchVerdicts:
@@ -211,7 +212,7 @@ def verdicts_of_batch(
 
     Args:
       records: The batch's serialized rows.
-      aliases: The id map (alias -> canonical id).
+      id_map: The resolved id map.
       options: What the rules read.
       decoder: `rule_decoder(options)`, kept by the caller across batches;
         None decodes every feature.
@@ -225,7 +226,7 @@ def verdicts_of_batch(
     """
     batch = decoder.decode(records) if decoder else columns.decode(records)
     if batch is None:
-        return _verdicts_of_views([view_of_record(r, options) for r in records], aliases, options)
+        return _verdicts_of_views([view_of_record(r, options) for r in records], id_map, options)
     cols = rule_columns(batch, options)
     rows = len(records)
     texts = [
@@ -253,9 +254,12 @@ def verdicts_of_batch(
     canonicals: list[Optional[str]] = [None] * rows
     timestamps: list[Optional[float]] = [None] * rows
     labels: list[Optional[str]] = [None] * rows
-    for i in np.flatnonzero(codes == 0).tolist():
-        if options.id_key:
-            canonicals[i] = canonical_id(cols.id_texts[i], aliases)
+    valid = np.flatnonzero(codes == 0).tolist()
+    if options.id_key:
+        resolved = id_map.canonical_ids([cols.id_texts[i] for i in valid])
+        for i, canonical in zip(valid, resolved):
+            canonicals[i] = canonical
+    for i in valid:
         value = cols.timestamps[i]
         if value is not None:
             timestamps[i] = number_of(value)
@@ -263,7 +267,7 @@ def verdicts_of_batch(
     by_record = _reserved_rows(records, batch, options)
     if by_record:
         views = [view_of_record(records[i], options) for i in by_record]
-        decided = _verdicts_of_views(views, aliases, options)
+        decided = _verdicts_of_views(views, id_map, options)
         for j, i in enumerate(by_record):
             reasons[i], canonicals[i] = decided.reasons[j], decided.canonicals[j]
             timestamps[i], labels[i] = decided.timestamps[j], decided.labels[j]
@@ -321,12 +325,12 @@ def label_is_a_class(label: Optional[str], options: CleanOptions) -> bool:
 
 
 def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
-    """The id `identifier` resolves to through the id map (itself when no alias)."""
-    try:
-        return rules.resolve_alias(identifier, aliases)
-    except rules.IdMapError:
-        # Reported by the id-map check, which fails the step; keep going here.
-        return identifier
+    """The id `identifier` resolves to through the id map (itself when no alias).
+
+    An `IdMap` is resolved already, so its chains are one link long; the
+    rows reach here only once the step has checked the map.
+    """
+    return rules.resolve_alias(identifier, aliases)
 
 
 def shard_of(canonical: str, shards: int) -> int:
@@ -348,25 +352,31 @@ class WriteRowFacts(beam.DoFn):
       options: What the rules read.
       shards: Shards of people (`executor.people_shards`).
       folder: Where the fact files go.
+      id_map_file: The resolved id map (`id_map.write_id_map`); None without one.
     """
 
-    def __init__(self, options: CleanOptions, shards: int, folder: str) -> None:
+    def __init__(
+        self, options: CleanOptions, shards: int, folder: str, id_map_file: Optional[str]
+    ) -> None:
         self._options = options
         self._shards = shards
         self._folder = folder
+        self._id_map_file = id_map_file
+        self._id_map: Optional[IdMap] = None
         self._decoder: Optional[columns.NarrowDecoder] = None
         self._writer: Optional[fact_files.FactWriter] = None
 
     def setup(self) -> None:
         self._decoder = rule_decoder(self._options)
+        self._id_map = load_shared(self._id_map_file)
 
     def start_bundle(self) -> None:
         self._writer = fact_files.FactWriter(self._folder)
 
     def process(
-        self, records: list[bytes], source: str, aliases: Mapping[str, str]
+        self, records: list[bytes], source: str
     ) -> Iterator[tuple[int, fact_files.FactSegment]]:
-        verdicts = verdicts_of_batch(records, aliases, self._options, self._decoder)
+        verdicts = verdicts_of_batch(records, self._id_map, self._options, self._decoder)
         packets: dict[int, list[tuple[str, tuple]]] = {}
         for i, (reason, canonical) in enumerate(zip(verdicts.reasons, verdicts.canonicals)):
             if reason is not None or canonical is None:
@@ -497,15 +507,22 @@ class RouteRows(beam.DoFn):
     kept and some removed go one by one to the COPIES output, to be shared out
     per fingerprint; tied rows go to TIES. Counts (rows in, outcomes) leave on
     `counts.COUNTS` at the end of each bundle.
+
+    Args:
+      options: What the rules read and the tags to add.
+      id_map_file: The resolved id map (`id_map.write_id_map`); None without one.
     """
 
-    def __init__(self, options: CleanOptions) -> None:
+    def __init__(self, options: CleanOptions, id_map_file: Optional[str]) -> None:
         self._options = options
+        self._id_map_file = id_map_file
+        self._id_map: Optional[IdMap] = None
         self._counter = counts.BundleCounter()
         self._decoder: Optional[columns.NarrowDecoder] = None
 
     def setup(self) -> None:
         self._decoder = rule_decoder(self._options)
+        self._id_map = load_shared(self._id_map_file)
 
     def start_bundle(self) -> None:
         self._counter = counts.BundleCounter()
@@ -514,14 +531,13 @@ class RouteRows(beam.DoFn):
         self,
         records: list[bytes],
         source: str,
-        aliases: Mapping[str, str],
         removals: Removals,
     ) -> Iterator[object]:
         counter, options = self._counter, self._options
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
         counter.add((ROWS_IN, source), len(records))
-        batch = verdicts_of_batch(records, aliases, options, self._decoder)
+        batch = verdicts_of_batch(records, self._id_map, options, self._decoder)
         verdicts = list(zip(batch.reasons, batch.canonicals))
         decided = self._decisions(records, source, verdicts, removals)
         for i, (record, (reason, canonical)) in enumerate(zip(records, verdicts)):
@@ -644,15 +660,6 @@ def tag_rejected(tags: tuple[tuple[str, str], ...], record: bytes, reason: str) 
     return record + constant_string_features(((REJECT_REASON_FEATURE, reason), *tags))
 
 
-def alias_pairs(record: bytes, options: CleanOptions) -> Iterator[tuple[str, str]]:
-    """(alias, canonical) of one id-map row; rows missing either are skipped."""
-    example = tf.train.Example.FromString(record)
-    alias = single_value(example, options.alias_column)
-    canonical = single_value(example, options.canonical_column)
-    if alias is not None and canonical is not None and alias != canonical:
-        yield alias, canonical
-
-
 def spam_ids(record: bytes, options: CleanOptions) -> Iterator[str]:
     """The id of one spam-list row, if it has one."""
     value = single_value(tf.train.Example.FromString(record), options.spam_id_column)
@@ -660,18 +667,19 @@ def spam_ids(record: bytes, options: CleanOptions) -> Iterator[str]:
         yield value
 
 
-class FindIdMapProblems(beam.DoFn):
-    """Reports aliases mapped to several canonical ids, and cycles."""
+class CanonicalIds(beam.DoFn):
+    """Maps each id to its canonical id through the resolved id map.
 
-    def process(
-        self, alias_and_canonicals: tuple[str, Iterable[str]], aliases: Mapping[str, str]
-    ) -> Iterator[str]:
-        alias, canonicals = alias_and_canonicals
-        conflict = rules.canonical_conflict(alias, canonicals)
-        if conflict:
-            yield conflict
-            return
-        try:
-            rules.resolve_alias(alias, aliases)
-        except rules.IdMapError as e:
-            yield str(e)
+    Args:
+      id_map_file: The resolved id map (`id_map.write_id_map`); None without one.
+    """
+
+    def __init__(self, id_map_file: Optional[str]) -> None:
+        self._id_map_file = id_map_file
+        self._id_map: Optional[IdMap] = None
+
+    def setup(self) -> None:
+        self._id_map = load_shared(self._id_map_file)
+
+    def process(self, identifier: str) -> Iterator[str]:
+        yield self._id_map.get(identifier, identifier)

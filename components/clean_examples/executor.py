@@ -1,4 +1,4 @@
-"""CleanExamples' executor: checks inputs, cleans and validates the id map, accounts."""
+"""CleanExamples' executor: checks inputs and the id map, cleans, accounts."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ from tfx.types import artifact, artifact_utils
 from tfx.v1.dsl.io import fileio
 
 from components.clean_examples import beam_clean, rules, spec
+from components.clean_examples.id_map import read_id_map, write_id_map
 from components.clean_examples.options import CleanOptions
 from components.clean_examples.removals import MergeRemovals
 from components.common import counts, examples_io
-from components.common.packed_mapping import PackMapping
 
 CLEANED_SPLIT = "cleaned"
 REJECTED_SPLIT = "rejected"
@@ -118,13 +118,15 @@ def _read_all(pipeline: beam.Pipeline, examples: artifact.Artifact, label: str) 
     return reads | f"{label}Flatten" >> beam.Flatten()
 
 
-def _raise_id_map_problems(problems_file: str) -> None:
-    """Fails the step if the job found aliases with several targets, or cycles.
+def _raise_id_map_problems(problems: list[str]) -> None:
+    """Fails the step on aliases with several targets, cycles, or rows with several ids.
+
+    Args:
+      problems: The id map's problems (`id_map.ResolvedIdMap`), sorted.
 
     Raises:
       CleaningInputError: Naming the first few problems and the ids involved.
     """
-    problems = sorted(counts.read_counts(problems_file))
     if problems:
         shown = "; ".join(problems[:MAX_PROBLEMS_SHOWN])
         more = (
@@ -133,6 +135,32 @@ def _raise_id_map_problems(problems_file: str) -> None:
             else ""
         )
         raise CleaningInputError(f"CleanExamples: {shown}{more}")
+
+
+def _prepare_id_map(
+    id_map: Optional[artifact.Artifact], options: CleanOptions, scratch: Optional[str]
+) -> tuple[Optional[str], Optional[int]]:
+    """Reads, checks and resolves the id map, and writes it where the workers load it.
+
+    Args:
+      id_map: The id map's Examples, or None without one.
+      options: Its columns.
+      scratch: The step's scratch folder (there is one whenever there is an id map).
+
+    Returns:
+      (the resolved map's file, the map's distinct links); (None, None) without an id map.
+
+    Raises:
+      CleaningInputError: The map is inconsistent (`_raise_id_map_problems`).
+    """
+    if id_map is None:
+        return None, None
+    resolved = read_id_map(id_map, options.alias_column, options.canonical_column)
+    _raise_id_map_problems(resolved.problems)
+    fileio.makedirs(scratch)
+    path = os.path.join(scratch, "id_map.arrow")
+    write_id_map(resolved.id_map, path)
+    return path, resolved.links
 
 
 def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
@@ -149,13 +177,14 @@ def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
 
 
 def _remove_folder(folder: str) -> None:
-    """Removes pass 1's fact files; a failure is logged, so it never hides the
-    step's own outcome (the folder sits in the execution's temporary space)."""
+    """Removes the step's scratch files (the resolved id map, pass 1's facts); a
+    failure is logged, so it never hides the step's own outcome (the folder
+    sits in the execution's temporary space)."""
     try:
         if fileio.exists(folder):
             fileio.rmtree(folder)
     except Exception as error:  # noqa: BLE001 - any filesystem's error
-        logging.warning("CleanExamples could not remove its fact files at %s: %s", folder, error)
+        logging.warning("CleanExamples could not remove its scratch files at %s: %s", folder, error)
 
 
 def people_shards(input_bytes: int) -> int:
@@ -169,7 +198,7 @@ def people_shards(input_bytes: int) -> int:
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Runs CleanExamples: one Beam job that checks the id map and cleans."""
+    """Runs CleanExamples: reads and checks the id map, then cleans in one Beam job."""
 
     def Do(  # noqa: N802 - TFX's executor interface
         self,
@@ -206,31 +235,29 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         examples_io.set_output_splits(rejected, [REJECTED_SPLIT], examples)
         row_counts_file = counts.counts_path(cleaned.uri, "row_counts")
         extra_file = counts.counts_path(cleaned.uri, "extra_counts")
-        problems_file = counts.counts_path(cleaned.uri, "id_map_problems")
-        facts_folder = (
-            os.path.join(self._get_tmp_dir(), f"clean_facts-{uuid.uuid4().hex}")
+        scratch = (
+            os.path.join(self._get_tmp_dir(), f"clean-{uuid.uuid4().hex}")
             if options.id_key
             else None
         )
         try:
+            id_map_file, id_map_links = _prepare_id_map(id_map, options, scratch)
             with self._make_beam_pipeline() as pipeline:
                 self._clean(
                     pipeline,
                     examples,
                     spam_list,
-                    id_map,
                     options,
                     cleaned,
                     rejected,
                     row_counts_file,
                     extra_file,
-                    problems_file,
-                    facts_folder,
+                    scratch and os.path.join(scratch, "facts"),
+                    id_map_file,
                 )
         finally:
-            if facts_folder:
-                _remove_folder(facts_folder)
-        _raise_id_map_problems(problems_file)
+            if scratch:
+                _remove_folder(scratch)
         self._record(
             cleaned,
             rejected,
@@ -238,7 +265,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             row_counts_file,
             extra_file,
             spam_list is not None,
-            id_map is not None,
+            id_map_links,
             examples_io.split_names(examples),
         )
 
@@ -247,40 +274,21 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         pipeline: beam.Pipeline,
         examples: artifact.Artifact,
         spam_list: Optional[artifact.Artifact],
-        id_map: Optional[artifact.Artifact],
         options: CleanOptions,
         cleaned: artifact.Artifact,
         rejected: artifact.Artifact,
         row_counts_file: str,
         extra_file: str,
-        problems_file: str,
         facts_folder: Optional[str],
+        id_map_file: Optional[str],
     ) -> None:
-        """Builds both cleaning passes (see beam_clean) and the id-map check.
+        """Builds both cleaning passes (see beam_clean).
 
         Pass 1 writes its row facts under `facts_folder` (see `fact_files`),
         which the caller removes after the job; it is None without `id_key`,
-        where nothing is grouped per person.
+        where nothing is grouped per person. `id_map_file` is the resolved id
+        map (`id_map.write_id_map`), which every pass loads once per worker process.
         """
-        if id_map is not None:
-            pairs = _read_all(pipeline, id_map, "IdMap") | "ParsePairs" >> beam.FlatMap(
-                beam_clean.alias_pairs, options
-            )
-        else:
-            pairs = pipeline | "NoIdMap" >> beam.Create([])
-        distinct_pairs = pairs | "DistinctPairs" >> beam.Distinct()
-        aliases = beam.pvalue.AsSingleton(distinct_pairs | "PackAliases" >> PackMapping())
-        # An inconsistent id map fails the step after the job (see
-        # _raise_id_map_problems): checking it in a job of its own would cost
-        # every run a pipeline start for a rare error.
-        (
-            pairs
-            | "GroupByAlias" >> beam.GroupByKey()
-            | "FindIdMapProblems" >> beam.ParDo(beam_clean.FindIdMapProblems(), aliases)
-            | "KeyProblem" >> beam.Map(lambda message: (message,))
-            | "WriteIdMapProblems" >> counts.WriteCounts(problems_file)
-        )
-
         sources = examples_io.split_names(examples)
         extras = []
         if options.id_key:
@@ -289,7 +297,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 examples_io.read_split_batches(pipeline, examples, source, "Decide")
                 | f"Facts{source.capitalize()}"
                 >> beam.ParDo(
-                    beam_clean.WriteRowFacts(options, shards, facts_folder), source, aliases
+                    beam_clean.WriteRowFacts(options, shards, facts_folder, id_map_file), source
                 )
                 for source in sources
             ]
@@ -297,8 +305,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 spam = (
                     _read_all(pipeline, spam_list, "Spam")
                     | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
-                    | "CanonicalSpamIds"
-                    >> beam.Map(lambda i, a: beam_clean.canonical_id(i, a), aliases)
+                    | "CanonicalSpamIds" >> beam.ParDo(beam_clean.CanonicalIds(id_map_file))
                     | "DistinctSpamIds" >> beam.Distinct()
                 )
                 extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
@@ -327,8 +334,6 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             ]
         else:
             removals = pipeline | "NoRemovals" >> beam.Create([])
-        if id_map is not None:
-            extras.append(distinct_pairs | "KeyAlias" >> beam.Map(lambda _: ("id_map_aliases",)))
         removals_side = beam.pvalue.AsSingleton(
             removals | "MergeRemovals" >> beam.CombineGlobally(MergeRemovals())
         )
@@ -339,7 +344,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             routed = examples_io.read_split_batches(
                 pipeline, examples, source, "Read"
             ) | f"Route{name}" >> beam.ParDo(
-                beam_clean.RouteRows(options), source, aliases, removals_side
+                beam_clean.RouteRows(options, id_map_file), source, removals_side
             ).with_outputs(
                 beam_clean.KEPT,
                 beam_clean.REJECTED,
@@ -411,7 +416,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         row_counts_file: str,
         extra_file: str,
         has_spam_list: bool,
-        has_id_map: bool,
+        id_map_links: Optional[int],
         sources: list[str],
     ) -> None:
         """Checks rows in == kept + rejected per source; records and logs the accounting.
@@ -449,7 +454,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "label_conflicts": extra.get("label_conflicts", 0),
             "spam_ids": extra.get("spam_ids", 0) if has_spam_list else None,
             "spam_ids_not_in_data": extra.get("spam_ids_not_in_data", 0) if has_spam_list else None,
-            "id_map_aliases": extra.get("id_map_aliases", 0) if has_id_map else None,
+            "id_map_aliases": id_map_links,
         }
         for artifact_ in (cleaned, rejected):
             artifact_.set_string_custom_property(

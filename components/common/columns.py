@@ -166,28 +166,26 @@ class ListColumn:
         return [flat[s] if n else None for s, n in zip(starts.tolist(), self.lengths.tolist())]
 
     def first_texts(self) -> list[Optional[str]]:
-        """Each row's first value as `example_features.text_of` writes it, None when it has none.
+        """Each row's first value as `example_features.text_of` writes it, None when it has none."""
+        return self.first_text_array().to_pylist()
+
+    def first_text_array(self) -> pa.Array:
+        """`first_texts` as an Arrow large_string array (null for a row without a value).
 
         Integers and UTF-8 bytes are converted by Arrow in one call; floats, and
         bytes that are not UTF-8, value by value.
         """
-        with_values = self.lengths > 0
-        starts = (np.cumsum(self.lengths) - self.lengths)[with_values]
-        firsts = self._values.take(pa.array(starts, type=pa.int64()))
-        texts: Optional[list] = None
+        starts = np.cumsum(self.lengths) - self.lengths
+        firsts = self._values.take(pa.array(starts, type=pa.int64(), mask=self.lengths == 0))
         if pa.types.is_integer(firsts.type) or pa.types.is_large_binary(firsts.type):
             try:
-                texts = pc.cast(firsts, pa.large_string()).to_pylist()
+                return pc.cast(firsts, pa.large_string())
             except pa.ArrowInvalid:  # bytes that are not UTF-8
-                texts = None
-        if texts is None:
-            texts = [text_of(value) for value in firsts.to_pylist()]
-        if len(texts) == len(self.lengths):
-            return texts
-        found: list[Optional[str]] = [None] * len(self.lengths)
-        for row, text in zip(np.flatnonzero(with_values).tolist(), texts):
-            found[row] = text
-        return found
+                pass
+        return pa.array(
+            [None if value is None else text_of(value) for value in firsts.to_pylist()],
+            type=pa.large_string(),
+        )
 
     def row_values(self) -> list[Optional[list]]:
         """Each row's values as a list; None when the feature is absent or kindless."""

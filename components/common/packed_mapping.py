@@ -2,18 +2,18 @@
 
 Beam's SDK worker weighs every side input it caches by walking it object by
 object (`objsize.get_deep_size` in `apache_beam.runners.worker.statecache`).
-For a `beam.pvalue.AsDict` of tens of thousands of entries (CleanExamples' id
-map) or of plans holding a dict per bucket (StratifiedSplit),
-that walk costs more than the lookups it serves. A `PackedMapping` carries the
-whole mapping as one pickled `bytes` value, which the walk sizes at once, and
-unpickles it on first use in each worker.
+For a `beam.pvalue.AsDict` of tens of thousands of entries, or of plans
+holding a dict per bucket (StratifiedSplit's), that walk costs more than the
+lookups it serves. A `PackedMapping` carries the whole mapping as one
+pickled `bytes` value, which the walk sizes at once, and unpickles it on
+first use in each worker.
 
 Each step that reads a side input caches its own copy, so a mapping read by
-eight steps (CleanExamples' id map) would be unpickled eight times in one
-worker. PackedMappings of the same bytes share one dict per process instead,
-held while any of them is alive.
+several steps would be unpickled once per step in one worker.
+PackedMappings of the same bytes share one dict per process instead, held
+while any of them is alive.
 
-    aliases = beam.pvalue.AsSingleton(pairs | "PackAliases" >> PackMapping())
+    plans = beam.pvalue.AsSingleton(pairs | "PackPlans" >> PackMapping())
 """
 
 from __future__ import annotations

@@ -715,6 +715,20 @@ def test_many_id_map_problems_show_five_and_count_the_rest(tmp_path):
     assert str(raised.value) == f"CleanExamples: {shown} (and 2 more)"
 
 
+def test_an_id_map_row_with_two_aliases_fails_naming_the_file_and_row(tmp_path):
+    records = [
+        make_record(alias="m-u1", canonical="u1"),
+        make_record(alias=["a", "b"], canonical="u2"),
+    ]
+    id_map = write_examples(tmp_path, {"train": records}, "id_map")
+    with pytest.raises(CleaningInputError) as raised:
+        run_clean(tmp_path, raw_examples(tmp_path), options(), spam_examples(tmp_path), id_map)
+    path = tmp_path / "id_map" / "Split-train" / "data_tfrecord-00000-of-00001.gz"
+    assert str(raised.value) == (
+        f"CleanExamples: id map row 2 of {path} has 2 values in 'alias'; expected one"
+    )
+
+
 def test_spam_list_without_its_id_column_fails_naming_it(tmp_path):
     with pytest.raises(CleaningInputError) as raised:
         run_clean(

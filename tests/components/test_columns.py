@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from components.clean_examples import beam_clean
+from components.clean_examples.id_map import IdMap
 from components.clean_examples.options import CleanOptions
 from components.common import columns
 from components.common.example_features import canonical_bytes, text_of
@@ -35,6 +36,7 @@ OPTIONS = [
 ]
 # u1 -> u2 -> 12: a chain; "web" -> itself is no alias.
 ALIASES = {"u1": "u2", "u2": "12", "web": "web"}
+ID_MAP = IdMap.of(ALIASES)
 
 
 def _per_record(batch: list[bytes], options: CleanOptions) -> list[tuple]:
@@ -65,7 +67,7 @@ def _text(timestamp):
 @settings(max_examples=300, deadline=None)
 @given(batches, st.sampled_from(OPTIONS))
 def test_verdicts_of_a_batch_equal_verdicts_of_each_record(batch, options):
-    verdicts = beam_clean.verdicts_of_batch(batch, ALIASES, options)
+    verdicts = beam_clean.verdicts_of_batch(batch, ID_MAP, options)
     assert _batched(verdicts) == _per_record(batch, options)
 
 
@@ -115,7 +117,7 @@ def test_a_narrow_decoder_kept_across_batches_gives_the_verdicts_of_each_record(
     # batches may hold those features with other types, or none.
     decoder = beam_clean.rule_decoder(options)
     for batch in sequence:
-        verdicts = beam_clean.verdicts_of_batch(batch, ALIASES, options, decoder)
+        verdicts = beam_clean.verdicts_of_batch(batch, ID_MAP, options, decoder)
         assert _batched(verdicts) == _per_record(batch, options)
 
 

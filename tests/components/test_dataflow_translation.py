@@ -57,20 +57,19 @@ def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
         pipeline,
         raw,
         clean_fixtures.spam_examples(tmp_path),
-        clean_fixtures.id_map_examples(tmp_path),
         clean_fixtures.options(),
         cleaned,
         rejected,
         counts.counts_path(cleaned.uri, "row_counts"),
         counts.counts_path(cleaned.uri, "extra_counts"),
-        counts.counts_path(cleaned.uri, "id_map_problems"),
-        f"{BUCKET}/cascade/dry-run/tmp/clean_facts",
+        f"{BUCKET}/cascade/dry-run/tmp/clean/facts",
+        f"{BUCKET}/cascade/dry-run/tmp/clean/id_map.arrow",
     )
     steps = translate(pipeline)
     sources = examples_io.split_names(raw)
     expected = {
         "ParseSpamIds",
-        "FindIdMapProblems",
+        "CanonicalSpamIds",
         "GroupPeopleByShard",
         "DecidePerPerson",
         "ShareOutCopies",
