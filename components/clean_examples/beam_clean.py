@@ -22,6 +22,7 @@ exact copies share one entry).
 
 from __future__ import annotations
 
+import zlib
 from typing import Iterable, Iterator, Mapping, NamedTuple, Optional, Union
 
 import apache_beam as beam
@@ -49,7 +50,7 @@ from components.common.example_features import (
     single_value,
     values_in,
 )
-from components.common.fingerprint import fingerprint64
+from components.common.fingerprint import fingerprint64, fingerprints64
 from core.labels import class_text
 
 KEPT = "kept"
@@ -67,9 +68,10 @@ OUTCOME = "outcome"
 SPAM_MARK = None
 
 
-def row_fingerprint(source: str, record: bytes) -> int:
-    """Identifies a row across the two passes (its source and bytes)."""
-    return fingerprint64(0, source.encode("utf-8") + b"\x00" + record)
+def row_fingerprints(source: str, records: Iterable[bytes]) -> np.ndarray:
+    """Identifies rows across the two passes (each by its source and bytes), as uint64."""
+    prefix = source.encode("utf-8") + b"\x00"
+    return fingerprints64(0, (prefix + record for record in records))
 
 
 class RowView(NamedTuple):
@@ -334,8 +336,12 @@ def canonical_id(identifier: str, aliases: Mapping[str, str]) -> str:
 
 
 def shard_of(canonical: str, shards: int) -> int:
-    """The shard of people a canonical id belongs to (the same in every process)."""
-    return fingerprint64(0, canonical.encode("utf-8")) % shards
+    """The shard of people a canonical id belongs to (the same in every process).
+
+    A spread, not an identity: two people sharing a checksum only share a
+    shard, so CRC-32 (a tenth of a fingerprint's cost) is enough.
+    """
+    return zlib.crc32(canonical.encode("utf-8")) % shards
 
 
 class WriteRowFacts(beam.DoFn):
@@ -377,16 +383,16 @@ class WriteRowFacts(beam.DoFn):
         self, records: list[bytes], source: str
     ) -> Iterator[tuple[int, fact_files.FactSegment]]:
         verdicts = verdicts_of_batch(records, self._id_map, self._options, self._decoder)
+        valid = [
+            i
+            for i, (reason, canonical) in enumerate(zip(verdicts.reasons, verdicts.canonicals))
+            if reason is None and canonical is not None
+        ]
+        fingerprints = row_fingerprints(source, (records[i] for i in valid)).tolist()
         packets: dict[int, list[tuple[str, tuple]]] = {}
-        for i, (reason, canonical) in enumerate(zip(verdicts.reasons, verdicts.canonicals)):
-            if reason is not None or canonical is None:
-                continue
-            facts = (
-                source,
-                verdicts.timestamps[i],
-                verdicts.labels[i],
-                row_fingerprint(source, records[i]),
-            )
+        for i, fingerprint in zip(valid, fingerprints):
+            canonical = verdicts.canonicals[i]
+            facts = (source, verdicts.timestamps[i], verdicts.labels[i], fingerprint)
             packets.setdefault(shard_of(canonical, self._shards), []).append((canonical, facts))
         for shard, facts in packets.items():
             yield from self._writer.add(shard, facts)
@@ -555,12 +561,12 @@ class RouteRows(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
                     continue
             if reason is None:
-                counter.add((OUTCOME, source, rules.KEPT))
                 kept_rows.append(tag_kept(tags, record, canonical))
             else:
                 counter.add((OUTCOME, source, reason))
                 rejected_rows.append(tag_rejected(tags, record, reason))
         if kept_rows:
+            counter.add((OUTCOME, source, rules.KEPT), len(kept_rows))
             yield beam.pvalue.TaggedOutput(KEPT, kept_rows)
         if rejected_rows:
             yield beam.pvalue.TaggedOutput(REJECTED, rejected_rows)
@@ -591,11 +597,11 @@ class RouteRows(beam.DoFn):
             for i, (reason, canonical) in enumerate(verdicts)
             if reason is None and canonical is not None
         ]
-        fingerprints = [row_fingerprint(source, records[i]) for i in valid]
-        positions = removals.positions(fingerprints)
+        fingerprints = row_fingerprints(source, (records[i] for i in valid))
+        positions = removals.positions(fingerprints).tolist()
         return {
-            valid[j]: (fingerprints[j], removals.at(position))
-            for j, position in enumerate(positions.tolist())
+            valid[j]: (int(fingerprints[j]), removals.at(position))
+            for j, position in enumerate(positions)
             if position >= 0
         }
 

@@ -20,6 +20,29 @@ from tfx_bsl.coders import example_coder
 from components.common.example_features import feature_key, text_of
 
 
+def python_list(values: pa.Array) -> list:
+    """An Arrow array's values as a list of Python objects (None for nulls).
+
+    Goes through NumPy where that keeps every value as `to_pylist` gives it
+    (pyarrow 10's `to_pylist` builds a scalar per value, some 15x slower):
+    arrays without nulls, and text or bytes arrays, whose nulls NumPy keeps as
+    None (in a number array they would become NaN).
+    """
+    kind = values.type
+    text = any(
+        is_kind(kind)
+        for is_kind in (
+            pa.types.is_string,
+            pa.types.is_large_string,
+            pa.types.is_binary,
+            pa.types.is_large_binary,
+        )
+    )
+    if not pa.types.is_null(kind) and (text or values.null_count == 0):
+        return values.to_numpy(zero_copy_only=False).tolist()
+    return values.to_pylist()
+
+
 def decode(records: Sequence[bytes]) -> Optional[pa.RecordBatch]:
     """Every feature of a batch of serialized examples as one Arrow list column.
 
@@ -156,7 +179,7 @@ class ListColumn:
     def _flat(self) -> list:
         """Every value of the column, row after row, as Python objects."""
         if self._flat_list is None:
-            self._flat_list = self._values.to_pylist()
+            self._flat_list = python_list(self._values)
         return self._flat_list
 
     def first_values(self) -> list:
@@ -167,7 +190,7 @@ class ListColumn:
 
     def first_texts(self) -> list[Optional[str]]:
         """Each row's first value as `example_features.text_of` writes it, None when it has none."""
-        return self.first_text_array().to_pylist()
+        return python_list(self.first_text_array())
 
     def first_text_array(self) -> pa.Array:
         """`first_texts` as an Arrow large_string array (null for a row without a value).
@@ -183,7 +206,7 @@ class ListColumn:
             except pa.ArrowInvalid:  # bytes that are not UTF-8
                 pass
         return pa.array(
-            [None if value is None else text_of(value) for value in firsts.to_pylist()],
+            [None if value is None else text_of(value) for value in python_list(firsts)],
             type=pa.large_string(),
         )
 

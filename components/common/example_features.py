@@ -121,13 +121,36 @@ def string_features(values: Mapping[str, str]) -> bytes:
 
 def one_string_feature(name: str, value: str) -> bytes:
     """`string_features({name: value})`, encoded in fewer steps: CleanExamples
-    appends one per kept row (its canonical id)."""
+    appends one per kept row (its canonical id).
+
+    Every byte before the value depends only on the name and the value's
+    length, so that header is built once per (name, length).
+    """
     text = value.encode("utf-8")
-    values = b"\x0a" + _varint(len(text)) + text  # BytesList.value
-    feature = b"\x0a" + _varint(len(values)) + values  # Feature.bytes_list
-    entry = feature_key(name) + b"\x12" + _varint(len(feature)) + feature
-    entries = b"\x0a" + _varint(len(entry)) + entry  # Features.feature
-    return b"\x0a" + _varint(len(entries)) + entries  # Example.features
+    return _one_string_header(name, len(text)) + text
+
+
+@functools.lru_cache(maxsize=4096)
+def _one_string_header(name: str, length: int) -> bytes:
+    """The encoding of a feature `name` holding one bytes value of `length`, minus the value."""
+    values = 1 + len(_varint(length)) + length  # BytesList.value
+    feature = 1 + len(_varint(values)) + values  # Feature.bytes_list
+    key = feature_key(name)
+    entry = len(key) + 1 + len(_varint(feature)) + feature
+    entries = 1 + len(_varint(entry)) + entry  # Features.feature
+    return (
+        b"\x0a"
+        + _varint(entries)  # Example.features
+        + b"\x0a"
+        + _varint(entry)
+        + key
+        + b"\x12"
+        + _varint(feature)
+        + b"\x0a"
+        + _varint(values)
+        + b"\x0a"
+        + _varint(length)
+    )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+from typing import Iterable
+
+import numpy as np
 
 
 def fingerprint64(seed: int, key: bytes) -> int:
@@ -24,6 +27,25 @@ def fingerprint64(seed: int, key: bytes) -> int:
     digest = _seeded_hasher(seed).copy()
     digest.update(key)
     return int.from_bytes(digest.digest(), "little")
+
+
+def fingerprints64(seed: int, keys: Iterable[bytes]) -> np.ndarray:
+    """`fingerprint64` of many keys at once, as a uint64 array.
+
+    Args:
+      seed: As for `fingerprint64`.
+      keys: The keys, in order.
+
+    Returns:
+      Each key's fingerprint, in order: the values `fingerprint64` gives.
+    """
+    hasher = _seeded_hasher(seed)
+    digests = []
+    for key in keys:
+        digest = hasher.copy()
+        digest.update(key)
+        digests.append(digest.digest())
+    return np.frombuffer(b"".join(digests), dtype="<u8").astype(np.uint64)
 
 
 @functools.lru_cache(maxsize=64)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import math
 
+import pyarrow as pa
+import pytest
 import tensorflow as tf
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,6 +71,27 @@ def _text(timestamp):
 def test_verdicts_of_a_batch_equal_verdicts_of_each_record(batch, options):
     verdicts = beam_clean.verdicts_of_batch(batch, ID_MAP, options)
     assert _batched(verdicts) == _per_record(batch, options)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        pa.array([1, None, 3]),
+        pa.array([1, 2], type=pa.int64()),
+        pa.array([1.5, None], type=pa.float32()),
+        pa.array([0.25, float("nan")], type=pa.float32()),
+        pa.array(["a", None, "é"], type=pa.large_string()),
+        pa.array([b"\xff", None], type=pa.large_binary()),
+        pa.array([b"x"], type=pa.binary()),
+        pa.array([None, None]),
+        pa.array([], type=pa.large_string()),
+        pa.array([True, None]),
+    ],
+)
+def test_python_list_gives_what_to_pylist_gives(values):
+    found, expected = columns.python_list(values), values.to_pylist()
+    assert repr(found) == repr(expected)
+    assert [type(v) for v in found] == [type(v) for v in expected]
 
 
 def test_canonical_bytes_keep_one_setting_of_a_feature_set_twice():

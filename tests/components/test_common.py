@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import apache_beam as beam
+import numpy as np
 import pytest
 import tensorflow as tf
 from apache_beam.testing.test_pipeline import TestPipeline
@@ -22,7 +23,7 @@ from tfx.types import artifact_utils, standard_artifacts
 
 from components.common import counts, examples_io, tfrecord_format
 from components.common.example_features import has_value, one_string_feature, string_features
-from components.common.fingerprint import fingerprint64
+from components.common.fingerprint import fingerprint64, fingerprints64
 from tests import local_beam
 
 KEYS = [f"record-{i:05d}".encode() for i in range(10_000)]
@@ -80,6 +81,14 @@ def test_fingerprint64_is_the_same_in_processes_with_other_hash_salts():
     )
     # Distinct keys give distinct fingerprints (a collision in 500 draws of 2**64 is ~1e-14).
     assert len(set(ours)) == 500
+
+
+@pytest.mark.parametrize("seed", [0, 3, 2**127 + 5])
+def test_fingerprints64_of_many_keys_are_fingerprint64_of_each(seed):
+    many = fingerprints64(seed, KEYS[:1000])
+    assert many.dtype == np.uint64
+    assert many.tolist() == [fingerprint64(seed, key) for key in KEYS[:1000]]
+    assert len(fingerprints64(seed, [])) == 0
 
 
 def test_fingerprint64_differs_by_seed():
