@@ -1,9 +1,9 @@
 """The id map checked before any TFX step: aliases with two canonical ids, and cycles.
 
-CleanExamples finds the same problems (it must, for data that reaches it by
-another route), but only inside its Beam job, tens of seconds into a run.
-Read here, the map's rows are still at hand, so the message names the file
-and rows of every link involved. The rules are CleanExamples' own
+CleanExamples finds the same problems before its Beam job (it must, for
+data that reaches it by another route), in the id map's Examples. Read
+here, before any TFX step, the CSV rows are still at hand, so the message
+names the file and rows of every link involved. The rules are CleanExamples' own
 (`components.clean_examples.rules`), on the ids as CleanExamples sees them:
 IdMapGen (a CsvExampleGen) types each column, so in a column of integers
 `007` and `7` are one id, and CleanExamples reads every id as text

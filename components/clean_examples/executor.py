@@ -151,15 +151,25 @@ def _prepare_id_map(
       (the resolved map's file, the map's distinct links); (None, None) without an id map.
 
     Raises:
-      CleaningInputError: The map is inconsistent (`_raise_id_map_problems`).
+      CleaningInputError: The map is inconsistent (`_raise_id_map_problems`),
+        or a file of it is no TFRecord file of tf.Examples (naming it).
     """
     if id_map is None:
         return None, None
-    resolved = read_id_map(id_map, options.alias_column, options.canonical_column)
+    try:
+        resolved = read_id_map(id_map, options.alias_column, options.canonical_column)
+    except ValueError as e:
+        raise CleaningInputError(f"CleanExamples: the id map cannot be read: {e}") from e
     _raise_id_map_problems(resolved.problems)
     fileio.makedirs(scratch)
     path = os.path.join(scratch, "id_map.arrow")
     write_id_map(resolved.id_map, path)
+    logging.info(
+        "CleanExamples: the id map links %s aliases (%s distinct links), each resolved "
+        "to the end of its chain",
+        f"{len(resolved.id_map):,}",
+        f"{resolved.links:,}",
+    )
     return path, resolved.links
 
 

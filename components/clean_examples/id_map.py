@@ -8,11 +8,17 @@ naming the ids. Every alias is resolved to the end of its chain once, here,
 so a row's canonical id is a single look-up.
 
 The resolved map reaches the workers as one Arrow IPC file in the
-execution's temporary folder (`write_id_map`), and each process loads it once
-(`load_shared`): two Arrow string columns and a sorted hash index, some
-50 bytes per alias with short ids, however many steps read it. Beam never
-holds it: no shuffle of pairs, and no side input for its cache to weigh
-object by object.
+execution's temporary folder (`write_id_map`), and each process loads it
+once (`load_shared`): two Arrow string columns and a sorted index of
+checksums, some 50 bytes per alias with short ids, however many steps read
+it. Beam never holds it: no shuffle of pairs, and no side input for its
+cache to weigh object by object.
+
+The id map is the one dataset the launching process reads whole. Every
+worker holds the whole resolved map to look rows up in it (a broadcast
+join), so a map the launcher cannot hold could not be used by a worker
+either; in Beam it would cost more, not less (a grouping of its pairs,
+then a side input per worker).
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import weakref
+import zlib
 from typing import Iterator, Mapping, Optional, Sequence
 
 import numpy as np
@@ -36,34 +43,39 @@ from components.common.example_features import values_in
 
 _ALIAS = "alias"
 _CANONICAL = "canonical"
-# The look-up hash: Python's, fast on the str objects rows decode to. A name of
-# its own, so tests can make every alias collide.
-_text_hash = hash
+
+
+def _index_key(text: str) -> int:
+    """An id's place in the look-up index: its CRC-32, a tenth of a fingerprint's cost.
+
+    Ids sharing a checksum are told apart by their text, so this only needs
+    to spread them.
+    """
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
 
 
 class IdMap(Mapping[str, str]):
     """Alias -> the canonical id its chain ends at, as Arrow columns.
 
-    Look-ups go through a sorted array of the aliases' Python `hash()`, built
-    when the map is made in a process (the hash is salted per process, so it
-    is never stored or sent), and every hit is confirmed against the alias'
-    text, so a hash collision cannot merge two people.
+    Look-ups go through a sorted array of the aliases' `_index_key`, built
+    when the map is made, and every hit is confirmed against the alias' text,
+    so two ids sharing a checksum are never merged.
 
     Args:
       aliases: Distinct aliases (large_string, no nulls).
       canonicals: Each alias' final canonical id, row for row (large_string).
     """
 
-    __slots__ = ("_aliases", "_canonicals", "_hashes", "_rows", "__weakref__")
+    __slots__ = ("_aliases", "_canonicals", "_keys", "_rows", "__weakref__")
 
     def __init__(self, aliases: pa.Array, canonicals: pa.Array) -> None:
         self._aliases = aliases
         self._canonicals = canonicals
-        hashes = np.fromiter(
-            map(_text_hash, aliases.to_pylist()), dtype=np.int64, count=len(aliases)
+        keys = np.fromiter(
+            map(_index_key, columns.python_list(aliases)), dtype=np.int64, count=len(aliases)
         )
-        self._rows = np.argsort(hashes, kind="stable")
-        self._hashes = hashes[self._rows]
+        self._rows = np.argsort(keys, kind="stable")
+        self._keys = keys[self._rows]
 
     @classmethod
     def empty(cls) -> "IdMap":
@@ -73,7 +85,13 @@ class IdMap(Mapping[str, str]):
 
     @classmethod
     def of(cls, links: Mapping[str, str]) -> "IdMap":
-        """Resolves alias -> canonical links given in memory.
+        """Resolves alias -> canonical links given in memory (`resolve`).
+
+        Args:
+          links: Alias -> canonical id; chains are followed, self-links ignored.
+
+        Returns:
+          The resolved map.
 
         Raises:
           rules.IdMapError: The links hold a cycle or a chain too long (the
@@ -88,23 +106,30 @@ class IdMap(Mapping[str, str]):
         return resolved.id_map
 
     def canonical_ids(self, ids: Sequence[str]) -> list[str]:
-        """Each id's canonical id: its alias' target, or itself when it is no alias."""
+        """Each id's canonical id: its alias' target, or itself when it is no alias.
+
+        Args:
+          ids: The ids, as text.
+
+        Returns:
+          Their canonical ids, in order: one search of the index for all of them.
+        """
         found = list(ids)
-        if not len(self._hashes) or not found:
+        if not len(self._keys) or not found:
             return found
-        hashes = np.fromiter(map(_text_hash, found), dtype=np.int64, count=len(found))
-        positions = np.searchsorted(self._hashes, hashes)
-        hits = positions < len(self._hashes)
-        hits[hits] = self._hashes[positions[hits]] == hashes[hits]
+        keys = np.fromiter(map(_index_key, found), dtype=np.int64, count=len(found))
+        positions = np.searchsorted(self._keys, keys)
+        hits = positions < len(self._keys)
+        hits[hits] = self._keys[positions[hits]] == keys[hits]
         for i in np.flatnonzero(hits).tolist():
-            row = self._row_of(found[i], int(hashes[i]), int(positions[i]))
+            row = self._row_of(found[i], int(keys[i]), int(positions[i]))
             if row is not None:
                 found[i] = self._canonicals[row].as_py()
         return found
 
-    def _row_of(self, key: str, key_hash: int, position: int) -> Optional[int]:
-        """The row of alias `key`, scanning the aliases sharing its hash from `position`."""
-        while position < len(self._hashes) and self._hashes[position] == key_hash:
+    def _row_of(self, key: str, key_index: int, position: int) -> Optional[int]:
+        """The row of alias `key`, scanning the aliases sharing its index key from `position`."""
+        while position < len(self._keys) and self._keys[position] == key_index:
             row = int(self._rows[position])
             if self._aliases[row].as_py() == key:
                 return row
@@ -112,22 +137,22 @@ class IdMap(Mapping[str, str]):
         return None
 
     def __getitem__(self, key: str) -> str:
-        if isinstance(key, str) and len(self._hashes):
-            key_hash = _text_hash(key)
-            position = int(np.searchsorted(self._hashes, key_hash))
-            row = self._row_of(key, key_hash, position)
+        if isinstance(key, str) and len(self._keys):
+            key_index = _index_key(key)
+            position = int(np.searchsorted(self._keys, key_index))
+            row = self._row_of(key, key_index, position)
             if row is not None:
                 return self._canonicals[row].as_py()
         raise KeyError(key)
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._aliases.to_pylist())
+        return iter(columns.python_list(self._aliases))
 
     def __len__(self) -> int:
         return len(self._aliases)
 
     def __reduce__(self) -> tuple:
-        # The hash index is rebuilt where the map lands: `hash()` differs per process.
+        # The index is rebuilt where the map lands rather than sent with it.
         return (IdMap, (self._aliases, self._canonicals))
 
     def table(self) -> pa.Table:
@@ -300,13 +325,11 @@ def _conflicts(alias: pa.Array, canonical: pa.Array, same_alias: np.ndarray) -> 
     """
     starts = np.flatnonzero(~same_alias)
     ends = np.append(starts[1:], len(alias))
-    found = []
-    for start, end in zip(starts.tolist(), ends.tolist()):
-        if end - start > 1:
-            found.append(
-                rules.canonical_conflict(alias[start].as_py(), canonical[start:end].to_pylist())
-            )
-    return found
+    several = np.flatnonzero(ends - starts > 1)
+    return [
+        rules.canonical_conflict(alias[start].as_py(), canonical[start:end].to_pylist())
+        for start, end in zip(starts[several].tolist(), ends[several].tolist())
+    ]
 
 
 def _loop_problems(alias: pa.Array, canonical: pa.Array, stuck: np.ndarray) -> list[str]:
@@ -322,7 +345,12 @@ def _loop_problems(alias: pa.Array, canonical: pa.Array, stuck: np.ndarray) -> l
 
 
 def write_id_map(id_map: IdMap, path: str) -> None:
-    """Writes the resolved map as one Arrow IPC file (any `fileio` path)."""
+    """Writes the resolved map as one Arrow IPC file.
+
+    Args:
+      id_map: The resolved map.
+      path: Where to write it (any `fileio` path; its folder must exist).
+    """
     table = id_map.table()
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
@@ -337,10 +365,19 @@ _LOADING = threading.Lock()
 
 
 def load_shared(path: Optional[str]) -> IdMap:
-    """The map `write_id_map` stored at `path`, loaded once per process; empty for None.
+    """The map `write_id_map` stored at `path`, loaded once per process.
 
     Every step of a worker that reads the map holds the same one, so a
     process keeps one copy however many steps read it.
+
+    Args:
+      path: The file, or None for an empty map (no id map configured).
+
+    Returns:
+      The map, shared with every other holder in this process.
+
+    Raises:
+      OSError, pyarrow.ArrowInvalid: The file cannot be read as `write_id_map` wrote it.
     """
     if path is None:
         return IdMap.empty()

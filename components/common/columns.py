@@ -25,8 +25,9 @@ def python_list(values: pa.Array) -> list:
 
     Goes through NumPy where that keeps every value as `to_pylist` gives it
     (pyarrow 10's `to_pylist` builds a scalar per value, some 15x slower):
-    arrays without nulls, and text or bytes arrays, whose nulls NumPy keeps as
-    None (in a number array they would become NaN).
+    text and bytes arrays, whose nulls NumPy keeps as None, and integer,
+    float and boolean arrays without nulls (NumPy would make a null NaN).
+    Other types go through `to_pylist`.
     """
     kind = values.type
     text = any(
@@ -38,7 +39,8 @@ def python_list(values: pa.Array) -> list:
             pa.types.is_large_binary,
         )
     )
-    if not pa.types.is_null(kind) and (text or values.null_count == 0):
+    number = pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind)
+    if text or (number and values.null_count == 0):
         return values.to_numpy(zero_copy_only=False).tolist()
     return values.to_pylist()
 

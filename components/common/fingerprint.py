@@ -2,7 +2,9 @@
 
 A fingerprint depends on the seed and the bytes alone, never on input order,
 sharding, worker or Python's per-process `hash()` salt, so every runner places a
-record the same way.
+record the same way. Where a value only spreads keys and never decides an
+outcome (CleanExamples' shards of people, its id map's look-up index), a
+CRC-32 serves at a tenth of the cost.
 """
 
 from __future__ import annotations

@@ -65,7 +65,7 @@ def test_repeated_links_count_once_and_an_alias_with_two_targets_is_named():
 
 
 def test_hash_collisions_never_merge_two_ids(monkeypatch):
-    monkeypatch.setattr(id_map, "_text_hash", lambda text: 7)
+    monkeypatch.setattr(id_map, "_index_key", lambda text: 7)
     colliding = IdMap.of({"a": "x", "b": "y", "c": "x"})
     assert colliding.canonical_ids(["c", "b", "a", "d", "x"]) == ["x", "y", "x", "d", "x"]
     assert colliding["b"] == "y"
@@ -107,6 +107,21 @@ def test_reading_skips_rows_without_both_ids_and_reads_numbers_as_digits(tmp_pat
     assert result.problems == []
     assert result.links == 2
     assert dict(result.id_map) == {"m-1": "u1", "42": "u42"}
+
+
+def test_integer_ids_read_as_digits_in_a_batch_decoded_as_columns(tmp_path):
+    records = [make_record(alias=n, canonical=n + 1000) for n in range(5)]
+    examples = write_examples(tmp_path, {"train": records}, "id_map")
+    result = read_id_map(examples, "alias", "canonical")
+    assert dict(result.id_map) == {str(n): str(n + 1000) for n in range(5)}
+
+
+def test_a_file_that_is_no_record_file_is_named(tmp_path):
+    examples = write_examples(tmp_path, {"train": []}, "id_map")
+    broken = tmp_path / "id_map" / "Split-train" / "data_tfrecord-00000-of-00001.gz"
+    broken.write_bytes(b"not gzip")
+    with pytest.raises(ValueError, match=str(broken)):
+        read_id_map(examples, "alias", "canonical")
 
 
 def test_reading_names_the_file_and_row_of_an_id_with_several_values(tmp_path):

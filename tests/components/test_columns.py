@@ -86,6 +86,10 @@ def test_verdicts_of_a_batch_equal_verdicts_of_each_record(batch, options):
         pa.array([None, None]),
         pa.array([], type=pa.large_string()),
         pa.array([True, None]),
+        pa.array([True, False]),
+        pa.array([0.1, 2.5], type=pa.float64()),
+        pa.array([7, 8, 9, 10], type=pa.int64()).slice(1, 2),
+        pa.array(["a", None, "b", "c"], type=pa.large_string()).slice(1, 3),
     ],
 )
 def test_python_list_gives_what_to_pylist_gives(values):

@@ -17,7 +17,7 @@ import pytest
 import tensorflow as tf
 from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from tfx.types import artifact_utils, standard_artifacts
 
@@ -259,6 +259,10 @@ def test_string_features_equals_deterministic_protobuf_serialization(values):
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(min_size=1, max_size=200), st.text(max_size=300))
+@example("n", "v" * 127)
+@example("n", "v" * 128)
+@example("n" * 128, "v" * 16_383)
+@example("n", "v" * 16_384)
 def test_one_string_feature_is_string_features_of_one(name, value):
     assert one_string_feature(name, value) == string_features({name: value})
 
