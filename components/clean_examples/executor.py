@@ -163,11 +163,11 @@ def _prepare_id_map(
     _raise_id_map_problems(resolved.problems)
     fileio.makedirs(scratch)
     path = os.path.join(scratch, "id_map.arrow")
-    write_id_map(resolved.id_map, path)
+    write_id_map(resolved, path)
     logging.info(
         "CleanExamples: the id map links %s aliases (%s distinct links), each resolved "
         "to the end of its chain",
-        f"{len(resolved.id_map):,}",
+        f"{len(resolved.aliases):,}",
         f"{resolved.links:,}",
     )
     return path, resolved.links

@@ -24,6 +24,7 @@ then a side input per worker).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
 import weakref
 import zlib
@@ -45,13 +46,34 @@ _ALIAS = "alias"
 _CANONICAL = "canonical"
 
 
-def _index_key(text: str) -> int:
-    """An id's place in the look-up index: its CRC-32, a tenth of a fingerprint's cost.
+def _index_key(text: bytes) -> int:
+    """An id's place in the look-up index: the CRC-32 of its UTF-8 text, a
+    tenth of a fingerprint's cost.
 
     Ids sharing a checksum are told apart by their text, so this only needs
     to spread them.
     """
-    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+    return zlib.crc32(text)
+
+
+def _index_keys(texts: pa.Array) -> np.ndarray:
+    """`_index_key` of every value of a large_string array, read from its buffers
+    (no Python string is made)."""
+    _, offsets_buffer, data_buffer = texts.buffers()
+    if not len(texts):
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)
+    offsets = offsets[texts.offset : texts.offset + len(texts) + 1].tolist()
+    data = memoryview(data_buffer) if data_buffer is not None else memoryview(b"")
+    return np.fromiter(
+        (_index_key(data[start:end]) for start, end in zip(offsets[:-1], offsets[1:])),
+        dtype=np.int64,
+        count=len(texts),
+    )
+
+
+def _text_key(text: str) -> int:
+    return _index_key(text.encode("utf-8", "surrogatepass"))
 
 
 class IdMap(Mapping[str, str]):
@@ -71,9 +93,7 @@ class IdMap(Mapping[str, str]):
     def __init__(self, aliases: pa.Array, canonicals: pa.Array) -> None:
         self._aliases = aliases
         self._canonicals = canonicals
-        keys = np.fromiter(
-            map(_index_key, columns.python_list(aliases)), dtype=np.int64, count=len(aliases)
-        )
+        keys = _index_keys(aliases)
         self._rows = np.argsort(keys, kind="stable")
         self._keys = keys[self._rows]
 
@@ -117,7 +137,7 @@ class IdMap(Mapping[str, str]):
         found = list(ids)
         if not len(self._keys) or not found:
             return found
-        keys = np.fromiter(map(_index_key, found), dtype=np.int64, count=len(found))
+        keys = np.fromiter(map(_text_key, found), dtype=np.int64, count=len(found))
         positions = np.searchsorted(self._keys, keys)
         hits = positions < len(self._keys)
         hits[hits] = self._keys[positions[hits]] == keys[hits]
@@ -138,7 +158,7 @@ class IdMap(Mapping[str, str]):
 
     def __getitem__(self, key: str) -> str:
         if isinstance(key, str) and len(self._keys):
-            key_index = _index_key(key)
+            key_index = _text_key(key)
             position = int(np.searchsorted(self._keys, key_index))
             row = self._row_of(key, key_index, position)
             if row is not None:
@@ -155,24 +175,29 @@ class IdMap(Mapping[str, str]):
         # The index is rebuilt where the map lands rather than sent with it.
         return (IdMap, (self._aliases, self._canonicals))
 
-    def table(self) -> pa.Table:
-        """The map as a table of `alias` and `canonical` columns."""
-        return pa.table({_ALIAS: self._aliases, _CANONICAL: self._canonicals})
-
 
 @dataclasses.dataclass(frozen=True)
 class ResolvedIdMap:
     """An id map read and resolved, with what is wrong with it.
 
     Attributes:
-      id_map: Alias -> final canonical id (with problems, the part that resolves).
+      aliases: The distinct aliases (large_string).
+      canonicals: Each alias' final canonical id, row for row (with problems,
+        for the part that resolves).
       links: Distinct alias -> canonical links in the input.
       problems: What makes the map unusable, one message each, sorted.
     """
 
-    id_map: IdMap
+    aliases: pa.Array
+    canonicals: pa.Array
     links: int
     problems: list[str]
+
+    @functools.cached_property
+    def id_map(self) -> IdMap:
+        """The map to look ids up in, its index built on first use (the step
+        that resolves the map only writes it)."""
+        return IdMap(self.aliases, self.canonicals)
 
 
 def read_id_map(
@@ -194,6 +219,16 @@ def read_id_map(
     Raises:
       ValueError: A file is not a TFRecord file of tf.Examples (naming it).
     """
+    aliases, canonicals, problems = _read_links(examples, alias_column, canonical_column)
+    resolved = resolve(aliases, canonicals)
+    return dataclasses.replace(resolved, problems=sorted(problems + resolved.problems))
+
+
+def _read_links(
+    examples: artifact.Artifact, alias_column: str, canonical_column: str
+) -> tuple[pa.Array, pa.Array, list[str]]:
+    """The alias and canonical id of every row holding one of each, and the
+    rows holding several (`read_id_map`)."""
     decoder = columns.NarrowDecoder([alias_column, canonical_column])
     aliases: list[pa.Array] = []
     canonicals: list[pa.Array] = []
@@ -219,8 +254,7 @@ def read_id_map(
                 aliases.append(alias.filter(links))
                 canonicals.append(canonical.filter(links))
                 first_row += len(records)
-    resolved = resolve(_joined(aliases), _joined(canonicals))
-    return dataclasses.replace(resolved, problems=sorted(problems + resolved.problems))
+    return _joined(aliases), _joined(canonicals), problems
 
 
 def _joined(chunks: list[pa.Array]) -> pa.Array:
@@ -280,7 +314,8 @@ def resolve(aliases: pa.Array, canonicals: pa.Array) -> ResolvedIdMap:
     pairs = pa.table({_ALIAS: aliases, _CANONICAL: canonicals})
     pairs = pairs.filter(pc.not_equal(pairs.column(_ALIAS), pairs.column(_CANONICAL)))
     if not pairs.num_rows:
-        return ResolvedIdMap(IdMap.empty(), 0, [])
+        nothing = pa.array([], type=pa.large_string())
+        return ResolvedIdMap(nothing, nothing, 0, [])
     pairs = pairs.take(pc.sort_indices(pairs, [(_ALIAS, "ascending"), (_CANONICAL, "ascending")]))
     alias, canonical = (
         pairs.column(_ALIAS).combine_chunks(),
@@ -306,7 +341,7 @@ def resolve(aliases: pa.Array, canonicals: pa.Array) -> ResolvedIdMap:
     if len(stuck):
         problems += _loop_problems(alias, canonical, stuck)
     return ResolvedIdMap(
-        IdMap(alias, canonical.take(pa.array(last))), int(distinct.sum()), sorted(problems)
+        alias, canonical.take(pa.array(last)), int(distinct.sum()), sorted(problems)
     )
 
 
@@ -344,14 +379,14 @@ def _loop_problems(alias: pa.Array, canonical: pa.Array, stuck: np.ndarray) -> l
     return sorted(found)
 
 
-def write_id_map(id_map: IdMap, path: str) -> None:
+def write_id_map(resolved: ResolvedIdMap, path: str) -> None:
     """Writes the resolved map as one Arrow IPC file.
 
     Args:
-      id_map: The resolved map.
+      resolved: The resolved map.
       path: Where to write it (any `fileio` path; its folder must exist).
     """
-    table = id_map.table()
+    table = pa.table({_ALIAS: resolved.aliases, _CANONICAL: resolved.canonicals})
     sink = pa.BufferOutputStream()
     with pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table)

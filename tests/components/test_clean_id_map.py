@@ -86,7 +86,8 @@ def test_a_pickled_map_rebuilds_its_index_and_reads_the_same():
 
 def test_a_written_map_loads_once_per_process_while_held(tmp_path):
     path = str(tmp_path / "id_map.arrow")
-    id_map.write_id_map(IdMap.of({"m-1": "u1", "p-1": "m-1"}), path)
+    links = {"m-1": "u1", "p-1": "m-1"}
+    id_map.write_id_map(resolve(_strings(links), _strings(links.values())), path)
     first = load_shared(path)
     assert load_shared(path) is first
     assert first.canonical_ids(["p-1", "m-1", "u1", "other"]) == ["u1", "u1", "u1", "other"]
