@@ -38,7 +38,7 @@ from components.clean_examples.options import (
     REJECT_REASON_FEATURE,
     CleanOptions,
 )
-from components.clean_examples.removals import Removals
+from components.clean_examples.removals import Removals, load_removals
 from components.common import columns, counts
 from components.common.example_features import (
     canonical_bytes,
@@ -61,11 +61,14 @@ TIES = "ties"
 TIED = -1
 CONFLICTS = "conflicts"
 UNMATCHED_SPAM = "unmatched_spam"
+SPAM_PEOPLE = "spam_people"
 # Count keys: (ROWS_IN, source) per row read; (OUTCOME, source, kept or reason).
 ROWS_IN = "rows_in"
 OUTCOME = "outcome"
 # The value a spam-list id contributes to its person's group (row facts are tuples).
 SPAM_MARK = None
+# Spam-list ids MarkSpam buffers before it sends them on.
+SPAM_FLUSH = 50_000
 
 
 def row_fingerprints(source: str, records: Iterable[bytes]) -> np.ndarray:
@@ -451,7 +454,7 @@ def decide_person(
 
     Args:
       canonical_and_values: A canonical id with its rows' facts (from WriteRowFacts)
-        and SPAM_MARK once if the id is on the spam list.
+        and a SPAM_MARK per listing if the id is on the spam list.
       source_priority: Sources in the order that breaks recency ties.
 
     Yields:
@@ -462,8 +465,8 @@ def decide_person(
       keeps the one whose content fingerprints smallest (`resolve_ties`), so
       the choice does not depend on how protobuf ordered a row's bytes, which
       can differ between processes. On the CONFLICTS output the id when its
-      merged rows disagree on the label; on UNMATCHED_SPAM a spam id that has
-      no rows.
+      merged rows disagree on the label; on SPAM_PEOPLE the id when the spam
+      list names it; on UNMATCHED_SPAM a spam id that has no rows.
     """
     canonical, values = canonical_and_values
     facts = []
@@ -473,6 +476,8 @@ def decide_person(
             is_spam = True
         else:
             facts.append(value)
+    if is_spam:
+        yield beam.pvalue.TaggedOutput(SPAM_PEOPLE, canonical)
     if not facts:
         if is_spam:
             yield beam.pvalue.TaggedOutput(UNMATCHED_SPAM, canonical)
@@ -523,6 +528,7 @@ class RouteRows(beam.DoFn):
         self._options = options
         self._id_map_file = id_map_file
         self._id_map: Optional[IdMap] = None
+        self._removals: Optional[Removals] = None
         self._counter = counts.BundleCounter()
         self._decoder: Optional[columns.NarrowDecoder] = None
 
@@ -537,8 +543,11 @@ class RouteRows(beam.DoFn):
         self,
         records: list[bytes],
         source: str,
-        removals: Removals,
+        removals_file: Optional[str],
     ) -> Iterator[object]:
+        if self._removals is None:
+            self._removals = load_removals(removals_file)
+        removals = self._removals
         counter, options = self._counter, self._options
         tags = options.tags_of(source)
         kept_rows, rejected_rows = [], []
@@ -558,7 +567,9 @@ class RouteRows(beam.DoFn):
                     )
                     continue
                 if kept:
-                    yield beam.pvalue.TaggedOutput(COPIES, (fp, (source, record, canonical)))
+                    yield beam.pvalue.TaggedOutput(
+                        COPIES, (fp, (source, record, canonical, kept, reason))
+                    )
                     continue
             if reason is None:
                 kept_rows.append(tag_kept(tags, record, canonical))
@@ -611,18 +622,17 @@ class RouteRows(beam.DoFn):
 
 def share_out_copies(
     fp_and_rows: tuple[int, Iterable[tuple]],
-    removals: Removals,
     options: CleanOptions,
 ) -> Iterator[beam.pvalue.TaggedOutput]:
     """Keeps the decided number of a row's exact copies and rejects the rest.
 
-    Yields tagged rows on KEPT and REJECTED (as batches of one, like RouteRows'
-    batches), and ((OUTCOME, source, outcome), 1)
+    Each copy carries its fingerprint's decision (rows kept, reason), as
+    RouteRows found it. Yields tagged rows on KEPT and REJECTED (as batches
+    of one, like RouteRows' batches), and ((OUTCOME, source, outcome), 1)
     per row on `counts.COUNTS` (copies are rare, so counting per row is fine).
     """
-    fp, rows = fp_and_rows
-    kept, reason = removals[fp]
-    for i, (source, record, canonical) in enumerate(rows):
+    _, rows = fp_and_rows
+    for i, (source, record, canonical, kept, reason) in enumerate(rows):
         tags = options.tags_of(source)
         if i < kept:
             yield beam.pvalue.TaggedOutput(KEPT, [tag_kept(tags, record, canonical)])
@@ -673,19 +683,47 @@ def spam_ids(record: bytes, options: CleanOptions) -> Iterator[str]:
         yield value
 
 
-class CanonicalIds(beam.DoFn):
-    """Maps each id to its canonical id through the resolved id map.
+class MarkSpam(beam.DoFn):
+    """Spam-list ids -> (shard of people, [(canonical id, SPAM_MARK), ...]) packets.
+
+    Each id is resolved through the id map and buffered per shard; a packet
+    per shard leaves every SPAM_FLUSH ids and at the end of the bundle, so
+    the grouping per shard holds a few lists, not an element per id. An id
+    listed twice marks its person twice (`decide_person` counts the person
+    once).
 
     Args:
+      shards: Shards of people (`executor.people_shards`).
       id_map_file: The resolved id map (`id_map.write_id_map`); None without one.
     """
 
-    def __init__(self, id_map_file: Optional[str]) -> None:
+    def __init__(self, shards: int, id_map_file: Optional[str]) -> None:
+        self._shards = shards
         self._id_map_file = id_map_file
         self._id_map: Optional[IdMap] = None
+        self._packets: dict[int, list[tuple[str, None]]] = {}
+        self._buffered = 0
 
     def setup(self) -> None:
         self._id_map = load_shared(self._id_map_file)
 
-    def process(self, identifier: str) -> Iterator[str]:
-        yield self._id_map.get(identifier, identifier)
+    def start_bundle(self) -> None:
+        self._packets, self._buffered = {}, 0
+
+    def process(self, spam_id: str) -> Iterator[tuple[int, list[tuple[str, None]]]]:
+        canonical = self._id_map.get(spam_id, spam_id)
+        self._packets.setdefault(shard_of(canonical, self._shards), []).append(
+            (canonical, SPAM_MARK)
+        )
+        self._buffered += 1
+        if self._buffered >= SPAM_FLUSH:
+            yield from self._flush()
+
+    def finish_bundle(self) -> Iterator[object]:
+        for packet in self._flush():
+            yield GlobalWindows.windowed_value(packet)
+
+    def _flush(self) -> list[tuple[int, list[tuple[str, None]]]]:
+        packets = list(self._packets.items())
+        self._packets, self._buffered = {}, 0
+        return packets

@@ -19,7 +19,7 @@ from tfx.v1.dsl.io import fileio
 from components.clean_examples import beam_clean, rules, spec
 from components.clean_examples.id_map import read_id_map, write_id_map
 from components.clean_examples.options import CleanOptions
-from components.clean_examples.removals import MergeRemovals
+from components.clean_examples.removals import MergeRemovals, write_removals
 from components.common import counts, examples_io
 
 CLEANED_SPLIT = "cleaned"
@@ -187,9 +187,9 @@ def all_removed_message(rows_in: int, removed: dict[str, int]) -> str:
 
 
 def _remove_folder(folder: str) -> None:
-    """Removes the step's scratch files (the resolved id map, pass 1's facts); a
-    failure is logged, so it never hides the step's own outcome (the folder
-    sits in the execution's temporary space)."""
+    """Removes the step's scratch files (the resolved id map, pass 1's facts
+    and decisions); a failure is logged, so it never hides the step's own
+    outcome (the folder sits in the execution's temporary space)."""
     try:
         if fileio.exists(folder):
             fileio.rmtree(folder)
@@ -262,7 +262,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                     rejected,
                     row_counts_file,
                     extra_file,
-                    scratch and os.path.join(scratch, "facts"),
+                    scratch,
                     id_map_file,
                 )
         finally:
@@ -289,64 +289,26 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         rejected: artifact.Artifact,
         row_counts_file: str,
         extra_file: str,
-        facts_folder: Optional[str],
+        scratch: Optional[str],
         id_map_file: Optional[str],
     ) -> None:
         """Builds both cleaning passes (see beam_clean).
 
-        Pass 1 writes its row facts under `facts_folder` (see `fact_files`),
-        which the caller removes after the job; it is None without `id_key`,
-        where nothing is grouped per person. `id_map_file` is the resolved id
-        map (`id_map.write_id_map`), which every pass loads once per worker process.
+        Pass 1 (`_decide`) writes its row facts and its decisions under
+        `scratch`, which the caller removes after the job; it is None without
+        `id_key`, where nothing is grouped per person. `id_map_file` is the
+        resolved id map (`id_map.write_id_map`), which every pass loads once
+        per worker process.
         """
         sources = examples_io.split_names(examples)
-        extras = []
+        extras: list[beam.PCollection] = []
         if options.id_key:
-            shards = people_shards(examples_io.total_bytes(examples, sources))
-            people = [
-                examples_io.read_split_batches(pipeline, examples, source, "Decide")
-                | f"Facts{source.capitalize()}"
-                >> beam.ParDo(
-                    beam_clean.WriteRowFacts(options, shards, facts_folder, id_map_file), source
-                )
-                for source in sources
-            ]
-            if spam_list is not None:
-                spam = (
-                    _read_all(pipeline, spam_list, "Spam")
-                    | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
-                    | "CanonicalSpamIds" >> beam.ParDo(beam_clean.CanonicalIds(id_map_file))
-                    | "DistinctSpamIds" >> beam.Distinct()
-                )
-                extras.append(spam | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",)))
-                people.append(
-                    spam
-                    | "MarkSpam"
-                    >> beam.Map(
-                        lambda i: (beam_clean.shard_of(i, shards), [(i, beam_clean.SPAM_MARK)])
-                    )
-                )
-            decided = (
-                people
-                | "FlattenPeople" >> beam.Flatten()
-                | "GroupPeopleByShard" >> beam.GroupByKey()
-                | "DecidePerPerson"
-                >> beam.FlatMap(beam_clean.decide_shard, options.source_priority).with_outputs(
-                    beam_clean.CONFLICTS, beam_clean.UNMATCHED_SPAM, main="removals"
-                )
+            removals_file = Executor._decide(
+                pipeline, examples, spam_list, options, scratch, id_map_file, extras
             )
-            removals = decided.removals
-            extras += [
-                decided[beam_clean.CONFLICTS]
-                | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
-                decided[beam_clean.UNMATCHED_SPAM]
-                | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
-            ]
         else:
-            removals = pipeline | "NoRemovals" >> beam.Create([])
-        removals_side = beam.pvalue.AsSingleton(
-            removals | "MergeRemovals" >> beam.CombineGlobally(MergeRemovals())
-        )
+            removals_file = pipeline | "NoRemovals" >> beam.Create([None])
+        removals_side = beam.pvalue.AsSingleton(removals_file)
 
         row_counts, copies, ties = [], [], []
         for source in sources:
@@ -371,7 +333,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             | "FlattenCopies" >> beam.Flatten()
             | "GroupCopies" >> beam.GroupByKey()
             | "ShareOutCopies"
-            >> beam.FlatMap(beam_clean.share_out_copies, removals_side, options).with_outputs(
+            >> beam.FlatMap(beam_clean.share_out_copies, options).with_outputs(
                 beam_clean.KEPT, beam_clean.REJECTED, counts.COUNTS
             )
         )
@@ -399,6 +361,76 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 | "FlattenExtras" >> beam.Flatten()
                 | "CountExtras" >> counts.WriteCounts(extra_file)
             )
+
+    @staticmethod
+    def _decide(
+        pipeline: beam.Pipeline,
+        examples: artifact.Artifact,
+        spam_list: Optional[artifact.Artifact],
+        options: CleanOptions,
+        scratch: str,
+        id_map_file: Optional[str],
+        extras: list[beam.PCollection],
+    ) -> beam.PCollection:
+        """Pass 1: each person's rows and spam listings, decided per shard of people.
+
+        Args:
+          pipeline: The Beam pipeline.
+          examples: The rows, a split per source.
+          spam_list: The spam list, or None.
+          options: The cleaning options (with `id_key`).
+          scratch: The step's scratch folder: fact files, and the decisions.
+          id_map_file: The resolved id map, or None.
+          extras: Count keys are appended here (conflicts, spam ids).
+
+        Returns:
+          One element: the path of the decisions' file (`removals.write_removals`),
+          written once every shard is decided.
+        """
+        sources = examples_io.split_names(examples)
+        shards = people_shards(examples_io.total_bytes(examples, sources))
+        facts_folder = os.path.join(scratch, "facts")
+        people = [
+            examples_io.read_split_batches(pipeline, examples, source, "Decide")
+            | f"Facts{source.capitalize()}"
+            >> beam.ParDo(
+                beam_clean.WriteRowFacts(options, shards, facts_folder, id_map_file), source
+            )
+            for source in sources
+        ]
+        if spam_list is not None:
+            people.append(
+                _read_all(pipeline, spam_list, "Spam")
+                | "ParseSpamIds" >> beam.FlatMap(beam_clean.spam_ids, options)
+                | "MarkSpam" >> beam.ParDo(beam_clean.MarkSpam(shards, id_map_file))
+            )
+        decided = (
+            people
+            | "FlattenPeople" >> beam.Flatten()
+            | "GroupPeopleByShard" >> beam.GroupByKey()
+            | "DecidePerPerson"
+            >> beam.FlatMap(beam_clean.decide_shard, options.source_priority).with_outputs(
+                beam_clean.CONFLICTS,
+                beam_clean.UNMATCHED_SPAM,
+                beam_clean.SPAM_PEOPLE,
+                main="removals",
+            )
+        )
+        extras += [
+            decided[beam_clean.CONFLICTS]
+            | "KeyConflict" >> beam.Map(lambda _: ("label_conflicts",)),
+            decided[beam_clean.UNMATCHED_SPAM]
+            | "KeyUnmatched" >> beam.Map(lambda _: ("spam_ids_not_in_data",)),
+        ]
+        if spam_list is not None:
+            extras.append(
+                decided[beam_clean.SPAM_PEOPLE] | "KeySpamId" >> beam.Map(lambda _: ("spam_ids",))
+            )
+        return (
+            decided.removals
+            | "MergeRemovals" >> beam.CombineGlobally(MergeRemovals())
+            | "WriteRemovals" >> beam.Map(write_removals, os.path.join(scratch, "removals.npz"))
+        )
 
     @staticmethod
     def _write_rows(

@@ -6,14 +6,23 @@ duplicates grow with the input, so a dict of them (about 200 bytes an entry,
 twice over while it is pickled) would make every worker's memory grow with
 the rows; these arrays take 17 bytes an entry, travel as one side input, and
 answer a whole batch's look-ups in one `np.searchsorted`.
+
+The merged table reaches pass 2 as a file (`write_removals`), which each
+worker process loads once (`load_removals`): Beam passes only its path, so
+its side-input cache holds no copy per step that reads it.
 """
 
 from __future__ import annotations
 
+import io
+import os
+import threading
+import weakref
 from typing import Iterable, Optional, Sequence
 
 import apache_beam as beam
 import numpy as np
+from tfx.v1.dsl.io import fileio
 
 from components.clean_examples import rules
 
@@ -34,7 +43,7 @@ class Removals:
       reasons: Index into REASONS per fingerprint (uint8).
     """
 
-    __slots__ = ("fingerprints", "kept", "reasons")
+    __slots__ = ("fingerprints", "kept", "reasons", "__weakref__")
 
     def __init__(self, fingerprints: np.ndarray, kept: np.ndarray, reasons: np.ndarray) -> None:
         self.fingerprints = fingerprints
@@ -143,6 +152,55 @@ class MergeRemovals(beam.CombineFn):
 
     def extract_output(self, accumulator: list[Removals]) -> Removals:
         return Removals.merged(accumulator)
+
+
+def write_removals(removals: Removals, path: str) -> str:
+    """Writes the table as one NumPy archive.
+
+    Args:
+      removals: The merged table.
+      path: Where (any `fileio` path; its folder must exist).
+
+    Returns:
+      `path`, for the steps that wait for the file.
+    """
+    fileio.makedirs(os.path.dirname(path))
+    buffer = io.BytesIO()
+    np.savez(
+        buffer, fingerprints=removals.fingerprints, kept=removals.kept, reasons=removals.reasons
+    )
+    with fileio.open(path, "wb") as f:
+        f.write(buffer.getvalue())
+    return path
+
+
+# Tables loaded in this process by path, while some step holds them.
+_LOADED: "weakref.WeakValueDictionary[str, Removals]" = weakref.WeakValueDictionary()
+_LOADING = threading.Lock()
+
+
+def load_removals(path: Optional[str]) -> Removals:
+    """The table `write_removals` stored at `path`, loaded once per process.
+
+    Args:
+      path: The file, or None for no decisions (no id column).
+
+    Returns:
+      The table, shared with every other holder in this process.
+
+    Raises:
+      OSError, ValueError: The file cannot be read as `write_removals` wrote it.
+    """
+    if path is None:
+        return Removals.of([])
+    with _LOADING:
+        loaded = _LOADED.get(path)
+        if loaded is None:
+            with fileio.open(path, "rb") as f:
+                arrays = np.load(io.BytesIO(f.read()))
+            loaded = Removals(arrays["fingerprints"], arrays["kept"], arrays["reasons"])
+            _LOADED[path] = loaded
+    return loaded
 
 
 def _is_sorted(values: np.ndarray) -> bool:

@@ -9,7 +9,12 @@ import pytest
 from apache_beam.testing.util import assert_that, equal_to
 
 from components.clean_examples import rules
-from components.clean_examples.removals import MergeRemovals, Removals
+from components.clean_examples.removals import (
+    MergeRemovals,
+    Removals,
+    load_removals,
+    write_removals,
+)
 from tests import local_beam
 
 DECISIONS = {
@@ -84,3 +89,16 @@ def test_merging_no_tables_in_beam_gives_an_empty_table():
     with beam.Pipeline(options=local_beam.options()) as pipeline:
         merged = pipeline | beam.Create([]) | beam.CombineGlobally(MergeRemovals()) | beam.Map(len)
         assert_that(merged, equal_to([0]))
+
+
+def test_a_written_table_loads_once_per_process_with_every_decision(tmp_path):
+    path = str(tmp_path / "scratch" / "removals.npz")
+    assert write_removals(Removals.of(DECISIONS.items()), path) == path
+    loaded = load_removals(path)
+    assert load_removals(path) is loaded
+    assert {fp: loaded.get(fp) for fp in KEPT} == KEPT
+    assert loaded.get(5) is None
+
+
+def test_no_file_is_no_decisions():
+    assert len(load_removals(None)) == 0

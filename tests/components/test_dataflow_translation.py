@@ -62,14 +62,15 @@ def test_clean_examples_translates_to_a_dataflow_job(tmp_path):
         rejected,
         counts.counts_path(cleaned.uri, "row_counts"),
         counts.counts_path(cleaned.uri, "extra_counts"),
-        f"{BUCKET}/cascade/dry-run/tmp/clean/facts",
+        f"{BUCKET}/cascade/dry-run/tmp/clean",
         f"{BUCKET}/cascade/dry-run/tmp/clean/id_map.arrow",
     )
     steps = translate(pipeline)
     sources = examples_io.split_names(raw)
     expected = {
         "ParseSpamIds",
-        "CanonicalSpamIds",
+        "MarkSpam",
+        "WriteRemovals",
         "GroupPeopleByShard",
         "DecidePerPerson",
         "ShareOutCopies",
