@@ -15,9 +15,10 @@ never wait in a shuffle. Pass 2 also counts every row in and every outcome
 per bundle, for the accounting.
 
 The id map is resolved before the job and loaded once per worker process
-from a file (`id_map.load_shared`); the decisions are a side input, a
-`removals.Removals` of NumPy arrays (17 bytes per distinct removed row:
-exact copies share one entry).
+from a file (`id_map.load_shared`). The decisions, a `removals.Removals` of
+NumPy arrays (17 bytes per distinct removed row: exact copies share one
+entry), reach pass 2 as a file too (`removals.load_removals`); Beam passes
+only its path.
 """
 
 from __future__ import annotations
