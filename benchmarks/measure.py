@@ -53,6 +53,15 @@ def cascade_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from cli.main import main; sys.exit(main())"]
 
 
+class StepFailedError(RuntimeError):
+    """A step that exited non-zero or ran out of time, with what it used until then."""
+
+    def __init__(self, message: str, seconds: float, peak_rss_mb: float):
+        super().__init__(message)
+        self.seconds = seconds
+        self.peak_rss_mb = peak_rss_mb
+
+
 def run_step(
     name: str,
     argv: Sequence[str],
@@ -60,6 +69,9 @@ def run_step(
     samples: Optional[list[tuple[float, int]]] = None,
 ) -> StepResult:
     """Runs `python argv...` and returns its self-reported time and peak tree RSS.
+
+    The child's output goes to temporary files, not pipes, so a step that logs
+    a lot never blocks on a full pipe.
 
     Args:
       name: The step's name in the result.
@@ -69,11 +81,37 @@ def run_step(
         appended to it (to find the peak of a part of the step).
 
     Raises:
-      RuntimeError: The step failed; its stderr tail is in the message.
+      StepFailedError: The step exited non-zero (its stderr tail is in the
+        message) or timed out; it carries the wall time and peak RSS so far.
     """
-    process = subprocess.Popen(
-        [sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    started = time.monotonic()
+    with tempfile.TemporaryFile("w+") as stdout, tempfile.TemporaryFile("w+") as stderr:
+        process = subprocess.Popen([sys.executable, *argv], stdout=stdout, stderr=stderr)
+        peak, timed_out = _watch(process, timeout, samples)
+        seconds = time.monotonic() - started
+        if timed_out:
+            raise StepFailedError(f"{name}: timed out after {timeout:.0f}s", seconds, _mb(peak))
+        if process.returncode != 0:
+            stderr.seek(0)
+            raise StepFailedError(
+                f"{name} failed ({process.returncode}):\n{stderr.read()[-4000:]}",
+                seconds,
+                _mb(peak),
+            )
+        stdout.seek(0)
+        report = json.loads(stdout.read().strip().splitlines()[-1])
+    return StepResult(name, report.pop("seconds"), _mb(peak), report)
+
+
+def _watch(
+    process: subprocess.Popen, timeout: float, samples: Optional[list[tuple[float, int]]]
+) -> tuple[int, bool]:
+    """Samples the process tree's RSS until it exits.
+
+    Returns:
+      The peak in bytes, and whether the process outlived `timeout` seconds
+      (it is then killed).
+    """
     watched = psutil.Process(process.pid)
     peak = 0
     deadline = time.monotonic() + timeout
@@ -87,13 +125,15 @@ def run_step(
             samples.append((time.time(), rss))
         if time.monotonic() > deadline:
             process.kill()
-            raise RuntimeError(f"{name}: timed out after {timeout:.0f}s")
+            process.wait()
+            return peak, True
         time.sleep(SAMPLE_SECONDS)
-    stdout, stderr = process.communicate()
-    if process.returncode != 0:
-        raise RuntimeError(f"{name} failed ({process.returncode}):\n{stderr[-4000:]}")
-    report = json.loads(stdout.strip().splitlines()[-1])
-    return StepResult(name, report.pop("seconds"), peak / 2**20, report)
+    process.wait()
+    return peak, False
+
+
+def _mb(peak_bytes: int) -> float:
+    return peak_bytes / 2**20
 
 
 def median_steps(runs: Sequence[Sequence[StepResult]]) -> list[StepResult]:

@@ -26,7 +26,10 @@ bound of the component's own), the totals and Cascade's ratio to stock.
 Targets at 1M rows: the whole pipeline at most 1.0x stock's time; CleanExamples
 and StratifiedSplit each at most 0.3x stock CsvExampleGen's time and at most
 its peak RSS; 10x the rows at most 10.5x the time. `--repeat 3` reports, per
-side, the run with the median whole time.
+side, the run with the median whole time. `--together` runs the two sides at
+the same time, one per core, for sizes where one after the other takes too
+long; a side that fails (stock at a size its memory cannot hold, say) is
+reported with how long it ran, its peak RSS and why.
 
     .venv/bin/python -m benchmarks.pipeline_benchmark --rows 100000 1000000
 """
@@ -34,6 +37,7 @@ side, the run with the median whole time.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import dataclasses
 import json
 import os
@@ -50,6 +54,7 @@ SIDES = ("cascade", "stock")
 # Stock CsvExampleGen's 3-way hash split, as the demo config's 60/20/20.
 STOCK_BUCKETS = (("train", 6), ("dev", 2), ("test", 2))
 MIN_RATIO_SECONDS = 0.5
+TIMEOUT_SECONDS = 4 * 3600
 
 
 def write_config(data: str, work: str) -> str:
@@ -180,31 +185,80 @@ def component_costs(
     return costs
 
 
-def benchmark(rows: int, work: str) -> dict:
-    """Generates the data once and runs both pipelines on it.
+@dataclasses.dataclass(frozen=True)
+class SideFailure:
+    """A side whose run did not complete: why, what it used until then, and the
+    components it ran (from its MLMD store, the failed one included)."""
+
+    reason: str
+    seconds: float
+    peak_rss_mb: float
+    components: dict = dataclasses.field(default_factory=dict)
+
+
+def failure_of(error: measure.StepFailedError) -> SideFailure:
+    """The first line of the step's failure and the last line of its stderr."""
+    lines = [line for line in str(error).splitlines() if line.strip()]
+    reason = lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
+    if reason.endswith("failed (-9):") or reason.endswith("failed (-9)"):
+        reason += " killed by SIGKILL (the kernel's out-of-memory killer, if no one else)"
+    return SideFailure(reason, error.seconds, error.peak_rss_mb)
+
+
+def run_side(side: str, config_path: str, data: str, folder: str):
+    """Runs one side in its own process.
 
     Returns:
-      {side: (StepResult, {component: ComponentCost})}.
+      (StepResult, {component: ComponentCost}), or a SideFailure.
+    """
+    out = os.path.join(folder, side)
+    samples: list[tuple[float, int]] = []
+    me = ["-m", "benchmarks.pipeline_benchmark", "--child"]
+    try:
+        step = measure.run_step(
+            side, [*me, side, config_path, data, out], timeout=TIMEOUT_SECONDS, samples=samples
+        )
+    except measure.StepFailedError as error:
+        metadata_path = os.path.join(out, "metadata.sqlite")
+        ran = component_windows(metadata_path) if os.path.exists(metadata_path) else {}
+        return dataclasses.replace(failure_of(error), components=component_costs(ran, samples))
+    return step, component_costs(step.details["components"], samples)
+
+
+def benchmark(rows: int, work: str, together: bool = False) -> dict:
+    """Generates the data once and runs both pipelines on it.
+
+    Args:
+      rows: Rows to generate over the three sources.
+      work: The folder for the data and both runs' outputs.
+      together: Run the two sides at the same time, one per core, instead of
+        one after the other.
+
+    Returns:
+      {side: (StepResult, {component: ComponentCost}) or SideFailure}.
     """
     folder = os.path.join(work, f"rows_{rows}")
     data = steps.generate_demo_data(rows, os.path.join(folder, "data"))
     config_path = write_config(data, folder)
-    me = ["-m", "benchmarks.pipeline_benchmark", "--child"]
-    results = {}
-    for side in SIDES:
-        out = os.path.join(folder, side)
-        samples: list[tuple[float, int]] = []
-        step = measure.run_step(
-            side, [*me, side, config_path, data, out], timeout=4 * 3600, samples=samples
-        )
-        results[side] = (step, component_costs(step.details["components"], samples))
-        print(f"  {rows:,} rows, {side}: {step.seconds:.1f}s", flush=True)
-    return results
+
+    def run(side: str):
+        result = run_side(side, config_path, data, folder)
+        took = result.seconds if isinstance(result, SideFailure) else result[0].seconds
+        state = "failed" if isinstance(result, SideFailure) else "done"
+        print(f"  {rows:,} rows, {side}: {state} in {took:.1f}s", flush=True)
+        return result
+
+    if together:
+        with concurrent.futures.ThreadPoolExecutor(len(SIDES)) as pool:
+            return dict(zip(SIDES, pool.map(run, SIDES)))
+    return {side: run(side) for side in SIDES}
 
 
 def format_table(rows: int, by_side: dict) -> str:
-    """One Markdown table: a line per component in running order, then the whole run."""
-    (ours, our_costs), (stock, stock_costs) = by_side["cascade"], by_side["stock"]
+    """One Markdown table: a line per component in running order, then the whole
+    run; a side that failed shows how long it ran and why, below the table."""
+    ours, our_costs = _whole_and_components(by_side["cascade"])
+    stock, stock_costs = _whole_and_components(by_side["stock"])
     lines = [
         f"| {rows:,} rows | Cascade | stock TFX | Cascade / stock |",
         "|---|---:|---:|---:|",
@@ -220,13 +274,14 @@ def format_table(rows: int, by_side: dict) -> str:
             else ""
         )
         lines.append(f"| {component} | {_cost(mine)} | {_cost(theirs)} | {ratio} |")
-    lines.append(
-        f"| **whole run** | **{ours.seconds:.1f} s**, {ours.peak_rss_mb:,.0f} MB "
-        f"| **{stock.seconds:.1f} s**, {stock.peak_rss_mb:,.0f} MB "
-        f"| **{ours.seconds / stock.seconds:.2f}x** |"
-    )
+    completed = not isinstance(ours, SideFailure) and not isinstance(stock, SideFailure)
+    ratio = f"**{ours.seconds / stock.seconds:.2f}x**" if completed else ""
+    lines.append(f"| **whole run** | {_whole(ours)} | {_whole(stock)} | {ratio} |")
     example_gen = stock_costs.get("CsvExampleGen")
     lines.append("")
+    for side, whole in (("Cascade", ours), ("stock TFX", stock)):
+        if isinstance(whole, SideFailure):
+            lines.append(f"{side} failed: {whole.reason}")
     for component in ("CleanExamples", "StratifiedSplit"):
         cost = our_costs.get(component)
         if example_gen and example_gen.peak_rss_mb and cost and cost.peak_rss_mb:
@@ -241,12 +296,27 @@ def format_table(rows: int, by_side: dict) -> str:
 def scaling_line(results: dict) -> str:
     """How Cascade's whole-run time grows from the smallest size to the largest."""
     small, large = min(results), max(results)
+    if any(isinstance(results[n]["cascade"], SideFailure) for n in (small, large)):
+        return "Cascade failed at one size: no scaling ratio"
     growth = results[large]["cascade"][0].seconds / results[small]["cascade"][0].seconds
     factor = large / small
     return (
         f"{factor:.0f}x the rows: Cascade takes {growth:.2f}x the time "
         f"(target: at most {factor * 1.05:.1f}x)"
     )
+
+
+def _whole_and_components(result) -> tuple:
+    """(StepResult or SideFailure, {component: ComponentCost}) of one side's result."""
+    if isinstance(result, SideFailure):
+        return result, result.components
+    return result
+
+
+def _whole(whole) -> str:
+    if isinstance(whole, SideFailure):
+        return f"failed after {whole.seconds:.1f} s, {whole.peak_rss_mb:,.0f} MB"
+    return f"**{whole.seconds:.1f} s**, {whole.peak_rss_mb:,.0f} MB"
 
 
 def _cost(cost: Optional[ComponentCost]) -> str:
@@ -266,6 +336,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rows", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--repeat", type=int, default=1, help="runs per size; medians reported")
     parser.add_argument("--work-dir", help="keep generated data and outputs here")
+    parser.add_argument(
+        "--together",
+        action="store_true",
+        help="run the two sides at the same time, one per core (for sizes where one after "
+        "the other takes too long)",
+    )
     args = parser.parse_args(argv)
     if any(r <= 0 for r in args.rows) or args.repeat <= 0:
         parser.error("--rows and --repeat must be positive")
@@ -275,7 +351,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for rows in args.rows:
             loads.append(f"{rows:,} rows: {measure.load_note()} before the first run")
             runs = [
-                benchmark(rows, os.path.join(work, f"run_{run + 1}") if args.repeat > 1 else work)
+                benchmark(
+                    rows,
+                    os.path.join(work, f"run_{run + 1}") if args.repeat > 1 else work,
+                    together=args.together,
+                )
                 for run in range(args.repeat)
             ]
             results[rows] = median_runs(runs)
@@ -289,7 +369,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(scaling_line(results))
     print()
     repeats = f"median of {args.repeat} whole runs per side; " if args.repeat > 1 else ""
-    print(f"{repeats}{'; '.join(loads)}")
+    together = "both sides at the same time; " if args.together else ""
+    print(f"{together}{repeats}{'; '.join(loads)}")
     return 0
 
 
@@ -300,14 +381,19 @@ def median_runs(runs: Sequence[dict]) -> dict:
       runs: `benchmark` results of repeated runs at one size.
 
     Returns:
-      {side: (StepResult, {component: ComponentCost})} of the median runs.
+      {side: (StepResult, {component: ComponentCost})} of the median runs; a
+      side that failed in any run gives its first SideFailure.
     """
-    return {
-        side: sorted((run[side] for run in runs), key=lambda result: result[0].seconds)[
-            (len(runs) - 1) // 2
-        ]
-        for side in SIDES
-    }
+    medians = {}
+    for side in SIDES:
+        results = [run[side] for run in runs]
+        failures = [result for result in results if isinstance(result, SideFailure)]
+        medians[side] = (
+            failures[0]
+            if failures
+            else sorted(results, key=lambda result: result[0].seconds)[(len(runs) - 1) // 2]
+        )
+    return medians
 
 
 if __name__ == "__main__":
