@@ -19,6 +19,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 GENERATOR = os.path.join(ROOT, "data", "demo", "generate.py")
 DEMO_ROWS = 5000  # rows the generator writes at --scale 1
 SOURCES = ("web", "mobile", "partner")
+# Written into a generated data folder, holding the generator's arguments.
+GENERATED_MARKER = ".generated"
 # Both sides alike: the FnApiRunner named, as Cascade's `local` profile does
 # (the DirectRunner would first try to fetch a Prism binary for every step), and
 # --setup_file, which stops TFX from packaging itself for every step.
@@ -33,13 +35,23 @@ BEAM_ARGS = [
 def generate_demo_data(rows: int, folder: str, spam_rate: Optional[float] = None) -> str:
     """Writes about `rows` demo rows (plus spam list and id map) under `folder`.
 
+    A folder the same call completed before (a kept `--work-dir`) is reused:
+    the generator is deterministic, and at 10M rows it runs for minutes.
+
     Returns:
       `folder`, which then holds web/ mobile/ partner/ spam_accounts/ id_map/.
     """
-    argv = [sys.executable, GENERATOR, "--out", folder, "--scale", str(rows / DEMO_ROWS)]
+    arguments = ["--out", folder, "--scale", str(rows / DEMO_ROWS)]
     if spam_rate is not None:
-        argv += ["--spam-rate", str(spam_rate)]
-    subprocess.run(argv, check=True, capture_output=True)
+        arguments += ["--spam-rate", str(spam_rate)]
+    marker = os.path.join(folder, GENERATED_MARKER)
+    if os.path.exists(marker):
+        with open(marker, encoding="utf-8") as f:
+            if f.read() == " ".join(arguments):
+                return folder
+    subprocess.run([sys.executable, GENERATOR, *arguments], check=True, capture_output=True)
+    with open(marker, "w", encoding="utf-8") as f:
+        f.write(" ".join(arguments))
     return folder
 
 
