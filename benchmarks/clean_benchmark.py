@@ -13,9 +13,12 @@ worker):
              CSVs loaded into DataFrames first (not timed), then quarantine,
              alias resolution, spam and one row kept per person, vectorised.
              The least this work costs in one process with no pipeline at all
+  copy       the ingested rows read and written once, as CleanExamples writes
+             them, with no other work (`steps.copy_examples`): the least a
+             Beam step that reads and writes these rows costs here
 
 and prints wall time (the step's own, imports excluded), peak RSS of the step's
-process tree, and the clean/stock and clean/floor ratios. The run fails if the
+process tree, and the clean/stock, clean/floor and copy/floor ratios. The run fails if the
 floor's counts differ from CleanExamples' accounting: its time is only a floor
 for the same work. Targets: clean <= 0.3x stock time and <= 5x the floor's
 time; peak RSS <= stock's.
@@ -34,6 +37,8 @@ from typing import Any, Optional, Sequence
 SPAM_RATE = 0.01
 # Accounting keys the floor must have computed: a check on fewer would pass empty.
 CHECKED_KEYS = ("rows_in", "kept", "removed_per_reason")
+# The StepResults `benchmark` returns, in order.
+STEPS = ("stock", "reference", "clean", "floor", "copy")
 
 
 def clean_options() -> dict[str, Any]:
@@ -71,13 +76,16 @@ def _floor_child(data: str) -> dict:
 
 
 def child(step: str, args: Sequence[str]) -> dict:
-    """Runs one step (stock, reference, clean or floor) and returns its report (`run_step` reads it)."""
+    """Runs one step (of STEPS) and returns its report (`run_step` reads it)."""
     if step == "floor":
         return _floor_child(args[0])
     from benchmarks import steps
 
     steps.prepare_child()
     data, out = args[0], args[1]
+    if step == "copy":
+        seconds, _ = steps.copy_examples(args[2], steps.SOURCES, out)
+        return {"seconds": seconds}
     if step == "stock":
         splits = [(s, f"{s}/*.csv") for s in steps.SOURCES]
         seconds, uri = steps.run_example_gen(data, out, input_splits=splits)
@@ -158,18 +166,20 @@ def benchmark(rows: int, work: str) -> list:
     )
     floor = run_step("floor", [*me, "floor", data])
     check_floor(clean.details["accounting"], floor.details["accounting"])
-    return [stock, reference, clean, floor]
+    copy = run_step("copy", [*me, "copy", data, os.path.join(folder, "copy"), stock.details["uri"]])
+    return [stock, reference, clean, floor, copy]
 
 
 def format_table(results: dict) -> str:
-    """Renders {rows: [stock, reference, clean, floor]} as a Markdown table."""
+    """Renders {rows: [stock, reference, clean, floor, copy]} as a Markdown table."""
     lines = [
         "| rows | stock CsvExampleGen (3 sources) | spam list + id map ExampleGens | "
-        "CleanExamples | floor (pandas) | kept / spam / merged | clean / stock time | "
-        "clean / stock peak RSS | clean / floor time |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "CleanExamples | floor (pandas) | copy (read + write) | kept / spam / merged | "
+        "clean / stock time | clean / stock peak RSS | clean / floor time | "
+        "copy / floor time |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for _, (stock, reference, clean, floor) in sorted(results.items()):
+    for _, (stock, reference, clean, floor, copy) in sorted(results.items()):
         accounting = clean.details["accounting"]
         removed = accounting["removed_per_reason"]
         lines.append(
@@ -177,10 +187,11 @@ def format_table(results: dict) -> str:
             f"| {reference.seconds:.1f} s, {reference.peak_rss_mb:,.0f} MB "
             f"| {clean.seconds:.1f} s, {clean.peak_rss_mb:,.0f} MB "
             f"| {floor.seconds:.3f} s, {floor.peak_rss_mb:,.0f} MB "
+            f"| {copy.seconds:.1f} s, {copy.peak_rss_mb:,.0f} MB "
             f"| {accounting['kept']:,} / {removed.get('spam', 0):,} / "
             f"{removed.get('duplicate_merged', 0):,} "
             f"| {clean.seconds / stock.seconds:.2f}x | {clean.peak_rss_mb / stock.peak_rss_mb:.2f}x "
-            f"| {clean.seconds / floor.seconds:.0f}x |"
+            f"| {clean.seconds / floor.seconds:.0f}x | {copy.seconds / floor.seconds:.1f}x |"
         )
     return "\n".join(lines)
 

@@ -7,8 +7,8 @@ CleanExamples, ...), then times, each in its own process on Beam's FnApiRunner
 (in memory, one worker), two ways of writing the records StratifiedSplit reads
 (CsvExampleGen's one split) into a new Examples artifact:
 
-  streaming  read batches -> write batches (`examples_io.read_split_batches`,
-             `write_split_batches`): how both steps write
+  streaming  read batches -> write batches (`steps.copy_examples`): how both
+             steps write
   fixed      the same records in a fixed order: each batch's content hashes
              (`content_hash.record_hashes`) place its records in one of
              ORDER_SHARDS shards, one packet per batch and shard; packets are
@@ -40,35 +40,45 @@ def _child(step: str, args: Sequence[str]) -> dict:
     from benchmarks import steps
 
     steps.prepare_child()
-    import apache_beam as beam
-    from tfx.types import artifact_utils, standard_artifacts
-
-    from components.common import examples_io
-
-    examples = steps.examples_artifact(args[0], [SPLIT])
-    output = standard_artifacts.Examples()
-    output.uri = args[1]
-    examples_io.set_output_splits(output, [SPLIT], examples)
-    folder = artifact_utils.get_split_uri([output], SPLIT)
-    started = time.monotonic()
-    with beam.Pipeline(argv=steps.BEAM_ARGS) as pipeline:
-        batches = examples_io.read_split_batches(pipeline, examples, SPLIT)
-        if step == "streaming":
-            examples_io.write_split_batches(batches, output, SPLIT)
-        else:
-            (
-                batches
-                | "ShardByContent" >> beam.FlatMap(_shard_packets)
-                | "GroupShards" >> beam.GroupByKey()
-                | "SortAndWrite" >> beam.Map(_write_shard, folder)
-            )
-    seconds = time.monotonic() - started
+    if step == "streaming":
+        seconds, folder = steps.copy_examples(args[0], [SPLIT], args[1])
+    else:
+        seconds, folder = _write_in_fixed_order(args[0], args[1])
     files = [os.path.join(folder, n) for n in os.listdir(folder) if n.endswith(".gz")]
     return {
         "seconds": seconds,
         "files": len(files),
         "output_mb": sum(os.path.getsize(f) for f in files) / 2**20,
     }
+
+
+def _write_in_fixed_order(uri: str, out: str) -> tuple[float, str]:
+    """Writes split `all` of the Examples at `uri` into `out` in the fixed order.
+
+    Returns:
+      (seconds the Beam job took, the written split's folder).
+    """
+    from benchmarks import steps
+
+    import apache_beam as beam
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from components.common import examples_io
+
+    examples = steps.examples_artifact(uri, [SPLIT])
+    output = standard_artifacts.Examples()
+    output.uri = out
+    examples_io.set_output_splits(output, [SPLIT], examples)
+    folder = artifact_utils.get_split_uri([output], SPLIT)
+    started = time.monotonic()
+    with beam.Pipeline(argv=steps.BEAM_ARGS) as pipeline:
+        (
+            examples_io.read_split_batches(pipeline, examples, SPLIT)
+            | "ShardByContent" >> beam.FlatMap(_shard_packets)
+            | "GroupShards" >> beam.GroupByKey()
+            | "SortAndWrite" >> beam.Map(_write_shard, folder)
+        )
+    return time.monotonic() - started, folder
 
 
 def _shard_packets(batch: list[bytes]) -> list[tuple[int, list[tuple[int, bytes]]]]:
@@ -115,7 +125,8 @@ def benchmark(rows: int, work: str) -> list:
     """Runs the split and clean benchmarks, then both writes of StratifiedSplit's input.
 
     Returns:
-      The split benchmark's 3 StepResults, the clean benchmark's 3, streaming, fixed.
+      The split benchmark's StepResults, the clean benchmark's, streaming,
+      fixed, in one list (`_parts` takes it apart).
     """
     from benchmarks import clean_benchmark, split_benchmark
     from benchmarks.measure import run_step
@@ -132,6 +143,17 @@ def benchmark(rows: int, work: str) -> list:
     return [*split, *clean, *writes]
 
 
+def _parts(result: Sequence) -> tuple[list, list, object, object]:
+    """(split benchmark's steps, clean benchmark's steps, streaming, fixed) of
+    one `benchmark` result."""
+    from benchmarks import clean_benchmark, split_benchmark
+
+    split_end = len(split_benchmark.STEPS)
+    clean_end = split_end + len(clean_benchmark.STEPS)
+    streaming, fixed = result[clean_end:]
+    return list(result[:split_end]), list(result[split_end:clean_end]), streaming, fixed
+
+
 def format_table(results: dict) -> str:
     """Renders {rows: benchmark's list} as Markdown tables (the split and clean tables last)."""
     from benchmarks import clean_benchmark, split_benchmark
@@ -142,7 +164,7 @@ def format_table(results: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|",
     ]
     for rows, result in sorted(results.items()):
-        streaming, fixed = result[6:]
+        _, _, streaming, fixed = _parts(result)
         lines.append(
             f"| {rows:,} | {streaming.seconds:.1f} s, {streaming.peak_rss_mb:,.0f} MB "
             f"| {fixed.seconds:.1f} s, {fixed.peak_rss_mb:,.0f} MB "
@@ -157,8 +179,8 @@ def format_table(results: dict) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for rows, result in sorted(results.items()):
-        streaming, fixed = result[6:]
-        stock, split, clean = result[0], result[2], result[5]
+        split_steps, clean_steps, streaming, fixed = _parts(result)
+        stock, split, clean = split_steps[0], split_steps[2], clean_steps[2]
         extra = fixed.seconds - streaming.seconds
         lines.append(
             f"| {rows:,} | {extra:+.1f} s | {split.seconds:.1f} s | {extra / split.seconds:+.0%} "
@@ -166,8 +188,8 @@ def format_table(results: dict) -> str:
             f"| {fixed.peak_rss_mb:,.0f} MB / {stock.peak_rss_mb:,.0f} MB "
             f"= {fixed.peak_rss_mb / stock.peak_rss_mb:.2f}x |"
         )
-    split_results = {rows: result[:3] for rows, result in results.items()}
-    clean_results = {rows: result[3:6] for rows, result in results.items()}
+    split_results = {rows: _parts(result)[0] for rows, result in results.items()}
+    clean_results = {rows: _parts(result)[1] for rows, result in results.items()}
     lines += [
         "",
         "The same run's split benchmark:",

@@ -106,6 +106,10 @@ def check_floor(split: dict, floor: dict) -> None:
         )
 
 
+# The StepResults `benchmark` returns, in order.
+STEPS = ("stock", "ingest", "split", "floor")
+
+
 def benchmark(rows: int, work: str) -> list:
     """Measures the three steps and the floor on `rows` rows; returns their StepResults.
 

@@ -148,6 +148,31 @@ def examples_artifact(uri: str, splits: Sequence[str]):
     return examples
 
 
+def copy_examples(uri: str, splits: Sequence[str], out: str) -> tuple[float, str]:
+    """Reads the Examples at `uri` and writes them into `out`, split by split,
+    as CleanExamples and StratifiedSplit write: batches of records, streamed,
+    never decoded. The least a Beam step that reads and writes these rows costs.
+
+    Returns:
+      (seconds the Beam job took, the folder of the first split's copy).
+    """
+    import apache_beam as beam
+    from tfx.types import artifact_utils, standard_artifacts
+
+    from components.common import examples_io
+
+    examples = examples_artifact(uri, splits)
+    output = standard_artifacts.Examples()
+    output.uri = out
+    examples_io.set_output_splits(output, splits, examples)
+    started = time.monotonic()
+    with beam.Pipeline(argv=BEAM_ARGS) as pipeline:
+        for split in splits:
+            batches = examples_io.read_split_batches(pipeline, examples, split, f"Read{split}")
+            examples_io.write_split_batches(batches, output, split)
+    return time.monotonic() - started, artifact_utils.get_split_uri([output], splits[0])
+
+
 def beam_context(out: str):
     """The Beam executor context the benchmarks give executors."""
     from tfx.dsl.components.base import base_beam_executor
