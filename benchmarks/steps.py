@@ -49,6 +49,7 @@ def generate_demo_data(rows: int, folder: str, spam_rate: Optional[float] = None
         with open(marker, encoding="utf-8") as f:
             if f.read() == " ".join(arguments):
                 return folder
+        os.remove(marker)  # a generation that fails part way must not look complete
     subprocess.run([sys.executable, GENERATOR, *arguments], check=True, capture_output=True)
     with open(marker, "w", encoding="utf-8") as f:
         f.write(" ".join(arguments))
