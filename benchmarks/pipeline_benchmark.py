@@ -200,7 +200,7 @@ def failure_of(error: measure.StepFailedError) -> SideFailure:
     """The first line of the step's failure and the last line of its stderr."""
     lines = [line for line in str(error).splitlines() if line.strip()]
     reason = lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
-    if reason.endswith("failed (-9):") or reason.endswith("failed (-9)"):
+    if "failed (-9)" in lines[0]:
         reason += " killed by SIGKILL (the kernel's out-of-memory killer, if no one else)"
     return SideFailure(reason, error.seconds, error.peak_rss_mb)
 
