@@ -201,7 +201,7 @@ def failure_of(error: measure.StepFailedError) -> SideFailure:
     lines = [line for line in str(error).splitlines() if line.strip()]
     reason = lines[0] if len(lines) < 2 else f"{lines[0]} {lines[-1].strip()}"
     if "failed (-9)" in lines[0]:
-        reason += " killed by SIGKILL (the kernel's out-of-memory killer, if no one else)"
+        reason += " (killed by SIGKILL: the kernel's out-of-memory killer, if no one else)"
     return SideFailure(reason, error.seconds, error.peak_rss_mb)
 
 
