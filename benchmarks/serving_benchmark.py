@@ -11,9 +11,13 @@ of an existing run) and, with its pushed model:
                   p50/p99, against the same Keras model called on the row's
                   already-transformed tensors (the reference without Transform)
 
+`--repeat K` measures both K times, interleaved (batch scoring, then the
+calls, per round), and reports medians: of the batch times, and of each
+round's p50 and p99.
+
 Target: the Transform layer adds at most 30% to the p50 latency.
 
-    .venv/bin/python -m benchmarks.serving_benchmark --rows 100000 --calls 1000
+    .venv/bin/python -m benchmarks.serving_benchmark --rows 100000 --calls 1000 --repeat 3
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import argparse
 import csv
 import glob
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -87,8 +92,13 @@ def time_calls(call: Callable[[], object], calls: int) -> list[float]:
     return times
 
 
-def measure(model_dir: str, csv_path: str, calls: int, work: str) -> dict:
-    """Measures batch scoring and single-request latency of one model."""
+def measure(model_dir: str, csv_path: str, calls: int, work: str, repeat: int) -> dict:
+    """Measures batch scoring and single-request latency of one model, `repeat` times.
+
+    Returns:
+      Rows scored, the median batch and conversion seconds, and the median
+      over rounds of each call's (p50, p99) in milliseconds.
+    """
     import tensorflow as tf
 
     from serving import scoring
@@ -96,16 +106,11 @@ def measure(model_dir: str, csv_path: str, calls: int, work: str) -> dict:
     from serving import serving_input
 
     model = ServingModel(model_dir)
-    started = time.perf_counter()
-    examples = [e for _, _, e in serving_input.read_csv_examples(csv_path, model.columns)]
-    convert_seconds = time.perf_counter() - started
-    result = scoring.score_csv(model, csv_path, os.path.join(work, "predictions.csv"))
-
     loaded = tf.saved_model.load(model_dir)
     serve = loaded.signatures["serving_default"]
     transform = loaded.signatures["transform_features"]
     keras_model = tf.keras.models.load_model(model_dir)
-    one = tf.constant(examples[:1])
+    one = tf.constant([next(serving_input.read_csv_examples(csv_path, model.columns))[2]])
     transformed = {k: v for k, v in transform(examples=one).items()}
     # A concrete function, like the signature: both calls skip tf.function's
     # per-call argument matching, so the difference is the graph's own work.
@@ -115,15 +120,50 @@ def measure(model_dir: str, csv_path: str, calls: int, work: str) -> dict:
     served_p = float(serve(examples=one)["outputs"].numpy()[0, 0])
     reference_p = float(reference(transformed).numpy()[0, 0])
     assert abs(served_p - reference_p) < 1e-6, (served_p, reference_p)
-    serve_ms = time_calls(lambda: serve(examples=one), calls)
-    reference_ms = time_calls(lambda: reference(transformed), calls)
+
+    def serve_one() -> object:
+        return serve(examples=one)
+
+    def reference_one() -> object:
+        return reference(transformed)
+
+    rounds = []
+    for round_number in range(1, repeat + 1):
+        started = time.perf_counter()
+        converted = sum(1 for _ in serving_input.read_csv_examples(csv_path, model.columns))
+        convert_seconds = time.perf_counter() - started
+        predictions = os.path.join(work, f"predictions_{round_number}.csv")
+        result = scoring.score_csv(model, csv_path, predictions)
+        assert converted == result.rows, (converted, result.rows)
+        rounds.append(
+            {
+                "rows": result.rows,
+                "score_seconds": result.seconds,
+                "convert_seconds": convert_seconds,
+                "serve": percentiles(time_calls(serve_one, calls)),
+                "reference": percentiles(time_calls(reference_one, calls)),
+            }
+        )
+        print(
+            f"round {round_number}/{repeat}: batch {result.seconds:.1f}s, "
+            f"serve p50 {rounds[-1]['serve'][0]:.2f} ms",
+            flush=True,
+        )
+
+    def median(key: str) -> float:
+        return statistics.median(r[key] for r in rounds)
+
+    def median_pair(key: str) -> tuple[float, float]:
+        return tuple(statistics.median(r[key][i] for r in rounds) for i in (0, 1))
+
     return {
-        "rows": result.rows,
-        "score_seconds": result.seconds,
-        "convert_seconds": convert_seconds,
-        "serve": percentiles(serve_ms),
-        "reference": percentiles(reference_ms),
+        "rows": rounds[0]["rows"],
+        "score_seconds": median("score_seconds"),
+        "convert_seconds": median("convert_seconds"),
+        "serve": median_pair("serve"),
+        "reference": median_pair("reference"),
         "calls": calls,
+        "repeat": repeat,
     }
 
 
@@ -156,11 +196,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--rows", type=int, default=100_000, help="rows to batch-score")
     parser.add_argument("--calls", type=int, default=1000, help="single-row calls to time")
     parser.add_argument("--output-root", help="an existing demo run to use (default: train one)")
+    parser.add_argument("--repeat", type=int, default=1, help="rounds; medians reported")
     args = parser.parse_args(argv)
-    if args.rows <= 0 or args.calls <= 0:
-        parser.error("--rows and --calls must be positive")
+    if args.rows <= 0 or args.calls <= 0 or args.repeat <= 0:
+        parser.error("--rows, --calls and --repeat must be positive")
     sys.path.insert(0, ROOT)
     from core.environment import prepare_tensorflow
+
+    from benchmarks.measure import load_note
 
     prepare_tensorflow()
     with tempfile.TemporaryDirectory(prefix="cascade-serving-bench-") as work:
@@ -174,7 +217,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"no pushed model under {output_root}/serving_model")
         print(f"writing {args.rows:,} serving rows ...", flush=True)
         csv_path = serving_csv(args.rows, work)
-        print(format_tables(measure(pushed[-1], csv_path, args.calls, work)))
+        load = load_note()
+        print(format_tables(measure(pushed[-1], csv_path, args.calls, work, args.repeat)))
+        rounds = f"median of {args.repeat} rounds; " if args.repeat > 1 else ""
+        print(f"\n{rounds}{load} before the first round")
     return 0
 
 
