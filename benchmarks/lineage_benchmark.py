@@ -12,15 +12,17 @@ cached runs do), then times the lineage commands on an artifact in the middle:
 
 Downstream and upstream use MLMD's lineage subgraph query, batched past its
 caps of about 100 starting nodes and 100 hops (see `metadata.subgraph`).
-Target: downstream and upstream answer in <= 2 s each.
+Target: downstream and upstream answer in <= 2 s each. `--repeat K` times
+each query K times on the same store and reports the median.
 
-    .venv/bin/python -m benchmarks.lineage_benchmark --runs 1000 10000
+    .venv/bin/python -m benchmarks.lineage_benchmark --runs 1000 10000 --repeat 3
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -185,14 +187,18 @@ def synthesize(path: str, runs: int) -> dict:
     return picked
 
 
-def _timed(action) -> tuple[float, object]:
-    started = time.monotonic()
-    result = action()
-    return time.monotonic() - started, result
+def _timed(action, repeat: int = 1) -> tuple[float, object]:
+    """(median seconds of `repeat` calls of `action`, the last call's result)."""
+    times = []
+    for _ in range(repeat):
+        started = time.monotonic()
+        result = action()
+        times.append(time.monotonic() - started)
+    return statistics.median(times), result
 
 
-def _measure(runs: int) -> list[tuple[str, float, object]]:
-    """Synthesizes a store of `runs` runs and times the queries on it."""
+def _measure(runs: int, repeat: int) -> list[tuple[str, float, object]]:
+    """Synthesizes a store of `runs` runs and times the queries on it, `repeat` times each."""
     from metadata import connection
     from metadata.lineage import Lineage
 
@@ -203,14 +209,14 @@ def _measure(runs: int) -> list[tuple[str, float, object]]:
         config = connection.connection_config(sqlite_path=path, read_only=True)
         lineage = Lineage(connection.open_store(config, path))
         rows = []
-        seconds, down = _timed(lambda: lineage.downstream([picked["spam_list"]]))
+        seconds, down = _timed(lambda: lineage.downstream([picked["spam_list"]]), repeat)
         rows.append(("downstream of a spam-list artifact", seconds, down))
-        seconds, up = _timed(lambda: lineage.upstream([picked["pushed_model"]]))
+        seconds, up = _timed(lambda: lineage.upstream([picked["pushed_model"]]), repeat)
         rows.append(("upstream of a pushed model", seconds, up))
         spam_path = os.path.join(ROOT, RAW["SpamListGen"])
-        seconds, ids = _timed(lambda: lineage.resolve(spam_path))
+        seconds, ids = _timed(lambda: lineage.resolve(spam_path), repeat)
         rows.append((f"resolve a raw path ({len(ids)} artifacts)", seconds, None))
-        seconds, listed = _timed(lineage.runs)
+        seconds, listed = _timed(lineage.runs, repeat)
         rows.append((f"runs ({len(listed):,} runs)", seconds, None))
     return rows
 
@@ -220,17 +226,26 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     sys.path.insert(0, ROOT)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--repeat", type=int, default=1, help="times per query; median reported")
     args = parser.parse_args(argv)
+    if any(r <= 0 for r in args.runs) or args.repeat <= 0:
+        parser.error("--runs and --repeat must be positive")
+    from benchmarks.measure import load_note
+
+    loads = []
     print("| runs in store | query | seconds | artifacts | executions | runs |")
     print("|---:|---|---:|---:|---:|---:|")
     for runs in args.runs:
-        for name, seconds, graph in _measure(runs):
+        loads.append(f"{runs:,} runs: {load_note()} before the store was built")
+        for name, seconds, graph in _measure(runs, args.repeat):
             cells = (
                 ["", "", ""]
                 if graph is None
                 else [str(len(graph.artifacts)), str(len(graph.executions)), str(len(graph.runs))]
             )
             print(f"| {runs:,} | {name} | {seconds:.2f} | " + " | ".join(cells) + " |")
+    repeats = f"median of {args.repeat} calls per query; " if args.repeat > 1 else ""
+    print(f"\n{repeats}{'; '.join(loads)}")
     return 0
 
 
