@@ -124,12 +124,25 @@ def _watch(
         if samples is not None:
             samples.append((time.time(), rss))
         if time.monotonic() > deadline:
-            process.kill()
+            _kill_tree(watched)
             process.wait()
             return peak, True
         time.sleep(SAMPLE_SECONDS)
     process.wait()
     return peak, False
+
+
+def _kill_tree(process: psutil.Process) -> None:
+    """Kills `process` and every process under it (a Beam step's workers too)."""
+    try:
+        tree = [*process.children(recursive=True), process]
+    except psutil.NoSuchProcess:
+        return
+    for p in tree:
+        try:
+            p.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _mb(peak_bytes: int) -> float:
@@ -172,7 +185,10 @@ def run_sizes_cli(
     `run_step` reads); otherwise `--rows N...` (default `default_rows`) runs
     `benchmark` per size in a work folder, `--repeat K` times (each step's
     median run is reported), and prints `format_table` of the results and the
-    machine's load average before each size.
+    machine's load average before each size (after the first size, that load
+    includes the benchmark's own previous size). A `--work-dir` must be new or
+    empty (its outputs are kept); without one, a temporary folder is used and
+    removed, whatever the outcome.
 
     Returns:
       The exit code.
@@ -188,22 +204,26 @@ def run_sizes_cli(
     args = parser.parse_args(argv)
     if any(r <= 0 for r in args.rows) or args.repeat <= 0:
         parser.error("--rows and --repeat must be positive")
+    if args.work_dir and os.path.isdir(args.work_dir) and os.listdir(args.work_dir):
+        parser.error(f"--work-dir {args.work_dir} is not empty: give a new or empty folder")
     work = args.work_dir or tempfile.mkdtemp(prefix="cascade-bench-")
     results, loads = {}, []
-    for rows in args.rows:
-        loads.append(f"{rows:,} rows: {load_note()} before the first run")
-        runs = []
-        for run in range(args.repeat):
-            folder = os.path.join(work, f"run_{run + 1}") if args.repeat > 1 else work
-            runs.append(benchmark(rows, folder))
-            timings = ", ".join(f"{r.name} {r.seconds:.1f}s" for r in runs[-1])
-            print(f"{rows:,} rows, run {run + 1}: {timings}", flush=True)
-        results[rows] = median_steps(runs)
+    try:
+        for rows in args.rows:
+            loads.append(f"{rows:,} rows: {load_note()} before the first run")
+            runs = []
+            for run in range(args.repeat):
+                folder = os.path.join(work, f"run_{run + 1}") if args.repeat > 1 else work
+                runs.append(benchmark(rows, folder))
+                timings = ", ".join(f"{r.name} {r.seconds:.1f}s" for r in runs[-1])
+                print(f"{rows:,} rows, run {run + 1}: {timings}", flush=True)
+            results[rows] = median_steps(runs)
+    finally:
+        if not args.work_dir:
+            shutil.rmtree(work, ignore_errors=True)
     print()
     print(format_table(results))
     print()
     repeats = f"median of {args.repeat} runs per step; " if args.repeat > 1 else ""
     print(f"{repeats}{'; '.join(loads)}")
-    if not args.work_dir:
-        shutil.rmtree(work, ignore_errors=True)
     return 0

@@ -28,7 +28,7 @@ and StratifiedSplit each at most 0.3x stock CsvExampleGen's time and at most
 its peak RSS; 10x the rows at most 10.5x the time. `--repeat 3` reports, per
 side, the run with the median whole time. `--together` runs the two sides at
 the same time, one per core, for sizes where one after the other takes too
-long; a side that fails (stock at a size its memory cannot hold, say) is
+long (nothing pins a side to a core); a side that fails (stock at a size its memory cannot hold, say) is
 reported with how long it ran, its peak RSS and why.
 
     .venv/bin/python -m benchmarks.pipeline_benchmark --rows 100000 1000000
@@ -206,12 +206,17 @@ def failure_of(error: measure.StepFailedError) -> SideFailure:
 
 
 def run_side(side: str, config_path: str, data: str, folder: str):
-    """Runs one side in its own process.
+    """Runs one side in its own process, into a fresh output folder.
+
+    A kept `--work-dir` keeps the generated data; the side's outputs of an
+    earlier invocation (its metadata store above all) are removed first, so
+    every run starts from an empty store.
 
     Returns:
       (StepResult, {component: ComponentCost}), or a SideFailure.
     """
     out = os.path.join(folder, side)
+    shutil.rmtree(out, ignore_errors=True)
     samples: list[tuple[float, int]] = []
     me = ["-m", "benchmarks.pipeline_benchmark", "--child"]
     try:
@@ -231,8 +236,8 @@ def benchmark(rows: int, work: str, together: bool = False) -> dict:
     Args:
       rows: Rows to generate over the three sources.
       work: The folder for the data and both runs' outputs.
-      together: Run the two sides at the same time, one per core, instead of
-        one after the other.
+      together: Run the two sides at the same time (two processes on this
+        2-core machine) instead of one after the other.
 
     Returns:
       {side: (StepResult, {component: ComponentCost}) or SideFailure}.
