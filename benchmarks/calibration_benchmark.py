@@ -98,7 +98,7 @@ def format_table(results: dict) -> str:
     """Renders {rows: [statistics, calibrate]} as a Markdown table."""
     lines = [
         "| rows | StatisticsGen | SkewCalibration | resample sizes | "
-        "calibration / statistics time | peak RSS |",
+        "calibration / statistics time | calibration / statistics peak RSS |",
         "|---:|---:|---:|---|---:|---:|",
     ]
     for rows, (statistics, calibrate) in sorted(results.items()):

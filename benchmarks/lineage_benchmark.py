@@ -1,9 +1,11 @@
-"""Lineage queries on a large store: thousands of pipeline runs of the demo's shape.
+"""Lineage queries on a large store: thousands of pipeline runs of the demo's main path.
 
 Synthesizes, through the MLMD API, a SQLite store holding N runs of Cascade's
-pipeline (12 executions and 17 artifacts each, with their events and contexts;
-every tenth run ingests a new spam list, the others reuse the last one, as
-cached runs do), then times the lineage commands on an artifact in the middle:
+pipeline (the 12 steps on the path from the raw files to the pushed model,
+15 output artifacts each, with their events and contexts; not the demo's
+SkewCalibration, DataGate and two resolvers; every tenth run ingests a new
+spam list, the others reuse the last one's outputs, as cached runs do), then
+times the lineage commands on an artifact in the middle:
 
   downstream   of a spam-list artifact (everything it fed, across runs)
   upstream     of a pushed model (back to the raw files)

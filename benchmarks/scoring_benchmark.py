@@ -82,10 +82,17 @@ def _child(args: Sequence[str]) -> dict:
 
 @dataclasses.dataclass(frozen=True)
 class Measured:
-    """Every measurement of one line (path, with or without the check)."""
+    """Every measurement of one line (path, with or without the check).
+
+    Attributes:
+      seconds: Each run's time.
+      peak_rss_mb: Each run's peak RSS of the process tree.
+      rows: Rows each run scored (the generator writes about the rows asked for).
+    """
 
     seconds: Sequence[float]
     peak_rss_mb: Sequence[float]
+    rows: int
 
     @property
     def median_seconds(self) -> float:
@@ -126,8 +133,11 @@ def run(rows: int, model_dir: str, metadata: str, work: str, repeats: int) -> di
                     flush=True,
                 )
                 _remove_output(output)
+    scored = {s.details["rows"] for done in steps.values() for s in done}
+    assert len(scored) == 1, f"the runs scored different row counts: {sorted(scored)}"
+    (rows_scored,) = scored
     return {
-        key: Measured([s.seconds for s in done], [s.peak_rss_mb for s in done])
+        key: Measured([s.seconds for s in done], [s.peak_rss_mb for s in done], rows_scored)
         for key, done in steps.items()
     }
 
@@ -145,9 +155,10 @@ def _remove_output(output: str) -> None:
             os.remove(name)
 
 
-def format_table(rows: int, results: dict, repeats: int) -> str:
+def format_table(results: dict, repeats: int) -> str:
     """One Markdown table: a line per path, without and with the skew check (medians)."""
     times = "median time" if repeats > 1 else "time"
+    rows = next(iter(results.values())).rows
     lines = [
         f"| {rows:,} rows | {times} | rows/s | peak RSS | with skew check | rows/s | peak RSS "
         "| check adds |",
@@ -195,6 +206,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         parser.error("--rows must be positive")
     if args.repeats <= 0:
         parser.error("--repeats must be positive")
+    load = measure.load_note()
     with tempfile.TemporaryDirectory(prefix="cascade-scoring-bench-") as work:
         output_root = args.output_root
         if not output_root:
@@ -206,11 +218,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             parser.error(f"no pushed model under {output_root}/serving_model")
         metadata = os.path.join(output_root, "metadata.sqlite")
         tables = [
-            format_table(rows, run(rows, pushed[-1], metadata, work, args.repeats), args.repeats)
+            format_table(run(rows, pushed[-1], metadata, work, args.repeats), args.repeats)
             for rows in args.rows
         ]
     print()
     print("\n\n".join(tables))
+    print(f"\n{load} before the benchmark started")
     return 0
 
 

@@ -275,6 +275,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--shifted-samples", type=int, default=50, help="per shift and size")
     parser.add_argument("--resamples", type=int, default=100, help="calibration, per size")
     args = parser.parse_args(argv)
+    if min(args.train_rows, args.samples, args.shifted_samples, args.resamples, *args.sizes) <= 0:
+        parser.error(
+            "--train-rows, --sizes, --samples, --shifted-samples and --resamples must be positive"
+        )
+    if max(args.sizes) > POOL_ROWS // 2:
+        parser.error(f"--sizes: at most {POOL_ROWS // 2:,} (the shifted pools' rows)")
     rows = run(args.train_rows, args.sizes, args.samples, args.shifted_samples, args.resamples)
     print(table(rows, args.train_rows, args.samples, args.shifted_samples))
     return 0
