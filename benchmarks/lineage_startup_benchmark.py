@@ -29,7 +29,7 @@ import sys
 import time
 from typing import Optional, Sequence
 
-from benchmarks.measure import cascade_command
+from benchmarks.measure import cascade_command, load_note
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEMO_STORE = os.path.join(ROOT, "outputs", "demo", "metadata.sqlite")
@@ -119,6 +119,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if not os.path.exists(args.metadata):
         print(f"error: {args.metadata} does not exist (make demo writes it)", file=sys.stderr)
         return 2
+    load = load_note()
     measured = commands(args.metadata)
     libraries = library_imports()
     seconds = measure(measured + libraries, args.repeats)
@@ -144,6 +145,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     missing = [name for name in LIBRARIES if name not in dict(libraries)]
     if missing:
         print(f"(not installed, not measured: {', '.join(missing)})")
+    print(f"\n{load} before the first round")
     return 0
 
 
