@@ -27,9 +27,10 @@ Targets at 1M rows: the whole pipeline at most 1.0x stock's time; CleanExamples
 and StratifiedSplit each at most 0.3x stock CsvExampleGen's time and at most
 its peak RSS; 10x the rows at most 10.5x the time. `--repeat 3` reports, per
 side, the run with the median whole time. `--together` runs the two sides at
-the same time, one per core, for sizes where one after the other takes too
-long (nothing pins a side to a core); a side that fails (stock at a size its memory cannot hold, say) is
-reported with how long it ran, its peak RSS and why.
+the same time (two processes on this 2-core machine; nothing pins them to a
+core), for sizes where one after the other takes too long; a side that fails
+(stock at a size its memory cannot hold, say) is reported with how long it
+ran, its peak RSS and why.
 
     .venv/bin/python -m benchmarks.pipeline_benchmark --rows 100000 1000000
 """
@@ -344,7 +345,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument(
         "--together",
         action="store_true",
-        help="run the two sides at the same time, one per core (for sizes where one after "
+        help="run the two sides at the same time, as two processes (for sizes where one after "
         "the other takes too long)",
     )
     args = parser.parse_args(argv)

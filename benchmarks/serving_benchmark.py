@@ -113,7 +113,9 @@ def measure(model_dir: str, csv_path: str, calls: int, work: str, repeat: int) -
     serve = loaded.signatures["serving_default"]
     transform = loaded.signatures["transform_features"]
     keras_model = tf.keras.models.load_model(model_dir)
-    one = tf.constant([next(serving_input.read_csv_examples(csv_path, model.columns))[2]])
+    rows = serving_input.read_csv_examples(csv_path, model.columns)
+    one = tf.constant([next(rows)[2]])
+    rows.close()
     transformed = {k: v for k, v in transform(examples=one).items()}
     # A concrete function, like the signature: both calls skip tf.function's
     # per-call argument matching, so the difference is the graph's own work.
@@ -166,7 +168,6 @@ def measure(model_dir: str, csv_path: str, calls: int, work: str, repeat: int) -
         "serve": median_pair("serve"),
         "reference": median_pair("reference"),
         "calls": calls,
-        "repeat": repeat,
     }
 
 
